@@ -1,0 +1,68 @@
+# Decides whether aimatrix._cuda is built and finds its libraries. cuBLAS (and
+# later cuDNN) may come from a system toolkit or from the nvidia-* pip wheels of
+# the Python that builds us (site-packages/nvidia/cu13/{include,lib}, or
+# nvidia/<lib>/{include,lib} for CUDA 12 wheels), which CMake does not know.
+if(AIMATRIX_CUDA STREQUAL "OFF")
+  message(STATUS "aimatrix: CUDA module disabled (AIMATRIX_CUDA=OFF)")
+  return()
+endif()
+
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  if(AIMATRIX_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "aimatrix: AIMATRIX_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+  message(STATUS "aimatrix: no CUDA compiler found, building the CPU module only")
+  return()
+endif()
+
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES "${AIMATRIX_CUDA_ARCHS}")
+endif()
+enable_language(CUDA)
+set(CMAKE_CUDA_STANDARD 17)
+find_package(CUDAToolkit REQUIRED)
+
+execute_process(
+  COMMAND "${Python_EXECUTABLE}" -c "import nvidia; print(';'.join(nvidia.__path__))"
+  OUTPUT_VARIABLE _am_nv_roots OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+set(_am_inc_hints ${CUDAToolkit_INCLUDE_DIRS})
+set(_am_lib_hints ${CUDAToolkit_LIBRARY_DIR})
+foreach(root IN LISTS _am_nv_roots)
+  foreach(sub cu${CUDAToolkit_VERSION_MAJOR} cublas cudnn)
+    list(APPEND _am_inc_hints "${root}/${sub}/include")
+    list(APPEND _am_lib_hints "${root}/${sub}/lib")
+  endforeach()
+endforeach()
+
+set(_v ${CUDAToolkit_VERSION_MAJOR})
+find_path(AM_CUBLAS_INCLUDE_DIR cublasLt.h HINTS ${_am_inc_hints})
+find_library(AM_CUBLAS_LIBRARY NAMES cublas libcublas.so.${_v} HINTS ${_am_lib_hints})
+find_library(AM_CUBLASLT_LIBRARY NAMES cublasLt libcublasLt.so.${_v} HINTS ${_am_lib_hints})
+if(NOT AM_CUBLAS_INCLUDE_DIR OR NOT AM_CUBLAS_LIBRARY OR NOT AM_CUBLASLT_LIBRARY)
+  if(AIMATRIX_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "aimatrix: AIMATRIX_CUDA=ON but cuBLAS was not found (install the CUDA toolkit's cuBLAS or `pip install nvidia-cublas`); include=${AM_CUBLAS_INCLUDE_DIR} lib=${AM_CUBLAS_LIBRARY}")
+  endif()
+  message(STATUS "aimatrix: cuBLAS not found, building the CPU module only")
+  return()
+endif()
+message(STATUS "aimatrix: CUDA ${CUDAToolkit_VERSION} archs=${CMAKE_CUDA_ARCHITECTURES} cuBLAS=${AM_CUBLAS_LIBRARY}")
+
+file(GLOB AM_CUDA_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cu csrc/cuda/*.cpp)
+add_library(am_cuda STATIC ${AM_CUDA_SOURCES})
+target_include_directories(am_cuda PUBLIC csrc)
+# After the toolkit's own headers, so a wheel's newer cuda_runtime.h never shadows nvcc's.
+target_include_directories(am_cuda SYSTEM AFTER PUBLIC ${AM_CUBLAS_INCLUDE_DIR})
+target_link_libraries(am_cuda PUBLIC am_cpu CUDA::cudart ${AM_CUBLASLT_LIBRARY} ${AM_CUBLAS_LIBRARY})
+target_compile_options(am_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo -Xptxas=-warn-spills>)
+set_target_properties(am_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
+
+set(AM_CUDA_DEST aimatrix/_backends/cu${CUDAToolkit_VERSION_MAJOR})
+nanobind_add_module(_cuda STABLE_ABI NB_STATIC csrc/bindings/cuda.cpp)
+target_link_libraries(_cuda PRIVATE am_cuda)
+# Installed wheels find cuBLAS & co. in site-packages/nvidia/cuXY/lib; a system
+# toolkit is found through the loader path (aimatrix preloads libraries too).
+set_target_properties(_cuda PROPERTIES INSTALL_RPATH
+  "$ORIGIN/../../../nvidia/cu${CUDAToolkit_VERSION_MAJOR}/lib;$ORIGIN/../../../nvidia/cublas/lib;$ORIGIN/../../../nvidia/cudnn/lib")
+install(TARGETS _cuda LIBRARY DESTINATION ${AM_CUDA_DEST})

@@ -1,0 +1,93 @@
+// Conversions shared by the binding modules: Python exceptions for the native
+// error types, timing options from a dict, results to dicts. No logic.
+#pragma once
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "common/errors.hpp"
+#include "common/run_result.hpp"
+#include "timing/measure.hpp"
+
+namespace am::bind {
+namespace nb = nanobind;
+
+inline void raise_py(const char* cls_name, const char* msg, const char* status = nullptr) {
+  nb::object cls = nb::module_::import_("aimatrix.errors").attr(cls_name);
+  nb::object exc = status ? cls(msg, status) : cls(msg);
+  PyErr_SetObject(cls.ptr(), exc.ptr());
+}
+
+inline void register_errors() {
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const am::CudaError& e) {
+      raise_py("CudaError", e.what(), e.status.c_str());
+    } catch (const am::OutOfMemoryError& e) {
+      raise_py("OutOfMemoryError", e.what());
+    } catch (const am::UnsupportedError& e) {
+      raise_py("UnsupportedError", e.what());
+    } catch (const am::VerificationError& e) {
+      raise_py("VerificationError", e.what());
+    }
+  });
+}
+
+inline StopRule stop_rule(const nb::dict& d) {
+  StopRule r;
+  for (auto [key, value] : d) {
+    const std::string k = nb::cast<std::string>(key);
+    if (k == "target") r.target_rel_ci = nb::cast<double>(value);
+    else if (k == "min_samples") r.min_samples = nb::cast<int>(value);
+    else if (k == "max_samples") r.max_samples = nb::cast<int>(value);
+    else if (k == "min_time") r.min_time_s = nb::cast<double>(value);
+    else if (k == "max_time") r.max_time_s = nb::cast<double>(value);
+    else if (k == "warmup") r.warmup_s = nb::cast<double>(value);
+    else if (k == "repeat") r.repeat = nb::cast<int>(value);
+    else if (k == "min_sample_ms") r.min_sample_ms = nb::cast<double>(value);
+    else throw std::invalid_argument("unknown timing option '" + k + "'");
+  }
+  return r;
+}
+
+inline nb::dict to_dict(const Measurement& m) {
+  nb::dict s;
+  s["n"] = m.stats.n;
+  s["median_ms"] = m.stats.median;
+  s["mean_ms"] = m.stats.mean;
+  s["min_ms"] = m.stats.min;
+  s["max_ms"] = m.stats.max;
+  s["stdev_ms"] = m.stats.stdev;
+  s["p10_ms"] = m.stats.p10;
+  s["p90_ms"] = m.stats.p90;
+  s["ci_lo_ms"] = m.stats.ci_lo;
+  s["ci_hi_ms"] = m.stats.ci_hi;
+  s["rel_ci"] = m.stats.rel_ci;
+  s["converged"] = m.converged;
+  s["repeat"] = m.repeat;
+  s["warmup_samples"] = m.warmup_samples;
+  s["wall_s"] = m.wall_s;
+  s["timer"] = m.timer;
+  nb::dict d;
+  d["stats"] = s;
+  d["samples_ms"] = m.samples_ms;
+  return d;
+}
+
+inline nb::dict to_dict(const RunResult& r) {
+  nb::dict d = to_dict(r.measurement);
+  nb::dict v;
+  v["rel_error"] = r.verify.rel_error;
+  v["tolerance"] = r.verify.tolerance;
+  v["checked"] = r.verify.checked;
+  v["nonfinite"] = r.verify.nonfinite;
+  v["passed"] = r.verify.passed();
+  d["verify"] = v;
+  d["backend"] = r.backend;
+  d["extra"] = r.extra;
+  return d;
+}
+
+}  // namespace am::bind

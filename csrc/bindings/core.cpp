@@ -1,0 +1,62 @@
+// aimatrix._core: the CPU module, always built.
+#include <functional>
+#include <thread>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <nanobind/stl/function.h>
+
+#include "bindings/common.hpp"
+#include "common/gemm_spec.hpp"
+#include "cpu/gemm.hpp"
+#include "timing/cpu_timer.hpp"
+#include "timing/stats.hpp"
+
+namespace nb = nanobind;
+using namespace am;
+
+namespace am::bind {
+void bind_synth(nb::module_& m);  // csrc/bindings/synth.cpp
+}
+
+NB_MODULE(_core, m) {
+  m.doc() = "aimatrix native CPU core: timing engine, statistics, CPU kernels";
+  bind::register_errors();
+
+  m.def("stats", [](std::vector<double> samples) {
+    Measurement meas;
+    meas.stats = compute_stats(std::move(samples));
+    return bind::to_dict(meas)["stats"];
+  }, nb::arg("samples"), "Statistics (median, CI, percentiles) of timing samples in ms.");
+
+  m.def("measure", [](std::function<void()> fn, nb::dict rule) {
+    CpuSampler sampler(std::move(fn));
+    Measurement meas = run_measurement(sampler, bind::stop_rule(rule));
+    meas.timer = "steady-clock";
+    return bind::to_dict(meas);
+  }, nb::arg("fn"), nb::arg("rule"), "Time a host callable with the native stopping rule.");
+
+  m.def("gemm", [](int64_t mm, int64_t n, int64_t k, int64_t batch, bool ta, bool tb, const std::string& dtype,
+                   uint64_t seed, bool cold, nb::dict rule) {
+    GemmSpec s{mm, n, k, batch, ta, tb, parse_dtype(dtype), seed};
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cpu::run_gemm(s, r, cold);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("m"), nb::arg("n"), nb::arg("k"), nb::arg("batch"), nb::arg("trans_a"), nb::arg("trans_b"),
+     nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), "CPU GEMM benchmark (fp32).");
+
+  m.def("cpu_threads", [] {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return int(std::thread::hardware_concurrency());
+#endif
+  });
+
+  bind::bind_synth(m);
+}

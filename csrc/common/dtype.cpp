@@ -1,0 +1,94 @@
+#include "common/dtype.hpp"
+
+#include <stdexcept>
+
+namespace am {
+
+DType parse_dtype(const std::string& n) {
+  if (n == "fp32") return DType::f32;
+  if (n == "tf32") return DType::tf32;
+  if (n == "fp16") return DType::f16;
+  if (n == "bf16") return DType::bf16;
+  if (n == "fp8") return DType::fp8;
+  if (n == "int8") return DType::int8;
+  throw std::invalid_argument("unknown dtype '" + n + "': expected one of fp32, tf32, fp16, bf16, fp8, int8");
+}
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::f32: return "fp32";
+    case DType::tf32: return "tf32";
+    case DType::f16: return "fp16";
+    case DType::bf16: return "bf16";
+    case DType::fp8: return "fp8";
+    case DType::int8: return "int8";
+  }
+  return "?";
+}
+
+Storage input_storage(DType d) {
+  switch (d) {
+    case DType::f32: case DType::tf32: return Storage::f32;
+    case DType::f16: return Storage::f16;
+    case DType::bf16: return Storage::bf16;
+    case DType::fp8: return Storage::fp8e4m3;
+    case DType::int8: return Storage::i8;
+  }
+  return Storage::f32;
+}
+
+Storage output_storage(DType d) {
+  switch (d) {
+    case DType::f32: case DType::tf32: return Storage::f32;
+    case DType::f16: return Storage::f16;
+    case DType::bf16: case DType::fp8: return Storage::bf16;
+    case DType::int8: return Storage::i32;
+  }
+  return Storage::f32;
+}
+
+size_t storage_bytes(Storage s) {
+  switch (s) {
+    case Storage::f32: case Storage::i32: return 4;
+    case Storage::f16: case Storage::bf16: return 2;
+    case Storage::fp8e4m3: case Storage::i8: return 1;
+  }
+  return 4;
+}
+
+const char* storage_name(Storage s) {
+  switch (s) {
+    case Storage::f32: return "fp32";
+    case Storage::f16: return "fp16";
+    case Storage::bf16: return "bf16";
+    case Storage::fp8e4m3: return "fp8e4m3";
+    case Storage::i8: return "int8";
+    case Storage::i32: return "int32";
+  }
+  return "?";
+}
+
+double gemm_tolerance(DType d) {
+  switch (d) {
+    case DType::f32: return 1e-5;
+    case DType::tf32: return 1e-3;
+    case DType::f16: case DType::bf16: return 1e-2;
+    case DType::fp8: return 2e-2;  // bf16 output of fp8 products
+    case DType::int8: return 0.0;  // int32 accumulation is exact
+  }
+  return 0.0;
+}
+
+double load_as_double(Storage s, const void* p) {
+  switch (s) {
+    case Storage::f32: { float v; std::memcpy(&v, p, 4); return v; }
+    case Storage::i32: { int32_t v; std::memcpy(&v, p, 4); return v; }
+    case Storage::f16: { uint16_t v; std::memcpy(&v, p, 2); return half_bits_to_float(v); }
+    case Storage::bf16: { uint16_t v; std::memcpy(&v, p, 2); return bf16_bits_to_float(v); }
+    case Storage::fp8e4m3: return fp8e4m3_bits_to_float(*static_cast<const uint8_t*>(p));
+    case Storage::i8: return *static_cast<const int8_t*>(p);
+  }
+  return NAN;
+}
+
+}  // namespace am

@@ -1,0 +1,82 @@
+#include "common/gemm_spec.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "common/rng.hpp"
+
+namespace am {
+
+double GemmSpec::bytes() const {
+  const double in = double(storage_bytes(input_storage(dtype)));
+  const double out = double(storage_bytes(output_storage(dtype)));
+  return double(batch) * (in * double(a_elems() + b_elems()) + out * double(c_elems()));
+}
+
+void GemmSpec::validate() const {
+  const std::pair<const char*, int64_t> dims[] = {{"m", m}, {"n", n}, {"k", k}, {"batch", batch}};
+  for (auto [name, v] : dims)
+    if (v < 1) throw std::invalid_argument(std::string(name) + "=" + std::to_string(v) + " is not allowed: it must be a positive integer");
+  if (double(m) * double(k) > 9e18 || double(k) * double(n) > 9e18 || double(m) * double(n) > 9e18)
+    throw std::invalid_argument("gemm shape overflows 64-bit element counts");
+}
+
+// Distinct indices drawn from [0, extent), at most `count`, always including the
+// first and last (edge tiles are where kernels go wrong).
+static std::vector<int64_t> pick(int64_t extent, int count, uint64_t seed) {
+  std::vector<int64_t> v;
+  if (extent <= count) {
+    v.resize(size_t(extent));
+    std::iota(v.begin(), v.end(), 0);
+    return v;
+  }
+  v.push_back(0);
+  v.push_back(extent - 1);
+  uint64_t i = 0;
+  while (int(v.size()) < count) {
+    const int64_t x = int64_t(splitmix64(seed ^ (0xABCDull + i++)) % uint64_t(extent));
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+GemmProbe make_gemm_probe(const GemmSpec& s, int max_rows, int max_cols) {
+  GemmProbe p;
+  p.batches = pick(s.batch, 3, s.seed + 1);
+  p.rows = pick(s.m, max_rows, s.seed + 2);
+  p.cols = pick(s.n, max_cols, s.seed + 3);
+  return p;
+}
+
+double gemm_probe_error(const GemmSpec& s, const GemmProbe& p, const std::vector<uint8_t>& a_rows,
+                        const std::vector<uint8_t>& b_cols, const std::vector<uint8_t>& c) {
+  const Storage in = input_storage(s.dtype), out = output_storage(s.dtype);
+  const size_t ib = storage_bytes(in), ob = storage_bytes(out);
+  const size_t nb = p.batches.size(), R = p.rows.size(), C = p.cols.size(), K = size_t(s.k);
+  if (a_rows.size() != nb * R * K * ib || b_cols.size() != nb * C * K * ib || c.size() != nb * R * C * ob)
+    throw std::logic_error("gemm_probe_error: gathered buffers have the wrong size");
+  std::vector<double> a(nb * R * K), b(nb * C * K);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = load_as_double(in, a_rows.data() + i * ib);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = load_as_double(in, b_cols.data() + i * ib);
+  double err2 = 0.0, ref2 = 0.0;
+  for (size_t bi = 0; bi < nb; ++bi)
+    for (size_t r = 0; r < R; ++r)
+      for (size_t q = 0; q < C; ++q) {
+        const double* ar = &a[(bi * R + r) * K];
+        const double* bc = &b[(bi * C + q) * K];
+        double ref = 0.0;
+        for (size_t t = 0; t < K; ++t) ref += ar[t] * bc[t];
+        const double got = load_as_double(out, c.data() + ((bi * R + r) * C + q) * ob);
+        if (!std::isfinite(got)) return INFINITY;
+        err2 += (got - ref) * (got - ref);
+        ref2 += ref * ref;
+      }
+  if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : INFINITY;
+  return std::sqrt(err2 / ref2);
+}
+
+}  // namespace am

@@ -1,0 +1,15 @@
+// CPU GEMM: our own cache-blocked, OpenMP-parallel fp32 kernel and its runner.
+#pragma once
+#include "common/gemm_spec.hpp"
+#include "common/run_result.hpp"
+
+namespace am::cpu {
+
+// C = op(A) op(B) for every batch (row-major, see GemmSpec). fp32 only.
+void sgemm(const GemmSpec& s, const float* a, const float* b, float* c);
+
+// Fill, run once, verify against float64, then time. cold=true evicts the
+// caches (writes a buffer larger than the last-level cache) before each sample.
+RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold);
+
+}  // namespace am::cpu

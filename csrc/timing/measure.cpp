@@ -1,0 +1,83 @@
+#include "timing/measure.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace am {
+
+void StopRule::validate() const {
+  auto bad = [](const std::string& field, double v, const std::string& allowed) {
+    throw std::invalid_argument(field + "=" + std::to_string(v) + " is not allowed: " + allowed);
+  };
+  if (!(target_rel_ci > 0 && target_rel_ci < 1)) bad("target", target_rel_ci, "it must be in (0, 1)");
+  if (min_samples < 1) bad("min_samples", min_samples, "it must be >= 1");
+  if (max_samples < min_samples) bad("max_samples", max_samples, "it must be >= min_samples");
+  if (!(min_time_s >= 0)) bad("min_time", min_time_s, "it must be >= 0 seconds");
+  if (!(max_time_s > 0) || max_time_s < min_time_s) bad("max_time", max_time_s, "it must be > 0 and >= min_time");
+  if (!(warmup_s >= 0)) bad("warmup", warmup_s, "it must be >= 0 seconds");
+  if (warmup_min < 0 || warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= warmup_min >= 0");
+  if (repeat < 0 || repeat > max_repeat) bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
+  if (!(min_sample_ms > 0)) bad("min_sample_ms", min_sample_ms, "it must be > 0");
+}
+
+namespace {
+using clock_t_ = std::chrono::steady_clock;
+double since(clock_t_::time_point t0) {
+  return std::chrono::duration<double>(clock_t_::now() - t0).count();
+}
+}  // namespace
+
+Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
+  rule.validate();
+  Measurement m;
+  std::vector<double> buf;
+
+  // Warm-up with one launch per sample: module loading, handle creation and
+  // clock ramp-up stay out of the numbers; it also gives a first estimate.
+  auto t0 = clock_t_::now();
+  while (m.warmup_samples < rule.warmup_max &&
+         (m.warmup_samples < rule.warmup_min || since(t0) < rule.warmup_s)) {
+    sampler.take(1, 1, buf);
+    ++m.warmup_samples;
+  }
+  const double est_ms = buf.empty() ? rule.min_sample_ms : compute_stats(buf).median;
+
+  // Tiny kernels: several launches per sample so each sample is long enough
+  // for the timer's resolution; the per-launch time is reported.
+  m.repeat = rule.repeat;
+  if (m.repeat == 0) {
+    m.repeat = 1;
+    if (sampler.can_repeat() && est_ms < rule.min_sample_ms)
+      m.repeat = int(std::min<double>(rule.max_repeat, std::ceil(rule.min_sample_ms / std::max(est_ms, 1e-6))));
+  } else if (!sampler.can_repeat()) {
+    m.repeat = 1;
+  }
+  sampler.prepare(m.repeat);
+
+  t0 = clock_t_::now();
+  double sample_s = std::max(est_ms * m.repeat, 1e-6) / 1e3;
+  while (true) {
+    const double elapsed = since(t0);
+    const int n = int(m.samples_ms.size());
+    if (n >= rule.min_samples && elapsed >= rule.min_time_s) {
+      m.stats = compute_stats(m.samples_ms);
+      if (m.stats.rel_ci <= rule.target_rel_ci) { m.converged = true; break; }
+    }
+    if (n >= rule.max_samples || (elapsed >= rule.max_time_s && n >= 1)) break;
+    // Chunks of about 20 ms amortise the host synchronisation per chunk.
+    const int chunk = int(std::clamp<double>(0.02 / sample_s, 1, 256));
+    const int count = std::min(chunk, rule.max_samples - n);
+    const auto c0 = clock_t_::now();
+    sampler.take(count, m.repeat, m.samples_ms);
+    sample_s = std::max(since(c0) / count, 1e-7);
+  }
+  m.wall_s = since(t0);
+  m.stats = compute_stats(m.samples_ms);
+  m.converged = m.stats.rel_ci <= rule.target_rel_ci;
+  return m;
+}
+
+}  // namespace am
