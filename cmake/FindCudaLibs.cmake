@@ -66,3 +66,6 @@ target_link_libraries(_cuda PRIVATE am_cuda)
 set_target_properties(_cuda PROPERTIES INSTALL_RPATH
   "$ORIGIN/../../../nvidia/cu${CUDAToolkit_VERSION_MAJOR}/lib;$ORIGIN/../../../nvidia/cublas/lib;$ORIGIN/../../../nvidia/cudnn/lib")
 install(TARGETS _cuda LIBRARY DESTINATION ${AM_CUDA_DEST})
+file(WRITE "${CMAKE_BINARY_DIR}/backend_init.py"
+  "\"\"\"aimatrix CUDA ${CUDAToolkit_VERSION_MAJOR} back end (built with CUDA ${CUDAToolkit_VERSION}).\"\"\"\n")
+install(FILES "${CMAKE_BINARY_DIR}/backend_init.py" DESTINATION ${AM_CUDA_DEST} RENAME __init__.py)

@@ -9,6 +9,7 @@
 
 #include "bindings/common.hpp"
 #include "common/gemm_spec.hpp"
+#include "cpu/cache_flush.hpp"
 #include "cpu/gemm.hpp"
 #include "timing/cpu_timer.hpp"
 #include "timing/stats.hpp"
@@ -30,12 +31,14 @@ NB_MODULE(_core, m) {
     return bind::to_dict(meas)["stats"];
   }, nb::arg("samples"), "Statistics (median, CI, percentiles) of timing samples in ms.");
 
-  m.def("measure", [](std::function<void()> fn, nb::dict rule) {
+  m.def("measure", [](std::function<void()> fn, bool cold, nb::dict rule) {
     CpuSampler sampler(std::move(fn));
+    cpu::CacheFlusher flush;
+    if (cold) sampler.set_before_each([&] { flush(); });
     Measurement meas = run_measurement(sampler, bind::stop_rule(rule));
     meas.timer = "steady-clock";
     return bind::to_dict(meas);
-  }, nb::arg("fn"), nb::arg("rule"), "Time a host callable with the native stopping rule.");
+  }, nb::arg("fn"), nb::arg("cold"), nb::arg("rule"), "Time a host callable with the native stopping rule.");
 
   m.def("gemm", [](int64_t mm, int64_t n, int64_t k, int64_t batch, bool ta, bool tb, const std::string& dtype,
                    uint64_t seed, bool cold, nb::dict rule) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/rng.hpp"
+#include "cpu/cache_flush.hpp"
 #include "timing/cpu_timer.hpp"
 
 namespace am::cpu {
@@ -91,12 +92,11 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
   if (s.dtype != DType::f32)
     throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
   rule.validate();
-  std::vector<float> a, b, c, flush;
+  std::vector<float> a, b, c;
   try {
     a.resize(size_t(s.a_elems() * s.batch));
     b.resize(size_t(s.b_elems() * s.batch));
     c.assign(size_t(s.c_elems() * s.batch), std::numeric_limits<float>::quiet_NaN());
-    if (cold) flush.resize(size_t(64) << 20 >> 2);  // 64 MiB, larger than common last-level caches
   } catch (const std::bad_alloc&) {
     throw OutOfMemoryError("cpu gemm needs " + std::to_string(s.bytes() / 1e9) + " GB of host memory, which could not be allocated");
   }
@@ -129,9 +129,8 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
   require_passed(v, "cpu gemm");
 
   CpuSampler sampler([&] { sgemm(s, a.data(), b.data(), c.data()); });
-  if (cold) sampler.set_before_each([&] {
-    for (size_t i = 0; i < flush.size(); i += 16) flush[i] += 1.0f;
-  });
+  CacheFlusher flush;
+  if (cold) sampler.set_before_each([&] { flush(); });
   RunResult r;
   r.measurement = run_measurement(sampler, rule);
   r.measurement.timer = "steady-clock";

@@ -1,0 +1,5 @@
+"""Micro benchmarks: GEMM (and, later, convolution, memory bandwidth, launch latency)."""
+
+from .gemm import gemm
+
+__all__ = ["gemm"]

@@ -1,0 +1,75 @@
+"""GEMM micro benchmark: argument checks and dispatch to the native runners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _check, _native, timing
+from ..device import resolve
+from ..errors import UnsupportedError
+from ..peaks import peak_tflops
+from ..results.env import device_info, environment
+from ..results.result import Result
+
+DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
+CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")
+BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
+
+
+def default_backend(device_is_cuda: bool, dtype: str) -> str:
+    """cuBLASLt on a GPU (cuBLAS for int8), our own kernel on the CPU."""
+    if not device_is_cuda:
+        return "cpu"
+    return "cublas" if dtype == "int8" else "cublaslt"
+
+
+def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, trans_b: bool = False,
+         batch: int = 1, backend: str = "auto", device: str = "auto", mode: str = "hot", seed: int = 0,
+         **timing_options: Any) -> Result:
+    """Benchmark C[m,n] = op(A)[m,k] @ op(B)[k,n] (row-major, ``batch`` independent products).
+
+    Inputs are random (seeded), the output is checked against a float64 reference
+    on sampled elements (and for NaN/unwritten values everywhere) before timing.
+    Backends: ``cublas``, ``cublaslt``, ``simt`` (our fp32 kernel), ``tensorcore``
+    (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel).
+    Timing options (``target``, ``max_time``, ...) are those of ``aimatrix.timing``.
+    """
+    m, n, k = (_check.positive_int(name, v) for name, v in (("m", m), ("n", n), ("k", k)))
+    batch = _check.positive_int("batch", batch)
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("backend", backend, BACKENDS)
+    _check.choice("mode", mode, timing.MODES)
+    trans_a, trans_b = _check.boolean("trans_a", trans_a), _check.boolean("trans_b", trans_b)
+    seed = _check.non_negative_int("seed", seed)
+    opts = timing.rule(**timing_options)
+    dev = resolve(device)
+    if backend == "auto":
+        backend = default_backend(dev.is_cuda, dtype)
+    if dev.is_cuda and backend == "cpu":
+        raise UnsupportedError(f"backend='cpu' runs on device='cpu', not {dev}")
+    if not dev.is_cuda and backend != "cpu":
+        raise UnsupportedError(f"backend={backend!r} needs a CUDA device; on the CPU use backend='cpu'")
+
+    params = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
+    if dev.is_cuda:
+        raw = _native.cuda().gemm(dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts)
+        info = device_info(dev)
+        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
+    else:
+        raw = _native.core.gemm(m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts)
+        peak = None
+    params.update(mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw["extra"])
+    flops = 2.0 * m * n * k * batch
+    return Result.from_measurement(
+        "gemm", params, backend=raw["backend"], dtype=dtype, device=str(dev), measurement=raw,
+        flops=flops, bytes=_gemm_bytes(m, n, k, batch, dtype), peak_tflops=peak, verify=raw["verify"],
+        env=environment(dev))
+
+
+_IN_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+_OUT_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 2, "int8": 4}
+
+
+def _gemm_bytes(m: int, n: int, k: int, batch: int, dtype: str) -> float:
+    """Fewest bytes moved: each input read once, the output written once."""
+    return float(batch * (_IN_BYTES[dtype] * (m * k + k * n) + _OUT_BYTES[dtype] * m * n))

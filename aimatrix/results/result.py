@@ -1,0 +1,178 @@
+"""The Result: one immutable record per benchmark case (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+SCHEMA = "aimatrix.result/1"
+OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, tuples lists."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, Mapping):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+@dataclass(frozen=True)
+class Result:
+    """One benchmark case: what ran, how long it took, how fast that is, and whether it was right.
+
+    ``stats`` holds times in milliseconds per launch (median_ms, mean_ms, min_ms,
+    max_ms, stdev_ms, p10_ms, p90_ms, n, converged, ...); ``metrics`` the derived
+    figures (flops, bytes, tflops, gbps, items_per_s, pct_of_peak, ...);
+    ``verify`` the reference check (rel_error, tolerance, passed); ``error`` is
+    None or ``{"type", "message"}`` for a case that failed.
+    """
+
+    op: str
+    params: dict
+    backend: str
+    dtype: str
+    device: str
+    stats: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    verify: dict = field(default_factory=dict)
+    telemetry: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    error: dict | None = None
+    schema: str = SCHEMA
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def from_measurement(
+        cls,
+        op: str,
+        params: Mapping[str, Any],
+        *,
+        backend: str,
+        dtype: str,
+        device: str,
+        measurement: Mapping[str, Any],
+        flops: float | None = None,
+        bytes: float | None = None,
+        items: float | None = None,
+        peak_tflops: float | None = None,
+        peak_gbps: float | None = None,
+        verify: Mapping[str, Any] | None = None,
+        extra_metrics: Mapping[str, Any] | None = None,
+        env: Mapping[str, Any] | None = None,
+        telemetry: Mapping[str, Any] | None = None,
+    ) -> "Result":
+        """Build a Result from a native measurement dict (``{"stats": ..., "samples_ms": ...}``).
+
+        ``flops``/``bytes``/``items`` are per launch; rates use the median time.
+        """
+        stats = dict(measurement["stats"])
+        sec = stats["median_ms"] / 1e3
+        m: dict[str, Any] = {}
+        if flops is not None:
+            m["flops"] = flops
+            m["tflops"] = flops / sec / 1e12 if sec > 0 else None
+        if bytes is not None:
+            m["bytes"] = bytes
+            m["gbps"] = bytes / sec / 1e9 if sec > 0 else None
+        if items is not None:
+            m["items"] = items
+            m["items_per_s"] = items / sec if sec > 0 else None
+        if peak_tflops and m.get("tflops") is not None:
+            m["peak_tflops"] = peak_tflops
+            m["pct_of_peak"] = 100.0 * m["tflops"] / peak_tflops
+        elif peak_gbps and m.get("gbps") is not None:
+            m["peak_gbps"] = peak_gbps
+            m["pct_of_peak"] = 100.0 * m["gbps"] / peak_gbps
+        m.update(extra_metrics or {})
+        return cls(op, dict(params), backend, dtype, device, stats, m, dict(verify or {}), dict(telemetry or {}), dict(env or {}))
+
+    @classmethod
+    def failed(cls, op: str, params: Mapping[str, Any], *, backend: str, dtype: str, device: str,
+               exc: BaseException, env: Mapping[str, Any] | None = None) -> "Result":
+        """A case that could not run: the error is recorded, not raised."""
+        err = {"type": type(exc).__name__, "message": str(exc)}
+        if getattr(exc, "status", ""):
+            err["status"] = exc.status  # type: ignore[attr-defined]
+        return cls(op, dict(params), backend, dtype, device, env=dict(env or {}), error=err)
+
+    def with_(self, **changes: Any) -> "Result":
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+    # -- convenience ----------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def median_ms(self) -> float | None:
+        return self.stats.get("median_ms")
+
+    @property
+    def tflops(self) -> float | None:
+        return self.metrics.get("tflops")
+
+    @property
+    def gbps(self) -> float | None:
+        return self.metrics.get("gbps")
+
+    @property
+    def items_per_s(self) -> float | None:
+        return self.metrics.get("items_per_s")
+
+    @property
+    def pct_of_peak(self) -> float | None:
+        return self.metrics.get("pct_of_peak")
+
+    @property
+    def rel_error(self) -> float | None:
+        return self.verify.get("rel_error")
+
+    # -- serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The JSON object of this Result (schema ``aimatrix.result/1``)."""
+        return _clean({
+            "schema": self.schema, "op": self.op, "params": self.params, "backend": self.backend,
+            "dtype": self.dtype, "device": self.device, "stats": self.stats, "metrics": self.metrics,
+            "verify": self.verify, "telemetry": self.telemetry, "env": self.env, "error": self.error,
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Result":
+        missing = [k for k in ("op", "params", "backend", "dtype", "device") if k not in d]
+        if missing:
+            raise ValueError(f"result record is missing field(s) {', '.join(missing)}")
+        return cls(d["op"], dict(d["params"]), d["backend"], d["dtype"], d["device"],
+                   dict(d.get("stats") or {}), dict(d.get("metrics") or {}), dict(d.get("verify") or {}),
+                   dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA))
+
+    def __repr__(self) -> str:
+        shape = ", ".join(f"{k}={v}" for k, v in self.params.items() if not isinstance(v, (dict, list)))
+        head = f"<Result {self.op}({shape}) {self.dtype} {self.backend} on {self.device}"
+        if self.error:
+            return f"{head}: FAILED {self.error['type']}: {self.error['message']}>"
+        parts = []
+        if self.median_ms is not None:
+            ci = self.stats.get("rel_ci")
+            ci_txt = f" ±{100 * ci:.2f}%" if isinstance(ci, float) and math.isfinite(ci) else ""
+            parts.append(f"median {self.median_ms:.4g} ms{ci_txt} (n={self.stats.get('n')})")
+        if self.tflops is not None:
+            parts.append(f"{self.tflops:.4g} TFLOP/s")
+        if self.gbps is not None:
+            parts.append(f"{self.gbps:.4g} GB/s")
+        if self.items_per_s is not None:
+            parts.append(f"{self.items_per_s:.4g} items/s")
+        if self.pct_of_peak is not None:
+            parts.append(f"{self.pct_of_peak:.1f}% of peak")
+        if self.rel_error is not None:
+            parts.append(f"rel_error {self.rel_error:.2g}")
+        return f"{head}: {', '.join(parts)}>"

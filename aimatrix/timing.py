@@ -1,0 +1,82 @@
+"""The native timing engine's Python face.
+
+``measure(fn)`` times any callable with the same warm-up, statistics and stopping
+rule as the native benchmarks: on a CUDA device with events recorded on the
+stream around each sample, on the CPU with a steady clock. Layer and model
+benchmarks use it; native micro benchmarks call the engine directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import _check, _native
+from .device import Device, resolve
+
+MODES = ("hot", "cold")
+
+#: Timing options every benchmark accepts, with their defaults.
+DEFAULTS: dict[str, float] = {
+    "target": 0.01,       # stop when the 95% CI half-width of the median is below 1% of it
+    "min_samples": 10,
+    "max_samples": 100000,
+    "min_time": 0.1,      # seconds of timed samples at least
+    "max_time": 10.0,     # and at most
+    "warmup": 0.05,       # seconds of warm-up
+    "repeat": 0,          # launches per sample, 0 = auto (samples of >= 0.1 ms)
+}
+
+
+def rule(**options: Any) -> dict:
+    """Checked native stopping-rule options from keyword arguments (unknown names are errors)."""
+    out = {}
+    for key, value in options.items():
+        if key not in DEFAULTS:
+            raise TypeError(f"unknown timing option {key!r}: expected one of {', '.join(DEFAULTS)}")
+        if value is None:
+            continue
+        if key in ("min_samples", "max_samples"):
+            out[key] = _check.positive_int(key, value)
+        elif key == "repeat":
+            out[key] = _check.non_negative_int(key, value)
+        else:
+            out[key] = _check.number(key, value, minimum=0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Timing of a callable: per-launch samples (ms) and their statistics."""
+
+    stats: dict
+    samples_ms: list = field(repr=False)
+    device: str = "cpu"
+
+    @property
+    def median_ms(self) -> float:
+        return self.stats["median_ms"]
+
+    def __getitem__(self, key: str) -> Any:  # lets Result.from_measurement take it like the native dict
+        return {"stats": self.stats, "samples_ms": self.samples_ms}[key]
+
+
+def measure(fn: Callable[[], Any], *, device: str | Device = "auto", mode: str = "hot",
+            stream: int | None = None, **timing: Any) -> Measurement:
+    """Time ``fn()`` (no arguments) with the native engine.
+
+    On a CUDA device, ``fn`` must launch its work on ``stream`` (a ``cudaStream_t``
+    as an int; default the legacy default stream, which is also PyTorch's default):
+    events are recorded there around each sample. ``mode="cold"`` flushes the GPU's L2
+    (on the CPU: the caches) before each sample. Options: see ``DEFAULTS``.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+    _check.choice("mode", mode, MODES)
+    dev = resolve(device)
+    opts = rule(**timing)
+    if dev.is_cuda:
+        raw = _native.cuda().measure(fn, dev.index, int(stream or 0), mode == "cold", opts)
+    else:
+        raw = _native.core.measure(fn, mode == "cold", opts)
+    return Measurement(raw["stats"], raw["samples_ms"], str(dev))
