@@ -42,6 +42,9 @@ def rule(**options: Any) -> dict:
             out[key] = _check.non_negative_int(key, value)
         else:
             out[key] = _check.number(key, value, minimum=0.0)
+    # A short budget shortens the minimum too, unless the caller set both.
+    if "max_time" in out and "min_time" not in out:
+        out["min_time"] = min(DEFAULTS["min_time"], out["max_time"])
     return out
 
 

@@ -28,7 +28,8 @@ NB_MODULE(_core, m) {
   m.def("stats", [](std::vector<double> samples) {
     Measurement meas;
     meas.stats = compute_stats(std::move(samples));
-    return bind::to_dict(meas)["stats"];
+    nb::object stats = bind::to_dict(meas)["stats"];
+    return stats;
   }, nb::arg("samples"), "Statistics (median, CI, percentiles) of timing samples in ms.");
 
   m.def("measure", [](std::function<void()> fn, bool cold, nb::dict rule) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -10,7 +11,9 @@ namespace am {
 
 void StopRule::validate() const {
   auto bad = [](const std::string& field, double v, const std::string& allowed) {
-    throw std::invalid_argument(field + "=" + std::to_string(v) + " is not allowed: " + allowed);
+    std::ostringstream os;
+    os << field << "=" << v << " is not allowed: " << allowed;
+    throw std::invalid_argument(os.str());
   };
   if (!(target_rel_ci > 0 && target_rel_ci < 1)) bad("target", target_rel_ci, "it must be in (0, 1)");
   if (min_samples < 1) bad("min_samples", min_samples, "it must be >= 1");

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build and run the own-GEMM harness on a GPU machine. Run from the repository root:
+#   bash bench/own_gemm/run.sh [harness args...] 2>&1 | tee $OUT/log
+# Uses bench/own_gemm/build/harness if it exists and its libraries resolve
+# (e.g. built on another x86-64 machine with the same CUDA major), else builds.
+# Env: NVCC (default nvcc), ARCH (default: -gencode=arch=compute_90a,code=sm_90a),
+#      CUBLAS_INC / CUBLAS_LIB for a cuBLAS outside the toolkit, FORCE_BUILD=1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=bench/own_gemm/build
+BIN=$BUILD/harness
+NVCC=${NVCC:-nvcc}
+ARCH=${ARCH:--gencode=arch=compute_90a,code=sm_90a}
+mkdir -p "$BUILD"
+
+need_build=1
+if [[ -z "${FORCE_BUILD:-}" && -x $BIN ]] && ! ldd "$BIN" | grep -q "not found"; then need_build=0; fi
+
+if [[ $need_build == 1 ]]; then
+  echo "== building harness with $($NVCC --version | tail -1)"
+  INC=(-I csrc)
+  [[ -n "${CUBLAS_INC:-}" ]] && INC+=(-isystem "$CUBLAS_INC")
+  LIBS=(-lcublas)
+  [[ -n "${CUBLAS_LIB:-}" ]] && LIBS=(-L "$CUBLAS_LIB" -Xlinker -rpath -Xlinker "$CUBLAS_LIB" -l:libcublas.so.13 -l:libcublasLt.so.13)
+  FLAGS=(-O3 -std=c++17 --expt-relaxed-constexpr -lineinfo $ARCH "${INC[@]}")
+  srcs=(csrc/cuda/gemm_simt.cu csrc/cuda/gemm_tc.cu csrc/cuda/gemm_tc_*.cu csrc/cuda/check.cpp csrc/common/*.cpp
+        bench/own_gemm/harness.cu)
+  objs=()
+  pids=()
+  for s in "${srcs[@]}"; do
+    o=$BUILD/$(echo "$s" | tr '/' '_').o
+    objs+=("$o")
+    case $s in
+      *.cu)  $NVCC "${FLAGS[@]}" -Xptxas=-warn-spills -c "$s" -o "$o" & ;;
+      *.cpp) $NVCC -x cu "${FLAGS[@]}" -c "$s" -o "$o" & ;;
+    esac
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  $NVCC $ARCH -o "$BIN" "${objs[@]}" "${LIBS[@]}"
+fi
+
+echo "== nvidia-smi"; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv || true
+"$BIN" "$@"

@@ -1,0 +1,108 @@
+// aimatrix's own tensor-core GEMM (fp16 / bf16 in and out, fp32 accumulation,
+// alpha = 1, beta = 0): picks the kernel variant and launches it.
+//   Hopper (9.0) with an sm_90a binary, aligned operands: TMA + wgmma
+//     (tc_wgmma_128x256x64_s4), see gemm_tc_kernels.cuh.
+//   Otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix + cp.async
+//     (tc_mma_128x128x32_s4), with 16-byte zero-filled copies when the
+//     operands are aligned and bounds-checked element loads when not.
+// "Aligned": the contiguous dimension of A and of B a multiple of 8 elements
+// and both base pointers 16-byte aligned.
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "common/errors.hpp"
+#include "cuda/gemm_tc_kernels.cuh"
+#include "cuda/own_gemm.hpp"
+
+namespace am::cuda {
+namespace {
+
+enum class TcPath { wgmma, mma_aligned, mma_generic };
+
+void check_supported(const GemmSpec& s, int cc_major, int cc_minor) {
+  s.validate();
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16)
+    throw UnsupportedError(std::string("own tensor-core gemm: dtype ") + dtype_name(s.dtype) +
+                           " is not supported; allowed: f16, bf16");
+  if (cc_major < 8)
+    throw UnsupportedError("own tensor-core gemm: compute capability " + std::to_string(cc_major) + "." +
+                           std::to_string(cc_minor) + " is not supported; it needs sm_80 or newer");
+  constexpr int64_t imax = std::numeric_limits<int32_t>::max();
+  if (s.m > imax || s.n > imax || s.k > imax || s.batch > imax)
+    throw UnsupportedError("own tensor-core gemm: m, n, k and batch must each be below 2^31");
+}
+
+bool operands_aligned(const GemmSpec& s, const void* a, const void* b) {
+  const int64_t a_contig = s.trans_a ? s.m : s.k;
+  const int64_t b_contig = s.trans_b ? s.k : s.n;
+  const bool ptrs = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(b) % 16 == 0);
+  return ptrs && a_contig % 8 == 0 && b_contig % 8 == 0;
+}
+
+TcPath choose(const GemmSpec& s, const void* a, const void* b, int cc_major, int cc_minor, bool probe_binary) {
+  const bool aligned = operands_aligned(s, a, b);
+  if (aligned && cc_major == 9 && cc_minor == 0 && (!probe_binary || tc::wgmma_compiled_for_current_device()))
+    return TcPath::wgmma;
+  return aligned ? TcPath::mma_aligned : TcPath::mma_generic;
+}
+
+template <typename T>
+void dispatch(TcPath p, const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t st) {
+  const int t = (s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0);
+  switch (p) {
+    case TcPath::wgmma:
+      switch (t) {
+        case 0: return tc::launch_wgmma<T, false, false>(s, a, b, c, st);
+        case 1: return tc::launch_wgmma<T, false, true>(s, a, b, c, st);
+        case 2: return tc::launch_wgmma<T, true, false>(s, a, b, c, st);
+        default: return tc::launch_wgmma<T, true, true>(s, a, b, c, st);
+      }
+    case TcPath::mma_aligned:
+      switch (t) {
+        case 0: return tc::launch_mma<T, false, false, true>(s, a, b, c, st);
+        case 1: return tc::launch_mma<T, false, true, true>(s, a, b, c, st);
+        case 2: return tc::launch_mma<T, true, false, true>(s, a, b, c, st);
+        default: return tc::launch_mma<T, true, true, true>(s, a, b, c, st);
+      }
+    case TcPath::mma_generic:
+      switch (t) {
+        case 0: return tc::launch_mma<T, false, false, false>(s, a, b, c, st);
+        case 1: return tc::launch_mma<T, false, true, false>(s, a, b, c, st);
+        case 2: return tc::launch_mma<T, true, false, false>(s, a, b, c, st);
+        default: return tc::launch_mma<T, true, true, false>(s, a, b, c, st);
+      }
+  }
+}
+
+const char* trans_tag(const GemmSpec& s) {
+  static const char* tags[4] = {"nn", "nt", "tn", "tt"};  // op(A) stored as-is / transposed, then B
+  return tags[(s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0)];
+}
+
+}  // namespace
+
+void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_major, int cc_minor,
+             cudaStream_t stream) {
+  check_supported(s, cc_major, cc_minor);
+  const TcPath p = choose(s, a, b, cc_major, cc_minor, true);
+  if (s.dtype == DType::bf16) dispatch<tc::Bf16>(p, s, a, b, c, stream);
+  else dispatch<tc::F16>(p, s, a, b, c, stream);
+}
+
+std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
+  check_supported(s, cc_major, cc_minor);
+  // The pointers are not known here: assume allocations (256-byte aligned), so
+  // only the shape decides alignment.
+  const void* aligned_ptr = reinterpret_cast<const void*>(uintptr_t(256));
+  const TcPath p = choose(s, aligned_ptr, aligned_ptr, cc_major, cc_minor, true);
+  std::string name;
+  switch (p) {
+    case TcPath::wgmma: name = "tc_wgmma_tma_128x256x64_s4"; break;
+    case TcPath::mma_aligned: name = "tc_mma_sync_128x128x32_s4"; break;
+    case TcPath::mma_generic: name = "tc_mma_sync_128x128x32_s4_generic"; break;
+  }
+  return name + "_" + dtype_name(s.dtype) + "_" + trans_tag(s);
+}
+
+}  // namespace am::cuda

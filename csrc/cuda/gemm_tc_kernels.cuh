@@ -1,0 +1,467 @@
+// Internal to the tensor-core GEMM (gemm_tc*.cu): kernel templates and the
+// launchers each gemm_tc_*.cu instantiates. Layout as in common/gemm_spec.hpp:
+// row-major C[m,n] = op(A)[m,k] op(B)[k,n]; A stored [m,k] ([k,m] when trans_a),
+// B stored [k,n] ([n,k] when trans_b); `batch` problems back to back.
+//
+// Two kernels:
+//  * mma_gemm_kernel: mma.sync.m16n8k16 + ldmatrix, cp.async 4-stage pipeline,
+//    padded shared memory, 128x128x32 block tile, 8 warps (64x32 warp tiles).
+//    Runs on sm_80 and newer. AL=true: 16-byte cp.async with zero fill (the
+//    contiguous dimension of A and B a multiple of 8 elements, 16-byte aligned
+//    pointers); AL=false: bounds-checked element loads, any shape.
+//  * wg_gemm_kernel (sm_90a only): warp-specialised TMA + wgmma. One producer
+//    warpgroup (one thread issues the bulk tensor copies), two consumer
+//    warpgroups each computing 64x256 of a 128x256 tile with
+//    wgmma.m64n256k16, 4-stage mbarrier pipeline over 64-deep K slices, 128-byte
+//    swizzled shared memory. Needs the contiguous dimension of A and B a
+//    multiple of 8 elements and 16-byte aligned pointers (TMA's rules); any
+//    m, n, k otherwise (TMA zero-fills out-of-range boxes).
+#pragma once
+#include <cuda.h>  // CUtensorMap (types only; the encoder is fetched at run time)
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "common/gemm_spec.hpp"
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define AM_TC_HAS_WGMMA 1
+#else
+#define AM_TC_HAS_WGMMA 0
+#endif
+
+namespace am::cuda::tc {
+
+struct Bf16 {};
+struct F16 {};
+
+// ---- launchers (defined in gemm_tc_mma.cu / gemm_tc_wgmma.cu) ---------------------
+template <typename T, bool TA, bool TB, bool AL>
+void launch_mma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream);
+
+template <typename T, bool TA, bool TB>
+void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream);
+
+// True when the loaded module holds the real sm_90a wgmma kernel for the
+// current device (false when the binary was built without sm_90a).
+bool wgmma_compiled_for_current_device();
+
+// Problems per launch along grid z.
+constexpr int64_t kMaxGridZ = 65535;
+
+// ---- shared helpers ------------------------------------------------------------
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ uint32_t pack2<Bf16>(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+template <>
+__device__ __forceinline__ uint32_t pack2<F16>(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+template <typename T>
+__device__ __forceinline__ uint16_t to_elem(float x) {
+  return static_cast<uint16_t>(pack2<T>(x, 0.0f) & 0xffffu);
+}
+
+// Grouped tile order: GROUP tile-rows are walked column by column so that
+// concurrently running blocks share A rows and B columns in L2.
+__device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, int& tm, int& tn) {
+  constexpr int GROUP = 8;
+  const int per_group = GROUP * tiles_n;
+  const int g = pid / per_group;
+  const int first = g * GROUP;
+  const int gsz = min(tiles_m - first, GROUP);
+  const int r = pid - g * per_group;
+  tm = first + r % gsz;
+  tn = r / gsz;
+}
+
+// Store a pair (col, col+1) of one output row, bounds-checked.
+template <typename T>
+__device__ __forceinline__ void store_pair(uint16_t* C, int64_t row_off, int col, int N, bool even_n,
+                                           float v0, float v1) {
+  if (even_n && col + 1 < N) {
+    *reinterpret_cast<uint32_t*>(C + row_off + col) = pack2<T>(v0, v1);
+  } else {
+    if (col < N) C[row_off + col] = to_elem<T>(v0);
+    if (col + 1 < N) C[row_off + col + 1] = to_elem<T>(v1);
+  }
+}
+
+// =====================================================================================
+// mma.sync kernel
+// =====================================================================================
+namespace mma {
+constexpr int BM = 128, BN = 128, BK = 32, STAGES = 4, THREADS = 256, PAD = 8;
+
+template <bool TA, bool TB>
+struct Smem {
+  static constexpr int A_LD = TA ? BM + PAD : BK + PAD;  // elements per smem row
+  static constexpr int A_ROWS = TA ? BK : BM;
+  static constexpr int B_LD = TB ? BK + PAD : BN + PAD;
+  static constexpr int B_ROWS = TB ? BN : BK;
+  static constexpr int A_STAGE = A_ROWS * A_LD;
+  static constexpr int B_STAGE = B_ROWS * B_LD;
+  static constexpr int BYTES = STAGES * (A_STAGE + B_STAGE) * 2;
+};
+
+__device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+// Copies an R x CC tile (storage orientation: CC contiguous) whose top-left
+// element is (r0, c0) of a [rmax][cmax] matrix with row length ld, into shared
+// memory rows of sld elements. Out-of-range elements become zero.
+template <int R, int CC, bool AL>
+__device__ __forceinline__ void load_tile(uint16_t* s, int sld, const uint16_t* __restrict__ g, int r0, int c0,
+                                          int ld, int rmax, int cmax, int tid) {
+  constexpr int CH = CC / 8;
+  constexpr int TOTAL = R * CH;
+  static_assert(TOTAL % THREADS == 0, "tile chunks must divide among the threads");
+#pragma unroll
+  for (int it = 0; it < TOTAL / THREADS; ++it) {
+    const int i = tid + it * THREADS;
+    const int r = i / CH, c = (i % CH) * 8;
+    const int gr = r0 + r, gc = c0 + c;
+    uint16_t* dst = s + r * sld + c;
+    if constexpr (AL) {
+      // cmax % 8 == 0 and gc % 8 == 0: the 8-element chunk is wholly in or out.
+      const bool v = gr < rmax && gc < cmax;
+      const uint16_t* src = v ? g + int64_t(gr) * ld + gc : g;
+      cp_async16(smem_u32(dst), src, v ? 16 : 0);
+    } else {
+      uint32_t w[4];
+      const bool rv = gr < rmax;
+      const uint16_t* src = g + int64_t(rv ? gr : 0) * ld;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int c0j = gc + 2 * j;
+        const uint32_t lo = (rv && c0j < cmax) ? src[c0j] : 0u;
+        const uint32_t hi = (rv && c0j + 1 < cmax) ? src[c0j + 1] : 0u;
+        w[j] = lo | (hi << 16);
+      }
+      *reinterpret_cast<uint4*>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+    }
+  }
+}
+
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same<T, Bf16>::value) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+template <typename T, bool TA, bool TB, bool AL>
+__global__ void __launch_bounds__(THREADS, 2)
+    mma_gemm_kernel(const uint16_t* __restrict__ A, const uint16_t* __restrict__ B, uint16_t* __restrict__ C,
+                    int M, int N, int K, int tiles_m, int tiles_n, int64_t batch0) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using L = Smem<TA, TB>;
+  extern __shared__ __align__(128) uint16_t smem[];
+  uint16_t* sA = smem;
+  uint16_t* sB = smem + STAGES * L::A_STAGE;
+
+  const int64_t bz = batch0 + blockIdx.z;
+  A += bz * int64_t(M) * K;
+  B += bz * int64_t(K) * N;
+  C += bz * int64_t(M) * N;
+
+  int tm, tn;
+  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  const int m0 = tm * BM, n0 = tn * BN;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;  // 2 x 4 warps, 64 x 32 each
+  const int KT = (K + BK - 1) / BK;
+
+  auto load_stage = [&](int kt, int slot) {
+    const int k0 = kt * BK;
+    uint16_t* a = sA + slot * L::A_STAGE;
+    uint16_t* b = sB + slot * L::B_STAGE;
+    if constexpr (!TA) load_tile<BM, BK, AL>(a, L::A_LD, A, m0, k0, K, M, K, tid);
+    else load_tile<BK, BM, AL>(a, L::A_LD, A, k0, m0, M, K, M, tid);
+    if constexpr (TB) load_tile<BN, BK, AL>(b, L::B_LD, B, n0, k0, K, N, K, tid);
+    else load_tile<BK, BN, AL>(b, L::B_LD, B, k0, n0, N, K, N, tid);
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    if (st < KT) load_stage(st, st);
+    cp_async_commit();
+  }
+
+  const int q = lane >> 3, r8 = lane & 7;
+  for (int kt = 0; kt < KT; ++kt) {
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    {
+      const int nk = kt + STAGES - 1;
+      if (nk < KT) load_stage(nk, nk % STAGES);
+      cp_async_commit();
+    }
+    const int slot = kt % STAGES;
+    const uint16_t* a = sA + slot * L::A_STAGE;
+    const uint16_t* b = sB + slot * L::B_STAGE;
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks) {
+      uint32_t af[4][4], bfr[4][2];
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi) {
+        const int mr = wm * 64 + mi * 16;
+        if constexpr (!TA) {
+          ldsm_x4(af[mi], smem_u32(a + (mr + (lane & 15)) * L::A_LD + ks * 16 + (lane >> 4) * 8));
+        } else {
+          ldsm_x4_t(af[mi], smem_u32(a + (ks * 16 + r8 + (q >> 1) * 8) * L::A_LD + mr + (q & 1) * 8));
+        }
+      }
+#pragma unroll
+      for (int nj = 0; nj < 2; ++nj) {
+        const int nc = wn * 32 + nj * 16;
+        uint32_t t[4];
+        if constexpr (TB) {
+          ldsm_x4(t, smem_u32(b + (nc + r8 + (q >> 1) * 8) * L::B_LD + ks * 16 + (q & 1) * 8));
+        } else {
+          ldsm_x4_t(t, smem_u32(b + (ks * 16 + r8 + (q & 1) * 8) * L::B_LD + nc + (q >> 1) * 8));
+        }
+        bfr[2 * nj][0] = t[0];
+        bfr[2 * nj][1] = t[1];
+        bfr[2 * nj + 1][0] = t[2];
+        bfr[2 * nj + 1][1] = t[3];
+      }
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) mma16816<T>(acc[mi][ni], af[mi], bfr[ni][0], bfr[ni][1]);
+    }
+  }
+  cp_async_wait<0>();
+
+  const bool even_n = (N & 1) == 0;
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi) {
+    const int row = m0 + wm * 64 + mi * 16 + (lane >> 2);
+#pragma unroll
+    for (int ni = 0; ni < 4; ++ni) {
+      const int col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;
+      if (row < M) store_pair<T>(C, int64_t(row) * N, col, N, even_n, acc[mi][ni][0], acc[mi][ni][1]);
+      if (row + 8 < M) store_pair<T>(C, int64_t(row + 8) * N, col, N, even_n, acc[mi][ni][2], acc[mi][ni][3]);
+    }
+  }
+#endif
+}
+}  // namespace mma
+
+// =====================================================================================
+// wgmma + TMA kernel (sm_90a)
+// =====================================================================================
+namespace wg {
+constexpr int BM = 128, BN = 256, BK = 64, STAGES = 4;
+constexpr int THREADS = 384;  // warpgroup 0: producer; 1, 2: consumers
+constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB
+constexpr int B_STAGE_BYTES = BN * BK * 2;  // 32 KB
+constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
+constexpr int BOX_MN = 64;  // 64 elements = 128 bytes: one swizzle row
+
+#if AM_TC_HAS_WGMMA
+__device__ __forceinline__ void mbar_init(uint64_t* bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_u32(bar)) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, unsigned parity) {
+  asm volatile(
+      "{\n"
+      ".reg .pred P1;\n"
+      "WAIT_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+      "@!P1 bra WAIT_%=;\n"
+      "}\n" ::"r"(smem_u32(bar)),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1,
+                                            int c2) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
+      "[%5];\n" ::"r"(smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar))
+      : "memory");
+}
+// Shared-memory matrix descriptor, 128-byte swizzle.
+__device__ __forceinline__ uint64_t desc_sw128(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
+         (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wg_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void fence_acc(float* d) {
+  // Keep the accumulator registers ordered around the asynchronous wgmma.
+#pragma unroll
+  for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+#include "cuda/gemm_tc_wgmma_asm.inc"
+AM_WGMMA_M64N256K16(wgmma_bf16, "bf16")
+AM_WGMMA_M64N256K16(wgmma_f16, "f16")
+#endif  // AM_TC_HAS_WGMMA
+
+// Tensor maps (3-D: contiguous dim, other dim, batch):
+//   A, !TA: {k, m, b}, box {64, 128}     A, TA: {m, k, b}, box {64, 64} x 2 along m
+//   B,  TB: {k, n, b}, box {64, 256}     B, !TB: {n, k, b}, box {64, 64} x 4 along n
+template <typename T, bool TA, bool TB>
+__global__ void __launch_bounds__(THREADS, 1)
+    wg_gemm_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
+                   uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch0) {
+#if AM_TC_HAS_WGMMA
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  uint8_t* sA = base;
+  uint8_t* sB = base + STAGES * A_STAGE_BYTES;
+  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * B_STAGE_BYTES);
+  uint64_t* empty = full + STAGES;
+
+  const int bz = batch0 + blockIdx.z;
+  int tm, tn;
+  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  const int m0 = tm * BM, n0 = tn * BN;
+  const int wgi = threadIdx.x >> 7;  // warpgroup
+  const int KT = (K + BK - 1) / BK;
+
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(&full[s], 1);
+      mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wgi == 0) {
+    // ---------------- producer ----------------
+    if (threadIdx.x == 0) {
+      for (int kt = 0; kt < KT; ++kt) {
+        const int s = kt % STAGES;
+        if (kt >= STAGES) mbar_wait(&empty[s], ((kt / STAGES) + 1) & 1);
+        mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
+        const int k0 = kt * BK;
+        uint8_t* a = sA + s * A_STAGE_BYTES;
+        uint8_t* b = sB + s * B_STAGE_BYTES;
+        if constexpr (!TA) {
+          tma_load_3d(a, &tmA, &full[s], k0, m0, bz);
+        } else {
+#pragma unroll
+          for (int i = 0; i < BM / BOX_MN; ++i) tma_load_3d(a + i * 8192, &tmA, &full[s], m0 + i * BOX_MN, k0, bz);
+        }
+        if constexpr (TB) {
+          tma_load_3d(b, &tmB, &full[s], k0, n0, bz);
+        } else {
+#pragma unroll
+          for (int j = 0; j < BN / BOX_MN; ++j) tma_load_3d(b + j * 8192, &tmB, &full[s], n0 + j * BOX_MN, k0, bz);
+        }
+      }
+    }
+  } else {
+    // ---------------- consumers ----------------
+    const int cw = wgi - 1;  // rows cw*64 .. cw*64+63 of the tile
+    const int lane = threadIdx.x & 31;
+    const int warp_in_wg = (threadIdx.x >> 5) & 3;
+    float d[128];
+#pragma unroll
+    for (int i = 0; i < 128; ++i) d[i] = 0.0f;
+
+    for (int kt = 0; kt < KT; ++kt) {
+      const int s = kt % STAGES;
+      mbar_wait(&full[s], (kt / STAGES) & 1);
+      const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
+      const uint32_t b_base = smem_u32(sB + s * B_STAGE_BYTES);
+      fence_acc(d);
+      wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; ++kk) {
+        // K-major: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
+        // MN-major: +16 rows x 128 B per 16 k; LBO = next 64-wide box (8 KB), SBO = 8 k-rows.
+        const uint64_t da = TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
+        const uint64_t db = TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
+        if constexpr (std::is_same<T, Bf16>::value) wgmma_bf16<TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
+        else wgmma_f16<TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
+      }
+      wg_commit();
+      wg_wait<0>();
+      fence_acc(d);
+      if (lane == 0) mbar_arrive(&empty[s]);
+    }
+
+    // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+    const bool even_n = (N & 1) == 0;
+    uint16_t* Cb = C + int64_t(bz) * M * N;
+    const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+    const int colb = n0 + (lane & 3) * 2;
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+      const int col = colb + 8 * j;
+      if (row < M) store_pair<T>(Cb, int64_t(row) * N, col, N, even_n, d[4 * j], d[4 * j + 1]);
+      if (row + 8 < M) store_pair<T>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
+    }
+  }
+#endif
+}
+}  // namespace wg
+
+}  // namespace am::cuda::tc

@@ -1,0 +1,117 @@
+// Tensor-core GEMM, Hopper path (TMA + wgmma, sm_90a): tensor maps and the
+// launcher. Included by gemm_tc_wgmma_{bf16,f16}.cu, each defining AM_TC_WG_TYPE.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/errors.hpp"
+#include "cuda/check.hpp"
+#include "cuda/gemm_tc_kernels.cuh"
+
+namespace am::cuda::tc {
+namespace wgimpl {
+
+using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                   const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                   CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled through the runtime's driver entry point (no -lcuda).
+inline EncodeTiledFn encoder() {
+  static EncodeTiledFn fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    AM_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || p == nullptr)
+      throw UnsupportedError("tc_gemm: the driver has no cuTensorMapEncodeTiled (needs a CUDA 12+ driver)");
+    return reinterpret_cast<EncodeTiledFn>(p);
+  }();
+  return fn;
+}
+
+// 3-D map over a [batch][outer][inner] 16-bit matrix, 128-byte swizzled boxes.
+inline CUtensorMap make_map(const void* ptr, bool bf16, int64_t inner, int64_t outer, int64_t batch,
+                            uint32_t box_inner, uint32_t box_outer) {
+  CUtensorMap map;
+  std::memset(&map, 0, sizeof(map));
+  const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(outer), cuuint64_t(batch)};
+  const cuuint64_t strides[2] = {cuuint64_t(inner) * 2, cuuint64_t(inner) * cuuint64_t(outer) * 2};
+  const cuuint32_t box[3] = {box_inner, box_outer, 1};
+  const cuuint32_t estr[3] = {1, 1, 1};
+  const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                               const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw CudaError("CUresult " + std::to_string(int(r)),
+                    "tc_gemm: cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(r)));
+  return map;
+}
+
+struct MapKey {
+  const void* a = nullptr;
+  const void* b = nullptr;
+  int64_t m = 0, n = 0, k = 0, batch = 0;
+  bool ta = false, tb = false, bf16 = false;
+  bool operator==(const MapKey& o) const {
+    return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta &&
+           tb == o.tb && bf16 == o.bf16;
+  }
+};
+
+}  // namespace wgimpl
+
+template <typename T, bool TA, bool TB>
+void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
+  using namespace wgimpl;
+  constexpr bool kBf16 = std::is_same<T, Bf16>::value;
+  auto kernel = wg::wg_gemm_kernel<T, TA, TB>;
+  {
+    static std::mutex mu;
+    static std::set<int> done;
+    int dev = 0;
+    AM_CUDA_CHECK(cudaGetDevice(&dev));
+    std::lock_guard<std::mutex> lock(mu);
+    if (!done.count(dev)) {
+      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, wg::SMEM_BYTES));
+      done.insert(dev);
+    }
+  }
+  // Encoding a map costs host time: keep the last pair per thread.
+  thread_local MapKey last_key;
+  thread_local CUtensorMap map_a, map_b;
+  thread_local bool have = false;
+  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, kBf16};
+  if (!have || !(key == last_key)) {
+    have = false;
+    map_a = TA ? make_map(a, kBf16, s.m, s.k, s.batch, wg::BOX_MN, wg::BOX_MN)
+               : make_map(a, kBf16, s.k, s.m, s.batch, wg::BK, wg::BM);
+    map_b = TB ? make_map(b, kBf16, s.k, s.n, s.batch, wg::BK, wg::BN)
+               : make_map(b, kBf16, s.n, s.k, s.batch, wg::BOX_MN, wg::BOX_MN);
+    last_key = key;
+    have = true;
+  }
+  const int M = int(s.m), N = int(s.n), K = int(s.k);
+  const int tiles_m = (M + wg::BM - 1) / wg::BM, tiles_n = (N + wg::BN - 1) / wg::BN;
+  for (int64_t b0 = 0; b0 < s.batch; b0 += kMaxGridZ) {
+    const unsigned nz = unsigned(std::min<int64_t>(kMaxGridZ, s.batch - b0));
+    dim3 grid(unsigned(tiles_m) * unsigned(tiles_n), 1, nz);
+    kernel<<<grid, wg::THREADS, wg::SMEM_BYTES, stream>>>(map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m,
+                                                         tiles_n, int(b0));
+    AM_CUDA_CHECK_LAUNCH();
+  }
+}
+
+#define AM_TC_WG_INST(T)                                                                             \
+  template void launch_wgmma<T, false, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
+  template void launch_wgmma<T, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
+  template void launch_wgmma<T, true, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
+  template void launch_wgmma<T, true, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);
+
+#if defined(AM_TC_WG_TYPE)
+AM_TC_WG_INST(AM_TC_WG_TYPE)
+#endif
+
+}  // namespace am::cuda::tc

@@ -1,0 +1,21 @@
+import pytest
+
+from aimatrix import _native
+
+
+def pytest_collection_modifyitems(config, items):
+    if _native.cuda_available():
+        return
+    skip = pytest.mark.skip(reason=f"no CUDA GPU: {_native.cuda_unavailable_reason()}")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
+# Timing options that keep CPU tests quick: correctness is what they check.
+FAST = dict(max_time=0.05, min_time=0.0, min_samples=3, warmup=0.0)
+
+
+@pytest.fixture
+def fast():
+    return dict(FAST)
