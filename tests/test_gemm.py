@@ -127,6 +127,8 @@ def test_cuda_fp8_cublaslt(m, n, k, fast):
 def test_cuda_fp8_needs_tn_layout():
     with pytest.raises(am.UnsupportedError, match="trans_b=True"):
         am.gemm(64, 64, 64, dtype="fp8", backend="cublaslt", device="cuda")
+    with pytest.raises(am.UnsupportedError, match="multiples of 16, got m=64 n=700 k=64"):
+        am.gemm(64, 700, 64, dtype="fp8", backend="cublaslt", trans_b=True, device="cuda")
     with pytest.raises(am.UnsupportedError, match="no fp8 path"):
         am.gemm(64, 64, 64, dtype="fp8", backend="cublas", trans_b=True, device="cuda")
 

@@ -16,6 +16,7 @@ class Case:
     fn: Callable[..., Result]
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    arg_names: tuple = ()  # names of the positional args, for the record of a failed case
 
     @property
     def label(self) -> str:
@@ -24,7 +25,8 @@ class Case:
         return f"{self.op} {shape} {extra}".strip()
 
     def failed(self, exc: BaseException, device: str) -> Result:
-        params = {f"arg{i}": a for i, a in enumerate(self.args)}
+        names = self.arg_names or tuple(f"arg{i}" for i in range(len(self.args)))
+        params = dict(zip(names, self.args))
         params.update({k: v for k, v in self.kwargs.items() if k not in ("dtype", "backend", "device")})
         return Result.failed(self.op, params, backend=str(self.kwargs.get("backend", "auto")),
                              dtype=str(self.kwargs.get("dtype", "")), device=device, exc=exc)

@@ -33,6 +33,10 @@
 #include "cuda/check.hpp"
 #include "cuda/own_gemm.hpp"
 
+namespace am::cuda::tc {
+extern int g_wgmma_pipe;  // internal tuning knob of the wgmma kernel (gemm_tc_kernels.cuh)
+}
+
 using am::DType;
 using am::GemmSpec;
 
@@ -210,6 +214,14 @@ std::vector<Variant> variants() {
                    am::cuda::tc_gemm(s, a, b, c, g_cc_major, g_cc_minor, nullptr);
                  },
                  [](const GemmSpec& s) { return am::cuda::tc_gemm_kernel_name(s, g_cc_major, g_cc_minor); }});
+    // The wgmma kernel without consumer pipelining (PIPE=0), for comparison.
+    v.push_back({"tcp0_" + dn, d,
+                 [](const GemmSpec& s, const void* a, const void* b, void* c) {
+                   am::cuda::tc::g_wgmma_pipe = 0;
+                   am::cuda::tc_gemm(s, a, b, c, g_cc_major, g_cc_minor, nullptr);
+                   am::cuda::tc::g_wgmma_pipe = 1;
+                 },
+                 [](const GemmSpec& s) { return am::cuda::tc_gemm_kernel_name(s, g_cc_major, g_cc_minor) + "_pipe0"; }});
     // The mma.sync path, as it runs on sm_80/86/89 (forced by passing cc 8.0).
     v.push_back({"tcmma_" + dn, d,
                  [](const GemmSpec& s, const void* a, const void* b, void* c) {
@@ -423,6 +435,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   cudaDeviceProp prop{};
   AM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   g_cc_major = prop.major;

@@ -21,6 +21,15 @@ if [[ $need_build == 1 ]]; then
   INC=(-I csrc)
   [[ -n "${CUBLAS_INC:-}" ]] && INC+=(-isystem "$CUBLAS_INC")
   LIBS=(-lcublas)
+  if [[ -z "${CUBLAS_LIB:-}" ]]; then
+    tk=$(dirname "$(dirname "$(command -v $NVCC)")")
+    if ! ls "$tk"/lib64/libcublas.so* "$tk"/targets/*/lib/libcublas.so* >/dev/null 2>&1; then
+      # no cuBLAS in the toolkit: take the nvidia-cublas wheel of the python3 there
+      CUBLAS_LIB=$(python3 -c "import nvidia, os, glob; print(next(d for r in nvidia.__path__ for d in glob.glob(os.path.join(r, '*', 'lib')) if glob.glob(os.path.join(d, 'libcublas.so*'))))" 2>/dev/null || true)
+      [[ -n "$CUBLAS_LIB" && -z "${CUBLAS_INC:-}" && -f "$CUBLAS_LIB/../include/cublas_v2.h" ]] && INC+=(-isystem "$CUBLAS_LIB/../include")
+      echo "== cuBLAS from $CUBLAS_LIB"
+    fi
+  fi
   [[ -n "${CUBLAS_LIB:-}" ]] && LIBS=(-L "$CUBLAS_LIB" -Xlinker -rpath -Xlinker "$CUBLAS_LIB" -l:libcublas.so.13 -l:libcublasLt.so.13)
   FLAGS=(-O3 -std=c++17 --expt-relaxed-constexpr -lineinfo $ARCH "${INC[@]}")
   srcs=(csrc/cuda/gemm_simt.cu csrc/cuda/gemm_tc.cu csrc/cuda/gemm_tc_*.cu csrc/cuda/check.cpp csrc/common/*.cpp
@@ -41,4 +50,4 @@ if [[ $need_build == 1 ]]; then
 fi
 
 echo "== nvidia-smi"; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv || true
-"$BIN" "$@"
+timeout 270 "$BIN" "$@"

@@ -55,6 +55,9 @@ GemmPlan plan_cublaslt(Context& ctx, const GemmSpec& s, void* a, void* b, void* 
     if (!s.trans_b || s.trans_a)
       throw UnsupportedError("fp8 on cuBLASLt needs trans_a=False, trans_b=True (its fp8 kernels take the TN layout, "
                              "i.e. C = A @ B^T with both operands K-major)");
+    if (s.m % 16 || s.n % 16 || s.k % 16)
+      throw UnsupportedError("fp8 on cuBLASLt needs m, n and k to be multiples of 16, got m=" + std::to_string(s.m) +
+                             " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
   }
   const BlasTypes t = blas_types(s.dtype);
   const ColMajorGemm g = to_col_major(s);

@@ -101,7 +101,9 @@ __device__ __forceinline__ void store_smem(float* s, const float (&v)[4], int ti
 }
 
 template <bool TA, bool TB, bool VEC>
-__global__ void __launch_bounds__(THREADS, 2)
+// Two blocks per SM for the vectorised variant (128 registers); the generic
+// one keeps one (its bounds checks would spill a few registers at 128).
+__global__ void __launch_bounds__(THREADS, VEC ? 2 : 1)
     sgemm_kernel(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K,
                  int tiles_m, int tiles_n, int64_t batch0, bool vec_c) {
   __shared__ __align__(16) float As[2][BK * SLD];

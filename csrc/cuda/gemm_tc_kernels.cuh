@@ -49,6 +49,10 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
 // current device (false when the binary was built without sm_90a).
 bool wgmma_compiled_for_current_device();
 
+// Consumer pipelining of the wgmma kernel (see wg_gemm_kernel's PIPE); a
+// tuning knob for the bench harness, not an API.
+extern int g_wgmma_pipe;
+
 // Problems per launch along grid z.
 constexpr int64_t kMaxGridZ = 65535;
 
@@ -363,7 +367,9 @@ AM_WGMMA_M64N256K16(wgmma_f16, "f16")
 // Tensor maps (3-D: contiguous dim, other dim, batch):
 //   A, !TA: {k, m, b}, box {64, 128}     A, TA: {m, k, b}, box {64, 64} x 2 along m
 //   B,  TB: {k, n, b}, box {64, 256}     B, !TB: {n, k, b}, box {64, 64} x 4 along n
-template <typename T, bool TA, bool TB>
+// PIPE = 1: keep one k-slice of wgmma in flight and release the previous
+// slice's stage; PIPE = 0: wait for each slice before releasing it.
+template <typename T, bool TA, bool TB, int PIPE>
 __global__ void __launch_bounds__(THREADS, 1)
     wg_gemm_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
                    uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch0) {
@@ -443,9 +449,19 @@ __global__ void __launch_bounds__(THREADS, 1)
         else wgmma_f16<TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
       }
       wg_commit();
+      if constexpr (PIPE == 0) {
+        wg_wait<0>();
+        fence_acc(d);
+        if (lane == 0) mbar_arrive(&empty[s]);
+      } else {
+        wg_wait<1>();  // the previous slice's wgmma are done: release its stage
+        fence_acc(d);
+        if (kt > 0 && lane == 0) mbar_arrive(&empty[(kt + STAGES - 1) % STAGES]);
+      }
+    }
+    if constexpr (PIPE != 0) {
       wg_wait<0>();
       fence_acc(d);
-      if (lane == 0) mbar_arrive(&empty[s]);
     }
 
     // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.

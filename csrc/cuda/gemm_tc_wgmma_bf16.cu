@@ -6,6 +6,8 @@
 
 namespace am::cuda::tc {
 
+int g_wgmma_pipe = 1;
+
 // The sm_90a kernel body exists only in an sm_90a binary; elsewhere (an sm_90
 // build, PTX JIT) the kernel compiles to an empty stub using a few registers.
 // Reading its register count needs no launch and no synchronisation (safe
@@ -19,7 +21,7 @@ bool wgmma_compiled_for_current_device() {
   auto it = known.find(dev);
   if (it != known.end()) return it->second;
   cudaFuncAttributes attr{};
-  AM_CUDA_CHECK(cudaFuncGetAttributes(&attr, wg::wg_gemm_kernel<Bf16, false, false>));
+  AM_CUDA_CHECK(cudaFuncGetAttributes(&attr, wg::wg_gemm_kernel<Bf16, false, false, 1>));
   const bool real = attr.numRegs >= 64;
   known[dev] = real;
   return real;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "common/errors.hpp"
 #include "cuda/check.hpp"
@@ -67,16 +68,17 @@ template <typename T, bool TA, bool TB>
 void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
   using namespace wgimpl;
   constexpr bool kBf16 = std::is_same<T, Bf16>::value;
-  auto kernel = wg::wg_gemm_kernel<T, TA, TB>;
+  const int pipe = g_wgmma_pipe != 0 ? 1 : 0;
+  auto kernel = pipe ? wg::wg_gemm_kernel<T, TA, TB, 1> : wg::wg_gemm_kernel<T, TA, TB, 0>;
   {
     static std::mutex mu;
-    static std::set<int> done;
+    static std::set<std::pair<int, int>> done;
     int dev = 0;
     AM_CUDA_CHECK(cudaGetDevice(&dev));
     std::lock_guard<std::mutex> lock(mu);
-    if (!done.count(dev)) {
+    if (!done.count({dev, pipe})) {
       AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, wg::SMEM_BYTES));
-      done.insert(dev);
+      done.insert({dev, pipe});
     }
   }
   // Encoding a map costs host time: keep the last pair per thread.
