@@ -69,3 +69,4 @@ install(TARGETS _cuda LIBRARY DESTINATION ${AM_CUDA_DEST})
 file(WRITE "${CMAKE_BINARY_DIR}/backend_init.py"
   "\"\"\"aimatrix CUDA ${CUDAToolkit_VERSION_MAJOR} back end (built with CUDA ${CUDAToolkit_VERSION}).\"\"\"\n")
 install(FILES "${CMAKE_BINARY_DIR}/backend_init.py" DESTINATION ${AM_CUDA_DEST} RENAME __init__.py)
+install(FILES "${CMAKE_SOURCE_DIR}/csrc/bindings/_cuda.pyi" DESTINATION ${AM_CUDA_DEST})
