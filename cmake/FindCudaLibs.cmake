@@ -52,7 +52,9 @@ message(STATUS "aimatrix: CUDA ${CUDAToolkit_VERSION} archs=${CMAKE_CUDA_ARCHITE
 file(GLOB AM_CUDA_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cu csrc/cuda/*.cpp)
 add_library(am_cuda STATIC ${AM_CUDA_SOURCES})
 target_include_directories(am_cuda PUBLIC csrc)
-# After the toolkit's own headers, so a wheel's newer cuda_runtime.h never shadows nvcc's.
+# The toolkit's own headers first, so a wheel's newer cuda_runtime.h (the cu13
+# wheels keep it beside cublas_v2.h) never shadows the one nvcc was built with.
+target_include_directories(am_cuda SYSTEM BEFORE PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_include_directories(am_cuda SYSTEM AFTER PUBLIC ${AM_CUBLAS_INCLUDE_DIR})
 target_link_libraries(am_cuda PUBLIC am_cpu CUDA::cudart ${AM_CUBLASLT_LIBRARY} ${AM_CUBLAS_LIBRARY})
 target_compile_options(am_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo -Xptxas=-warn-spills>)
