@@ -50,4 +50,21 @@ if [[ $need_build == 1 ]]; then
 fi
 
 echo "== nvidia-smi"; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv || true
-timeout 270 "$BIN" "$@"
+# Sample SM clock, power and throttle reasons while the harness runs.
+SMI_LOG=$BUILD/smi.csv
+smi_pid=
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=clocks.sm,power.draw,clocks_event_reasons.active --format=csv,noheader,nounits -lms 200 \
+    >"$SMI_LOG" 2>/dev/null &
+  smi_pid=$!
+fi
+rc=0
+timeout 270 "$BIN" "$@" || rc=$?
+if [[ -n "$smi_pid" ]]; then
+  kill "$smi_pid" 2>/dev/null || true
+  wait "$smi_pid" 2>/dev/null || true
+  awk -F', *' 'NF>=3 && $1+0>0 {n++; if(min==""||$1<min)min=$1; if($1>max)max=$1; if($2>pw)pw=$2; r[$3]++}
+       END {printf "== during the run: %d samples, SM clock %s-%s MHz, max power %.0f W, throttle-reason masks:", n, min, max, pw;
+            for (k in r) printf " %s(x%d)", k, r[k]; print ""}' "$SMI_LOG" || true
+fi
+exit $rc

@@ -1,11 +1,12 @@
 // aimatrix's own SIMT fp32 GEMM (CUDA cores, no tensor cores): the classic
 // 128x128x8 block tile, 256 threads, 8x8 register micro-tile per thread (split
 // 4+4 in each direction so shared-memory reads are conflict-free), register
-// staged double buffering of shared memory. Layout as in common/gemm_spec.hpp.
-// VEC=true: 16-byte global loads (the contiguous dimension of A and of B a
-// multiple of 4 floats, pointers 16-byte aligned); VEC=false: bounds-checked
-// element loads, any shape. Output stores are 16-byte when n % 4 == 0 and C is
-// aligned, else element-wise. Batches run along grid z.
+// staged double buffering of shared memory; a 64x64x16 tile (4x4 per thread)
+// when 128x128 tiles would give fewer than two blocks per SM. Layout as in
+// common/gemm_spec.hpp. VEC=true: 16-byte global loads (the contiguous
+// dimension of A and of B a multiple of 4 floats, pointers 16-byte aligned);
+// VEC=false: bounds-checked element loads, any shape. Output stores are 16-byte
+// when n % 4 == 0 and C is aligned, else element-wise. Batches run along grid z.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -16,11 +17,27 @@
 #include "cuda/own_gemm.hpp"
 
 namespace am::cuda {
+namespace simt {
+// Tile choice for the bench harness (not an API): 0 by problem size, else 64 or 128.
+int g_tile = 0;
+}  // namespace simt
+
 namespace {
 
-constexpr int BM = 128, BN = 128, BK = 8, THREADS = 256;
-constexpr int SLD = BM + 4;  // padded shared row: transposed stores hit distinct banks
+constexpr int THREADS = 256;
 constexpr int64_t kMaxGridZ = 65535;
+
+// Block tile BMN x BMN x BK with a (BMN/16)^2 micro-tile per thread:
+//   BMN = 128: BK = 8, 8x8 per thread (split 4+4 so shared reads are conflict-free);
+//   BMN = 64:  BK = 16, 4x4 per thread (4x the blocks, for problems of few tiles).
+// Either way each thread stages 4 elements of each operand per k-tile.
+template <int BMN>
+struct Tile {
+  static_assert(BMN == 128 || BMN == 64, "BMN must be 64 or 128");
+  static constexpr int BK = BMN == 128 ? 8 : 16;
+  static constexpr int TM = BMN / 16;
+  static constexpr int SLD = BMN + 4;  // padded shared row: transposed stores spread over banks
+};
 
 // Grouped tile order for L2 reuse (as in the tensor-core kernels).
 __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, int& tm, int& tn) {
@@ -36,80 +53,83 @@ __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, i
 
 // One operand's per-thread view for register staging. "Row-wise" operands are
 // stored with the non-K dimension outer (A [m][k] when !TA, B [n][k] when TB):
-// thread t takes row t/2, k (t%2)*4..+3 of each tile. "K-wise" operands are
-// stored [k][x]: thread t takes k row t/32, x (t%32)*4..+3.
-template <bool KWISE, bool VEC>
+// BK/4 threads share a stored row, 4 consecutive k each. "K-wise" operands are
+// stored [k][x] (A when TA, B when !TB): BMN/4 threads share a k row, 4
+// consecutive x each.
+template <int BMN, bool KWISE, bool VEC>
 struct Loader {
+  static constexpr int BK = Tile<BMN>::BK;
+  static constexpr int RW = BK / 4;
+  static constexpr int KW = BMN / 4;
   const float* p;  // this thread's first element of the current tile
   int k;           // its k index in the current tile
   int xrem;        // valid elements along x from this thread's first (<= 0: none)
-  int K;
   int64_t step;    // elements between consecutive k tiles
 
-  __device__ __forceinline__ Loader(const float* __restrict__ g, int x0, int X, int K_, int tid) : K(K_) {
-    const int x = KWISE ? x0 + (tid & 31) * 4 : x0 + (tid >> 1);
-    k = KWISE ? (tid >> 5) : (tid & 1) * 4;
+  __device__ __forceinline__ Loader(const float* __restrict__ g, int x0, int X, int K, int tid) {
+    const int x = KWISE ? x0 + (tid % KW) * 4 : x0 + tid / RW;
+    k = KWISE ? tid / KW : (tid % RW) * 4;
     xrem = X - x;
     const int xs = xrem > 0 ? x : 0;
     p = KWISE ? g + int64_t(k) * X + xs : g + int64_t(xs) * K + k;
     step = KWISE ? int64_t(BK) * X : BK;
   }
-  __device__ __forceinline__ void load(float (&v)[4]) const {
-    if constexpr (!KWISE) {
-      if constexpr (VEC) {  // K % 4 == 0: the 4 k's are wholly in or out
-        if (xrem > 0 && k < K) {
-          const float4 f = __ldg(reinterpret_cast<const float4*>(p));
-          v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
-        } else {
-          v[0] = v[1] = v[2] = v[3] = 0.0f;
-        }
+  __device__ __forceinline__ void load(float (&v)[4], int K) const {
+    if constexpr (VEC) {  // the contiguous dimension is a multiple of 4: wholly in or out
+      if (xrem > 0 && k < K) {
+        const float4 f = __ldg(reinterpret_cast<const float4*>(p));
+        v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
       } else {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) v[j] = (xrem > 0 && k + j < K) ? __ldg(p + j) : 0.0f;
+        v[0] = v[1] = v[2] = v[3] = 0.0f;
       }
+    } else if constexpr (!KWISE) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = (xrem > 0 && k + j < K) ? __ldg(p + j) : 0.0f;
     } else {
-      if constexpr (VEC) {  // X % 4 == 0
-        if (xrem > 0 && k < K) {
-          const float4 f = __ldg(reinterpret_cast<const float4*>(p));
-          v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
-        } else {
-          v[0] = v[1] = v[2] = v[3] = 0.0f;
-        }
-      } else {
 #pragma unroll
-        for (int j = 0; j < 4; ++j) v[j] = (j < xrem && k < K) ? __ldg(p + j) : 0.0f;
-      }
+      for (int j = 0; j < 4; ++j) v[j] = (j < xrem && k < K) ? __ldg(p + j) : 0.0f;
     }
   }
   __device__ __forceinline__ void advance() {
     p += step;
     k += BK;
   }
+  // Registers to the shared tile s[k][x] (row length SLD).
+  __device__ __forceinline__ static void store(float* s, const float (&v)[4], int tid) {
+    constexpr int SLD = Tile<BMN>::SLD;
+    if constexpr (!KWISE) {
+      const int x = tid / RW, kk = (tid % RW) * 4;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) s[(kk + j) * SLD + x] = v[j];
+    } else {
+      const int kk = tid / KW, x = (tid % KW) * 4;
+      *reinterpret_cast<float4*>(s + kk * SLD + x) = make_float4(v[0], v[1], v[2], v[3]);
+    }
+  }
 };
 
-// Registers to the shared tile s[k][x] (row length SLD).
-template <bool KWISE>
-__device__ __forceinline__ void store_smem(float* s, const float (&v)[4], int tid) {
-  if constexpr (!KWISE) {
-    const int x = tid >> 1, k = (tid & 1) * 4;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) s[(k + j) * SLD + x] = v[j];
-  } else {
-    const int k = tid >> 5, x = (tid & 31) * 4;
-    *reinterpret_cast<float4*>(s + k * SLD + x) = make_float4(v[0], v[1], v[2], v[3]);
-  }
+// Two blocks per SM (<= 128 registers) for the vectorised variants; one for the
+// generic ones, whose bounds checks would spill a few registers at 128, and for
+// the 128-tile "nt" variant before sm_90, which spills 8 bytes at 128 there.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define AM_SIMT_PRE_HOPPER 1
+#else
+#define AM_SIMT_PRE_HOPPER 0
+#endif
+constexpr int simt_min_blocks(int bmn, bool ta, bool tb, bool vec) {
+  return !vec ? 1 : (AM_SIMT_PRE_HOPPER && bmn == 128 && !ta && tb) ? 1 : 2;
 }
 
-template <bool TA, bool TB, bool VEC>
-// Two blocks per SM for the vectorised variant (128 registers); the generic
-// one keeps one (its bounds checks would spill a few registers at 128).
-__global__ void __launch_bounds__(THREADS, VEC ? 2 : 1)
+template <int BMN, bool TA, bool TB, bool VEC>
+__global__ void __launch_bounds__(THREADS, simt_min_blocks(BMN, TA, TB, VEC))
     sgemm_kernel(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K,
                  int tiles_m, int tiles_n, int64_t batch0, bool vec_c) {
+  using TL = Tile<BMN>;
+  constexpr int BK = TL::BK, TM = TL::TM, SLD = TL::SLD;
   __shared__ __align__(16) float As[2][BK * SLD];
   __shared__ __align__(16) float Bs[2][BK * SLD];
-  constexpr bool A_KWISE = TA;   // A stored [k][m]
-  constexpr bool B_KWISE = !TB;  // B stored [k][n]
+  using LA = Loader<BMN, TA, VEC>;   // A stored [k][m] when TA
+  using LB = Loader<BMN, !TB, VEC>;  // B stored [k][n] when !TB
 
   const int64_t bz = batch0 + blockIdx.z;
   A += bz * int64_t(M) * K;
@@ -117,23 +137,23 @@ __global__ void __launch_bounds__(THREADS, VEC ? 2 : 1)
   C += bz * int64_t(M) * N;
   int tm, tn;
   tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BM, n0 = tn * BN;
+  const int m0 = tm * BMN, n0 = tn * BMN;
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
 
-  float acc[8][8];
+  float acc[TM][TM];
 #pragma unroll
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < TM; ++i)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+    for (int j = 0; j < TM; ++j) acc[i][j] = 0.0f;
 
   float ra[4], rb[4];
   const int KT = (K + BK - 1) / BK;
-  Loader<A_KWISE, VEC> la(A, m0, M, K, tid);
-  Loader<B_KWISE, VEC> lb(B, n0, N, K, tid);
-  la.load(ra);
-  lb.load(rb);
-  store_smem<A_KWISE>(As[0], ra, tid);
-  store_smem<B_KWISE>(Bs[0], rb, tid);
+  LA la(A, m0, M, K, tid);
+  LB lb(B, n0, N, K, tid);
+  la.load(ra, K);
+  lb.load(rb, K);
+  LA::store(As[0], ra, tid);
+  LB::store(Bs[0], rb, tid);
   __syncthreads();
 
   for (int kt = 0; kt < KT; ++kt) {
@@ -142,38 +162,41 @@ __global__ void __launch_bounds__(THREADS, VEC ? 2 : 1)
     if (more) {
       la.advance();
       lb.advance();
-      la.load(ra);
-      lb.load(rb);
+      la.load(ra, K);
+      lb.load(rb, K);
     }
     const float* as = As[cur];
     const float* bs = Bs[cur];
 #pragma unroll
     for (int k = 0; k < BK; ++k) {
-      const float4 a0 = *reinterpret_cast<const float4*>(as + k * SLD + ty * 4);
-      const float4 a1 = *reinterpret_cast<const float4*>(as + k * SLD + 64 + ty * 4);
-      const float4 b0 = *reinterpret_cast<const float4*>(bs + k * SLD + tx * 4);
-      const float4 b1 = *reinterpret_cast<const float4*>(bs + k * SLD + 64 + tx * 4);
-      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+      float av[TM], bv[TM];
 #pragma unroll
-      for (int i = 0; i < 8; ++i)
+      for (int h = 0; h < TM / 4; ++h) {
+        const float4 a4 = *reinterpret_cast<const float4*>(as + k * SLD + h * 64 + ty * 4);
+        const float4 b4 = *reinterpret_cast<const float4*>(bs + k * SLD + h * 64 + tx * 4);
+        av[4 * h] = a4.x; av[4 * h + 1] = a4.y; av[4 * h + 2] = a4.z; av[4 * h + 3] = a4.w;
+        bv[4 * h] = b4.x; bv[4 * h + 1] = b4.y; bv[4 * h + 2] = b4.z; bv[4 * h + 3] = b4.w;
+      }
 #pragma unroll
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TM; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
     }
     if (more) {
-      store_smem<A_KWISE>(As[cur ^ 1], ra, tid);
-      store_smem<B_KWISE>(Bs[cur ^ 1], rb, tid);
+      LA::store(As[cur ^ 1], ra, tid);
+      LB::store(Bs[cur ^ 1], rb, tid);
     }
     __syncthreads();
   }
 
+  // Thread element i of a direction sits at (i / 4) * 64 + t * 4 + i % 4.
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const int row = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4));
+  for (int i = 0; i < TM; ++i) {
+    const int row = m0 + (i / 4) * 64 + ty * 4 + (i % 4);
     if (row >= M) continue;
     float* crow = C + int64_t(row) * N;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < TM / 4; ++h) {
       const int col = n0 + h * 64 + tx * 4;
       const float* v = &acc[i][h * 4];
       if (vec_c && col < N) {
@@ -204,26 +227,40 @@ bool vec_ok(const GemmSpec& s, const void* a, const void* b) {
   return ptrs && a_contig % 4 == 0 && b_contig % 4 == 0;
 }
 
-template <bool TA, bool TB, bool VEC>
+int sm_count() {
+  int dev = 0, n = 0;
+  AM_CUDA_CHECK(cudaGetDevice(&dev));
+  AM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+  return n;
+}
+
+// 128x128 tiles unless they would give fewer than two blocks per SM.
+int choose_tile(const GemmSpec& s, int num_sms) {
+  if (simt::g_tile == 64 || simt::g_tile == 128) return simt::g_tile;
+  const int64_t tiles128 = ((s.m + 127) / 128) * ((s.n + 127) / 128) * s.batch;
+  return tiles128 < 2 * int64_t(num_sms) ? 64 : 128;
+}
+
+template <int BMN, bool TA, bool TB, bool VEC>
 void launch(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t stream) {
   const int M = int(s.m), N = int(s.n), K = int(s.k);
-  const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
+  const int tiles_m = (M + BMN - 1) / BMN, tiles_n = (N + BMN - 1) / BMN;
   const bool vec_c = (N % 4 == 0) && (reinterpret_cast<uintptr_t>(c) % 16 == 0);
   for (int64_t b0 = 0; b0 < s.batch; b0 += kMaxGridZ) {
     const unsigned nz = unsigned(std::min<int64_t>(kMaxGridZ, s.batch - b0));
     dim3 grid(unsigned(tiles_m) * unsigned(tiles_n), 1, nz);
-    sgemm_kernel<TA, TB, VEC><<<grid, THREADS, 0, stream>>>(a, b, c, M, N, K, tiles_m, tiles_n, b0, vec_c);
+    sgemm_kernel<BMN, TA, TB, VEC><<<grid, THREADS, 0, stream>>>(a, b, c, M, N, K, tiles_m, tiles_n, b0, vec_c);
     AM_CUDA_CHECK_LAUNCH();
   }
 }
 
-template <bool VEC>
+template <int BMN, bool VEC>
 void dispatch(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t st) {
   switch ((s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0)) {
-    case 0: return launch<false, false, VEC>(s, a, b, c, st);
-    case 1: return launch<false, true, VEC>(s, a, b, c, st);
-    case 2: return launch<true, false, VEC>(s, a, b, c, st);
-    default: return launch<true, true, VEC>(s, a, b, c, st);
+    case 0: return launch<BMN, false, false, VEC>(s, a, b, c, st);
+    case 1: return launch<BMN, false, true, VEC>(s, a, b, c, st);
+    case 2: return launch<BMN, true, false, VEC>(s, a, b, c, st);
+    default: return launch<BMN, true, true, VEC>(s, a, b, c, st);
   }
 }
 
@@ -231,8 +268,14 @@ void dispatch(const GemmSpec& s, const float* a, const float* b, float* c, cudaS
 
 void simt_sgemm(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t stream) {
   check_supported(s);
-  if (vec_ok(s, a, b)) dispatch<true>(s, a, b, c, stream);
-  else dispatch<false>(s, a, b, c, stream);
+  const bool vec = vec_ok(s, a, b);
+  if (choose_tile(s, sm_count()) == 128) {
+    if (vec) dispatch<128, true>(s, a, b, c, stream);
+    else dispatch<128, false>(s, a, b, c, stream);
+  } else {
+    if (vec) dispatch<64, true>(s, a, b, c, stream);
+    else dispatch<64, false>(s, a, b, c, stream);
+  }
 }
 
 std::string simt_sgemm_kernel_name(const GemmSpec& s) {
@@ -241,7 +284,8 @@ std::string simt_sgemm_kernel_name(const GemmSpec& s) {
   const int64_t a_contig = s.trans_a ? s.m : s.k;
   const int64_t b_contig = s.trans_b ? s.k : s.n;
   const bool vec = a_contig % 4 == 0 && b_contig % 4 == 0;  // allocations are aligned
-  return std::string("simt_sgemm_128x128x8_") + (vec ? "vec4_" : "generic_") + tags[(s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0)];
+  const std::string tile = choose_tile(s, sm_count()) == 128 ? "128x128x8_" : "64x64x16_";
+  return "simt_sgemm_" + tile + (vec ? "vec4_" : "generic_") + tags[(s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0)];
 }
 
 }  // namespace am::cuda

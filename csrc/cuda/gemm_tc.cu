@@ -1,7 +1,8 @@
 // aimatrix's own tensor-core GEMM (fp16 / bf16 in and out, fp32 accumulation,
 // alpha = 1, beta = 0): picks the kernel variant and launches it.
-//   Hopper (9.0) with an sm_90a binary, aligned operands: TMA + wgmma
-//     (tc_wgmma_128x256x64_s4), see gemm_tc_kernels.cuh.
+//   Hopper (9.0) with an sm_90a binary, aligned operands: TMA + wgmma,
+//     persistent, 128x256 tiles (128x128 when that gives under two tiles per
+//     SM), see gemm_tc_kernels.cuh.
 //   Otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix + cp.async
 //     (tc_mma_128x128x32_s4), with 16-byte zero-filled copies when the
 //     operands are aligned and bounds-checked element loads when not.
@@ -9,13 +10,69 @@
 // and both base pointers 16-byte aligned.
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "common/errors.hpp"
+#include "cuda/check.hpp"
 #include "cuda/gemm_tc_kernels.cuh"
 #include "cuda/own_gemm.hpp"
 
 namespace am::cuda {
+namespace tc {
+
+int g_wgmma_bn = 0;
+int g_wgmma_persistent = -1;
+
+// Its static shared array exists only in an sm_90a build (the wgmma kernel's
+// own body is compiled under the same condition): reading the attribute needs
+// no launch and no synchronisation, so it is safe inside graph capture.
+__global__ void wgmma_probe_kernel(int* out) {
+#if AM_TC_HAS_WGMMA
+  __shared__ volatile int marker[64];
+  marker[threadIdx.x & 63] = int(threadIdx.x);
+  if (out) *out = marker[(threadIdx.x + 1) & 63];
+#else
+  if (out) *out = 0;
+#endif
+}
+
+bool wgmma_compiled_for_current_device() {
+  static std::mutex mu;
+  static std::map<int, bool> known;
+  int dev = 0;
+  AM_CUDA_CHECK(cudaGetDevice(&dev));
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = known.find(dev);
+  if (it != known.end()) return it->second;
+  cudaFuncAttributes attr{};
+  AM_CUDA_CHECK(cudaFuncGetAttributes(&attr, wgmma_probe_kernel));
+  const bool real = attr.sharedSizeBytes >= 64 * sizeof(int);
+  known[dev] = real;
+  return real;
+}
+
+int sm_count_current_device() {
+  int dev = 0, n = 0;
+  AM_CUDA_CHECK(cudaGetDevice(&dev));
+  AM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+  return n;
+}
+
+// 128x256 tiles unless they would give fewer than two per SM (then 128x128);
+// persistent grid (one block per SM looping over tiles).
+WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms) {
+  WgmmaChoice c{256, true};
+  const int64_t tiles256 = ((s.m + 127) / 128) * ((s.n + 255) / 256) * s.batch;
+  if (tiles256 < 2 * int64_t(num_sms)) c.bn = 128;
+  if (g_wgmma_bn == 128 || g_wgmma_bn == 256) c.bn = g_wgmma_bn;
+  if (g_wgmma_persistent >= 0) c.persistent = g_wgmma_persistent != 0;
+  return c;
+}
+
+}  // namespace tc
+
 namespace {
 
 enum class TcPath { wgmma, mma_aligned, mma_generic };
@@ -98,7 +155,12 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
   const TcPath p = choose(s, aligned_ptr, aligned_ptr, cc_major, cc_minor, true);
   std::string name;
   switch (p) {
-    case TcPath::wgmma: name = "tc_wgmma_tma_128x256x64_s4"; break;
+    case TcPath::wgmma: {
+      const tc::WgmmaChoice ch = tc::wgmma_choice(s, tc::sm_count_current_device());
+      name = ch.bn == 256 ? "tc_wgmma_tma_128x256x64_s4" : "tc_wgmma_tma_128x128x64_s6";
+      if (ch.persistent) name += "_persistent";
+      break;
+    }
     case TcPath::mma_aligned: name = "tc_mma_sync_128x128x32_s4"; break;
     case TcPath::mma_generic: name = "tc_mma_sync_128x128x32_s4_generic"; break;
   }

@@ -11,11 +11,15 @@
 //    pointers); AL=false: bounds-checked element loads, any shape.
 //  * wg_gemm_kernel (sm_90a only): warp-specialised TMA + wgmma. One producer
 //    warpgroup (one thread issues the bulk tensor copies), two consumer
-//    warpgroups each computing 64x256 of a 128x256 tile with
-//    wgmma.m64n256k16, 4-stage mbarrier pipeline over 64-deep K slices, 128-byte
-//    swizzled shared memory. Needs the contiguous dimension of A and B a
-//    multiple of 8 elements and 16-byte aligned pointers (TMA's rules); any
-//    m, n, k otherwise (TMA zero-fills out-of-range boxes).
+//    warpgroups each computing 64xBN of a 128xBN tile with wgmma.m64nBNk16
+//    (BN = 256: 4 stages; BN = 128: 6 stages; 64-deep K slices, 48/32 KB a
+//    stage), mbarrier full/empty pipeline with one k-slice of wgmma kept in
+//    flight, 128-byte swizzled shared memory, all four transposes through the
+//    wgmma transpose bits. Persistent when launched with one block per SM (the
+//    producer runs ahead into the next tile while the consumers store).
+//    Needs the contiguous dimension of A and B a multiple of 8 elements and
+//    16-byte aligned pointers (TMA's rules); any m, n, k otherwise (TMA
+//    zero-fills out-of-range boxes, the epilogue is bounds-checked).
 #pragma once
 #include <cuda.h>  // CUtensorMap (types only; the encoder is fetched at run time)
 #include <cuda_bf16.h>
@@ -49,9 +53,18 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
 // current device (false when the binary was built without sm_90a).
 bool wgmma_compiled_for_current_device();
 
-// Consumer pipelining of the wgmma kernel (see wg_gemm_kernel's PIPE); a
-// tuning knob for the bench harness, not an API.
-extern int g_wgmma_pipe;
+// Tuning knobs of the wgmma path for the bench harness (not an API):
+// block-tile width (0: by problem size, else 128 or 256) and grid form
+// (-1: by problem size, 0: one block per tile, 1: persistent, one per SM).
+extern int g_wgmma_bn;
+extern int g_wgmma_persistent;
+// The choice the wgmma path makes for a problem (tiles of 128 x bn).
+struct WgmmaChoice {
+  int bn;
+  bool persistent;
+};
+WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms);
+int sm_count_current_device();
 
 // Problems per launch along grid z.
 constexpr int64_t kMaxGridZ = 65535;
@@ -305,12 +318,19 @@ __global__ void __launch_bounds__(THREADS, 2)
 // wgmma + TMA kernel (sm_90a)
 // =====================================================================================
 namespace wg {
-constexpr int BM = 128, BN = 256, BK = 64, STAGES = 4;
+constexpr int BM = 128, BK = 64;
 constexpr int THREADS = 384;  // warpgroup 0: producer; 1, 2: consumers
+constexpr int BOX_MN = 64;    // 64 elements = 128 bytes: one swizzle row
 constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB
-constexpr int B_STAGE_BYTES = BN * BK * 2;  // 32 KB
-constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
-constexpr int BOX_MN = 64;  // 64 elements = 128 bytes: one swizzle row
+
+// Per block-tile width BN (128 or 256): stages and shared memory.
+template <int BN>
+struct Cfg {
+  static_assert(BN == 128 || BN == 256, "BN must be 128 or 256");
+  static constexpr int B_STAGE_BYTES = BN * BK * 2;
+  static constexpr int STAGES = BN == 256 ? 4 : 6;  // 192 KB of operand stages either way
+  static constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
+};
 
 #if AM_TC_HAS_WGMMA
 __device__ __forceinline__ void mbar_init(uint64_t* bar, unsigned count) {
@@ -353,40 +373,57 @@ template <int N>
 __device__ __forceinline__ void wg_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
+template <int R>
 __device__ __forceinline__ void fence_acc(float* d) {
   // Keep the accumulator registers ordered around the asynchronous wgmma.
 #pragma unroll
-  for (int i = 0; i < 128; ++i) asm volatile("" : "+f"(d[i])::"memory");
+  for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
 #include "cuda/gemm_tc_wgmma_asm.inc"
-AM_WGMMA_M64N256K16(wgmma_bf16, "bf16")
-AM_WGMMA_M64N256K16(wgmma_f16, "f16")
+AM_WGMMA_M64N256K16(wgmma256_bf16, "bf16")
+AM_WGMMA_M64N256K16(wgmma256_f16, "f16")
+AM_WGMMA_M64N128K16(wgmma128_bf16, "bf16")
+AM_WGMMA_M64N128K16(wgmma128_f16, "f16")
+
+template <typename T, int BN, int TNSP_A, int TNSP_B>
+__device__ __forceinline__ void wgmma_call(float* d, uint64_t da, uint64_t db) {
+  if constexpr (BN == 256) {
+    if constexpr (std::is_same<T, Bf16>::value) wgmma256_bf16<TNSP_A, TNSP_B>(d, da, db);
+    else wgmma256_f16<TNSP_A, TNSP_B>(d, da, db);
+  } else {
+    if constexpr (std::is_same<T, Bf16>::value) wgmma128_bf16<TNSP_A, TNSP_B>(d, da, db);
+    else wgmma128_f16<TNSP_A, TNSP_B>(d, da, db);
+  }
+}
 #endif  // AM_TC_HAS_WGMMA
 
 // Tensor maps (3-D: contiguous dim, other dim, batch):
 //   A, !TA: {k, m, b}, box {64, 128}     A, TA: {m, k, b}, box {64, 64} x 2 along m
-//   B,  TB: {k, n, b}, box {64, 256}     B, !TB: {n, k, b}, box {64, 64} x 4 along n
-// PIPE = 1: keep one k-slice of wgmma in flight and release the previous
-// slice's stage; PIPE = 0: wait for each slice before releasing it.
-template <typename T, bool TA, bool TB, int PIPE>
+//   B,  TB: {k, n, b}, box {64, BN}      B, !TB: {n, k, b}, box {64, 64} x BN/64 along n
+// Tiles (batch-major, grouped order inside a batch) are taken t = blockIdx.x,
+// blockIdx.x + gridDim.x, ...: a grid of one block per SM is persistent (the
+// producer prefetches the next tile while the consumers store this one); a grid
+// of one block per tile is the plain form.
+template <typename T, bool TA, bool TB, int BN>
 __global__ void __launch_bounds__(THREADS, 1)
     wg_gemm_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
-                   uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch0) {
+                   uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch) {
 #if AM_TC_HAS_WGMMA
+  using G = Cfg<BN>;
+  constexpr int STAGES = G::STAGES;
+  constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
   extern __shared__ uint8_t smem_raw[];
   uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint8_t* sA = base;
   uint8_t* sB = base + STAGES * A_STAGE_BYTES;
-  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * B_STAGE_BYTES);
+  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * G::B_STAGE_BYTES);
   uint64_t* empty = full + STAGES;
 
-  const int bz = batch0 + blockIdx.z;
-  int tm, tn;
-  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BM, n0 = tn * BN;
   const int wgi = threadIdx.x >> 7;  // warpgroup
   const int KT = (K + BK - 1) / BK;
+  const int tiles_per = tiles_m * tiles_n;
+  const int64_t total = int64_t(tiles_per) * batch;
 
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -400,80 +437,87 @@ __global__ void __launch_bounds__(THREADS, 1)
   __syncthreads();
 
   if (wgi == 0) {
-    // ---------------- producer ----------------
+    // ---------------- producer: one thread issues every copy ----------------
     if (threadIdx.x == 0) {
-      for (int kt = 0; kt < KT; ++kt) {
-        const int s = kt % STAGES;
-        if (kt >= STAGES) mbar_wait(&empty[s], ((kt / STAGES) + 1) & 1);
-        mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
-        const int k0 = kt * BK;
-        uint8_t* a = sA + s * A_STAGE_BYTES;
-        uint8_t* b = sB + s * B_STAGE_BYTES;
-        if constexpr (!TA) {
-          tma_load_3d(a, &tmA, &full[s], k0, m0, bz);
-        } else {
+      int it = 0;  // k-slices issued so far (all tiles): stage = it % STAGES
+      for (int64_t t = blockIdx.x; t < total; t += gridDim.x) {
+        const int bz = int(t / tiles_per);
+        int tm, tn;
+        tile_coords(int(t - int64_t(bz) * tiles_per), tiles_m, tiles_n, tm, tn);
+        const int m0 = tm * BM, n0 = tn * BN;
+        for (int kt = 0; kt < KT; ++kt, ++it) {
+          const int s = it % STAGES;
+          if (it >= STAGES) mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+          mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
+          const int k0 = kt * BK;
+          uint8_t* a = sA + s * A_STAGE_BYTES;
+          uint8_t* b = sB + s * G::B_STAGE_BYTES;
+          if constexpr (!TA) {
+            tma_load_3d(a, &tmA, &full[s], k0, m0, bz);
+          } else {
 #pragma unroll
-          for (int i = 0; i < BM / BOX_MN; ++i) tma_load_3d(a + i * 8192, &tmA, &full[s], m0 + i * BOX_MN, k0, bz);
-        }
-        if constexpr (TB) {
-          tma_load_3d(b, &tmB, &full[s], k0, n0, bz);
-        } else {
+            for (int i = 0; i < BM / BOX_MN; ++i) tma_load_3d(a + i * 8192, &tmA, &full[s], m0 + i * BOX_MN, k0, bz);
+          }
+          if constexpr (TB) {
+            tma_load_3d(b, &tmB, &full[s], k0, n0, bz);
+          } else {
 #pragma unroll
-          for (int j = 0; j < BN / BOX_MN; ++j) tma_load_3d(b + j * 8192, &tmB, &full[s], n0 + j * BOX_MN, k0, bz);
+            for (int j = 0; j < BN / BOX_MN; ++j) tma_load_3d(b + j * 8192, &tmB, &full[s], n0 + j * BOX_MN, k0, bz);
+          }
         }
       }
     }
   } else {
-    // ---------------- consumers ----------------
-    const int cw = wgi - 1;  // rows cw*64 .. cw*64+63 of the tile
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of each tile ----------------
+    const int cw = wgi - 1;
     const int lane = threadIdx.x & 31;
     const int warp_in_wg = (threadIdx.x >> 5) & 3;
-    float d[128];
-#pragma unroll
-    for (int i = 0; i < 128; ++i) d[i] = 0.0f;
-
-    for (int kt = 0; kt < KT; ++kt) {
-      const int s = kt % STAGES;
-      mbar_wait(&full[s], (kt / STAGES) & 1);
-      const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
-      const uint32_t b_base = smem_u32(sB + s * B_STAGE_BYTES);
-      fence_acc(d);
-      wg_fence();
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; ++kk) {
-        // K-major: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
-        // MN-major: +16 rows x 128 B per 16 k; LBO = next 64-wide box (8 KB), SBO = 8 k-rows.
-        const uint64_t da = TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
-        const uint64_t db = TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
-        if constexpr (std::is_same<T, Bf16>::value) wgmma_bf16<TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
-        else wgmma_f16<TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
-      }
-      wg_commit();
-      if constexpr (PIPE == 0) {
-        wg_wait<0>();
-        fence_acc(d);
-        if (lane == 0) mbar_arrive(&empty[s]);
-      } else {
-        wg_wait<1>();  // the previous slice's wgmma are done: release its stage
-        fence_acc(d);
-        if (kt > 0 && lane == 0) mbar_arrive(&empty[(kt + STAGES - 1) % STAGES]);
-      }
-    }
-    if constexpr (PIPE != 0) {
-      wg_wait<0>();
-      fence_acc(d);
-    }
-
-    // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
     const bool even_n = (N & 1) == 0;
-    uint16_t* Cb = C + int64_t(bz) * M * N;
-    const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
-    const int colb = n0 + (lane & 3) * 2;
+    float d[NACC];
+    int it = 0;
+    for (int64_t t = blockIdx.x; t < total; t += gridDim.x) {
+      const int bz = int(t / tiles_per);
+      int tm, tn;
+      tile_coords(int(t - int64_t(bz) * tiles_per), tiles_m, tiles_n, tm, tn);
+      const int m0 = tm * BM, n0 = tn * BN;
 #pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int col = colb + 8 * j;
-      if (row < M) store_pair<T>(Cb, int64_t(row) * N, col, N, even_n, d[4 * j], d[4 * j + 1]);
-      if (row + 8 < M) store_pair<T>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
+      for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
+      for (int kt = 0; kt < KT; ++kt, ++it) {
+        const int s = it % STAGES;
+        mbar_wait(&full[s], (it / STAGES) & 1);
+        const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
+        const uint32_t b_base = smem_u32(sB + s * G::B_STAGE_BYTES);
+        fence_acc<NACC>(d);
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < BK / 16; ++kk) {
+          // K-major: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
+          // MN-major: +16 rows x 128 B per 16 k; LBO = next 64-wide box (8 KB), SBO = 8 k-rows.
+          const uint64_t da =
+              TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
+          const uint64_t db =
+              TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
+          wgmma_call<T, BN, TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
+        }
+        wg_commit();
+        wg_wait<1>();  // the previous slice's wgmma are done: release its stage
+        fence_acc<NACC>(d);
+        if (kt > 0 && lane == 0) mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+      }
+      wg_wait<0>();
+      fence_acc<NACC>(d);
+      if (lane == 0) mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);  // this tile's last slice
+
+      // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+      uint16_t* Cb = C + int64_t(bz) * M * N;
+      const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+      const int colb = n0 + (lane & 3) * 2;
+#pragma unroll
+      for (int j = 0; j < BN / 8; ++j) {
+        const int col = colb + 8 * j;
+        if (row < M) store_pair<T>(Cb, int64_t(row) * N, col, N, even_n, d[4 * j], d[4 * j + 1]);
+        if (row + 8 < M) store_pair<T>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
+      }
     }
   }
 #endif

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <string>
@@ -56,54 +57,62 @@ struct MapKey {
   const void* b = nullptr;
   int64_t m = 0, n = 0, k = 0, batch = 0;
   bool ta = false, tb = false, bf16 = false;
+  int bn = 0;
   bool operator==(const MapKey& o) const {
     return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta &&
-           tb == o.tb && bf16 == o.bf16;
+           tb == o.tb && bf16 == o.bf16 && bn == o.bn;
   }
 };
 
-}  // namespace wgimpl
-
-template <typename T, bool TA, bool TB>
-void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
-  using namespace wgimpl;
+template <typename T, bool TA, bool TB, int BN>
+void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool persistent, int num_sms,
+               cudaStream_t stream) {
   constexpr bool kBf16 = std::is_same<T, Bf16>::value;
-  const int pipe = g_wgmma_pipe != 0 ? 1 : 0;
-  auto kernel = pipe ? wg::wg_gemm_kernel<T, TA, TB, 1> : wg::wg_gemm_kernel<T, TA, TB, 0>;
+  using G = wg::Cfg<BN>;
+  auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN>;
   {
     static std::mutex mu;
-    static std::set<std::pair<int, int>> done;
+    static std::set<int> done;  // devices whose shared-memory limit is raised
     int dev = 0;
     AM_CUDA_CHECK(cudaGetDevice(&dev));
     std::lock_guard<std::mutex> lock(mu);
-    if (!done.count({dev, pipe})) {
-      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, wg::SMEM_BYTES));
-      done.insert({dev, pipe});
+    if (!done.count(dev)) {
+      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, G::SMEM_BYTES));
+      done.insert(dev);
     }
   }
   // Encoding a map costs host time: keep the last pair per thread.
   thread_local MapKey last_key;
   thread_local CUtensorMap map_a, map_b;
   thread_local bool have = false;
-  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, kBf16};
+  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, kBf16, BN};
   if (!have || !(key == last_key)) {
     have = false;
     map_a = TA ? make_map(a, kBf16, s.m, s.k, s.batch, wg::BOX_MN, wg::BOX_MN)
                : make_map(a, kBf16, s.k, s.m, s.batch, wg::BK, wg::BM);
-    map_b = TB ? make_map(b, kBf16, s.k, s.n, s.batch, wg::BK, wg::BN)
+    map_b = TB ? make_map(b, kBf16, s.k, s.n, s.batch, wg::BK, BN)
                : make_map(b, kBf16, s.n, s.k, s.batch, wg::BOX_MN, wg::BOX_MN);
     last_key = key;
     have = true;
   }
   const int M = int(s.m), N = int(s.n), K = int(s.k);
-  const int tiles_m = (M + wg::BM - 1) / wg::BM, tiles_n = (N + wg::BN - 1) / wg::BN;
-  for (int64_t b0 = 0; b0 < s.batch; b0 += kMaxGridZ) {
-    const unsigned nz = unsigned(std::min<int64_t>(kMaxGridZ, s.batch - b0));
-    dim3 grid(unsigned(tiles_m) * unsigned(tiles_n), 1, nz);
-    kernel<<<grid, wg::THREADS, wg::SMEM_BYTES, stream>>>(map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m,
-                                                         tiles_n, int(b0));
-    AM_CUDA_CHECK_LAUNCH();
-  }
+  const int tiles_m = (M + wg::BM - 1) / wg::BM, tiles_n = (N + BN - 1) / BN;
+  const int64_t total = int64_t(tiles_m) * tiles_n * s.batch;
+  const int64_t cap = persistent ? int64_t(num_sms) : int64_t(std::numeric_limits<int32_t>::max());
+  const unsigned grid = unsigned(std::min(total, cap));
+  kernel<<<grid, wg::THREADS, G::SMEM_BYTES, stream>>>(map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m,
+                                                        tiles_n, int(s.batch));
+  AM_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace wgimpl
+
+template <typename T, bool TA, bool TB>
+void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
+  const int sms = sm_count_current_device();
+  const WgmmaChoice ch = wgmma_choice(s, sms);
+  if (ch.bn == 256) wgimpl::launch_bn<T, TA, TB, 256>(s, a, b, c, ch.persistent, sms, stream);
+  else wgimpl::launch_bn<T, TA, TB, 128>(s, a, b, c, ch.persistent, sms, stream);
 }
 
 #define AM_TC_WG_INST(T)                                                                             \
