@@ -58,7 +58,11 @@ void sgemm(const GemmSpec& s, const float* a, const float* bm, float* c) {
   const int64_t row_blocks = (s.m + MC - 1) / MC;
 #pragma omp parallel
   {
-    std::vector<float> apack(size_t(MC) * KC), bpack(size_t(NC) * KC);
+    // Packing buffers sized to the problem (rounded up to whole register tiles).
+    const int64_t mc_max = (std::min<int64_t>(MC, s.m) + MR - 1) / MR * MR;
+    const int64_t nc_max = (std::min<int64_t>(NC, s.n) + NR - 1) / NR * NR;
+    std::vector<float> apack(size_t(mc_max * std::min<int64_t>(KC, s.k))),
+        bpack(size_t(nc_max * std::min<int64_t>(KC, s.k)));
     float acc[MR * NR];
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
