@@ -1,0 +1,95 @@
+// The StatsNet workload model: how many MACs and warps a convolution layer
+// costs. This is the ONE definition the synthesizer uses; the Python mirror
+// (aimatrix/synth/model.py) must compute exactly the same integers.
+//
+// MACs of a convolution:
+//     MACs = batch * Hout * Wout * Cout * (Cin / groups) * Kh * Kw
+// A synthetic layer is a stride-1 SAME convolution with groups = 1 at the
+// group's input size H x W, so Hout = H, Wout = W and
+//     MACs = batch * H * W * Cout * Cin * Kh * Kw,
+// where Cin is the previous synthetic layer's filter count (for the first layer
+// of a group: the last filter count of the previous group, 3 for the image).
+//
+// Warps (the launch-shape estimator): the layer's output, per group of
+// channels, is cut into warp tiles of `tm` output pixels (along the flattened
+// batch*Hout*Wout axis) by `tn` output channels; each tile is `wpt` warps:
+//     warps = groups * ceil((Cout/groups) / tn) * ceil(batch*Hout*Wout / tm) * wpt
+// The default (tm, tn, wpt) = (32, 1, 1) is a direct-convolution launch: one
+// thread per output element, a warp covering 32 consecutive output pixels of
+// one channel. (128, 128, 8) is the CTA shape of a 128x128 implicit-GEMM
+// kernel. Measured warps on a GPU (Σ grid * ceil(block/32) over the layer's
+// kernels) calibrate the choice; the fitness is relative, so a global scale
+// factor does not matter.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace am::synth {
+
+struct WarpModel {
+  int64_t tm = 32;   // output pixels per warp tile
+  int64_t tn = 1;    // output channels per warp tile
+  int64_t wpt = 1;   // warps per tile
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+inline int64_t conv_macs(int64_t batch, int64_t hout, int64_t wout, int64_t cin, int64_t cout, int64_t kh,
+                         int64_t kw, int64_t groups = 1) {
+  return batch * hout * wout * cout * (cin / groups) * kh * kw;
+}
+
+inline int64_t conv_warps(const WarpModel& m, int64_t batch, int64_t hout, int64_t wout, int64_t cout,
+                          int64_t groups = 1) {
+  return groups * ceil_div(cout / groups, m.tn) * ceil_div(batch * hout * wout, m.tm) * m.wpt;
+}
+
+// One synthetic layer: its filter size (the spatial size and batch are the group's).
+struct SynthLayer {
+  int64_t kh = 3, kw = 3;
+};
+
+// One group's synthesis problem.
+struct Problem {
+  int64_t batch = 1, h = 0, w = 0;  // the group's input size (stride-1 SAME keeps it)
+  int64_t cin0 = 3;                 // input channels of the group's first layer
+  std::vector<SynthLayer> layers;   // one gene per layer
+  double macs_real = 0.0, warps_real = 0.0;
+  WarpModel wm;
+  int bits = 10;                    // gene length: filter counts 1 .. 2^bits - 1
+
+  int64_t max_filters() const { return (int64_t(1) << bits) - 1; }
+  // Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+// A gene's value is the filter count; 0 decodes to 1 (a layer has at least one filter).
+inline int32_t decode(uint32_t gene) { return gene == 0 ? 1 : int32_t(gene); }
+
+// MACs and warps of the synthetic group with these filter counts.
+inline void totals(const Problem& p, const int32_t* filters, int64_t& macs, int64_t& warps) {
+  macs = 0;
+  warps = 0;
+  int64_t cin = p.cin0;
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const int64_t f = filters[i];
+    macs += conv_macs(p.batch, p.h, p.w, cin, f, p.layers[i].kh, p.layers[i].kw);
+    warps += conv_warps(p.wm, p.batch, p.h, p.w, f);
+    cin = f;
+  }
+}
+
+// 0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real (minimised).
+inline double fitness(const Problem& p, const int32_t* filters) {
+  int64_t macs, warps;
+  totals(p, filters, macs, warps);
+  const double em = (double(macs) - p.macs_real) < 0 ? p.macs_real - double(macs) : double(macs) - p.macs_real;
+  const double ew = (double(warps) - p.warps_real) < 0 ? p.warps_real - double(warps) : double(warps) - p.warps_real;
+  return 0.5 * em / p.macs_real + 0.5 * ew / p.warps_real;
+}
+
+// Fitness of `count` individuals of p.layers.size() filter counts each, row-major (OpenMP).
+void evaluate_population(const Problem& p, const int32_t* filters, int64_t count, double* out);
+
+}  // namespace am::synth
