@@ -91,20 +91,18 @@ def conv_warps(model: WarpModel, batch: int, hout: int, wout: int, cout: int, gr
     return groups * _ceil_div(cout // groups, model.tn) * _ceil_div(batch * hout * wout, model.tm) * model.wpt
 
 
-def decode(gene: int) -> int:
-    """A gene's value is the layer's filter count; 0 decodes to 1."""
-    return 1 if gene == 0 else int(gene)
+def decode(gene: int, upper: int) -> int:
+    """A gene's value is a channel count: 0 decodes to 1, values above ``upper`` clamp to it."""
+    return min(1 if gene == 0 else int(gene), upper)
 
 
-def group_totals(*, batch: int, h: int, w: int, cin0: int, kernels: Sequence[tuple[int, int]],
-                 filters: Sequence[int], warp_model: WarpModel = DEFAULT_WARP_MODEL) -> tuple[int, int]:
-    """(MACs, warps) of a synthetic group: stride-1 SAME convs chained from ``cin0`` channels."""
+def chain_totals(*, batch: int, h: int, w: int, kernels: Sequence[tuple[int, int]], chain: Sequence[int],
+                 warp_model: WarpModel = DEFAULT_WARP_MODEL) -> tuple[int, int]:
+    """(MACs, warps) of a synthetic group: stride-1 SAME convs; ``chain`` = [input channels, filters...]."""
     macs = warps = 0
-    cin = cin0
-    for (kh, kw), f in zip(kernels, filters):
-        macs += conv_macs(batch, h, w, cin, f, kh, kw)
-        warps += conv_warps(warp_model, batch, h, w, f)
-        cin = f
+    for i, (kh, kw) in enumerate(kernels):
+        macs += conv_macs(batch, h, w, chain[i], chain[i + 1], kh, kw)
+        warps += conv_warps(warp_model, batch, h, w, chain[i + 1])
     return macs, warps
 
 

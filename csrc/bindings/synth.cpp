@@ -22,6 +22,8 @@ synth::Problem problem(const nb::dict& d) {
     else if (k == "h") p.h = nb::cast<int64_t>(value);
     else if (k == "w") p.w = nb::cast<int64_t>(value);
     else if (k == "cin0") p.cin0 = nb::cast<int64_t>(value);
+    else if (k == "cin0_max") p.cin0_max = nb::cast<int64_t>(value);
+    else if (k == "last_fixed") p.last_fixed = nb::cast<int64_t>(value);
     else if (k == "macs_real") p.macs_real = nb::cast<double>(value);
     else if (k == "warps_real") p.warps_real = nb::cast<double>(value);
     else if (k == "bits") p.bits = nb::cast<int>(value);
@@ -67,24 +69,24 @@ using FilterArray = nb::ndarray<const int32_t, nb::ndim<2>, nb::c_contig, nb::de
 void bind_synth(nb::module_& m) {
   m.def("synth_fitness", [](nb::dict prob, FilterArray filters) {
     const synth::Problem p = problem(prob);
-    if (filters.shape(1) != p.layers.size())
-      throw std::invalid_argument("filters has " + std::to_string(filters.shape(1)) + " columns, the group has " +
-                                  std::to_string(p.layers.size()) + " layers");
+    if (filters.shape(1) != p.layers.size() + 1)
+      throw std::invalid_argument("chains have " + std::to_string(filters.shape(1)) + " columns, the group needs " +
+                                  std::to_string(p.layers.size() + 1) + " (input channels + one filter count per layer)");
     std::vector<double> out(filters.shape(0));
     {
       nb::gil_scoped_release nogil;
       synth::evaluate_population(p, filters.data(), int64_t(filters.shape(0)), out.data());
     }
     return out;
-  }, nb::arg("problem"), nb::arg("filters"), "Fitness of each row of filter counts (OpenMP).");
+  }, nb::arg("problem"), nb::arg("chains"), "Fitness of each row [input channels, filter counts...] (OpenMP).");
 
   m.def("synth_totals", [](nb::dict prob, std::vector<int32_t> filters) {
     const synth::Problem p = problem(prob);
-    if (filters.size() != p.layers.size()) throw std::invalid_argument("one filter count per layer is needed");
+    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
     int64_t macs, warps;
     synth::totals(p, filters.data(), macs, warps);
     return nb::make_tuple(macs, warps);
-  }, nb::arg("problem"), nb::arg("filters"), "(MACs, warps) of a synthetic group.");
+  }, nb::arg("problem"), nb::arg("chain"), "(MACs, warps) of a synthetic group's chain.");
 
   m.def("synth_ga", [](nb::dict prob, nb::dict opts) {
     const synth::Problem p = problem(prob);
@@ -95,8 +97,8 @@ void bind_synth(nb::module_& m) {
       r = synth::run_ga(p, o);
     }
     nb::dict d;
-    d["filters"] = r.filters;
-    d["ga_filters"] = r.ga_filters;
+    d["chain"] = r.chain;
+    d["ga_chain"] = r.ga_chain;
     d["fitness"] = r.fitness;
     d["ga_fitness"] = r.ga_fitness;
     d["macs"] = r.macs;
@@ -113,12 +115,12 @@ void bind_synth(nb::module_& m) {
 
   m.def("synth_refine", [](nb::dict prob, std::vector<int32_t> filters, int radius, int max_steps) {
     const synth::Problem p = problem(prob);
-    if (filters.size() != p.layers.size()) throw std::invalid_argument("one filter count per layer is needed");
+    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
     double fit = synth::fitness(p, filters.data());
     int64_t evals = 0;
     const int steps = synth::refine(p, filters, fit, radius, max_steps, evals);
     return nb::make_tuple(filters, fit, steps);
-  }, nb::arg("problem"), nb::arg("filters"), nb::arg("radius") = 3, nb::arg("max_steps") = 10000);
+  }, nb::arg("problem"), nb::arg("chain"), nb::arg("radius") = 3, nb::arg("max_steps") = 10000);
 }
 
 }  // namespace am::bind

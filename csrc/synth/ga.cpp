@@ -36,6 +36,11 @@ void Problem::validate() const {
   if (wm.tm < 1 || wm.tn < 1 || wm.wpt < 1) invalid("warp model tm, tn, wpt must be >= 1");
   if (!(macs_real > 0.0)) invalid("macs_real=" + num(macs_real) + " is not allowed: a group needs MACs > 0");
   if (!(warps_real > 0.0)) invalid("warps_real=" + num(warps_real) + " is not allowed: a group needs warps > 0");
+  if (cin0_max < 0 || cin0_max > max_filters())
+    invalid("cin0_max=" + std::to_string(cin0_max) + " is not allowed: it must be in 0.." + std::to_string(max_filters()));
+  if (last_fixed < 0 || last_fixed > max_filters())
+    invalid("last_fixed=" + std::to_string(last_fixed) + " is not allowed: it must be in 0.." + std::to_string(max_filters()));
+  if (free_positions().empty()) invalid("the group has no free filter count to optimise");
   int64_t kmax = 1;
   for (const auto& l : layers) {
     if (l.kh < 1 || l.kw < 1) invalid("filter sizes must be >= 1");
@@ -47,10 +52,27 @@ void Problem::validate() const {
   if (worst > 4.0e18) invalid("the group is too large for 64-bit MAC counts (batch * H * W * K * F^2 too big)");
 }
 
-void evaluate_population(const Problem& p, const int32_t* filters, int64_t count, double* out) {
-  const int64_t n = int64_t(p.layers.size());
+std::vector<int> Problem::free_positions() const {
+  std::vector<int> pos;
+  const int n = int(layers.size());
+  if (cin0_max > 0) pos.push_back(0);
+  for (int i = 1; i <= n; ++i)
+    if (i < n || last_fixed == 0) pos.push_back(i);
+  return pos;
+}
+
+std::vector<int32_t> Problem::chain_at(int64_t value) const {
+  std::vector<int32_t> c(layers.size() + 1);
+  c[0] = int32_t(cin0);
+  c.back() = int32_t(last_fixed);
+  for (int pos : free_positions()) c[pos] = int32_t(std::min(value, upper(pos)));
+  return c;
+}
+
+void evaluate_population(const Problem& p, const int32_t* chains, int64_t count, double* out) {
+  const int64_t n = int64_t(p.layers.size()) + 1;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < count; ++i) out[i] = fitness(p, filters + i * n);
+  for (int64_t i = 0; i < count; ++i) out[i] = fitness(p, chains + i * n);
 }
 
 uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
@@ -58,17 +80,18 @@ uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32
 }
 
 int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius, int max_steps, int64_t& evals) {
-  const int n = int(p.layers.size());
-  const int32_t fmax = int32_t(p.max_filters());
+  const std::vector<int> pos = p.free_positions();
+  const int n = int(pos.size());
   std::vector<int32_t> cand(cur);
   int steps = 0;
   while (steps < max_steps) {
     double best = fit;
     int bj = -1, bk = -1, bdj = 0, bdk = 0;
-    auto consider = [&](int j, int dj, int k, int dk) {
+    auto consider = [&](int jj, int dj, int kk, int dk) {
+      const int j = pos[jj], k = kk >= 0 ? pos[kk] : -1;
       const int32_t vj = cur[j] + dj, vk = k >= 0 ? cur[k] + dk : 0;
-      if (vj < 1 || vj > fmax) return;
-      if (k >= 0 && (vk < 1 || vk > fmax)) return;
+      if (vj < 1 || vj > p.upper(j)) return;
+      if (k >= 0 && (vk < 1 || vk > p.upper(k))) return;
       cand[j] = vj;
       if (k >= 0) cand[k] = vk;
       const double f = fitness(p, cand.data());
@@ -76,10 +99,11 @@ int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius,
       cand[j] = cur[j];
       if (k >= 0) cand[k] = cur[k];
       if (f < best) best = f, bj = j, bk = k, bdj = dj, bdk = dk;
+      (void)jj;
     };
     // Single moves: +-1, +-2, +-4, ... up to the gene range.
     for (int j = 0; j < n; ++j)
-      for (int32_t d = 1; d <= fmax; d *= 2) {
+      for (int32_t d = 1; d <= int32_t(p.max_filters()); d *= 2) {
         consider(j, d, -1, 0);
         consider(j, -d, -1, 0);
       }
@@ -109,15 +133,20 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   if (o.elite >= o.population) invalid("elite=" + std::to_string(o.elite) + " is not allowed: it must be < population");
   if (o.refine_radius < 0) invalid("refine_radius must be >= 0");
 
-  const int64_t P = o.population, n = int64_t(p.layers.size());
+  const std::vector<int> pos = p.free_positions();
+  const int64_t P = o.population, n = int64_t(pos.size()), c = int64_t(p.layers.size()) + 1;
   const uint32_t mask = uint32_t(p.max_filters());
   const int bits = p.bits;
   const double pmut = o.mutation < 0.0 ? 1.0 / double(n) : o.mutation;
   const int64_t elite = o.elite < 0 ? std::max<int64_t>(1, P / 100) : o.elite;
   const int t = o.tournament;
+  const std::vector<int32_t> base = p.chain_at(1);  // fixed entries in place
+  std::vector<int64_t> upper(n);
+  for (int64_t j = 0; j < n; ++j) upper[j] = p.upper(pos[j]);
 
   std::vector<uint32_t> genes(P * n), next(P * n);
-  std::vector<int32_t> filt(P * n);
+  std::vector<int32_t> chains(P * c);
+  for (int64_t i = 0; i < P; ++i) std::copy(base.begin(), base.end(), &chains[i * c]);
   std::vector<double> fit(P), next_fit(P);
   std::vector<int64_t> order(P);
   GaResult res;
@@ -129,10 +158,10 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       for (int64_t j = 0; j < n; ++j) {
         const uint32_t gene = uint32_t(draw(k0, i, uint32_t(j))) & mask;
         genes[i * n + j] = gene;
-        filt[i * n + j] = decode(gene);
+        chains[i * c + pos[j]] = decode(gene, upper[j]);
       }
   }
-  evaluate_population(p, filt.data(), P, fit.data());
+  evaluate_population(p, chains.data(), P, fit.data());
   res.evaluations += P;
 
   auto best_of = [&](const std::vector<double>& f) {
@@ -158,8 +187,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       auto tour = [&](uint32_t slot0) {
         int64_t best = -1;
         for (int k = 0; k < t; ++k) {
-          const int64_t c = int64_t(draw(gk, i, slot0 + uint32_t(k)) % uint64_t(P));
-          if (best < 0 || fit[c] < fit[best] || (fit[c] == fit[best] && c < best)) best = c;
+          const int64_t cand = int64_t(draw(gk, i, slot0 + uint32_t(k)) % uint64_t(P));
+          if (best < 0 || fit[cand] < fit[best] || (fit[cand] == fit[best] && cand < best)) best = cand;
         }
         return best;
       };
@@ -177,10 +206,10 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
         const uint64_t r = draw(gk, i, kSlotMut + uint32_t(j));
         if (uniform(r) < pmut) gene ^= uint32_t(1) << ((r & 0x7FF) % uint64_t(bits));
         child[j] = gene;
-        filt[i * n + j] = decode(gene);
+        chains[i * c + pos[j]] = decode(gene, upper[j]);
       }
     }
-    evaluate_population(p, filt.data() + elite * n, P - elite, next_fit.data() + elite);
+    evaluate_population(p, chains.data() + elite * c, P - elite, next_fit.data() + elite);
     res.evaluations += P - elite;
     genes.swap(next);
     fit.swap(next_fit);
@@ -188,13 +217,13 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   }
 
   const int64_t b = best_of(fit);
-  res.ga_filters.resize(n);
-  for (int64_t j = 0; j < n; ++j) res.ga_filters[j] = decode(genes[b * n + j]);
+  res.ga_chain = base;
+  for (int64_t j = 0; j < n; ++j) res.ga_chain[pos[j]] = decode(genes[b * n + j], upper[j]);
   res.ga_fitness = fit[b];
-  res.filters = res.ga_filters;
+  res.chain = res.ga_chain;
   res.fitness = res.ga_fitness;
-  if (o.refine) res.refine_steps = refine(p, res.filters, res.fitness, o.refine_radius, o.refine_max_steps, res.evaluations);
-  totals(p, res.filters.data(), res.macs, res.warps);
+  if (o.refine) res.refine_steps = refine(p, res.chain, res.fitness, o.refine_radius, o.refine_max_steps, res.evaluations);
+  totals(p, res.chain.data(), res.macs, res.warps);
   return res;
 }
 

@@ -1,5 +1,6 @@
 // The StatsNet genetic algorithm: binary chromosome of `bits`-bit genes (one
-// per synthetic layer, the layer's filter count), tournament selection, uniform
+// per free chain entry: the synthetic layers' filter counts, and the group's
+// input channels when they are free), tournament selection, uniform
 // bitwise crossover, per-gene bit-flip mutation, elitism; then a deterministic
 // local refinement on the integer filter counts.
 //
@@ -11,6 +12,7 @@
 //   gkey(g)            = splitmix64(seed + 0x632BE59BD9B4E019 * (g + 1))   (g = -1: initial population)
 //   rand(g, i, slot)   = splitmix64(gkey(g) ^ ((i << 20) | slot))
 //   uniform(r)         = (r >> 11) * 2^-53
+//   gene j is chain entry free_positions()[j]; value v decodes to min(max(v, 1), upper bound)
 //   initial gene j of individual i:  rand(-1, i, j) & (2^bits - 1)
 //   child i of generation g (i >= elite):
 //     parent a: tournament over rand(g, i, k) % P, k = 0..t-1; parent b: k = t..2t-1
@@ -41,8 +43,8 @@ struct GaOptions {
 };
 
 struct GaResult {
-  std::vector<int32_t> filters;  // the best individual, decoded (after refinement)
-  std::vector<int32_t> ga_filters;  // the GA's best before refinement
+  std::vector<int32_t> chain;     // the best individual's chain (input channels + filters), after refinement
+  std::vector<int32_t> ga_chain;  // the GA's best before refinement
   double fitness = 0.0, ga_fitness = 0.0;
   int64_t macs = 0, warps = 0;
   std::vector<double> history;   // best fitness after each generation (index 0: initial population)
@@ -55,8 +57,9 @@ uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32
 
 GaResult run_ga(const Problem& problem, const GaOptions& options);
 
-// Improve `filters` in place by best-improvement local search; returns the number of accepted moves.
-int refine(const Problem& p, std::vector<int32_t>& filters, double& fit, int radius, int max_steps,
+// Improve the free entries of `chain` in place by best-improvement local search
+// (single moves of +-1, +-2, +-4, ...; pair moves in [-radius, radius]^2); returns the accepted moves.
+int refine(const Problem& p, std::vector<int32_t>& chain, double& fit, int radius, int max_steps,
            int64_t& evaluations);
 
 }  // namespace am::synth

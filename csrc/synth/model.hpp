@@ -50,11 +50,17 @@ struct SynthLayer {
   int64_t kh = 3, kw = 3;
 };
 
-// One group's synthesis problem.
+// One group's synthesis problem. An individual is a *chain* of n + 1 channel
+// counts: chain[0] = the group's input channels, chain[i + 1] = filter count of
+// layer i. The GA's genes are the chain's free entries: chain[0] when
+// cin0_max > 0 (bounded by it; else chain[0] = cin0), the filter counts, except
+// the last one when last_fixed > 0 (it feeds the next group, already chosen).
 struct Problem {
   int64_t batch = 1, h = 0, w = 0;  // the group's input size (stride-1 SAME keeps it)
-  int64_t cin0 = 3;                 // input channels of the group's first layer
-  std::vector<SynthLayer> layers;   // one gene per layer
+  int64_t cin0 = 3;                 // input channels of the group's first layer (when fixed)
+  int64_t cin0_max = 0;             // > 0: chain[0] is a gene in 1 .. cin0_max
+  int64_t last_fixed = 0;           // > 0: the last layer's filter count
+  std::vector<SynthLayer> layers;
   double macs_real = 0.0, warps_real = 0.0;
   WarpModel wm;
   int bits = 10;                    // gene length: filter counts 1 .. 2^bits - 1
@@ -62,34 +68,40 @@ struct Problem {
   int64_t max_filters() const { return (int64_t(1) << bits) - 1; }
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
+  // Chain positions that are genes, and the upper bound of each.
+  std::vector<int> free_positions() const;
+  int64_t upper(int pos) const { return pos == 0 ? cin0_max : max_filters(); }
+  // The chain with every free entry at `value` clamped to its bound (fixed entries as fixed).
+  std::vector<int32_t> chain_at(int64_t value) const;
 };
 
-// A gene's value is the filter count; 0 decodes to 1 (a layer has at least one filter).
-inline int32_t decode(uint32_t gene) { return gene == 0 ? 1 : int32_t(gene); }
+// A gene's value is the channel count; 0 decodes to 1, values above the bound clamp to it.
+inline int32_t decode(uint32_t gene, int64_t upper) {
+  const int64_t v = gene == 0 ? 1 : int64_t(gene);
+  return int32_t(v > upper ? upper : v);
+}
 
-// MACs and warps of the synthetic group with these filter counts.
-inline void totals(const Problem& p, const int32_t* filters, int64_t& macs, int64_t& warps) {
+// MACs and warps of the synthetic group for a chain of n + 1 channel counts.
+inline void totals(const Problem& p, const int32_t* chain, int64_t& macs, int64_t& warps) {
   macs = 0;
   warps = 0;
-  int64_t cin = p.cin0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
-    const int64_t f = filters[i];
-    macs += conv_macs(p.batch, p.h, p.w, cin, f, p.layers[i].kh, p.layers[i].kw);
+    const int64_t f = chain[i + 1];
+    macs += conv_macs(p.batch, p.h, p.w, chain[i], f, p.layers[i].kh, p.layers[i].kw);
     warps += conv_warps(p.wm, p.batch, p.h, p.w, f);
-    cin = f;
   }
 }
 
 // 0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real (minimised).
-inline double fitness(const Problem& p, const int32_t* filters) {
+inline double fitness(const Problem& p, const int32_t* chain) {
   int64_t macs, warps;
-  totals(p, filters, macs, warps);
+  totals(p, chain, macs, warps);
   const double em = (double(macs) - p.macs_real) < 0 ? p.macs_real - double(macs) : double(macs) - p.macs_real;
   const double ew = (double(warps) - p.warps_real) < 0 ? p.warps_real - double(warps) : double(warps) - p.warps_real;
   return 0.5 * em / p.macs_real + 0.5 * ew / p.warps_real;
 }
 
-// Fitness of `count` individuals of p.layers.size() filter counts each, row-major (OpenMP).
-void evaluate_population(const Problem& p, const int32_t* filters, int64_t count, double* out);
+// Fitness of `count` chains of p.layers.size() + 1 entries each, row-major (OpenMP).
+void evaluate_population(const Problem& p, const int32_t* chains, int64_t count, double* out);
 
 }  // namespace am::synth
