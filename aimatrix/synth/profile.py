@@ -74,13 +74,15 @@ def _torch_records(module: Any, x: Any, model: str, warp_model: WarpModel) -> tu
     try:
         with torch.no_grad():
             module(x)
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"model {model!r} does not run on a {tuple(x.shape)} input: {e}") from None
     finally:
         for h in handles:
             h.remove()
     return recs, handles
 
 
-def _build_named(name: str, device: str) -> Any:
+def _build_named(name: str, device: str, size: str = "full") -> Any:
     try:
         from ..macro import zoo
     except ImportError:  # the zoo is not installed: torchvision's definition
@@ -93,7 +95,7 @@ def _build_named(name: str, device: str) -> Any:
         with torch.device("meta") if device == "meta" else torch.device("cpu"):
             m = getattr(torchvision.models, name)(weights=None)
         return m.to(device).eval()
-    return zoo.build(name, device=device, calibrate=False)
+    return zoo.build(name, size, device=device, calibrate=False)
 
 
 def _profile_torch(module: Any, model: str, *, input_size: int, batch: int, device: Any, warps: str,
@@ -223,7 +225,7 @@ def profile(models: Any, *, input_size: int = 224, batch: int = 1, device: str =
                 raise ValueError(f"model file {str(m)!r} does not exist")
             recs = _profile_onnx(m, name, input_size=input_size, batch=batch, warp_model=wm)
         elif isinstance(m, str):
-            module = _build_named(m, dev if warps == "measure" else "meta")
+            module = _build_named(m, dev if warps == "measure" else "meta", size)
             recs = _profile_torch(module, name, input_size=input_size, batch=batch, device=dev, warps=warps,
                                   warp_model=wm, dtype=dtype)
         elif hasattr(m, "named_modules") and callable(m):

@@ -3,7 +3,8 @@
 A synthetic group is a chain of stride-1 SAME convs at the group's centre size
 (H x W = center x center, the group's batch). Its layers: one per kernel size of
 the group's real layers, as many as the real layers of that size up to
-``max_per_type``, at least ``min_layers`` in all (the most common kernel repeats),
+``max_per_type``, at least ``min_layers`` in all (the most common kernel repeats,
+the smaller one on ties),
 largest kernel first. Its first layer reads the previous group's last filter
 count (3, the image, for the first group). The GA (native, ``csrc/synth``)
 minimises ``0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real``
@@ -211,7 +212,7 @@ def synthetic_kernels(group: Group, *, max_per_type: int = 4, min_layers: int = 
     """Kernel sizes of a group's synthetic layers (see the module docstring)."""
     counts = group.kernels  # largest kernel first
     n = {k: min(c, max_per_type) for k, c in counts.items()}
-    common = max(counts, key=lambda k: (counts[k], k[0] * k[1]))
+    common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
     while sum(n.values()) < min_layers:
         n[common] += 1
     return [k for k in counts for _ in range(n[k])]
