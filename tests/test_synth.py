@@ -243,3 +243,29 @@ def test_bad_input_messages():
         core.synth_ga(_problem(), {"population": 1})
     with pytest.raises(ValueError, match="macs_real=0"):
         core.synth_ga(_problem(macs_real=0.0), {})
+
+
+def test_shipped_database_matches_profile(paper_workload):
+    assert set(S.database.names()) >= {"alexnet", "vgg16", "googlenet"}
+    assert S.database.workload("alexnet", "vgg16", "googlenet") == paper_workload
+    with pytest.raises(ValueError, match="model='nope' is not allowed"):
+        S.database.workload("nope")
+
+
+def test_warps_from_trace():
+    from aimatrix.synth.warps import RANGE_PREFIX, kernel_warps, warps_from_trace
+
+    ev = [
+        {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}0", "ts": 0, "dur": 10, "pid": 1, "tid": 1},
+        {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}1", "ts": 20, "dur": 10, "pid": 1, "tid": 1},
+        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 2, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 5}},
+        {"ph": "X", "cat": "cuda_driver", "name": "cuLaunchKernelEx", "ts": 4, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 6}},
+        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 22, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 7}},
+        {"ph": "X", "cat": "kernel", "name": "k1", "ts": 100, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 5, "grid": [10, 2, 1], "block": [256, 1, 1]}},
+        {"ph": "X", "cat": "kernel", "name": "k2", "ts": 110, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 6, "grid": [3, 1, 1], "block": [48, 1, 1]}},
+        {"ph": "X", "cat": "kernel", "name": "k3", "ts": 120, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 7, "grid": [1, 1, 1], "block": [32, 1, 1]}},
+    ]
+    got = warps_from_trace({"traceEvents": ev})
+    assert got[0]["warps"] == 20 * 8 + 3 * 2 and got[0]["kernels"] == ["k1", "k2"]
+    assert got[1]["warps"] == 1
+    assert kernel_warps([4, 4, 1], [33, 1, 1]) == 32

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from . import database
 from .cluster import FilterType, Group, cluster, format_table, save_groups
 from .model import DEFAULT_WARP_MODEL, WarpModel, conv_macs, conv_warps
 from .profile import profile
@@ -17,7 +18,7 @@ from .synthesize import SyntheticGroup, SyntheticModel, synthesize
 from .workload import Layer, Workload, load
 
 __all__ = [
-    "profile", "cluster", "synthesize", "fidelity", "run_model", "run_synth", "load",
+    "database", "profile", "cluster", "synthesize", "fidelity", "run_model", "run_synth", "load",
     "Layer", "Workload", "Group", "FilterType", "SyntheticGroup", "SyntheticModel", "WarpModel",
     "DEFAULT_WARP_MODEL", "conv_macs", "conv_warps", "format_table", "format_synth_table", "save_groups",
 ]

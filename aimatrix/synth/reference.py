@@ -181,7 +181,10 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
         def tour(slot0: int) -> np.ndarray:
             best = None
             for k in range(t):
-                cand = (draw(gk, kids, slot0 + k) % np.uint64(P)).astype(np.int64)
+                r = draw(gk, kids, slot0 + k)
+                pp = np.uint64(P)
+                cand = (((r >> np.uint64(32)) * pp + (((r & np.uint64(0xFFFFFFFF)) * pp) >> np.uint64(32)))
+                        >> np.uint64(32)).astype(np.int64)
                 if best is None:
                     best = cand
                 else:

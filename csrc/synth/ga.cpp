@@ -13,12 +13,17 @@ namespace {
 
 constexpr uint64_t kGenStep = 0x632BE59BD9B4E019ull;
 constexpr uint32_t kSlotCross = 0x1000, kSlotMut = 0x2000;
+constexpr int64_t kParallelMin = 4096;  // below this many genes per generation, threads cost more than they save
 
 inline uint64_t gen_key(uint64_t seed, int64_t g) { return splitmix64(seed + kGenStep * uint64_t(g + 1)); }
 inline uint64_t draw(uint64_t gkey, int64_t i, uint32_t slot) {
   return splitmix64(gkey ^ ((uint64_t(i) << 20) | uint64_t(slot)));
 }
 inline double uniform(uint64_t r) { return double(r >> 11) * 0x1.0p-53; }
+// floor(r * n / 2^64) for n < 2^32, without a 128-bit product or a division.
+inline int64_t below(uint64_t r, uint64_t n) {
+  return int64_t(((r >> 32) * n + (((r & 0xFFFFFFFFull) * n) >> 32)) >> 32);
+}
 
 std::string num(double v) {
   std::string s = std::to_string(v);
@@ -71,8 +76,9 @@ std::vector<int32_t> Problem::chain_at(int64_t value) const {
 
 void evaluate_population(const Problem& p, const int32_t* chains, int64_t count, double* out) {
   const int64_t n = int64_t(p.layers.size()) + 1;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < count; ++i) out[i] = fitness(p, chains + i * n);
+  const Folded f(p);
+#pragma omp parallel for schedule(static) if (count * n >= kParallelMin)
+  for (int64_t i = 0; i < count; ++i) out[i] = f.fitness(chains + i * n);
 }
 
 uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
@@ -82,6 +88,7 @@ uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32
 int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius, int max_steps, int64_t& evals) {
   const std::vector<int> pos = p.free_positions();
   const int n = int(pos.size());
+  const Folded folded(p);
   std::vector<int32_t> cand(cur);
   int steps = 0;
   while (steps < max_steps) {
@@ -94,7 +101,7 @@ int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius,
       if (k >= 0 && (vk < 1 || vk > p.upper(k))) return;
       cand[j] = vj;
       if (k >= 0) cand[k] = vk;
-      const double f = fitness(p, cand.data());
+      const double f = folded.fitness(cand.data());
       ++evals;
       cand[j] = cur[j];
       if (k >= 0) cand[k] = cur[k];
@@ -125,6 +132,7 @@ int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius,
 
 GaResult run_ga(const Problem& p, const GaOptions& o) {
   p.validate();
+  if (o.population > (1 << 30)) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be <= 2^30");
   if (o.population < 2) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be >= 2");
   if (o.generations < 0) invalid("generations=" + std::to_string(o.generations) + " is not allowed: it must be >= 0");
   if (o.tournament < 1) invalid("tournament=" + std::to_string(o.tournament) + " is not allowed: it must be >= 1");
@@ -141,6 +149,7 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   const int64_t elite = o.elite < 0 ? std::max<int64_t>(1, P / 100) : o.elite;
   const int t = o.tournament;
   const std::vector<int32_t> base = p.chain_at(1);  // fixed entries in place
+  const Folded folded(p);
   std::vector<int64_t> upper(n);
   for (int64_t j = 0; j < n; ++j) upper[j] = p.upper(pos[j]);
 
@@ -153,7 +162,7 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
 
   {
     const uint64_t k0 = gen_key(o.seed, -1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P * n >= kParallelMin)
     for (int64_t i = 0; i < P; ++i)
       for (int64_t j = 0; j < n; ++j) {
         const uint32_t gene = uint32_t(draw(k0, i, uint32_t(j))) & mask;
@@ -174,20 +183,20 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
 
   for (int g = 0; g < o.generations; ++g) {
     std::iota(order.begin(), order.end(), int64_t(0));
-    std::partial_sort(order.begin(), order.begin() + elite, order.end(), [&](int64_t a, int64_t b) {
-      return fit[a] < fit[b] || (fit[a] == fit[b] && a < b);
-    });
+    auto by_fit = [&](int64_t a, int64_t b) { return fit[a] < fit[b] || (fit[a] == fit[b] && a < b); };
+    std::nth_element(order.begin(), order.begin() + (elite - 1), order.end(), by_fit);  // a strict total order:
+    std::sort(order.begin(), order.begin() + elite, by_fit);                             // same as a partial sort
     for (int64_t e = 0; e < elite; ++e) {
       std::copy_n(&genes[order[e] * n], n, &next[e * n]);
       next_fit[e] = fit[order[e]];
     }
     const uint64_t gk = gen_key(o.seed, g);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P * n >= kParallelMin)
     for (int64_t i = elite; i < P; ++i) {
       auto tour = [&](uint32_t slot0) {
         int64_t best = -1;
         for (int k = 0; k < t; ++k) {
-          const int64_t cand = int64_t(draw(gk, i, slot0 + uint32_t(k)) % uint64_t(P));
+          const int64_t cand = below(draw(gk, i, slot0 + uint32_t(k)), uint64_t(P));
           if (best < 0 || fit[cand] < fit[best] || (fit[cand] == fit[best] && cand < best)) best = cand;
         }
         return best;
@@ -208,8 +217,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
         child[j] = gene;
         chains[i * c + pos[j]] = decode(gene, upper[j]);
       }
+      next_fit[i] = folded.fitness(&chains[i * c]);
     }
-    evaluate_population(p, chains.data() + elite * c, P - elite, next_fit.data() + elite);
     res.evaluations += P - elite;
     genes.swap(next);
     fit.swap(next_fit);

@@ -15,7 +15,8 @@
 //   gene j is chain entry free_positions()[j]; value v decodes to min(max(v, 1), upper bound)
 //   initial gene j of individual i:  rand(-1, i, j) & (2^bits - 1)
 //   child i of generation g (i >= elite):
-//     parent a: tournament over rand(g, i, k) % P, k = 0..t-1; parent b: k = t..2t-1
+//     parent a: tournament over below(rand(g, i, k), P), k = 0..t-1; parent b: k = t..2t-1
+//               below(r, P) = ((r >> 32) * P + ((r & 0xFFFFFFFF) * P >> 32)) >> 32 = floor(r * P / 2^64)
 //               (lowest fitness wins, ties to the lower index)
 //     crossover if uniform(rand(g, i, 0x1000)) < crossover:
 //               gene j = (a_j & m) | (b_j & ~m), m = rand(g, i, 0x1001 + j) & mask; else gene j = a_j

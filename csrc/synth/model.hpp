@@ -101,6 +101,37 @@ inline double fitness(const Problem& p, const int32_t* chain) {
   return 0.5 * em / p.macs_real + 0.5 * ew / p.warps_real;
 }
 
+// The problem's constants folded for the GA's inner loop (same integers as totals()).
+struct Folded {
+  std::vector<int64_t> coef;  // batch * h * w * kh * kw per layer
+  int64_t tile_warps = 0;     // ceil(batch * h * w / tm) * wpt
+  int64_t tn = 1;
+  double macs_real = 1.0, warps_real = 1.0;
+  explicit Folded(const Problem& p) : tile_warps(ceil_div(p.batch * p.h * p.w, p.wm.tm) * p.wm.wpt), tn(p.wm.tn),
+                                      macs_real(p.macs_real), warps_real(p.warps_real) {
+    for (const auto& l : p.layers) coef.push_back(p.batch * p.h * p.w * l.kh * l.kw);
+  }
+  double fitness(const int32_t* chain) const {
+    int64_t macs = 0, tiles = 0;
+    const size_t n = coef.size();
+    if (tn == 1) {
+      for (size_t i = 0; i < n; ++i) {
+        macs += coef[i] * chain[i] * chain[i + 1];
+        tiles += chain[i + 1];
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        macs += coef[i] * chain[i] * chain[i + 1];
+        tiles += ceil_div(chain[i + 1], tn);
+      }
+    }
+    const double m = double(macs), w = double(tiles * tile_warps);
+    const double em = (m - macs_real) < 0 ? macs_real - m : m - macs_real;
+    const double ew = (w - warps_real) < 0 ? warps_real - w : w - warps_real;
+    return 0.5 * em / macs_real + 0.5 * ew / warps_real;
+  }
+};
+
 // Fitness of `count` chains of p.layers.size() + 1 entries each, row-major (OpenMP).
 void evaluate_population(const Problem& p, const int32_t* chains, int64_t count, double* out);
 
