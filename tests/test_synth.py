@@ -151,15 +151,16 @@ def test_native_ga_equals_reference_and_reproduces(free, last):
     assert all(x >= y for x, y in zip(a["history"], a["history"][1:]))  # elitism: never worse
 
 
-def test_ga_independent_of_thread_count():
+def test_ga_independent_of_thread_count(tmp_path):
     import os
     import subprocess
     import sys
 
     code = ("import aimatrix._core as c, json; p=dict(batch=1,h=14,w=14,cin0=32,kernels=[(3,3),(1,1),(5,5)],"
-            "macs_real=5e8,warps_real=9000.,bits=10); print(json.dumps(c.synth_ga(p,{'population':3000,'generations':5,'seed':4})))")
+            "macs_real=5e8,warps_real=9000.,bits=10); print(json.dumps(c.synth_ga(p,{'population':50000,'generations':2,'seed':4})))")
+    # 50000 x 3 genes per generation is above the native threshold for running the population on threads
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": str(n)},
-                           capture_output=True, text=True, check=True).stdout for n in (1, 2)}
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout for n in (1, 2)}
     assert len(outs) == 1
 
 

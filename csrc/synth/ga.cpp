@@ -13,7 +13,9 @@ namespace {
 
 constexpr uint64_t kGenStep = 0x632BE59BD9B4E019ull;
 constexpr uint32_t kSlotCross = 0x1000, kSlotMut = 0x2000;
-constexpr int64_t kParallelMin = 4096;  // below this many genes per generation, threads cost more than they save
+// Below this many genes per generation, a generation (~0.5 ms at 5000 x 5) is too short for OpenMP's
+// fork/join: on a shared 2-core machine the barriers alone cost more than the whole GA.
+constexpr int64_t kParallelMin = int64_t(1) << 17;
 
 inline uint64_t gen_key(uint64_t seed, int64_t g) { return splitmix64(seed + kGenStep * uint64_t(g + 1)); }
 inline uint64_t draw(uint64_t gkey, int64_t i, uint32_t slot) {
