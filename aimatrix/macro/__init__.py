@@ -1,1 +1,1 @@
-"""macro"""
+"""Macro (whole-model) benchmarks: the model zoo and its framework backends."""

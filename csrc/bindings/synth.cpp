@@ -1,6 +1,126 @@
-// Bindings of the StatsNet synthesizer (csrc/synth); filled in by the synth work.
+// Bindings of the StatsNet synthesizer (csrc/synth): conversions only.
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "common/errors.hpp"
+#include "synth/ga.hpp"
+#include "synth/model.hpp"
+
+namespace nb = nanobind;
 
 namespace am::bind {
-void bind_synth(nanobind::module_&) {}
+
+namespace {
+
+synth::Problem problem(const nb::dict& d) {
+  synth::Problem p;
+  for (auto [key, value] : d) {
+    const std::string k = nb::cast<std::string>(key);
+    if (k == "batch") p.batch = nb::cast<int64_t>(value);
+    else if (k == "h") p.h = nb::cast<int64_t>(value);
+    else if (k == "w") p.w = nb::cast<int64_t>(value);
+    else if (k == "cin0") p.cin0 = nb::cast<int64_t>(value);
+    else if (k == "cin0_max") p.cin0_max = nb::cast<int64_t>(value);
+    else if (k == "last_fixed") p.last_fixed = nb::cast<int64_t>(value);
+    else if (k == "macs_real") p.macs_real = nb::cast<double>(value);
+    else if (k == "warps_real") p.warps_real = nb::cast<double>(value);
+    else if (k == "bits") p.bits = nb::cast<int>(value);
+    else if (k == "kernels") {
+      for (nb::handle kv : nb::cast<nb::sequence>(value)) {
+        auto pair = nb::cast<std::vector<int64_t>>(kv);
+        if (pair.size() != 2) throw std::invalid_argument("each kernel must be (kh, kw)");
+        p.layers.push_back({pair[0], pair[1]});
+      }
+    } else if (k == "warp_model") {
+      auto t = nb::cast<std::vector<int64_t>>(value);
+      if (t.size() != 3) throw std::invalid_argument("warp_model must be (tm, tn, wpt)");
+      p.wm = {t[0], t[1], t[2]};
+    } else throw std::invalid_argument("unknown synthesis problem field '" + k + "'");
+  }
+  p.validate();
+  return p;
 }
+
+synth::GaOptions options(const nb::dict& d) {
+  synth::GaOptions o;
+  for (auto [key, value] : d) {
+    const std::string k = nb::cast<std::string>(key);
+    if (k == "population") o.population = nb::cast<int>(value);
+    else if (k == "generations") o.generations = nb::cast<int>(value);
+    else if (k == "seed") o.seed = nb::cast<uint64_t>(value);
+    else if (k == "tournament") o.tournament = nb::cast<int>(value);
+    else if (k == "crossover") o.crossover = nb::cast<double>(value);
+    else if (k == "mutation") o.mutation = nb::cast<double>(value);
+    else if (k == "elite") o.elite = nb::cast<int>(value);
+    else if (k == "refine") o.refine = nb::cast<bool>(value);
+    else if (k == "refine_radius") o.refine_radius = nb::cast<int>(value);
+    else if (k == "refine_max_steps") o.refine_max_steps = nb::cast<int>(value);
+    else throw std::invalid_argument("unknown GA option '" + k + "'");
+  }
+  return o;
+}
+
+using FilterArray = nb::ndarray<const int32_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+
+}  // namespace
+
+void bind_synth(nb::module_& m) {
+  m.def("synth_fitness", [](nb::dict prob, FilterArray filters) {
+    const synth::Problem p = problem(prob);
+    if (filters.shape(1) != p.layers.size() + 1)
+      throw std::invalid_argument("chains have " + std::to_string(filters.shape(1)) + " columns, the group needs " +
+                                  std::to_string(p.layers.size() + 1) + " (input channels + one filter count per layer)");
+    std::vector<double> out(filters.shape(0));
+    {
+      nb::gil_scoped_release nogil;
+      synth::evaluate_population(p, filters.data(), int64_t(filters.shape(0)), out.data());
+    }
+    return out;
+  }, nb::arg("problem"), nb::arg("chains"), "Fitness of each row [input channels, filter counts...] (OpenMP).");
+
+  m.def("synth_totals", [](nb::dict prob, std::vector<int32_t> filters) {
+    const synth::Problem p = problem(prob);
+    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
+    int64_t macs, warps;
+    synth::totals(p, filters.data(), macs, warps);
+    return nb::make_tuple(macs, warps);
+  }, nb::arg("problem"), nb::arg("chain"), "(MACs, warps) of a synthetic group's chain.");
+
+  m.def("synth_ga", [](nb::dict prob, nb::dict opts) {
+    const synth::Problem p = problem(prob);
+    const synth::GaOptions o = options(opts);
+    synth::GaResult r;
+    {
+      nb::gil_scoped_release nogil;
+      r = synth::run_ga(p, o);
+    }
+    nb::dict d;
+    d["chain"] = r.chain;
+    d["ga_chain"] = r.ga_chain;
+    d["fitness"] = r.fitness;
+    d["ga_fitness"] = r.ga_fitness;
+    d["macs"] = r.macs;
+    d["warps"] = r.warps;
+    d["history"] = r.history;
+    d["evaluations"] = r.evaluations;
+    d["refine_steps"] = r.refine_steps;
+    return d;
+  }, nb::arg("problem"), nb::arg("options"), "Genetic algorithm + local refinement for one group.");
+
+  m.def("synth_random", [](uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
+    return synth::ga_random(seed, generation, individual, slot);
+  }, "The GA's keyed random number (for the reference tests).");
+
+  m.def("synth_refine", [](nb::dict prob, std::vector<int32_t> filters, int radius, int max_steps) {
+    const synth::Problem p = problem(prob);
+    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
+    double fit = synth::fitness(p, filters.data());
+    int64_t evals = 0;
+    const int steps = synth::refine(p, filters, fit, radius, max_steps, evals);
+    return nb::make_tuple(filters, fit, steps);
+  }, nb::arg("problem"), nb::arg("chain"), nb::arg("radius") = 3, nb::arg("max_steps") = 10000);
+}
+
+}  // namespace am::bind

@@ -1,0 +1,123 @@
+"""What every backend shares: the case it is given, what it hands back, and the helpers.
+
+A backend turns a :class:`Case` (an fp32 eval-mode module already on the device,
+its input steps, a dtype) into a :class:`Prepared`: ``run()`` launches one whole
+benchmark run (every step) for the timer, ``collect()`` runs once and returns each
+step's outputs as a flat list of torch tensors for verification. Backends that
+need something not installed raise UnsupportedError naming the pip package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ...device import Device
+from ...errors import UnsupportedError
+
+DTYPES = ("fp32", "tf32", "fp16", "bf16")
+TORCH_DTYPE = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass
+class Case:
+    """One model at one batch, dtype and device, ready for a backend to prepare."""
+
+    spec: Any                 # zoo.ModelSpec
+    module: nn.Module         # fp32, eval mode, on the device; a backend may convert it in place
+    steps: list[tuple]        # fp32 inputs on the device, one tuple per step
+    dtype: str
+    device: Device
+    size: str
+    batch: int
+    channels_last: bool
+    cache_key: str            # identifies the weights and shapes (model, size, batch, seed, kw, ...)
+    cache_dir: Path
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(str(self.device))
+
+
+@dataclass
+class Prepared:
+    """A backend's runnable form of a Case."""
+
+    run: Callable[[], Any]                      # one benchmark run (all steps), launched on ``stream``
+    collect: Callable[[], list[list[torch.Tensor]]]  # per step, the flat outputs
+    stream: int | None = None                   # cudaStream_t the work is launched on (None: legacy default)
+    info: dict = field(default_factory=dict)    # e.g. the execution provider actually used
+
+
+class Backend:
+    """Base class: a name, the Python module it needs, and ``prepare``."""
+
+    name: str = ""
+    module_name: str | None = None   # what must be importable
+    package: str | None = None       # the pip package that provides it
+    needs_cuda: bool = False
+
+    def import_module(self) -> ModuleType | None:
+        """The backend's framework module; UnsupportedError naming the pip package if missing."""
+        if self.module_name is None:
+            return None
+        try:
+            return importlib.import_module(self.module_name)
+        except ImportError as e:
+            raise UnsupportedError(f"backend={self.name!r} needs the {self.module_name!r} module, which is not "
+                                   f"installed: pip install {self.package} ({e})") from e
+
+    def installed(self) -> bool:
+        try:
+            self.import_module()
+            return True
+        except UnsupportedError:
+            return False
+
+    def check(self, case: Case) -> None:
+        """Raise UnsupportedError when this backend cannot run ``case``."""
+        self.import_module()
+        if self.needs_cuda and not case.device.is_cuda:
+            raise UnsupportedError(f"backend={self.name!r} needs a CUDA device, not {case.device}")
+        if case.dtype == "tf32" and not case.device.is_cuda:
+            raise UnsupportedError("dtype='tf32' is a CUDA tensor-core mode; on the CPU use dtype='fp32'")
+
+    def prepare(self, case: Case) -> Prepared:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def flat(out: Any) -> list[torch.Tensor]:
+    """A model output (tensor, tuple, list, dict) as a flat list of tensors, in ONNX's order."""
+    return [t for t in torch.utils._pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
+
+
+def cast_floats(t: torch.Tensor, dtype: torch.dtype, channels_last: bool = False) -> torch.Tensor:
+    """Floating tensors to ``dtype`` (integers, e.g. token ids, stay); 4-D ones channels-last if asked."""
+    if t.is_floating_point():
+        t = t.to(dtype)
+    if channels_last and t.dim() == 4:
+        t = t.contiguous(memory_format=torch.channels_last)
+    return t
+
+
+class CastIO(nn.Module):
+    """Casts floating inputs to ``dtype`` and floating outputs back to fp32, inside the graph.
+
+    Used for exported (ONNX, TensorRT) low-precision models so their I/O is always
+    fp32/int and callers never need a bf16 host type.
+    """
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.module, self.dtype = module, dtype
+
+    def forward(self, *args):
+        out = self.module(*(cast_floats(a, self.dtype) for a in args))
+        leaves = flat(out)
+        return tuple(t.float() if t.is_floating_point() else t for t in leaves)

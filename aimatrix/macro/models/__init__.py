@@ -1,0 +1,1 @@
+"""Model definitions, one small file per family. Each exposes ``build(size, **kw)``."""

@@ -1,0 +1,190 @@
+"""``model()``: one macro benchmark case, verified then timed, as a Result."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import _check, timing
+from ..device import Device, resolve
+from ..errors import VerificationError
+from ..peaks import peak_tflops
+from ..results.env import device_info, environment
+from ..results.result import Result
+from . import _guard, backends, verify, zoo
+from .backends.base import DTYPES, Case, flat
+from .flops import run_counting
+
+SCENARIOS = ("offline", "single_stream")
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where exports (ONNX files, TensorRT engines) are kept: ``path``, ``$AIMATRIX_CACHE_DIR`` or ~/.cache/aimatrix."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get("AIMATRIX_CACHE_DIR") or Path.home() / ".cache" / "aimatrix")
+
+
+def warm_start(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], iters: int, seed: int,
+               lr: float = 1e-3) -> None:
+    """Train ``iters`` SGD iterations on synthetic data (the original suite's random-data checkpoint)."""
+    g = torch.Generator().manual_seed(seed)
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    module.train()
+    for i in range(iters):
+        loss = spec.loss(module, steps[i % len(steps)], g)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)  # random labels give large, noisy gradients
+        opt.step()
+    module.eval()
+
+
+def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], device: Device) -> tuple[list, int]:
+    """Eager fp32 outputs (the compared views) of every step, and the conv/linear/RNN MACs of the run."""
+    views, macs = [], 0
+    with _guard.precision("fp32", device), torch.inference_mode():
+        for s in steps:
+            records, out = run_counting(module, *s)
+            macs += sum(r["macs"] for r in records)
+            out = flat(out)
+            views.append(spec.verify_view(out) if spec.verify_view else out)
+    return views, macs
+
+
+def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: str = "torch",
+          scenario: str = "offline", size: str = "full", device: str | Device = "auto", warm_start_iters: int = 0,
+          seed: int = 0, channels_last: bool | None = None, strict: bool = False,
+          cache_dir: str | os.PathLike | None = None, mode: str = "hot", model_kw: dict | None = None,
+          **timing_options: Any) -> Result | list[Result]:
+    """Benchmark the zoo model ``name`` (see ``aimatrix.macro.zoo.names()``) under one backend.
+
+    ``batch``: samples per step (default: the model's own, 1 for ``single_stream``);
+    Mask R-CNN runs 28 steps (images) per run, so items = 28 x batch. ``dtype``:
+    fp32 (TF32 off), tf32, fp16, bf16. ``backend``: torch, torch-compile,
+    torch-graph, onnxruntime, tensorrt, tensorflow, or ``"best"``. ``scenario``:
+    ``offline`` (throughput) or ``single_stream`` (batch 1, one call per sample,
+    latency percentiles p50/p90/p99 in metrics). ``size="tiny"`` is a small
+    configuration for tests. ``channels_last`` (default: on for CNNs).
+    ``warm_start_iters`` trains that many SGD iterations on synthetic data first.
+
+    Before timing, the backend's output is compared with the eager fp32 output on
+    the same inputs (``Result.verify``); ``strict=True`` raises VerificationError
+    on a mismatch instead of recording it. Peak device memory allocated through
+    PyTorch is in ``metrics.peak_memory_bytes`` on a GPU.
+
+    ``backend="best"`` returns a list of Results, one per installed backend that
+    can run on the device, the fastest first with ``metrics["best"] = True``
+    (failures are recorded as failed Results at the end); otherwise one Result.
+    Timing options (``max_time``, ``min_samples``, ...) are ``aimatrix.timing``'s.
+    """
+    spec = zoo.spec(name)
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("scenario", scenario, SCENARIOS)
+    _check.choice("size", size, zoo.SIZES)
+    _check.choice("mode", mode, timing.MODES)
+    warm_start_iters = _check.non_negative_int("warm_start_iters", warm_start_iters)
+    seed = _check.non_negative_int("seed", seed)
+    strict = _check.boolean("strict", strict)
+    if batch is not None:
+        batch = _check.positive_int("batch", batch)
+    if scenario == "single_stream":
+        if batch not in (None, 1):
+            raise ValueError(f"batch={batch!r} is not allowed with scenario='single_stream': it runs batch 1")
+        batch = 1
+    batch = batch or spec.default_batch
+    if channels_last is not None:
+        channels_last = _check.boolean("channels_last", channels_last)
+    kw = dict(model_kw or {})
+    opts = timing.rule(**timing_options)
+    if scenario == "single_stream":  # one call per sample, enough samples for a p99
+        opts = {"repeat": 1, "min_samples": 100, **opts}
+    args = dict(batch=batch, dtype=dtype, scenario=scenario, size=size, device=device, warm_start_iters=warm_start_iters,
+                seed=seed, channels_last=channels_last, strict=strict, cache_dir=cache_dir, mode=mode, model_kw=kw)
+    if backend == "best":
+        return _best(spec.name, args, opts)
+    be = backends.get(backend)
+    be.import_module()  # UnsupportedError naming the pip package, before any work
+    return _run(spec, be, args, opts)
+
+
+def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Result:
+    dev = resolve(a["device"])
+    cl = spec.cnn if a["channels_last"] is None else a["channels_last"]
+    what = f"{spec.name} (size={a['size']}, batch={a['batch']}, {a['dtype']}, {be.name})"
+    tdev = torch.device(str(dev))
+    if dev.is_cuda:
+        torch.cuda.set_device(dev.index)
+    with _guard.errors(what, dev), _guard.precision(a["dtype"], dev):
+        if dev.is_cuda:
+            torch.cuda.reset_peak_memory_stats(dev.index)
+        module = zoo.build(spec.name, a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
+        steps = zoo.inputs(spec.name, a["batch"], a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
+        if a["warm_start_iters"]:
+            train = zoo.inputs(spec.name, min(a["batch"], 8), a["size"], seed=a["seed"] + 1, device=tdev, **a["model_kw"])
+            warm_start(module, spec, train, a["warm_start_iters"], a["seed"])
+        ref, macs = _reference(module, spec, steps, dev)
+        key = "|".join(map(str, (spec.name, a["size"], a["batch"], a["dtype"], a["seed"], sorted(a["model_kw"].items()),
+                                 a["warm_start_iters"], torch.__version__, _version())))
+        case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]))
+        be.check(case)
+        prep = be.prepare(case)
+        got = [spec.verify_view(o) if spec.verify_view else o for o in prep.collect()]
+        if "reference" in prep.info:  # a framework with its own weights verifies against itself in fp32
+            ref = [[prep.info.pop("reference")]]
+        ver = verify.compare(got, ref, a["dtype"])
+        if not ver["passed"] and a["strict"]:
+            raise VerificationError(f"{what}: output differs from the eager fp32 reference: rel_error "
+                                    f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
+        m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts)
+        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit}
+        if dev.is_cuda:
+            extra["peak_memory_bytes"] = torch.cuda.max_memory_allocated(dev.index)
+        if a["scenario"] == "single_stream":
+            for p in (50, 90, 99):
+                extra[f"latency_p{p}_ms"] = float(np.percentile(m.samples_ms, p))
+    peak = None
+    if dev.is_cuda:
+        info = device_info(dev)
+        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], a["dtype"])
+    params = {"model": spec.name, "batch": a["batch"], "size": a["size"], "scenario": a["scenario"],
+              "steps": len(steps), "seed": a["seed"], "warm_start_iters": a["warm_start_iters"], "channels_last": cl,
+              "precision": spec.precision if a["dtype"] in ("fp16", "bf16") else "fp32",
+              "mode": a["mode"], "model_kw": a["model_kw"],
+              **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))}}
+    env = environment(dev)
+    env["torch"] = torch.__version__
+    return Result.from_measurement("model", params, backend=be.name, dtype=a["dtype"], device=str(dev), measurement=m,
+                                   flops=2.0 * macs, items=zoo.items(spec.name, a["batch"], a["size"], **a["model_kw"]),
+                                   peak_tflops=peak, verify=ver, extra_metrics=extra, env=env)
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+def _best(name: str, args: dict, opts: dict) -> list[Result]:
+    dev = resolve(args["device"])
+    ok, failed = [], []
+    for bname in backends.NAMES:
+        be = backends.BACKENDS[bname]
+        if not be.installed() or (be.needs_cuda and not dev.is_cuda):
+            continue
+        try:
+            ok.append(_run(zoo.spec(name), be, args, opts))
+        except Exception as e:  # noqa: BLE001 - recorded, the others still run
+            failed.append(Result.failed("model", {"model": name, "batch": args["batch"], "size": args["size"],
+                                                  "scenario": args["scenario"]},
+                                        backend=bname, dtype=args["dtype"], device=str(dev), exc=e))
+    ok.sort(key=lambda r: r.median_ms)
+    tried = [r.backend for r in ok + failed]
+    out = [r.with_(params={**r.params, "best_of": tried}) for r in ok + failed]
+    if ok:
+        out[0] = out[0].with_(metrics={**out[0].metrics, "best": True})
+    return out

@@ -1,0 +1,221 @@
+"""Pure numpy reference of the synthesizer: fitness, GA and refinement, bit for bit as ``csrc/synth``.
+
+The native code (``aimatrix._core.synth_*``) is what ``synthesize`` uses; this
+module exists to test it: the same problem dict, the same splitmix64-keyed
+random numbers, the same selection / crossover / mutation / elitism and the same
+refinement, so ``run_ga(prob, opts)`` returns what the native GA returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .model import WarpModel
+
+_M64 = (1 << 64) - 1
+_GEN_STEP = 0x632BE59BD9B4E019
+_SLOT_CROSS, _SLOT_MUT = 0x1000, 0x2000
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Vectorised splitmix64 on uint64 arrays (wrapping arithmetic)."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _gen_key(seed: int, g: int) -> np.uint64:
+    return splitmix64(np.uint64((seed + _GEN_STEP * (g + 1)) & _M64))
+
+
+def draw(gkey: np.uint64, i: np.ndarray, slot: int) -> np.ndarray:
+    """rand(g, i, slot) = splitmix64(gkey ^ ((i << 20) | slot))."""
+    i = np.asarray(i, dtype=np.uint64)
+    return splitmix64(np.uint64(gkey) ^ ((i << np.uint64(20)) | np.uint64(slot)))
+
+
+def ga_random(seed: int, generation: int, individual: int, slot: int) -> int:
+    return int(draw(_gen_key(seed, generation), np.array([individual]), slot)[0])
+
+
+def _uniform(r: np.ndarray) -> np.ndarray:
+    return (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+# -- the problem --------------------------------------------------------------------------
+def _free_positions(prob: dict) -> list[int]:
+    n = len(prob["kernels"])
+    pos = [0] if prob.get("cin0_max", 0) > 0 else []
+    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
+
+
+def _upper(prob: dict, pos: int) -> int:
+    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
+
+
+def _coefficients(prob: dict) -> tuple[np.ndarray, int, tuple[int, int, int]]:
+    b, h, w = prob["batch"], prob["h"], prob["w"]
+    kk = np.array([kh * kw for kh, kw in prob["kernels"]], dtype=np.int64)
+    tm, tn, wpt = WarpModel.of(prob.get("warp_model")).as_tuple()
+    return kk * (b * h * w), -(-(b * h * w) // tm) * wpt, (tm, tn, wpt)
+
+
+def totals_batch(prob: dict, chains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(MACs, warps) of each row [input channels, filters...] of ``chains`` (int64 arrays)."""
+    c = np.asarray(chains, dtype=np.int64)
+    coef, per_tile, (tm, tn, wpt) = _coefficients(prob)
+    macs = (c[:, :-1] * c[:, 1:] * coef).sum(axis=1)
+    warps = (-(-c[:, 1:] // tn) * per_tile).sum(axis=1)
+    return macs, warps
+
+
+def fitness_batch(prob: dict, chains: np.ndarray) -> np.ndarray:
+    """0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real per row."""
+    macs, warps = totals_batch(prob, chains)
+    mr, wr = float(prob["macs_real"]), float(prob["warps_real"])
+    return 0.5 * np.abs(macs.astype(np.float64) - mr) / mr + 0.5 * np.abs(warps.astype(np.float64) - wr) / wr
+
+
+def totals(prob: dict, chain) -> tuple[int, int]:
+    m, w = totals_batch(prob, np.asarray([chain]))
+    return int(m[0]), int(w[0])
+
+
+def _fit1(prob: dict, chain) -> float:
+    return float(fitness_batch(prob, np.asarray([chain]))[0])
+
+
+# -- refinement ---------------------------------------------------------------------------
+def refine(prob: dict, chain, radius: int = 3, max_steps: int = 10000) -> tuple[list[int], float, int]:
+    """Best-improvement local search on the free chain entries (mirrors synth::refine)."""
+    pos = _free_positions(prob)
+    cur = np.array(chain, dtype=np.int64)
+    fit = _fit1(prob, cur)
+    fmax = (1 << prob["bits"]) - 1
+    steps_d = []
+    d = 1
+    while d <= fmax:
+        steps_d.append(d)
+        d *= 2
+    # candidate moves in the native enumeration order
+    moves: list[tuple[int, int, int, int]] = []
+    for jj in range(len(pos)):
+        for d in steps_d:
+            moves.append((pos[jj], d, -1, 0))
+            moves.append((pos[jj], -d, -1, 0))
+    for jj in range(len(pos)):
+        for kk in range(jj + 1, len(pos)):
+            for dj in range(-radius, radius + 1):
+                for dk in range(-radius, radius + 1):
+                    if dj != 0 and dk != 0:
+                        moves.append((pos[jj], dj, pos[kk], dk))
+    mv = np.array(moves, dtype=np.int64).reshape(-1, 4)
+    ups = np.array([_upper(prob, p) if p in pos else 0 for p in range(len(cur))], dtype=np.int64)
+    steps = 0
+    while steps < max_steps and len(mv):
+        cand = np.repeat(cur[None, :], len(mv), axis=0)
+        rows = np.arange(len(mv))
+        cand[rows, mv[:, 0]] += mv[:, 1]
+        two = mv[:, 2] >= 0
+        cand[rows[two], mv[two, 2]] += mv[two, 3]
+        ok = (cand[rows, mv[:, 0]] >= 1) & (cand[rows, mv[:, 0]] <= ups[mv[:, 0]])
+        k2 = np.where(two, mv[:, 2], 0)
+        ok &= ~two | ((cand[rows, k2] >= 1) & (cand[rows, k2] <= ups[k2]))
+        f = np.full(len(mv), np.inf)
+        f[ok] = fitness_batch(prob, cand[ok])
+        b = int(np.argmin(f))  # first minimum = the native's strict '<' scan
+        if not f[b] < fit:
+            break
+        cur, fit = cand[b], float(f[b])
+        steps += 1
+    return [int(v) for v in cur], fit, steps
+
+
+# -- the GA -------------------------------------------------------------------------------
+def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
+    """The GA + refinement of ``csrc/synth/ga.cpp`` in numpy; same result for the same seed."""
+    o = {"population": 5000, "generations": 50, "seed": 0, "tournament": 3, "crossover": 0.9, "mutation": -1.0,
+         "elite": -1, "refine": True, "refine_radius": 3, "refine_max_steps": 10000, **(options or {})}
+    bits = prob["bits"]
+    if not 1 <= bits <= 20:
+        raise ValueError(f"bits={bits!r} is not allowed: gene length must be 1..20")
+    P, G, t = int(o["population"]), int(o["generations"]), int(o["tournament"])
+    if P < 2:
+        raise ValueError(f"population={P} is not allowed: it must be >= 2")
+    pos = _free_positions(prob)
+    n, c = len(pos), len(prob["kernels"]) + 1
+    mask = np.uint64((1 << bits) - 1)
+    pmut = 1.0 / n if o["mutation"] < 0 else float(o["mutation"])
+    elite = max(1, P // 100) if o["elite"] < 0 else int(o["elite"])
+    seed = int(o["seed"]) & _M64
+    base = np.zeros(c, dtype=np.int64)
+    base[0] = prob["cin0"]
+    base[-1] = prob.get("last_fixed", 0)
+    ups = np.array([_upper(prob, p) for p in pos], dtype=np.int64)
+    idx = np.arange(P, dtype=np.uint64)
+
+    def decode(genes: np.ndarray) -> np.ndarray:
+        v = np.where(genes == 0, 1, genes.astype(np.int64))
+        return np.minimum(v, ups)
+
+    def chains_of(genes: np.ndarray) -> np.ndarray:
+        ch = np.repeat(base[None, :], len(genes), axis=0)
+        ch[:, pos] = decode(genes)
+        return ch
+
+    k0 = _gen_key(seed, -1)
+    genes = np.stack([draw(k0, idx, j) & mask for j in range(n)], axis=1)
+    fit = fitness_batch(prob, chains_of(genes))
+    evals = P
+    history = [float(fit[np.argmin(fit)])]
+    for g in range(G):
+        order = np.lexsort((np.arange(P), fit))[:elite]
+        gk = _gen_key(seed, g)
+        kids = idx[elite:]
+
+        def tour(slot0: int) -> np.ndarray:
+            best = None
+            for k in range(t):
+                r = draw(gk, kids, slot0 + k)
+                pp = np.uint64(P)
+                cand = (((r >> np.uint64(32)) * pp + (((r & np.uint64(0xFFFFFFFF)) * pp) >> np.uint64(32)))
+                        >> np.uint64(32)).astype(np.int64)
+                if best is None:
+                    best = cand
+                else:
+                    better = (fit[cand] < fit[best]) | ((fit[cand] == fit[best]) & (cand < best))
+                    best = np.where(better, cand, best)
+            return best
+
+        a, b = tour(0), tour(t)
+        ga, gb = genes[a], genes[b]
+        cross = _uniform(draw(gk, kids, _SLOT_CROSS)) < o["crossover"]
+        child = ga.copy()
+        for j in range(n):
+            m = draw(gk, kids, _SLOT_CROSS + 1 + j) & mask
+            mixed = (ga[:, j] & m) | (gb[:, j] & ~m & mask)
+            child[:, j] = np.where(cross, mixed, ga[:, j])
+            r = draw(gk, kids, _SLOT_MUT + j)
+            flip = _uniform(r) < pmut
+            bit = np.left_shift(np.uint64(1), (r & np.uint64(0x7FF)) % np.uint64(bits))
+            child[:, j] = np.where(flip, child[:, j] ^ bit, child[:, j])
+        new_fit = np.empty(P)
+        new_fit[:elite] = fit[order]
+        new_fit[elite:] = fitness_batch(prob, chains_of(child))
+        evals += P - elite
+        genes = np.concatenate([genes[order], child])
+        fit = new_fit
+        history.append(float(fit[np.argmin(fit)]))
+    best = int(np.argmin(fit))
+    ga_chain = [int(v) for v in chains_of(genes[best:best + 1])[0]]
+    chain, f, steps = ga_chain, float(fit[best]), 0
+    if o["refine"]:
+        chain, f, steps = refine(prob, ga_chain, int(o["refine_radius"]), int(o["refine_max_steps"]))
+    macs, warps = totals(prob, chain)
+    return {"chain": chain, "ga_chain": ga_chain, "fitness": f, "ga_fitness": float(fit[best]), "macs": macs,
+            "warps": warps, "history": history, "evaluations": evals, "refine_steps": steps}

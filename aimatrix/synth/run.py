@@ -1,0 +1,221 @@
+"""Run synthetic models as benchmarks, and measure how well they stand in for the real layers.
+
+``run_model(model)`` times the synthetic CNN's forward pass with the native
+timing engine (``aimatrix.timing.measure``) through torch and returns a Result
+(op ``"synth"``). ``fidelity(model, workload)`` times, per group, the synthetic
+convs and the real convs they stand for (each conv alone, same device and
+dtype) and reports the relative error. ``run_synth`` is the CLI pipeline:
+profile -> cluster -> synthesize -> run, printing the group table.
+
+Native runs (the chain of convs through the native conv runner) plug in at
+:func:`_run_native`; until the micro conv runner exists it raises
+``UnsupportedError``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .. import _check, timing
+from ..device import resolve
+from ..errors import UnsupportedError
+from ..results.result import Result
+from .cluster import Group, cluster, format_table, save_groups
+from .emit import example_input, to_torch
+from .synthesize import SyntheticModel, synthesize
+from .workload import Layer, Workload
+
+DTYPES = ("fp32", "fp16", "bf16")
+BACKENDS = ("torch", "native")
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+
+
+def _env(dev) -> dict:
+    try:
+        from ..results.env import environment
+
+        return environment(dev)
+    except Exception:  # the environment is informative; never fail a run for it
+        return {}
+
+
+def _run_native(model: SyntheticModel, *, device, dtype: str, **timing_options: Any) -> dict:
+    """Hook for the native chained-conv runner (cuDNN / own kernels), filled in by the conv-runner issue."""
+    raise UnsupportedError("backend='native' for synthetic models needs the native conv runner, which this build "
+                           "does not have yet; use backend='torch'")
+
+
+def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32", backend: str = "torch",
+              batch: int | None = None, channels_last: bool = False, seed: int = 0, **timing_options: Any) -> Result:
+    """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``)."""
+    import torch
+
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("backend", backend, BACKENDS)
+    dev = resolve(device)
+    b = model.batch if batch is None else _check.positive_int("batch", batch)
+    if backend == "native":
+        raw = _run_native(model, device=dev, dtype=dtype, **timing_options)
+    else:
+        tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
+        m = to_torch(model, seed=seed).to(device=tdev, dtype=_torch_dtype(dtype))
+        x = example_input(model, batch=b, seed=seed, device=tdev, dtype=_torch_dtype(dtype))
+        if channels_last:
+            m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+
+        def fwd() -> None:
+            with torch.inference_mode():
+                m(x)
+
+        raw = timing.measure(fwd, device=dev, **timing_options)
+    macs = model.macs * b // model.batch
+    params = {"model": "synthetic", "groups": [g.center for g in model.groups], "convs": model.conv_count,
+              "batch": b, "macs": macs, "channels_last": channels_last,
+              "fitness_error": {str(g.center): g.fitness_error for g in model.groups}, "models": model.models}
+    return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
+                                   flops=2.0 * macs, items=float(b), env=_env(dev))
+
+
+# -- fidelity ---------------------------------------------------------------------------
+def _conv_time(shape: tuple, *, dev, dtype: str, seed: int, cache: dict, **timing_options: Any) -> float:
+    """Median ms of one conv (cin, cout, kh, kw, stride, pad, dil, groups, batch, h, w, same)."""
+    if shape in cache:
+        return cache[shape]
+    import torch
+    from torch import nn
+
+    cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, batch, h, w, same = shape
+    tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        conv = nn.Conv2d(cin, cout, (kh, kw), (sh, sw), "same" if same else (ph, pw), (dh, dw), groups, bias=False)
+    conv = conv.to(device=tdev, dtype=_torch_dtype(dtype)).eval()
+    x = torch.randn(batch, cin, h, w, generator=torch.Generator().manual_seed(seed)).to(tdev, _torch_dtype(dtype))
+
+    def fwd() -> None:
+        with torch.inference_mode():
+            conv(x)
+
+    ms = timing.measure(fwd, device=dev, **timing_options).median_ms
+    cache[shape] = ms
+    return ms
+
+
+def _real_shape(x: Layer) -> tuple:
+    return (x.cin, x.cout, x.kh, x.kw, x.stride_h, x.stride_w, x.pad_h, x.pad_w, x.dil_h, x.dil_w, x.groups,
+            x.batch, x.in_h, x.in_w, False)
+
+
+def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, device: str = "auto", dtype: str = "fp32",
+             seed: int = 0, **timing_options: Any) -> list[dict]:
+    """Per group: measured time of the synthetic convs vs the real convs they stand for.
+
+    Each conv is timed alone (torch, same device and dtype). Rows: ``center``,
+    ``real_ms``, ``synth_ms``, ``error`` ((synth - real) / real), plus a final
+    ``"all"`` row.
+    """
+    _check.choice("dtype", dtype, DTYPES)
+    dev = resolve(device)
+    if isinstance(workload, Workload):
+        by_name = {f"{x.model}/{x.name}": x for x in workload}
+    else:
+        by_name = {f"{x.model}/{x.name}": x for g in workload for x in g.layers}
+    cache: dict = {}
+    rows = []
+    for g in model.groups:
+        missing = [n for n in g.real_layers if n not in by_name]
+        if missing:
+            raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
+        real = sum(_conv_time(_real_shape(by_name[n]), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+                   for n in g.real_layers)
+        syn = sum(_conv_time((x["cin"], x["cout"], x["kh"], x["kw"], 1, 1, 0, 0, 1, 1, 1, x["batch"], x["h"], x["w"], True),
+                             dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options) for x in g.layers())
+        rows.append({"center": g.center, "real_layers": len(g.real_layers), "synth_layers": len(g.filters),
+                     "real_ms": real, "synth_ms": syn, "error": (syn - real) / real if real > 0 else float("nan")})
+    tr, ts = sum(r["real_ms"] for r in rows), sum(r["synth_ms"] for r in rows)
+    rows.append({"center": "all", "real_layers": sum(r["real_layers"] for r in rows),
+                 "synth_layers": sum(r["synth_layers"] for r in rows), "real_ms": tr, "synth_ms": ts,
+                 "error": (ts - tr) / tr if tr > 0 else float("nan")})
+    return rows
+
+
+def format_synth_table(model: SyntheticModel, fid: list[dict] | None = None) -> str:
+    """Markdown: per group real vs synthetic MACs, warps, fitness error (and times when measured)."""
+    head = "| group | real convs | synth convs | GMACs real | GMACs synth | warps real | warps synth | fitness error |"
+    sep = "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if fid:
+        head += " real ms | synth ms | time error |"
+        sep += "---:|---:|---:|"
+    lines = [head, sep]
+    by = {r["center"]: r for r in fid or []}
+    s = model.warps_scale
+    for g in model.groups:
+        line = (f"| {g.center} | {len(g.real_layers)} | {len(g.filters)} | {g.macs_real / 1e9:.4f} | {g.macs / 1e9:.4f} | "
+                f"{g.warps_real * s:,.0f} | {g.warps * s:,.0f} | {100 * g.fitness_error:.4f}% |")
+        if fid:
+            r = by[g.center]
+            line += f" {r['real_ms']:.4g} | {r['synth_ms']:.4g} | {100 * r['error']:+.1f}% |"
+        lines.append(line)
+    if fid:
+        r = by["all"]
+        lines.append(f"| **all** | {r['real_layers']} | {r['synth_layers']} | {sum(g.macs_real for g in model.groups) / 1e9:.4f} | "
+                     f"{model.macs / 1e9:.4f} | | | | {r['real_ms']:.4g} | {r['synth_ms']:.4g} | {100 * r['error']:+.1f}% |")
+    return "\n".join(lines)
+
+
+def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str = "fp32", out: str | None = None,
+              input_size: int = 224, batch: int = 1, centers: Any = None, bits: int = 10, population: int = 5000,
+              generations: int = 50, seed: int = 0, warps: str = "auto", warp_model: Any = None, run: bool = True,
+              with_fidelity: bool = True, size: str = "full", print_fn: Callable[[str], Any] | None = print,
+              **timing_options: Any) -> dict:
+    """profile -> cluster -> synthesize -> run, printing the group table; the CLI's ``synth`` subcommand.
+
+    ``models``: zoo names, ONNX paths or a comma-separated string. Writes to
+    ``out`` (a folder) when given: workload.json/.csv, groups.md/.json,
+    synthetic.json, synthetic.onnx, results.jsonl. Returns a dict with the
+    workload, groups, synthetic model, fidelity rows and Results.
+    """
+    from .profile import profile
+
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    dev = resolve(device)
+    say = print_fn or (lambda s: None)
+    wl = profile(list(models), input_size=input_size, batch=batch, device=str(dev), warps=warps,
+                 warp_model=warp_model, dtype=dtype, size=size)
+    groups = cluster(wl, centers)
+    say("## Workload groups\n\n" + format_table(groups) + "\n")
+    sm = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed, warp_model=warp_model)
+    fid = fidelity(sm, wl, device=str(dev), dtype=dtype, seed=seed, **timing_options) if run and with_fidelity else None
+    results: list[Result] = []
+    if run:
+        results.append(run_model(sm, device=str(dev), dtype=dtype, seed=seed, **timing_options))
+    say("## Synthetic model vs real layers\n\n" + format_synth_table(sm, fid) + "\n")
+    if results:
+        say(repr(results[0]))
+    if out is not None:
+        o = Path(out)
+        o.mkdir(parents=True, exist_ok=True)
+        wl.save(o / "workload.json")
+        wl.save(o / "workload.csv")
+        save_groups(groups, o / "groups.md")
+        save_groups(groups, o / "groups.json")
+        sm.save(o / "synthetic.json")
+        if fid is not None:
+            (o / "fidelity.json").write_text(json.dumps(fid, indent=1) + "\n")
+        if results:
+            from ..results import write_jsonl
+
+            write_jsonl(o / "results.jsonl", results)
+        try:
+            sm.to_onnx(o / "synthetic.onnx")
+        except Exception as e:  # ONNX export needs the onnx package; the rest is saved
+            say(f"(ONNX export skipped: {e})")
+    return {"workload": wl, "groups": groups, "model": sm, "fidelity": fid, "results": results}

@@ -1,0 +1,389 @@
+"""The synthesizer: per group, a genetic algorithm picks the synthetic layers' filter counts.
+
+A synthetic group is a chain of stride-1 SAME convs at the group's centre size
+(H x W = center x center, the group's batch). Its layers: one per kernel size of
+the group's real layers, as many as the real layers of that size up to
+``max_per_type``, at least ``min_layers`` in all (the most common kernel repeats,
+the smaller one on ties),
+largest kernel first. Its first layer reads the previous group's last filter
+count (3, the image, for the first group). The GA (native, ``csrc/synth``)
+minimises ``0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real``
+over ``bits``-bit genes (filter counts 1 .. 2^bits - 1), then refines the best
+on the integer filter counts.
+
+Groups are synthesized from the smallest input size to the largest: each group
+also chooses its own input channel count (a gene, at most half the warp budget
+of the previous group in filters), which then fixes the previous group's last
+filter count. (Going the other way, a group would inherit whatever channel
+count the previous group happened to end with, and the MACs of a group whose
+warps fix its total filter count may then be out of reach.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import _check
+from .cluster import Group
+from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness
+
+SCHEMA = "aimatrix.synthetic/1"
+
+
+@dataclass(frozen=True)
+class SyntheticGroup:
+    """One synthesized group: the GA's filter counts and how well they match the real layers."""
+
+    center: int
+    h: int
+    w: int
+    batch: int
+    cin: int                          # input channels of the group's first layer
+    kernels: list                     # [(kh, kw)] per synthetic layer
+    filters: list                     # filter count per synthetic layer
+    macs: int
+    warps: int                        # in the estimator's units
+    macs_real: int
+    warps_real: float                 # in the estimator's units (measured / warps_scale)
+    fitness_error: float              # a fraction: 0.0123 = 1.23 %
+    ga_fitness_error: float = 0.0     # the GA's best before refinement
+    real_layers: list = field(default_factory=list)  # "model/layer" names it stands for
+    history: list = field(default_factory=list, repr=False)
+    evaluations: int = 0
+    refine_steps: int = 0
+
+    @property
+    def macs_error(self) -> float:
+        return abs(self.macs - self.macs_real) / self.macs_real
+
+    @property
+    def warps_error(self) -> float:
+        return abs(self.warps - self.warps_real) / self.warps_real
+
+    def layers(self) -> list[dict]:
+        """The synthetic layers: cin, cout, kernel, size."""
+        out, cin = [], self.cin
+        for (kh, kw), f in zip(self.kernels, self.filters):
+            out.append({"cin": cin, "cout": f, "kh": kh, "kw": kw, "h": self.h, "w": self.w, "batch": self.batch})
+            cin = f
+        return out
+
+
+@dataclass(frozen=True)
+class SyntheticModel:
+    """The synthetic CNN: groups from large to small input, 2x2 max-pool between them."""
+
+    groups: list
+    bits: int = 10
+    population: int = 5000
+    generations: int = 50
+    seed: int = 0
+    warp_model: tuple = DEFAULT_WARP_MODEL.as_tuple()
+    warps_scale: float = 1.0           # measured warps per estimated warp (1.0 when the targets were estimated)
+    models: list = field(default_factory=list)
+    schema: str = SCHEMA
+
+    @property
+    def batch(self) -> int:
+        return self.groups[0].batch
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return (self.groups[0].h, self.groups[0].w)
+
+    @property
+    def macs(self) -> int:
+        return sum(g.macs for g in self.groups)
+
+    @property
+    def conv_count(self) -> int:
+        return sum(len(g.filters) for g in self.groups)
+
+    @property
+    def max_fitness_error(self) -> float:
+        return max(g.fitness_error for g in self.groups)
+
+    def __repr__(self) -> str:
+        errs = ", ".join(f"{g.center}: {100 * g.fitness_error:.4f}%" for g in self.groups)
+        return f"<SyntheticModel {len(self.groups)} groups, {self.conv_count} convs, {self.macs / 1e9:.4g} GMACs; fitness error {errs}>"
+
+    # -- serialisation ---------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["warp_model"] = list(self.warp_model)
+        return d
+
+    def save(self, path: str | os.PathLike) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        return p
+
+    @classmethod
+    def from_dict(cls, d: Any, *, source: str = "<dict>") -> "SyntheticModel":
+        if not isinstance(d, dict):
+            raise ValueError(f"{source}: not a synthetic model (expected an object)")
+        if d.get("schema", SCHEMA) != SCHEMA:
+            raise ValueError(f"{source}: schema {d.get('schema')!r} is not {SCHEMA!r}")
+        if not isinstance(d.get("groups"), list) or not d["groups"]:
+            raise ValueError(f"{source}: field 'groups' is missing or empty")
+        groups = []
+        names = [f for f in SyntheticGroup.__dataclass_fields__]
+        required = names[:12]
+        for i, g in enumerate(d["groups"]):
+            if not isinstance(g, dict):
+                raise ValueError(f"{source}: group {i} must be an object")
+            for k in required:
+                if k not in g:
+                    raise ValueError(f"{source}: group {i}: field {k!r} is missing")
+            kw = {k: g[k] for k in names if k in g}
+            kw["kernels"] = [tuple(k) for k in kw["kernels"]]
+            if len(kw["kernels"]) != len(kw["filters"]):
+                raise ValueError(f"{source}: group {i}: 'kernels' and 'filters' differ in length")
+            groups.append(SyntheticGroup(**kw))
+        top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models") if k in d}
+        if "warp_model" in d:
+            top["warp_model"] = tuple(d["warp_model"])
+        return cls(groups, **top)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SyntheticModel":
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{p}: line {e.lineno}: not valid JSON ({e.msg})") from None
+        return cls.from_dict(d, source=str(p))
+
+    # -- emit & run (aimatrix.synth.emit / .run) ---------------------------------------
+    def to_torch(self, *, seed: int = 0):
+        from .emit import to_torch
+
+        return to_torch(self, seed=seed)
+
+    def to_onnx(self, path: str | os.PathLike, **kw: Any) -> Path:
+        from .emit import to_onnx
+
+        return to_onnx(self, path, **kw)
+
+    def run(self, **kw: Any):
+        from .run import run_model
+
+        return run_model(self, **kw)
+
+
+# -- synthesis ----------------------------------------------------------------------------
+class _Engine:
+    """The native GA (default) or the numpy reference, behind one face."""
+
+    def __init__(self, name: str) -> None:
+        if name == "native":
+            from .. import _native
+
+            core = _native.core
+            self.ga = core.synth_ga
+            self._refine = core.synth_refine
+            self._totals = core.synth_totals
+        else:
+            from . import reference
+
+            self.ga = reference.run_ga
+            self._refine = reference.refine
+            self._totals = reference.totals
+
+    def refine(self, prob: dict, chain: list[int]) -> tuple[list[int], float]:
+        c, f, _ = self._refine(prob, chain, 3, 10000)
+        return list(c), float(f)
+
+    def totals(self, prob: dict, chain: list[int]) -> tuple[int, int]:
+        m, w = self._totals(prob, chain)
+        return int(m), int(w)
+
+    def fitness(self, prob: dict, chain: list[int]) -> float:
+        m, w = self.totals(prob, chain)
+        return fitness(m, w, prob["macs_real"], prob["warps_real"])
+
+
+def synthetic_kernels(group: Group, *, max_per_type: int = 4, min_layers: int = 4) -> list[tuple[int, int]]:
+    """Kernel sizes of a group's synthetic layers (see the module docstring)."""
+    counts = group.kernels  # largest kernel first
+    n = {k: min(c, max_per_type) for k, c in counts.items()}
+    common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
+    while sum(n.values()) < min_layers:
+        n[common] += 1
+    return [k for k in counts for _ in range(n[k])]
+
+
+def _problem(group: Group, kernels, bits: int, wm: WarpModel, scale: float, *, cin0: int = 3, cin0_max: int = 0,
+             last_fixed: int = 0) -> dict:
+    return {"batch": group.batch, "h": group.center, "w": group.center, "cin0": cin0, "cin0_max": cin0_max,
+            "last_fixed": last_fixed, "kernels": kernels, "macs_real": float(group.macs),
+            "warps_real": group.warps / scale, "bits": bits, "warp_model": wm.as_tuple()}
+
+
+def free_positions(prob: dict) -> list[int]:
+    """Chain positions that are genes (mirrors Problem::free_positions)."""
+    n = len(prob["kernels"])
+    pos = [0] if prob.get("cin0_max", 0) > 0 else []
+    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
+
+
+def upper(prob: dict, pos: int) -> int:
+    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
+
+
+def chain_at(prob: dict, value: int) -> list[int]:
+    """The chain with every free entry at ``value`` clamped to its bound (mirrors Problem::chain_at)."""
+    c = [prob["cin0"]] + [0] * (len(prob["kernels"]) - 1) + [prob.get("last_fixed", 0)]
+    for p in free_positions(prob):
+        c[p] = min(value, upper(prob, p))
+    return c
+
+
+def check_problem(prob: dict, center: int) -> None:
+    """ValueError when no filter counts in 1 .. 2^bits - 1 can reach the group's targets."""
+    fmax = (1 << prob["bits"]) - 1
+    n = len(prob["kernels"])
+    if not free_positions(prob):
+        raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=WarpModel(*prob["warp_model"]))
+    lo_m, lo_w = chain_totals(chain=chain_at(prob, 1), **args)
+    hi_m, hi_w = chain_totals(chain=chain_at(prob, fmax), **args)
+    if prob["macs_real"] > hi_m:
+        raise ValueError(f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is more than {n} layers of "
+                         f"{fmax} filters reach ({hi_m:.6g} MACs with bits={prob['bits']}); use more bits")
+    if prob["warps_real"] > hi_w:
+        raise ValueError(f"group {center}: impossible target: {prob['warps_real']:.6g} warps is more than {n} layers of "
+                         f"{fmax} filters reach ({hi_w:.6g} warps with bits={prob['bits']}); use more bits")
+    if prob["macs_real"] < lo_m:
+        raise ValueError(f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is fewer than {n} layers of "
+                         f"1 filter cost ({lo_m:.6g} MACs)")
+
+
+def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 5000, generations: int = 50,
+               seed: int = 0, warp_model: Any = None, warps_scale: float | None = None, max_per_type: int = 4,
+               min_layers: int = 4, refine: bool = True, engine: str = "native", **ga_options: Any) -> SyntheticModel:
+    """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
+
+    ``bits``: gene length (1..20; filter counts up to 2^bits - 1). ``population``
+    (>= 2) individuals evolve for ``generations``; ``seed`` makes it reproducible.
+    ``warps_scale``: measured warps per estimated warp; by default 1 for estimated
+    targets and the calibration of :func:`aimatrix.synth.warps.calibrate` when the
+    groups' warps were measured. ``engine="reference"`` runs the numpy reference
+    (slow; for tests). Extra GA options: tournament, crossover, mutation, elite,
+    refine_radius.
+    """
+    if isinstance(groups, Group):
+        groups = [groups]
+    groups = list(groups)
+    if not groups:
+        raise ValueError("groups=[] is not allowed: cluster a workload with conv layers first")
+    for g in groups:
+        if not isinstance(g, Group):
+            raise TypeError(f"synthesize() takes the Groups of cluster(), not {type(g).__name__}")
+    if isinstance(bits, bool) or not isinstance(bits, int):
+        raise TypeError(f"bits={bits!r} is not allowed: it must be an integer in 1..20")
+    if not 1 <= bits <= 20:
+        raise ValueError(f"bits={bits!r} is not allowed: gene length must be in 1..20")
+    if isinstance(population, bool) or not isinstance(population, int):
+        raise TypeError(f"population={population!r} is not allowed: it must be an integer >= 2")
+    if population < 2:
+        raise ValueError(f"population={population!r} is not allowed: it must be >= 2")
+    generations = _check.non_negative_int("generations", generations)
+    seed = _check.non_negative_int("seed", seed)
+    max_per_type = _check.positive_int("max_per_type", max_per_type)
+    min_layers = _check.positive_int("min_layers", min_layers)
+    _check.choice("engine", engine, ("native", "reference"))
+    wm = WarpModel.of(warp_model)
+    for g in groups:
+        if not g.layers or g.macs <= 0:
+            raise ValueError(f"group {g.center} has zero MACs: nothing to synthesize")
+        if g.warps <= 0:
+            raise ValueError(f"group {g.center} has zero warps: profile with warps first")
+        if len({x.batch for x in g.layers}) != 1:
+            raise ValueError(f"group {g.center} mixes batch sizes {sorted({x.batch for x in g.layers})}: profile at one batch")
+    if warps_scale is None:
+        measured = [x for g in groups for x in g.layers if x.warps_source == "measured"]
+        if measured:
+            from .warps import calibrate
+
+            warps_scale = calibrate(measured, wm)["scale"]
+        else:
+            warps_scale = 1.0
+    warps_scale = _check.number("warps_scale", warps_scale, minimum=1e-30)
+
+    opts = {"population": population, "generations": generations, "refine": refine, **ga_options}
+    eng = _Engine(engine)
+    fmax = (1 << bits) - 1
+    order = sorted(groups, key=lambda g: -g.center)
+    m = len(order)
+    kernels = [synthetic_kernels(g, max_per_type=max_per_type, min_layers=min_layers) for g in order]
+    caps = [0] + [max(1, min(fmax, int(order[k - 1].warps / warps_scale
+                                      / conv_warps(wm, order[k - 1].batch, order[k - 1].center, order[k - 1].center, 1) / 2)))
+                  for k in range(1, m)]
+
+    def prob(k: int, *, cin0: int = 3, free_cin: bool = False, last: int = 0) -> dict:
+        return _problem(order[k], kernels[k], bits, wm, warps_scale, cin0=cin0,
+                        cin0_max=caps[k] if free_cin else 0, last_fixed=last)
+
+    seeds = [(seed * 1000003 + k) % (1 << 64) for k in range(m)]
+    # 1. smallest group first: each chooses its input channels, fixing the previous group's last filter count
+    chains: list[list[int]] = [[] for _ in range(m)]
+    last = 0
+    for k in range(m - 1, -1, -1):
+        p = prob(k, free_cin=k > 0, last=last)
+        check_problem(p, order[k].center)
+        chains[k] = list(eng.ga(p, {**opts, "seed": seeds[k]})["chain"])
+        last = chains[k][0]
+    bounds = [3] + [chains[k][0] for k in range(1, m)]  # bounds[k]: input channels of group k
+
+    def fixed(k: int) -> dict:
+        return prob(k, cin0=bounds[k], last=bounds[k + 1] if k + 1 < m else 0)
+
+    fits = [eng.fitness(fixed(k), chains[k]) for k in range(m)]
+    # 2. move each boundary to where both neighbouring groups fit best (local search, refine only)
+    if refine:
+        for _sweep in range(4):
+            moved = False
+            for k in range(1, m):
+                best = (max(fits[k - 1], fits[k]), fits[k - 1] + fits[k], bounds[k])
+                best_state = None
+                b0 = bounds[k]
+                cands = sorted({min(caps[k], max(1, b0 + sgn * d)) for d in [2 ** i for i in range(bits)] for sgn in (1, -1)} - {b0})
+                for b in cands:
+                    bounds[k] = b
+                    ca, cb = list(chains[k - 1]), list(chains[k])
+                    ca[-1], cb[0] = b, b
+                    ca, fa = eng.refine(fixed(k - 1), ca)
+                    cb, fb = eng.refine(fixed(k), cb)
+                    score = (max(fa, fb), fa + fb, b)
+                    if score < best:
+                        best, best_state = score, (ca, fa, cb, fb)
+                    bounds[k] = b0
+                if best_state is not None:
+                    bounds[k] = best[2]
+                    chains[k - 1], fits[k - 1], chains[k], fits[k] = best_state
+                    moved = True
+            if not moved:
+                break
+    # 3. the GA for each group with its boundaries fixed; keep the better of it and the local search
+    out = []
+    for k in range(m):
+        g, p = order[k], fixed(k)
+        check_problem(p, g.center)
+        r = eng.ga(p, {**opts, "seed": seeds[k]})
+        chain = list(r["chain"])
+        if r["fitness"] > fits[k]:
+            chain = chains[k]
+        macs, warps = eng.totals(p, chain)
+        fe = fitness(macs, warps, p["macs_real"], p["warps_real"])
+        out.append(SyntheticGroup(g.center, g.center, g.center, g.batch, chain[0], [tuple(x) for x in kernels[k]],
+                                  chain[1:], int(macs), int(warps), int(g.macs), p["warps_real"], fe,
+                                  float(r["ga_fitness"]), [f"{x.model}/{x.name}" for x in g.layers],
+                                  list(r["history"]), int(r["evaluations"]), int(r["refine_steps"])))
+    models = list(dict.fromkeys(m for g in groups for m in g.models))
+    return SyntheticModel(out, bits, population, generations, seed, wm.as_tuple(), float(warps_scale), models)

@@ -1,0 +1,272 @@
+"""StatsNet: profile, cluster, synthesize (native GA vs numpy reference), emit, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import aimatrix.synth as S  # noqa: E402
+from aimatrix import _native  # noqa: E402
+from aimatrix.synth import reference as R  # noqa: E402
+from aimatrix.synth.model import WarpModel, chain_totals, conv_macs, conv_warps  # noqa: E402
+from aimatrix.synth.workload import Layer, Workload  # noqa: E402
+
+core = _native.core
+
+
+@pytest.fixture(scope="module")
+def paper_workload():
+    return S.profile(["alexnet", "vgg16", "googlenet"], input_size=224, batch=1)
+
+
+@pytest.fixture(scope="module")
+def paper_model(paper_workload):
+    return S.synthesize(S.cluster(paper_workload, [224, 112, 56, 28, 14, 7]), bits=10, population=5000, generations=50, seed=0)
+
+
+# -- MAC counts of classic layers, by hand ----------------------------------------------------------
+def test_alexnet_macs_by_hand(paper_workload):
+    a = [x for x in paper_workload.model("alexnet") if x.type == "conv"]
+    assert [(x.in_h, x.out_h) for x in a] == [(224, 54), (27, 27), (13, 13), (13, 13), (13, 13)]
+    assert a[0].macs == 54 * 54 * 96 * 3 * 11 * 11          # conv1 VALID 11x11/4
+    assert a[1].macs == 27 * 27 * 256 * (96 // 2) * 5 * 5   # conv2 groups=2
+    assert a[2].macs == 13 * 13 * 384 * 256 * 3 * 3
+    assert a[3].macs == 13 * 13 * 384 * (384 // 2) * 3 * 3
+    assert a[4].macs == 13 * 13 * 256 * (384 // 2) * 3 * 3
+    assert a[1].params == 256 * 48 * 25 + 256
+    fc6 = [x for x in paper_workload.model("alexnet") if x.type == "fc"][0]
+    assert fc6.macs == 9216 * 4096
+
+
+def test_vgg_and_googlenet_macs_by_hand(paper_workload):
+    v = [x for x in paper_workload.model("vgg16") if x.type == "conv"]
+    assert len(v) == 13
+    assert v[0].macs == 224 * 224 * 64 * 3 * 9 and v[1].macs == 224 * 224 * 64 * 64 * 9
+    assert v[-1].macs == 14 * 14 * 512 * 512 * 9
+    assert sum(x.macs for x in v) == 15346630656  # the well-known 15.35 GMACs of VGG16's convs
+    g = [x for x in paper_workload.model("googlenet") if x.type == "conv"]
+    assert len(g) == 57
+    assert g[0].macs == 112 * 112 * 64 * 3 * 7 * 7
+    five = [x for x in g if x.kh == 5]
+    assert len(five) == 9 and five[0].macs == 28 * 28 * 32 * 16 * 25  # inception 3a 5x5, true 5x5
+
+
+def test_profile_torch_module_and_onnx(tmp_path):
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2),
+                      nn.Flatten(), nn.Linear(16 * 16 * 16, 10))
+    wl = S.profile({"toy": m}, input_size=32)
+    assert [x.type for x in wl] == ["conv", "conv", "fc"]
+    assert wl[1].macs == 16 * 16 * 16 * 4 * 9 and wl[1].groups == 2 and wl[1].out_h == 16
+    assert wl[0].warps == conv_warps(WarpModel(), 1, 32, 32, 8)
+    path = tmp_path / "toy.onnx"
+    torch.onnx.export(m, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False)
+    wo = S.profile(str(path), input_size=32)
+    assert [(x.type, x.macs, x.cin, x.cout, x.groups) for x in wo] == [(x.type, x.macs, x.cin, x.cout, x.groups) for x in wl]
+
+
+# -- workload files --------------------------------------------------------------------------------
+def test_workload_roundtrip_and_errors(paper_workload, tmp_path):
+    wl = paper_workload.model("alexnet")
+    for ext in ("json", "csv"):
+        p = wl.save(tmp_path / f"w.{ext}")
+        assert S.load(p) == wl
+    text = (tmp_path / "w.csv").read_text().splitlines()
+    bad = text[:1] + [text[1].replace(",96,", ",x96,", 1)] + text[2:]
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
+    with pytest.raises(ValueError, match=r"bad\.csv: line 2: field 'cout' = 'x96' is not an integer"):
+        S.load(tmp_path / "bad.csv")
+    d = json.loads((tmp_path / "w.json").read_text())
+    del d["layers"][2]["macs"]
+    (tmp_path / "bad.json").write_text(json.dumps(d))
+    with pytest.raises(ValueError, match=r"bad\.json: record 2: field 'macs' is missing"):
+        S.load(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{\n  \"layers\": [\n")
+    with pytest.raises(ValueError, match=r"broken\.json: line \d+: not valid JSON"):
+        S.load(tmp_path / "broken.json")
+
+
+# -- clustering ---------------------------------------------------------------------------------------
+def test_cluster_paper_groups(paper_workload, tmp_path):
+    groups = S.cluster(paper_workload)
+    assert [g.center for g in groups] == [224, 112, 56, 28, 14, 7]
+    assert [len(g.layers) for g in groups] == [4, 2, 5, 16, 36, 12]
+    by = {g.center: g for g in groups}
+    assert {t.label: t.count for t in by[28].types} == {"5x5/1": 3, "3x3/1": 5, "1x1/1": 8}
+    assert {x.model for x in by[224].layers} == {"alexnet", "vgg16", "googlenet"}
+    assert sum(g.macs for g in groups) == paper_workload.convs().macs
+    table = S.format_table(groups)
+    assert "| 224 | 4 | 11x11/4: 1, 7x7/2: 1, 3x3/1: 2 |" in table
+    for ext in ("md", "csv", "json"):
+        assert S.save_groups(groups, tmp_path / f"g.{ext}").stat().st_size > 0
+    learned = S.cluster(paper_workload, 6)
+    assert 1 <= len(learned) <= 6 and sum(len(g.layers) for g in learned) == 75
+
+
+# -- native fitness = reference ----------------------------------------------------------------------------
+def _problem(**kw):
+    p = dict(batch=2, h=28, w=28, cin0=64, cin0_max=0, last_fixed=0, kernels=[(5, 5), (3, 3), (1, 1), (3, 3)],
+             macs_real=3.0e9, warps_real=40000.0, bits=10, warp_model=(32, 1, 1))
+    p.update(kw)
+    return p
+
+
+@pytest.mark.parametrize("wm", [(32, 1, 1), (128, 128, 8), (64, 16, 2)])
+def test_native_fitness_equals_reference(wm):
+    p = _problem(warp_model=wm)
+    rng = np.random.default_rng(1)
+    chains = rng.integers(1, 1024, size=(2000, 5)).astype(np.int32)
+    native = np.asarray(core.synth_fitness(p, chains))
+    ref = R.fitness_batch(p, chains)
+    assert np.array_equal(native, ref)
+    c = [int(v) for v in chains[7]]
+    assert tuple(core.synth_totals(p, c)) == R.totals(p, c) == chain_totals(
+        batch=2, h=28, w=28, kernels=p["kernels"], chain=c, warp_model=WarpModel(*wm))
+
+
+def test_macs_formula_of_synthetic_layer():
+    assert conv_macs(2, 28, 28, 64, 100, 5, 5) == 2 * 28 * 28 * 100 * 64 * 25
+    assert conv_warps(WarpModel(128, 128, 8), 1, 27, 27, 256, 2) == 2 * 1 * 6 * 8
+
+
+@pytest.mark.parametrize("free,last", [(False, 0), (True, 0), (True, 77)])
+def test_native_ga_equals_reference_and_reproduces(free, last):
+    p = _problem(cin0_max=200 if free else 0, last_fixed=last)
+    opts = {"population": 200, "generations": 8, "seed": 11}
+    a = core.synth_ga(p, opts)
+    b = R.run_ga(p, opts)
+    assert a["ga_chain"] == b["ga_chain"] and a["history"] == b["history"]
+    assert a["chain"] == b["chain"] and a["fitness"] == b["fitness"]
+    assert core.synth_ga(p, opts) == a  # same seed, same result
+    assert core.synth_ga(p, {**opts, "seed": 12})["ga_chain"] != a["ga_chain"]
+    if last:
+        assert a["chain"][-1] == last
+    if not free:
+        assert a["chain"][0] == 64
+    assert a["fitness"] <= a["ga_fitness"]
+    assert all(x >= y for x, y in zip(a["history"], a["history"][1:]))  # elitism: never worse
+
+
+def test_ga_independent_of_thread_count(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import aimatrix._core as c, json; p=dict(batch=1,h=14,w=14,cin0=32,kernels=[(3,3),(1,1),(5,5)],"
+            "macs_real=5e8,warps_real=9000.,bits=10); print(json.dumps(c.synth_ga(p,{'population':50000,'generations':2,'seed':4})))")
+    # 50000 x 3 genes per generation is above the native threshold for running the population on threads
+    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": str(n)},
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout for n in (1, 2)}
+    assert len(outs) == 1
+
+
+# -- the paper experiment ----------------------------------------------------------------------------
+def test_paper_experiment_fitness(paper_model):
+    m = paper_model
+    assert [g.center for g in m.groups] == [224, 112, 56, 28, 14, 7]
+    for g in m.groups:
+        assert g.macs == chain_totals(batch=1, h=g.h, w=g.w, kernels=g.kernels, chain=[g.cin] + g.filters)[0]
+        assert all(1 <= f <= 1023 for f in g.filters)
+        # the group's chain: each group's input channels are the previous group's last filter count
+    for a, b in zip(m.groups, m.groups[1:]):
+        assert b.cin == a.filters[-1]
+    assert m.groups[0].cin == 3
+    errs = {g.center: g.fitness_error for g in m.groups}
+    for c in (112, 56, 28, 14, 7):
+        assert errs[c] <= 0.0005, (c, errs[c])
+    # 224: the estimator gives every synthetic filter at 224x224 exactly 1568 warps and the real group has
+    # 234624 = 149.63 * 1568: no filter count can be closer than 0.245% in warps (fitness floor 0.1227%).
+    g = m.groups[0]
+    q = conv_warps(WarpModel(), 1, 224, 224, 1)
+    floor = min(abs(k * q - g.warps_real) for k in range(1, 2000)) / g.warps_real
+    assert g.warps_error == pytest.approx(floor)
+    assert g.fitness_error <= 0.5 * floor + 0.0001
+
+
+def test_synthetic_model_json_torch_onnx(paper_model, tmp_path):
+    p = paper_model.save(tmp_path / "s.json")
+    assert S.SyntheticModel.load(p) == paper_model
+    net = paper_model.to_torch()
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == paper_model.conv_count
+    assert all(c.stride == (1, 1) and c.padding == "same" for c in convs)
+    assert sum(isinstance(m, nn.MaxPool2d) for m in net.modules()) == 5
+    wl = S.profile({"synthetic": net.to("meta")}, input_size=224)
+    assert wl.macs == paper_model.macs
+    o = paper_model.to_onnx(tmp_path / "s.onnx")
+    assert S.profile(str(o)).macs == paper_model.macs
+
+
+def test_run_small_model_on_cpu():
+    wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
+                                          nn.Conv2d(32, 32, 1))}, input_size=32)
+    sm = S.synthesize(S.cluster(wl, [32, 16]), population=200, generations=10, min_layers=3)
+    r = sm.run(device="cpu", max_time=0.05, min_time=0.01, warmup=0.01)
+    assert r.op == "synth" and r.median_ms > 0 and r.params["convs"] == sm.conv_count
+    rows = S.fidelity(sm, wl, device="cpu", max_time=0.02, min_time=0.005, warmup=0.005)
+    assert [r["center"] for r in rows] == [32, 16, "all"] and all(r["real_ms"] > 0 for r in rows)
+    from aimatrix.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="native conv runner"):
+        sm.run(device="cpu", backend="native")
+
+
+# -- bad input -------------------------------------------------------------------------------------
+def _toy_groups():
+    wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))}, input_size=16)
+    return S.cluster(wl, [16])
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match="workload is empty"):
+        S.cluster(Workload([]))
+    with pytest.raises(ValueError, match="has no conv layers"):
+        S.profile({"mlp": nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))}, input_size=8)
+    g = _toy_groups()
+    for bits in (0, 21):
+        with pytest.raises(ValueError, match=f"bits={bits} is not allowed"):
+            S.synthesize(g, bits=bits)
+    with pytest.raises(ValueError, match="population=1 is not allowed"):
+        S.synthesize(g, population=1)
+    with pytest.raises(ValueError, match="impossible target.*more than 4 layers of 1023 filters"):
+        big = Layer("big", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 10 ** 13, 0, 4096)
+        S.synthesize(S.cluster(Workload([big]), [16]))
+    zero = Layer("z", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 0, 0, 4096)
+    with pytest.raises(ValueError, match="group 16 has zero MACs"):
+        S.synthesize(S.cluster(Workload([zero]), [16]))
+    with pytest.raises(ValueError, match="bits=25 is not allowed"):
+        core.synth_ga(_problem(bits=25), {})
+    with pytest.raises(ValueError, match="population=1 is not allowed"):
+        core.synth_ga(_problem(), {"population": 1})
+    with pytest.raises(ValueError, match="macs_real=0"):
+        core.synth_ga(_problem(macs_real=0.0), {})
+
+
+def test_shipped_database_matches_profile(paper_workload):
+    assert set(S.database.names()) >= {"alexnet", "vgg16", "googlenet"}
+    assert S.database.workload("alexnet", "vgg16", "googlenet") == paper_workload
+    with pytest.raises(ValueError, match="model='nope' is not allowed"):
+        S.database.workload("nope")
+
+
+def test_warps_from_trace():
+    from aimatrix.synth.warps import RANGE_PREFIX, kernel_warps, warps_from_trace
+
+    ev = [
+        {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}0", "ts": 0, "dur": 10, "pid": 1, "tid": 1},
+        {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}1", "ts": 20, "dur": 10, "pid": 1, "tid": 1},
+        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 2, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 5}},
+        {"ph": "X", "cat": "cuda_driver", "name": "cuLaunchKernelEx", "ts": 4, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 6}},
+        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 22, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 7}},
+        {"ph": "X", "cat": "kernel", "name": "k1", "ts": 100, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 5, "grid": [10, 2, 1], "block": [256, 1, 1]}},
+        {"ph": "X", "cat": "kernel", "name": "k2", "ts": 110, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 6, "grid": [3, 1, 1], "block": [48, 1, 1]}},
+        {"ph": "X", "cat": "kernel", "name": "k3", "ts": 120, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 7, "grid": [1, 1, 1], "block": [32, 1, 1]}},
+    ]
+    got = warps_from_trace({"traceEvents": ev})
+    assert got[0]["warps"] == 20 * 8 + 3 * 2 and got[0]["kernels"] == ["k1", "k2"]
+    assert got[1]["warps"] == 1
+    assert kernel_warps([4, 4, 1], [33, 1, 1]) == 32
