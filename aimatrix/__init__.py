@@ -12,13 +12,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import timing
+from . import dist, synth, timing
 from .device import Device, devices
 from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError, VerificationError
 from .micro import gemm
 from .results import Result, read_jsonl, write_jsonl
 
 __all__ = [
-    "__version__", "gemm", "timing", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
+    "__version__", "gemm", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
     "AimatrixError", "CudaError", "OutOfMemoryError", "UnsupportedError", "VerificationError",
 ]

@@ -56,8 +56,15 @@ def test_measure_converges_on_steady_work():
 
 
 def test_measure_stops_at_time_budget_when_target_unreachable():
+    # Alternating 0.1 / 0.3 ms work: the median's CI can never shrink to 1e-9.
+    fns, calls = [_busy(0.1), _busy(0.3)], []
+
+    def bimodal():
+        calls.append(1)
+        fns[len(calls) % 2]()
+
     t0 = time.perf_counter()
-    m = am.timing.measure(_busy(0.2), device="cpu", target=1e-9, max_time=0.3, min_time=0.0, warmup=0.0)
+    m = am.timing.measure(bimodal, device="cpu", target=1e-9, max_time=0.3, min_time=0.0, warmup=0.0)
     assert not m.stats["converged"]
     assert time.perf_counter() - t0 < 2.0
 
