@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,8 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
             warm_start(module, spec, train, a["warm_start_iters"], a["seed"])
         ref, macs = _reference(module, spec, steps, dev)
         key = "|".join(map(str, (spec.name, a["size"], a["batch"], a["dtype"], a["seed"], sorted(a["model_kw"].items()),
-                                 a["warm_start_iters"], torch.__version__, _version())))
+                                 a["warm_start_iters"], torch.__version__, _tv_version(), _version(),
+                                 _source_digest(module))))
         case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]))
         be.check(case)
         prep = be.prepare(case)
@@ -169,6 +172,16 @@ def _version() -> str:
     return __version__
 
 
+def _source_digest(module: torch.nn.Module) -> str:
+    """Hash of the aimatrix files defining ``module``'s classes, so an edited model never reuses a stale export."""
+    files = sorted({inspect.getsourcefile(type(m)) or "" for m in module.modules()
+                    if type(m).__module__.startswith("aimatrix")})
+    h = hashlib.sha256()
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _best(name: str, args: dict, opts: dict) -> list[Result]:
     dev = resolve(args["device"])
     ok, failed = [], []
@@ -188,3 +201,8 @@ def _best(name: str, args: dict, opts: dict) -> list[Result]:
     if ok:
         out[0] = out[0].with_(metrics={**out[0].metrics, "best": True})
     return out
+
+
+def _tv_version() -> str:
+    import torchvision
+    return torchvision.__version__

@@ -17,7 +17,7 @@ import torch
 from ...errors import UnsupportedError
 from .base import TORCH_DTYPE, Case, CastIO
 
-OPSET = 17
+OPSET = 18
 
 
 def onnx_path(case: Case) -> Path:
@@ -42,7 +42,7 @@ def export(case: Case) -> Path:
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(module, args, str(tmp), dynamo=dynamo, opset_version=OPSET, do_constant_folding=True,
-                                  external_data=False, **names)
+                                  external_data=False, verbose=False, **names)
             os.replace(tmp, path)  # atomic: a concurrent run never sees half a file
             return path
         except Exception as e:  # noqa: BLE001 - each exporter fails in its own way; report both

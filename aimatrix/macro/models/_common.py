@@ -25,9 +25,27 @@ def conv_relu(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, groups
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, groups=groups), nn.ReLU(inplace=True))
 
 
+class LRN(nn.Module):
+    """Caffe's across-channel LRN: x / (k + alpha/n * sum of x^2 over n neighbouring channels)^beta.
+
+    The same maths as ``nn.LocalResponseNorm``, written with a 2-D average pool
+    (``nn.LocalResponseNorm`` uses a 3-D one, which has no bf16 CPU kernel).
+    """
+
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        sq = (x * x).reshape(b, 1, c, h * w)
+        avg = nn.functional.avg_pool2d(sq, (self.size, 1), stride=1, padding=(self.size // 2, 0))
+        return x / (self.k + self.alpha * avg.reshape(b, c, h, w)).pow(self.beta)
+
+
 def lrn() -> nn.Module:
     """Caffe's across-channel LRN as in the BVLC prototxts (local_size 5, alpha 1e-4, beta 0.75)."""
-    return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
+    return LRN(5, alpha=1e-4, beta=0.75, k=1.0)
 
 
 @torch.no_grad()

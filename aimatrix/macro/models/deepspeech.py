@@ -60,8 +60,9 @@ class DeepSpeech(nn.Module):
         power = (re * re + im * im).transpose(1, 2)                      # [B, T, F]
         mfcc = torch.log(power @ self.mel + 1e-6) @ self.dct             # [B, T, n_mfcc]
         c = self.context
-        padded = F.pad(mfcc, (0, 0, c, c))
-        return padded.unfold(1, 2 * c + 1, 1).flatten(2)                 # [B, T, n_mfcc*(2c+1)]
+        padded, t = F.pad(mfcc, (0, 0, c, c)), mfcc.shape[1]
+        # Frame-major windows as in Mozilla's graph: [frame t-c, ..., frame t+c], each n_mfcc wide.
+        return torch.cat([padded[:, i:i + t] for i in range(2 * c + 1)], -1)
 
     def logits(self, audio: torch.Tensor) -> torch.Tensor:
         relu = lambda x: F.hardtanh(x, 0.0, self.clip)  # noqa: E731  clipped ReLU min(max(x, 0), 20)

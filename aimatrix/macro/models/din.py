@@ -11,6 +11,8 @@ embedding, 80-40 attention and MLP layers). Items are samples.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -51,7 +53,7 @@ class DIN(nn.Module):
         qe = q.unsqueeze(1).expand_as(k)
         w = self.att(torch.cat([qe, k, qe - k, qe * k], -1)).squeeze(-1)               # [B, T]
         valid = torch.arange(k.shape[1], device=k.device).unsqueeze(0) < hist_len.unsqueeze(1)
-        w = w.masked_fill(~valid, torch.finfo(w.dtype).min) / k.shape[-1] ** 0.5
+        w = w.masked_fill(~valid, torch.finfo(w.dtype).min) * (1.0 / math.sqrt(k.shape[-1]))
         interest = torch.bmm(torch.softmax(w, -1).unsqueeze(1), k).squeeze(1)          # [B, D]
         x = self.bn(torch.cat([interest, q, interest * q], -1))
         return torch.sigmoid(self.mlp(x).squeeze(-1))

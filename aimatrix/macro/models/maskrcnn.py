@@ -21,6 +21,7 @@ from torchvision.models.detection.rpn import RPNHead
 
 from . import detection
 from ._common import calibrate_batchnorm
+from .resnet import tame_residuals
 
 FIELDS = ("boxes", "labels", "scores", "masks")
 FIXED_WORK = dict(rpn_nms_thresh=1.0, box_score_thresh=0.0, box_nms_thresh=1.0)
@@ -50,6 +51,7 @@ def build(size: str = "full", **kw) -> nn.Module:
                          rpn_head=RPNHead(32, 3), box_head=TwoMLPHead(32 * 7 * 7, 64),
                          box_predictor=FastRCNNPredictor(64, k), mask_head=MaskRCNNHeads(32, [32, 32], 1),
                          mask_predictor=MaskRCNNPredictor(32, 32, k), **{**common, "num_classes": None})
+    tame_residuals(model.backbone.body)
     return detection.DetectionOutputs(model, FIELDS)
 
 

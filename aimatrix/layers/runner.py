@@ -1,0 +1,163 @@
+"""``layer()``: one layer benchmark (verified, then timed) and ``run_layers()``: a sweep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import torch
+
+from .. import _check, timing
+from ..device import resolve
+from ..errors import UnsupportedError, VerificationError
+from ..peaks import peak_tflops
+from ..results.env import device_info, environment
+from ..results.result import Result
+from ..macro import _guard, backends, verify
+from ..macro.backends.base import DTYPES, TORCH_DTYPE, Case, cast_floats, flat
+from .catalog import catalog
+from .ops import LAYERS, NAMES
+
+#: Layers run through these macro backends (ONNX/TensorRT/TensorFlow are for whole models).
+LAYER_BACKENDS = ("torch", "torch-compile", "torch-graph")
+_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
+
+
+@dataclass(frozen=True)
+class _LayerSpec:  # what the torch backends read from a zoo ModelSpec
+    name: str
+    precision: str = "cast"
+    graph_capturable: bool = True
+
+
+def _shape(name: str, shape: dict) -> dict:
+    d = LAYERS[name].defaults
+    unknown = sorted(set(shape) - set(d))
+    if unknown:
+        raise TypeError(f"layer {name!r} has no shape parameter {unknown[0]!r}: expected {', '.join(d)}")
+    out = dict(d)
+    for k, v in shape.items():
+        if isinstance(d[k], bool):
+            out[k] = _check.boolean(k, v)
+        elif isinstance(d[k], float):
+            out[k] = _check.number(k, v, minimum=0.0)
+        elif k == "pad":
+            out[k] = _check.non_negative_int(k, v)
+        else:
+            out[k] = _check.positive_int(k, v)
+    return out
+
+
+def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str = "auto", train: bool = False,
+          seed: int = 0, channels_last: bool | None = None, mode: str = "hot", **shape_and_timing: Any) -> Result:
+    """Benchmark one layer (``aimatrix.layers.NAMES``) at a shape; unspecified dimensions take the defaults.
+
+    Shape keywords depend on the layer (e.g. ``conv_bn_relu``: n, c, h, w, k, r,
+    stride, pad, groups; ``lstm``: n, seq, input, hidden, layers); the rest are
+    timing options. ``train=True`` times forward + backward (backend ``torch``
+    only; FLOPs then count 3x the forward's). The output is checked against the
+    fp32 eager layer on the same inputs first (``Result.verify``).
+    """
+    if name not in LAYERS:
+        raise ValueError(f"layer={name!r} is not allowed: known layers are {', '.join(NAMES)}")
+    timing_options = {k: shape_and_timing.pop(k) for k in list(shape_and_timing) if k in timing.DEFAULTS}
+    s = _shape(name, shape_and_timing)
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("backend", backend, LAYER_BACKENDS)
+    _check.choice("mode", mode, timing.MODES)
+    train = _check.boolean("train", train)
+    seed = _check.non_negative_int("seed", seed)
+    opts = timing.rule(**timing_options)
+    if train and backend != "torch":
+        raise UnsupportedError(f"train=True runs on backend='torch' only, not {backend!r}")
+    dev = resolve(device)
+    be = backends.get(backend)
+    d = LAYERS[name]
+    cl = (name in ("conv_bn_relu", "maxpool", "avgpool", "batchnorm")) if channels_last is None else channels_last
+    tdev = torch.device(str(dev))
+    what = f"layer {name} {s} ({dtype}, {backend})"
+    with _guard.errors(what, dev), _guard.precision(dtype, dev):
+        g = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = d.build(s).to(tdev).eval()
+        inputs = tuple(t.to(tdev) for t in d.inputs(s, g))
+        with _guard.precision("fp32", dev), torch.inference_mode():
+            ref = [flat(module(*inputs))]
+        case = Case(_LayerSpec(name), module, [inputs], dtype, dev, "layer", s.get("n", 1), cl, "", Path("."))
+        be.check(case)
+        prep = _train_prepared(case) if train else be.prepare(case)
+        ver = verify.compare(prep.collect(), ref, dtype)
+        if not ver["passed"] and dtype == "fp32":
+            raise VerificationError(f"{what}: output differs from the reference: rel_error {ver['rel_error']:.3g}")
+        m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=mode, **opts)
+    flops = d.flops(s)
+    if flops is not None and train:
+        flops *= 3.0  # backward = two forward-sized products (input and weight gradients)
+    peak = None
+    if dev.is_cuda and flops is not None:
+        info = device_info(dev)
+        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
+    params = {"layer": name, **s, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
+    env = environment(dev)
+    env["torch"] = torch.__version__
+    return Result.from_measurement("layer", params, backend=backend, dtype=dtype, device=str(dev), measurement=m,
+                                   flops=flops, bytes=d.elements(s) * _BYTES[dtype] * (2.0 if train else 1.0),
+                                   peak_tflops=peak, verify=ver, env=env)
+
+
+def _train_prepared(case: Case) -> backends.Prepared:
+    """Forward + backward of the layer in train mode, parameters and float inputs requiring grad."""
+    dt = TORCH_DTYPE[case.dtype]
+    module = case.module.to(dt).train()
+    if case.channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    inputs = [cast_floats(t, dt, case.channels_last).detach() for t in case.steps[0]]
+    for t in inputs:
+        if t.is_floating_point():
+            t.requires_grad_(True)
+
+    def run() -> None:
+        out = [t for t in flat(module(*inputs)) if t.is_floating_point()]
+        torch.autograd.backward(out, [torch.ones_like(t) for t in out])
+
+    def collect():
+        module.eval()
+        with torch.no_grad():
+            out = flat(module(*inputs))
+        module.train()
+        return [out]
+    return backends.Prepared(run, collect)
+
+
+def run_layers(cases: Iterable[dict] | str | Iterable[str] | None = None, dtypes: str | Iterable[str] = ("fp32",),
+               backends_: str | Iterable[str] = ("torch",), *, train: bool = False, device: str = "auto",
+               **options: Any) -> Iterator[Result]:
+    """Yield one Result per (case, dtype, backend); failures are yielded as ``Result.failed``.
+
+    ``cases``: None for the whole :func:`catalog` (the macro models' shapes), a
+    model name's catalogue (``"deepspeech"``), layer names (comma-separated or a
+    list; default shapes), or dicts ``{"layer": ..., "shape": {...}}``. Other
+    keyword options go to :func:`layer` (timing options, ``seed``, ...).
+    """
+    entries: list[dict]
+    if cases is None:
+        entries = catalog()
+    elif isinstance(cases, str) and cases in {e["model"] for e in catalog()}:
+        entries = catalog(cases)
+    else:
+        items = [c.strip() for c in cases.split(",")] if isinstance(cases, str) else list(cases)
+        entries = [c if isinstance(c, dict) else {"layer": c, "shape": {}} for c in items]
+    dts = [x.strip() for x in dtypes.split(",")] if isinstance(dtypes, str) else list(dtypes)
+    bes = [x.strip() for x in backends_.split(",")] if isinstance(backends_, str) else list(backends_)
+    for e in entries:
+        for dt in dts:
+            for be in bes:
+                try:
+                    yield layer(e["layer"], dtype=dt, backend=be, device=device, train=train, **e.get("shape", {}), **options)
+                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                    params = {"layer": e.get("layer"), **e.get("shape", {}), "train": train}
+                    if "model" in e:
+                        params["model"] = e["model"]
+                    yield Result.failed("layer", params, backend=str(be), dtype=str(dt), device=str(device), exc=exc)

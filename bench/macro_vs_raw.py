@@ -1,0 +1,145 @@
+"""Does aimatrix's model harness add overhead? And a throughput table of the whole zoo.
+
+1. ResNet-50, bf16, batch 256, ``torch-graph``: ``aimatrix.macro.model`` against the
+   same model (same builder, dtype, channels-last, inputs) captured in a CUDA graph
+   and timed with ``triton.testing.do_bench`` (median) in the same process. The raw
+   figure is taken before and after aimatrix's and averaged; the ratio must be
+   within 1%.
+2. Every zoo model x installed backend x {bf16, fp32} at its default batch, as
+   Markdown rows on stdout and Results in the JSONL file ``--out``. A failing case
+   is printed with its reason and the run goes on; ``--budget-s`` stops starting
+   new cases once spent (the skipped ones are listed).
+
+    python bench/macro_vs_raw.py --out macro.jsonl [--models resnet50,din] [--backends torch,torch-graph]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from aimatrix.macro import backends as be_mod
+from aimatrix.macro import model, zoo
+from aimatrix.results.jsonl import JsonlWriter
+from aimatrix.results.result import Result
+
+ORDER = ("torch", "torch-graph", "onnxruntime", "tensorrt", "tensorflow", "torch-compile")  # slow compiles last
+
+
+def raw_resnet50_graph(batch: int) -> float:
+    """Images/s of ResNet-50 bf16 channels-last replayed from a CUDA graph, timed by triton's do_bench."""
+    from triton.testing import do_bench
+
+    torch.backends.cudnn.benchmark = True
+    m = zoo.build("resnet50", device="cuda").to(torch.bfloat16).to(memory_format=torch.channels_last)
+    x = zoo.inputs("resnet50", batch, device="cuda")[0][0].to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                m(x)
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            m(x)
+    ms = do_bench(g.replay, warmup=200, rep=2000, return_mode="median")
+    del g, m, x
+    torch.cuda.empty_cache()
+    return batch / (ms / 1e3)
+
+
+def overhead_check(batch: int, out: JsonlWriter) -> bool:
+    raw1 = raw_resnet50_graph(batch)
+    r = model("resnet50", batch=batch, dtype="bf16", backend="torch-graph", device="cuda", max_time=5.0, target=0.002)
+    out.write(r)
+    raw2 = raw_resnet50_graph(batch)
+    raw = (raw1 + raw2) / 2
+    ratio = r.items_per_s / raw
+    ok = abs(ratio - 1.0) <= 0.01
+    print("## ResNet-50 bf16 batch %d torch-graph: aimatrix vs triton do_bench\n" % batch)
+    print("| | img/s |\n|---|---:|")
+    print(f"| triton do_bench (before) | {raw1:,.0f} |\n| aimatrix.model | {r.items_per_s:,.0f} |")
+    print(f"| triton do_bench (after) | {raw2:,.0f} |")
+    print(f"\nratio aimatrix/raw = {ratio:.4f} ({'PASS' if ok else 'FAIL'}: must be within 1%); "
+          f"verify rel_error {r.verify.get('rel_error'):.3g}, n={r.stats.get('n')}, converged={r.stats.get('converged')}\n",
+          flush=True)
+    return ok
+
+
+def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlWriter, budget_s: float,
+          timing: dict, device: str = "cuda", size: str = "full") -> int:
+    print("## Throughput at default batch\n")
+    print("| model | backend | dtype | batch | items/s | unit | median ms | TFLOP/s | peak mem GiB | rel_error | status |")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|", flush=True)
+    start, failures, skipped = time.monotonic(), 0, []
+    for be in backends:
+        for name in models:
+            for dt in dtypes:
+                if time.monotonic() - start > budget_s:
+                    skipped.append(f"{name}/{be}/{dt}")
+                    continue
+                t0 = time.monotonic()
+                try:
+                    r = model(name, dtype=dt, backend=be, device=device, size=size, **timing)
+                except Exception as e:  # noqa: BLE001 - report and keep going
+                    r = Result.failed("model", {"model": name},
+                                      backend=be, dtype=dt, device=device, exc=e)
+                out.write(r)
+                took = time.monotonic() - t0
+                if r.ok:
+                    mem = r.metrics.get("peak_memory_bytes", 0) / 2**30
+                    status = "ok" if r.verify.get("passed") else "VERIFY FAILED"
+                    print(f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
+                          f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {r.verify.get('rel_error', 0):.2g} | "
+                          f"{status} ({took:.0f} s) |", flush=True)
+                else:
+                    failures += 1
+                    msg = r.error["message"].replace("|", "/").replace("\n", " ")[:160]
+                    print(f"| {name} | {be} | {dt} | | | | | | | | {r.error['type']}: {msg} |", flush=True)
+    if skipped:
+        print(f"\nskipped (time budget of {budget_s:.0f} s spent): {', '.join(skipped)}")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="JSONL file for the Results")
+    p.add_argument("--models", default=",".join(zoo.names()))
+    p.add_argument("--backends", default=None, help="default: every installed backend")
+    p.add_argument("--dtypes", default="bf16,fp32")
+    p.add_argument("--batch", type=int, default=256, help="batch of the overhead check")
+    p.add_argument("--budget-s", type=float, default=180.0, help="stop starting table cases after this long")
+    p.add_argument("--max-time", type=float, default=1.0, help="timing budget per case (s)")
+    p.add_argument("--skip-overhead", action="store_true")
+    p.add_argument("--device", default="cuda", help="cpu (with --skip-overhead --size tiny) for a smoke run")
+    p.add_argument("--size", default="full", choices=zoo.SIZES)
+    a = p.parse_args(argv)
+    if a.device != "cpu" and not torch.cuda.is_available():
+        print("needs a CUDA GPU (or --device cpu --skip-overhead for a smoke run)", file=sys.stderr)
+        return 2
+    installed = set(be_mod.installed())
+    backends = [b for b in ORDER if b in installed] if a.backends is None else a.backends.split(",")
+    if a.device == "cpu":
+        backends = [b for b in backends if not be_mod.BACKENDS[b].needs_cuda]
+    where = torch.cuda.get_device_name() if a.device != "cpu" else "cpu"
+    print(f"# aimatrix macro benchmarks on {where}\n\ninstalled backends: {', '.join(sorted(installed))}\n")
+    ok = True
+    with JsonlWriter(a.out, append=False) as out:
+        if not a.skip_overhead:
+            try:
+                ok = overhead_check(a.batch, out)
+            except Exception as e:  # noqa: BLE001
+                print(f"overhead check failed: {type(e).__name__}: {e}\n", flush=True)
+                ok = False
+        timing = dict(max_time=a.max_time, min_time=min(0.1, a.max_time), min_samples=3)
+        failures = table(a.models.split(","), backends, a.dtypes.split(","), out, a.budget_s, timing, a.device, a.size)
+    print(f"\n{failures} case(s) failed; overhead check {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
