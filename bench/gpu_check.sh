@@ -26,6 +26,10 @@ for part in $parts; do
       echo "== gemm_vs_torch =="
       python3 bench/gemm_vs_torch.py --out "$OUT/gemm_vs_torch.jsonl" 2>&1 | tee "$OUT/gemm_vs_torch.md"
       ;;
+    stability)
+      echo "== stability of the median vs warm-up / measuring time =="
+      python3 bench/stability.py 2>&1 | tee "$OUT/stability.md"
+      ;;
     cli)
       echo "== default suite (quick) =="
       (cd /tmp && python3 -m aimatrix.bench --quick --out "$OUT/suite.jsonl") 2>&1 | tee "$OUT/suite.log" | tail -40

@@ -5,18 +5,17 @@
 set -uo pipefail
 OUT=${OUT:-gpu-models-out}
 mkdir -p "$OUT"
-export AIMATRIX_CACHE_DIR=${AIMATRIX_CACHE_DIR:-$OUT/cache}
+export AIMATRIX_CACHE_DIR=${AIMATRIX_CACHE_DIR:-/tmp/aimatrix-cache}
 cd "$(dirname "$0")/.."
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
-python -c "import aimatrix, aimatrix._native as n; print('aimatrix', aimatrix.__version__, 'cuda:', n.cuda_available(), n.cuda_unavailable_reason())" \
-  2>&1 | tee "$OUT/env.txt"
+python3 -P -c "import aimatrix, aimatrix._native as n; print('aimatrix', aimatrix.__version__, 'cuda:', n.cuda_available(), n.cuda_unavailable_reason())" \
+  2>&1
 
 status=0
-timeout 240 python -m pytest -m cuda -q -p no:cacheprovider --durations=15 \
+timeout 240 python3 -P -m pytest -m cuda -q -p no:cacheprovider --durations=15 \
   tests/test_models.py tests/test_layers.py tests/test_macro_backends.py 2>&1 | tee "$OUT/pytest-cuda.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-timeout 420 python bench/macro_vs_raw.py --out "$OUT/macro.jsonl" --budget-s 150 --max-time 0.5 2>&1 \
+timeout 420 python3 bench/macro_vs_raw.py --out "$OUT/macro.jsonl" --budget-s 150 --max-time 0.5 2>&1 \
   | tee "$OUT/macro_vs_raw.md"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "gpu_models.sh: exit $status (logs in $OUT)"

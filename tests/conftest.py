@@ -1,4 +1,11 @@
+import sys
+from pathlib import Path
+
 import pytest
+
+# Test helper modules (e.g. _models_common) import by name; the package under
+# test is always the installed one (import-mode=importlib keeps the source tree off sys.path).
+sys.path.insert(0, str(Path(__file__).parent))
 
 from aimatrix import _native
 
