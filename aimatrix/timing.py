@@ -21,9 +21,11 @@ DEFAULTS: dict[str, float] = {
     "target": 0.01,       # stop when the 95% CI half-width of the median is below 1% of it
     "min_samples": 10,
     "max_samples": 100000,
-    "min_time": 0.1,      # seconds of timed samples at least
+    "min_time": 0.5,      # seconds of timed samples at least (nvbench's default)
     "max_time": 10.0,     # and at most
-    "warmup": 0.05,       # seconds of warm-up
+    "warmup": 0.2,        # seconds of warm-up at least, then on until the times settle ...
+    "warmup_max": 2.0,    # ... but no longer than this
+    "settle": 0.01,       # settled: the median of a 0.1 s window moved less than this fraction
     "repeat": 0,          # launches per sample, 0 = auto (samples of >= 0.1 ms)
 }
 
@@ -45,6 +47,9 @@ def rule(**options: Any) -> dict:
     # A short budget shortens the minimum too, unless the caller set both.
     if "max_time" in out and "min_time" not in out:
         out["min_time"] = min(DEFAULTS["min_time"], out["max_time"])
+    # An explicit warm-up time is a fixed warm-up, unless its maximum is given too.
+    if "warmup" in out and "warmup_max" not in out:
+        out["warmup_max"] = out["warmup"]
     return out
 
 

@@ -117,3 +117,36 @@ def test_bad_measure_arguments():
         am.timing.measure(42, device="cpu")
     with pytest.raises(ValueError, match="mode='lukewarm'"):
         am.timing.measure(lambda: None, device="cpu", mode="lukewarm")
+
+
+def test_warmup_runs_until_times_settle():
+    # From 0.6 ms per call down to 0.2 ms over the first 0.4 s, then steady: a clock ramping up.
+    t_start = []
+
+    def ramp():
+        if not t_start:
+            t_start.append(time.perf_counter())
+        _busy(max(0.2, 0.6 - (time.perf_counter() - t_start[0])))()
+
+    m = am.timing.measure(ramp, device="cpu", warmup=0.05, warmup_max=3.0, min_time=0.05, max_time=1.0)
+    assert m.stats["settled"]
+    assert 0.4 <= m.stats["warmup_s"] < 3.0
+    assert m.median_ms < 0.4  # the slow start stayed out of the samples
+
+
+def test_warmup_is_bounded_when_times_never_settle():
+    calls = []
+
+    def drifting():  # every call a bit slower: never settles
+        calls.append(1)
+        _busy(0.1 + 0.0005 * len(calls))()
+
+    m = am.timing.measure(drifting, device="cpu", warmup=0.0, warmup_max=0.3, settle=0.001, min_time=0.0,
+                          max_time=0.05)
+    assert not m.stats["settled"]
+    assert 0.3 <= m.stats["warmup_s"] < 1.0
+
+
+def test_explicit_warmup_is_fixed():
+    m = am.timing.measure(lambda: None, device="cpu", warmup=0.0, min_time=0.0, max_time=0.02)
+    assert m.stats["warmup_samples"] == 2 and not m.stats["settled"]

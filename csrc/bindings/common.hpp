@@ -45,6 +45,8 @@ inline StopRule stop_rule(const nb::dict& d) {
     else if (k == "min_time") r.min_time_s = nb::cast<double>(value);
     else if (k == "max_time") r.max_time_s = nb::cast<double>(value);
     else if (k == "warmup") r.warmup_s = nb::cast<double>(value);
+    else if (k == "warmup_max") r.warmup_max_s = nb::cast<double>(value);
+    else if (k == "settle") r.settle_tol = nb::cast<double>(value);
     else if (k == "repeat") r.repeat = nb::cast<int>(value);
     else if (k == "min_sample_ms") r.min_sample_ms = nb::cast<double>(value);
     else throw std::invalid_argument("unknown timing option '" + k + "'");
@@ -68,6 +70,8 @@ inline nb::dict to_dict(const Measurement& m) {
   s["converged"] = m.converged;
   s["repeat"] = m.repeat;
   s["warmup_samples"] = m.warmup_samples;
+  s["warmup_s"] = m.warmup_wall_s;
+  s["settled"] = m.settled;
   s["wall_s"] = m.wall_s;
   s["timer"] = m.timer;
   nb::dict d;

@@ -21,6 +21,8 @@ void StopRule::validate() const {
   if (!(min_time_s >= 0)) bad("min_time", min_time_s, "it must be >= 0 seconds");
   if (!(max_time_s > 0) || max_time_s < min_time_s) bad("max_time", max_time_s, "it must be > 0 and >= min_time");
   if (!(warmup_s >= 0)) bad("warmup", warmup_s, "it must be >= 0 seconds");
+  if (!(warmup_max_s >= warmup_s)) bad("warmup_max", warmup_max_s, "it must be >= warmup");
+  if (!(settle_tol > 0) || !(settle_window_s > 0)) bad("settle", settle_tol, "it must be > 0");
   if (warmup_min < 0 || warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= warmup_min >= 0");
   if (repeat < 0 || repeat > max_repeat) bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
   if (!(min_sample_ms > 0)) bad("min_sample_ms", min_sample_ms, "it must be > 0");
@@ -41,11 +43,29 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
   // Warm-up with one launch per sample: module loading, handle creation and
   // clock ramp-up stay out of the numbers; it also gives a first estimate.
   auto t0 = clock_t_::now();
-  while (m.warmup_samples < rule.warmup_max &&
-         (m.warmup_samples < rule.warmup_min || since(t0) < rule.warmup_s)) {
+  auto window_t0 = t0;
+  size_t window_begin = 0;
+  double prev_window = -1;
+  while (m.warmup_samples < rule.warmup_max) {
     sampler.take(1, 1, buf);
     ++m.warmup_samples;
+    const double elapsed = since(t0);
+    if (m.warmup_samples < rule.warmup_min) continue;
+    if (elapsed >= rule.warmup_max_s) break;
+    if (since(window_t0) < rule.settle_window_s) continue;
+    // A window is complete: compare its median with the previous window's.
+    const double cur = compute_stats(std::vector<double>(buf.begin() + long(window_begin), buf.end())).median;
+    if (elapsed >= rule.warmup_s && prev_window > 0 && std::abs(cur - prev_window) <= rule.settle_tol * prev_window) {
+      m.settled = true;
+      break;
+    }
+    prev_window = cur;
+    window_begin = buf.size();
+    window_t0 = clock_t_::now();
   }
+  m.warmup_wall_s = since(t0);
+  // The estimate comes from the end of the warm-up, where the clocks are.
+  if (buf.size() > 8) buf.erase(buf.begin(), buf.end() - long(std::max<size_t>(8, buf.size() / 4)));
   const double est_ms = buf.empty() ? rule.min_sample_ms : compute_stats(buf).median;
 
   // Tiny kernels: several launches per sample so each sample is long enough

@@ -15,9 +15,15 @@ struct StopRule {
   int max_samples = 100000;
   double min_time_s = 0.1;   // measure at least this long (wall clock, timed loop only)
   double max_time_s = 10.0;  // and at most this long
-  double warmup_s = 0.05;    // warm-up time, bounded by warmup_min/max samples
-  int warmup_min = 2;
-  int warmup_max = 1000;
+  // Warm-up: at least warmup_s, then on until the median of the last settle window
+  // is within settle_tol of the window before (a power-capped GPU's clock ramps and
+  // sags for a while after work starts), but no longer than warmup_max_s.
+  double warmup_s = 0.2;
+  double warmup_max_s = 2.0;
+  double settle_window_s = 0.1;
+  double settle_tol = 0.01;
+  int warmup_min = 2;        // samples at least, whatever the times
+  int warmup_max = 1000000;  // samples at most
   int repeat = 0;            // launches per sample; 0 = choose so a sample lasts >= min_sample_ms
   double min_sample_ms = 0.1;
   int max_repeat = 10000;
@@ -42,6 +48,8 @@ struct Measurement {
   Stats stats;
   int repeat = 1;           // launches per sample
   int warmup_samples = 0;
+  double warmup_wall_s = 0; // wall time of the warm-up
+  bool settled = false;     // the warm-up ended because the times settled (not at warmup_max_s)
   double wall_s = 0;        // wall time of the timed loop
   bool converged = false;   // target_rel_ci was reached
   std::string timer;        // "cuda-event", "cuda-graph", "steady-clock"
