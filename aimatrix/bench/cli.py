@@ -39,8 +39,8 @@ def _csv(value: str) -> list[str]:
 
 def _console() -> Console:
     """Wide enough for the results table when writing to a file or pipe."""
-    c = Console()
-    return c if c.is_terminal else Console(width=160)
+    c = Console(soft_wrap=True)
+    return c if c.is_terminal else Console(width=160, soft_wrap=True)
 
 
 def _default_out(device: str) -> str:
@@ -216,7 +216,7 @@ def _load_runs(paths: Sequence[str], console: Console) -> list:
     from ..results.jsonl import load_results
 
     runs = []
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     for path in paths:
         loaded = load_results(path)
         if not loaded.ok:
@@ -249,6 +249,8 @@ def _run_compare(args: argparse.Namespace) -> int:
                       f"{cmp.base_device}) and {escape(args.new)} ({len(new.results)} results, {cmp.new_device}): "
                       "nothing to compare")
         return 2
+    if cmp.devices_differ:
+        console.print(f"base: {cmp.base_device} ({escape(args.base)}); new: {cmp.new_device} ({escape(args.new)})")
     console.print(comparison_table(cmp))
     if args.csv:
         write_comparison_csv(args.csv, cmp)
@@ -263,7 +265,10 @@ def _run_compare(args: argparse.Namespace) -> int:
         console.print(f"{summary}. [red]{len(regressions)} regression(s)[/red] beyond {threshold:.1%}: "
                       + escape("; ".join(r.label + f" ({r.verdict})" for r in regressions[:10])))
         return 1
-    console.print(f"{summary}. No significant regression beyond {threshold:.1%}.")
+    if gate:
+        console.print(f"{summary}. No significant regression beyond {threshold:.1%}.")
+    else:
+        console.print(f"{summary} ({cmp.new_device} against {cmp.base_device}, threshold {threshold:.1%}).")
     return 0
 
 
@@ -330,10 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[command][2](args)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted: finished cases are in the results file")
+        Console(stderr=True, soft_wrap=True).print("interrupted: finished cases are in the results file")
         return 130
     except (ValueError, TypeError, UnsupportedError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(e))}")
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(e))}")
         return 2
 
 

@@ -79,8 +79,7 @@ def comparison_table(cmp: "Comparison") -> Table:
     """Case by case: base and new medians, the change with its noise, the headline rates, the verdict."""
     from ..results.compare import rate
 
-    base_t = f"{cmp.base_device}" if cmp.devices_differ else "base"
-    new_t = f"{cmp.new_device}" if cmp.devices_differ else "new"
+    base_t, new_t = "base", "new"
     t = Table(title=f"{cmp.base_name} → {cmp.new_name} (threshold {cmp.threshold:.1%})")
     for col, just in (("case", "left"), (f"{base_t} ms", "right"), (f"{new_t} ms", "right"), ("time Δ", "right"),
                       ("±noise", "right"), (f"{base_t} rate", "right"), (f"{new_t} rate", "right"),

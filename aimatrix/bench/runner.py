@@ -164,7 +164,7 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
     """Run every case in order and write each Result as it finishes; see the module doc for the options."""
     from pathlib import Path
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     results = RunResults()
     if timeout is not None:
         if timeout <= 0:
