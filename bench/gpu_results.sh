@@ -24,6 +24,16 @@ cd /tmp  # import the installed package, not the source tree
 status=0
 step() { echo; echo "== $* =="; }
 
+# NVML telemetry needs nvidia-ml-py. The GPU machine has no network: when it is missing,
+# install it from a wheel carried in .whl/ (pip download nvidia-ml-py --no-deps -d .whl).
+if ! $PY -c "import pynvml" 2>/dev/null; then
+  if ls "$repo"/.whl/nvidia_ml_py-*.whl >/dev/null 2>&1; then
+    $PY -m pip install -q --no-index --no-deps "$repo"/.whl/nvidia_ml_py-*.whl && echo "installed nvidia-ml-py from .whl/"
+  else
+    echo "WARNING: nvidia-ml-py is not installed and no .whl/nvidia_ml_py-*.whl was carried: results will say telemetry unavailable"
+  fi
+fi
+
 step "info"
 $PY -m aimatrix.bench info 2>&1 | tee "$OUT/info.txt"
 
