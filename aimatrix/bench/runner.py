@@ -182,12 +182,11 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
         console.print(f"[yellow]warning:[/yellow] {escape(note)}")
     writer = JsonlWriter(out) if out else None
     worker: _Worker | None = None
-    i = 0
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task("starting", total=len(todo))
-            for i, case in enumerate(todo):
+            for case in todo:
                 results.running = case.label
                 progress.update(task, description=case.label)
                 if not isolate:
@@ -214,10 +213,9 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
                     writer.write(r)
                 results.running = None
                 progress.advance(task)
-            i = len(todo)
     except KeyboardInterrupt:
         results.interrupted = True
-        results.not_run = len(todo) - i - (1 if results.running else 0)
+        results.not_run = len(todo) - len(results) - (1 if results.running else 0)
     finally:
         if worker is not None:
             if results.interrupted:
