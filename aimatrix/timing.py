@@ -60,6 +60,7 @@ class Measurement:
     stats: dict
     samples_ms: list = field(repr=False)
     device: str = "cpu"
+    telemetry: dict = field(default_factory=dict, repr=False)  # NVML record sampled during the measurement
 
     @property
     def median_ms(self) -> float:
@@ -70,21 +71,26 @@ class Measurement:
 
 
 def measure(fn: Callable[[], Any], *, device: str | Device = "auto", mode: str = "hot",
-            stream: int | None = None, **timing: Any) -> Measurement:
+            stream: int | None = None, telemetry: bool = True, **timing: Any) -> Measurement:
     """Time ``fn()`` (no arguments) with the native engine.
 
     On a CUDA device, ``fn`` must launch its work on ``stream`` (a ``cudaStream_t``
     as an int; default the legacy default stream, which is also PyTorch's default):
     events are recorded there around each sample. ``mode="cold"`` flushes the GPU's L2
-    (on the CPU: the caches) before each sample. Options: see ``DEFAULTS``.
+    (on the CPU: the caches) before each sample. Options: see ``DEFAULTS``. On a GPU,
+    NVML telemetry is sampled while it runs (``telemetry=False`` turns that off) and
+    kept in ``Measurement.telemetry``; ``Result.from_measurement`` picks it up.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
     _check.choice("mode", mode, MODES)
     dev = resolve(device)
     opts = rule(**timing)
-    if dev.is_cuda:
-        raw = _native.cuda().measure(fn, dev.index, int(stream or 0), mode == "cold", opts)
-    else:
-        raw = _native.core.measure(fn, mode == "cold", opts)
-    return Measurement(raw["stats"], raw["samples_ms"], str(dev))
+    from .results.telemetry import sampling
+
+    with sampling(dev, enabled=telemetry) as tel:
+        if dev.is_cuda:
+            raw = _native.cuda().measure(fn, dev.index, int(stream or 0), mode == "cold", opts)
+        else:
+            raw = _native.core.measure(fn, mode == "cold", opts)
+    return Measurement(raw["stats"], raw["samples_ms"], str(dev), tel.data)

@@ -26,3 +26,10 @@ FAST = dict(max_time=0.05, min_time=0.0, min_samples=3, warmup=0.0)
 @pytest.fixture
 def fast():
     return dict(FAST)
+
+
+# Sample results (tests/_sample_runs.py) are importable from every test module.
+import os as _os  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_sys.path.insert(0, _os.path.dirname(__file__))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..results.result import Result
+from ..timing import DEFAULTS as _TIMING_OPTIONS
+
+#: Keyword arguments that say how to run a case, not what it is: left out of its id,
+#: so a --quick run resumes or compares against a full one.
+HOW_TO_RUN = frozenset(_TIMING_OPTIONS) | {"device", "telemetry"}
 
 
 @dataclass(frozen=True)
 class Case:
-    """One benchmark to run: ``fn(*args, **kwargs) -> Result``; ``op``/``params`` describe it if it fails."""
+    """One benchmark to run: ``fn(*args, **kwargs) -> Result``; ``op``/``params`` describe it if it fails.
+
+    ``fn`` must be a module-level function (not a lambda) for ``--isolate``, which
+    runs cases in a child process.
+    """
 
     op: str
     fn: Callable[..., Result]
@@ -24,9 +34,22 @@ class Case:
         extra = " ".join(f"{k}={v}" for k, v in self.kwargs.items() if k in ("dtype", "backend", "trans_b", "kind", "name"))
         return f"{self.op} {shape} {extra}".strip()
 
+    @property
+    def id(self) -> str:
+        """What this case asks for, as canonical JSON: op, named arguments, and keywords other than HOW_TO_RUN."""
+        names = self.arg_names or tuple(f"arg{i}" for i in range(len(self.args)))
+        spec = {"op": self.op, **dict(zip(names, self.args)),
+                **{k: v for k, v in self.kwargs.items() if k not in HOW_TO_RUN}}
+        return json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+
     def failed(self, exc: BaseException, device: str) -> Result:
+        return self.failed_with({"type": type(exc).__name__, "message": str(exc),
+                                 **({"status": exc.status} if getattr(exc, "status", "") else {})}, device)  # type: ignore[attr-defined]
+
+    def failed_with(self, error: Mapping[str, Any], device: str) -> Result:
+        """The Result of this case when it could not finish: ``error`` is ``{"type", "message", ...}``."""
         names = self.arg_names or tuple(f"arg{i}" for i in range(len(self.args)))
         params = dict(zip(names, self.args))
         params.update({k: v for k, v in self.kwargs.items() if k not in ("dtype", "backend", "device")})
-        return Result.failed(self.op, params, backend=str(self.kwargs.get("backend", "auto")),
-                             dtype=str(self.kwargs.get("dtype", "")), device=device, exc=exc)
+        return Result(self.op, params, str(self.kwargs.get("backend", "auto")), str(self.kwargs.get("dtype", "")),
+                      device, error=dict(error), case=self.id)

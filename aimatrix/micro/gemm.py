@@ -10,6 +10,7 @@ from ..errors import UnsupportedError
 from ..peaks import peak_tflops
 from ..results.env import device_info, environment
 from ..results.result import Result
+from ..results.telemetry import sampling
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")
@@ -25,7 +26,7 @@ def default_backend(device_is_cuda: bool, dtype: str) -> str:
 
 def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, trans_b: bool = False,
          batch: int = 1, backend: str = "auto", device: str = "auto", mode: str = "hot", seed: int = 0,
-         **timing_options: Any) -> Result:
+         telemetry: bool = True, **timing_options: Any) -> Result:
     """Benchmark C[m,n] = op(A)[m,k] @ op(B)[k,n] (row-major, ``batch`` independent products).
 
     Inputs are random (seeded), the output is checked against a float64 reference
@@ -33,6 +34,8 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
     Backends: ``cublas``, ``cublaslt``, ``simt`` (our fp32 kernel), ``tensorcore``
     (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel).
     Timing options (``target``, ``max_time``, ...) are those of ``aimatrix.timing``.
+    On a GPU, NVML telemetry (clocks, power, throttling, energy) is sampled while it
+    runs and kept in ``Result.telemetry``; ``telemetry=False`` skips it.
     """
     m, n, k = (_check.positive_int(name, v) for name, v in (("m", m), ("n", n), ("k", k)))
     batch = _check.positive_int("batch", batch)
@@ -51,19 +54,22 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
         raise UnsupportedError(f"backend={backend!r} needs a CUDA device; on the CPU use backend='cpu'")
 
     params = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
+    telemetry = _check.boolean("telemetry", telemetry)
     if dev.is_cuda:
-        raw = _native.cuda().gemm(dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts)
+        with sampling(dev, enabled=telemetry) as tel:
+            raw = _native.cuda().gemm(dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold",
+                                      opts)
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     else:
         raw = _native.core.gemm(m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts)
-        peak = None
+        peak, tel = None, None
     params.update(mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw["extra"])
     flops = 2.0 * m * n * k * batch
     return Result.from_measurement(
         "gemm", params, backend=raw["backend"], dtype=dtype, device=str(dev), measurement=raw,
         flops=flops, bytes=_gemm_bytes(m, n, k, batch, dtype), peak_tflops=peak, verify=raw["verify"],
-        env=environment(dev))
+        env=environment(dev), telemetry=tel.data if tel else {})
 
 
 _IN_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}

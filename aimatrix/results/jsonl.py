@@ -1,9 +1,17 @@
-"""JSON Lines: one Result per line, flushed as each case finishes."""
+"""JSON Lines: one Result per line, flushed as each case finishes.
+
+Writing: ``JsonlWriter`` appends a line per Result and flushes and fsyncs it, so
+a run that is killed keeps every case it finished. Reading: ``read_jsonl`` is
+strict (the first bad line raises ``ValueError`` naming file and line);
+``load_results`` keeps every readable line and reports the others as problems
+(empty file, a line cut off by a killed run, a newer schema, text that is not JSON).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -15,9 +23,9 @@ class JsonlWriter:
 
     def __init__(self, path: str | os.PathLike, *, append: bool = True) -> None:
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f: IO[str] = open(self.path, "a" if append else "w", encoding="utf-8")
         except OSError as e:
             raise ValueError(f"cannot write results to {str(self.path)!r}: {e.strerror}") from e
@@ -43,13 +51,95 @@ def write_jsonl(path: str | os.PathLike, results: Iterable[Result]) -> None:
             w.write(r)
 
 
+def _parse(line: str) -> Result:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e.msg} at column {e.colno})") from None
+    try:
+        return Result.from_dict(obj)
+    except (TypeError, KeyError) as e:
+        raise ValueError(str(e)) from None
+
+
 def read_jsonl(path: str | os.PathLike) -> Iterator[Result]:
     """Read Results; a line that is not a valid record raises ValueError naming the file and line."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                yield Result.from_dict(json.loads(line))
-            except (json.JSONDecodeError, ValueError, TypeError) as e:
+                yield _parse(line)
+            except ValueError as e:
                 raise ValueError(f"{path}:{lineno}: not a valid aimatrix result: {e}") from e
+
+
+@dataclass
+class Loaded:
+    """The readable Results of a file and what was wrong with the rest (``"FILE:LINE: why"`` each)."""
+
+    path: str
+    results: list[Result] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results)
+
+
+def load_results(path: str | os.PathLike) -> Loaded:
+    """Read every valid line of a results file; bad lines become ``problems`` instead of errors.
+
+    Raises ValueError only when the file cannot be opened. A file with no valid
+    line gives ``Loaded.results == []`` and a problem saying why.
+    """
+    out = Loaded(str(path))
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ValueError(f"cannot read results file {str(path)!r}: {e.strerror}") from e
+    if not data.strip():
+        out.problems.append(f"{path}: the file is empty: no results")
+        return out
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    last = len(lines) - 1 if lines[-1] == "" else len(lines)  # index past the last non-final-empty line
+    for i, line in enumerate(lines[:last]):
+        lineno = i + 1
+        if not line.strip():
+            continue
+        try:
+            out.results.append(_parse(line))
+        except ValueError as e:
+            cut = i == len(lines) - 1 and not text.endswith("\n")
+            why = ("the line is cut off (the run writing it was probably interrupted)" if cut and line.lstrip().startswith("{")
+                   else str(e))
+            out.problems.append(f"{path}:{lineno}: {why}")
+    if not out.results:
+        out.problems.append(f"{path}: no readable aimatrix result in the file")
+    return out
+
+
+def drop_partial_last_line(path: str | os.PathLike) -> int:
+    """Cut a final line without its newline (left by a killed writer) so appending starts on a clean line.
+
+    Returns the number of bytes removed (0 when the file ends with a newline or is absent).
+    A complete record that merely lacks its newline gets the newline instead.
+    """
+    p = Path(path)
+    if not p.exists():
+        return 0
+    with open(p, "rb+") as f:
+        data = f.read()
+        if not data or data.endswith(b"\n"):
+            return 0
+        start = data.rfind(b"\n") + 1
+        tail = data[start:]
+        try:
+            _parse(tail.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            f.truncate(start)
+            return len(tail)
+        f.write(b"\n")
+        return 0

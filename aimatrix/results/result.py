@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 SCHEMA = "aimatrix.result/1"
+SCHEMA_NAME, SCHEMA_VERSION = "aimatrix.result", 1
 OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
 
 
@@ -20,6 +21,28 @@ def _clean(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
     return x
+
+
+#: Parameters that record what a run chose or measured rather than what was asked for;
+#: left out when matching cases across runs (``Result.spec_key``). Benchmarks that
+#: record other such parameters add their names here.
+MEASURED_PARAMS: set[str] = {"repeat", "timer", "algo", "algo_id", "tile_id", "stages_id", "splitk",
+                             "workspace_bytes", "api", "kernel"}
+
+
+class NewerSchemaError(ValueError):
+    """A record written by a newer aimatrix, with a schema version this one cannot read."""
+
+
+def check_schema(schema: Any) -> None:
+    """Accept ``aimatrix.result/N`` for N <= SCHEMA_VERSION; raise ValueError otherwise."""
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_NAME + "/"):
+        raise ValueError(f"schema {schema!r} is not an aimatrix result schema (expected {SCHEMA!r})")
+    version = schema.split("/", 1)[1]
+    if not version.isdigit():
+        raise ValueError(f"schema {schema!r} has no version number (expected {SCHEMA!r})")
+    if int(version) > SCHEMA_VERSION:
+        raise NewerSchemaError(f"schema {schema!r} is newer than this aimatrix reads ({SCHEMA!r}): upgrade aimatrix")
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,9 @@ class Result:
     env: dict = field(default_factory=dict)
     error: dict | None = None
     schema: str = SCHEMA
+    #: The suite runner's id of the case (what was asked for, without timing options or
+    #: device): --resume and compare match on it. None for Results made outside a suite.
+    case: str | None = None
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -70,6 +96,8 @@ class Result:
         """Build a Result from a native measurement dict (``{"stats": ..., "samples_ms": ...}``).
 
         ``flops``/``bytes``/``items`` are per launch; rates use the median time.
+        ``telemetry`` (default: the measurement's own, when ``timing.measure`` sampled
+        it) adds energy figures to the metrics: joules_per_op, tflops_per_watt, items_per_joule.
         """
         stats = dict(measurement["stats"])
         sec = stats["median_ms"] / 1e3
@@ -89,8 +117,18 @@ class Result:
         elif peak_gbps and m.get("gbps") is not None:
             m["peak_gbps"] = peak_gbps
             m["pct_of_peak"] = 100.0 * m["gbps"] / peak_gbps
+        if telemetry is None:  # timing.measure attaches what it sampled to its Measurement
+            telemetry = getattr(measurement, "telemetry", None)
+            if telemetry is None and isinstance(measurement, Mapping):
+                telemetry = measurement.get("telemetry")
+        telemetry = dict(telemetry or {})
+        if telemetry:
+            from .telemetry import derived_metrics
+
+            m.update(derived_metrics(telemetry, median_ms=stats["median_ms"], tflops=m.get("tflops"),
+                                     items_per_s=m.get("items_per_s")))
         m.update(extra_metrics or {})
-        return cls(op, dict(params), backend, dtype, device, stats, m, dict(verify or {}), dict(telemetry or {}), dict(env or {}))
+        return cls(op, dict(params), backend, dtype, device, stats, m, dict(verify or {}), telemetry, dict(env or {}))
 
     @classmethod
     def failed(cls, op: str, params: Mapping[str, Any], *, backend: str, dtype: str, device: str,
@@ -109,6 +147,22 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def throttled(self) -> bool:
+        """True when NVML saw the GPU slow down (thermal, hardware, or clocks < 75% of max) while measuring."""
+        return bool(self.telemetry.get("throttled"))
+
+    def spec_key(self, *, with_device: bool = False) -> tuple:
+        """What was run, for matching cases across runs: op, dtype, backend and the spec's parameters.
+
+        Parameters that record what the run chose or measured (``MEASURED_PARAMS``:
+        launches per sample, timer, cuBLASLt algorithm, kernel name, ...) are left out.
+        """
+        params = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.params.items()
+                              if k not in MEASURED_PARAMS))
+        key = (self.op, self.dtype, self.backend, params)
+        return key + (self.device,) if with_device else key
 
     @property
     def median_ms(self) -> float | None:
@@ -137,23 +191,36 @@ class Result:
     # -- serialisation ------------------------------------------------------------
     def to_dict(self) -> dict:
         """The JSON object of this Result (schema ``aimatrix.result/1``)."""
-        return _clean({
+        d = {
             "schema": self.schema, "op": self.op, "params": self.params, "backend": self.backend,
             "dtype": self.dtype, "device": self.device, "stats": self.stats, "metrics": self.metrics,
             "verify": self.verify, "telemetry": self.telemetry, "env": self.env, "error": self.error,
-        })
+        }
+        if self.case is not None:
+            d["case"] = self.case
+        return _clean(d)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Result":
+        """A Result from its JSON object; ValueError for a record that is not one, or of a newer schema."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+        check_schema(d.get("schema", SCHEMA))
         missing = [k for k in ("op", "params", "backend", "dtype", "device") if k not in d]
         if missing:
             raise ValueError(f"result record is missing field(s) {', '.join(missing)}")
+        for name in ("params", "stats", "metrics", "verify", "telemetry", "env"):
+            if d.get(name) is not None and not isinstance(d[name], Mapping):
+                raise ValueError(f"field {name!r} must be an object, not {type(d[name]).__name__}")
+        if d.get("error") is not None and not isinstance(d["error"], Mapping):
+            raise ValueError(f"field 'error' must be null or an object, not {type(d['error']).__name__}")
         return cls(d["op"], dict(d["params"]), d["backend"], d["dtype"], d["device"],
                    dict(d.get("stats") or {}), dict(d.get("metrics") or {}), dict(d.get("verify") or {}),
-                   dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA))
+                   dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA),
+                   d.get("case"))
 
     def __repr__(self) -> str:
         shape = ", ".join(f"{k}={v}" for k, v in self.params.items() if not isinstance(v, (dict, list)))

@@ -1,0 +1,295 @@
+"""NVML telemetry sampled while a measurement runs: clocks, power, temperature, throttling, energy.
+
+``sampling(device)`` is a context manager: a background thread reads NVML every
+``interval`` seconds (default 50 ms, ``AIMATRIX_TELEMETRY_INTERVAL_MS``) while the
+block runs, and the total-energy counter is read at both ends. The timed region
+is device work, so the thread costs the measurement nothing it can see (the
+overhead is measured by ``bench/gpu_results.sh``)::
+
+    with sampling(dev) as tel:
+        raw = run_the_benchmark()
+    Result.from_measurement(..., telemetry=tel.data)
+
+``tel.data`` is the telemetry record (see docs/results-schema.md); where NVML or
+a GPU is missing it is ``{}`` (CPU) or ``{"unavailable": "why"}`` and nothing
+fails. ``AIMATRIX_TELEMETRY=0`` turns sampling off.
+
+A result is flagged ``throttled`` when, while the GPU was busy, NVML reported a
+thermal or hardware slowdown or power brake, or the SM clock fell below 75% of
+its maximum (nvbench's threshold). Running at the power cap (``sw_power_cap``)
+is recorded in ``throttle_reasons`` but is the normal state of a busy large GPU,
+so it alone does not flag a result.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+#: NVML clock event ("throttle") reason bits, by the name used in the records.
+REASONS = {
+    "gpu_idle": 0x1, "applications_clocks_setting": 0x2, "sw_power_cap": 0x4, "hw_slowdown": 0x8,
+    "sync_boost": 0x10, "sw_thermal_slowdown": 0x20, "hw_thermal_slowdown": 0x40, "hw_power_brake_slowdown": 0x80,
+    "display_clock_setting": 0x100,
+}
+#: Reasons that mean the GPU ran slower than it should: a result measured under them is flagged.
+SLOWDOWNS = ("hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
+CLOCK_THRESHOLD = 0.75  # flag a result whose busy SM clock dropped below this fraction of the maximum
+DEFAULT_INTERVAL_S = 0.05
+
+_lock = threading.Lock()
+_nvml_state: dict[str, Any] = {}
+
+
+class TelemetryUnavailable(Exception):
+    """NVML cannot be used here; the message says why."""
+
+
+def _nvml():
+    """The initialised pynvml module, or TelemetryUnavailable saying why not."""
+    with _lock:
+        if "module" in _nvml_state:
+            return _nvml_state["module"]
+        if "reason" in _nvml_state:
+            raise TelemetryUnavailable(_nvml_state["reason"])
+        try:
+            import pynvml  # type: ignore
+        except ImportError:
+            _nvml_state["reason"] = "nvidia-ml-py is not installed (pip install nvidia-ml-py, or aimatrix[nvml])"
+            raise TelemetryUnavailable(_nvml_state["reason"]) from None
+        try:
+            pynvml.nvmlInit()
+        except Exception as e:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+            _nvml_state["reason"] = f"NVML could not start: {e}"
+            raise TelemetryUnavailable(_nvml_state["reason"]) from None
+        _nvml_state["module"] = pynvml
+        return pynvml
+
+
+def nvml_unavailable_reason() -> str | None:
+    """Why NVML telemetry cannot be taken on this machine, or None when it can."""
+    if os.environ.get("AIMATRIX_TELEMETRY", "1") == "0":
+        return "turned off (AIMATRIX_TELEMETRY=0)"
+    try:
+        _nvml()
+    except TelemetryUnavailable as e:
+        return str(e)
+    return None
+
+
+def _handle(info: dict):
+    """The NVML handle of a CUDA device, found by UUID, else by PCI bus id (CUDA and NVML indices may differ)."""
+    nv = _nvml()
+    errors = []
+    if info.get("uuid"):
+        try:
+            return nv.nvmlDeviceGetHandleByUUID(info["uuid"])
+        except Exception as e:
+            errors.append(f"UUID {info['uuid']}: {e}")
+    if info.get("pci_bus_id"):
+        try:
+            return nv.nvmlDeviceGetHandleByPciBusId(info["pci_bus_id"])
+        except Exception as e:
+            errors.append(f"PCI {info['pci_bus_id']}: {e}")
+    raise TelemetryUnavailable("NVML does not know this GPU (" + "; ".join(errors or ["no UUID or PCI id"]) + ")")
+
+
+def _try(fn, *args, scale: float = 1.0):
+    try:
+        v = fn(*args)
+    except Exception:  # NotSupported, NoPermission, ... : the figure is simply absent
+        return None
+    return v * scale if scale != 1.0 else v
+
+
+def nvml_device_facts(info: dict) -> dict:
+    """Static NVML facts of a device for the environment record (driver, limits); {} without NVML."""
+    try:
+        nv = _nvml()
+        h = _handle(info)
+    except TelemetryUnavailable:
+        return {}
+    facts = {
+        "nvml_driver_version": _try(nv.nvmlSystemGetDriverVersion),
+        "power_limit_w": _try(nv.nvmlDeviceGetEnforcedPowerLimit, h, scale=1e-3),
+        "max_sm_clock_mhz": _try(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_SM),
+        "max_mem_clock_mhz": _try(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_MEM),
+        "persistence_mode": _try(nv.nvmlDeviceGetPersistenceMode, h),
+        "vbios_version": _try(nv.nvmlDeviceGetVbiosVersion, h),
+    }
+    for k, v in list(facts.items()):
+        if isinstance(v, bytes):
+            facts[k] = v.decode(errors="replace")
+    return facts
+
+
+@dataclass
+class _Sample:
+    t: float
+    sm_mhz: float | None
+    mem_mhz: float | None
+    power_w: float | None
+    temp_c: float | None
+    reasons: int | None
+    energy_mj: float | None
+
+
+class _Sampler:
+    def __init__(self, handle, interval_s: float) -> None:
+        self.nv = _nvml()
+        self.h = handle
+        self.interval_s = interval_s
+        self.samples: list[_Sample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="aimatrix-nvml", daemon=True)
+        reasons = getattr(self.nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
+            self.nv.nvmlDeviceGetCurrentClocksThrottleReasons
+        self._reasons = reasons
+        self.max_sm_mhz = _try(self.nv.nvmlDeviceGetMaxClockInfo, handle, self.nv.NVML_CLOCK_SM)
+        self.power_limit_w = _try(self.nv.nvmlDeviceGetEnforcedPowerLimit, handle, scale=1e-3)
+
+    def read(self) -> _Sample:
+        nv, h = self.nv, self.h
+        return _Sample(time.perf_counter(), _try(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
+                       _try(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM),
+                       _try(nv.nvmlDeviceGetPowerUsage, h, scale=1e-3),
+                       _try(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+                       _try(self._reasons, h), _try(nv.nvmlDeviceGetTotalEnergyConsumption, h))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.samples.append(self.read())
+
+    def start(self) -> None:
+        self.samples.append(self.read())
+        self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(self.read())
+        return summarize(self.samples, interval_s=self.interval_s, max_sm_mhz=self.max_sm_mhz,
+                         power_limit_w=self.power_limit_w)
+
+
+def _spread(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def summarize(samples: list[_Sample], *, interval_s: float, max_sm_mhz: float | None,
+              power_limit_w: float | None) -> dict:
+    """The telemetry record from raw samples (the first at the start, the last at the end of the block)."""
+    def busy(s: _Sample) -> bool:
+        return s.reasons is None or not (s.reasons & REASONS["gpu_idle"])
+
+    active = [s for s in samples if busy(s)] or samples
+    seen = 0
+    for s in active:
+        seen |= (s.reasons or 0)
+    reasons = [name for name, bit in REASONS.items() if seen & bit and name != "gpu_idle"]
+    sm = [s.sm_mhz for s in active if s.sm_mhz is not None]
+    mem = [s.mem_mhz for s in active if s.mem_mhz is not None]
+    power = [s.power_w for s in active if s.power_w is not None]
+    temps = [s.temp_c for s in samples if s.temp_c is not None]
+    window_s = samples[-1].t - samples[0].t
+    out: dict[str, Any] = {
+        "source": "nvml", "interval_ms": 1e3 * interval_s, "samples": len(samples), "busy_samples": len(active),
+        "window_s": window_s,
+        "sm_clock_mhz": _spread(sm), "mem_clock_mhz": _spread(mem), "max_sm_clock_mhz": max_sm_mhz,
+        "power_w": ({"mean": statistics.fmean(power), "max": max(power)} if power else None),
+        "power_limit_w": power_limit_w,
+        "temperature_c": ({"start": temps[0], "max": max(temps), "end": temps[-1]} if temps else None),
+        "throttle_reasons": reasons,
+    }
+    # Energy: the counter's delta over the whole block, and the average power over the
+    # intervals in which the GPU was busy (leaving out setup while it idled).
+    e0, e1 = samples[0].energy_mj, samples[-1].energy_mj
+    if e0 is not None and e1 is not None and window_s > 0:
+        out["energy_j"] = (e1 - e0) / 1e3
+        de = dt = 0.0
+        for a, b in zip(samples, samples[1:]):
+            if busy(a) and busy(b) and a.energy_mj is not None and b.energy_mj is not None and b.t > a.t:
+                de += b.energy_mj - a.energy_mj
+                dt += b.t - a.t
+        out["avg_power_w"] = (de / 1e3 / dt) if dt > 0 and de > 0 else out["energy_j"] / window_s
+        out["avg_power_source"] = "energy_counter"
+    elif power:
+        out["energy_j"] = None
+        out["avg_power_w"] = statistics.fmean(power)
+        out["avg_power_source"] = "power_samples"
+    why = [r for r in reasons if r in SLOWDOWNS]
+    if sm and max_sm_mhz and min(sm) < CLOCK_THRESHOLD * max_sm_mhz:
+        why.append(f"sm_clock {min(sm):.0f} MHz < {CLOCK_THRESHOLD:.0%} of max {max_sm_mhz:.0f} MHz")
+    out["throttled"] = bool(why)
+    if why:
+        out["throttle_detail"] = "; ".join(why)
+    return out
+
+
+@dataclass
+class Recording:
+    """Filled when the ``sampling`` block ends: ``data`` is the telemetry record."""
+
+    data: dict = field(default_factory=dict)
+
+
+def _interval() -> float:
+    try:
+        return max(0.001, float(os.environ.get("AIMATRIX_TELEMETRY_INTERVAL_MS", "")) / 1e3)
+    except ValueError:
+        return DEFAULT_INTERVAL_S
+
+
+@contextmanager
+def sampling(device, *, enabled: bool = True, interval: float | None = None) -> Iterator[Recording]:
+    """Sample NVML telemetry of ``device`` (a Device or name) while the block runs; see the module doc."""
+    from ..device import resolve
+
+    rec = Recording()
+    dev = resolve(device)
+    if not dev.is_cuda:
+        yield rec
+        return
+    if not enabled:
+        rec.data = {"unavailable": "turned off for this measurement"}
+        yield rec
+        return
+    reason = nvml_unavailable_reason()
+    sampler = None
+    if reason is None:
+        from .env import device_info
+
+        try:
+            sampler = _Sampler(_handle(device_info(dev)), interval or _interval())
+            sampler.start()
+        except TelemetryUnavailable as e:
+            reason = str(e)
+    if sampler is None:
+        rec.data = {"unavailable": reason}
+        yield rec
+        return
+    try:
+        yield rec
+    finally:
+        rec.data = sampler.stop()
+
+
+def derived_metrics(telemetry: dict, *, median_ms: float | None, tflops: float | None = None,
+                    items_per_s: float | None = None) -> dict:
+    """Energy figures from a telemetry record and the median time: joules per launch, TFLOP/s per watt, items per joule."""
+    p = telemetry.get("avg_power_w")
+    if not p or p <= 0 or not median_ms:
+        return {}
+    out = {"avg_power_w": p, "joules_per_op": p * median_ms / 1e3}
+    if tflops:
+        out["tflops_per_watt"] = tflops / p
+    if items_per_s:
+        out["items_per_joule"] = items_per_s / p
+    return out

@@ -1,0 +1,146 @@
+"""Suites that never lose data: streaming, resume after a kill, Ctrl-C, child-process isolation, timeouts."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from aimatrix.bench.cases import Case
+from aimatrix.bench.cli import main
+from aimatrix.bench.runner import run_cases
+from aimatrix.micro.gemm import gemm
+from aimatrix.results.jsonl import load_results
+
+# Each case measures for at least `min_time` seconds: long enough to kill a run between two cases.
+SCRIPT = textwrap.dedent("""
+    import sys
+    from aimatrix.bench.cases import Case
+    from aimatrix.bench.runner import run_cases
+    from aimatrix.micro.gemm import gemm
+    cases = [Case("gemm", gemm, (32 + 8 * i, 32, 32), dict(device="cpu", min_time=0.25, max_time=0.25,
+                  min_samples=3, warmup=0.0), arg_names=("m", "n", "k")) for i in range(10)]
+    r = run_cases(cases, device="cpu", out=sys.argv[1], resume=True)
+    print("ran", len(r), "skipped", len(r.skipped), "interrupted", r.interrupted)
+""")
+
+
+def _lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _wait_for_lines(path, n, proc, limit=60.0):
+    t0 = time.monotonic()
+    while len(_lines(path)) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < limit, "the run wrote nothing"
+        time.sleep(0.02)
+
+
+def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
+    out = tmp_path / "run.jsonl"
+    script = tmp_path / "suite.py"
+    script.write_text(SCRIPT)
+    p = subprocess.Popen([sys.executable, str(script), str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    _wait_for_lines(out, 3, p)
+    p.kill()  # SIGKILL: no cleanup of any kind
+    p.wait()
+    kept = load_results(out)
+    assert kept.problems == [] or "cut off" in kept.problems[-1]
+    assert len(kept.results) >= 3 and all(r.ok and r.case for r in kept.results)
+    done_before = {r.case for r in kept.results}
+    q = subprocess.run([sys.executable, str(script), str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0, q.stderr
+    assert f"skipped {len(done_before)}" in q.stdout
+    final = load_results(out)
+    assert final.problems == []
+    cases = [r.case for r in final.results]
+    assert len(cases) == 10 and len(set(cases)) == 10  # every case once: none lost, none run twice
+    assert done_before <= set(cases)
+
+
+@pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["in-process", "isolated"])
+def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, isolate):
+    out = tmp_path / "run.jsonl"
+    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--quick", "--max-time", "1.5",
+           "--target", "0.000001", "--out", str(out), *isolate]
+    p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_lines(out, 1, p)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130, stderr
+    assert "interrupted while running gemm" in stdout and "1 passed, 0 failed, 1 not run" in stdout
+    assert f"go on with --resume --out {out}" in stdout
+    assert len(_lines(out)) == 1 and json.loads(_lines(out)[0])["error"] is None
+
+
+def test_resume_on_the_cli_skips_finished_cases(tmp_path, capsys):
+    out = tmp_path / "run.jsonl"
+    args = ["micro", "--device", "cpu", "--quick", "--max-time", "0.05", "--out", str(out)]
+    assert main(args) == 0
+    n = len(_lines(out))
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 0
+    assert f"--resume: {n} case(s) already in" in capsys.readouterr().out
+    assert len(_lines(out)) == n
+    assert main(["micro", "--device", "cpu", "--resume"]) == 2  # nothing to resume from
+    assert "--resume needs --out FILE" in capsys.readouterr().err
+
+
+def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
+    out = tmp_path / "run.jsonl"
+    args = ["micro", "--device", "cpu", "--quick", "--dtype", "fp32,bf16", "--max-time", "0.05", "--out", str(out)]
+    assert main(args) == 1
+    n = len(_lines(out))
+    assert main(args + ["--resume"]) == 1  # the failures are still there: the exit code says so
+    assert len(_lines(out)) == n
+    assert main(args + ["--resume", "--retry-failed"]) == 1  # bf16 on a CPU fails again, recorded again
+    assert len(_lines(out)) == n + 2
+
+
+@pytest.fixture
+def faulty(tmp_path, monkeypatch):
+    """A module of cases that crash their process, hang, or fail, importable by the child process."""
+    (tmp_path / "faulty_cases.py").write_text(textwrap.dedent("""
+        import os, signal, time
+        from aimatrix.errors import CudaError
+
+        def segfault(n):
+            os.kill(os.getpid(), signal.SIGSEGV)
+
+        def hang(n):
+            time.sleep(600)
+
+        def sticky_error(n):
+            raise CudaError("an illegal memory access was encountered", "cudaErrorIllegalAddress")
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import faulty_cases
+
+    return faulty_cases
+
+
+def test_isolate_a_crash_or_a_hang_costs_one_case(tmp_path, faulty):
+    quick = dict(device="cpu", max_time=0.05, min_time=0.0, min_samples=3, warmup=0.0)
+    cases = [Case("gemm", gemm, (16, 16, 16), quick, ("m", "n", "k")),
+             Case("fault", faulty.segfault, (1,), {}, ("n",)),
+             Case("gemm", gemm, (24, 16, 16), quick, ("m", "n", "k")),
+             Case("fault", faulty.hang, (2,), {}, ("n",)),
+             Case("fault", faulty.sticky_error, (3,), {}, ("n",)),
+             Case("gemm", gemm, (32, 16, 16), quick, ("m", "n", "k"))]
+    out = tmp_path / "iso.jsonl"
+    results = run_cases(cases, device="cpu", out=str(out), timeout=5.0)
+    assert [r.ok for r in results] == [True, False, True, False, False, True]
+    assert results[1].error["type"] == "ProcessCrashed" and "SIGSEGV" in results[1].error["message"]
+    assert results[3].error["type"] == "Timeout" and "5 s" in results[3].error["message"]
+    assert results[4].error == {"type": "CudaError", "message": "an illegal memory access was encountered",
+                                "status": "cudaErrorIllegalAddress"}
+    assert len(load_results(out).results) == 6
+
+
+def test_bad_timeout_is_an_error(tmp_path):
+    assert main(["micro", "--device", "cpu", "--timeout", "0", "--out", str(tmp_path / "x.jsonl")]) == 2
