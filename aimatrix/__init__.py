@@ -18,7 +18,22 @@ from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError
 from .micro import gemm
 from .results import Result, read_jsonl, write_jsonl
 
+
+
+def __getattr__(name: str):
+    """Layer and model benchmarks need PyTorch: imported on first use, so ``import aimatrix`` does not."""
+    if name in ("model", "macro"):
+        from . import macro
+
+        return macro.model if name == "model" else macro
+    if name in ("layer", "layers"):
+        from . import layers
+
+        return layers.layer if name == "layer" else layers
+    raise AttributeError(f"module 'aimatrix' has no attribute {name!r}")
+
+
 __all__ = [
-    "__version__", "gemm", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
+    "__version__", "gemm", "model", "layer", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
     "AimatrixError", "CudaError", "OutOfMemoryError", "UnsupportedError", "VerificationError",
 ]

@@ -38,3 +38,53 @@ def test_module_entry_point_info(tmp_path):
                        cwd=tmp_path)
     assert p.returncode == 0
     assert "aimatrix" in p.stdout and "CPU:" in p.stdout
+
+
+def test_macro_subcommand_tiny(tmp_path):
+    out = tmp_path / "m.jsonl"
+    rc = main(["macro", "--device", "cpu", "--models", "resnet50,din", "--batch", "2", "--size", "tiny",
+               "--max-time", "0.05", "--out", str(out)])
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rc == 0, recs
+    assert {r["params"]["model"] for r in recs} == {"resnet50", "din"}
+    assert all(r["metrics"]["items_per_s"] > 0 for r in recs)
+
+
+def test_macro_unknown_model_lists_known(capsys):
+    assert main(["macro", "--device", "cpu", "--models", "resnet9000"]) == 2
+    assert "resnet50" in capsys.readouterr().err
+
+
+def test_layers_subcommand(tmp_path):
+    out = tmp_path / "l.jsonl"
+    rc = main(["layers", "--device", "cpu", "--layers", "softmax,layernorm", "--max-time", "0.05", "--out", str(out)])
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rc == 0, recs
+    assert [r["params"]["layer"] for r in recs] == ["softmax", "layernorm"]
+
+
+def test_synth_subcommand_no_run(tmp_path, capsys):
+    rc = main(["synth", "--device", "cpu", "--models", "alexnet,vgg16,googlenet", "--no-run", "--out", str(tmp_path)])
+    assert rc == 0
+    assert (tmp_path / "synthetic.json").exists()
+    assert "224" in capsys.readouterr().out
+
+
+def test_collectives_subcommand_gloo(tmp_path):
+    out = tmp_path / "c.jsonl"
+    rc = main(["collectives", "--backend", "gloo", "--nproc", "2", "--ops", "all_reduce,broadcast", "--min-bytes", "64",
+               "--max-bytes", "256", "--samples", "3", "--master-port", "29621", "--out", str(out)])
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rc == 0 and len(recs) == 6 and all(r["verify"]["passed"] for r in recs)
+
+
+def test_collectives_needs_two_processes(capsys):
+    assert main(["collectives", "--backend", "gloo", "--nproc", "1"]) == 2
+    assert "needs at least 2 processes" in capsys.readouterr().err
+
+
+def test_layers_unknown_name_is_recorded(tmp_path):
+    out = tmp_path / "l.jsonl"
+    assert main(["layers", "--device", "cpu", "--layers", "layer_norm", "--max-time", "0.05", "--out", str(out)]) == 1
+    (rec,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert "layer='layer_norm' is not allowed: known layers are" in rec["error"]["message"]

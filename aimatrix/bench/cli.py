@@ -320,6 +320,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Comman
 }
 
 
+from .commands import EXTRA_COMMANDS  # noqa: E402  (they use run_suite and the options above)
+
+COMMANDS.update(EXTRA_COMMANDS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aimatrix", description="How fast is this AI accelerator, really?")
     _add_run_options(parser)
