@@ -30,6 +30,16 @@ for part in $parts; do
       echo "== stability of the median vs warm-up / measuring time =="
       python3 bench/stability.py 2>&1 | tee "$OUT/stability.md"
       ;;
+    models)
+      OUT="$OUT" bash bench/gpu_models.sh
+      ;;
+    results)  # many small files: packed into one archive ($OUT brings back 8 files at most)
+      OUT=/tmp/gpu-results bash bench/gpu_results.sh
+      tar czf "$OUT/results.tgz" -C /tmp/gpu-results .
+      ;;
+    wheel)
+      bash bench/gpu_wheel.sh
+      ;;
     cli)
       echo "== default suite (quick) =="
       (cd /tmp && python3 -m aimatrix.bench --quick --out "$OUT/suite.jsonl") 2>&1 | tee "$OUT/suite.log" | tail -40

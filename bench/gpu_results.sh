@@ -47,7 +47,7 @@ rc=${PIPESTATUS[0]}; echo "exit code $rc"; [ "$rc" = 0 ] || status=1
 
 if $PY -m aimatrix.bench macro --help >/dev/null 2>&1; then
   step "macro quick suite"
-  $PY -m aimatrix.bench macro --quick --out "$OUT/macro.jsonl" 2>&1 | tee "$OUT/macro.log" | tail -20
+  $PY -m aimatrix.bench macro --models resnet50,din --batch 32 --dtype bf16 --quick --out "$OUT/macro.jsonl" 2>&1 | tee "$OUT/macro.log" | tail -20
   rc=${PIPESTATUS[0]}; echo "exit code $rc"; [ "$rc" = 0 ] || status=1
 else
   echo; echo "(no macro subcommand in this build: macro quick suite skipped)"
