@@ -6,7 +6,11 @@ set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 ls -la wheelhouse | tee "$OUT/wheel.log"
-python3 -m pip install -q --no-deps --force-reinstall wheelhouse/aimatrix-*.whl wheelhouse/aimatrix_cu13-*.whl 2>&1 | tee -a "$OUT/wheel.log"
+# Remove any source build first: it owns aimatrix/_backends/cu13 too, and reinstalling
+# it after the back-end wheel would delete the back end's files.
+python3 -m pip uninstall -q -y aimatrix aimatrix-cu13 2>&1 | tee -a "$OUT/wheel.log"
+python3 -m pip install -q --no-deps wheelhouse/aimatrix-*.whl wheelhouse/aimatrix_cu13-*.whl 2>&1 | tee -a "$OUT/wheel.log"
+python3 -m pip list 2>/dev/null | grep -i aimatrix | tee -a "$OUT/wheel.log"
 cd /tmp && python3 - <<'PY' 2>&1 | tee -a "$OUT/wheel.log"
 import aimatrix as am, aimatrix._native as n
 print("back end:", n.cuda().__file__)
