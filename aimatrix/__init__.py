@@ -16,6 +16,8 @@ from . import dist, synth, timing
 from .device import Device, devices
 from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError, VerificationError
 from .micro import gemm
+from . import micro
+from .micro import conv, launch, membw
 from .results import Result, read_jsonl, write_jsonl
 
 
@@ -34,6 +36,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "gemm", "model", "layer", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
+    "__version__", "gemm", "conv", "membw", "launch", "micro", "model", "layer", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
     "AimatrixError", "CudaError", "OutOfMemoryError", "UnsupportedError", "VerificationError",
 ]

@@ -323,6 +323,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Comman
 from .commands import EXTRA_COMMANDS  # noqa: E402  (they use run_suite and the options above)
 
 COMMANDS.update(EXTRA_COMMANDS)
+from .micro_suite import MICRO_COMMANDS  # noqa: E402  (micro --catalog, membw)
+
+COMMANDS.update(MICRO_COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

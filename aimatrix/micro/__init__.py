@@ -1,5 +1,9 @@
-"""Micro benchmarks: GEMM (and, later, convolution, memory bandwidth, launch latency)."""
+"""Micro benchmarks: GEMM, convolution, memory bandwidth, launch latency, and size catalogues."""
 
+from .catalog import catalog
+from .conv import conv
 from .gemm import gemm
+from .launch import launch
+from .membw import membw
 
-__all__ = ["gemm"]
+__all__ = ["gemm", "conv", "membw", "launch", "catalog"]

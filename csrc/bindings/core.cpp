@@ -8,6 +8,9 @@
 #include <nanobind/stl/function.h>
 
 #include "bindings/common.hpp"
+#include "bindings/micro_args.hpp"
+#include "cpu/conv.hpp"
+#include "cpu/stream.hpp"
 #include "common/gemm_spec.hpp"
 #include "cpu/cache_flush.hpp"
 #include "cpu/gemm.hpp"
@@ -63,4 +66,27 @@ NB_MODULE(_core, m) {
   });
 
   bind::bind_synth(m);
+
+  m.def("conv", [](nb::dict spec, bool cold, nb::dict rule) {
+    const ConvSpec s = bind::conv_spec(spec);
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cpu::run_conv(s, r, cold);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("spec"), nb::arg("cold"), nb::arg("rule"), "CPU convolution benchmark (im2col + sgemm, fp32).");
+
+  m.def("membw", [](const std::string& kind, int64_t n, int passes, uint64_t seed, bool cold, nb::dict rule) {
+    const MembwSpec s = bind::membw_spec(kind, n, passes, true, -1, seed);
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cpu::run_membw(s, r, cold);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("kind"), nb::arg("n"), nb::arg("passes"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"),
+     "CPU STREAM benchmark (OpenMP).");
 }

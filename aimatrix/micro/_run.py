@@ -1,0 +1,68 @@
+"""What the micro benchmarks other than GEMM share: device/backend resolution and the native call."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import _check, timing
+from ..device import Device, resolve
+from ..errors import UnsupportedError
+from ..peaks import peak_gbps, peak_tflops
+from ..results.env import device_info, environment
+from ..results.result import Result
+from ..results.telemetry import sampling
+
+
+def resolve_backend(op: str, backend: str, device: str | Device, cuda_backends: tuple[str, ...],
+                    default_cuda: str) -> tuple[Device, str]:
+    """The device and the concrete backend; UnsupportedError for a CPU/GPU mismatch."""
+    _check.choice("backend", backend, ("auto", "cpu") + cuda_backends)
+    dev = resolve(device)
+    if backend == "auto":
+        backend = default_cuda if dev.is_cuda else "cpu"
+    if dev.is_cuda and backend == "cpu":
+        raise UnsupportedError(f"backend='cpu' runs on device='cpu', not {dev}")
+    if not dev.is_cuda and backend != "cpu":
+        raise UnsupportedError(f"{op} backend={backend!r} needs a CUDA device; on the CPU use backend='cpu'")
+    return dev, backend
+
+
+def run(dev: Device, *, telemetry: bool, cuda_call: Callable[[Any], dict], cpu_call: Callable[[Any], dict] | None,
+        what: str) -> tuple[dict, dict]:
+    """Call the native runner of the device (GIL released inside); (raw dict, telemetry)."""
+    from .. import _native
+
+    if dev.is_cuda:
+        with sampling(dev, enabled=_check.boolean("telemetry", telemetry)) as tel:
+            raw = cuda_call(_native.cuda())
+        return raw, tel.data
+    if cpu_call is None:
+        raise UnsupportedError(f"{what} needs a CUDA device")
+    return cpu_call(_native.core), {}
+
+
+def peak_compute(dev: Device, dtype: str) -> float | None:
+    if not dev.is_cuda:
+        return None
+    info = device_info(dev)
+    return peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
+
+
+def peak_memory(dev: Device) -> float | None:
+    if not dev.is_cuda:
+        return None
+    info = device_info(dev)
+    return peak_gbps(info["mem_clock_khz"], info["bus_width_bits"])
+
+
+def result(op: str, params: dict, raw: dict, *, dev: Device, dtype: str, tel: dict, mode: str, seed: int,
+           **metrics: Any) -> Result:
+    """A Result from a native runner's dict: params gain mode, seed, the batching and what the runner chose."""
+    params = dict(params, mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"],
+                  **raw.get("extra", {}))
+    return Result.from_measurement(op, params, backend=raw["backend"], dtype=dtype, device=str(dev), measurement=raw,
+                                   verify=raw["verify"], env=environment(dev), telemetry=tel, **metrics)
+
+
+def timing_rule(timing_options: dict) -> dict:
+    return timing.rule(**timing_options)

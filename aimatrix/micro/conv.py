@@ -1,0 +1,103 @@
+"""Convolution micro benchmark: ``aimatrix.conv``.
+
+Backends: ``cudnn`` (cuDNN 9: the algorithm found by measurement, by heuristics,
+or named; its workspace allocated once), ``igemm`` (our implicit-GEMM kernels:
+fp32 on CUDA cores, fp16/bf16 on tensor cores; forward, NHWC), ``cpu`` (im2col +
+our OpenMP sgemm, every direction and layout, fp32).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from .. import _check, timing
+from ..results.result import MEASURED_PARAMS, Result
+from . import _run
+
+DTYPES = ("fp32", "tf32", "fp16", "bf16")
+LAYOUTS = ("nchw", "nhwc")
+DIRECTIONS = ("fwd", "bwd_data", "bwd_filter")
+CUDA_BACKENDS = ("cudnn", "igemm")
+BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
+#: cuDNN algorithm choice: by measurement (cudnnFind*), by heuristics, or one by name (e.g. "IMPLICIT_PRECOMP_GEMM").
+ALGOS = ("find", "heuristic")
+
+MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math"})
+
+
+def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
+    """An int or an (h, w) pair of ints, each >= minimum."""
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(vals) != 2:
+        raise ValueError(f"{name}={value!r} is not allowed: expected an integer or a pair (h, w)")
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name}={value!r} is not allowed: it must be an integer or a pair of integers")
+        if v < minimum:
+            raise ValueError(f"{name}={value!r} is not allowed: it must be >= {minimum}")
+    return int(vals[0]), int(vals[1])
+
+
+def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None, stride: Any = 1, pad: Any = 0,
+         dilation: Any = 1, groups: int = 1, dtype: str = "fp32", layout: str = "nchw", direction: str = "fwd",
+         backend: str = "auto", algo: str = "find", device: str = "auto", mode: str = "hot", seed: int = 0,
+         telemetry: bool = True, **timing_options: Any) -> Result:
+    """Benchmark one 2-D convolution (cross-correlation, as cuDNN and PyTorch compute it).
+
+    x is [n, c, h, w] (or NHWC), the filter [k, c/groups, r, s], the output
+    [n, k, ho, wo]; ``direction`` is ``fwd`` (y from x and w), ``bwd_data`` (dx from
+    dy and w) or ``bwd_filter`` (dw from x and dy). FLOPs = 2·N·K·Ho·Wo·(C/groups)·R·S
+    in each direction. Inputs are random (seeded, drawn in fp32 and rounded); the
+    output is checked against a float64 reference on sampled elements before timing.
+    ``algo`` (cudnn only): ``find`` (time every algorithm once, take the fastest that
+    verifies), ``heuristic``, or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``.
+    """
+    n, c, h, w, k, r = (_check.positive_int(nm, v) for nm, v in
+                        (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r)))
+    s = r if s is None else _check.positive_int("s", s)
+    groups = _check.positive_int("groups", groups)
+    (sh, sw), (ph, pw), (dh, dw) = (_pair("stride", stride, minimum=1), _pair("pad", pad, minimum=0),
+                                    _pair("dilation", dilation, minimum=1))
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("layout", layout, LAYOUTS)
+    _check.choice("direction", direction, DIRECTIONS)
+    _check.choice("mode", mode, timing.MODES)
+    if not isinstance(algo, str) or not algo:
+        raise TypeError(f"algo={algo!r} is not allowed: expected 'find', 'heuristic' or a cuDNN algorithm name")
+    seed = _check.non_negative_int("seed", seed)
+    if c % groups or k % groups:
+        raise ValueError(f"groups={groups} is not allowed: it must divide both c={c} and k={k}")
+    ho, wo = output_size(h, r, sh, ph, dh), output_size(w, s, sw, pw, dw)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"filter {r}x{s} (dilation {dh}x{dw}) is larger than the padded input {h + 2 * ph}x{w + 2 * pw}: "
+                         f"the output would be {ho}x{wo}")
+    opts = _run.timing_rule(timing_options)
+    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn")
+
+    spec = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw,
+                groups=groups, dtype=dtype, layout=layout, direction=direction, seed=seed)
+    cold = mode == "cold"
+    raw, tel = _run.run(dev, telemetry=telemetry, what="conv",
+                        cuda_call=lambda m: m.conv(dev.index, backend, algo, spec, cold, opts),
+                        cpu_call=lambda m: m.conv(spec, cold, opts))
+    params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
+    params.update(ho=ho, wo=wo)
+    if backend == "cudnn":
+        params["algo_choice"] = algo
+    flops = 2.0 * n * k * ho * wo * (c // groups) * r * s
+    return _run.result("conv", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed, flops=flops,
+                       bytes=conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction),
+                       peak_tflops=_run.peak_compute(dev, dtype))
+
+
+def conv_bytes(n: int, c: int, h: int, w: int, k: int, r: int, s: int, ho: int, wo: int, groups: int, dtype: str,
+               direction: str) -> float:
+    """Fewest bytes moved: both inputs read once, the output written once."""
+    x, wt, y = n * c * h * w, k * (c // groups) * r * s, n * k * ho * wo
+    size = 4 if dtype in ("fp32", "tf32") else 2
+    return float(size * (x + wt + y))

@@ -1,0 +1,116 @@
+"""Memory-bandwidth micro benchmark: ``aimatrix.membw`` and the size sweep.
+
+Device kernels (vectorised 16-byte accesses, grid-stride): ``read``, ``write``,
+``copy``, ``scale``, ``add``, ``triad``, ``dot`` — bytes counted as read + written.
+Transfers: ``h2d``, ``d2h`` (pinned or pageable host memory), ``d2d``
+(cudaMemcpyAsync; read + written) and ``p2p`` (to another GPU) — bytes counted
+once, as they cross the link. On the CPU: the STREAM kernels with OpenMP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .. import _check, timing
+from ..results.result import MEASURED_PARAMS, Result
+from . import _run
+
+KERNELS = ("read", "write", "copy", "scale", "add", "triad", "dot")
+TRANSFERS = ("h2d", "d2h", "d2d", "p2p")
+KINDS = KERNELS + TRANSFERS
+#: Arrays read and written per pass (STREAM's accounting); transfers count the bytes that cross once.
+TRAFFIC = {"read": (1, 0), "write": (0, 1), "copy": (1, 1), "scale": (1, 1), "add": (2, 1), "triad": (2, 1),
+           "dot": (2, 0), "h2d": (1, 0), "d2h": (1, 0), "d2d": (1, 1), "p2p": (1, 0)}
+DTYPES = ("fp32",)
+
+MEASURED_PARAMS.update({"grid", "block", "vector_bytes"})
+
+
+def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pinned: bool = True, passes: int = 1,
+          peer: int | None = None, device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
+          **timing_options: Any) -> Result:
+    """Benchmark one memory kind on arrays of ``nbytes`` bytes each.
+
+    ``passes`` sweeps over the arrays per launch (device kernels and the CPU): small
+    arrays then measure the caches rather than the launch. ``pinned`` chooses
+    page-locked or pageable host memory for ``h2d``/``d2h``; ``peer`` the other GPU
+    for ``p2p`` (default: the next one). GB/s = bytes / median time; % of peak is
+    against memory clock x bus width x 2 for the device kernels and ``d2d``.
+    """
+    _check.choice("kind", kind, KINDS)
+    _check.choice("dtype", dtype, DTYPES)
+    _check.choice("mode", mode, timing.MODES)
+    nbytes = _check.positive_int("nbytes", nbytes)
+    if nbytes % 4:
+        raise ValueError(f"nbytes={nbytes} is not allowed: it must be a multiple of 4 (whole fp32 elements)")
+    passes = _check.positive_int("passes", passes)
+    if passes > 1 and kind in TRANSFERS:
+        raise ValueError(f"passes={passes} is not allowed for kind {kind!r}: a transfer is one copy per launch")
+    pinned = _check.boolean("pinned", pinned)
+    seed = _check.non_negative_int("seed", seed)
+    opts = _run.timing_rule(timing_options)
+    dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
+    if kind == "p2p":
+        peer = _peer(dev, peer)
+    elif peer is not None:
+        raise ValueError(f"peer={peer!r} is not allowed for kind {kind!r}: only p2p copies to another GPU")
+    n = nbytes // 4
+    cold = mode == "cold"
+    raw, tel = _run.run(dev, telemetry=telemetry, what=f"membw kind {kind!r}",
+                        cuda_call=lambda m: m.membw(dev.index, kind, n, passes, pinned, -1 if peer is None else peer,
+                                                    seed, cold, opts),
+                        cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts))
+    reads, writes = TRAFFIC[kind]
+    params: dict[str, Any] = {"kind": kind, "nbytes": nbytes, "passes": passes,
+                              "bytes_counted": "transferred once" if kind in ("h2d", "d2h", "p2p") else "read + written"}
+    if kind in ("h2d", "d2h"):
+        params["pinned"] = pinned
+    if kind == "p2p":
+        params["peer"] = peer
+    peak = _run.peak_memory(dev) if kind not in ("h2d", "d2h", "p2p") else None
+    return _run.result("membw", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
+                       bytes=float(nbytes) * (reads + writes) * passes, peak_gbps=peak)
+
+
+def _peer(dev, peer: int | None) -> int:
+    from .. import _native
+    from ..errors import UnsupportedError
+
+    if not dev.is_cuda:
+        raise UnsupportedError("membw kind 'p2p' needs two CUDA devices")
+    count = _native.cuda().device_count()
+    if peer is None:
+        if count < 2:
+            raise UnsupportedError(f"membw kind 'p2p' needs two CUDA devices; {count} found")
+        peer = (dev.index + 1) % count
+    peer = _check.non_negative_int("peer", peer)
+    if peer >= count or peer == dev.index:
+        raise ValueError(f"peer={peer} is not allowed: expected another GPU index than {dev.index}, below {count}")
+    return peer
+
+
+#: The size sweep: 4 KiB to 4 GiB, a factor of 4 apart (what `aimatrix membw --sweep` runs).
+SWEEP_MIN, SWEEP_MAX = 4 << 10, 4 << 30
+
+
+def sweep_sizes(lo: int = SWEEP_MIN, hi: int = SWEEP_MAX, factor: int = 4) -> list[int]:
+    lo, hi, factor = _check.positive_int("lo", lo), _check.positive_int("hi", hi), _check.positive_int("factor", factor)
+    if factor < 2 or hi < lo:
+        raise ValueError(f"sweep from {lo} to {hi} by x{factor} is not allowed: need factor >= 2 and hi >= lo")
+    out, size = [], lo
+    while size <= hi:
+        out.append(size)
+        size *= factor
+    return out
+
+
+def sweep_passes(nbytes: int, *, min_traffic: int = 256 << 20) -> int:
+    """Passes per launch so each launch moves at least ``min_traffic`` bytes per array (1 for large arrays)."""
+    return max(1, min(1 << 16, min_traffic // max(nbytes, 1)))
+
+
+def sweep(kind: str = "copy", sizes: list[int] | None = None, **kwargs: Any) -> Iterator[Result]:
+    """membw over a range of sizes (default 4 KiB .. 4 GiB), small sizes with several passes a launch."""
+    for nbytes in sizes or sweep_sizes():
+        passes = sweep_passes(nbytes) if kind in KERNELS else 1
+        yield membw(kind, nbytes=nbytes, passes=passes, **kwargs)

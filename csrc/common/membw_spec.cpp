@@ -1,0 +1,60 @@
+#include "common/membw_spec.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace am {
+
+namespace {
+//                      name      rd wr  reduce transfer flops in    out
+const MembwInfo kInfo[] = {{"read", 1, 0, true, false, 1, 0b001, -1},
+                           {"write", 0, 1, false, false, 0, 0b000, 0},
+                           {"copy", 1, 1, false, false, 0, 0b001, 2},
+                           {"scale", 1, 1, false, false, 1, 0b100, 1},
+                           {"add", 2, 1, false, false, 1, 0b011, 2},
+                           {"triad", 2, 1, false, false, 2, 0b110, 0},
+                           {"dot", 2, 0, true, false, 2, 0b011, -1},
+                           {"h2d", 1, 0, false, true, 0, 0b001, 1},
+                           {"d2h", 1, 0, false, true, 0, 0b001, 1},
+                           {"d2d", 1, 1, false, true, 0, 0b001, 1},
+                           {"p2p", 1, 0, false, true, 0, 0b001, 1}};
+}  // namespace
+
+MembwKind parse_membw_kind(const std::string& name) {
+  for (int i = 0; i < int(sizeof kInfo / sizeof kInfo[0]); ++i)
+    if (name == kInfo[i].name) return MembwKind(i);
+  throw std::invalid_argument("kind='" + name +
+                              "' is not allowed: expected one of read, write, copy, scale, add, triad, dot, h2d, d2h, "
+                              "d2d, p2p");
+}
+
+const MembwInfo& membw_info(MembwKind k) { return kInfo[int(k)]; }
+
+double MembwSpec::bytes() const {
+  const MembwInfo& i = membw_info(kind);
+  return double(n) * 4.0 * double(i.reads + i.writes) * double(passes);
+}
+
+void MembwSpec::validate() const {
+  if (n < 1) throw std::invalid_argument("nbytes must hold at least one 4-byte element");
+  if (passes < 1) throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed: it must be >= 1");
+  if (passes > 1 && membw_info(kind).transfer)
+    throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" + membw_info(kind).name +
+                                "': transfers make one copy per launch");
+}
+
+double membw_probe_error(MembwKind k, const float* a, const float* b, const float* c, const float* out, size_t count) {
+  double err2 = 0, ref2 = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double want = membw_expected(k, a ? a[i] : 0.0, b ? b[i] : 0.0, c ? c[i] : 0.0);
+    const double got = out[i];
+    if (!std::isfinite(got)) return INFINITY;
+    err2 += (got - want) * (got - want);
+    ref2 += want * want;
+  }
+  if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : INFINITY;
+  return std::sqrt(err2 / ref2);
+}
+
+}  // namespace am

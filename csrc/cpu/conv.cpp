@@ -1,0 +1,165 @@
+#include "cpu/conv.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "common/gemm_spec.hpp"
+#include "common/rng.hpp"
+#include "cpu/cache_flush.hpp"
+#include "cpu/gemm.hpp"
+#include "timing/cpu_timer.hpp"
+
+namespace am::cpu {
+namespace {
+
+// col[p][(c * R + r) * S + t] = x(n, c0 + c, hh, ww) of output pixel p (0 in the padding).
+void im2col(const ConvSpec& s, const float* x, int64_t n, int64_t c0, float* col) {
+  const int64_t wo = s.wo(), P = s.ho() * wo, cg = s.cg(), RS = s.r * s.s;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < P; ++p) {
+    const int64_t h0 = (p / wo) * s.stride_h - s.pad_h, w0 = (p % wo) * s.stride_w - s.pad_w;
+    float* dst = col + p * cg * RS;
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t r = 0; r < s.r; ++r) {
+        const int64_t hh = h0 + r * s.dil_h;
+        for (int64_t t = 0; t < s.s; ++t) {
+          const int64_t ww = w0 + t * s.dil_w;
+          const bool in = hh >= 0 && hh < s.h && ww >= 0 && ww < s.w;
+          *dst++ = in ? x[s.index(ConvTensor::x, n, c0 + c, hh, ww)] : 0.0f;
+        }
+      }
+  }
+}
+
+// x(n, c0 + c, hh, ww) += col[p][(c * R + r) * S + t]; parallel over channels (disjoint outputs).
+void col2im(const ConvSpec& s, const float* col, int64_t n, int64_t c0, float* x) {
+  const int64_t wo = s.wo(), P = s.ho() * wo, cg = s.cg(), RS = s.r * s.s;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < cg; ++c)
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t h0 = (p / wo) * s.stride_h - s.pad_h, w0 = (p % wo) * s.stride_w - s.pad_w;
+      const float* src = col + (p * cg + c) * RS;
+      for (int64_t r = 0; r < s.r; ++r) {
+        const int64_t hh = h0 + r * s.dil_h;
+        if (hh < 0 || hh >= s.h) continue;
+        for (int64_t t = 0; t < s.s; ++t) {
+          const int64_t ww = w0 + t * s.dil_w;
+          if (ww >= 0 && ww < s.w) x[s.index(ConvTensor::x, n, c0 + c, hh, ww)] += src[r * s.s + t];
+        }
+      }
+    }
+}
+
+GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  GemmSpec g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.trans_a = ta;
+  g.trans_b = tb;
+  return g;
+}
+
+}  // namespace
+
+void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& sc) {
+  const int64_t cg = s.cg(), kg = s.kg(), wo = s.wo(), P = s.ho() * wo, CRS = cg * s.r * s.s;
+  sc.col.resize(size_t(P * CRS));
+  sc.wg.resize(size_t(kg * CRS));
+  sc.yt.resize(size_t(P * kg));
+  if (s.dir == ConvDir::bwd_data) std::memset(out, 0, sizeof(float) * size_t(s.elems(ConvTensor::x)));
+  if (s.dir == ConvDir::bwd_filter) sc.acc.resize(size_t(kg * CRS));
+  for (int64_t g = 0; g < s.groups; ++g) {
+    // The group's filters as wg[kg][CRS] (the operand of fwd and bwd_data).
+    if (s.dir != ConvDir::bwd_filter) {
+      for (int64_t k = 0; k < kg; ++k)
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t r = 0; r < s.r; ++r)
+            for (int64_t t = 0; t < s.s; ++t)
+              sc.wg[size_t(k * CRS + (c * s.r + r) * s.s + t)] = in1[s.index(ConvTensor::w, g * kg + k, c, r, t)];
+    } else {
+      std::fill(sc.acc.begin(), sc.acc.end(), 0.0f);
+    }
+    for (int64_t n = 0; n < s.n; ++n) {
+      if (s.dir == ConvDir::fwd) {
+        im2col(s, in0, n, g * cg, sc.col.data());
+        sgemm(gemm_of(P, kg, CRS, false, true), sc.col.data(), sc.wg.data(), sc.yt.data());  // [P][kg]
+        for (int64_t p = 0; p < P; ++p)
+          for (int64_t k = 0; k < kg; ++k)
+            out[s.index(ConvTensor::y, n, g * kg + k, p / wo, p % wo)] = sc.yt[size_t(p * kg + k)];
+        continue;
+      }
+      // dy of this image and group as yt[P][kg].
+      const float* dy = s.dir == ConvDir::bwd_data ? in0 : in1;
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t k = 0; k < kg; ++k)
+          sc.yt[size_t(p * kg + k)] = dy[s.index(ConvTensor::y, n, g * kg + k, p / wo, p % wo)];
+      if (s.dir == ConvDir::bwd_data) {
+        sgemm(gemm_of(P, CRS, kg, false, false), sc.yt.data(), sc.wg.data(), sc.col.data());  // [P][CRS]
+        col2im(s, sc.col.data(), n, g * cg, out);
+      } else {
+        im2col(s, in0, n, g * cg, sc.col.data());
+        sgemm(gemm_of(kg, CRS, P, true, false), sc.yt.data(), sc.col.data(), sc.wg.data());  // [kg][CRS]
+        for (size_t i = 0; i < sc.acc.size(); ++i) sc.acc[i] += sc.wg[i];
+      }
+    }
+    if (s.dir == ConvDir::bwd_filter)
+      for (int64_t k = 0; k < kg; ++k)
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t r = 0; r < s.r; ++r)
+            for (int64_t t = 0; t < s.s; ++t)
+              out[s.index(ConvTensor::w, g * kg + k, c, r, t)] = sc.acc[size_t(k * CRS + (c * s.r + r) * s.s + t)];
+  }
+}
+
+RunResult run_conv(const ConvSpec& s, const StopRule& rule, bool cold) {
+  s.validate();
+  if (s.dtype != DType::f32)
+    throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
+  rule.validate();
+  std::vector<float> a, b, c;
+  ConvScratch scratch;
+  try {
+    a.resize(size_t(s.elems(s.in0())));
+    b.resize(size_t(s.elems(s.in1())));
+    c.assign(size_t(s.elems(s.out())), std::numeric_limits<float>::quiet_NaN());
+    const int64_t P = s.ho() * s.wo(), CRS = s.cg() * s.r * s.s;
+    scratch.col.reserve(size_t(P * CRS));
+    scratch.yt.reserve(size_t(P * s.kg()));
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemoryError("cpu conv needs " + std::to_string(s.bytes() / 1e9) +
+                           " GB of host memory (plus its im2col buffer), which could not be allocated");
+  }
+  const uint64_t sa = operand_seed(s.seed, 0), sb = operand_seed(s.seed, 1);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = uniform_pm1(sa, i);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = uniform_pm1(sb, i);
+
+  conv(s, a.data(), b.data(), c.data(), scratch);
+
+  Verification v;
+  v.tolerance = conv_tolerance(s.dtype);
+  for (float x : c) v.nonfinite += !std::isfinite(x);
+  const std::vector<int64_t> probe = make_conv_probe(s);
+  std::vector<float> got;
+  got.reserve(probe.size());
+  for (int64_t i : probe) got.push_back(c[size_t(i)]);
+  v.rel_error = conv_probe_error(s, probe, a.data(), b.data(), got.data());
+  v.checked = int64_t(probe.size());
+  require_passed(v, "cpu " + s.describe());
+
+  CpuSampler sampler([&] { conv(s, a.data(), b.data(), c.data(), scratch); });
+  CacheFlusher flush;
+  if (cold) sampler.set_before_each([&] { flush(); });
+  RunResult r;
+  r.measurement = run_measurement(sampler, rule);
+  r.measurement.timer = "steady-clock";
+  r.verify = v;
+  r.backend = "cpu";
+  r.extra["algo"] = "im2col+sgemm";
+  return r;
+}
+
+}  // namespace am::cpu

@@ -1,0 +1,21 @@
+// CPU convolution: im2col + our blocked OpenMP sgemm, all three directions,
+// both layouts, any stride/pad/dilation/groups (fp32 only).
+#pragma once
+#include <vector>
+
+#include "common/conv_spec.hpp"
+#include "common/run_result.hpp"
+
+namespace am::cpu {
+
+// out = conv(in0, in1) for s.dir (see common/conv_spec.hpp for the operands).
+// Scratch buffers are the caller's (ConvScratch), so timed runs do not allocate.
+struct ConvScratch {
+  std::vector<float> col, wg, yt, acc;
+};
+void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& scratch);
+
+// Fill, run once, verify against float64 on sampled outputs, then time.
+RunResult run_conv(const ConvSpec& s, const StopRule& rule, bool cold);
+
+}  // namespace am::cpu

@@ -1,0 +1,156 @@
+"""Convolution: CPU correctness in every direction/layout on odd shapes, bad inputs; CUDA backends (marked)."""
+
+import pytest
+
+import aimatrix as am
+
+DIRECTIONS = ["fwd", "bwd_data", "bwd_filter"]
+
+# (n, c, h, w, k, r, s, stride, pad, dilation, groups): odd sizes, rectangular filters, strides, dilation, groups.
+ODD = [
+    (1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1),
+    (2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1),
+    (3, 5, 9, 11, 7, 3, 2, (2, 1), (1, 2), 1, 1),
+    (2, 6, 10, 9, 4, 3, 3, 2, 0, (2, 1), 2),
+    (1, 4, 8, 8, 8, 5, 5, 3, 2, 1, 4),      # depthwise-like groups
+    (2, 3, 13, 6, 5, 1, 1, 2, 0, 1, 1),     # 1x1, stride 2
+    (1, 2, 5, 5, 3, 5, 5, 1, 0, 1, 1),      # filter as large as the input: 1x1 output
+]
+
+
+@pytest.mark.parametrize("shape", ODD)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_cpu_conv_odd_shapes(shape, direction, layout, fast):
+    n, c, h, w, k, r, s, stride, pad, dil, groups = shape
+    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups,
+                  direction=direction, layout=layout, device="cpu", **fast)
+    assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5
+    ho, wo = res.params["ho"], res.params["wo"]
+    assert res.metrics["flops"] == 2 * n * k * ho * wo * (c // groups) * r * s
+    assert res.backend == "cpu" and res.params["direction"] == direction and res.params["layout"] == layout
+    assert res.median_ms > 0
+
+
+def test_cpu_conv_output_size_and_default_s(fast):
+    r = am.conv(2, 3, 32, 30, k=8, r=3, stride=2, pad=1, device="cpu", **fast)
+    assert (r.params["ho"], r.params["wo"], r.params["s"]) == (16, 15, 3)
+
+
+def test_cpu_conv_checks_every_output_of_small_problems(fast):
+    r = am.conv(1, 2, 4, 4, k=3, r=3, pad=1, device="cpu", **fast)
+    assert r.verify["checked"] == 1 * 3 * 4 * 4
+
+
+@pytest.mark.parametrize("kwargs, exc, text", [
+    (dict(n=0), ValueError, "n=0 is not allowed"),
+    (dict(k=-1), ValueError, "k=-1 is not allowed"),
+    (dict(c=2.5), TypeError, "c=2.5 is not allowed"),
+    (dict(stride=0), ValueError, "stride=0 is not allowed"),
+    (dict(stride=(1, -2)), ValueError, r"stride=\(1, -2\) is not allowed"),
+    (dict(pad=-1), ValueError, "pad=-1 is not allowed"),
+    (dict(pad=(1, 2, 3)), ValueError, "expected an integer or a pair"),
+    (dict(dilation=0), ValueError, "dilation=0 is not allowed"),
+    (dict(groups=3), ValueError, "groups=3 is not allowed: it must divide both c=4 and k=8"),
+    (dict(r=9), ValueError, "larger than the padded input 8x8"),
+    (dict(r=3, dilation=4), ValueError, "larger than the padded input"),
+    (dict(dtype="fp8"), ValueError, "dtype='fp8' is not allowed"),
+    (dict(layout="chwn"), ValueError, "layout='chwn' is not allowed"),
+    (dict(direction="bwd"), ValueError, "direction='bwd' is not allowed"),
+    (dict(mode="warm"), ValueError, "mode='warm' is not allowed"),
+    (dict(backend="winograd"), ValueError, "backend='winograd' is not allowed"),
+    (dict(algo=3), TypeError, "algo=3 is not allowed"),
+])
+def test_conv_bad_arguments(kwargs, exc, text):
+    args = dict(n=1, c=4, h=8, w=8, k=8, r=3, device="cpu")
+    args.update(kwargs)
+    with pytest.raises(exc, match=text):
+        am.conv(args.pop("n"), args.pop("c"), args.pop("h"), args.pop("w"), **args)
+
+
+def test_cpu_conv_rejects_half_precision():
+    with pytest.raises(am.UnsupportedError, match="cpu backend runs dtype fp32 only, not bf16"):
+        am.conv(1, 4, 8, 8, k=4, r=3, dtype="bf16", device="cpu")
+
+
+def test_cuda_conv_backend_on_cpu_is_unsupported():
+    with pytest.raises(am.UnsupportedError, match="conv backend='cudnn' needs a CUDA device"):
+        am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", device="cpu")
+
+
+def test_cpu_conv_out_of_memory_is_an_exception():
+    with pytest.raises(am.OutOfMemoryError, match="host memory"):
+        am.conv(1 << 12, 1 << 12, 1 << 12, 1 << 12, k=1, r=1, device="cpu")
+
+
+# -- CUDA ---------------------------------------------------------------------------------
+CUDA_SHAPES = [
+    (2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1),
+    (3, 24, 9, 7, 40, 3, 3, 2, 1, 1, 1),
+    (2, 32, 10, 10, 48, 1, 1, 1, 0, 1, 1),
+    (2, 16, 12, 12, 32, 5, 5, 1, 2, 1, 2),
+    (1, 8, 11, 13, 16, 3, 3, 1, 2, 2, 1),
+]
+QUICK = dict(max_time=0.2, min_time=0.0, min_samples=3)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape", CUDA_SHAPES)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("dtype, layout", [("fp32", "nchw"), ("tf32", "nhwc"), ("fp16", "nhwc"), ("bf16", "nchw"),
+                                           ("bf16", "nhwc")])
+def test_cudnn_conv(shape, direction, dtype, layout):
+    n, c, h, w, k, r, s, stride, pad, dil, groups = shape
+    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups, dtype=dtype,
+                  layout=layout, direction=direction, backend="cudnn", **QUICK)
+    assert res.ok and res.verify["passed"], res.verify
+    assert res.backend == "cudnn" and res.params["algo"]
+    assert res.metrics["tflops"] > 0 and res.metrics["pct_of_peak"] > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("algo", ["heuristic", "IMPLICIT_GEMM"])
+def test_cudnn_algo_choice(algo):
+    res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, backend="cudnn", algo=algo, **QUICK)
+    assert res.verify["passed"] and res.params["algo_choice"] == algo
+    if algo != "heuristic":
+        assert res.params["algo"] == algo
+
+
+@pytest.mark.cuda
+def test_cudnn_unknown_algo_is_a_value_error():
+    with pytest.raises(ValueError, match="algo='MAGIC' is not allowed"):
+        am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", algo="MAGIC", **QUICK)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape", CUDA_SHAPES + [(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1), (1, 8, 7, 7, 136, 3, 3, 2, 1, 1, 1)])
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
+def test_igemm_conv(shape, dtype):
+    n, c, h, w, k, r, s, stride, pad, dil, groups = shape
+    if groups != 1:
+        with pytest.raises(am.UnsupportedError, match="groups"):
+            am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups, dtype=dtype,
+                    layout="nhwc", backend="igemm", **QUICK)
+        return
+    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
+                  backend="igemm", **QUICK)
+    assert res.ok and res.verify["passed"], res.verify
+    assert res.backend == "igemm"
+
+
+@pytest.mark.cuda
+def test_igemm_limits_are_unsupported_errors():
+    with pytest.raises(am.UnsupportedError, match="nhwc"):
+        am.conv(1, 8, 8, 8, k=8, r=3, layout="nchw", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="fwd"):
+        am.conv(1, 8, 8, 8, k=8, r=3, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="multiple of 8"):
+        am.conv(1, 3, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
+
+
+@pytest.mark.cuda
+def test_cuda_conv_out_of_memory_is_an_exception_and_device_stays_usable():
+    with pytest.raises(am.OutOfMemoryError, match="GPU memory"):
+        am.conv(1 << 14, 1 << 10, 1 << 8, 1 << 8, k=64, r=1, dtype="bf16", backend="cudnn", **QUICK)
+    assert am.conv(1, 8, 8, 8, k=8, r=3, backend="cudnn", **QUICK).verify["passed"]
