@@ -17,23 +17,11 @@ import time
 import aimatrix as am
 
 SETTINGS = [
-    {"warmup": 0.05, "min_time": 0.1},
-    {"warmup": 0.5, "min_time": 0.5},
-    {"warmup": 1.0, "min_time": 1.0},
-    {"warmup": 2.0, "min_time": 1.0},
+    {},                                   # the library's defaults (warm-up until settled, 0.5 s)
+    {"min_time": 2.0},
+    {"warmup": 2.0, "min_time": 2.0},
+    {"warmup": 2.0, "min_time": 5.0},
 ]
-
-
-def nvml_reader():
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        h = pynvml.nvmlDeviceGetHandleByIndex(0)
-        return lambda: (pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
-                        pynvml.nvmlDeviceGetPowerUsage(h) / 1000, pynvml.nvmlDeviceGetTemperature(h, 0))
-    except Exception:
-        return lambda: (None, None, None)
 
 
 def main() -> None:
@@ -43,21 +31,25 @@ def main() -> None:
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--mode", default="hot")
     args = ap.parse_args()
-    read = nvml_reader()
     n = args.shape
-    print(f"| warmup s | min_time s | medians ms | spread | within-run ±CI | SM MHz / W / °C after | s per run |")
+    print(f"| settings | medians ms | spread | within-run ±CI | SM clock MHz per run (NVML median) | "
+          f"clock-normalised spread | s per run |")
     print("|---|---|---|---|---|---|---|")
     for s in SETTINGS:
-        meds, cis, t0 = [], [], time.perf_counter()
+        meds, cis, clocks, t0 = [], [], [], time.perf_counter()
         for _ in range(args.runs):
-            r = am.gemm(n, n, n, dtype=args.dtype, mode=args.mode, max_time=max(10.0, s["min_time"]), **s)
+            r = am.gemm(n, n, n, dtype=args.dtype, mode=args.mode, max_time=max(10.0, s.get("min_time", 0)), **s)
             meds.append(r.median_ms)
             cis.append(r.stats["rel_ci"])
+            clocks.append((r.telemetry.get("sm_clock_mhz") or {}).get("median"))
         per_run = (time.perf_counter() - t0) / args.runs
         spread = (max(meds) - min(meds)) / statistics.median(meds)
-        clk, pw, temp = read()
-        print(f"| {s['warmup']} | {s['min_time']} | {', '.join(f'{m:.4f}' for m in meds)} | {100 * spread:.2f}% | "
-              f"{100 * max(cis):.2f}% | {clk} / {pw} / {temp} | {per_run:.2f} |", flush=True)
+        # Time x clock: what the median would be at one fixed clock (cycles per GEMM).
+        cyc = [m * c for m, c in zip(meds, clocks) if c]
+        cspread = f"{100 * (max(cyc) - min(cyc)) / statistics.median(cyc):.2f}%" if len(cyc) == len(meds) else "n/a"
+        name = ", ".join(f"{k}={v}" for k, v in s.items()) or "defaults"
+        print(f"| {name} | {', '.join(f'{m:.4f}' for m in meds)} | {100 * spread:.2f}% | {100 * max(cis):.2f}% | "
+              f"{', '.join(str(c) for c in clocks)} | {cspread} | {per_run:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
