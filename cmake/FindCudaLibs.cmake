@@ -49,6 +49,21 @@ if(NOT AM_CUBLAS_INCLUDE_DIR OR NOT AM_CUBLAS_LIBRARY OR NOT AM_CUBLASLT_LIBRARY
 endif()
 message(STATUS "aimatrix: CUDA ${CUDAToolkit_VERSION} archs=${CMAKE_CUDA_ARCHITECTURES} cuBLAS=${AM_CUBLAS_LIBRARY}")
 
+# cuDNN 9 (conv backend "cudnn"): the toolkit's, or the nvidia-cudnn-cu13 wheel's
+# (site-packages/nvidia/cudnn/{include,lib}). AIMATRIX_CUDA=ON requires it; AUTO
+# builds the CUDA module without it (backend "cudnn" then raises UnsupportedError).
+find_path(AM_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_am_inc_hints})
+find_library(AM_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_am_lib_hints})
+if(AM_CUDNN_INCLUDE_DIR AND AM_CUDNN_LIBRARY)
+  set(AM_HAVE_CUDNN 1)
+  message(STATUS "aimatrix: cuDNN=${AM_CUDNN_LIBRARY}")
+elseif(AIMATRIX_CUDA STREQUAL "ON")
+  message(FATAL_ERROR "aimatrix: AIMATRIX_CUDA=ON but cuDNN 9 was not found (`pip install nvidia-cudnn-cu13` or a toolkit's cuDNN); include=${AM_CUDNN_INCLUDE_DIR} lib=${AM_CUDNN_LIBRARY}")
+else()
+  set(AM_HAVE_CUDNN 0)
+  message(STATUS "aimatrix: cuDNN not found: the CUDA module is built without the cudnn conv backend (pip install nvidia-cudnn-cu13)")
+endif()
+
 file(GLOB AM_CUDA_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cu csrc/cuda/*.cpp)
 add_library(am_cuda STATIC ${AM_CUDA_SOURCES})
 target_include_directories(am_cuda PUBLIC csrc)
@@ -57,6 +72,11 @@ target_include_directories(am_cuda PUBLIC csrc)
 target_include_directories(am_cuda SYSTEM BEFORE PUBLIC ${CUDAToolkit_INCLUDE_DIRS})
 target_include_directories(am_cuda SYSTEM AFTER PUBLIC ${AM_CUBLAS_INCLUDE_DIR})
 target_link_libraries(am_cuda PUBLIC am_cpu CUDA::cudart ${AM_CUBLASLT_LIBRARY} ${AM_CUBLAS_LIBRARY})
+target_compile_definitions(am_cuda PRIVATE AM_HAVE_CUDNN=${AM_HAVE_CUDNN})
+if(AM_HAVE_CUDNN)
+  target_include_directories(am_cuda SYSTEM AFTER PUBLIC ${AM_CUDNN_INCLUDE_DIR})
+  target_link_libraries(am_cuda PUBLIC ${AM_CUDNN_LIBRARY})
+endif()
 target_compile_options(am_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo -Xptxas=-warn-spills>)
 set_target_properties(am_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
 

@@ -14,3 +14,17 @@ def measure(fn: Callable[[], None], device: int, stream: int, cold: bool, rule: 
 def gemm(device: int, backend: str, m: int, n: int, k: int, batch: int, trans_a: bool, trans_b: bool, dtype: str,
          seed: int, cold: bool, rule: dict[str, float]) -> dict[str, Any]:
     """GEMM benchmark: fill, verify, time. Returns stats, samples_ms, verify, backend, extra."""
+
+def conv(device: int, backend: str, algo: str, spec: dict[str, Any], cold: bool, rule: dict[str, float]) -> dict[str, Any]:
+    """Convolution benchmark (backends cudnn, igemm): fill, verify, time. spec: n, c, h, w, k, r, s, stride_h/w,
+    pad_h/w, dil_h/w, groups, dtype, layout, direction, seed."""
+
+def membw(device: int, kind: str, n: int, passes: int, pinned: bool, peer: int, seed: int, cold: bool,
+          rule: dict[str, float]) -> dict[str, Any]:
+    """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array, or a transfer."""
+
+def launch(device: int, kind: str, rule: dict[str, float]) -> dict[str, Any]:
+    """Launch latency (empty, graph, sync): host-side time per launch."""
+
+def cudnn_version() -> int:
+    """cuDNN's version (cudnnGetVersion), 0 when built without cuDNN."""

@@ -6,6 +6,8 @@
 #include "cuda/context.hpp"
 #include "cuda/device_info.hpp"
 #include "cuda/gemm.hpp"
+#include "bindings/micro_args.hpp"
+#include "cuda/micro.hpp"
 
 namespace nb = nanobind;
 using namespace am;
@@ -54,4 +56,41 @@ NB_MODULE(_cuda, m) {
     return bind::to_dict(res);
   }, nb::arg("device"), nb::arg("backend"), nb::arg("m"), nb::arg("n"), nb::arg("k"), nb::arg("batch"),
      nb::arg("trans_a"), nb::arg("trans_b"), nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"));
+
+  m.def("conv", [](int device, const std::string& backend, const std::string& algo, nb::dict spec, bool cold,
+                   nb::dict rule) {
+    const ConvSpec s = bind::conv_spec(spec);
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cuda::run_conv(device, backend, algo, s, r, cold);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("device"), nb::arg("backend"), nb::arg("algo"), nb::arg("spec"), nb::arg("cold"), nb::arg("rule"));
+
+  m.def("membw", [](int device, const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,
+                    bool cold, nb::dict rule) {
+    const MembwSpec s = bind::membw_spec(kind, n, passes, pinned, peer, seed);
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cuda::run_membw(device, s, r, cold);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("device"), nb::arg("kind"), nb::arg("n"), nb::arg("passes"), nb::arg("pinned"), nb::arg("peer"),
+     nb::arg("seed"), nb::arg("cold"), nb::arg("rule"));
+
+  m.def("launch", [](int device, const std::string& kind, nb::dict rule) {
+    const StopRule r = bind::stop_rule(rule);
+    RunResult res;
+    {
+      nb::gil_scoped_release nogil;
+      res = cuda::run_launch(device, kind, r);
+    }
+    return bind::to_dict(res);
+  }, nb::arg("device"), nb::arg("kind"), nb::arg("rule"));
+
+  m.def("cudnn_version", &cuda::cudnn_version);
 }

@@ -1,0 +1,201 @@
+"""aimatrix micro benchmarks vs PyTorch, side by side in one run (issue 3's targets).
+
+    python bench/micro_vs_torch.py [--out results.jsonl] [--batch 32] [--rounds 1] [--quick]
+
+1. Convolution, ResNet-50 layers (aimatrix.micro.catalog("resnet50-conv")), NHWC
+   (torch: channels_last), bf16/fp16/fp32: torch.nn.functional.conv2d with
+   cudnn.benchmark on (fp32 with TF32 off, as aimatrix's fp32) timed by
+   triton.testing.do_bench (median; it zeroes a 256 MB buffer before every call),
+   against aimatrix `cudnn` in cold mode (L2 flushed before every sample: the same
+   condition); and aimatrix's own implicit GEMM (`igemm`, cold) against `cudnn`.
+   Inputs: uniform [-1, 1) drawn in fp32 and rounded, for torch as for aimatrix.
+2. Memory: aimatrix copy/triad (and the other kinds) vs torch copy_ / torch.add(b, c,
+   alpha=3, out=a) (one kernel, 2 reads + 1 write, as triad), bytes counted read + written;
+   h2d/d2h from pinned memory vs torch .copy_(non_blocking=True).
+3. Launch latency (empty, graph, sync) and the membw size sweep (copy, 4 KiB .. 4 GiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+import triton.testing
+
+import aimatrix as am
+from aimatrix.micro.catalog import catalog
+
+TORCH_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+
+def rand(*shape, dtype: str, gen: torch.Generator) -> torch.Tensor:
+    return (torch.rand(*shape, device="cuda", generator=gen) * 2 - 1).to(TORCH_DTYPE[dtype])
+
+
+def do_bench_ms(fn: Callable) -> float:
+    return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def conv_section(args, w, timing) -> None:
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = False
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    layers = catalog("resnet50-conv", batch=args.batch)
+    if args.quick:
+        layers = [e for e in layers if e["r"] == 3][:4]
+    print(f"\n## Convolution: ResNet-50 layers, batch {args.batch}, NHWC, median TFLOP/s "
+          f"(torch: do_bench; aimatrix: cold mode, L2 flushed every sample)\n")
+    print("| layer | dtype | torch do_bench | aimatrix cudnn cold | cudnn / torch | cudnn algo | igemm cold | igemm / cudnn |")
+    print("|---|---|---|---|---|---|---|---|")
+    summary: dict[str, list] = {"ratio": [], "igemm3x3": []}
+    for dtype in args.dtypes:
+        for e in layers:
+            n, c, h, k, r, st, pad = e["n"], e["c"], e["h"], e["k"], e["r"], e["stride"], e["pad"]
+            x = rand(n, c, h, h, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
+            wt = rand(k, c, r, r, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
+            fn = lambda: F.conv2d(x, wt, stride=st, padding=pad)  # noqa: E731
+            flops = None
+
+            def torch_col():
+                return do_bench_ms(fn)
+
+            def am_col(backend):
+                def run():
+                    nonlocal flops
+                    try:
+                        res = am.conv(n, c, h, h, k=k, r=r, stride=st, pad=pad, dtype=dtype, layout="nhwc",
+                                      backend=backend, mode="cold", **timing)
+                    except am.UnsupportedError as ex:
+                        return None, str(ex)
+                    w.write(res)
+                    flops = res.metrics["flops"]
+                    return res.median_ms, res.params.get("algo", "")
+                return run
+
+            cols = {"torch": torch_col, "cudnn": am_col("cudnn")}
+            if dtype != "fp32" or r == 3:
+                cols["igemm"] = am_col("igemm")
+            got: dict[str, list] = {c_: [] for c_ in cols}
+            info: dict[str, str] = {}
+            for _ in range(args.rounds):
+                for name, f in cols.items():
+                    v = f()
+                    if isinstance(v, tuple):
+                        v, info[name] = v
+                    got[name].append(v)
+            ms = {k_: (None if None in v else statistics.median(v)) for k_, v in got.items()}
+            tf = {k_: (flops / v / 1e9 if v and flops else None) for k_, v in ms.items()}
+            fmt = lambda t: "n/a" if t is None else f"{t:.1f}"  # noqa: E731
+            ratio = tf["torch"] and tf["cudnn"] and tf["cudnn"] / tf["torch"]
+            ig = tf.get("igemm") and tf["cudnn"] and tf["igemm"] / tf["cudnn"]
+            if ratio:
+                summary["ratio"].append((dtype, ratio))
+            if ig and r == 3:
+                summary["igemm3x3"].append((dtype, ig))
+            print(f"| {e['name']} | {dtype} | {fmt(tf['torch'])} | {fmt(tf['cudnn'])} | "
+                  f"{'n/a' if not ratio else f'{ratio:.3f}'} | {info.get('cudnn', '')} | {fmt(tf.get('igemm'))} | "
+                  f"{'n/a' if not ig else f'{ig:.2f}'} |", flush=True)
+    for dtype in args.dtypes:
+        rs = [v for d, v in summary["ratio"] if d == dtype]
+        ig = [v for d, v in summary["igemm3x3"] if d == dtype]
+        if rs:
+            print(f"\n{dtype}: cudnn/torch median {statistics.median(rs):.3f}, min {min(rs):.3f}, max {max(rs):.3f}, "
+                  f"within ±3%: {sum(abs(v - 1) <= 0.03 for v in rs)}/{len(rs)}", end="")
+        if ig:
+            print(f"; igemm/cudnn on 3x3 layers: median {statistics.median(ig):.2f}, min {min(ig):.2f}", end="")
+    print()
+
+
+def memory_section(args, w, timing) -> None:
+    nbytes = args.nbytes
+    n = nbytes // 4
+    a, b, c = (torch.rand(n, device="cuda") for _ in range(3))
+    torch_cols = {
+        "copy": (lambda: c.copy_(a), 2 * nbytes),
+        "triad": (lambda: torch.add(b, c, alpha=3.0, out=a), 3 * nbytes),
+    }
+    print(f"\n## Memory bandwidth, {nbytes >> 20} MiB arrays, GB/s (bytes read + written)\n")
+    print("| kind | torch do_bench | aimatrix hot | aimatrix cold | aimatrix / torch | % of peak |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("copy", "triad", "read", "write", "scale", "add", "dot", "d2d"):
+        hot = am.membw(kind, nbytes=nbytes, **timing)
+        cold = am.membw(kind, nbytes=nbytes, mode="cold", **timing)
+        w.write(hot)
+        w.write(cold)
+        t = None
+        if kind in torch_cols:
+            fn, moved = torch_cols[kind]
+            t = moved / do_bench_ms(fn) / 1e6
+        ratio = f"{cold.metrics['gbps'] / t:.3f}" if t else "n/a"
+        print(f"| {kind} | {'n/a' if t is None else f'{t:.0f}'} | {hot.metrics['gbps']:.0f} | {cold.metrics['gbps']:.0f} | "
+              f"{ratio} | {cold.metrics.get('pct_of_peak', 0):.1f} |", flush=True)
+    del a, b, c
+    tb = 256 << 20
+    host = torch.empty(tb // 4, pin_memory=True)
+    host.uniform_()
+    dev = torch.empty(tb // 4, device="cuda")
+    print(f"\n## Transfers, {tb >> 20} MiB, GB/s (bytes crossing once)\n")
+    print("| kind | torch (pinned) | aimatrix pinned | aimatrix pageable | aimatrix pinned / torch |")
+    print("|---|---|---|---|---|")
+    for kind, fn in (("h2d", lambda: dev.copy_(host, non_blocking=True)), ("d2h", lambda: host.copy_(dev, non_blocking=True))):
+        t = tb / do_bench_ms(fn) / 1e6
+        pin = am.membw(kind, nbytes=tb, **timing)
+        page = am.membw(kind, nbytes=tb, pinned=False, **timing)
+        w.write(pin)
+        w.write(page)
+        print(f"| {kind} | {t:.1f} | {pin.metrics['gbps']:.1f} | {page.metrics['gbps']:.1f} | {pin.metrics['gbps'] / t:.3f} |",
+              flush=True)
+
+
+def launch_and_sweep(args, w, timing) -> None:
+    print("\n## Launch latency (host side, µs per launch)\n")
+    print("| kind | median µs | p10 | p90 |")
+    print("|---|---|---|---|")
+    for kind in ("empty", "graph", "sync"):
+        r = am.launch(kind, **timing)
+        w.write(r)
+        s = r.stats
+        print(f"| {kind} | {r.metrics['latency_us']:.2f} | {s['p10_ms'] * 1e3:.2f} | {s['p90_ms'] * 1e3:.2f} |", flush=True)
+    if args.quick:
+        return
+    print("\n## membw sweep: copy, hot, GB/s (small sizes: many passes per launch)\n")
+    print("| bytes per array | passes | GB/s |")
+    print("|---|---|---|")
+    sweep = __import__("importlib").import_module("aimatrix.micro.membw").sweep
+    for r in sweep("copy", **timing):
+        w.write(r)
+        print(f"| {r.params['nbytes']:,} | {r.params['passes']} | {r.metrics['gbps']:.0f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="micro_vs_torch.jsonl")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--dtypes", default="bf16,fp16,fp32")
+    ap.add_argument("--nbytes", type=int, default=1 << 30)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sections", default="conv,memory,launch")
+    args = ap.parse_args()
+    args.dtypes = args.dtypes.split(",")
+    timing = dict(warmup=0.05, warmup_max=0.5, min_time=0.15, max_time=0.5)
+    w = am.results.JsonlWriter(args.out, append=False)
+    info = am.results.env.device_info(am.devices()[-1])
+    print(f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
+          f"aimatrix cuDNN {am._native.cuda().cudnn_version()}, triton {triton.__version__}")
+    t0 = time.time()
+    for section in args.sections.split(","):
+        try:
+            {"conv": conv_section, "memory": memory_section, "launch": launch_and_sweep}[section](args, w, timing)
+        except Exception as e:  # report and go on with the next section
+            print(f"\n{section} section FAILED: {type(e).__name__}: {e}", flush=True)
+    print(f"\n({time.time() - t0:.0f} s)")
+    w.close()
+
+
+if __name__ == "__main__":
+    main()

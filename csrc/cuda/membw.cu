@@ -1,0 +1,368 @@
+// Memory bandwidth on the GPU: STREAM-style kernels (16-byte accesses, four in
+// flight per thread, a grid that fills the device) and copy-engine transfers.
+// A launch makes `passes` sweeps: the grid walks passes x n elements modulo n,
+// so small arrays are read by every SM over and over (L1, then L2 as they grow).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/rng.hpp"
+#include "common/verify.hpp"
+#include "cuda/buffer.hpp"
+#include "cuda/check.hpp"
+#include "cuda/event_timer.hpp"
+#include "cuda/fill.hpp"
+#include "cuda/micro.hpp"
+
+namespace am::cuda {
+namespace {
+
+constexpr int kBlock = 256, kUnroll = 4;
+
+// Volatile accesses: the compiler may neither merge the passes' repeated loads
+// nor drop their repeated stores.
+__device__ __forceinline__ float4 ld4(const float4* p) {
+  float4 v;
+  asm volatile("ld.global.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ void st4(float4* p, float4 v) {
+  asm volatile("st.global.v4.f32 [%0], {%1,%2,%3,%4};" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
+}
+__device__ __forceinline__ float ld1(const float* p) {
+  float v;
+  asm volatile("ld.global.f32 %0, [%1];" : "=f"(v) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ void st1(float* p, float v) { asm volatile("st.global.f32 [%0], %1;" ::"l"(p), "f"(v) : "memory"); }
+
+// Per kind: its input arrays (in0, in1), its output, and the arithmetic.
+template <MembwKind K>
+struct Op {
+  static constexpr int nin = K == MembwKind::write ? 0 : (K == MembwKind::add || K == MembwKind::triad || K == MembwKind::dot) ? 2 : 1;
+  static constexpr bool out = K != MembwKind::read && K != MembwKind::dot;
+  __device__ static float apply(float x, float z, float& acc) {
+    const float q = kMembwScalar;
+    switch (K) {
+      case MembwKind::read: acc += x; return 0.f;
+      case MembwKind::write: return q;
+      case MembwKind::copy: return x;
+      case MembwKind::scale: return q * x;
+      case MembwKind::add: return x + z;
+      case MembwKind::triad: return fmaf(q, z, x);
+      case MembwKind::dot: acc = fmaf(x, z, acc); return 0.f;
+      default: return 0.f;
+    }
+  }
+  __device__ static float4 apply4(float4 x, float4 z, float& acc) {
+    return make_float4(apply(x.x, z.x, acc), apply(x.y, z.y, acc), apply(x.z, z.z, acc), apply(x.w, z.w, acc));
+  }
+};
+
+template <MembwKind K>
+__global__ void __launch_bounds__(kBlock) stream_kernel(const float* in0, const float* in1, float* out, int64_t n,
+                                                         int passes, float* partials) {
+  using O = Op<K>;
+  const int64_t n4 = n / 4, total = n4 * passes;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x, tid = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const auto* a4 = reinterpret_cast<const float4*>(in0);
+  const auto* b4 = reinterpret_cast<const float4*>(in1);
+  auto* o4 = reinterpret_cast<float4*>(out);
+  float acc = 0.f;
+  if (n4 > 0) {
+    const int64_t step = stride % n4;
+    auto next = [&](int64_t e) { e += step; return e >= n4 ? e - n4 : e; };
+    int64_t v = tid, e = tid % n4;
+    for (; v + (kUnroll - 1) * stride < total; v += kUnroll * stride) {
+      int64_t idx[kUnroll];
+      float4 x[kUnroll], z[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        idx[u] = e;
+        e = next(e);
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {  // every load issued before the first use
+        if (O::nin >= 1) x[u] = ld4(a4 + idx[u]);
+        if (O::nin >= 2) z[u] = ld4(b4 + idx[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const float4 y = O::apply4(x[u], z[u], acc);
+        if (O::out) st4(o4 + idx[u], y);
+      }
+    }
+    for (; v < total; v += stride) {
+      const float4 x = O::nin >= 1 ? ld4(a4 + e) : float4{}, z = O::nin >= 2 ? ld4(b4 + e) : float4{};
+      const float4 y = O::apply4(x, z, acc);
+      if (O::out) st4(o4 + e, y);
+      e = next(e);
+    }
+  }
+  // The n % 4 trailing elements: one thread each, every pass.
+  const int64_t t = n4 * 4 + tid;
+  if (t < n)
+    for (int p = 0; p < passes; ++p) {
+      const float x = O::nin >= 1 ? ld1(in0 + t) : 0.f, z = O::nin >= 2 ? ld1(in1 + t) : 0.f;
+      const float y = O::apply(x, z, acc);
+      if (O::out) st1(out + t, y);
+    }
+  if (!O::out) {  // a partial sum per block: the loads are not dead code, and the sum is checked
+    __shared__ float warp_sums[kBlock / 32];
+    for (int off = 16; off; off >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, off);
+    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      float s = 0.f;
+      for (int i = 0; i < kBlock / 32; ++i) s += warp_sums[i];
+      partials[blockIdx.x] = s;
+    }
+  }
+}
+
+// Reference of the sums: sum(terms) and sum(|terms|) in float64.
+__global__ void sum_f64_kernel(const float* a, const float* b, int64_t n, double* out) {
+  double s = 0, sa = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const double t = b ? double(a[i]) * double(b[i]) : double(a[i]);
+    s += t;
+    sa += fabs(t);
+  }
+  atomicAdd(out, s);
+  atomicAdd(out + 1, sa);
+}
+
+using KernelFn = void (*)(const float*, const float*, float*, int64_t, int, float*);
+
+KernelFn kernel_of(MembwKind k) {
+  switch (k) {
+    case MembwKind::read: return stream_kernel<MembwKind::read>;
+    case MembwKind::write: return stream_kernel<MembwKind::write>;
+    case MembwKind::copy: return stream_kernel<MembwKind::copy>;
+    case MembwKind::scale: return stream_kernel<MembwKind::scale>;
+    case MembwKind::add: return stream_kernel<MembwKind::add>;
+    case MembwKind::triad: return stream_kernel<MembwKind::triad>;
+    case MembwKind::dot: return stream_kernel<MembwKind::dot>;
+    default: return nullptr;
+  }
+}
+
+// Page-locked or pageable host memory.
+struct HostBuffer {
+  void* p = nullptr;
+  bool pinned = false;
+  HostBuffer(size_t bytes, bool pin) : pinned(pin) {
+    if (pin) {
+      const cudaError_t e = cudaMallocHost(&p, bytes);
+      if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        throw OutOfMemoryError("out of host memory: could not pin " + std::to_string(double(bytes) / (1 << 30)) + " GiB");
+      }
+      AM_CUDA_CHECK(e);
+    } else {
+      p = std::malloc(bytes);
+      if (!p) throw OutOfMemoryError("out of host memory: could not allocate " + std::to_string(double(bytes) / (1 << 30)) + " GiB");
+    }
+  }
+  ~HostBuffer() {
+    if (pinned && p) cudaFreeHost(p);
+    else std::free(p);
+  }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  float* f() const { return static_cast<float*>(p); }
+};
+
+// Offsets compared with the reference: first, last and random ones.
+std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count = 4096) {
+  std::vector<int64_t> v;
+  if (n <= count) {
+    for (int64_t i = 0; i < n; ++i) v.push_back(i);
+    return v;
+  }
+  v.push_back(0);
+  v.push_back(n - 1);
+  for (int i = 2; i < count; ++i) v.push_back(int64_t(splitmix64(seed ^ (0x5EEDull + uint64_t(i))) % uint64_t(n)));
+  return v;
+}
+
+std::vector<float> gather_f32(const float* p, const std::vector<int64_t>& off, cudaStream_t st) {
+  const std::vector<uint8_t> bytes = gather(p, 4, off, st);
+  std::vector<float> out(off.size());
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, bool cold) {
+  const MembwInfo& info = membw_info(s.kind);
+  cudaStream_t st = ctx.stream();
+  const size_t bytes = size_t(s.n) * 4;
+  DeviceBuffer arr[3];
+  for (int j = 0; j < 3; ++j)
+    if ((info.in_mask & (1 << j)) || info.out == j) {
+      arr[j] = DeviceBuffer(bytes);
+      if (info.in_mask & (1 << j)) fill_random(arr[j].get(), Storage::f32, size_t(s.n), operand_seed(s.seed, j), st);
+      else poison(arr[j].get(), bytes, st);
+    }
+  // Inputs in the order the kernel reads them (see Op): read/copy/dot/add a(,b); scale c; triad b, c.
+  const float* in0 = s.kind == MembwKind::scale ? arr[2].as<float>() : s.kind == MembwKind::triad ? arr[1].as<float>() : arr[0].as<float>();
+  const float* in1 = s.kind == MembwKind::triad ? arr[2].as<float>() : arr[1].as<float>();
+  float* out = info.out >= 0 ? arr[info.out].as<float>() : nullptr;
+
+  KernelFn fn = kernel_of(s.kind);
+  int per_sm = 0;
+  AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kBlock, 0));
+  const int64_t work_blocks = std::max<int64_t>(1, (s.n / 4 * s.passes + kBlock - 1) / kBlock);
+  const int grid = int(std::min<int64_t>(int64_t(ctx.facts().sm_count) * std::max(per_sm, 1), work_blocks));
+  DeviceBuffer partials(size_t(grid) * sizeof(float));
+  float* part = partials.as<float>();
+  const int64_t n = s.n;
+  const int passes = s.passes;
+  auto launch = [=](cudaStream_t stream) {
+    fn<<<grid, kBlock, 0, stream>>>(in0, in1, out, n, passes, part);
+    AM_CUDA_CHECK_LAUNCH();
+  };
+  launch(st);
+
+  Verification v;
+  if (info.reduces) {
+    std::vector<float> ps(static_cast<size_t>(grid), 0.0f);
+    AM_CUDA_CHECK(cudaMemcpyAsync(ps.data(), part, ps.size() * 4, cudaMemcpyDeviceToHost, st));
+    DeviceBuffer ref(2 * sizeof(double));
+    AM_CUDA_CHECK(cudaMemsetAsync(ref.get(), 0, ref.bytes(), st));
+    sum_f64_kernel<<<std::min<int64_t>(1024, (n + 255) / 256), 256, 0, st>>>(
+        arr[0].as<float>(), s.kind == MembwKind::dot ? arr[1].as<float>() : nullptr, n, ref.as<double>());
+    AM_CUDA_CHECK_LAUNCH();
+    double r[2];
+    AM_CUDA_CHECK(cudaMemcpyAsync(r, ref.get(), sizeof r, cudaMemcpyDeviceToHost, st));
+    AM_CUDA_CHECK(cudaStreamSynchronize(st));
+    double got = 0;
+    for (float x : ps) got += x;
+    v.tolerance = kMembwSumTol;
+    v.checked = 1;
+    v.nonfinite = !std::isfinite(got);
+    v.rel_error = std::abs(got - passes * r[0]) / std::max(passes * r[1], 1e-300);
+  } else {
+    v.tolerance = kMembwElemTol;
+    v.nonfinite = count_nonfinite(out, Storage::f32, size_t(n), st);
+    const std::vector<int64_t> off = probe_offsets(n, s.seed);
+    std::vector<float> g[3];
+    for (int j = 0; j < 3; ++j)
+      if (info.in_mask & (1 << j)) g[j] = gather_f32(arr[j].as<float>(), off, st);
+    const std::vector<float> o = gather_f32(out, off, st);
+    auto ptr = [&](int j) { return g[j].empty() ? nullptr : g[j].data(); };
+    v.rel_error = membw_probe_error(s.kind, ptr(0), ptr(1), ptr(2), o.data(), off.size());
+    v.checked = int64_t(off.size());
+  }
+  require_passed(v, std::string("membw ") + info.name);
+
+  EventSampler sampler(ctx, st, launch, cold, /*graph=*/true);
+  RunResult r;
+  r.measurement = run_measurement(sampler, rule);
+  r.measurement.timer = sampler.timer_name();
+  r.verify = v;
+  r.backend = "cuda";
+  r.extra["kernel"] = std::string("stream_") + info.name;
+  r.extra["grid"] = std::to_string(grid);
+  r.extra["block"] = std::to_string(kBlock);
+  r.extra["vector_bytes"] = "16";
+  return r;
+}
+
+RunResult run_transfer(Context& ctx, int device, const MembwSpec& s, const StopRule& rule, bool cold) {
+  const MembwInfo& info = membw_info(s.kind);
+  cudaStream_t st = ctx.stream();
+  const size_t bytes = size_t(s.n) * 4;
+  const uint64_t seed = operand_seed(s.seed, 0);
+  std::unique_ptr<HostBuffer> host;
+  DeviceBuffer src, dst;
+  if (s.kind == MembwKind::h2d) {
+    host = std::make_unique<HostBuffer>(bytes, s.pinned);
+    for (int64_t i = 0; i < s.n; ++i) host->f()[i] = uniform_pm1(seed, uint64_t(i));
+    dst = DeviceBuffer(bytes);
+    poison(dst.get(), bytes, st);
+  } else {
+    src = DeviceBuffer(bytes);
+    fill_random(src.get(), Storage::f32, size_t(s.n), seed, st);
+    if (s.kind == MembwKind::d2h) {
+      host = std::make_unique<HostBuffer>(bytes, s.pinned);
+      std::memset(host->p, 0xff, bytes);
+    } else if (s.kind == MembwKind::d2d) {
+      dst = DeviceBuffer(bytes);
+      poison(dst.get(), bytes, st);
+    } else {  // p2p
+      int count = 0;
+      AM_CUDA_CHECK(cudaGetDeviceCount(&count));
+      if (s.peer < 0 || s.peer >= count || s.peer == device)
+        throw UnsupportedError("membw kind 'p2p' needs two CUDA devices (peer " + std::to_string(s.peer) + ")");
+      AM_CUDA_CHECK(cudaStreamSynchronize(st));
+      AM_CUDA_CHECK(cudaSetDevice(s.peer));
+      dst = DeviceBuffer(bytes);
+      AM_CUDA_CHECK(cudaMemset(dst.get(), 0xff, bytes));
+      int can = 0;
+      AM_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, s.peer, device));
+      if (can && cudaDeviceEnablePeerAccess(device, 0) != cudaSuccess) cudaGetLastError();  // already enabled
+      AM_CUDA_CHECK(cudaSetDevice(device));
+      AM_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, device, s.peer));
+      if (can && cudaDeviceEnablePeerAccess(s.peer, 0) != cudaSuccess) cudaGetLastError();
+    }
+  }
+  void* to = s.kind == MembwKind::d2h ? host->p : dst.get();
+  const void* from = s.kind == MembwKind::h2d ? host->p : src.get();
+  const cudaMemcpyKind kind = s.kind == MembwKind::h2d ? cudaMemcpyHostToDevice
+                              : s.kind == MembwKind::d2h ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
+  const int peer = s.peer;
+  const bool p2p = s.kind == MembwKind::p2p;
+  auto launch = [=](cudaStream_t stream) {
+    if (p2p) AM_CUDA_CHECK(cudaMemcpyPeerAsync(to, peer, from, device, bytes, stream));
+    else AM_CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, stream));
+  };
+  launch(st);
+  AM_CUDA_CHECK(cudaStreamSynchronize(st));
+
+  // Check: the destination's probed elements equal the source's.
+  const std::vector<int64_t> off = probe_offsets(s.n, s.seed);
+  std::vector<float> want(off.size()), got(off.size());
+  for (size_t i = 0; i < off.size(); ++i) want[i] = uniform_pm1(seed, uint64_t(off[i]));
+  if (s.kind == MembwKind::h2d || s.kind == MembwKind::d2d) {
+    got = gather_f32(dst.as<float>(), off, st);
+  } else if (s.kind == MembwKind::d2h) {
+    for (size_t i = 0; i < off.size(); ++i) got[i] = host->f()[off[i]];
+  } else {
+    std::vector<float> all(size_t(s.n));
+    AM_CUDA_CHECK(cudaMemcpy(all.data(), dst.get(), bytes, cudaMemcpyDefault));
+    for (size_t i = 0; i < off.size(); ++i) got[i] = all[size_t(off[i])];
+  }
+  Verification v;
+  v.tolerance = 0.0;
+  v.checked = int64_t(off.size());
+  for (float x : got) v.nonfinite += !std::isfinite(x);
+  v.rel_error = membw_probe_error(MembwKind::copy, want.data(), nullptr, nullptr, got.data(), off.size());
+  require_passed(v, std::string("membw ") + info.name);
+
+  // Copies through pageable memory cannot be captured in a graph: plain launches.
+  EventSampler sampler(ctx, st, launch, cold, /*graph=*/false);
+  RunResult r;
+  r.measurement = run_measurement(sampler, rule);
+  r.measurement.timer = sampler.timer_name();
+  r.verify = v;
+  r.backend = "cuda";
+  r.extra["kernel"] = p2p ? "cudaMemcpyPeerAsync" : "cudaMemcpyAsync";
+  return r;
+}
+
+}  // namespace
+
+RunResult run_membw(int device, const MembwSpec& s, const StopRule& rule, bool cold) {
+  s.validate();
+  rule.validate();
+  Context& ctx = Context::get(device);
+  return membw_info(s.kind).transfer ? run_transfer(ctx, device, s, rule, cold) : run_kernel(ctx, s, rule, cold);
+}
+
+}  // namespace am::cuda

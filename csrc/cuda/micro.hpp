@@ -1,0 +1,34 @@
+// CUDA micro benchmarks other than GEMM: convolution (cuDNN and our implicit
+// GEMM), memory bandwidth (kernels and transfers) and launch latency.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/conv_spec.hpp"
+#include "common/membw_spec.hpp"
+#include "common/run_result.hpp"
+#include "cuda/context.hpp"
+
+namespace am::cuda {
+
+// Backends "cudnn" (algo: "find", "heuristic" or an algorithm name) and "igemm".
+RunResult run_conv(int device, const std::string& backend, const std::string& algo, const ConvSpec& s,
+                   const StopRule& rule, bool cold);
+RunResult run_membw(int device, const MembwSpec& s, const StopRule& rule, bool cold);
+// kind: "empty", "graph" or "sync"; host-side microseconds per launch.
+RunResult run_launch(int device, const std::string& kind, const StopRule& rule);
+// cuDNN's version (cudnnGetVersion), 0 when the library is not linked.
+int cudnn_version();
+
+// A convolution ready to enqueue on a stream (capturable: no allocation, no sync).
+struct ConvPlan {
+  std::function<void(cudaStream_t)> launch;
+  std::map<std::string, std::string> info;  // algorithm, workspace, kernel
+};
+
+// Our implicit-GEMM kernels (conv_igemm.cu): forward, NHWC, groups = 1; fp32 on
+// CUDA cores, fp16/bf16 on tensor cores (C a multiple of 8). UnsupportedError otherwise.
+ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y);
+
+}  // namespace am::cuda
