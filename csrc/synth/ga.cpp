@@ -1,6 +1,8 @@
 #include "synth/ga.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -234,7 +236,7 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
     for (int64_t j = 0; j < n; ++j) chain[pos[j]] = decode(gene_at(g, j * bits, bits, mask), lo, upper[j]);
     return folded.fitness(chain);
   };
-  const bool par = P * n >= kParallelMin;
+  const bool par = P >= 2048;  // a generation of >= 2048 children (~40 us) pays for the fork/join on 2 cores
   {
     const uint64_t k0 = gen_key(o.seed, -1);
 #pragma omp parallel if (par)
@@ -277,17 +279,20 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       std::vector<int32_t> chain(base);
 #pragma omp for schedule(static)
       for (int64_t i = elite; i < P; ++i) {
+        // tournament: 2t picks from t words (lo, hi halves); branchless (fitness, index) minimum
+        uint64_t words[64];
+        for (int k = 0; k < t; ++k) words[k] = draw(gk, i, uint32_t(k));
         int64_t pick[2];
         for (int side = 0; side < 2; ++side) {
-          int64_t best = -1;
-          double bf = 0.0;
+          int64_t best = INT64_MAX;
+          double bf = std::numeric_limits<double>::infinity();
           for (int k = 0; k < t; ++k) {
             const int h = side * t + k;
-            const uint64_t r = draw(gk, i, uint32_t(h >> 1));
+            const uint64_t r = words[h >> 1];
             const uint64_t u = (h & 1) ? r >> 32 : r & 0xFFFFFFFFull;
             const int64_t cand = int64_t((u * uint64_t(P)) >> 32);
             const double cf = F[cand];
-            const bool better = best < 0 || cf < bf || (cf == bf && cand < best);
+            const bool better = (cf < bf) | ((cf == bf) & (cand < best));
             best = better ? cand : best;
             bf = better ? cf : bf;
           }
