@@ -34,7 +34,7 @@ def main() -> None:
     import aimatrix.synth as S
     from aimatrix.macro import zoo
     from aimatrix.synth.model import PRESETS
-    from aimatrix.synth.warps import calibrate, measure_torch
+    from aimatrix.synth.warps import calibrate, estimator_error, measure_torch
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
@@ -61,11 +61,18 @@ def main() -> None:
     rows = []
     for name, wm in PRESETS.items():
         c = calibrate(convs, wm)
-        rows.append([name, str(wm.as_tuple()), f"{c['scale']:.4g}", f"{100 * c['median_abs_rel_error']:.1f}%",
+        rows.append([name, str(wm.to_json()), f"{c['scale']:.4g}", f"{100 * c['median_abs_rel_error']:.1f}%",
                      f"{100 * c['mean_abs_rel_error']:.1f}%"])
-    print(md_table(["preset", "(tm, tn, wpt)", "scale (measured / estimated)", "median |error|", "mean |error|"], rows))
-    print("\nPer layer (default preset, scaled):\n")
-    c = calibrate(convs, PRESETS["direct"])
+    print(md_table(["preset", "model", "scale (measured / estimated)", "median |error|", "mean |error|"], rows))
+    rows = []
+    for name, wm in PRESETS.items():
+        e = estimator_error(convs, wm)
+        rows.append([name, f"{100 * e['median_abs_rel_error']:.1f}%", f"{100 * e['max_abs_rel_error']:.0f}%",
+                     ", ".join(f"{c}: {100 * v:+.1f}%" for c, v in e["groups"].items())])
+    print("\nUnscaled (the estimate as the GA uses it):\n")
+    print(md_table(["preset", "median |error|", "max |error|", "per-group total error"], rows))
+    print("\nPer layer (default launch model h100, scaled):\n")
+    c = calibrate(convs, PRESETS["h100"])
     lrows = [[x.model, x.name, f"{x.cin}->{x.cout} {x.kh}x{x.kw}/{x.stride_h} g{x.groups} @{x.in_h}", f"{x.warps:,}",
               f"{100 * e:+.0f}%"] for x, e in zip(convs, c["errors"])]
     print(md_table(["model", "layer", "shape", "measured warps", "estimate error"], lrows))

@@ -13,7 +13,7 @@ from torch import nn  # noqa: E402
 import aimatrix.synth as S  # noqa: E402
 from aimatrix import _native  # noqa: E402
 from aimatrix.synth import reference as R  # noqa: E402
-from aimatrix.synth.model import WarpModel, chain_totals, conv_macs, conv_warps  # noqa: E402
+from aimatrix.synth.model import H100, WarpModel, chain_totals, conv_macs, conv_warps, layer_models  # noqa: E402
 from aimatrix.synth.workload import Layer, Workload  # noqa: E402
 
 core = _native.core
@@ -62,7 +62,7 @@ def test_profile_torch_module_and_onnx(tmp_path):
     wl = S.profile({"toy": m}, input_size=32)
     assert [x.type for x in wl] == ["conv", "conv", "fc"]
     assert wl[1].macs == 16 * 16 * 16 * 4 * 9 and wl[1].groups == 2 and wl[1].out_h == 16
-    assert wl[0].warps == conv_warps(WarpModel(), 1, 32, 32, 8)
+    assert wl[0].warps == conv_warps(H100, 1, 32, 32, 8, cin=3, kh=3, kw=3)
     path = tmp_path / "toy.onnx"
     torch.onnx.export(m, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False)
     wo = S.profile(str(path), input_size=32)
@@ -115,7 +115,10 @@ def _problem(**kw):
     return p
 
 
-@pytest.mark.parametrize("wm", [(32, 1, 1), (128, 128, 8), (64, 16, 2)])
+_H100_LAYERS = [m.as_tuple() for m in layer_models(H100, [(5, 5), (3, 3), (1, 1), (3, 3)])]
+
+
+@pytest.mark.parametrize("wm", [(32, 1, 1), (128, 128, 8), (64, 16, 2), _H100_LAYERS])
 def test_native_fitness_equals_reference(wm):
     p = _problem(warp_model=wm)
     rng = np.random.default_rng(1)
@@ -125,7 +128,7 @@ def test_native_fitness_equals_reference(wm):
     assert np.array_equal(native, ref)
     c = [int(v) for v in chains[7]]
     assert tuple(core.synth_totals(p, c)) == R.totals(p, c) == chain_totals(
-        batch=2, h=28, w=28, kernels=p["kernels"], chain=c, warp_model=WarpModel(*wm))
+        batch=2, h=28, w=28, kernels=p["kernels"], chain=c, warp_model=wm)
 
 
 def test_macs_formula_of_synthetic_layer():
@@ -133,10 +136,12 @@ def test_macs_formula_of_synthetic_layer():
     assert conv_warps(WarpModel(128, 128, 8), 1, 27, 27, 256, 2) == 2 * 1 * 6 * 8
 
 
-@pytest.mark.parametrize("free,last", [(False, 0), (True, 0), (True, 77)])
-def test_native_ga_equals_reference_and_reproduces(free, last):
-    p = _problem(cin0_max=200 if free else 0, last_fixed=last)
-    opts = {"population": 200, "generations": 8, "seed": 11}
+@pytest.mark.parametrize("free,last,mf,wm", [(False, 0, 1, (32, 1, 1)), (True, 0, 8, _H100_LAYERS), (True, 77, 8, _H100_LAYERS)])
+@pytest.mark.parametrize("opts", [{"population": 200, "generations": 8, "seed": 11},
+                                  {"population": 300, "generations": 5, "seed": 3, "mutation": 0.6, "crossover": 1.0,
+                                   "tournament": 2}])
+def test_native_ga_equals_reference_and_reproduces(free, last, mf, wm, opts):
+    p = _problem(cin0_max=200 if free else 0, last_fixed=last, min_filters=mf, warp_model=wm)
     a = core.synth_ga(p, opts)
     b = R.run_ga(p, opts)
     assert a["ga_chain"] == b["ga_chain"] and a["history"] == b["history"]
@@ -175,16 +180,29 @@ def test_paper_experiment_fitness(paper_model):
     for a, b in zip(m.groups, m.groups[1:]):
         assert b.cin == a.filters[-1]
     assert m.groups[0].cin == 3
+    assert all(f >= 8 for g in m.groups for f in g.filters)  # min_filters=8
     errs = {g.center: g.fitness_error for g in m.groups}
     for c in (112, 56, 28, 14, 7):
         assert errs[c] <= 0.0005, (c, errs[c])
-    # 224: the estimator gives every synthetic filter at 224x224 exactly 1568 warps and the real group has
-    # 234624 = 149.63 * 1568: no filter count can be closer than 0.245% in warps (fitness floor 0.1227%).
-    g = m.groups[0]
-    q = conv_warps(WarpModel(), 1, 224, 224, 1)
-    floor = min(abs(k * q - g.warps_real) for k in range(1, 2000)) / g.warps_real
-    assert g.warps_error == pytest.approx(floor)
-    assert g.fitness_error <= 0.5 * floor + 0.0001
+
+
+@pytest.mark.xfail(strict=True, reason="group 224: every synthetic layer's estimated warps at 224x224 are multiples "
+                   "of 392 (M/128), the real group's 144480 = 368.57 * 392: fitness floor 0.058% > 0.05%")
+def test_paper_experiment_group_224(paper_model):
+    assert paper_model.groups[0].fitness_error <= 0.0005
+
+
+def test_estimator_error_against_h100():
+    """The launch model (aimatrix/synth/model.py) against the checked-in H100 measurements (fp32)."""
+    from aimatrix.synth.warps import estimator_error, load_measured
+
+    rows = load_measured()
+    assert len(rows) == 75
+    e = estimator_error(rows, H100, warps="warps_fp32")
+    old = estimator_error(rows, "direct", warps="warps_fp32")
+    assert e["median_abs_rel_error"] <= 0.18 and e["mean_abs_rel_error"] <= 0.23 and e["max_abs_rel_error"] <= 1.21
+    assert e["median_abs_rel_error"] < old["median_abs_rel_error"] / 2
+    assert max(abs(v) for v in e["groups"].values()) <= 0.35
 
 
 def test_synthetic_model_json_torch_onnx(paper_model, tmp_path):
@@ -204,7 +222,7 @@ def test_synthetic_model_json_torch_onnx(paper_model, tmp_path):
 def test_run_small_model_on_cpu():
     wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
                                           nn.Conv2d(32, 32, 1))}, input_size=32)
-    sm = S.synthesize(S.cluster(wl, [32, 16]), population=200, generations=10, min_layers=3)
+    sm = S.synthesize(S.cluster(wl, [32, 16]), population=200, generations=10, min_layers=3, min_filters=1)
     r = sm.run(device="cpu", max_time=0.05, min_time=0.01, warmup=0.01)
     assert r.op == "synth" and r.median_ms > 0 and r.params["convs"] == sm.conv_count
     rows = S.fidelity(sm, wl, device="cpu", max_time=0.02, min_time=0.005, warmup=0.005)
@@ -232,7 +250,7 @@ def test_bad_input_messages():
             S.synthesize(g, bits=bits)
     with pytest.raises(ValueError, match="population=1 is not allowed"):
         S.synthesize(g, population=1)
-    with pytest.raises(ValueError, match="impossible target.*more than 4 layers of 1023 filters"):
+    with pytest.raises(ValueError, match=r"impossible target.*more than \d+ layers of 1023 filters"):
         big = Layer("big", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 10 ** 13, 0, 4096)
         S.synthesize(S.cluster(Workload([big]), [16]))
     zero = Layer("z", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 0, 0, 4096)

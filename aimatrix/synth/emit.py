@@ -37,7 +37,7 @@ def to_torch(model: Any, *, seed: int = 0):
                 else:
                     mods.append((f"pool_{prev.center}_{g.center}", nn.AdaptiveMaxPool2d((g.h, g.w))))
             for i, x in enumerate(g.layers()):
-                mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), 1, padding="same", bias=False)))
+                mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), 1, padding="same", bias=True)))
                 mods.append((f"g{g.center}_bn{i}", nn.BatchNorm2d(x["cout"])))
                 mods.append((f"g{g.center}_relu{i}", nn.ReLU(inplace=True)))
             prev = g

@@ -237,4 +237,4 @@ def profile(models: Any, *, input_size: int = 224, batch: int = 1, device: str =
             raise ValueError(f"model {name!r} has no conv layers: nothing to profile for a synthetic CNN")
         layers += recs
     return Workload(layers, meta={"input_size": input_size, "batch": batch, "warps": warps,
-                                  "warp_model": list(wm.as_tuple()), "dtype": dtype, "device": dev})
+                                  "warp_model": wm.to_json(), "dtype": dtype, "device": dev})

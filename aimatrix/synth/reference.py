@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .model import WarpModel
 
 _M64 = (1 << 64) - 1
 _GEN_STEP = 0x632BE59BD9B4E019
-_SLOT_CROSS, _SLOT_MUT = 0x1000, 0x2000
+_SLOT_BITS = 16
+_LO = np.uint64(0xFFFFFFFF)
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -34,17 +34,13 @@ def _gen_key(seed: int, g: int) -> np.uint64:
 
 
 def draw(gkey: np.uint64, i: np.ndarray, slot: int) -> np.ndarray:
-    """rand(g, i, slot) = splitmix64(gkey ^ ((i << 20) | slot))."""
+    """word(g, i, slot) = splitmix64(gkey ^ ((i << 16) | slot))."""
     i = np.asarray(i, dtype=np.uint64)
-    return splitmix64(np.uint64(gkey) ^ ((i << np.uint64(20)) | np.uint64(slot)))
+    return splitmix64(np.uint64(gkey) ^ ((i << np.uint64(_SLOT_BITS)) | np.uint64(slot)))
 
 
 def ga_random(seed: int, generation: int, individual: int, slot: int) -> int:
     return int(draw(_gen_key(seed, generation), np.array([individual]), slot)[0])
-
-
-def _uniform(r: np.ndarray) -> np.ndarray:
-    return (r >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
 # -- the problem --------------------------------------------------------------------------
@@ -58,19 +54,35 @@ def _upper(prob: dict, pos: int) -> int:
     return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
 
 
-def _coefficients(prob: dict) -> tuple[np.ndarray, int, tuple[int, int, int]]:
-    b, h, w = prob["batch"], prob["h"], prob["w"]
-    kk = np.array([kh * kw for kh, kw in prob["kernels"]], dtype=np.int64)
-    tm, tn, wpt = WarpModel.of(prob.get("warp_model")).as_tuple()
-    return kk * (b * h * w), -(-(b * h * w) // tm) * wpt, (tm, tn, wpt)
+def _layer_models(prob: dict) -> list[tuple]:
+    wm = prob.get("warp_model", (32, 1, 1))
+    many = len(wm) > 0 and isinstance(wm[0], (list, tuple))
+    ms = [tuple(x) for x in wm] if many else [tuple(wm)] * len(prob["kernels"])
+    return [m if len(m) == 7 else (*m, 1, 1, 0, 0) for m in ms]
+
+
+def _cdiv(a: np.ndarray, b: int) -> np.ndarray:
+    return -(-a // b)
 
 
 def totals_batch(prob: dict, chains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MACs, warps) of each row [input channels, filters...] of ``chains`` (int64 arrays)."""
     c = np.asarray(chains, dtype=np.int64)
-    coef, per_tile, (tm, tn, wpt) = _coefficients(prob)
-    macs = (c[:, :-1] * c[:, 1:] * coef).sum(axis=1)
-    warps = (-(-c[:, 1:] // tn) * per_tile).sum(axis=1)
+    M = prob["batch"] * prob["h"] * prob["w"]
+    macs = np.zeros(len(c), dtype=np.int64)
+    warps = np.zeros(len(c), dtype=np.int64)
+    for i, ((kh, kw), (tm, tn, wpt, ctas, kc, reduce, bias)) in enumerate(zip(prob["kernels"], _layer_models(prob))):
+        cin, n = c[:, i], c[:, i + 1]
+        macs += M * kh * kw * cin * n
+        tiles = _cdiv(M, tm) * _cdiv(n, tn)
+        split = np.maximum(1, np.minimum(_cdiv(ctas, np.maximum(tiles, 1)), _cdiv(cin * kh * kw, kc)))
+        warps += tiles * split * wpt
+        if reduce == 1:
+            warps += np.where(split > 1, 4 * _cdiv(M * n, 512), 0)
+        elif reduce == 2:
+            warps += np.where(split > 1, 4 * _cdiv(M * n * split, 512), 0)
+        if bias:
+            warps += 4 * _cdiv(M * n, 512)
     return macs, warps
 
 
@@ -123,9 +135,10 @@ def refine(prob: dict, chain, radius: int = 3, max_steps: int = 10000) -> tuple[
         cand[rows, mv[:, 0]] += mv[:, 1]
         two = mv[:, 2] >= 0
         cand[rows[two], mv[two, 2]] += mv[two, 3]
-        ok = (cand[rows, mv[:, 0]] >= 1) & (cand[rows, mv[:, 0]] <= ups[mv[:, 0]])
+        lo = prob.get("min_filters", 1)
+        ok = (cand[rows, mv[:, 0]] >= lo) & (cand[rows, mv[:, 0]] <= ups[mv[:, 0]])
         k2 = np.where(two, mv[:, 2], 0)
-        ok &= ~two | ((cand[rows, k2] >= 1) & (cand[rows, k2] <= ups[k2]))
+        ok &= ~two | ((cand[rows, k2] >= lo) & (cand[rows, k2] <= ups[k2]))
         f = np.full(len(mv), np.inf)
         f[ok] = fitness_batch(prob, cand[ok])
         b = int(np.argmin(f))  # first minimum = the native's strict '<' scan
@@ -137,8 +150,17 @@ def refine(prob: dict, chain, radius: int = 3, max_steps: int = 10000) -> tuple[
 
 
 # -- the GA -------------------------------------------------------------------------------
+def skip_thresholds(p: float, nbits: int) -> np.ndarray:
+    """thr[0..nbits]: thr[0] = 2^32, thr[k] = thr[k-1] * q >> 32, q = floor((1 - p) 2^32 + 0.5) (exact integers)."""
+    q = int((1.0 - p) * 4294967296.0 + 0.5)
+    thr = [1 << 32]
+    for _ in range(nbits):
+        thr.append(thr[-1] * q >> 32)
+    return np.array(thr, dtype=np.uint64)
+
+
 def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
-    """The GA + refinement of ``csrc/synth/ga.cpp`` in numpy; same result for the same seed."""
+    """The GA + refinement of ``csrc/synth/ga.cpp`` in numpy; same result for the same seed (see ga.hpp)."""
     o = {"population": 5000, "generations": 50, "seed": 0, "tournament": 3, "crossover": 0.9, "mutation": -1.0,
          "elite": -1, "refine": True, "refine_radius": 3, "refine_max_steps": 10000, **(options or {})}
     bits = prob["bits"]
@@ -149,27 +171,39 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
         raise ValueError(f"population={P} is not allowed: it must be >= 2")
     pos = _free_positions(prob)
     n, c = len(pos), len(prob["kernels"]) + 1
-    mask = np.uint64((1 << bits) - 1)
+    B = n * bits                       # chromosome bits
+    W = (B + 63) // 64                 # 64-bit words
+    last_mask = np.uint64((1 << (B % 64)) - 1 if B % 64 else _M64)
     pmut = 1.0 / n if o["mutation"] < 0 else float(o["mutation"])
+    thr = skip_thresholds(pmut / bits, B)
+    cthr = int(float(o["crossover"]) * 4294967296.0)
     elite = max(1, P // 100) if o["elite"] < 0 else int(o["elite"])
     seed = int(o["seed"]) & _M64
+    lo = prob.get("min_filters", 1)
     base = np.zeros(c, dtype=np.int64)
     base[0] = prob["cin0"]
     base[-1] = prob.get("last_fixed", 0)
     ups = np.array([_upper(prob, p) for p in pos], dtype=np.int64)
     idx = np.arange(P, dtype=np.uint64)
 
-    def decode(genes: np.ndarray) -> np.ndarray:
-        v = np.where(genes == 0, 1, genes.astype(np.int64))
-        return np.minimum(v, ups)
+    def genes_of(words: np.ndarray) -> np.ndarray:
+        """Unpack the n bits-bit genes of each row of packed words (little-endian bit string)."""
+        bitarr = np.unpackbits(words.astype("<u8").view(np.uint8).reshape(len(words), -1), axis=1, bitorder="little")
+        g = bitarr[:, :B].reshape(len(words), n, bits).astype(np.int64)
+        return (g << np.arange(bits, dtype=np.int64)).sum(axis=2)
 
-    def chains_of(genes: np.ndarray) -> np.ndarray:
-        ch = np.repeat(base[None, :], len(genes), axis=0)
-        ch[:, pos] = decode(genes)
+    def chains_of(words: np.ndarray) -> np.ndarray:
+        ch = np.repeat(base[None, :], len(words), axis=0)
+        ch[:, pos] = np.minimum(np.maximum(genes_of(words), lo), ups)
         return ch
 
+    def skip(u: np.ndarray) -> np.ndarray:
+        """The number of k in 1..B with u < thr[k] (thr is decreasing)."""
+        return (u[:, None] < thr[None, 1:]).sum(axis=1)
+
     k0 = _gen_key(seed, -1)
-    genes = np.stack([draw(k0, idx, j) & mask for j in range(n)], axis=1)
+    genes = np.stack([draw(k0, idx, w) for w in range(W)], axis=1)
+    genes[:, -1] &= last_mask
     fit = fitness_batch(prob, chains_of(genes))
     evals = P
     history = [float(fit[np.argmin(fit)])]
@@ -177,33 +211,36 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
         order = np.lexsort((np.arange(P), fit))[:elite]
         gk = _gen_key(seed, g)
         kids = idx[elite:]
+        words = [draw(gk, kids, k) for k in range(t)]
+        picks = []
+        for h in range(2 * t):
+            u = words[h >> 1] >> np.uint64(32) if h & 1 else words[h >> 1] & _LO
+            picks.append(((u * np.uint64(P)) >> np.uint64(32)).astype(np.int64))
 
-        def tour(slot0: int) -> np.ndarray:
-            best = None
-            for k in range(t):
-                r = draw(gk, kids, slot0 + k)
-                pp = np.uint64(P)
-                cand = (((r >> np.uint64(32)) * pp + (((r & np.uint64(0xFFFFFFFF)) * pp) >> np.uint64(32)))
-                        >> np.uint64(32)).astype(np.int64)
-                if best is None:
-                    best = cand
-                else:
-                    better = (fit[cand] < fit[best]) | ((fit[cand] == fit[best]) & (cand < best))
-                    best = np.where(better, cand, best)
+        def tour(cands: list) -> np.ndarray:
+            best = cands[0]
+            for cand in cands[1:]:
+                better = (fit[cand] < fit[best]) | ((fit[cand] == fit[best]) & (cand < best))
+                best = np.where(better, cand, best)
             return best
 
-        a, b = tour(0), tour(t)
-        ga, gb = genes[a], genes[b]
-        cross = _uniform(draw(gk, kids, _SLOT_CROSS)) < o["crossover"]
-        child = ga.copy()
-        for j in range(n):
-            m = draw(gk, kids, _SLOT_CROSS + 1 + j) & mask
-            mixed = (ga[:, j] & m) | (gb[:, j] & ~m & mask)
-            child[:, j] = np.where(cross, mixed, ga[:, j])
-            r = draw(gk, kids, _SLOT_MUT + j)
-            flip = _uniform(r) < pmut
-            bit = np.left_shift(np.uint64(1), (r & np.uint64(0x7FF)) % np.uint64(bits))
-            child[:, j] = np.where(flip, child[:, j] ^ bit, child[:, j])
+        a, b = tour(picks[:t]), tour(picks[t:])
+        ctl = draw(gk, kids, t)
+        cross = (ctl & _LO) < np.uint64(min(cthr, 1 << 32)) if cthr < (1 << 32) else np.ones(len(kids), bool)
+        masks = np.stack([draw(gk, kids, t + 1 + w) for w in range(W)], axis=1)
+        child = np.where(cross[:, None], (genes[a] & masks) | (genes[b] & ~masks), genes[a])
+        # mutation: geometric skipping over the B bits of each child
+        at = skip(ctl >> np.uint64(32))
+        k = 0  # index of the next 32-bit uniform of the mutation stream
+        live = np.nonzero(at < B)[0]
+        while len(live):
+            p_ = at[live]
+            child[live, p_ >> 6] ^= np.left_shift(np.uint64(1), (p_ & 63).astype(np.uint64))
+            r = draw(gk, kids[live], t + 1 + W + (k >> 1))
+            u = r >> np.uint64(32) if k & 1 else r & _LO
+            at[live] = p_ + 1 + skip(u)
+            k += 1
+            live = live[at[live] < B]
         new_fit = np.empty(P)
         new_fit[:elite] = fit[order]
         new_fit[elite:] = fitness_batch(prob, chains_of(child))

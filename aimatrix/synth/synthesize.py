@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 from .. import _check
 from .cluster import Group
-from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness
+from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness, layer_models
 
 SCHEMA = "aimatrix.synthetic/1"
 
@@ -82,7 +82,7 @@ class SyntheticModel:
     population: int = 5000
     generations: int = 50
     seed: int = 0
-    warp_model: tuple = DEFAULT_WARP_MODEL.as_tuple()
+    warp_model: Any = field(default_factory=DEFAULT_WARP_MODEL.to_json)  # the launch model (JSON form)
     warps_scale: float = 1.0           # measured warps per estimated warp (1.0 when the targets were estimated)
     models: list = field(default_factory=list)
     schema: str = SCHEMA
@@ -114,7 +114,6 @@ class SyntheticModel:
     # -- serialisation ---------------------------------------------------------
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["warp_model"] = list(self.warp_model)
         return d
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -147,7 +146,7 @@ class SyntheticModel:
             groups.append(SyntheticGroup(**kw))
         top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models") if k in d}
         if "warp_model" in d:
-            top["warp_model"] = tuple(d["warp_model"])
+            top["warp_model"] = d["warp_model"]
         return cls(groups, **top)
 
     @classmethod
@@ -218,11 +217,12 @@ def synthetic_kernels(group: Group, *, max_per_type: int = 4, min_layers: int = 
     return [k for k in counts for _ in range(n[k])]
 
 
-def _problem(group: Group, kernels, bits: int, wm: WarpModel, scale: float, *, cin0: int = 3, cin0_max: int = 0,
-             last_fixed: int = 0) -> dict:
+def _problem(group: Group, kernels, bits: int, wm: Any, scale: float, *, cin0: int = 3, cin0_max: int = 0,
+             last_fixed: int = 0, min_filters: int = 1) -> dict:
     return {"batch": group.batch, "h": group.center, "w": group.center, "cin0": cin0, "cin0_max": cin0_max,
-            "last_fixed": last_fixed, "kernels": kernels, "macs_real": float(group.macs),
-            "warps_real": group.warps / scale, "bits": bits, "warp_model": wm.as_tuple()}
+            "last_fixed": last_fixed, "kernels": [tuple(k) for k in kernels], "macs_real": float(group.macs),
+            "warps_real": group.warps / scale, "bits": bits, "min_filters": min_filters,
+            "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)]}
 
 
 def free_positions(prob: dict) -> list[int]:
@@ -240,7 +240,7 @@ def chain_at(prob: dict, value: int) -> list[int]:
     """The chain with every free entry at ``value`` clamped to its bound (mirrors Problem::chain_at)."""
     c = [prob["cin0"]] + [0] * (len(prob["kernels"]) - 1) + [prob.get("last_fixed", 0)]
     for p in free_positions(prob):
-        c[p] = min(value, upper(prob, p))
+        c[p] = min(max(value, prob.get("min_filters", 1)), upper(prob, p))
     return c
 
 
@@ -250,7 +250,7 @@ def check_problem(prob: dict, center: int) -> None:
     n = len(prob["kernels"])
     if not free_positions(prob):
         raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=WarpModel(*prob["warp_model"]))
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"])
     lo_m, lo_w = chain_totals(chain=chain_at(prob, 1), **args)
     hi_m, hi_w = chain_totals(chain=chain_at(prob, fmax), **args)
     if prob["macs_real"] > hi_m:
@@ -259,14 +259,27 @@ def check_problem(prob: dict, center: int) -> None:
     if prob["warps_real"] > hi_w:
         raise ValueError(f"group {center}: impossible target: {prob['warps_real']:.6g} warps is more than {n} layers of "
                          f"{fmax} filters reach ({hi_w:.6g} warps with bits={prob['bits']}); use more bits")
+    lo = prob.get("min_filters", 1)
     if prob["macs_real"] < lo_m:
         raise ValueError(f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is fewer than {n} layers of "
-                         f"1 filter cost ({lo_m:.6g} MACs)")
+                         f"{lo} filters cost ({lo_m:.6g} MACs); lower min_filters")
+    if prob["warps_real"] < lo_w:
+        raise ValueError(f"group {center}: impossible target: {prob['warps_real']:.6g} warps is fewer than {n} layers of "
+                         f"{lo} filters cost ({lo_w:.6g} warps); lower min_filters")
+
+
+def reachable(prob: dict) -> bool:
+    """Whether the group's MAC and warp targets lie between all filters at min_filters and all at 2^bits - 1."""
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"])
+    hi_m, hi_w = chain_totals(chain=chain_at(prob, (1 << prob["bits"]) - 1), **args)
+    # head room: a target at the very edge of the range leaves the GA no freedom
+    return prob["macs_real"] <= 0.8 * hi_m and prob["warps_real"] <= 0.8 * hi_w
 
 
 def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 5000, generations: int = 50,
                seed: int = 0, warp_model: Any = None, warps_scale: float | None = None, max_per_type: int = 4,
-               min_layers: int = 4, refine: bool = True, engine: str = "native", **ga_options: Any) -> SyntheticModel:
+               min_layers: int = 4, max_layers: int = 64, min_filters: int = 8, refine: bool = True,
+               engine: str = "native", **ga_options: Any) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
 
     ``bits``: gene length (1..20; filter counts up to 2^bits - 1). ``population``
@@ -274,8 +287,10 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     ``warps_scale``: measured warps per estimated warp; by default 1 for estimated
     targets and the calibration of :func:`aimatrix.synth.warps.calibrate` when the
     groups' warps were measured. ``engine="reference"`` runs the numpy reference
-    (slow; for tests). Extra GA options: tournament, crossover, mutation, elite,
-    refine_radius.
+    (slow; for tests). ``min_filters``: the narrowest synthetic layer (genes
+    decode to min_filters .. 2^bits - 1). ``max_layers``: the most synthetic layers
+    one group may grow to (see :func:`synthetic_kernels` and below). Extra GA
+    options: tournament, crossover, mutation, elite, refine_radius.
     """
     if isinstance(groups, Group):
         groups = [groups]
@@ -321,14 +336,31 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     fmax = (1 << bits) - 1
     order = sorted(groups, key=lambda g: -g.center)
     m = len(order)
+    min_filters = _check.positive_int("min_filters", min_filters)
+    if min_filters > fmax // 2:
+        raise ValueError(f"min_filters={min_filters} is not allowed: it must be at most {fmax // 2} with bits={bits}")
+    max_layers = _check.positive_int("max_layers", max_layers)
     kernels = [synthetic_kernels(g, max_per_type=max_per_type, min_layers=min_layers) for g in order]
-    caps = [0] + [max(1, min(fmax, int(order[k - 1].warps / warps_scale
-                                      / conv_warps(wm, order[k - 1].batch, order[k - 1].center, order[k - 1].center, 1) / 2)))
+    caps = [0] + [max(min_filters, min(fmax, int(order[k - 1].warps / warps_scale
+                                               / conv_warps(wm, order[k - 1].batch, order[k - 1].center,
+                                                            order[k - 1].center, 1) / 2)))
                   for k in range(1, m)]
 
     def prob(k: int, *, cin0: int = 3, free_cin: bool = False, last: int = 0) -> dict:
         return _problem(order[k], kernels[k], bits, wm, warps_scale, cin0=cin0,
-                        cin0_max=caps[k] if free_cin else 0, last_fixed=last)
+                        cin0_max=caps[k] if free_cin else 0, last_fixed=last, min_filters=min_filters)
+
+    # Layer count per group: the real group's composition (one synthetic layer per real layer of each
+    # kernel size, up to max_per_type, at least min_layers: the shape of the original suite's six-group,
+    # 62-conv networks). Measured warps can be far more than that many layers of 2^bits - 1 filters reach
+    # (GoogLeNet's 7x7 group on an H100: split-K kernels launch ~20x the warps of a direct conv), so a
+    # group whose MAC or warp target is beyond 80 % of its all-filters-at-maximum reach grows by one layer
+    # of its most common kernel at a time (up to max_layers) instead of failing.
+    for k in range(m):
+        common = max(order[k].kernels, key=lambda q: (order[k].kernels[q], -q[0] * q[1]))
+        while len(kernels[k]) < max_layers and not reachable(prob(k, cin0=fmax if k else 3)):
+            i = max(j for j, q in enumerate(kernels[k]) if q == common)
+            kernels[k].insert(i + 1, common)
 
     seeds = [(seed * 1000003 + k) % (1 << 64) for k in range(m)]
     # 1. smallest group first: each chooses its input channels, fixing the previous group's last filter count
@@ -353,7 +385,7 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                 best = (max(fits[k - 1], fits[k]), fits[k - 1] + fits[k], bounds[k])
                 best_state = None
                 b0 = bounds[k]
-                cands = sorted({min(caps[k], max(1, b0 + sgn * d)) for d in [2 ** i for i in range(bits)] for sgn in (1, -1)} - {b0})
+                cands = sorted({min(caps[k], max(min_filters, b0 + sgn * d)) for d in [2 ** i for i in range(bits)] for sgn in (1, -1)} - {b0})
                 for b in cands:
                     bounds[k] = b
                     ca, cb = list(chains[k - 1]), list(chains[k])
@@ -386,4 +418,4 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                                   float(r["ga_fitness"]), [f"{x.model}/{x.name}" for x in g.layers],
                                   list(r["history"]), int(r["evaluations"]), int(r["refine_steps"])))
     models = list(dict.fromkeys(m for g in groups for m in g.models))
-    return SyntheticModel(out, bits, population, generations, seed, wm.as_tuple(), float(warps_scale), models)
+    return SyntheticModel(out, bits, population, generations, seed, wm.to_json(), float(warps_scale), models)

@@ -22,10 +22,11 @@ from .model import DEFAULT_WARP_MODEL, WarpModel, conv_warps
 RANGE_PREFIX = "am_synth_layer#"
 
 
-def estimate(layer: Any, warp_model: WarpModel | None = None) -> int:
+def estimate(layer: Any, warp_model: Any = None) -> int:
     """Analytic warps of a :class:`~aimatrix.synth.workload.Layer` (or anything with its fields)."""
     m = WarpModel.of(warp_model) if warp_model is not None else DEFAULT_WARP_MODEL
-    return conv_warps(m, layer.batch, layer.out_h, layer.out_w, layer.cout, layer.groups)
+    return conv_warps(m, layer.batch, layer.out_h, layer.out_w, layer.cout, layer.groups, cin=layer.cin, kh=layer.kh,
+                      kw=layer.kw, stride=layer.stride_h)
 
 
 def kernel_warps(grid: Sequence[int], block: Sequence[int]) -> int:
@@ -135,7 +136,7 @@ def measure_torch(module: Any, x: Any, *, kinds: Iterable[type] | None = None, w
             for i in range(len(calls))]
 
 
-def calibrate(layers: Iterable[Any], warp_model: WarpModel | None = None) -> dict:
+def calibrate(layers: Iterable[Any], warp_model: Any = None) -> dict:
     """Scale and error of the estimator against measured warps of ``layers`` (those with warps_source 'measured').
 
     Returns ``{"scale": Σ measured / Σ estimated, "layers": n, "mean_abs_rel_error": ...,
@@ -149,3 +150,45 @@ def calibrate(layers: Iterable[Any], warp_model: WarpModel | None = None) -> dic
     a = sorted(abs(v) for v in errs)
     return {"scale": scale, "layers": len(pairs), "mean_abs_rel_error": sum(a) / len(a),
             "median_abs_rel_error": a[len(a) // 2], "errors": errs}
+
+
+def estimator_error(layers: Iterable[Any], warp_model: Any = None, *, warps: str = "warps", centers=None) -> dict:
+    """The estimator's error against measured warps, unscaled: per layer (estimate - measured) / measured,
+    its median / mean / max magnitude, and per input-size group (nearest centre in log2, as :func:`cluster`)
+    the error of the group's total. ``warps``: the attribute (or dict key) holding the measured warps."""
+    import statistics
+
+    layers = list(layers)
+    get = (lambda x, k: x[k]) if layers and isinstance(layers[0], dict) else getattr
+    est = [estimate(x if not isinstance(x, dict) else _Rec(x), warp_model) for x in layers]
+    meas = [int(get(x, warps)) for x in layers]
+    errs = [(e - m) / m for e, m in zip(est, meas)]
+    a = [abs(v) for v in errs]
+    centers = centers or [224, 112, 56, 28, 14, 7]
+    groups: dict = {}
+    for x, e, m in zip(layers, est, meas):
+        size = math.sqrt(int(get(x, "in_h")) * int(get(x, "in_w")))
+        c = min(centers, key=lambda c: (abs(math.log2(size) - math.log2(c)), -c))
+        ge, gm = groups.get(c, (0, 0))
+        groups[c] = (ge + e, gm + m)
+    return {"layers": len(a), "median_abs_rel_error": statistics.median(a), "mean_abs_rel_error": sum(a) / len(a),
+            "max_abs_rel_error": max(a), "errors": errs,
+            "groups": {c: (ge - gm) / gm for c, (ge, gm) in sorted(groups.items(), reverse=True)}}
+
+
+class _Rec:
+    """Attribute access to a measured-table row (CSV strings to ints)."""
+
+    def __init__(self, d: dict) -> None:
+        for k in ("batch", "out_h", "out_w", "cout", "groups", "cin", "kh", "kw"):
+            setattr(self, k, int(d[k]))
+        self.stride_h = int(d.get("stride_h", d.get("stride", 1)))
+
+
+def load_measured(path: str | os.PathLike | None = None) -> list[dict]:
+    """The checked-in H100 measurements (``data/h100_measured_warps.csv``): one dict per conv layer."""
+    import csv
+
+    p = path or os.path.join(os.path.dirname(__file__), "data", "h100_measured_warps.csv")
+    with open(p, newline="") as f:
+        return list(csv.DictReader(f))

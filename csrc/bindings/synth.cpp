@@ -14,8 +14,18 @@ namespace am::bind {
 
 namespace {
 
+synth::WarpModel warp_model(const std::vector<int64_t>& t) {
+  if (t.size() != 3 && t.size() != 7)
+    throw std::invalid_argument("a warp model is (tm, tn, wpt) or (tm, tn, wpt, ctas, kc, reduce, bias)");
+  synth::WarpModel m;
+  m.tm = t[0], m.tn = t[1], m.wpt = t[2];
+  if (t.size() == 7) m.ctas = t[3], m.kc = t[4], m.reduce = t[5], m.bias = t[6];
+  return m;
+}
+
 synth::Problem problem(const nb::dict& d) {
   synth::Problem p;
+  std::vector<synth::WarpModel> wms;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
     if (k == "batch") p.batch = nb::cast<int64_t>(value);
@@ -24,6 +34,7 @@ synth::Problem problem(const nb::dict& d) {
     else if (k == "cin0") p.cin0 = nb::cast<int64_t>(value);
     else if (k == "cin0_max") p.cin0_max = nb::cast<int64_t>(value);
     else if (k == "last_fixed") p.last_fixed = nb::cast<int64_t>(value);
+    else if (k == "min_filters") p.min_filters = nb::cast<int64_t>(value);
     else if (k == "macs_real") p.macs_real = nb::cast<double>(value);
     else if (k == "warps_real") p.warps_real = nb::cast<double>(value);
     else if (k == "bits") p.bits = nb::cast<int>(value);
@@ -31,14 +42,25 @@ synth::Problem problem(const nb::dict& d) {
       for (nb::handle kv : nb::cast<nb::sequence>(value)) {
         auto pair = nb::cast<std::vector<int64_t>>(kv);
         if (pair.size() != 2) throw std::invalid_argument("each kernel must be (kh, kw)");
-        p.layers.push_back({pair[0], pair[1]});
+        synth::SynthLayer l;
+        l.kh = pair[0], l.kw = pair[1];
+        p.layers.push_back(l);
       }
     } else if (k == "warp_model") {
-      auto t = nb::cast<std::vector<int64_t>>(value);
-      if (t.size() != 3) throw std::invalid_argument("warp_model must be (tm, tn, wpt)");
-      p.wm = {t[0], t[1], t[2]};
+      // one model for every layer, or a list with one per layer
+      auto seq = nb::cast<nb::sequence>(value);
+      if (nb::len(seq) > 0 && (nb::isinstance<nb::tuple>(seq[0]) || nb::isinstance<nb::list>(seq[0]))) {
+        for (nb::handle t : seq) wms.push_back(warp_model(nb::cast<std::vector<int64_t>>(t)));
+      } else {
+        wms.push_back(warp_model(nb::cast<std::vector<int64_t>>(value)));
+      }
     } else throw std::invalid_argument("unknown synthesis problem field '" + k + "'");
   }
+  if (wms.size() == 1) wms.assign(p.layers.size(), wms[0]);
+  if (!wms.empty() && wms.size() != p.layers.size())
+    throw std::invalid_argument("warp_model: " + std::to_string(wms.size()) + " models for " +
+                                std::to_string(p.layers.size()) + " layers");
+  for (size_t i = 0; i < wms.size(); ++i) p.layers[i].wm = wms[i];
   p.validate();
   return p;
 }

@@ -1,6 +1,8 @@
 #include "synth/ga.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -12,48 +14,83 @@ namespace am::synth {
 namespace {
 
 constexpr uint64_t kGenStep = 0x632BE59BD9B4E019ull;
-constexpr uint32_t kSlotCross = 0x1000, kSlotMut = 0x2000;
-// Below this many genes per generation, a generation (~0.5 ms at 5000 x 5) is too short for OpenMP's
-// fork/join: on a shared 2-core machine the barriers alone cost more than the whole GA.
+constexpr int kSlotBits = 16;
+// Below this many genes per generation, a generation is too short for OpenMP's fork/join
+// on a shared 2-core machine (the barriers cost more than the work).
 constexpr int64_t kParallelMin = int64_t(1) << 17;
 
 inline uint64_t gen_key(uint64_t seed, int64_t g) { return splitmix64(seed + kGenStep * uint64_t(g + 1)); }
 inline uint64_t draw(uint64_t gkey, int64_t i, uint32_t slot) {
-  return splitmix64(gkey ^ ((uint64_t(i) << 20) | uint64_t(slot)));
-}
-inline double uniform(uint64_t r) { return double(r >> 11) * 0x1.0p-53; }
-// floor(r * n / 2^64) for n < 2^32, without a 128-bit product or a division.
-inline int64_t below(uint64_t r, uint64_t n) {
-  return int64_t(((r >> 32) * n + (((r & 0xFFFFFFFFull) * n) >> 32)) >> 32);
+  return splitmix64(gkey ^ ((uint64_t(i) << kSlotBits) | uint64_t(slot)));
 }
 
-std::string num(double v) {
-  std::string s = std::to_string(v);
-  return s;
+std::string num(double v) { return std::to_string(v); }
+
+// Gene j (bits [j*bits, (j+1)*bits)) of a packed chromosome.
+inline uint32_t gene_at(const uint64_t* w, int64_t t, int bits, uint64_t mask) {
+  const int64_t q = t >> 6;
+  const int s = int(t & 63);
+  uint64_t v = w[q] >> s;
+  if (s + bits > 64) v |= w[q + 1] << (64 - s);
+  return uint32_t(v & mask);
 }
+
+// skip(u) of ga.hpp: thresholds thr[0..B] and a 1024-bucket index over the top 10 bits of u.
+struct Skipper {
+  std::vector<uint64_t> thr;
+  std::vector<int32_t> start;
+  int64_t B = 0;
+  Skipper(double p, int64_t nbits) : B(nbits) {
+    const uint64_t q = uint64_t((1.0 - p) * 4294967296.0 + 0.5);
+    thr.resize(B + 2);
+    thr[0] = uint64_t(1) << 32;
+    for (int64_t k = 1; k <= B + 1; ++k) thr[k] = uint64_t((unsigned __int128)thr[k - 1] * q >> 32);
+    start.resize(1024);
+    for (int b = 0; b < 1024; ++b) start[b] = int32_t(slow((uint64_t(b + 1) << 22) - 1));
+  }
+  int64_t slow(uint64_t u) const {  // the largest k in 0..B with u < thr[k]
+    int64_t s = 0;
+    while (s < B && u < thr[s + 1]) ++s;
+    return s;
+  }
+  inline int64_t operator()(uint32_t u) const {
+    int64_t s = start[u >> 22];
+    while (s < B && uint64_t(u) < thr[s + 1]) ++s;
+    return s;
+  }
+};
 
 }  // namespace
 
 void Problem::validate() const {
   if (bits < 1 || bits > 20) invalid("bits=" + std::to_string(bits) + " is not allowed: gene length must be 1..20");
   if (layers.empty()) invalid("a synthetic group needs at least one layer");
-  if (layers.size() >= kSlotCross - 1) invalid("too many synthetic layers in one group (" + std::to_string(layers.size()) + ")");
+  if (layers.size() > 1000) invalid("too many synthetic layers in one group (" + std::to_string(layers.size()) + ")");
   if (batch < 1 || h < 1 || w < 1) invalid("batch, h and w must be >= 1");
   if (cin0 < 1) invalid("cin0=" + std::to_string(cin0) + " is not allowed: it must be >= 1");
-  if (wm.tm < 1 || wm.tn < 1 || wm.wpt < 1) invalid("warp model tm, tn, wpt must be >= 1");
+  if (min_filters < 1 || min_filters > max_filters())
+    invalid("min_filters=" + std::to_string(min_filters) + " is not allowed: it must be in 1.." + std::to_string(max_filters()));
+  for (const auto& l : layers) {
+    const auto& m = l.wm;
+    if (m.tm < 1 || m.tn < 1 || m.wpt < 1 || m.ctas < 1 || m.kc < 1)
+      invalid("warp model tm, tn, wpt, ctas, kc must be >= 1");
+    if (m.reduce < 0 || m.reduce > 2 || m.bias < 0 || m.bias > 1) invalid("warp model reduce must be 0..2 and bias 0..1");
+  }
   if (!(macs_real > 0.0)) invalid("macs_real=" + num(macs_real) + " is not allowed: a group needs MACs > 0");
   if (!(warps_real > 0.0)) invalid("warps_real=" + num(warps_real) + " is not allowed: a group needs warps > 0");
-  if (cin0_max < 0 || cin0_max > max_filters())
-    invalid("cin0_max=" + std::to_string(cin0_max) + " is not allowed: it must be in 0.." + std::to_string(max_filters()));
+  if (cin0_max < 0 || cin0_max > max_filters() || (cin0_max > 0 && cin0_max < min_filters))
+    invalid("cin0_max=" + std::to_string(cin0_max) + " is not allowed: it must be 0 or in min_filters.." + std::to_string(max_filters()));
   if (last_fixed < 0 || last_fixed > max_filters())
     invalid("last_fixed=" + std::to_string(last_fixed) + " is not allowed: it must be in 0.." + std::to_string(max_filters()));
+  if (cin0 > (int64_t(1) << 20)) invalid("cin0=" + std::to_string(cin0) + " is too large");
   if (free_positions().empty()) invalid("the group has no free filter count to optimise");
+  if (int64_t(free_positions().size()) * bits > 60000) invalid("the chromosome is too long (genes * bits > 60000)");
   int64_t kmax = 1;
   for (const auto& l : layers) {
     if (l.kh < 1 || l.kw < 1) invalid("filter sizes must be >= 1");
     kmax = std::max(kmax, l.kh * l.kw);
   }
-  // Overflow guard: the largest layer's MACs must fit in int64 with room for the sum.
+  // Overflow guard: the largest layer's MACs (and warps) must fit in int64 with room for the sum.
   const double worst = double(batch) * double(h) * double(w) * double(kmax) *
                        double(std::max<int64_t>(max_filters(), cin0)) * double(max_filters()) * double(layers.size());
   if (worst > 4.0e18) invalid("the group is too large for 64-bit MAC counts (batch * H * W * K * F^2 too big)");
@@ -72,8 +109,36 @@ std::vector<int32_t> Problem::chain_at(int64_t value) const {
   std::vector<int32_t> c(layers.size() + 1);
   c[0] = int32_t(cin0);
   c.back() = int32_t(last_fixed);
-  for (int pos : free_positions()) c[pos] = int32_t(std::min(value, upper(pos)));
+  for (int pos : free_positions()) c[pos] = int32_t(std::min(std::max(value, min_filters), upper(pos)));
   return c;
+}
+
+Folded::Folded(const Problem& p) : macs_real(p.macs_real), warps_real(p.warps_real) {
+  const int64_t M = p.batch * p.h * p.w;
+  const int64_t nf = std::max<int64_t>(p.max_filters(), p.last_fixed) + 1;
+  const int64_t nc = std::max<int64_t>(nf, p.cin0 + 1);
+  for (const auto& sl : p.layers) {
+    const WarpModel& m = sl.wm;
+    L l;
+    l.coef = M * sl.kh * sl.kw;
+    l.reduce = m.reduce;
+    l.M = M;
+    l.tw.resize(nf);
+    l.smax.resize(nf);
+    l.extra.resize(nf);
+    l.red1.resize(nf);
+    l.kch.resize(nc);
+    const int64_t mt = ceil_div(M, m.tm);
+    for (int64_t f = 0; f < nf; ++f) {
+      const int64_t tiles = mt * ceil_div(f, m.tn);
+      l.tw[f] = int32_t(tiles * m.wpt);
+      l.smax[f] = int32_t(std::max<int64_t>(1, tiles > 0 ? ceil_div(m.ctas, tiles) : 1));
+      l.extra[f] = int32_t(m.bias ? 4 * ceil_div(M * f, 512) : 0);
+      l.red1[f] = int32_t(4 * ceil_div(M * f, 512));
+    }
+    for (int64_t c = 0; c < nc; ++c) l.kch[c] = int32_t(std::max<int64_t>(1, ceil_div(c * sl.kh * sl.kw, m.kc)));
+    layers.push_back(std::move(l));
+  }
 }
 
 void evaluate_population(const Problem& p, const int32_t* chains, int64_t count, double* out) {
@@ -99,8 +164,8 @@ int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius,
     auto consider = [&](int jj, int dj, int kk, int dk) {
       const int j = pos[jj], k = kk >= 0 ? pos[kk] : -1;
       const int32_t vj = cur[j] + dj, vk = k >= 0 ? cur[k] + dk : 0;
-      if (vj < 1 || vj > p.upper(j)) return;
-      if (k >= 0 && (vk < 1 || vk > p.upper(k))) return;
+      if (vj < p.lower() || vj > p.upper(j)) return;
+      if (k >= 0 && (vk < p.lower() || vk > p.upper(k))) return;
       cand[j] = vj;
       if (k >= 0) cand[k] = vk;
       const double f = folded.fitness(cand.data());
@@ -137,7 +202,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   if (o.population > (1 << 30)) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be <= 2^30");
   if (o.population < 2) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be >= 2");
   if (o.generations < 0) invalid("generations=" + std::to_string(o.generations) + " is not allowed: it must be >= 0");
-  if (o.tournament < 1) invalid("tournament=" + std::to_string(o.tournament) + " is not allowed: it must be >= 1");
+  if (o.tournament < 1 || o.tournament > 64)
+    invalid("tournament=" + std::to_string(o.tournament) + " is not allowed: it must be in 1..64");
   if (!(o.crossover >= 0.0 && o.crossover <= 1.0)) invalid("crossover=" + num(o.crossover) + " is not allowed: it must be in [0, 1]");
   if (o.mutation > 1.0) invalid("mutation=" + num(o.mutation) + " is not allowed: it must be in [0, 1]");
   if (o.elite >= o.population) invalid("elite=" + std::to_string(o.elite) + " is not allowed: it must be < population");
@@ -145,34 +211,46 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
 
   const std::vector<int> pos = p.free_positions();
   const int64_t P = o.population, n = int64_t(pos.size()), c = int64_t(p.layers.size()) + 1;
-  const uint32_t mask = uint32_t(p.max_filters());
   const int bits = p.bits;
+  const uint64_t mask = uint64_t(p.max_filters());
+  const int64_t B = n * bits, W = (B + 63) >> 6;
+  const uint64_t last_mask = (B & 63) ? (uint64_t(1) << (B & 63)) - 1 : ~uint64_t(0);
   const double pmut = o.mutation < 0.0 ? 1.0 / double(n) : o.mutation;
+  const Skipper skip(pmut / double(bits), B);
+  const uint64_t cthr = uint64_t(o.crossover * 4294967296.0);
   const int64_t elite = o.elite < 0 ? std::max<int64_t>(1, P / 100) : o.elite;
   const int t = o.tournament;
+  const uint32_t slot_ctl = uint32_t(t), slot_mask = uint32_t(t + 1), slot_mut = uint32_t(t + 1 + W);
+  if (int64_t(slot_mut) + B / 2 + 2 >= (int64_t(1) << kSlotBits)) invalid("the chromosome is too long for the random stream");
   const std::vector<int32_t> base = p.chain_at(1);  // fixed entries in place
   const Folded folded(p);
+  const int64_t lo = p.lower();
   std::vector<int64_t> upper(n);
   for (int64_t j = 0; j < n; ++j) upper[j] = p.upper(pos[j]);
 
-  std::vector<uint32_t> genes(P * n), next(P * n);
-  std::vector<int32_t> chains(P * c);
-  for (int64_t i = 0; i < P; ++i) std::copy(base.begin(), base.end(), &chains[i * c]);
+  std::vector<uint64_t> genes(P * W), next(P * W);
   std::vector<double> fit(P), next_fit(P);
-  std::vector<int64_t> order(P);
   GaResult res;
 
+  auto evaluate = [&](const uint64_t* g, int32_t* chain) {
+    for (int64_t j = 0; j < n; ++j) chain[pos[j]] = decode(gene_at(g, j * bits, bits, mask), lo, upper[j]);
+    return folded.fitness(chain);
+  };
+  const bool par = P >= 2048;  // a generation of >= 2048 children (~40 us) pays for the fork/join on 2 cores
   {
     const uint64_t k0 = gen_key(o.seed, -1);
-#pragma omp parallel for schedule(static) if (P * n >= kParallelMin)
-    for (int64_t i = 0; i < P; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        const uint32_t gene = uint32_t(draw(k0, i, uint32_t(j))) & mask;
-        genes[i * n + j] = gene;
-        chains[i * c + pos[j]] = decode(gene, upper[j]);
+#pragma omp parallel if (par)
+    {
+      std::vector<int32_t> chain(base);
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < P; ++i) {
+        uint64_t* g = &genes[i * W];
+        for (int64_t w = 0; w < W; ++w) g[w] = draw(k0, i, uint32_t(w));
+        g[W - 1] &= last_mask;
+        fit[i] = evaluate(g, chain.data());
       }
+    }
   }
-  evaluate_population(p, chains.data(), P, fit.data());
   res.evaluations += P;
 
   auto best_of = [&](const std::vector<double>& f) {
@@ -183,43 +261,74 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   };
   res.history.push_back(fit[best_of(fit)]);
 
+  // Elite selection: (fitness, index) pairs; the first `elite` in that order.
+  std::vector<std::pair<double, int64_t>> keyed(P);
   for (int g = 0; g < o.generations; ++g) {
-    std::iota(order.begin(), order.end(), int64_t(0));
-    auto by_fit = [&](int64_t a, int64_t b) { return fit[a] < fit[b] || (fit[a] == fit[b] && a < b); };
-    std::nth_element(order.begin(), order.begin() + (elite - 1), order.end(), by_fit);  // a strict total order:
-    std::sort(order.begin(), order.begin() + elite, by_fit);                             // same as a partial sort
+    for (int64_t i = 0; i < P; ++i) keyed[i] = {fit[i], i};
+    std::nth_element(keyed.begin(), keyed.begin() + (elite - 1), keyed.end());
+    std::sort(keyed.begin(), keyed.begin() + elite);
     for (int64_t e = 0; e < elite; ++e) {
-      std::copy_n(&genes[order[e] * n], n, &next[e * n]);
-      next_fit[e] = fit[order[e]];
+      std::copy_n(&genes[keyed[e].second * W], W, &next[e * W]);
+      next_fit[e] = keyed[e].first;
     }
     const uint64_t gk = gen_key(o.seed, g);
-#pragma omp parallel for schedule(static) if (P * n >= kParallelMin)
-    for (int64_t i = elite; i < P; ++i) {
-      auto tour = [&](uint32_t slot0) {
-        int64_t best = -1;
-        for (int k = 0; k < t; ++k) {
-          const int64_t cand = below(draw(gk, i, slot0 + uint32_t(k)), uint64_t(P));
-          if (best < 0 || fit[cand] < fit[best] || (fit[cand] == fit[best] && cand < best)) best = cand;
+    const uint64_t* G = genes.data();
+    const double* F = fit.data();
+#pragma omp parallel if (par)
+    {
+      std::vector<int32_t> chain(base);
+#pragma omp for schedule(static)
+      for (int64_t i = elite; i < P; ++i) {
+        // tournament: 2t picks from t words (lo, hi halves); branchless (fitness, index) minimum
+        uint64_t words[64];
+        for (int k = 0; k < t; ++k) words[k] = draw(gk, i, uint32_t(k));
+        int64_t pick[2];
+        for (int side = 0; side < 2; ++side) {
+          int64_t best = INT64_MAX;
+          double bf = std::numeric_limits<double>::infinity();
+          for (int k = 0; k < t; ++k) {
+            const int h = side * t + k;
+            const uint64_t r = words[h >> 1];
+            const uint64_t u = (h & 1) ? r >> 32 : r & 0xFFFFFFFFull;
+            const int64_t cand = int64_t((u * uint64_t(P)) >> 32);
+            const double cf = F[cand];
+            const bool better = (cf < bf) | ((cf == bf) & (cand < best));
+            best = better ? cand : best;
+            bf = better ? cf : bf;
+          }
+          pick[side] = best;
         }
-        return best;
-      };
-      const int64_t a = tour(0), b = tour(uint32_t(t));
-      const uint32_t* ga = &genes[a * n];
-      const uint32_t* gb = &genes[b * n];
-      uint32_t* child = &next[i * n];
-      const bool cross = uniform(draw(gk, i, kSlotCross)) < o.crossover;
-      for (int64_t j = 0; j < n; ++j) {
-        uint32_t gene = ga[j];
-        if (cross) {
-          const uint32_t m = uint32_t(draw(gk, i, kSlotCross + 1 + uint32_t(j))) & mask;
-          gene = (ga[j] & m) | (gb[j] & ~m & mask);
+        const uint64_t* a = G + pick[0] * W;
+        const uint64_t* b = G + pick[1] * W;
+        uint64_t* child = &next[i * W];
+        const uint64_t ctl = draw(gk, i, slot_ctl);
+        if ((ctl & 0xFFFFFFFFull) < cthr) {
+          for (int64_t w = 0; w < W; ++w) {
+            const uint64_t m = draw(gk, i, slot_mask + uint32_t(w));
+            child[w] = (a[w] & m) | (b[w] & ~m);
+          }
+        } else {
+          for (int64_t w = 0; w < W; ++w) child[w] = a[w];
         }
-        const uint64_t r = draw(gk, i, kSlotMut + uint32_t(j));
-        if (uniform(r) < pmut) gene ^= uint32_t(1) << ((r & 0x7FF) % uint64_t(bits));
-        child[j] = gene;
-        chains[i * c + pos[j]] = decode(gene, upper[j]);
+        int64_t at = skip(uint32_t(ctl >> 32));
+        uint32_t slot = slot_mut;
+        uint64_t r = 0;
+        bool have_hi = false;
+        while (at < B) {
+          child[at >> 6] ^= uint64_t(1) << (at & 63);
+          uint32_t u;
+          if (have_hi) {
+            u = uint32_t(r >> 32);
+            have_hi = false;
+          } else {
+            r = draw(gk, i, slot++);
+            u = uint32_t(r);
+            have_hi = true;
+          }
+          at += 1 + skip(u);
+        }
+        next_fit[i] = evaluate(child, chain.data());
       }
-      next_fit[i] = folded.fitness(&chains[i * c]);
     }
     res.evaluations += P - elite;
     genes.swap(next);
@@ -229,7 +338,7 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
 
   const int64_t b = best_of(fit);
   res.ga_chain = base;
-  for (int64_t j = 0; j < n; ++j) res.ga_chain[pos[j]] = decode(genes[b * n + j], upper[j]);
+  for (int64_t j = 0; j < n; ++j) res.ga_chain[pos[j]] = decode(gene_at(&genes[b * W], j * bits, bits, mask), lo, upper[j]);
   res.ga_fitness = fit[b];
   res.chain = res.ga_chain;
   res.fitness = res.ga_fitness;

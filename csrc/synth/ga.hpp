@@ -1,26 +1,32 @@
-// The StatsNet genetic algorithm: binary chromosome of `bits`-bit genes (one
+// The StatsNet genetic algorithm: a binary chromosome of `bits`-bit genes (one
 // per free chain entry: the synthetic layers' filter counts, and the group's
-// input channels when they are free), tournament selection, uniform
-// bitwise crossover, per-gene bit-flip mutation, elitism; then a deterministic
-// local refinement on the integer filter counts.
+// input channels when they are free), packed into 64-bit words; tournament
+// selection, word-wide uniform crossover, per-bit mutation by geometric
+// skipping, elitism; then a deterministic local refinement on the integer
+// filter counts.
 //
-// Reproducibility: every random number is splitmix64 of a key built from
+// Reproducibility: every random word is splitmix64 of a key built from
 // (seed, generation, individual, slot), so the result depends on the seed only,
 // never on the thread count or the evaluation order. The numpy reference
-// (aimatrix/synth/reference.py) draws the same numbers and gets the same result.
+// (aimatrix/synth/reference.py) draws the same words and gets the same result.
 //
-//   gkey(g)            = splitmix64(seed + 0x632BE59BD9B4E019 * (g + 1))   (g = -1: initial population)
-//   rand(g, i, slot)   = splitmix64(gkey(g) ^ ((i << 20) | slot))
-//   uniform(r)         = (r >> 11) * 2^-53
-//   gene j is chain entry free_positions()[j]; value v decodes to min(max(v, 1), upper bound)
-//   initial gene j of individual i:  rand(-1, i, j) & (2^bits - 1)
-//   child i of generation g (i >= elite):
-//     parent a: tournament over below(rand(g, i, k), P), k = 0..t-1; parent b: k = t..2t-1
-//               below(r, P) = ((r >> 32) * P + ((r & 0xFFFFFFFF) * P >> 32)) >> 32 = floor(r * P / 2^64)
-//               (lowest fitness wins, ties to the lower index)
-//     crossover if uniform(rand(g, i, 0x1000)) < crossover:
-//               gene j = (a_j & m) | (b_j & ~m), m = rand(g, i, 0x1001 + j) & mask; else gene j = a_j
-//     mutation: r = rand(g, i, 0x2000 + j); if uniform(r) < mutation: gene j ^= 1 << ((r & 0x7FF) % bits)
+//   gkey(g)          = splitmix64(seed + 0x632BE59BD9B4E019 * (g + 1))   (g = -1: initial population)
+//   word(g, i, k)    = splitmix64(gkey(g) ^ ((i << 16) | k))             (k < 2^16)
+//   lo(r), hi(r)     = r & 0xFFFFFFFF, r >> 32  (two 32-bit uniforms per word)
+// Chromosome: n genes of B = bits bits each, gene j in logical bits [j*bits, (j+1)*bits)
+//   of the little-endian bit string of W = ceil(n*bits / 64) words (bit t: word t >> 6, bit t & 63);
+//   the bits above n*bits stay 0. Gene j's value v decodes to min(max(v, min_filters), upper bound).
+//   initial word w of individual i: word(-1, i, w), masked above n*bits.
+// Child i of generation g (i >= elite), with T = tournament size:
+//   picks h = 0 .. 2T-1: u = (h even ? lo : hi)(word(g, i, h >> 1)); pick = (u * P) >> 32
+//     parent a = best of picks 0..T-1, parent b = best of picks T..2T-1 (lowest fitness, ties to the lower index)
+//   control word c = word(g, i, T): crossover iff lo(c) < floor(crossover * 2^32)
+//     crossover: child word w = (a_w & m_w) | (b_w & ~m_w), m_w = word(g, i, T + 1 + w); else child = a
+//   mutation (per-bit probability p = mutation / bits): pos = skip(hi(c)); while pos < n*bits:
+//     flip logical bit pos; pos += 1 + skip(u) with u the next of lo, hi of word(g, i, T + 1 + W), then of
+//     word(g, i, T + 2 + W), ...
+//     skip(u) = the number of k in 1 .. n*bits with u < thr[k] (the geometric number of unmutated bits),
+//     thr[0] = 2^32, thr[k] = (thr[k-1] * q) >> 32, q = floor((1 - p) * 2^32 + 0.5)  (integers only)
 //   elitism: the `elite` best of generation g (by fitness, then index) are copied first, unchanged.
 #pragma once
 #include <cstdint>
@@ -36,7 +42,7 @@ struct GaOptions {
   uint64_t seed = 0;
   int tournament = 3;
   double crossover = 0.9;
-  double mutation = -1.0;  // probability per gene; < 0: 1 / number of genes
+  double mutation = -1.0;  // probability per gene (a gene's bits mutate with mutation / bits each); < 0: 1 / genes
   int elite = -1;          // < 0: max(1, population / 100)
   bool refine = true;
   int refine_radius = 3;   // pair moves try every (dj, dk) in [-r, r]^2
@@ -53,7 +59,7 @@ struct GaResult {
   int refine_steps = 0;
 };
 
-// Splitmix-keyed random numbers of the GA (exposed for the reference tests).
+// The GA's keyed random word (exposed for the reference tests).
 uint64_t ga_random(uint64_t seed, int64_t generation, int64_t individual, uint32_t slot);
 
 GaResult run_ga(const Problem& problem, const GaOptions& options);

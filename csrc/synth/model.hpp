@@ -10,17 +10,21 @@
 // where Cin is the previous synthetic layer's filter count (for the first layer
 // of a group: the last filter count of the previous group, 3 for the image).
 //
-// Warps (the launch-shape estimator): the layer's output, per group of
-// channels, is cut into warp tiles of `tm` output pixels (along the flattened
-// batch*Hout*Wout axis) by `tn` output channels; each tile is `wpt` warps:
-//     warps = groups * ceil((Cout/groups) / tn) * ceil(batch*Hout*Wout / tm) * wpt
-// The default (tm, tn, wpt) = (32, 1, 1) is a direct-convolution launch: one
-// thread per output element, a warp covering 32 consecutive output pixels of
-// one channel. (128, 128, 8) is the CTA shape of a 128x128 implicit-GEMM
-// kernel. Measured warps on a GPU (Σ grid * ceil(block/32) over the layer's
-// kernels) calibrate the choice; the fitness is relative, so a global scale
-// factor does not matter.
+// Warps (the launch-shape estimator, one WarpModel per filter class): an
+// implicit GEMM of M = batch*Hout*Wout rows, N = Cout/groups columns and a
+// reduction depth K = (Cin/groups)*Kh*Kw, per group of channels:
+//     tiles = ceil(M / tm) * ceil(N / tn)                    CTA tiles of tm x tn, wpt warps each
+//     split = max(1, min(ceil(ctas / tiles), ceil(K / kc)))  split-K when the grid is small
+//     warps = groups * tiles * split * wpt
+//           + (split > 1 ? reduce == 1: 4 * ceil(M*N*groups / 512)          split-K reduction kernel
+//                          reduce == 2: 4 * ceil(M*N*groups*split / 512) : 0)
+//           + (bias ? 4 * ceil(M*N*groups / 512) : 0)                         elementwise epilogue kernel
+// (4-warp blocks of 512 elements: a torch elementwise launch). (tm, tn, wpt) =
+// (32, 1, 1) with ctas = kc = 1 and no extra kernels is the old direct model
+// (one thread per output element). aimatrix/synth/model.py holds the fitted
+// per-filter-size table and its error against measured H100 warps.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -28,9 +32,13 @@
 namespace am::synth {
 
 struct WarpModel {
-  int64_t tm = 32;   // output pixels per warp tile
-  int64_t tn = 1;    // output channels per warp tile
-  int64_t wpt = 1;   // warps per tile
+  int64_t tm = 32;    // output pixels per CTA tile
+  int64_t tn = 1;     // output channels per CTA tile
+  int64_t wpt = 1;    // warps per CTA
+  int64_t ctas = 1;   // split-K target: split while tiles < ctas
+  int64_t kc = 1;     // reduction depth per split
+  int64_t reduce = 0; // split-K reduction kernel: 0 none, 1 over M*N, 2 over M*N*split
+  int64_t bias = 0;   // 1: an elementwise kernel over the output
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -40,14 +48,23 @@ inline int64_t conv_macs(int64_t batch, int64_t hout, int64_t wout, int64_t cin,
   return batch * hout * wout * cout * (cin / groups) * kh * kw;
 }
 
-inline int64_t conv_warps(const WarpModel& m, int64_t batch, int64_t hout, int64_t wout, int64_t cout,
-                          int64_t groups = 1) {
-  return groups * ceil_div(cout / groups, m.tn) * ceil_div(batch * hout * wout, m.tm) * m.wpt;
+inline int64_t conv_warps(const WarpModel& m, int64_t batch, int64_t hout, int64_t wout, int64_t cin, int64_t cout,
+                          int64_t kh, int64_t kw, int64_t groups = 1) {
+  const int64_t M = batch * hout * wout, N = cout / groups, K = (cin / groups) * kh * kw;
+  const int64_t tiles = ceil_div(M, m.tm) * ceil_div(N, m.tn);
+  int64_t split = std::min(ceil_div(m.ctas, tiles), ceil_div(K, m.kc));
+  if (split < 1) split = 1;
+  int64_t w = groups * tiles * split * m.wpt;
+  if (split > 1 && m.reduce == 1) w += 4 * ceil_div(M * N * groups, 512);
+  if (split > 1 && m.reduce == 2) w += 4 * ceil_div(M * N * groups * split, 512);
+  if (m.bias) w += 4 * ceil_div(M * N * groups, 512);
+  return w;
 }
 
-// One synthetic layer: its filter size (the spatial size and batch are the group's).
+// One synthetic layer: its filter size and launch model (the spatial size and batch are the group's).
 struct SynthLayer {
   int64_t kh = 3, kw = 3;
+  WarpModel wm;
 };
 
 // One group's synthesis problem. An individual is a *chain* of n + 1 channel
@@ -55,15 +72,16 @@ struct SynthLayer {
 // layer i. The GA's genes are the chain's free entries: chain[0] when
 // cin0_max > 0 (bounded by it; else chain[0] = cin0), the filter counts, except
 // the last one when last_fixed > 0 (it feeds the next group, already chosen).
+// Filter counts are at least min_filters (genes decode to min_filters .. 2^bits - 1).
 struct Problem {
   int64_t batch = 1, h = 0, w = 0;  // the group's input size (stride-1 SAME keeps it)
   int64_t cin0 = 3;                 // input channels of the group's first layer (when fixed)
-  int64_t cin0_max = 0;             // > 0: chain[0] is a gene in 1 .. cin0_max
+  int64_t cin0_max = 0;             // > 0: chain[0] is a gene in min_filters .. cin0_max
   int64_t last_fixed = 0;           // > 0: the last layer's filter count
+  int64_t min_filters = 1;          // the smallest filter count a gene decodes to
   std::vector<SynthLayer> layers;
   double macs_real = 0.0, warps_real = 0.0;
-  WarpModel wm;
-  int bits = 10;                    // gene length: filter counts 1 .. 2^bits - 1
+  int bits = 10;                    // gene length: filter counts min_filters .. 2^bits - 1
 
   int64_t max_filters() const { return (int64_t(1) << bits) - 1; }
   // Throws std::invalid_argument naming the bad field.
@@ -71,13 +89,15 @@ struct Problem {
   // Chain positions that are genes, and the upper bound of each.
   std::vector<int> free_positions() const;
   int64_t upper(int pos) const { return pos == 0 ? cin0_max : max_filters(); }
-  // The chain with every free entry at `value` clamped to its bound (fixed entries as fixed).
+  int64_t lower() const { return min_filters; }
+  // The chain with every free entry at `value` clamped to its bounds (fixed entries as fixed).
   std::vector<int32_t> chain_at(int64_t value) const;
 };
 
-// A gene's value is the channel count; 0 decodes to 1, values above the bound clamp to it.
-inline int32_t decode(uint32_t gene, int64_t upper) {
-  const int64_t v = gene == 0 ? 1 : int64_t(gene);
+// A gene's value is the channel count; values below `lower` decode to it, values above `upper` clamp to it.
+inline int32_t decode(uint32_t gene, int64_t lower, int64_t upper) {
+  int64_t v = int64_t(gene);
+  v = v < lower ? lower : v;
   return int32_t(v > upper ? upper : v);
 }
 
@@ -86,49 +106,64 @@ inline void totals(const Problem& p, const int32_t* chain, int64_t& macs, int64_
   macs = 0;
   warps = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
-    const int64_t f = chain[i + 1];
-    macs += conv_macs(p.batch, p.h, p.w, chain[i], f, p.layers[i].kh, p.layers[i].kw);
-    warps += conv_warps(p.wm, p.batch, p.h, p.w, f);
+    const auto& l = p.layers[i];
+    macs += conv_macs(p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
+    warps += conv_warps(l.wm, p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
   }
+}
+
+inline double fitness_of(int64_t macs, int64_t warps, double macs_real, double warps_real) {
+  const double m = double(macs), w = double(warps);
+  const double em = (m - macs_real) < 0 ? macs_real - m : m - macs_real;
+  const double ew = (w - warps_real) < 0 ? warps_real - w : w - warps_real;
+  return 0.5 * em / macs_real + 0.5 * ew / warps_real;
 }
 
 // 0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real (minimised).
 inline double fitness(const Problem& p, const int32_t* chain) {
   int64_t macs, warps;
   totals(p, chain, macs, warps);
-  const double em = (double(macs) - p.macs_real) < 0 ? p.macs_real - double(macs) : double(macs) - p.macs_real;
-  const double ew = (double(warps) - p.warps_real) < 0 ? p.warps_real - double(warps) : double(warps) - p.warps_real;
-  return 0.5 * em / p.macs_real + 0.5 * ew / p.warps_real;
+  return fitness_of(macs, warps, p.macs_real, p.warps_real);
 }
 
-// The problem's constants folded for the GA's inner loop (same integers as totals()).
+// The problem folded for the GA's inner loop: per layer, the warps' dependence on
+// the filter count N and the input channels C tabulated over 0 .. 2^bits - 1
+// (no division in the loop); the same integers as totals().
 struct Folded {
-  std::vector<int64_t> coef;  // batch * h * w * kh * kw per layer
-  int64_t tile_warps = 0;     // ceil(batch * h * w / tm) * wpt
-  int64_t tn = 1;
+  struct L {
+    int64_t coef;                // batch * h * w * kh * kw (MACs per cin * cout)
+    std::vector<int32_t> tw;     // tiles(N) * wpt
+    std::vector<int32_t> smax;   // max(1, ceil(ctas / tiles(N)))
+    std::vector<int32_t> kch;    // max(1, ceil(C * kh * kw / kc))
+    std::vector<int32_t> extra;  // the bias kernel's warps (0 without one)
+    std::vector<int32_t> red1;   // reduce == 1 kernel warps (added when split > 1)
+    int64_t reduce = 0, M = 0;
+  };
+  std::vector<L> layers;
   double macs_real = 1.0, warps_real = 1.0;
-  explicit Folded(const Problem& p) : tile_warps(ceil_div(p.batch * p.h * p.w, p.wm.tm) * p.wm.wpt), tn(p.wm.tn),
-                                      macs_real(p.macs_real), warps_real(p.warps_real) {
-    for (const auto& l : p.layers) coef.push_back(p.batch * p.h * p.w * l.kh * l.kw);
-  }
-  double fitness(const int32_t* chain) const {
-    int64_t macs = 0, tiles = 0;
-    const size_t n = coef.size();
-    if (tn == 1) {
-      for (size_t i = 0; i < n; ++i) {
-        macs += coef[i] * chain[i] * chain[i + 1];
-        tiles += chain[i + 1];
-      }
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        macs += coef[i] * chain[i] * chain[i + 1];
-        tiles += ceil_div(chain[i + 1], tn);
+  explicit Folded(const Problem& p);
+  // MACs and warps of a chain.
+  inline void totals(const int32_t* chain, int64_t& macs, int64_t& warps) const {
+    int64_t m = 0, w = 0;
+    const size_t n = layers.size();
+    for (size_t i = 0; i < n; ++i) {
+      const L& l = layers[i];
+      const int32_t c = chain[i], f = chain[i + 1];
+      m += l.coef * c * f;
+      int32_t s = l.smax[f] < l.kch[c] ? l.smax[f] : l.kch[c];
+      w += int64_t(l.tw[f]) * s + l.extra[f];
+      if (s > 1) {
+        if (l.reduce == 1) w += l.red1[f];
+        else if (l.reduce == 2) w += 4 * ceil_div(l.M * f * s, 512);
       }
     }
-    const double m = double(macs), w = double(tiles * tile_warps);
-    const double em = (m - macs_real) < 0 ? macs_real - m : m - macs_real;
-    const double ew = (w - warps_real) < 0 ? warps_real - w : w - warps_real;
-    return 0.5 * em / macs_real + 0.5 * ew / warps_real;
+    macs = m;
+    warps = w;
+  }
+  double fitness(const int32_t* chain) const {
+    int64_t m, w;
+    totals(chain, m, w);
+    return fitness_of(m, w, macs_real, warps_real);
   }
 };
 
