@@ -37,6 +37,9 @@ for part in $parts; do
       OUT=/tmp/gpu-results bash bench/gpu_results.sh
       tar czf "$OUT/results.tgz" -C /tmp/gpu-results .
       ;;
+    multi)
+      OUT="$OUT" bash bench/gpu_multi.sh
+      ;;
     wheel)
       bash bench/gpu_wheel.sh
       ;;
