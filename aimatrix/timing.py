@@ -16,22 +16,36 @@ from .device import Device, resolve
 
 MODES = ("hot", "cold")
 
-#: Timing options every benchmark accepts, with their defaults.
+#: Timing options every benchmark accepts, with their defaults. ``QUICK`` trades
+#: reproducibility for time (the CLI's --quick).
 DEFAULTS: dict[str, float] = {
     "target": 0.01,       # stop when the 95% CI half-width of the median is below 1% of it
     "min_samples": 10,
     "max_samples": 100000,
-    "min_time": 0.5,      # seconds of timed samples at least (nvbench's default)
+    # Measured on an H100 at its 700 W cap (bench/stability.py, bench/RESULTS.md): a 4096^3
+    # bf16 GEMM's median moved 5% run to run with 0.3 s of warm-up and 0.5 s of samples,
+    # 0.2% with 2 s of each, as the clock settles under the power cap.
+    "min_time": 2.0,      # seconds of timed samples at least
     "max_time": 10.0,     # and at most
-    "warmup": 0.2,        # seconds of warm-up at least, then on until the times settle ...
-    "warmup_max": 2.0,    # ... but no longer than this
+    "warmup": 2.0,        # seconds of warm-up at least, then on until the times settle ...
+    "warmup_max": 4.0,    # ... but no longer than this
     "settle": 0.01,       # settled: the median of a 0.1 s window moved less than this fraction
     "repeat": 0,          # launches per sample, 0 = auto (samples of >= 0.1 ms)
 }
 
+QUICK = {"warmup": 0.3, "min_time": 0.5}
 
-def rule(**options: Any) -> dict:
-    """Checked native stopping-rule options from keyword arguments (unknown names are errors)."""
+
+def rule(preset: dict | None = None, **options: Any) -> dict:
+    """Checked native stopping-rule options from keyword arguments (unknown names are errors).
+
+    ``preset`` (e.g. ``QUICK``) supplies values the options do not set, shortened to fit ``max_time``.
+    """
+    if preset:
+        cap = options.get("max_time")
+        for key, value in preset.items():
+            if options.get(key) is None:
+                options[key] = value if cap is None else min(value, cap)
     out = {}
     for key, value in options.items():
         if key not in DEFAULTS:
@@ -47,6 +61,8 @@ def rule(**options: Any) -> dict:
     # A short budget shortens the minimum too, unless the caller set both.
     if "max_time" in out and "min_time" not in out:
         out["min_time"] = min(DEFAULTS["min_time"], out["max_time"])
+        if "warmup" not in out and out["max_time"] < DEFAULTS["warmup"]:
+            out["warmup"] = out["max_time"]
     # An explicit warm-up time is a fixed warm-up, unless its maximum is given too.
     if "warmup" in out and "warmup_max" not in out:
         out["warmup_max"] = out["warmup"]

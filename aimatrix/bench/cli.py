@@ -122,7 +122,7 @@ def _run_micro(args: argparse.Namespace) -> int:
         if b not in BACKENDS:
             raise ValueError(f"--backend {b!r} is not allowed: expected one of {', '.join(BACKENDS)} or all")
     opts = timing.rule(max_time=args.max_time if args.max_time is not None else (2.0 if args.quick else 10.0),
-                       target=args.target)
+                       target=args.target, preset=timing.QUICK if args.quick else None)
     cases = [c for c in gemm_suite(dev, dtypes=dtypes, backends=backends, quick=args.quick, timing=opts)
              if not expand or _backend_runs(c.kwargs["backend"], c.kwargs["dtype"], dev.is_cuda)]
     return run_suite(args, cases, device=str(dev), title=f"GEMM on {_device_title(dev)}", console=console)

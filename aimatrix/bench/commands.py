@@ -26,7 +26,7 @@ def _ints(value: str) -> list[int]:
 
 def _timing(args: argparse.Namespace) -> dict:
     return timing.rule(max_time=args.max_time if args.max_time is not None else (1.0 if args.quick else 10.0),
-                       target=args.target)
+                       target=args.target, preset=timing.QUICK if args.quick else None)
 
 
 # -- layers -------------------------------------------------------------------------------
