@@ -9,8 +9,8 @@ OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 if [ -z "${MICRO_SKIP_TESTS:-}" ]; then
   echo "== pytest -m cuda (conv, membw, launch, catalog) =="
-  timeout ${MICRO_TEST_TIMEOUT:-0} python3 -P -m pytest -q -m cuda tests/test_conv.py tests/test_membw.py tests/test_launch.py \
-    tests/test_catalog.py -p no:cacheprovider 2>&1 | tee "$OUT/pytest_micro.log" | tail -25
+  timeout ${MICRO_TEST_TIMEOUT:-0} python3 -P -m pytest -q -m cuda ${MICRO_TESTS:-tests/test_conv.py tests/test_membw.py tests/test_launch.py tests/test_catalog.py} \
+    -p no:cacheprovider 2>&1 | tee "$OUT/pytest_micro.log" | tail -25
 fi
 echo "== micro_vs_torch =="
 : > "$OUT/micro_vs_torch.md"
@@ -19,8 +19,17 @@ for part in "--sections memory,launch" "--sections conv --dtypes bf16" "--sectio
   timeout ${MICRO_BENCH_TIMEOUT:-0} python3 -X faulthandler bench/micro_vs_torch.py $part ${MICRO_ARGS:-} \
     --out "/tmp/micro_vs_torch_$(echo $part | tr -cd 'a-z0-9').jsonl" 2>"$OUT/stderr.tmp" | tee -a "$OUT/micro_vs_torch.md"
   rc=${PIPESTATUS[0]}
-  [ "$rc" = 0 ] || { echo "(exit $rc)" | tee -a "$OUT/micro_vs_torch.md"; grep -v "^  \[" "$OUT/stderr.tmp" | tail -30; tail -3 "$OUT/stderr.tmp"; }
   cat "$OUT/stderr.tmp" >> "$OUT/micro_stderr.log"
+  if [ "$rc" != 0 ]; then
+    echo "(exit $rc)" | tee -a "$OUT/micro_vs_torch.md"; grep -v "^  \[" "$OUT/stderr.tmp" | grep -A12 "Current thread"; tail -3 "$OUT/stderr.tmp"
+    case $part in *conv*)  # aimatrix alone, PyTorch never imported
+      echo "== again without PyTorch: $part ==" | tee -a "$OUT/micro_vs_torch.md"
+      # shellcheck disable=SC2086
+      timeout ${MICRO_BENCH_TIMEOUT:-0} python3 -X faulthandler bench/micro_vs_torch.py $part --no-torch ${MICRO_ARGS:-} \
+        --out "/tmp/micro_vs_torch_notorch_$(echo $part | tr -cd 'a-z0-9').jsonl" 2>>"$OUT/micro_stderr.log" | tee -a "$OUT/micro_vs_torch.md"
+      ;;
+    esac
+  fi
 done
 rm -f "$OUT/stderr.tmp"
 cat /tmp/micro_vs_torch_*.jsonl > "$OUT/micro_vs_torch.jsonl" 2>/dev/null

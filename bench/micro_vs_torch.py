@@ -23,18 +23,33 @@ import sys
 import time
 from typing import Callable
 
-import torch
-import torch.nn.functional as F
-import triton.testing
-
 import aimatrix as am
 from aimatrix.micro.catalog import catalog
 
-TORCH_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+# PyTorch is imported after aimatrix has loaded its CUDA back end (and cuDNN): one
+# libcudnn in the process. --no-torch never imports it (aimatrix's columns only).
+torch = F = triton = None
 
 
-def rand(*shape, dtype: str, gen: torch.Generator) -> torch.Tensor:
-    return (torch.rand(*shape, device="cuda", generator=gen) * 2 - 1).to(TORCH_DTYPE[dtype])
+def import_torch() -> None:
+    global torch, F, triton
+    import torch as _torch
+    import torch.nn.functional as _F
+    import triton as _triton
+    import triton.testing  # noqa: F401
+
+    torch, F, triton = _torch, _F, _triton
+
+
+def loaded_cudnn() -> list[str]:
+    """The libcudnn files mapped into this process (two different ones would be trouble)."""
+    with open("/proc/self/maps") as f:
+        return sorted({line.split()[-1] for line in f if "libcudnn.so" in line})
+
+
+def rand(*shape, dtype: str, gen):
+    dt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    return (torch.rand(*shape, device="cuda", generator=gen) * 2 - 1).to(dt)
 
 
 def do_bench_ms(fn: Callable) -> float:
@@ -42,9 +57,10 @@ def do_bench_ms(fn: Callable) -> float:
 
 
 def conv_section(args, w, timing) -> None:
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cudnn.allow_tf32 = False
-    gen = torch.Generator(device="cuda").manual_seed(0)
+    if not args.no_torch:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+        gen = torch.Generator(device="cuda").manual_seed(0)
     layers = catalog("resnet50-conv", batch=args.batch)
     # The 3x3 layers (the igemm target) first, the 3-channel stem last.
     layers.sort(key=lambda e: (e["r"] != 3, e["c"] < 8))
@@ -58,13 +74,16 @@ def conv_section(args, w, timing) -> None:
     for dtype in args.dtypes:
         for e in layers:
             n, c, h, k, r, st, pad = e["n"], e["c"], e["h"], e["k"], e["r"], e["stride"], e["pad"]
-            x = rand(n, c, h, h, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
-            wt = rand(k, c, r, r, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
-            fn = lambda: F.conv2d(x, wt, stride=st, padding=pad)  # noqa: E731
             flops = None
 
             def torch_col():
-                return do_bench_ms(fn)
+                x = rand(n, c, h, h, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
+                wt = rand(k, c, r, r, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
+                ms_ = do_bench_ms(lambda: F.conv2d(x, wt, stride=st, padding=pad))
+                if not getattr(conv_section, "shown", False):
+                    conv_section.shown = True
+                    print(f"(after torch's first conv, libcudnn mapped: {', '.join(loaded_cudnn())})\n", flush=True)
+                return ms_
 
             def am_col(backend):
                 def run():
@@ -79,7 +98,7 @@ def conv_section(args, w, timing) -> None:
                     return res.median_ms, res.params.get("algo", "")
                 return run
 
-            cols = {"torch": torch_col, "cudnn": am_col("cudnn")}
+            cols = {"cudnn": am_col("cudnn")} if args.no_torch else {"torch": torch_col, "cudnn": am_col("cudnn")}
             if dtype != "fp32" or r == 3:
                 cols["igemm"] = am_col("igemm")
             got: dict[str, list] = {c_: [] for c_ in cols}
@@ -93,6 +112,7 @@ def conv_section(args, w, timing) -> None:
                     got[name].append(v)
             ms = {k_: (None if None in v else statistics.median(v)) for k_, v in got.items()}
             tf = {k_: (flops / v / 1e9 if v and flops else None) for k_, v in ms.items()}
+            tf.setdefault("torch", None)
             fmt = lambda t: "n/a" if t is None else f"{t:.1f}"  # noqa: E731
             ratio = tf["torch"] and tf["cudnn"] and tf["cudnn"] / tf["torch"]
             ig = tf.get("igemm") and tf["cudnn"] and tf["igemm"] / tf["cudnn"]
@@ -166,11 +186,11 @@ def launch_and_sweep(args, w, timing) -> None:
         print(f"| {kind} | {r.metrics['latency_us']:.2f} | {s['p10_ms'] * 1e3:.2f} | {s['p90_ms'] * 1e3:.2f} |", flush=True)
     if args.quick:
         return
-    print("\n## membw sweep: copy, hot, GB/s (small sizes: many passes per launch)\n")
+    print("\n## membw sweep: read, hot, GB/s (small sizes: many passes per launch; every SM reads the whole array)\n")
     print("| bytes per array | passes | GB/s |")
     print("|---|---|---|")
     sweep = __import__("importlib").import_module("aimatrix.micro.membw").sweep
-    for r in sweep("copy", **timing):
+    for r in sweep("read", **timing):
         w.write(r)
         print(f"| {r.params['nbytes']:,} | {r.params['passes']} | {r.metrics['gbps']:.0f} |", flush=True)
 
@@ -184,13 +204,20 @@ def main() -> None:
     ap.add_argument("--nbytes", type=int, default=1 << 30)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sections", default="conv,memory,launch")
+    ap.add_argument("--no-torch", action="store_true", help="aimatrix only: PyTorch is never imported")
     args = ap.parse_args()
     args.dtypes = args.dtypes.split(",")
     timing = dict(warmup=0.05, warmup_max=0.5, min_time=0.15, max_time=0.5)
     w = am.results.JsonlWriter(args.out, append=False)
     info = am.results.env.device_info(am.devices()[-1])
-    print(f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
-          f"aimatrix cuDNN {am._native.cuda().cudnn_version()}, triton {triton.__version__}")
+    cudnn = am._native.cuda().cudnn_version()
+    if args.no_torch:
+        print(f"device: {info['name']}, aimatrix cuDNN {cudnn} (PyTorch not imported)")
+    else:
+        import_torch()
+        print(f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
+              f"aimatrix cuDNN {cudnn}, triton {triton.__version__}")
+    print(f"libcudnn mapped: {', '.join(loaded_cudnn()) or 'none yet'}")
     t0 = time.time()
     for section in args.sections.split(","):
         try:

@@ -52,8 +52,17 @@ message(STATUS "aimatrix: CUDA ${CUDAToolkit_VERSION} archs=${CMAKE_CUDA_ARCHITE
 # cuDNN 9 (conv backend "cudnn"): the toolkit's, or the nvidia-cudnn-cu13 wheel's
 # (site-packages/nvidia/cudnn/{include,lib}). AIMATRIX_CUDA=ON requires it; AUTO
 # builds the CUDA module without it (backend "cudnn" then raises UnsupportedError).
-find_path(AM_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_am_inc_hints})
-find_library(AM_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_am_lib_hints})
+# The Python's nvidia-cudnn wheel first: the copy PyTorch loads, so one process
+# never maps two different libcudnn.so.9 (seen to crash on the H100 when aimatrix
+# had linked the system's and torch its wheel's).
+set(_am_cudnn_inc "")
+set(_am_cudnn_lib "")
+foreach(root IN LISTS _am_nv_roots)
+  list(APPEND _am_cudnn_inc "${root}/cudnn/include")
+  list(APPEND _am_cudnn_lib "${root}/cudnn/lib")
+endforeach()
+find_path(AM_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_am_cudnn_inc} ${_am_inc_hints} NO_CACHE)
+find_library(AM_CUDNN_LIBRARY NAMES libcudnn.so.9 cudnn NAMES_PER_DIR HINTS ${_am_cudnn_lib} ${_am_lib_hints} NO_CACHE)
 if(AM_CUDNN_INCLUDE_DIR AND AM_CUDNN_LIBRARY)
   set(AM_HAVE_CUDNN 1)
   message(STATUS "aimatrix: cuDNN=${AM_CUDNN_LIBRARY}")

@@ -64,46 +64,52 @@ struct Op {
   }
 };
 
+// Work is cut into chunks of kUnroll x kBlock float4s; block b takes chunks b,
+// b + grid, ... (modulo the array's chunk count, passes times over), so each block
+// streams through contiguous 16 KB pieces and each thread has kUnroll 16-byte
+// accesses in flight.
 template <MembwKind K>
 __global__ void __launch_bounds__(kBlock) stream_kernel(const float* in0, const float* in1, float* out, int64_t n,
                                                          int passes, float* partials) {
   using O = Op<K>;
-  const int64_t n4 = n / 4, total = n4 * passes;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x, tid = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  constexpr int64_t CH = int64_t(kUnroll) * kBlock;
+  const int64_t n4 = n / 4, nchunks = (n4 + CH - 1) / CH, total = nchunks * passes;
   const auto* a4 = reinterpret_cast<const float4*>(in0);
   const auto* b4 = reinterpret_cast<const float4*>(in1);
   auto* o4 = reinterpret_cast<float4*>(out);
   float acc = 0.f;
   if (n4 > 0) {
-    const int64_t step = stride % n4;
-    auto next = [&](int64_t e) { e += step; return e >= n4 ? e - n4 : e; };
-    int64_t v = tid, e = tid % n4;
-    for (; v + (kUnroll - 1) * stride < total; v += kUnroll * stride) {
-      int64_t idx[kUnroll];
+    const int64_t step = int64_t(gridDim.x) % nchunks;
+    int64_t chunk = int64_t(blockIdx.x) % nchunks;
+    for (int64_t v = blockIdx.x; v < total; v += gridDim.x) {
+      const int64_t base = chunk * CH + threadIdx.x;
       float4 x[kUnroll], z[kUnroll];
+      if (base + (kUnroll - 1) * kBlock < n4) {  // a whole chunk: no bounds checks
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        idx[u] = e;
-        e = next(e);
-      }
+        for (int u = 0; u < kUnroll; ++u) {  // every load issued before the first use
+          if (O::nin >= 1) x[u] = ld4(a4 + base + u * kBlock);
+          if (O::nin >= 2) z[u] = ld4(b4 + base + u * kBlock);
+        }
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {  // every load issued before the first use
-        if (O::nin >= 1) x[u] = ld4(a4 + idx[u]);
-        if (O::nin >= 2) z[u] = ld4(b4 + idx[u]);
-      }
+        for (int u = 0; u < kUnroll; ++u) {
+          const float4 y = O::apply4(x[u], z[u], acc);
+          if (O::out) st4(o4 + base + u * kBlock, y);
+        }
+      } else {
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        const float4 y = O::apply4(x[u], z[u], acc);
-        if (O::out) st4(o4 + idx[u], y);
+        for (int u = 0; u < kUnroll; ++u) {
+          const int64_t e = base + u * kBlock;
+          if (e >= n4) continue;
+          const float4 xx = O::nin >= 1 ? ld4(a4 + e) : float4{}, zz = O::nin >= 2 ? ld4(b4 + e) : float4{};
+          const float4 y = O::apply4(xx, zz, acc);
+          if (O::out) st4(o4 + e, y);
+        }
       }
-    }
-    for (; v < total; v += stride) {
-      const float4 x = O::nin >= 1 ? ld4(a4 + e) : float4{}, z = O::nin >= 2 ? ld4(b4 + e) : float4{};
-      const float4 y = O::apply4(x, z, acc);
-      if (O::out) st4(o4 + e, y);
-      e = next(e);
+      chunk += step;
+      if (chunk >= nchunks) chunk -= nchunks;
     }
   }
+  const int64_t tid = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   // The n % 4 trailing elements: one thread each, every pass.
   const int64_t t = n4 * 4 + tid;
   if (t < n)
@@ -217,7 +223,8 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
   KernelFn fn = kernel_of(s.kind);
   int per_sm = 0;
   AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kBlock, 0));
-  const int64_t work_blocks = std::max<int64_t>(1, (s.n / 4 * s.passes + kBlock - 1) / kBlock);
+  const int64_t chunk = int64_t(kUnroll) * kBlock;
+  const int64_t work_blocks = std::max<int64_t>(1, (s.n / 4 + chunk - 1) / chunk * s.passes);
   const int grid = int(std::min<int64_t>(int64_t(ctx.facts().sm_count) * std::max(per_sm, 1), work_blocks));
   DeviceBuffer partials(size_t(grid) * sizeof(float));
   float* part = partials.as<float>();
