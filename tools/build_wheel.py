@@ -2,13 +2,17 @@
 
     python tools/build_wheel.py cpu            # aimatrix-<v>-cp312-abi3-*.whl (CPU only)
     python tools/build_wheel.py cu13           # aimatrix_cu13-<v>-...whl (only aimatrix/_backends/cu13)
-    python tools/build_wheel.py cu12 --nvcc .../nvidia/cuda_nvcc/bin/nvcc
+    python tools/build_wheel.py cu12 --nvcc /usr/local/cuda-12.9/bin/nvcc
 
 Each back end installs only its own files, so `pip install aimatrix aimatrix-cu13`
 (or `aimatrix[cu13]`) never overwrites anything; at import the front end loads
 the back end whose CUDA runtime is installed. The building Python needs
 nanobind, scikit-build-core, cmake, ninja and, for a back end, the nvidia-*
 wheels of that CUDA major (their headers and libraries are found by CMake).
+The CUDA 12 back end needs a CUDA 12 toolkit's nvcc (a CUDA 12 container or
+build machine): the nvidia-cuda-nvcc-cu12 wheel carries ptxas and libNVVM but
+neither the nvcc driver nor cicc, so it cannot compile on its own (checked with
+12.9.86).
 Wheels are repaired to a manylinux tag with the CUDA libraries excluded (they
 come from the nvidia-* wheels or the driver): manylinux_2_34 from a Debian 12
 toolchain, manylinux_2_28 when built in a manylinux_2_28 container. A Python >= 3.12 build gives one abi3
