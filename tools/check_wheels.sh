@@ -6,8 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 archs=${1:-90a-real}
-py=$(command -v python3.12 || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || true)
-if [ -z "$py" ]; then echo "no Python 3.12 here: skipping the wheel check"; exit 0; fi
+# The first Python >= 3.12 that runs (a pyenv shim may exist without the version behind it).
+py=""
+for c in python3.13 python3.12 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do
+  if "$c" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then py=$c; break; fi
+done
+if [ -z "$py" ]; then echo "no Python >= 3.12 here: skipping the wheel check"; exit 0; fi
+echo "building with $("$py" --version)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$py" -m venv "$work/build"
