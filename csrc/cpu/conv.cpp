@@ -8,7 +8,7 @@
 
 #include "common/gemm_spec.hpp"
 #include "common/rng.hpp"
-#include "cpu/cache_flush.hpp"
+#include "cpu/timed_run.hpp"
 #include "cpu/gemm.hpp"
 #include "timing/cpu_timer.hpp"
 
@@ -150,16 +150,7 @@ RunResult run_conv(const ConvSpec& s, const StopRule& rule, bool cold) {
   v.checked = int64_t(probe.size());
   require_passed(v, "cpu " + s.describe());
 
-  CpuSampler sampler([&] { conv(s, a.data(), b.data(), c.data(), scratch); });
-  CacheFlusher flush;
-  if (cold) sampler.set_before_each([&] { flush(); });
-  RunResult r;
-  r.measurement = run_measurement(sampler, rule);
-  r.measurement.timer = "steady-clock";
-  r.verify = v;
-  r.backend = "cpu";
-  r.extra["algo"] = "im2col+sgemm";
-  return r;
+  return time_verified([&] { conv(s, a.data(), b.data(), c.data(), scratch); }, rule, cold, v, "algo", "im2col+sgemm");
 }
 
 }  // namespace am::cpu

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/rng.hpp"
-#include "cpu/cache_flush.hpp"
+#include "cpu/timed_run.hpp"
 #include "timing/cpu_timer.hpp"
 
 namespace am::cpu {
@@ -132,16 +132,7 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
   v.checked = p.count();
   require_passed(v, "cpu gemm");
 
-  CpuSampler sampler([&] { sgemm(s, a.data(), b.data(), c.data()); });
-  CacheFlusher flush;
-  if (cold) sampler.set_before_each([&] { flush(); });
-  RunResult r;
-  r.measurement = run_measurement(sampler, rule);
-  r.measurement.timer = "steady-clock";
-  r.verify = v;
-  r.backend = "cpu";
-  r.extra["kernel"] = "blocked-omp-sgemm";
-  return r;
+  return time_verified([&] { sgemm(s, a.data(), b.data(), c.data()); }, rule, cold, v, "kernel", "blocked-omp-sgemm");
 }
 
 }  // namespace am::cpu

@@ -8,7 +8,7 @@
 
 #include "common/errors.hpp"
 #include "common/rng.hpp"
-#include "cpu/cache_flush.hpp"
+#include "cpu/timed_run.hpp"
 #include "timing/cpu_timer.hpp"
 
 namespace am::cpu {
@@ -103,16 +103,8 @@ RunResult run_membw(const MembwSpec& s, const StopRule& rule, bool cold) {
   require_passed(v, std::string("cpu membw ") + info.name);
 
   volatile double sink = 0;
-  CpuSampler sampler([&] { sink = sink + stream_launch(s.kind, s.passes, s.n, a, b, c); });
-  CacheFlusher flush;
-  if (cold) sampler.set_before_each([&] { flush(); });
-  RunResult r;
-  r.measurement = run_measurement(sampler, rule);
-  r.measurement.timer = "steady-clock";
-  r.verify = v;
-  r.backend = "cpu";
-  r.extra["kernel"] = "openmp-stream";
-  return r;
+  return time_verified([&] { sink = sink + stream_launch(s.kind, s.passes, s.n, a, b, c); }, rule, cold, v, "kernel",
+                       "openmp-stream");
 }
 
 }  // namespace am::cpu
