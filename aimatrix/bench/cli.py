@@ -68,6 +68,9 @@ def _add_suite_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds a case may take before its process is ended (implies --isolate)")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write the results as CSV")
+    p.add_argument("--devices", default=None, metavar="all|LIST",
+                   help="run on several devices at once (one process each, results OUT.DEVICE.jsonl) and flag a "
+                        "device that is significantly slower than its peers")
 
 
 def run_suite(args: argparse.Namespace, cases, *, device: str, title: str, console: Console | None = None) -> int:
@@ -337,10 +340,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_fleet(argv: list[str], spec: str) -> int:
+    from ..dist.fleet import expand_devices, run_fleet, summarize
+
+    console = _console()
+    devices = expand_devices(spec)
+    console.print(f"[bold]aimatrix[/bold] fleet run on {', '.join(devices)}")
+    rc, files = run_fleet(argv, devices)
+    flags = summarize(files)
+    for f in flags:
+        console.print(f"[yellow]{f['device']} is {100 * f['slower_by']:.1f}% slower than its peers[/yellow] on "
+                      f"{escape(f['case'])} ({f['median_ms']:.4g} ms vs {f['peers_median_ms']:.4g} ms)")
+    console.print(f"{len(flags)} slow case(s) across {len(devices)} devices; results in {', '.join(files.values())}")
+    return max(rc, 1 if flags else 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     command = args.command or "micro"
     try:
+        if getattr(args, "devices", None):
+            return _run_fleet(argv, args.devices)
         return COMMANDS[command][2](args)
     except KeyboardInterrupt:
         Console(stderr=True, soft_wrap=True).print("interrupted: finished cases are in the results file")
