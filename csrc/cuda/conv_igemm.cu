@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cuda/check.hpp"
+#include "cuda/launch_util.cuh"
 #include "cuda/gemm_tc_kernels.cuh"
 #include "cuda/micro.hpp"
 
@@ -155,17 +156,7 @@ template <typename T, int BM, int BN>
 void launch(const Geom& g, const void* x, const void* w, void* y, cudaStream_t st) {
   auto kernel = conv_tc_kernel<T, BM, BN>;
   constexpr int bytes = smem_bytes<BM, BN>();
-  {
-    static std::mutex mu;
-    static std::set<int> done;  // devices whose shared-memory limit is raised
-    int dev = 0;
-    AM_CUDA_CHECK(cudaGetDevice(&dev));
-    std::lock_guard<std::mutex> lock(mu);
-    if (!done.count(dev)) {
-      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-      done.insert(dev);
-    }
-  }
+  raise_smem_limit(kernel, bytes);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
   kernel<<<tiles_m * tiles_n, THREADS, bytes, st>>>(static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(w),
                                                     static_cast<uint16_t*>(y), g, tiles_m, tiles_n);

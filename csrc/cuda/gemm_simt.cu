@@ -14,6 +14,7 @@
 
 #include "common/errors.hpp"
 #include "cuda/check.hpp"
+#include "cuda/launch_util.cuh"
 #include "cuda/own_gemm.hpp"
 
 namespace am::cuda {
@@ -39,17 +40,6 @@ struct Tile {
   static constexpr int SLD = BMN + 4;  // padded shared row: transposed stores spread over banks
 };
 
-// Grouped tile order for L2 reuse (as in the tensor-core kernels).
-__device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, int& tm, int& tn) {
-  constexpr int GROUP = 8;
-  const int per_group = GROUP * tiles_n;
-  const int g = pid / per_group;
-  const int first = g * GROUP;
-  const int gsz = min(tiles_m - first, GROUP);
-  const int r = pid - g * per_group;
-  tm = first + r % gsz;
-  tn = r / gsz;
-}
 
 // One operand's per-thread view for register staging. "Row-wise" operands are
 // stored with the non-K dimension outer (A [m][k] when !TA, B [n][k] when TB):

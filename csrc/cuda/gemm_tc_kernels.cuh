@@ -30,6 +30,7 @@
 #include <type_traits>
 
 #include "common/gemm_spec.hpp"
+#include "cuda/launch_util.cuh"
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define AM_TC_HAS_WGMMA 1
@@ -91,18 +92,7 @@ __device__ __forceinline__ uint16_t to_elem(float x) {
   return static_cast<uint16_t>(pack2<T>(x, 0.0f) & 0xffffu);
 }
 
-// Grouped tile order: GROUP tile-rows are walked column by column so that
-// concurrently running blocks share A rows and B columns in L2.
-__device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, int& tm, int& tn) {
-  constexpr int GROUP = 8;
-  const int per_group = GROUP * tiles_n;
-  const int g = pid / per_group;
-  const int first = g * GROUP;
-  const int gsz = min(tiles_m - first, GROUP);
-  const int r = pid - g * per_group;
-  tm = first + r % gsz;
-  tn = r / gsz;
-}
+using am::cuda::tile_coords;  // cuda/launch_util.cuh
 
 // Store a pair (col, col+1) of one output row, bounds-checked.
 template <typename T>

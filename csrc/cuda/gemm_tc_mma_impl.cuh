@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cuda/check.hpp"
+#include "cuda/launch_util.cuh"
 #include "cuda/gemm_tc_kernels.cuh"
 
 namespace am::cuda::tc {
@@ -15,17 +16,7 @@ template <typename T, bool TA, bool TB, bool AL>
 void launch_mma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
   using L = mma::Smem<TA, TB>;
   auto kernel = mma::mma_gemm_kernel<T, TA, TB, AL>;
-  {
-    static std::mutex mu;
-    static std::set<int> done;  // devices whose shared-memory limit is raised
-    int dev = 0;
-    AM_CUDA_CHECK(cudaGetDevice(&dev));
-    std::lock_guard<std::mutex> lock(mu);
-    if (!done.count(dev)) {
-      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::BYTES));
-      done.insert(dev);
-    }
-  }
+  raise_smem_limit(kernel, L::BYTES);
   const int M = int(s.m), N = int(s.n), K = int(s.k);
   const int tiles_m = (M + mma::BM - 1) / mma::BM, tiles_n = (N + mma::BN - 1) / mma::BN;
   for (int64_t b0 = 0; b0 < s.batch; b0 += kMaxGridZ) {

@@ -11,6 +11,7 @@
 
 #include "common/errors.hpp"
 #include "cuda/check.hpp"
+#include "cuda/launch_util.cuh"
 #include "cuda/gemm_tc_kernels.cuh"
 
 namespace am::cuda::tc {
@@ -70,17 +71,7 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
   constexpr bool kBf16 = std::is_same<T, Bf16>::value;
   using G = wg::Cfg<BN>;
   auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN>;
-  {
-    static std::mutex mu;
-    static std::set<int> done;  // devices whose shared-memory limit is raised
-    int dev = 0;
-    AM_CUDA_CHECK(cudaGetDevice(&dev));
-    std::lock_guard<std::mutex> lock(mu);
-    if (!done.count(dev)) {
-      AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, G::SMEM_BYTES));
-      done.insert(dev);
-    }
-  }
+  raise_smem_limit(kernel, G::SMEM_BYTES);
   // Encoding a map costs host time: keep the last pair per thread.
   thread_local MapKey last_key;
   thread_local CUtensorMap map_a, map_b;

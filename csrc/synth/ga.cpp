@@ -210,7 +210,7 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   if (o.refine_radius < 0) invalid("refine_radius must be >= 0");
 
   const std::vector<int> pos = p.free_positions();
-  const int64_t P = o.population, n = int64_t(pos.size()), c = int64_t(p.layers.size()) + 1;
+  const int64_t P = o.population, n = int64_t(pos.size());
   const int bits = p.bits;
   const uint64_t mask = uint64_t(p.max_filters());
   const int64_t B = n * bits, W = (B + 63) >> 6;
