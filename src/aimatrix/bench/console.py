@@ -31,14 +31,8 @@ def status_text(r: Result) -> str:
     """ok / noisy (CI target not met) / throttled / the error, as console markup."""
     if r.error:
         return f"[red]{escape(r.error['type'] + ': ' + str(r.error.get('message', ''))[:100])}[/red]"
-    flags = []
-    if r.throttled:
-        flags.append("[yellow]throttled[/yellow]")
-    if not r.stats.get("converged", True):
-        flags.append("[yellow]noisy[/yellow]")
-    if r.verify and r.verify.get("passed") is False:
-        flags.append("[red]wrong[/red]")
-    return " ".join(flags) or "ok"
+    colour = {"throttled": "yellow", "noisy": "yellow", "wrong": "red"}
+    return " ".join(f"[{colour[w]}]{w}[/{colour[w]}]" for w in r.warnings) or "ok"
 
 
 def results_table(results: Sequence[Result], title: str = "aimatrix") -> Table:

@@ -111,14 +111,9 @@ def _env(results: Sequence[Result]) -> dict:
 def _status(r: Result) -> str:
     if r.error:
         return f'<span class="bad">{esc(r.error.get("type", "error"))}: {esc(str(r.error.get("message", ""))[:200])}</span>'
-    flags = []
-    if r.throttled:
-        flags.append('<span class="warn">throttled</span>')
-    if not r.stats.get("converged", True):
-        flags.append('<span class="warn">noisy</span>')
-    if r.verify and r.verify.get("passed") is False:
-        flags.append('<span class="bad">wrong result</span>')
-    return " ".join(flags) or '<span class="good">ok</span>'
+    html = {"throttled": '<span class="warn">throttled</span>', "noisy": '<span class="warn">noisy</span>',
+            "wrong": '<span class="bad">wrong result</span>'}
+    return " ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>'
 
 
 # -- sections -------------------------------------------------------------------------

@@ -153,6 +153,18 @@ class Result:
         """True when NVML saw the GPU slow down (thermal, hardware, or clocks < 75% of max) while measuring."""
         return bool(self.telemetry.get("throttled"))
 
+    @property
+    def warnings(self) -> list[str]:
+        """What makes a finished case's number doubtful: "throttled", "noisy" (CI target not met), "wrong"."""
+        out = []
+        if self.throttled:
+            out.append("throttled")
+        if not self.stats.get("converged", True):
+            out.append("noisy")
+        if self.verify and self.verify.get("passed") is False:
+            out.append("wrong")
+        return out
+
     def spec_key(self, *, with_device: bool = False) -> tuple:
         """What was run, for matching cases across runs: op, dtype, backend and the spec's parameters.
 

@@ -85,6 +85,15 @@ class _Scale:
         return out
 
 
+
+def _open(width: int, height: int, title: str, legend_svg: str) -> list[str]:
+    """The start of every chart: the svg element, a white background, the title and the legend."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'{FONT} role="img" aria-label="{esc(title)}">',
+            f'<rect width="{width}" height="{height}" fill="#fff"/>',
+            f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
+            f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else ""]
+
 def _range(values: list[float], log: bool, pad: float) -> tuple[float, float]:
     vals = [v for v in values if math.isfinite(v) and (v > 0 or not log)]
     if not vals:
@@ -125,11 +134,7 @@ def xy_chart(name: str, title: str, series: Sequence[Series], *, x_label: str, y
     yr = y_range or _range(ys, y_log, 1.6)
     sx = _Scale(*xr, left, width - right, x_log)
     sy = _Scale(*yr, height - bottom, top, y_log)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'{FONT} role="img" aria-label="{esc(title)}">',
-             f'<rect width="{width}" height="{height}" fill="#fff"/>',
-             f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
-             f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else ""]
+    parts = _open(width, height, title, legend_svg)
     # grid and ticks
     for t in sx.ticks():
         x = sx(t)
@@ -208,11 +213,7 @@ def bar_chart(name: str, title: str, categories: Sequence[str], series: Sequence
         lo, hi = min(vals) - 0.1 * span, hi + 0.02 * span
     sx = _Scale(lo, hi * 1.08 if hi > 0 and reference is None else hi, left, width - right, False)
     base = sx(reference if reference is not None else max(lo, 0.0))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'{FONT} role="img" aria-label="{esc(title)}">',
-             f'<rect width="{width}" height="{height}" fill="#fff"/>',
-             f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
-             f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else ""]
+    parts = _open(width, height, title, legend_svg)
     for t in sx.ticks():
         x = sx(t)
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
