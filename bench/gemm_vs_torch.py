@@ -1,12 +1,16 @@
 """aimatrix GEMM vs torch.matmul timed with triton.testing.do_bench, side by side in one run.
 
-    python bench/gemm_vs_torch.py [--out results.jsonl] [--rounds 3] [--quick]
+    python bench/gemm_vs_torch.py [--out results.jsonl] [--rounds 3] [--quick] [--no-hot]
 
 For each shape and dtype, interleaved rounds of: torch timed by do_bench, torch
-timed by aimatrix's engine (cold), and aimatrix `cublaslt`/`cublas` in hot and
-cold mode. The median over rounds is reported, so the slow drift of a
-power-capped GPU's clock hits every column alike. do_bench zeroes a 256 MB
+timed by aimatrix's engine (cold), and aimatrix `cublaslt`/`cublas` in cold and
+(unless --no-hot) hot mode. The median over rounds is reported, so the slow drift
+of a power-capped GPU's clock hits every column alike. do_bench zeroes a 256 MB
 buffer before every call, so its peer is aimatrix's cold mode (L2 flushed).
+do_bench gets the same warm-up and measuring time as aimatrix (its `warmup` and
+`rep`, in ms): with its own 25 ms / 100 ms it times a power-capped GPU before the
+clock has come down to its sustained value, and the comparison would be of power
+states, not of libraries.
 Inputs are uniform in [-1, 1) drawn in fp32 and rounded, for torch as for
 aimatrix (torch.rand directly in bf16 then *2-1 leaves trailing zero mantissa
 bits, which draw less power and run measurably faster). Then our own kernels
@@ -28,6 +32,7 @@ SHAPES = [(8192, 8192, 8192), (4096, 4096, 4096), (1024, 1024, 1024), (5124, 700
 DTYPES = ["bf16", "fp16", "tf32", "fp32", "fp8"]
 TORCH_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16, "tf32": torch.float32, "fp32": torch.float32}
 COLUMNS = ["torch do_bench", "torch am cold", "cublaslt hot", "cublaslt cold", "cublas hot", "cublas cold"]
+COLD_COLUMNS = [c for c in COLUMNS if not c.endswith(" hot")]
 
 
 def torch_fn(m: int, n: int, k: int, dtype: str) -> Callable[[], object]:
@@ -42,16 +47,20 @@ def torch_fn(m: int, n: int, k: int, dtype: str) -> Callable[[], object]:
     return lambda: torch.matmul(a, b)
 
 
-def measurements(m: int, n: int, k: int, dtype: str, w: am.results.JsonlWriter, timing: dict) -> dict[str, Callable]:
+def measurements(m: int, n: int, k: int, dtype: str, w: am.results.JsonlWriter, timing: dict,
+                 modes: tuple[str, ...]) -> dict[str, Callable]:
     """Each column as a function returning TFLOP/s (or None when the pairing cannot run)."""
     flops = 2.0 * m * n * k
     fn = torch_fn(m, n, k, dtype)
+    rule = {**am.timing.DEFAULTS, **timing}
+    warm_ms, rep_ms = 1e3 * rule["warmup"], 1e3 * rule["min_time"]
     out: dict[str, Callable] = {
-        "torch do_bench": lambda: flops / triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median") / 1e9,
+        "torch do_bench": lambda: flops / triton.testing.do_bench(fn, warmup=warm_ms, rep=rep_ms,
+                                                                  return_mode="median") / 1e9,
         "torch am cold": lambda: flops / am.timing.measure(fn, device="cuda", mode="cold", **timing).median_ms / 1e9,
     }
     for backend in ("cublaslt", "cublas"):
-        for mode in ("hot", "cold"):
+        for mode in modes:
             def run(backend=backend, mode=mode):
                 try:
                     r = am.gemm(m, n, k, dtype=dtype, backend=backend, mode=mode, trans_b=dtype == "fp8", **timing)
@@ -79,24 +88,27 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="bf16 and fp8 only, square shapes")
     ap.add_argument("--warmup", type=float, default=None, help="aimatrix warm-up seconds (default: the library's)")
     ap.add_argument("--min-time", type=float, default=None, help="aimatrix minimum measuring time (default: the library's)")
+    ap.add_argument("--no-hot", action="store_true", help="cold columns only (the ones compared with do_bench)")
     args = ap.parse_args()
+    columns, modes = (COLD_COLUMNS, ("cold",)) if args.no_hot else (COLUMNS, ("hot", "cold"))
     timing = {k: v for k, v in (("warmup", args.warmup), ("min_time", args.min_time)) if v is not None}
     w = am.results.JsonlWriter(args.out, append=False)
     dev = am.devices()[-1]
     shapes, dtypes = (SHAPES[:3], ["bf16", "fp8"]) if args.quick else (SHAPES, DTYPES)
     print(f"device: {am.results.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
-          f"{args.rounds} interleaved rounds, median TFLOP/s (min-max)\n")
-    print("| shape | dtype | " + " | ".join(COLUMNS) + " | lt cold / do_bench | blas cold / do_bench |")
-    print("|---|---|" + "---|" * (len(COLUMNS) + 2))
+          f"{args.rounds} interleaved rounds, median TFLOP/s (min-max); warm-up and measuring time "
+          f"{timing or 'library defaults'} for aimatrix and do_bench alike\n")
+    print("| shape | dtype | " + " | ".join(columns) + " | lt cold / do_bench | blas cold / do_bench |")
+    print("|---|---|" + "---|" * (len(columns) + 2))
     f = lambda t: "n/a" if t[0] is None else f"{t[0]:.1f} ({t[1]:.0f}-{t[2]:.0f})"  # noqa: E731
     for m, n, k in shapes:
         for dtype in dtypes:
             if dtype == "fp8" and (m % 16 or n % 16 or k % 16):
                 continue  # fp8 tensor-core GEMMs need multiples of 16 (torch and cuBLASLt alike)
-            res = interleaved(measurements(m, n, k, dtype, w, timing), args.rounds)
+            res = interleaved(measurements(m, n, k, dtype, w, timing, modes), args.rounds)
             ref = res["torch do_bench"][0]
             ratio = lambda c: "n/a" if res[c][0] is None else f"{res[c][0] / ref:.3f}"  # noqa: E731
-            print(f"| {m}x{n}x{k} | {dtype} | " + " | ".join(f(res[c]) for c in COLUMNS) +
+            print(f"| {m}x{n}x{k} | {dtype} | " + " | ".join(f(res[c]) for c in columns) +
                   f" | {ratio('cublaslt cold')} | {ratio('cublas cold')} |", flush=True)
 
     print("\n| own kernel | shape | dtype | TFLOP/s | cuBLASLt TFLOP/s | ratio |")
