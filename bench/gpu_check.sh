@@ -24,7 +24,7 @@ for part in $parts; do
       echo "== pytest -m cuda (gemm, timing) =="
       python3 -P -m pytest -q -m cuda tests/test_gemm.py tests/test_timing.py -p no:cacheprovider 2>&1 | tee "$OUT/pytest_gemm.log" | tail -15
       echo "== gemm_vs_torch =="
-      python3 bench/gemm_vs_torch.py --rounds 2 --out "$OUT/gemm_vs_torch.jsonl" 2>&1 | tee "$OUT/gemm_vs_torch.md"
+      timeout ${GEMM_TIMEOUT:-0} python3 bench/gemm_vs_torch.py ${GEMM_ARGS:---rounds 2} --out "$OUT/gemm_vs_torch.jsonl" 2>&1 | tee "$OUT/gemm_vs_torch.md"
       ;;
     stability)
       echo "== stability of the median vs warm-up / measuring time =="
