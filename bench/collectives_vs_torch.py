@@ -77,14 +77,19 @@ def main() -> None:
                     f"{r.metrics['busbw_gbps']:.2f} |", flush=True)
     dist.barrier()
     if rank == 0:
-        from aimatrix.dist.p2p import p2p_matrix
+        from aimatrix.dist.p2p import COLUMNS, p2p_matrix
 
-        say("\n## P2P matrix (copy engine, 1 GiB: GB/s; 8 B: latency us)\n")
+        say("\n## P2P matrix (1 GiB: GB/s by the copy engine and an SM kernel, one way and both ways; "
+            "8 B: copy-engine latency us)\n")
         m = p2p_matrix(1 << 30, max_time=1.0)
-        say("| src -> dst | GB/s | latency us |\n|---|---:|---:|")
+        cols = list(COLUMNS)
+        say("| src -> dst | " + " | ".join(cols) + " | latency us |\n|---|" + "---:|" * (len(cols) + 1))
         for (s, d), e in sorted(m.items()):
-            say(f"| {s} -> {d} | {e['gbps']:.1f} | {e['latency_us']:.2f} |")
-            for r in e["results"]:
+            cell = lambda c: "n/a" if e[c] is None else f"{e[c]:.1f}"  # noqa: E731
+            say(f"| {s} -> {d} | " + " | ".join(cell(c) for c in cols) + f" | {e['latency_us']:.2f} |")
+            for why in e["errors"].values():
+                say(f"  ({why})")
+            for r in e["results"].values():
                 w.write(r)
         w.close()
     dist.barrier()

@@ -86,18 +86,34 @@ def main() -> None:
     ap.add_argument("--out", default="gemm_vs_torch.jsonl")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="bf16 and fp8 only, square shapes")
-    ap.add_argument("--warmup", type=float, default=None, help="aimatrix warm-up seconds (default: the library's)")
-    ap.add_argument("--min-time", type=float, default=None, help="aimatrix minimum measuring time (default: the library's)")
+    ap.add_argument("--warmup", type=float, default=None, help="warm-up seconds, both sides (default: the library's)")
+    ap.add_argument("--min-time", type=float, default=None, help="measuring seconds, both sides (default: the library's)")
     ap.add_argument("--no-hot", action="store_true", help="cold columns only (the ones compared with do_bench)")
+    ap.add_argument("--sections", default="compare,own,spread", help="comma list of compare, own, spread")
     args = ap.parse_args()
-    columns, modes = (COLD_COLUMNS, ("cold",)) if args.no_hot else (COLUMNS, ("hot", "cold"))
     timing = {k: v for k, v in (("warmup", args.warmup), ("min_time", args.min_time)) if v is not None}
+    columns, modes = (COLD_COLUMNS, ("cold",)) if args.no_hot else (COLUMNS, ("hot", "cold"))
+    sections = set(args.sections.split(","))
     w = am.results.JsonlWriter(args.out, append=False)
     dev = am.devices()[-1]
-    shapes, dtypes = (SHAPES[:3], ["bf16", "fp8"]) if args.quick else (SHAPES, DTYPES)
     print(f"device: {am.results.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
           f"{args.rounds} interleaved rounds, median TFLOP/s (min-max); warm-up and measuring time "
           f"{timing or 'library defaults'} for aimatrix and do_bench alike\n")
+    if "compare" in sections:
+        shapes, dtypes = (SHAPES[:3], ["bf16", "fp8"]) if args.quick else (SHAPES, DTYPES)
+        compare(shapes, dtypes, columns, modes, args.rounds, w, timing)
+    if "own" in sections:
+        own_kernels(w, timing)
+    if "spread" in sections:
+        medians = [am.gemm(4096, 4096, 4096, dtype="bf16", **timing).median_ms for _ in range(5)]
+        spread = (max(medians) - min(medians)) / statistics.median(medians)
+        print(f"\nrun-to-run spread of the median, 4096^3 bf16 cublaslt hot, 5 runs: {100 * spread:.2f}% "
+              f"(medians ms: {', '.join(f'{x:.4f}' for x in medians)})")
+    w.close()
+
+
+def compare(shapes: list, dtypes: list, columns: list, modes: tuple, rounds: int, w, timing: dict) -> None:
+    """The table of aimatrix vs torch (do_bench and aimatrix's engine), one row per shape and dtype."""
     print("| shape | dtype | " + " | ".join(columns) + " | lt cold / do_bench | blas cold / do_bench |")
     print("|---|---|" + "---|" * (len(columns) + 2))
     f = lambda t: "n/a" if t[0] is None else f"{t[0]:.1f} ({t[1]:.0f}-{t[2]:.0f})"  # noqa: E731
@@ -105,12 +121,15 @@ def main() -> None:
         for dtype in dtypes:
             if dtype == "fp8" and (m % 16 or n % 16 or k % 16):
                 continue  # fp8 tensor-core GEMMs need multiples of 16 (torch and cuBLASLt alike)
-            res = interleaved(measurements(m, n, k, dtype, w, timing, modes), args.rounds)
+            res = interleaved(measurements(m, n, k, dtype, w, timing, modes), rounds)
             ref = res["torch do_bench"][0]
             ratio = lambda c: "n/a" if res[c][0] is None else f"{res[c][0] / ref:.3f}"  # noqa: E731
             print(f"| {m}x{n}x{k} | {dtype} | " + " | ".join(f(res[c]) for c in columns) +
                   f" | {ratio('cublaslt cold')} | {ratio('cublas cold')} |", flush=True)
 
+
+def own_kernels(w, timing: dict) -> None:
+    """Our own kernels against cuBLASLt on the square shapes."""
     print("\n| own kernel | shape | dtype | TFLOP/s | cuBLASLt TFLOP/s | ratio |")
     print("|---|---|---|---|---|---|")
     for backend, dtype in (("tensorcore", "bf16"), ("tensorcore", "fp16"), ("simt", "fp32")):
@@ -123,12 +142,6 @@ def main() -> None:
                       f"{ref.tflops:.1f} | {own.tflops / ref.tflops:.3f} |", flush=True)
             except Exception as e:  # keep going: report the failure
                 print(f"| {backend} | {m}x{n}x{k} | {dtype} | FAILED {type(e).__name__}: {e} | | |", flush=True)
-
-    medians = [am.gemm(4096, 4096, 4096, dtype="bf16", **timing).median_ms for _ in range(5)]
-    spread = (max(medians) - min(medians)) / statistics.median(medians)
-    print(f"\nrun-to-run spread of the median, 4096^3 bf16 cublaslt hot, 5 runs: {100 * spread:.2f}% "
-          f"(medians ms: {', '.join(f'{x:.4f}' for x in medians)})")
-    w.close()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ def test_transfers_need_cuda(kind):
     (dict(dtype="fp16"), ValueError, "dtype='fp16' is not allowed"),
     (dict(pinned="yes"), TypeError, "pinned='yes' is not allowed"),
     (dict(peer=1), ValueError, "peer=1 is not allowed for kind 'triad'"),
+    (dict(method="kernel"), ValueError, "method='kernel', bidirectional=False is not allowed for kind 'triad'"),
+    (dict(kind="d2d", bidirectional=True), ValueError, "is not allowed for kind 'd2d': only p2p"),
+    (dict(kind="p2p", method="sm"), ValueError, "method='sm' is not allowed"),
 ])
 def test_membw_bad_arguments(kwargs, exc, text):
     with pytest.raises(exc, match=text):
@@ -96,14 +99,26 @@ def test_cuda_large_copy_is_near_peak():
 
 
 @pytest.mark.cuda
-def test_cuda_p2p_needs_two_gpus():
+@pytest.mark.parametrize("method", ["copy", "kernel"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("nbytes", [4 * 1001, 1 << 30])  # 1 GiB once lost data to a racing poison fill
+def test_cuda_p2p_needs_two_gpus(method, bidirectional, nbytes):
     from aimatrix import _native
 
     if _native.cuda().device_count() >= 2:
-        assert am.membw("p2p", nbytes=1 << 24, **QUICK).verify["passed"]
+        r = am.membw("p2p", nbytes=nbytes, method=method, bidirectional=bidirectional, **QUICK)
+        assert r.verify["passed"] and r.params["method"] == method
+        assert r.metrics["bytes"] == nbytes * (2 if bidirectional else 1)
     else:
         with pytest.raises(am.UnsupportedError, match="two CUDA devices"):
-            am.membw("p2p", nbytes=1 << 24)
+            am.membw("p2p", nbytes=nbytes, method=method, bidirectional=bidirectional)
+
+
+def test_p2p_matrix_rejects_unknown_columns():
+    from aimatrix.dist.p2p import p2p_matrix
+
+    with pytest.raises(ValueError, match="columns=\\['nvlink'\\] are not allowed"):
+        p2p_matrix(columns=("copy_gbps", "nvlink"))
 
 
 @pytest.mark.cuda

@@ -150,3 +150,19 @@ def test_warmup_is_bounded_when_times_never_settle():
 def test_explicit_warmup_is_fixed():
     m = am.timing.measure(lambda: None, device="cpu", warmup=0.0, min_time=0.0, max_time=0.02)
     assert m.stats["warmup_samples"] == 2 and not m.stats["settled"]
+
+
+def test_rule_fills_in_every_default():
+    # The engine gets every option from Python: DEFAULTS are the ones in force, not the native struct's.
+    assert am.timing.rule() == am.timing.DEFAULTS
+    r = am.timing.rule(warmup=0.5)
+    assert r["warmup"] == r["warmup_max"] == 0.5 and r["min_time"] == am.timing.DEFAULTS["min_time"]
+    r = am.timing.rule(warmup_max=1.0)
+    assert r["warmup"] == 1.0 and r["warmup_max"] == 1.0
+    r = am.timing.rule(max_time=0.5)
+    assert r["min_time"] == 0.5 and r["warmup"] == 0.5
+
+
+def test_default_measuring_time_reaches_the_engine():
+    m = am.timing.measure(lambda: time.sleep(0.001), device="cpu", warmup=0.0)  # well below max_samples
+    assert m.stats["wall_s"] >= am.timing.DEFAULTS["min_time"]

@@ -20,8 +20,9 @@ def conv(device: int, backend: str, algo: str, spec: dict[str, Any], cold: bool,
     pad_h/w, dil_h/w, groups, dtype, layout, direction, seed."""
 
 def membw(device: int, kind: str, n: int, passes: int, pinned: bool, peer: int, seed: int, cold: bool,
-          rule: dict[str, float]) -> dict[str, Any]:
-    """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array, or a transfer."""
+          rule: dict[str, float], p2p_kernel: bool = False, bidirectional: bool = False) -> dict[str, Any]:
+    """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array, or a transfer
+    (p2p: by the copy engine or an SM kernel, one way or both at once)."""
 
 def launch(device: int, kind: str, rule: dict[str, float]) -> dict[str, Any]:
     """Launch latency (empty, graph, sync): host-side time per launch."""

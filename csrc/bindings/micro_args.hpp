@@ -30,7 +30,8 @@ inline ConvSpec conv_spec(const nb::dict& d) {
   return s;
 }
 
-inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed) {
+inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,
+                            bool p2p_kernel = false, bool bidirectional = false) {
   MembwSpec s;
   s.kind = parse_membw_kind(kind);
   s.n = n;
@@ -38,6 +39,8 @@ inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool
   s.pinned = pinned;
   s.peer = peer;
   s.seed = seed;
+  s.p2p_kernel = p2p_kernel;
+  s.bidirectional = bidirectional;
   return s;
 }
 

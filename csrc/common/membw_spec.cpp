@@ -33,7 +33,7 @@ const MembwInfo& membw_info(MembwKind k) { return kInfo[int(k)]; }
 
 double MembwSpec::bytes() const {
   const MembwInfo& i = membw_info(kind);
-  return double(n) * 4.0 * double(i.reads + i.writes) * double(passes);
+  return double(n) * 4.0 * double(i.reads + i.writes) * double(passes) * (bidirectional ? 2.0 : 1.0);
 }
 
 void MembwSpec::validate() const {
@@ -42,6 +42,9 @@ void MembwSpec::validate() const {
   if (passes > 1 && membw_info(kind).transfer)
     throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" + membw_info(kind).name +
                                 "': transfers make one copy per launch");
+  if ((p2p_kernel || bidirectional) && kind != MembwKind::p2p)
+    throw std::invalid_argument(std::string("a kernel-based or bidirectional copy is not allowed for kind '") +
+                                membw_info(kind).name + "': only p2p has them");
 }
 
 double membw_probe_error(MembwKind k, const float* a, const float* b, const float* c, const float* out, size_t count) {

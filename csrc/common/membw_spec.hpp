@@ -40,8 +40,10 @@ struct MembwSpec {
   int passes = 1;       // sweeps over the arrays per launch (small arrays: the caches, not the launch)
   bool pinned = true;   // h2d/d2h: page-locked host buffer, else pageable
   int peer = -1;        // p2p: the other device
+  bool p2p_kernel = false;     // p2p: an SM copy kernel writes into the peer's memory (else the copy engine)
+  bool bidirectional = false;  // p2p: both directions at once (the bytes of both counted)
   uint64_t seed = 0;
-  double bytes() const;  // moved per launch: n * 4 * (reads + writes) * passes
+  double bytes() const;  // moved per launch: n * 4 * (reads + writes) * passes (x2 both ways)
   void validate() const;
 };
 

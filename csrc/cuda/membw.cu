@@ -17,6 +17,7 @@
 #include "cuda/check.hpp"
 #include "cuda/event_timer.hpp"
 #include "cuda/fill.hpp"
+#include "cuda/membw_kernels.hpp"
 #include "cuda/micro.hpp"
 
 namespace am::cuda {
@@ -145,6 +146,11 @@ __global__ void sum_f64_kernel(const float* a, const float* b, int64_t n, double
 
 using KernelFn = void (*)(const float*, const float*, float*, int64_t, int, float*);
 
+constexpr int64_t kChunk = int64_t(kUnroll) * kBlock;  // float4s per block and pass
+
+// One block per chunk of one pass over n floats.
+int64_t chunk_blocks(int64_t n, int passes) { return std::max<int64_t>(1, (n / 4 + kChunk - 1) / kChunk * passes); }
+
 KernelFn kernel_of(MembwKind k) {
   switch (k) {
     case MembwKind::read: return stream_kernel<MembwKind::read>;
@@ -184,19 +190,6 @@ struct HostBuffer {
   float* f() const { return static_cast<float*>(p); }
 };
 
-// Offsets compared with the reference: first, last and random ones.
-std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count = 4096) {
-  std::vector<int64_t> v;
-  if (n <= count) {
-    for (int64_t i = 0; i < n; ++i) v.push_back(i);
-    return v;
-  }
-  v.push_back(0);
-  v.push_back(n - 1);
-  for (int i = 2; i < count; ++i) v.push_back(int64_t(splitmix64(seed ^ (0x5EEDull + uint64_t(i))) % uint64_t(n)));
-  return v;
-}
-
 std::vector<float> gather_f32(const float* p, const std::vector<int64_t>& off, cudaStream_t st) {
   const std::vector<uint8_t> bytes = gather(p, 4, off, st);
   std::vector<float> out(off.size());
@@ -223,9 +216,12 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
   KernelFn fn = kernel_of(s.kind);
   int per_sm = 0;
   AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kBlock, 0));
-  const int64_t chunk = int64_t(kUnroll) * kBlock;
-  const int64_t work_blocks = std::max<int64_t>(1, (s.n / 4 + chunk - 1) / chunk * s.passes);
-  const int grid = int(std::min<int64_t>(int64_t(ctx.facts().sm_count) * std::max(per_sm, 1), work_blocks));
+  // One pass: a block per chunk (one-shot, as PyTorch's elementwise kernels; a persistent
+  // grid's blocks ended their walks unevenly and left HBM idle at the tail). Several
+  // passes over a small array: a persistent grid that fills the device.
+  const int64_t work_blocks = chunk_blocks(s.n, s.passes);
+  const int64_t resident = int64_t(ctx.facts().sm_count) * std::max(per_sm, 1);
+  const int grid = int(s.passes == 1 ? std::min<int64_t>(work_blocks, INT32_MAX) : std::min(resident, work_blocks));
   DeviceBuffer partials(size_t(grid) * sizeof(float));
   float* part = partials.as<float>();
   const int64_t n = s.n;
@@ -281,7 +277,7 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
   return r;
 }
 
-RunResult run_transfer(Context& ctx, int device, const MembwSpec& s, const StopRule& rule, bool cold) {
+RunResult run_transfer(Context& ctx, const MembwSpec& s, const StopRule& rule, bool cold) {
   const MembwInfo& info = membw_info(s.kind);
   cudaStream_t st = ctx.stream();
   const size_t bytes = size_t(s.n) * 4;
@@ -299,36 +295,16 @@ RunResult run_transfer(Context& ctx, int device, const MembwSpec& s, const StopR
     if (s.kind == MembwKind::d2h) {
       host = std::make_unique<HostBuffer>(bytes, s.pinned);
       std::memset(host->p, 0xff, bytes);
-    } else if (s.kind == MembwKind::d2d) {
+    } else {  // d2d
       dst = DeviceBuffer(bytes);
       poison(dst.get(), bytes, st);
-    } else {  // p2p
-      int count = 0;
-      AM_CUDA_CHECK(cudaGetDeviceCount(&count));
-      if (s.peer < 0 || s.peer >= count || s.peer == device)
-        throw UnsupportedError("membw kind 'p2p' needs two CUDA devices (peer " + std::to_string(s.peer) + ")");
-      AM_CUDA_CHECK(cudaStreamSynchronize(st));
-      AM_CUDA_CHECK(cudaSetDevice(s.peer));
-      dst = DeviceBuffer(bytes);
-      AM_CUDA_CHECK(cudaMemset(dst.get(), 0xff, bytes));
-      int can = 0;
-      AM_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, s.peer, device));
-      if (can && cudaDeviceEnablePeerAccess(device, 0) != cudaSuccess) cudaGetLastError();  // already enabled
-      AM_CUDA_CHECK(cudaSetDevice(device));
-      AM_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, device, s.peer));
-      if (can && cudaDeviceEnablePeerAccess(s.peer, 0) != cudaSuccess) cudaGetLastError();
     }
   }
   void* to = s.kind == MembwKind::d2h ? host->p : dst.get();
   const void* from = s.kind == MembwKind::h2d ? host->p : src.get();
   const cudaMemcpyKind kind = s.kind == MembwKind::h2d ? cudaMemcpyHostToDevice
                               : s.kind == MembwKind::d2h ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
-  const int peer = s.peer;
-  const bool p2p = s.kind == MembwKind::p2p;
-  auto launch = [=](cudaStream_t stream) {
-    if (p2p) AM_CUDA_CHECK(cudaMemcpyPeerAsync(to, peer, from, device, bytes, stream));
-    else AM_CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, stream));
-  };
+  auto launch = [=](cudaStream_t stream) { AM_CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, stream)); };
   launch(st);
   AM_CUDA_CHECK(cudaStreamSynchronize(st));
 
@@ -336,14 +312,10 @@ RunResult run_transfer(Context& ctx, int device, const MembwSpec& s, const StopR
   const std::vector<int64_t> off = probe_offsets(s.n, s.seed);
   std::vector<float> want(off.size()), got(off.size());
   for (size_t i = 0; i < off.size(); ++i) want[i] = uniform_pm1(seed, uint64_t(off[i]));
-  if (s.kind == MembwKind::h2d || s.kind == MembwKind::d2d) {
-    got = gather_f32(dst.as<float>(), off, st);
-  } else if (s.kind == MembwKind::d2h) {
+  if (s.kind == MembwKind::d2h) {
     for (size_t i = 0; i < off.size(); ++i) got[i] = host->f()[off[i]];
   } else {
-    std::vector<float> all(size_t(s.n));
-    AM_CUDA_CHECK(cudaMemcpy(all.data(), dst.get(), bytes, cudaMemcpyDefault));
-    for (size_t i = 0; i < off.size(); ++i) got[i] = all[size_t(off[i])];
+    got = gather_f32(dst.as<float>(), off, st);
   }
   Verification v;
   v.tolerance = 0.0;
@@ -359,17 +331,37 @@ RunResult run_transfer(Context& ctx, int device, const MembwSpec& s, const StopR
   r.measurement.timer = sampler.timer_name();
   r.verify = v;
   r.backend = "cuda";
-  r.extra["kernel"] = p2p ? "cudaMemcpyPeerAsync" : "cudaMemcpyAsync";
+  r.extra["kernel"] = "cudaMemcpyAsync";
   return r;
 }
 
 }  // namespace
 
+// Offsets compared with the reference: first, last and random ones.
+std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count) {
+  std::vector<int64_t> v;
+  if (n <= count) {
+    for (int64_t i = 0; i < n; ++i) v.push_back(i);
+    return v;
+  }
+  v.push_back(0);
+  v.push_back(n - 1);
+  for (int i = 2; i < count; ++i) v.push_back(int64_t(splitmix64(seed ^ (0x5EEDull + uint64_t(i))) % uint64_t(n)));
+  return v;
+}
+
+void launch_copy_kernel(const float* in, float* out, int64_t n, cudaStream_t st) {
+  stream_kernel<MembwKind::copy><<<int(std::min<int64_t>(chunk_blocks(n, 1), INT32_MAX)), kBlock, 0, st>>>(in, nullptr, out, n, 1,
+                                                                                                          nullptr);
+  AM_CUDA_CHECK_LAUNCH();
+}
+
 RunResult run_membw(int device, const MembwSpec& s, const StopRule& rule, bool cold) {
   s.validate();
   rule.validate();
   Context& ctx = Context::get(device);
-  return membw_info(s.kind).transfer ? run_transfer(ctx, device, s, rule, cold) : run_kernel(ctx, s, rule, cold);
+  if (s.kind == MembwKind::p2p) return run_p2p(ctx, device, s, rule, cold);
+  return membw_info(s.kind).transfer ? run_transfer(ctx, s, rule, cold) : run_kernel(ctx, s, rule, cold);
 }
 
 }  // namespace am::cuda

@@ -66,7 +66,10 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
     # An explicit warm-up time is a fixed warm-up, unless its maximum is given too.
     if "warmup" in out and "warmup_max" not in out:
         out["warmup_max"] = out["warmup"]
-    return out
+    if "warmup_max" in out and "warmup" not in out:
+        out["warmup"] = min(DEFAULTS["warmup"], out["warmup_max"])
+    # Every option is passed on: these defaults, not the native engine's, are the ones in force.
+    return {**DEFAULTS, **out}
 
 
 @dataclass(frozen=True)

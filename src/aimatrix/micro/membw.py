@@ -3,8 +3,9 @@
 Device kernels (vectorised 16-byte accesses, grid-stride): ``read``, ``write``,
 ``copy``, ``scale``, ``add``, ``triad``, ``dot`` — bytes counted as read + written.
 Transfers: ``h2d``, ``d2h`` (pinned or pageable host memory), ``d2d``
-(cudaMemcpyAsync; read + written) and ``p2p`` (to another GPU) — bytes counted
-once, as they cross the link. On the CPU: the STREAM kernels with OpenMP.
+(cudaMemcpyAsync; read + written) and ``p2p`` (to another GPU, by the copy engine
+or an SM kernel, one way or both) — bytes counted once, as they cross the link.
+On the CPU: the STREAM kernels with OpenMP.
 """
 
 from __future__ import annotations
@@ -22,20 +23,25 @@ KINDS = KERNELS + TRANSFERS
 TRAFFIC = {"read": (1, 0), "write": (0, 1), "copy": (1, 1), "scale": (1, 1), "add": (2, 1), "triad": (2, 1),
            "dot": (2, 0), "h2d": (1, 0), "d2h": (1, 0), "d2d": (1, 1), "p2p": (1, 0)}
 DTYPES = ("fp32",)
+P2P_METHODS = ("copy", "kernel")
 
 MEASURED_PARAMS.update({"grid", "block", "vector_bytes"})
 
 
 def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pinned: bool = True, passes: int = 1,
-          peer: int | None = None, device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
-          **timing_options: Any) -> Result:
+          peer: int | None = None, method: str = "copy", bidirectional: bool = False, device: str = "auto",
+          mode: str = "hot", seed: int = 0, telemetry: bool = True, **timing_options: Any) -> Result:
     """Benchmark one memory kind on arrays of ``nbytes`` bytes each.
 
     ``passes`` sweeps over the arrays per launch (device kernels and the CPU): small
     arrays then measure the caches rather than the launch. ``pinned`` chooses
     page-locked or pageable host memory for ``h2d``/``d2h``; ``peer`` the other GPU
-    for ``p2p`` (default: the next one). GB/s = bytes / median time; % of peak is
-    against memory clock x bus width x 2 for the device kernels and ``d2d``.
+    for ``p2p`` (default: the next one), ``method`` how it copies (``copy``: the copy
+    engine, cudaMemcpyPeerAsync; ``kernel``: an SM kernel on the sending GPU writes
+    into the peer's memory) and ``bidirectional`` whether the peer sends the same
+    amount back at the same time (the bytes of both directions counted). GB/s =
+    bytes / median time; % of peak is against memory clock x bus width x 2 for the
+    device kernels and ``d2d``.
     """
     _check.choice("kind", kind, KINDS)
     _check.choice("dtype", dtype, DTYPES)
@@ -47,6 +53,11 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     if passes > 1 and kind in TRANSFERS:
         raise ValueError(f"passes={passes} is not allowed for kind {kind!r}: a transfer is one copy per launch")
     pinned = _check.boolean("pinned", pinned)
+    _check.choice("method", method, P2P_METHODS)
+    bidirectional = _check.boolean("bidirectional", bidirectional)
+    if kind != "p2p" and (method != "copy" or bidirectional):
+        raise ValueError(f"method={method!r}, bidirectional={bidirectional!r} is not allowed for kind {kind!r}: "
+                         "only p2p has a kernel-based or bidirectional copy")
     seed = _check.non_negative_int("seed", seed)
     opts = _run.timing_rule(timing_options)
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
@@ -58,7 +69,7 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     cold = mode == "cold"
     raw, tel = _run.run(dev, telemetry=telemetry, what=f"membw kind {kind!r}",
                         cuda_call=lambda m: m.membw(dev.index, kind, n, passes, pinned, -1 if peer is None else peer,
-                                                    seed, cold, opts),
+                                                    seed, cold, opts, method == "kernel", bidirectional),
                         cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts))
     reads, writes = TRAFFIC[kind]
     params: dict[str, Any] = {"kind": kind, "nbytes": nbytes, "passes": passes,
@@ -66,10 +77,10 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     if kind in ("h2d", "d2h"):
         params["pinned"] = pinned
     if kind == "p2p":
-        params["peer"] = peer
+        params.update(peer=peer, method=method, bidirectional=bidirectional)
     peak = _run.peak_memory(dev) if kind not in ("h2d", "d2h", "p2p") else None
     return _run.result("membw", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
-                       bytes=float(nbytes) * (reads + writes) * passes, peak_gbps=peak)
+                       bytes=float(nbytes) * (reads + writes) * passes * (2 if bidirectional else 1), peak_gbps=peak)
 
 
 def _peer(dev, peer: int | None) -> int:
