@@ -88,3 +88,14 @@ def test_layers_unknown_name_is_recorded(tmp_path):
     assert main(["layers", "--device", "cpu", "--layers", "layer_norm", "--max-time", "0.05", "--out", str(out)]) == 1
     (rec,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert "layer='layer_norm' is not allowed: known layers are" in rec["error"]["message"]
+
+
+def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
+    out = tmp_path / "mem.jsonl"
+    rc = main(["membw", "--device", "cpu", "--kind", "copy,p2p", "--nbytes", "4096", "--p2p-method", "kernel",
+               "--bidirectional", "--max-time", "0.05", "--out", str(out)])
+    recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rc == 1  # the p2p case fails on the CPU, is recorded, and the copy case still ran
+    assert recs["copy"]["error"] is None and recs["copy"]["verify"]["passed"]
+    assert recs["p2p"]["error"]["type"] == "UnsupportedError" and "two CUDA devices" in recs["p2p"]["error"]["message"]
+    assert recs["p2p"]["params"]["method"] == "kernel" and recs["p2p"]["params"]["bidirectional"] is True

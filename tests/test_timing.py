@@ -161,6 +161,7 @@ def test_rule_fills_in_every_default():
     assert r["warmup"] == 1.0 and r["warmup_max"] == 1.0
     r = am.timing.rule(max_time=0.5)
     assert r["min_time"] == 0.5 and r["warmup"] == 0.5
+    assert am.timing.rule(**r) == r  # suites check options once, benchmarks again: same rule
 
 
 def test_default_measuring_time_reaches_the_engine():

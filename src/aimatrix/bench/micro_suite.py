@@ -59,13 +59,17 @@ def catalog_cases(entries: Iterable[dict], dev: Device, *, dtypes: list[str] | N
 
 
 def membw_cases(dev: Device, kinds: list[str], sizes: list[int], *, sweep: bool, timing: dict | None = None,
-                **kwargs: Any) -> list[Case]:
-    """One case per kind and size; with ``sweep``, small device arrays get several passes per launch."""
+                p2p: dict | None = None, **kwargs: Any) -> list[Case]:
+    """One case per kind and size; with ``sweep``, small device arrays get several passes per launch.
+
+    ``p2p`` holds options of the p2p kind alone (``method``, ``bidirectional``, ``peer``).
+    """
     cases = []
     for kind in kinds:
         for nbytes in sizes:
             passes = membw_mod.sweep_passes(nbytes) if sweep and kind in membw_mod.KERNELS else 1
-            kw = dict(nbytes=nbytes, passes=passes, device=str(dev), **kwargs, **(timing or {}))
+            own = (p2p or {}) if kind == "p2p" else {}
+            kw = dict(nbytes=nbytes, passes=passes, device=str(dev), **own, **kwargs, **(timing or {}))
             cases.append(Case("membw", membw, (kind,), kw, arg_names=("kind",)))
     return cases
 
@@ -115,6 +119,10 @@ def _add_membw(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep", action="store_true", help="sizes from 4 KiB to 4 GiB (x4 apart): shows the L1/L2/HBM steps")
     p.add_argument("--max-bytes", type=int, default=membw_mod.SWEEP_MAX, help="largest size of the sweep")
     p.add_argument("--pageable", action="store_true", help="h2d/d2h from pageable instead of pinned host memory")
+    p.add_argument("--p2p-method", default="copy", choices=list(membw_mod.P2P_METHODS),
+                   help="p2p: the copy engine or an SM kernel writing into the peer (default copy)")
+    p.add_argument("--bidirectional", action="store_true", help="p2p: both GPUs send at once")
+    p.add_argument("--peer", type=int, default=None, help="p2p: the other GPU (default the next one)")
     p.add_argument("--mode", default="hot", choices=["hot", "cold"])
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
@@ -132,7 +140,9 @@ def _run_membw(args: argparse.Namespace) -> int:
             raise ValueError(f"--kind {k!r} is not allowed: expected one of {', '.join(membw_mod.KINDS)}")
     sizes = membw_mod.sweep_sizes(hi=args.max_bytes) if args.sweep else [args.nbytes]
     extra = {"pinned": False} if args.pageable else {}
-    cases = membw_cases(dev, args.kind, sizes, sweep=args.sweep, timing=_timing(args, 2.0), mode=args.mode, **extra)
+    p2p = dict(method=args.p2p_method, bidirectional=args.bidirectional, peer=args.peer)
+    cases = membw_cases(dev, args.kind, sizes, sweep=args.sweep, timing=_timing(args, 2.0), mode=args.mode, p2p=p2p,
+                        **extra)
     return run_suite(args, cases, device=str(dev), title=f"memory bandwidth on {dev}")
 
 
