@@ -66,7 +66,9 @@ def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
 @pytest.mark.parametrize("isolate", [[], ["--isolate"]], ids=["in-process", "isolated"])
 def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, isolate):
     out = tmp_path / "run.jsonl"
-    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--quick", "--max-time", "1.5",
+    # Each case runs its full 6 s (the target is never met): time enough for Ctrl-C to land in the second
+    # even on a loaded machine (with 1.5 s the second case sometimes ended first).
+    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--quick", "--max-time", "6",
            "--target", "0.000001", "--out", str(out), *isolate]
     p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_lines(out, 1, p)
