@@ -138,7 +138,7 @@ std::vector<Variant> variants(const Geom& g, const uint16_t* x, const uint16_t* 
     for (int sp : {1, 2, 3, 4}) {
       if (!all_splits && sp == 4) continue;
       const Choice c = make_choice(g, b, sp);
-      if (sp > 1 && c.splits == 1) continue;
+      if (c.splits != sp) continue;  // rounded to a split count already listed
       cs.push_back(c);
     }
   }
