@@ -139,6 +139,46 @@ def test_igemm_conv(shape, dtype):
     assert res.backend == "igemm"
 
 
+# Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
+# K not a multiple of the tile, padding / stride / dilation, layer4-like (few tiles).
+IGEMM_TC_SHAPES = [
+    (5, 40, 13, 11, 200, 3, 3, 1, 1, 1, 1),
+    (3, 136, 9, 9, 72, 3, 3, 2, 1, 1, 1),
+    (4, 72, 15, 15, 96, 3, 3, 1, 0, 1, 1),
+    (1, 8, 11, 13, 16, 3, 3, 1, 2, 2, 1),
+    (2, 16, 5, 5, 8, 5, 5, 1, 2, 1, 1),
+    (7, 512, 7, 7, 520, 3, 3, 1, 1, 1, 1),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kernel", ["mma", "wgmma", "wgmma_128", "wgmma_64", "wgmma_128_s3", "wgmma_64_s2"])
+@pytest.mark.parametrize("shape", IGEMM_TC_SHAPES)
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
+    n, c, h, w, k, r, s, stride, pad, dil, _ = shape
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
+    try:
+        res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
+                      backend="igemm", **QUICK)
+    except am.UnsupportedError as e:
+        if kernel.startswith("wgmma") and "sm_90a" in str(e):
+            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
+        raise
+    assert res.ok and res.verify["passed"], res.verify
+    name = res.params["kernel"]
+    assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
+    if kernel.startswith("wgmma_"):
+        assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
+
+
+@pytest.mark.cuda
+def test_igemm_kernel_override_is_checked(monkeypatch):
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "magic")
+    with pytest.raises(ValueError, match="AIMATRIX_IGEMM_KERNEL"):
+        am.conv(1, 8, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
+
+
 @pytest.mark.cuda
 def test_igemm_limits_are_unsupported_errors():
     with pytest.raises(am.UnsupportedError, match="nhwc"):

@@ -3,166 +3,31 @@
 //   M  = N*P*Q output pixels, Kg = R*S*C (filter taps, channels innermost),
 //   A[m][(r*S + s)*C + c] = x[n][p*sh - ph + r*dh][q*sw - pw + s*dw][c] (0 in the padding),
 // gathered tile by tile straight from x (no im2col buffer).
-//  * fp16/bf16: tensor cores (mma.sync m16n8k16 + ldmatrix, the primitives of
-//    the tensor-core GEMM in gemm_tc_kernels.cuh), 16-byte cp.async gathers
-//    with zero fill, 4-stage pipeline, block tiles 128x128 / 128x64 / 64x64 by
-//    problem size; needs C % 8 == 0 (a 16-byte chunk never straddles two taps).
+//  * fp16/bf16 (C % 8 == 0), kernels in conv_igemm_kernels.cuh:
+//    - Hopper with an sm_90a binary: warp-specialised wgmma (cp.async gathers of
+//      A into 128-byte-swizzled shared memory, TMA for the filters), 128x128 or
+//      128x64 tiles and optional split-K, chosen by problem size;
+//    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
+//    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
+//    "wgmma_<bn>[_s<splits>]" (bn 128 or 64).
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
 #include <algorithm>
-#include <mutex>
-#include <set>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "cuda/check.hpp"
+#include "cuda/buffer.hpp"
+#include "cuda/conv_igemm_kernels.cuh"
 #include "cuda/launch_util.cuh"
-#include "cuda/gemm_tc_kernels.cuh"
 #include "cuda/micro.hpp"
 
 namespace am::cuda {
 namespace igemm {
-
-struct Geom {
-  int N, H, W, C, K, R, S, P, Q, sh, sw, ph, pw, dh, dw;
-  int M, Kg;
-};
-
-// ===================================================================================
-// Tensor cores
-// ===================================================================================
-namespace tcore {
-using tc::smem_u32;
-namespace mm = tc::mma;
-constexpr int BK = 32, STAGES = 4, THREADS = mm::THREADS, LD = BK + 8;  // padded rows: ldmatrix without conflicts
-static_assert(THREADS == 256, "the tile loaders assume 256 threads");
-
-template <int BM, int BN>
-constexpr int smem_bytes() { return STAGES * (BM + BN) * LD * 2; }
-
-template <typename T, int BM, int BN>
-__global__ void __launch_bounds__(THREADS, 2)
-    conv_tc_kernel(const uint16_t* __restrict__ x, const uint16_t* __restrict__ w, uint16_t* __restrict__ y, Geom g,
-                   int tiles_m, int tiles_n) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  constexpr int MI = BM / 32;       // 16-row mma tiles per warp (warp tile BM/2 x BN/4)
-  constexpr int NI = BN / 32;       // 8-col mma tiles per warp
-  constexpr int NJ = BN / 64;       // 16-col ldmatrix loads per warp
-  constexpr int A_IT = BM / 64;     // A rows gathered per thread
-  extern __shared__ __align__(128) uint16_t smem[];
-  uint16_t* sA = smem;
-  uint16_t* sB = smem + STAGES * BM * LD;
-
-  int tm, tn;
-  tc::tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BM, n0 = tn * BN;
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int wm = warp >> 2, wn = warp & 3;
-  const int KT = (g.Kg + BK - 1) / BK;
-
-  // This thread's A rows (output pixels) are fixed: decode them once.
-  const int kc = (tid & 3) * 8;
-  int a_base[A_IT], a_h[A_IT], a_w[A_IT];
-#pragma unroll
-  for (int i = 0; i < A_IT; ++i) {
-    const int m = m0 + (tid >> 2) + i * 64;
-    const int mm_ = m < g.M ? m : 0;
-    const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
-    a_base[i] = n * g.H;
-    a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
-    a_w[i] = q * g.sw - g.pw;
-  }
-
-  auto load_stage = [&](int kt, int slot) {
-    const int kk = kt * BK + kc;
-    const int c = kk % g.C, rs = kk / g.C, s = rs % g.S, r = rs / g.S;
-    const bool kv = kk < g.Kg;
-    uint16_t* a = sA + slot * BM * LD;
-#pragma unroll
-    for (int i = 0; i < A_IT; ++i) {
-      const int hh = a_h[i] + r * g.dh, ww = a_w[i] + s * g.dw;
-      const bool v = kv && hh >= 0 && hh < g.H && ww >= 0 && ww < g.W;
-      const uint16_t* src = v ? x + ((int64_t(a_base[i] + hh) * g.W + ww) * g.C + c) : x;
-      mm::cp_async16(smem_u32(a + ((tid >> 2) + i * 64) * LD + kc), src, v ? 16 : 0);
-    }
-    mm::load_tile<BN, BK, true>(sB + slot * BN * LD, LD, w, n0, kt * BK, g.Kg, g.K, g.Kg, tid);
-  };
-
-  float acc[MI][NI][4];
-#pragma unroll
-  for (int i = 0; i < MI; ++i)
-#pragma unroll
-    for (int j = 0; j < NI; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
-
-#pragma unroll
-  for (int st = 0; st < STAGES - 1; ++st) {
-    if (st < KT) load_stage(st, st);
-    mm::cp_async_commit();
-  }
-  const int q4 = lane >> 3, r8 = lane & 7;
-  for (int kt = 0; kt < KT; ++kt) {
-    mm::cp_async_wait<STAGES - 2>();
-    __syncthreads();
-    {
-      const int nk = kt + STAGES - 1;
-      if (nk < KT) load_stage(nk, nk % STAGES);
-      mm::cp_async_commit();
-    }
-    const int slot = kt % STAGES;
-    const uint16_t* a = sA + slot * BM * LD;
-    const uint16_t* b = sB + slot * BN * LD;
-#pragma unroll
-    for (int ks = 0; ks < BK / 16; ++ks) {
-      uint32_t af[MI][4], bfr[NI][2];
-#pragma unroll
-      for (int mi = 0; mi < MI; ++mi) {
-        const int mr = wm * (BM / 2) + mi * 16;
-        mm::ldsm_x4(af[mi], smem_u32(a + (mr + (lane & 15)) * LD + ks * 16 + (lane >> 4) * 8));
-      }
-#pragma unroll
-      for (int nj = 0; nj < NJ; ++nj) {
-        const int nc = wn * (BN / 4) + nj * 16;
-        uint32_t t[4];
-        mm::ldsm_x4(t, smem_u32(b + (nc + r8 + (q4 >> 1) * 8) * LD + ks * 16 + (q4 & 1) * 8));
-        bfr[2 * nj][0] = t[0];
-        bfr[2 * nj][1] = t[1];
-        bfr[2 * nj + 1][0] = t[2];
-        bfr[2 * nj + 1][1] = t[3];
-      }
-#pragma unroll
-      for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < NI; ++ni) mm::mma16816<T>(acc[mi][ni], af[mi], bfr[ni][0], bfr[ni][1]);
-    }
-  }
-  mm::cp_async_wait<0>();
-
-  const bool even_k = (g.K & 1) == 0;
-#pragma unroll
-  for (int mi = 0; mi < MI; ++mi) {
-    const int row = m0 + wm * (BM / 2) + mi * 16 + (lane >> 2);
-#pragma unroll
-    for (int ni = 0; ni < NI; ++ni) {
-      const int col = n0 + wn * (BN / 4) + ni * 8 + (lane & 3) * 2;
-      if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, acc[mi][ni][0], acc[mi][ni][1]);
-      if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, acc[mi][ni][2], acc[mi][ni][3]);
-    }
-  }
-#endif
-}
-
-template <typename T, int BM, int BN>
-void launch(const Geom& g, const void* x, const void* w, void* y, cudaStream_t st) {
-  auto kernel = conv_tc_kernel<T, BM, BN>;
-  constexpr int bytes = smem_bytes<BM, BN>();
-  raise_smem_limit(kernel, bytes);
-  const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
-  kernel<<<tiles_m * tiles_n, THREADS, bytes, st>>>(static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(w),
-                                                    static_cast<uint16_t*>(y), g, tiles_m, tiles_n);
-  AM_CUDA_CHECK_LAUNCH();
-}
-}  // namespace tcore
 
 // ===================================================================================
 // CUDA cores (fp32)
@@ -311,18 +176,42 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
     plan.info["algo"] = "igemm-simt";
     return plan;
   }
-  // The largest block tile that still gives two blocks to every SM (the kernel's occupancy).
-  const int sms = ctx.facts().sm_count;
-  auto tiles = [&](int bm, int bn) { return ((g.M + bm - 1) / bm) * ((g.K + bn - 1) / bn); };
-  int bm = 64, bn = 64;
-  if (g.K > 64 && tiles(128, 128) >= 2 * sms) bm = 128, bn = 128;
-  else if (tiles(128, 64) >= 2 * sms) bm = 128, bn = 64;
   const bool bf = s.dtype == DType::bf16;
-  using namespace igemm::tcore;
-  void (*fn)(const igemm::Geom&, const void*, const void*, void*, cudaStream_t) =
-      bm == 128 && bn == 128 ? (bf ? launch<tc::Bf16, 128, 128> : launch<tc::F16, 128, 128>)
-      : bm == 128            ? (bf ? launch<tc::Bf16, 128, 64> : launch<tc::F16, 128, 64>)
-                             : (bf ? launch<tc::Bf16, 64, 64> : launch<tc::F16, 64, 64>);
+  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
+  const std::string force = env ? env : "";
+  if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected mma, wgmma or wgmma_<bn>[_s<splits>]");
+  const bool wg_ok = ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 &&
+                     tc::wgmma_compiled_for_current_device() && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  if (force.rfind("wgmma", 0) == 0 && !wg_ok)
+    throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
+  if (wg_ok && force != "mma") {
+    using namespace igemm::wgc;
+    Choice c = choose(g, ctx.facts().sm_count);
+    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
+      int bn = 0, sp = 1;
+      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 128 && bn != 64) || sp < 1)
+        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<128|64>[_s<splits>]");
+      c = make_choice(g, bn, sp);
+    }
+    const CUtensorMap map = make_w_map(w, bf, g, c.bn);
+    std::shared_ptr<DeviceBuffer> ws;
+    if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
+    plan.launch = [=](cudaStream_t st) {
+      void* wsp = ws ? ws->get() : nullptr;
+      if (bf) launch<tc::Bf16>(g, map, x, y, wsp, c, st);
+      else launch<tc::F16>(g, map, x, y, wsp, c, st);
+    };
+    const int stages = c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
+    plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
+                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "");
+    plan.info["algo"] = "igemm-wgmma";
+    plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
+    return plan;
+  }
+  int bm = 64, bn = 64;
+  igemm::tcore::choose(g, ctx.facts().sm_count, bm, bn);
+  const igemm::tcore::LaunchFn fn = igemm::tcore::launcher(bf, bm, bn);
   plan.launch = [=](cudaStream_t st) { fn(g, x, w, y, st); };
   plan.info["kernel"] = "igemm_mma16816_" + std::to_string(bm) + "x" + std::to_string(bn) + "x32_s4";
   plan.info["algo"] = "igemm-tensorcore";

@@ -1,0 +1,499 @@
+// Internal to the implicit-GEMM convolution (conv_igemm.cu; also built by
+// bench/own_conv/harness.cu): the fp16/bf16 tensor-core kernels and their launchers.
+//
+// The convolution is the GEMM  Y[M][K] = A[M][Kg] * W[K][Kg]^T  with
+//   M  = N*P*Q output pixels, Kg = R*S*C (filter taps, channels innermost),
+//   A[m][(r*S + s)*C + c] = x[n][p*sh - ph + r*dh][q*sw - pw + s*dw][c] (0 in the padding).
+// Both kernels need C % 8 == 0: a 16-byte chunk of A never straddles two taps.
+//
+//  * tcore::conv_tc_kernel (sm_80+): mma.sync m16n8k16 + ldmatrix, 16-byte cp.async
+//    gathers with zero fill, 4-stage pipeline, padded shared memory, 256 threads,
+//    block tiles 128x128 / 128x64 / 64x64.
+//  * wgc::conv_wg_kernel (sm_90a): warp-specialised wgmma. Warpgroup 0 produces:
+//    its 128 threads gather the A tile (128 output pixels x 64 of Kg) with 16-byte
+//    cp.async (zero fill for padding, rows past M and k past Kg) straight into the
+//    128-byte-swizzled layout wgmma's descriptors read (chunk c of row r lands at
+//    chunk c ^ (r & 7)), and one of them loads the filter tile (BN x 64 of W, a
+//    plain K-major matrix) by TMA with the same swizzle. A stage is "full" once the
+//    TMA bytes have landed and all 128 gatherers have waited for their copies,
+//    fenced them to the async proxy and arrived. Warpgroups 1 and 2 consume: each
+//    computes 64 x BN of the 128 x BN tile with wgmma.m64nBNk16 from shared-memory
+//    descriptors, keeping one k-slice in flight before releasing a stage (as the
+//    GEMM kernel in gemm_tc_kernels.cuh does). BN = 128 (6 stages, one block per
+//    SM) or 64 (4 stages, two blocks per SM). Optional split-K: the k-slices are
+//    divided among `splits` blocks per tile, each writing fp32 partial sums to a
+//    workspace [splits][M][K] that splitk_reduce sums and rounds.
+#pragma once
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/check.hpp"
+#include "cuda/gemm_tc_kernels.cuh"
+#include "cuda/gemm_tc_wgmma_impl.cuh"
+#include "cuda/launch_util.cuh"
+
+namespace am::cuda::igemm {
+
+struct Geom {
+  int N, H, W, C, K, R, S, P, Q, sh, sw, ph, pw, dh, dw;
+  int M, Kg;
+};
+
+// ===================================================================================
+// mma.sync (sm_80+)
+// ===================================================================================
+namespace tcore {
+using tc::smem_u32;
+namespace mm = tc::mma;
+constexpr int BK = 32, STAGES = 4, THREADS = mm::THREADS, LD = BK + 8;  // padded rows: ldmatrix without conflicts
+static_assert(THREADS == 256, "the tile loaders assume 256 threads");
+
+template <int BM, int BN>
+constexpr int smem_bytes() { return STAGES * (BM + BN) * LD * 2; }
+
+template <typename T, int BM, int BN>
+__global__ void __launch_bounds__(THREADS, 2)
+    conv_tc_kernel(const uint16_t* __restrict__ x, const uint16_t* __restrict__ w, uint16_t* __restrict__ y, Geom g,
+                   int tiles_m, int tiles_n) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  constexpr int MI = BM / 32;       // 16-row mma tiles per warp (warp tile BM/2 x BN/4)
+  constexpr int NI = BN / 32;       // 8-col mma tiles per warp
+  constexpr int NJ = BN / 64;       // 16-col ldmatrix loads per warp
+  constexpr int A_IT = BM / 64;     // A rows gathered per thread
+  extern __shared__ __align__(128) uint16_t smem[];
+  uint16_t* sA = smem;
+  uint16_t* sB = smem + STAGES * BM * LD;
+
+  int tm, tn;
+  tc::tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  const int m0 = tm * BM, n0 = tn * BN;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;
+  const int KT = (g.Kg + BK - 1) / BK;
+
+  // This thread's A rows (output pixels) are fixed: decode them once.
+  const int kc = (tid & 3) * 8;
+  int a_base[A_IT], a_h[A_IT], a_w[A_IT];
+#pragma unroll
+  for (int i = 0; i < A_IT; ++i) {
+    const int m = m0 + (tid >> 2) + i * 64;
+    const int mm_ = m < g.M ? m : 0;
+    const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
+    a_base[i] = n * g.H;
+    a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
+    a_w[i] = q * g.sw - g.pw;
+  }
+
+  auto load_stage = [&](int kt, int slot) {
+    const int kk = kt * BK + kc;
+    const int c = kk % g.C, rs = kk / g.C, s = rs % g.S, r = rs / g.S;
+    const bool kv = kk < g.Kg;
+    uint16_t* a = sA + slot * BM * LD;
+#pragma unroll
+    for (int i = 0; i < A_IT; ++i) {
+      const int hh = a_h[i] + r * g.dh, ww = a_w[i] + s * g.dw;
+      const bool v = kv && hh >= 0 && hh < g.H && ww >= 0 && ww < g.W;
+      const uint16_t* src = v ? x + ((int64_t(a_base[i] + hh) * g.W + ww) * g.C + c) : x;
+      mm::cp_async16(smem_u32(a + ((tid >> 2) + i * 64) * LD + kc), src, v ? 16 : 0);
+    }
+    mm::load_tile<BN, BK, true>(sB + slot * BN * LD, LD, w, n0, kt * BK, g.Kg, g.K, g.Kg, tid);
+  };
+
+  float acc[MI][NI][4];
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < NI; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    if (st < KT) load_stage(st, st);
+    mm::cp_async_commit();
+  }
+  const int q4 = lane >> 3, r8 = lane & 7;
+  for (int kt = 0; kt < KT; ++kt) {
+    mm::cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    {
+      const int nk = kt + STAGES - 1;
+      if (nk < KT) load_stage(nk, nk % STAGES);
+      mm::cp_async_commit();
+    }
+    const int slot = kt % STAGES;
+    const uint16_t* a = sA + slot * BM * LD;
+    const uint16_t* b = sB + slot * BN * LD;
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks) {
+      uint32_t af[MI][4], bfr[NI][2];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi) {
+        const int mr = wm * (BM / 2) + mi * 16;
+        mm::ldsm_x4(af[mi], smem_u32(a + (mr + (lane & 15)) * LD + ks * 16 + (lane >> 4) * 8));
+      }
+#pragma unroll
+      for (int nj = 0; nj < NJ; ++nj) {
+        const int nc = wn * (BN / 4) + nj * 16;
+        uint32_t t[4];
+        mm::ldsm_x4(t, smem_u32(b + (nc + r8 + (q4 >> 1) * 8) * LD + ks * 16 + (q4 & 1) * 8));
+        bfr[2 * nj][0] = t[0];
+        bfr[2 * nj][1] = t[1];
+        bfr[2 * nj + 1][0] = t[2];
+        bfr[2 * nj + 1][1] = t[3];
+      }
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < NI; ++ni) mm::mma16816<T>(acc[mi][ni], af[mi], bfr[ni][0], bfr[ni][1]);
+    }
+  }
+  mm::cp_async_wait<0>();
+
+  const bool even_k = (g.K & 1) == 0;
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+    const int row = m0 + wm * (BM / 2) + mi * 16 + (lane >> 2);
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) {
+      const int col = n0 + wn * (BN / 4) + ni * 8 + (lane & 3) * 2;
+      if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, acc[mi][ni][0], acc[mi][ni][1]);
+      if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, acc[mi][ni][2], acc[mi][ni][3]);
+    }
+  }
+#endif
+}
+
+template <typename T, int BM, int BN>
+void launch(const Geom& g, const void* x, const void* w, void* y, cudaStream_t st) {
+  auto kernel = conv_tc_kernel<T, BM, BN>;
+  constexpr int bytes = smem_bytes<BM, BN>();
+  raise_smem_limit(kernel, bytes);
+  const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
+  kernel<<<tiles_m * tiles_n, THREADS, bytes, st>>>(static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(w),
+                                                    static_cast<uint16_t*>(y), g, tiles_m, tiles_n);
+  AM_CUDA_CHECK_LAUNCH();
+}
+
+// The largest block tile that still gives two blocks to every SM (the kernel's occupancy).
+inline void choose(const Geom& g, int sms, int& bm, int& bn) {
+  auto tiles = [&](int tbm, int tbn) { return ((g.M + tbm - 1) / tbm) * ((g.K + tbn - 1) / tbn); };
+  bm = 64, bn = 64;
+  if (g.K > 64 && tiles(128, 128) >= 2 * sms) bm = 128, bn = 128;
+  else if (tiles(128, 64) >= 2 * sms) bm = 128, bn = 64;
+}
+
+using LaunchFn = void (*)(const Geom&, const void*, const void*, void*, cudaStream_t);
+inline LaunchFn launcher(bool bf16, int bm, int bn) {
+  if (bm == 128 && bn == 128) return bf16 ? launch<tc::Bf16, 128, 128> : launch<tc::F16, 128, 128>;
+  if (bm == 128) return bf16 ? launch<tc::Bf16, 128, 64> : launch<tc::F16, 128, 64>;
+  return bf16 ? launch<tc::Bf16, 64, 64> : launch<tc::F16, 64, 64>;
+}
+}  // namespace tcore
+
+// ===================================================================================
+// wgmma (sm_90a)
+// ===================================================================================
+namespace wgc {
+using tc::smem_u32;
+constexpr int BM = 128, BK = 64, THREADS = 384, PRODUCERS = 128;
+constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB: 128 rows of one 128-byte swizzle row each
+
+template <int BN>
+struct Cfg {
+  static_assert(BN == 128 || BN == 64, "BN must be 128 or 64");
+  static constexpr int B_STAGE_BYTES = BN * BK * 2;
+  static constexpr int STAGES = BN == 128 ? 6 : 4;
+  static constexpr int MIN_BLOCKS = BN == 128 ? 1 : 2;  // 192 KB / 96 KB of operand stages
+  // Gatherers keep LAG stages of copies in flight before declaring the oldest full.
+  // A consumer releases slice j only after slice j+1 is full, so LAG <= STAGES - 2.
+  static constexpr int LAG = STAGES - 2;
+  static constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
+};
+
+#if AM_TC_HAS_WGMMA
+AM_WGMMA_M64N64K16(wgmma64_bf16, "bf16")
+AM_WGMMA_M64N64K16(wgmma64_f16, "f16")
+
+template <typename T, int BN>
+__device__ __forceinline__ void wgmma_kk(float* d, uint64_t da, uint64_t db) {
+  constexpr bool bf = std::is_same<T, tc::Bf16>::value;
+  if constexpr (BN == 128) {
+    if constexpr (bf) tc::wg::wgmma128_bf16<0, 0>(d, da, db);
+    else tc::wg::wgmma128_f16<0, 0>(d, da, db);
+  } else {
+    if constexpr (bf) wgmma64_bf16<0, 0>(d, da, db);
+    else wgmma64_f16<0, 0>(d, da, db);
+  }
+}
+
+__device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes)
+               : "memory");
+}
+#endif
+
+// Block b of the 1-D grid: tile b / splits (grouped order), k-part b % splits of
+// kt_per k-slices. SPLIT: fp32 partial sums to ws[part][M][K], else T to y.
+template <typename T, int BN, bool SPLIT>
+__global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
+    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmW, void* __restrict__ out,
+                   Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
+#if AM_TC_HAS_WGMMA
+  using G = Cfg<BN>;
+  constexpr int STAGES = G::STAGES, LAG = G::LAG;
+  constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
+  namespace w = tc::wg;
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  uint8_t* sA = base;
+  uint8_t* sB = base + STAGES * A_STAGE_BYTES;
+  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * G::B_STAGE_BYTES);
+  uint64_t* empty = full + STAGES;
+
+  const int part = int(blockIdx.x % unsigned(splits));
+  int tm, tn;
+  tile_coords(int(blockIdx.x / unsigned(splits)), tiles_m, tiles_n, tm, tn);
+  const int m0 = tm * BM, n0 = tn * BN;
+  const int KT = (g.Kg + BK - 1) / BK;
+  const int kt0 = part * kt_per;
+  const int nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  const int wgi = threadIdx.x >> 7;
+
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      w::mbar_init(&full[s], PRODUCERS + 1);  // every gatherer + the TMA issuer's expect_tx
+      w::mbar_init(&empty[s], 8);             // lane 0 of each of the 8 consumer warps
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wgi == 0) {
+    // ---------------- producers ----------------
+    const int pt = threadIdx.x;
+    const int c8 = pt & 7;    // 16-byte chunk of the 128-byte k-row
+    const int r0 = pt >> 3;   // rows r0 + 16 i
+    int a_base[8], a_h[8], a_w[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int m = m0 + r0 + 16 * i;
+      const int mm_ = m < g.M ? m : 0;
+      const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
+      a_base[i] = n * g.H;
+      a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
+      a_w[i] = q * g.sw - g.pw;
+    }
+    // Swizzled destination of (row, chunk): row * 128 + ((chunk ^ (row & 7)) * 16); row & 7 == (r0 + 16 i) & 7.
+    const uint32_t dst_off = uint32_t(r0 * 128 + ((c8 ^ (r0 & 7)) << 4));
+    for (int it = 0; it < nk; ++it) {
+      const int s = it % STAGES;
+      if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+      const int k0 = (kt0 + it) * BK;
+      if (pt == 0) {
+        w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
+        w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], k0, n0, 0);
+      }
+      const int kk = k0 + c8 * 8;
+      const int c = kk % g.C, rs = kk / g.C, sx = rs % g.S, r = rs / g.S;
+      const bool kv = kk < g.Kg;
+      const int dh = r * g.dh, dw = sx * g.dw;
+      const uint32_t a_st = smem_u32(sA + s * A_STAGE_BYTES) + dst_off;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int hh = a_h[i] + dh, ww = a_w[i] + dw;
+        const bool v = kv && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
+        const uint16_t* src = v ? x + ((int64_t(a_base[i] + hh) * g.W + ww) * g.C + c) : x;
+        cp_async16(a_st + i * 16 * 128, src, v ? 16 : 0);
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      if (it >= LAG) {
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(LAG) : "memory");
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // generic-proxy writes -> wgmma reads
+        w::mbar_arrive(&full[(it - LAG) % STAGES]);
+      }
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
+  } else {
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of the tile ----------------
+    const int cw = wgi - 1;
+    const int lane = threadIdx.x & 31;
+    const int warp_in_wg = (threadIdx.x >> 5) & 3;
+    float d[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
+    for (int it = 0; it < nk; ++it) {
+      const int s = it % STAGES;
+      w::mbar_wait(&full[s], (it / STAGES) & 1);
+      const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
+      const uint32_t b_base = smem_u32(sB + s * G::B_STAGE_BYTES);
+      w::fence_acc<NACC>(d);
+      w::wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; ++kk) {
+        // K-major, 128-byte swizzle: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
+        wgmma_kk<T, BN>(d, w::desc_sw128(a_base + kk * 32, 16, 1024), w::desc_sw128(b_base + kk * 32, 16, 1024));
+      }
+      w::wg_commit();
+      w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage
+      w::fence_acc<NACC>(d);
+      if (it > 0 && lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+    }
+    w::wg_wait<0>();
+    w::fence_acc<NACC>(d);
+    // (The last stage needs no release: nothing more is loaded into it.)
+
+    // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+    const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+    const int colb = n0 + (lane & 3) * 2;
+    const bool even_k = (g.K & 1) == 0;
+    if constexpr (SPLIT) {
+      float* ws = static_cast<float*>(out) + int64_t(part) * g.M * g.K;
+#pragma unroll
+      for (int j = 0; j < BN / 8; ++j) {
+        const int col = colb + 8 * j;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int rr = row + 8 * h;
+          if (rr >= g.M) continue;
+          float* dst = ws + int64_t(rr) * g.K + col;
+          if (even_k && col + 1 < g.K) {
+            *reinterpret_cast<float2*>(dst) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+          } else {
+            if (col < g.K) dst[0] = d[4 * j + 2 * h];
+            if (col + 1 < g.K) dst[1] = d[4 * j + 2 * h + 1];
+          }
+        }
+      }
+    } else {
+      uint16_t* y = static_cast<uint16_t*>(out);
+#pragma unroll
+      for (int j = 0; j < BN / 8; ++j) {
+        const int col = colb + 8 * j;
+        if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, d[4 * j], d[4 * j + 1]);
+        if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, d[4 * j + 2], d[4 * j + 3]);
+      }
+    }
+  }
+#endif
+}
+
+// y[i] = sum over parts of ws[part][i], rounded to T; 4 elements a thread.
+template <typename T>
+__global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, int splits) {
+  const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+  if (i >= count) return;
+  if (i + 4 <= count && (count & 3) == 0) {
+    float4 a = *reinterpret_cast<const float4*>(ws + i);
+    for (int s = 1; s < splits; ++s) {
+      const float4 b = *reinterpret_cast<const float4*>(ws + int64_t(s) * count + i);
+      a.x += b.x, a.y += b.y, a.z += b.z, a.w += b.w;
+    }
+    *reinterpret_cast<uint2*>(y + i) = make_uint2(tc::pack2<T>(a.x, a.y), tc::pack2<T>(a.z, a.w));
+  } else {
+    for (int64_t e = i; e < count && e < i + 4; ++e) {
+      float a = 0.f;
+      for (int s = 0; s < splits; ++s) a += ws[int64_t(s) * count + e];
+      y[e] = tc::to_elem<T>(a);
+    }
+  }
+}
+
+struct Choice {
+  int bn = 128;
+  int splits = 1;  // k-parts per tile (after rounding: every part gets >= 1 k-slice)
+  int kt_per = 0;  // k-slices per part
+};
+
+inline int kslices(const Geom& g) { return (g.Kg + BK - 1) / BK; }
+
+// Rounds a requested split count so that every part gets at least one k-slice.
+inline Choice make_choice(const Geom& g, int bn, int splits) {
+  const int KT = kslices(g);
+  Choice c;
+  c.bn = bn;
+  splits = std::max(1, std::min(splits, KT));
+  c.kt_per = (KT + splits - 1) / splits;
+  c.splits = (KT + c.kt_per - 1) / c.kt_per;
+  return c;
+}
+
+// A simple time model over (BN, split count): waves of blocks, each block costing
+// its k-slices at a per-slot rate (one 128x128 block fills an SM; two 128x64 blocks
+// share one at ~0.8 of that rate combined), plus pipeline fill per block and the
+// split-K workspace traffic.
+inline Choice choose(const Geom& g, int sms) {
+  const int KT = kslices(g);
+  const int64_t tm = (g.M + BM - 1) / BM;
+  double best_t = 1e300;
+  Choice best = make_choice(g, 64, 1);
+  for (int bn : {128, 64}) {
+    if (bn == 128 && g.K <= 64) continue;
+    const int64_t tiles = tm * ((g.K + bn - 1) / bn);
+    const int slots = sms * (bn == 128 ? 1 : 2);
+    // Time of one k-slice of one block, in units of a 128x128x64 slice on a full SM.
+    const double slice = bn == 128 ? 1.0 : 2.0 * 0.5 / 0.8;
+    for (int sp = 1; sp <= 8; ++sp) {
+      const Choice c = make_choice(g, bn, sp);
+      if (c.splits != sp && sp > 1) continue;
+      if (c.splits > 1 && c.kt_per < 4) continue;
+      const int64_t blocks = tiles * c.splits;
+      const int64_t waves = (blocks + slots - 1) / slots;
+      double t = double(waves) * (c.kt_per + 3) * slice;
+      // Workspace: splits x M x K fp32 written and read back, output written. One
+      // slice-unit moves ~0.42 us; the L2/HBM path ~2.5 TB/s ~ 1 MB per unit.
+      if (c.splits > 1) t += (double(g.M) * g.K * (8.0 * c.splits + 2.0)) / 1.05e6 + 2.0;
+      if (t < best_t * 0.97) best_t = t, best = c;
+    }
+  }
+  (void)KT;
+  return best;
+}
+
+inline size_t workspace_bytes(const Geom& g, const Choice& c) {
+  return c.splits > 1 ? size_t(c.splits) * size_t(g.M) * size_t(g.K) * sizeof(float) : 0;
+}
+
+// Tensor map over W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle.
+inline CUtensorMap make_w_map(const void* w, bool bf16, const Geom& g, int bn) {
+  return tc::wgimpl::make_map(w, bf16, g.Kg, g.K, 1, BK, uint32_t(bn));
+}
+
+template <typename T, int BN, bool SPLIT>
+void launch_t(const Geom& g, const CUtensorMap& map, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  auto kernel = conv_wg_kernel<T, BN, SPLIT>;
+  raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
+  const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
+  const int64_t blocks = int64_t(tiles_m) * tiles_n * c.splits;
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), map, out, g,
+                                                                 tiles_m, tiles_n, c.splits, c.kt_per);
+  AM_CUDA_CHECK_LAUNCH();
+}
+
+// One convolution: map built for c.bn over w; ws holds workspace_bytes(g, c).
+template <typename T>
+void launch(const Geom& g, const CUtensorMap& map, const void* x, void* y, void* ws, const Choice& c,
+            cudaStream_t st) {
+  if (c.splits > 1) {
+    if (c.bn == 128) launch_t<T, 128, true>(g, map, x, ws, c, st);
+    else launch_t<T, 64, true>(g, map, x, ws, c, st);
+    const int64_t count = int64_t(g.M) * g.K;
+    const int64_t threads = (count + 3) / 4;
+    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
+                                                                      static_cast<uint16_t*>(y), count, c.splits);
+    AM_CUDA_CHECK_LAUNCH();
+  } else {
+    if (c.bn == 128) launch_t<T, 128, false>(g, map, x, y, c, st);
+    else launch_t<T, 64, false>(g, map, x, y, c, st);
+  }
+}
+}  // namespace wgc
+
+}  // namespace am::cuda::igemm
