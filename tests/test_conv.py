@@ -122,8 +122,7 @@ def test_cudnn_conv(shape, direction, dtype, layout):
 def test_cudnn_algo_choice(algo, api, direction):
     if algo == "IMPLICIT_GEMM" and direction != "fwd":
         algo = "ALGO_1"
-    res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, direction=direction, layout="nhwc", dtype="fp16", backend="cudnn",
-                  algo=algo, **QUICK)
+    res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, direction=direction, backend="cudnn", algo=algo, **QUICK)
     assert res.verify["passed"] and res.params["algo_choice"] == algo and res.params["api"] == api
     if api == "legacy" and not algo.startswith("legacy-"):
         assert res.params["algo"] == algo
