@@ -10,10 +10,13 @@
 #if AM_HAVE_CUDNN
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "common/errors.hpp"
 #include "cuda/buffer.hpp"
@@ -28,7 +31,7 @@ namespace {
 // At most this many finalized plans per problem: timed by "find", tried by the runner.
 constexpr size_t kMaxPlans = 24;
 // Launches timed per plan by "find", after one untimed launch; the median counts.
-constexpr int kFindLaunches = 3;
+constexpr int kFindLaunches = 5;
 
 constexpr int64_t kUidX = 1, kUidW = 2, kUidY = 3;
 
@@ -267,16 +270,46 @@ class Events {
   std::vector<cudaEvent_t> e_;
 };
 
-// Milliseconds of one launch (median of kFindLaunches after one untimed), or a
-// negative value when the plan fails to execute.
+// Holds a stream until the host has queued the timed launches, so that the
+// events time back-to-back device work rather than the host's launch rate (a
+// ResNet layer's kernel can take less time than cudnnBackendExecute's host
+// side). The hold ends after kMaxHold in any case: a launch that waits for the
+// stream cannot deadlock. Destruction opens the gate and drains the stream.
+class StreamGate {
+ public:
+  explicit StreamGate(cudaStream_t st) : st_(st) { AM_CUDA_CHECK(cudaLaunchHostFunc(st, &StreamGate::hold, this)); }
+  ~StreamGate() {
+    open();
+    cudaStreamSynchronize(st_);
+  }
+  StreamGate(const StreamGate&) = delete;
+  StreamGate& operator=(const StreamGate&) = delete;
+  void open() { open_.store(true, std::memory_order_release); }
+
+ private:
+  static constexpr std::chrono::milliseconds kMaxHold{100};
+  static void CUDART_CB hold(void* p) {
+    const auto* g = static_cast<const StreamGate*>(p);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!g->open_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() - t0 < kMaxHold)
+      std::this_thread::yield();
+  }
+  cudaStream_t st_;
+  std::atomic<bool> open_{false};
+};
+
+// Milliseconds of one launch (median of kFindLaunches, queued behind a gate,
+// after one untimed launch), or a negative value when the plan fails to execute.
 double time_plan(cudnnHandle_t h, const BackendDesc& plan, const BackendDesc& vp, cudaStream_t st, const Events& ev) {
   if (cudnnBackendExecute(h, plan.get(), vp.get()) != CUDNN_STATUS_SUCCESS) return -1;
-  AM_CUDA_CHECK(cudaEventRecord(ev[0], st));
-  for (int i = 0; i < kFindLaunches; ++i) {
-    if (cudnnBackendExecute(h, plan.get(), vp.get()) != CUDNN_STATUS_SUCCESS) return -1;
-    AM_CUDA_CHECK(cudaEventRecord(ev[size_t(i) + 1], st));
-  }
-  AM_CUDA_CHECK(cudaEventSynchronize(ev[kFindLaunches]));
+  {
+    StreamGate gate(st);
+    AM_CUDA_CHECK(cudaEventRecord(ev[0], st));
+    for (int i = 0; i < kFindLaunches; ++i) {
+      if (cudnnBackendExecute(h, plan.get(), vp.get()) != CUDNN_STATUS_SUCCESS) return -1;
+      AM_CUDA_CHECK(cudaEventRecord(ev[size_t(i) + 1], st));
+    }
+  }  // the gate opens; the stream drains
   std::vector<double> ms;
   for (size_t i = 0; i < size_t(kFindLaunches); ++i) {
     float t = 0;
