@@ -1,6 +1,7 @@
 """aimatrix micro benchmarks vs PyTorch, side by side in one run (issue 3's targets).
 
     python bench/micro_vs_torch.py [--out results.jsonl] [--batch 32] [--rounds 1] [--quick]
+        [--sections conv,memory,launch] [--dtypes bf16,fp16,fp32] [--layers 1x1,3x3,NAME] [--no-igemm] [--algo find]
 
 1. Convolution, ResNet-50 layers (aimatrix.micro.catalog("resnet50-conv")), NHWC
    (torch: channels_last), bf16/fp16/fp32: torch.nn.functional.conv2d with
@@ -66,6 +67,10 @@ def conv_section(args, w, timing) -> None:
     layers.sort(key=lambda e: (e["r"] != 3, e["c"] < 8))
     if args.quick:
         layers = [e for e in layers if e["r"] == 3][:4]
+    if args.layers:
+        # "1x1" / "3x3" / "7x7" pick by filter size, anything else by a substring of the name.
+        want = args.layers.split(",")
+        layers = [e for e in layers if any(f"{e['r']}x{e['s']}" == w_ or w_ in e["name"] for w_ in want)]
     print(f"\n## Convolution: ResNet-50 layers, batch {args.batch}, NHWC, median TFLOP/s "
           f"(torch: do_bench; aimatrix: cold mode, L2 flushed every sample)\n")
     print("| layer | dtype | torch do_bench | aimatrix cudnn cold | cudnn / torch | cudnn algo | igemm cold | igemm / cudnn |")
@@ -89,17 +94,19 @@ def conv_section(args, w, timing) -> None:
                 def run():
                     nonlocal flops
                     try:
+                        algo = {"algo": args.algo} if backend == "cudnn" else {}
                         res = am.conv(n, c, h, h, k=k, r=r, stride=st, pad=pad, dtype=dtype, layout="nhwc",
-                                      backend=backend, mode="cold", **timing)
+                                      backend=backend, mode="cold", **algo, **timing)
                     except am.UnsupportedError as ex:
                         return None, str(ex)
                     w.write(res)
                     flops = res.metrics["flops"]
-                    return res.median_ms, res.params.get("algo", "")
+                    knobs = res.params.get("knobs")
+                    return res.median_ms, res.params.get("algo", "") + (f" ({knobs})" if knobs else "")
                 return run
 
             cols = {"cudnn": am_col("cudnn")} if args.no_torch else {"torch": torch_col, "cudnn": am_col("cudnn")}
-            if dtype != "fp32" or r == 3:
+            if not args.no_igemm and (dtype != "fp32" or r == 3):
                 cols["igemm"] = am_col("igemm")
             got: dict[str, list] = {c_: [] for c_ in cols}
             info: dict[str, str] = {}
@@ -203,6 +210,9 @@ def main() -> None:
     ap.add_argument("--dtypes", default="bf16,fp16,fp32")
     ap.add_argument("--nbytes", type=int, default=1 << 30)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--layers", default="", help="conv layers: 1x1, 3x3, 7x7 or substrings of names, comma-separated")
+    ap.add_argument("--no-igemm", action="store_true", help="conv: leave out the igemm column")
+    ap.add_argument("--algo", default="find", help="conv: aimatrix cudnn's algo= (find, heuristic, legacy-find, ...)")
     ap.add_argument("--sections", default="conv,memory,launch")
     ap.add_argument("--no-torch", action="store_true", help="aimatrix only: PyTorch is never imported")
     args = ap.parse_args()

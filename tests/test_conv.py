@@ -97,30 +97,59 @@ QUICK = dict(max_time=0.2, min_time=0.0, min_samples=3)
 @pytest.mark.cuda
 @pytest.mark.parametrize("shape", CUDA_SHAPES)
 @pytest.mark.parametrize("direction", DIRECTIONS)
-@pytest.mark.parametrize("dtype, layout", [("fp32", "nchw"), ("tf32", "nhwc"), ("fp16", "nhwc"), ("bf16", "nchw"),
-                                           ("bf16", "nhwc")])
+@pytest.mark.parametrize("dtype, layout", [("fp32", "nchw"), ("fp32", "nhwc"), ("tf32", "nhwc"), ("fp16", "nchw"),
+                                           ("fp16", "nhwc"), ("bf16", "nchw"), ("bf16", "nhwc")])
 def test_cudnn_conv(shape, direction, dtype, layout):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
     res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups, dtype=dtype,
                   layout=layout, direction=direction, backend="cudnn", **QUICK)
     assert res.ok and res.verify["passed"], res.verify
-    assert res.backend == "cudnn" and res.params["algo"]
+    assert res.backend == "cudnn" and res.params["algo_choice"] == "find"
+    p = res.params
+    assert p["api"] == "graph" and p["algo"] == f"engine:{p['engine']}" and int(p["engine"]) >= 0, p
+    assert float(p["algo_find_ms"]) > 0 and int(p["algo_find_count"]) >= 1 and int(p["workspace_bytes"]) >= 0
+    assert p["heur"] in ("A", "FALLBACK")
+    if dtype == "fp32":  # true fp32: never a tensor-core (TF32) engine
+        assert "TENSOR_CORE" not in p["notes"].split(","), p
+    assert "DOWN_CONVERT_INPUTS" not in p["notes"].split(",")
     assert res.metrics["tflops"] > 0 and res.metrics["pct_of_peak"] > 0
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("algo", ["heuristic", "IMPLICIT_GEMM"])
-def test_cudnn_algo_choice(algo):
-    res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, backend="cudnn", algo=algo, **QUICK)
-    assert res.verify["passed"] and res.params["algo_choice"] == algo
-    if algo != "heuristic":
+@pytest.mark.parametrize("algo, api", [("heuristic", "graph"), ("legacy-find", "legacy"),
+                                       ("legacy-heuristic", "legacy"), ("IMPLICIT_GEMM", "legacy")])
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_cudnn_algo_choice(algo, api, direction):
+    if algo == "IMPLICIT_GEMM" and direction != "fwd":
+        algo = "ALGO_1"
+    res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, direction=direction, backend="cudnn", algo=algo, **QUICK)
+    assert res.verify["passed"] and res.params["algo_choice"] == algo and res.params["api"] == api
+    if api == "legacy" and not algo.startswith("legacy-"):
         assert res.params["algo"] == algo
+    if api == "graph":
+        assert "algo_find_ms" not in res.params and res.params["engine"]
 
 
 @pytest.mark.cuda
-def test_cudnn_unknown_algo_is_a_value_error():
-    with pytest.raises(ValueError, match="algo='MAGIC' is not allowed"):
-        am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", algo="MAGIC", **QUICK)
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_cudnn_engine_by_number(dtype):
+    args = dict(n=2, c=32, h=10, w=10, k=32, r=3, pad=1, dtype=dtype, layout="nhwc", backend="cudnn", **QUICK)
+    found = am.conv(**args)
+    engine = found.params["engine"]
+    res = am.conv(**args, algo=f"engine:{engine}")
+    assert res.verify["passed"] and res.params["engine"] == engine and res.params["api"] == "graph"
+    with pytest.raises(am.UnsupportedError, match="engine 99999"):
+        am.conv(**dict(args, algo="engine:99999"))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("algo", ["MAGIC", "engine:", "engine:x1", "WINOGRAD_NONFUSED_PLUS"])
+def test_cudnn_unknown_algo_is_a_value_error(algo):
+    with pytest.raises(ValueError, match=f"algo='{algo}' is not allowed") as e:
+        am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", algo=algo, **QUICK)
+    if not algo.startswith("engine"):
+        for name in ("find", "heuristic", "engine:N", "legacy-find", "legacy-heuristic", "IMPLICIT_GEMM"):
+            assert name in str(e.value)
 
 
 @pytest.mark.cuda

@@ -1,5 +1,5 @@
 // Backend "cudnn" of the convolution runner (conv_cudnn.cpp): the problem's
-// descriptors and its candidate algorithms, best first.
+// candidates (graph-API engine configs or legacy algorithms), best first.
 #pragma once
 #include <memory>
 #include <string>
@@ -10,8 +10,9 @@ namespace am::cuda {
 
 class CudnnConv {
  public:
-  // algo: "find" (measured by cuDNN), "heuristic", or an algorithm name.
-  // Throws std::invalid_argument for an unknown name, UnsupportedError when no algorithm runs.
+  // algo: "find" (every engine config timed), "heuristic", "engine:N", "legacy-find",
+  // "legacy-heuristic" or a legacy algorithm name (conv_cudnn.cpp).
+  // Throws std::invalid_argument for an unknown name, UnsupportedError when nothing runs.
   CudnnConv(Context& ctx, const ConvSpec& s, const std::string& algo, const void* in0, const void* in1, void* out);
   size_t candidates() const;
   ConvPlan plan(size_t i) const;  // allocates candidate i's workspace once

@@ -12,7 +12,8 @@
 
 namespace am::cuda {
 
-// Backends "cudnn" (algo: "find", "heuristic" or an algorithm name) and "igemm".
+// Backends "cudnn" (algo: "find", "heuristic", "engine:N", "legacy-find",
+// "legacy-heuristic" or a legacy algorithm name; conv_cudnn.cpp) and "igemm".
 RunResult run_conv(int device, const std::string& backend, const std::string& algo, const ConvSpec& s,
                    const StopRule& rule, bool cold);
 RunResult run_membw(int device, const MembwSpec& s, const StopRule& rule, bool cold);

@@ -1,7 +1,8 @@
 """Convolution micro benchmark: ``aimatrix.conv``.
 
-Backends: ``cudnn`` (cuDNN 9: the algorithm found by measurement, by heuristics,
-or named; its workspace allocated once), ``igemm`` (our implicit-GEMM kernels:
+Backends: ``cudnn`` (cuDNN 9's graph API, as PyTorch uses it: every engine config
+the heuristics offer timed, or the heuristics' first; cuDNN's legacy algorithms on
+request; the workspace allocated once), ``igemm`` (our implicit-GEMM kernels:
 fp32 on CUDA cores, fp16/bf16 on tensor cores; forward, NHWC), ``cpu`` (im2col +
 our OpenMP sgemm, every direction and layout, fp32).
 """
@@ -20,10 +21,20 @@ LAYOUTS = ("nchw", "nhwc")
 DIRECTIONS = ("fwd", "bwd_data", "bwd_filter")
 CUDA_BACKENDS = ("cudnn", "igemm")
 BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
-#: cuDNN algorithm choice: by measurement (cudnnFind*), by heuristics, or one by name (e.g. "IMPLICIT_PRECOMP_GEMM").
-ALGOS = ("find", "heuristic")
+#: cuDNN algorithm choices (``algo=``). Graph API: "find" (time the engine configs), "heuristic" (the heuristics'
+#: order), or "engine:N" (engine N). Legacy API: "legacy-find", "legacy-heuristic", or a legacy algorithm name
+#: (e.g. "IMPLICIT_PRECOMP_GEMM", "WINOGRAD").
+ALGOS = ("find", "heuristic", "engine:N", "legacy-find", "legacy-heuristic")
 
-MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math"})
+#: What the cudnn backend records in ``Result.params``: ``api`` ("graph" or "legacy"), ``algo`` ("engine:N" or the
+#: legacy name), ``workspace_bytes``, ``algo_find_ms`` (the search's time for one launch) and ``algos_rejected``
+#: (candidates that failed verification); graph API: ``engine``, ``knobs`` ("TILE_SIZE=3,STAGES=4"), ``notes`` (the
+#: engine's numerical notes, e.g. "TENSOR_CORE"), ``behavior`` (its behaviour notes), ``heur`` / ``heur_rank``
+#: (which heuristics list offered the config, "A" or "FALLBACK", and where), ``algo_find_count`` (configs timed),
+#: ``configs_declined`` (configs left out, by reason: "numerics=2,rtc=1,finalize=0,workspace=0,execute=0"; rtc:
+#: compiled at run time, only run as "engine:N"); legacy API: ``algo_id``, ``math``.
+MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "notes", "behavior", "heur",
+                        "heur_rank", "algo_find_count", "configs_declined"})
 
 
 def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
@@ -54,8 +65,13 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     dy and w) or ``bwd_filter`` (dw from x and dy). FLOPs = 2·N·K·Ho·Wo·(C/groups)·R·S
     in each direction. Inputs are random (seeded, drawn in fp32 and rounded); the
     output is checked against a float64 reference on sampled elements before timing.
-    ``algo`` (cudnn only): ``find`` (time every algorithm once, take the fastest that
-    verifies), ``heuristic``, or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``.
+    ``algo`` (cudnn only), through cuDNN's graph API: ``find`` (time up to 24 engine
+    configs of the heuristics, mode A then FALLBACK; take the fastest that verifies),
+    ``heuristic`` (mode A's order, untimed) or ``engine:N`` (engine N's configs; the
+    only way to engines compiled at run time, which take seconds to build);
+    through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
+    or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
+    cores (no TF32); tf32 may. What ran is in ``params`` (see ``MEASURED_PARAMS`` above).
     """
     n, c, h, w, k, r = (_check.positive_int(nm, v) for nm, v in
                         (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r)))
@@ -68,7 +84,8 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     _check.choice("direction", direction, DIRECTIONS)
     _check.choice("mode", mode, timing.MODES)
     if not isinstance(algo, str) or not algo:
-        raise TypeError(f"algo={algo!r} is not allowed: expected 'find', 'heuristic' or a cuDNN algorithm name")
+        raise TypeError(f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} "
+                        "or a cuDNN legacy algorithm name")
     seed = _check.non_negative_int("seed", seed)
     if c % groups or k % groups:
         raise ValueError(f"groups={groups} is not allowed: it must divide both c={c} and k={k}")

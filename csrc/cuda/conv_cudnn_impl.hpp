@@ -1,0 +1,43 @@
+// The two ways backend "cudnn" runs a convolution, behind one interface
+// (conv_cudnn.cpp picks by `algo`): the graph (backend) API's engine configs
+// (conv_cudnn_graph.cpp) and the legacy API's algorithms (conv_cudnn_legacy.cpp).
+// Only with cuDNN (AM_HAVE_CUDNN).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda/micro.hpp"
+
+namespace am::cuda {
+
+// A problem's candidates, best first; plan(i) allocates candidate i's workspace.
+class CudnnCandidates {
+ public:
+  virtual ~CudnnCandidates() = default;
+  virtual size_t count() const = 0;
+  virtual ConvPlan plan(size_t i) const = 0;
+};
+
+// The operand pointers of one problem: in0, in1 -> out (ConvSpec's order).
+struct ConvOperands {
+  const void* in0;
+  const void* in1;
+  void* out;
+};
+
+// Graph API. choice: "find" (every engine config timed, fastest first), "heuristic"
+// (heuristics mode A's order, mode FALLBACK's when A has none), or "engine" (only
+// engine `engine`'s configs). Workspaces above ws_cap are skipped.
+std::shared_ptr<CudnnCandidates> make_graph_conv(Context& ctx, const ConvSpec& s, const std::string& choice,
+                                                 int64_t engine, const ConvOperands& ops, size_t ws_cap);
+
+// Legacy API. algo: "find" (cudnnFind*AlgorithmEx), "heuristic" (cudnnGet*Algorithm_v7)
+// or one of legacy_algo_names(s.dir).
+std::shared_ptr<CudnnCandidates> make_legacy_conv(Context& ctx, const ConvSpec& s, const std::string& algo,
+                                                  const ConvOperands& ops, size_t ws_cap);
+std::vector<std::string> legacy_algo_names(ConvDir d);
+
+}  // namespace am::cuda
