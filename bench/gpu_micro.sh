@@ -3,7 +3,8 @@
 # the CUDA tests of the micro benchmarks, then bench/micro_vs_torch.py, its memory
 # and launch sections and each dtype's convolutions in their own process (a crash
 # costs only that part; faulthandler prints where it happened). Logs in $OUT.
-#   MICRO_SKIP_TESTS=1, MICRO_TEST_TIMEOUT=S, MICRO_BENCH_TIMEOUT=S (per process), MICRO_ARGS="..."
+#   MICRO_SKIP_TESTS=1, MICRO_TEST_TIMEOUT=S, MICRO_BENCH_TIMEOUT=S (per process), MICRO_ARGS="...",
+#   MICRO_PARTS="--sections memory,launch;--sections conv --dtypes bf16" (the processes, ';'-separated)
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
@@ -14,7 +15,8 @@ if [ -z "${MICRO_SKIP_TESTS:-}" ]; then
 fi
 echo "== micro_vs_torch =="
 : > "$OUT/micro_vs_torch.md"
-for part in "--sections memory,launch" "--sections conv --dtypes bf16" "--sections conv --dtypes fp16" "--sections conv --dtypes fp32"; do
+IFS=';' read -ra parts <<< "${MICRO_PARTS:---sections memory,launch;--sections conv --dtypes bf16;--sections conv --dtypes fp16;--sections conv --dtypes fp32}"
+for part in "${parts[@]}"; do
   # shellcheck disable=SC2086
   timeout ${MICRO_BENCH_TIMEOUT:-0} python3 -X faulthandler bench/micro_vs_torch.py $part ${MICRO_ARGS:-} \
     --out "/tmp/micro_vs_torch_$(echo $part | tr -cd 'a-z0-9').jsonl" 2>"$OUT/stderr.tmp" | tee -a "$OUT/micro_vs_torch.md"
