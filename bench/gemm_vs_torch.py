@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--min-time", type=float, default=None, help="measuring seconds, both sides (default: the library's)")
     ap.add_argument("--no-hot", action="store_true", help="cold columns only (the ones compared with do_bench)")
     ap.add_argument("--sections", default="compare,own,spread", help="comma list of compare, own, spread")
+    ap.add_argument("--shapes", default=None, help="comma list of MxNxK for the comparison (default: all)")
     args = ap.parse_args()
     timing = {k: v for k, v in (("warmup", args.warmup), ("min_time", args.min_time)) if v is not None}
     columns, modes = (COLD_COLUMNS, ("cold",)) if args.no_hot else (COLUMNS, ("hot", "cold"))
@@ -101,6 +102,8 @@ def main() -> None:
           f"{timing or 'library defaults'} for aimatrix and do_bench alike\n")
     if "compare" in sections:
         shapes, dtypes = (SHAPES[:3], ["bf16", "fp8"]) if args.quick else (SHAPES, DTYPES)
+        if args.shapes:
+            shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
         compare(shapes, dtypes, columns, modes, args.rounds, w, timing)
     if "own" in sections:
         own_kernels(w, timing)
