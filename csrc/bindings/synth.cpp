@@ -26,6 +26,7 @@ synth::WarpModel warp_model(const std::vector<int64_t>& t) {
 synth::Problem problem(const nb::dict& d) {
   synth::Problem p;
   std::vector<synth::WarpModel> wms;
+  std::vector<int64_t> strides;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
     if (k == "batch") p.batch = nb::cast<int64_t>(value);
@@ -46,6 +47,8 @@ synth::Problem problem(const nb::dict& d) {
         l.kh = pair[0], l.kw = pair[1];
         p.layers.push_back(l);
       }
+    } else if (k == "strides") {
+      strides = nb::cast<std::vector<int64_t>>(value);
     } else if (k == "warp_model") {
       // one model for every layer, or a list with one per layer
       auto seq = nb::cast<nb::sequence>(value);
@@ -61,6 +64,10 @@ synth::Problem problem(const nb::dict& d) {
     throw std::invalid_argument("warp_model: " + std::to_string(wms.size()) + " models for " +
                                 std::to_string(p.layers.size()) + " layers");
   for (size_t i = 0; i < wms.size(); ++i) p.layers[i].wm = wms[i];
+  if (!strides.empty() && strides.size() != p.layers.size())
+    throw std::invalid_argument("strides: " + std::to_string(strides.size()) + " strides for " +
+                                std::to_string(p.layers.size()) + " layers");
+  for (size_t i = 0; i < strides.size(); ++i) p.layers[i].stride = strides[i];
   p.validate();
   return p;
 }

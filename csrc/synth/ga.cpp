@@ -88,6 +88,7 @@ void Problem::validate() const {
   int64_t kmax = 1;
   for (const auto& l : layers) {
     if (l.kh < 1 || l.kw < 1) invalid("filter sizes must be >= 1");
+    if (l.stride < 1 || l.stride > 64) invalid("stride=" + std::to_string(l.stride) + " is not allowed: it must be in 1..64");
     kmax = std::max(kmax, l.kh * l.kw);
   }
   // Overflow guard: the largest layer's MACs (and warps) must fit in int64 with room for the sum.
@@ -114,11 +115,11 @@ std::vector<int32_t> Problem::chain_at(int64_t value) const {
 }
 
 Folded::Folded(const Problem& p) : macs_real(p.macs_real), warps_real(p.warps_real) {
-  const int64_t M = p.batch * p.h * p.w;
   const int64_t nf = std::max<int64_t>(p.max_filters(), p.last_fixed) + 1;
   const int64_t nc = std::max<int64_t>(nf, p.cin0 + 1);
   for (const auto& sl : p.layers) {
     const WarpModel& m = sl.wm;
+    const int64_t M = p.batch * p.hout(sl) * p.wout(sl);
     L l;
     l.coef = M * sl.kh * sl.kw;
     l.reduce = m.reduce;

@@ -4,9 +4,10 @@
 //
 // MACs of a convolution:
 //     MACs = batch * Hout * Wout * Cout * (Cin / groups) * Kh * Kw
-// A synthetic layer is a stride-1 SAME convolution with groups = 1 at the
-// group's input size H x W, so Hout = H, Wout = W and
-//     MACs = batch * H * W * Cout * Cin * Kh * Kw,
+// A synthetic layer is a SAME convolution with groups = 1 reading the group's
+// input size H x W: stride 1 (Hout = H, Wout = W), or, for a group's last layer
+// when the real group downsamples, stride s (Hout = ceil(H / s), Wout = ceil(W / s)):
+//     MACs = batch * Hout * Wout * Cout * Cin * Kh * Kw,
 // where Cin is the previous synthetic layer's filter count (for the first layer
 // of a group: the last filter count of the previous group, 3 for the image).
 //
@@ -61,9 +62,10 @@ inline int64_t conv_warps(const WarpModel& m, int64_t batch, int64_t hout, int64
   return w;
 }
 
-// One synthetic layer: its filter size and launch model (the spatial size and batch are the group's).
+// One synthetic layer: its filter size, stride and launch model (the input size and batch are the group's).
 struct SynthLayer {
   int64_t kh = 3, kw = 3;
+  int64_t stride = 1;  // SAME padding: the output is ceil(H / stride) x ceil(W / stride)
   WarpModel wm;
 };
 
@@ -74,7 +76,7 @@ struct SynthLayer {
 // the last one when last_fixed > 0 (it feeds the next group, already chosen).
 // Filter counts are at least min_filters (genes decode to min_filters .. 2^bits - 1).
 struct Problem {
-  int64_t batch = 1, h = 0, w = 0;  // the group's input size (stride-1 SAME keeps it)
+  int64_t batch = 1, h = 0, w = 0;  // the group's input size (every layer reads it; stride-1 SAME keeps it)
   int64_t cin0 = 3;                 // input channels of the group's first layer (when fixed)
   int64_t cin0_max = 0;             // > 0: chain[0] is a gene in min_filters .. cin0_max
   int64_t last_fixed = 0;           // > 0: the last layer's filter count
@@ -92,6 +94,9 @@ struct Problem {
   int64_t lower() const { return min_filters; }
   // The chain with every free entry at `value` clamped to its bounds (fixed entries as fixed).
   std::vector<int32_t> chain_at(int64_t value) const;
+  // Output height and width of a layer (SAME padding).
+  int64_t hout(const SynthLayer& l) const { return ceil_div(h, l.stride); }
+  int64_t wout(const SynthLayer& l) const { return ceil_div(w, l.stride); }
 };
 
 // A gene's value is the channel count; values below `lower` decode to it, values above `upper` clamp to it.
@@ -107,8 +112,8 @@ inline void totals(const Problem& p, const int32_t* chain, int64_t& macs, int64_
   warps = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     const auto& l = p.layers[i];
-    macs += conv_macs(p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
-    warps += conv_warps(l.wm, p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
+    macs += conv_macs(p.batch, p.hout(l), p.wout(l), chain[i], chain[i + 1], l.kh, l.kw);
+    warps += conv_warps(l.wm, p.batch, p.hout(l), p.wout(l), chain[i], chain[i + 1], l.kh, l.kw);
   }
 }
 
@@ -131,7 +136,7 @@ inline double fitness(const Problem& p, const int32_t* chain) {
 // (no division in the loop); the same integers as totals().
 struct Folded {
   struct L {
-    int64_t coef;                // batch * h * w * kh * kw (MACs per cin * cout)
+    int64_t coef;                // batch * hout * wout * kh * kw (MACs per cin * cout)
     std::vector<int32_t> tw;     // tiles(N) * wpt
     std::vector<int32_t> smax;   // max(1, ceil(ctas / tiles(N)))
     std::vector<int32_t> kch;    // max(1, ceil(C * kh * kw / kc))
