@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -117,28 +118,31 @@ std::vector<int32_t> Problem::chain_at(int64_t value) const {
 Folded::Folded(const Problem& p) : macs_real(p.macs_real), warps_real(p.warps_real) {
   const int64_t nf = std::max<int64_t>(p.max_filters(), p.last_fixed) + 1;
   const int64_t nc = std::max<int64_t>(nf, p.cin0 + 1);
-  for (const auto& sl : p.layers) {
+  const size_t nl = p.layers.size();
+  entries.resize(nl * nf);
+  kchs.resize(nl * nc);
+  layers.resize(nl);
+  for (size_t i = 0; i < nl; ++i) {
+    const SynthLayer& sl = p.layers[i];
     const WarpModel& m = sl.wm;
     const int64_t M = p.batch * p.hout(sl) * p.wout(sl);
-    L l;
+    L& l = layers[i];
     l.coef = M * sl.kh * sl.kw;
     l.reduce = m.reduce;
     l.M = M;
-    l.tw.resize(nf);
-    l.smax.resize(nf);
-    l.extra.resize(nf);
-    l.red1.resize(nf);
-    l.kch.resize(nc);
+    Entry* e = &entries[i * nf];
+    int32_t* kch = &kchs[i * nc];
     const int64_t mt = ceil_div(M, m.tm);
     for (int64_t f = 0; f < nf; ++f) {
       const int64_t tiles = mt * ceil_div(f, m.tn);
-      l.tw[f] = int32_t(tiles * m.wpt);
-      l.smax[f] = int32_t(std::max<int64_t>(1, tiles > 0 ? ceil_div(m.ctas, tiles) : 1));
-      l.extra[f] = int32_t(m.bias ? 4 * ceil_div(M * f, 512) : 0);
-      l.red1[f] = int32_t(4 * ceil_div(M * f, 512));
+      e[f].tw = int32_t(tiles * m.wpt);
+      e[f].smax = int32_t(std::max<int64_t>(1, tiles > 0 ? ceil_div(m.ctas, tiles) : 1));
+      e[f].extra = int32_t(m.bias ? 4 * ceil_div(M * f, 512) : 0);
+      e[f].red = int32_t(m.reduce == 1 ? 4 * ceil_div(M * f, 512) : 0);
     }
-    for (int64_t c = 0; c < nc; ++c) l.kch[c] = int32_t(std::max<int64_t>(1, ceil_div(c * sl.kh * sl.kw, m.kc)));
-    layers.push_back(std::move(l));
+    for (int64_t c = 0; c < nc; ++c) kch[c] = int32_t(std::max<int64_t>(1, ceil_div(c * sl.kh * sl.kw, m.kc)));
+    l.e = e;
+    l.kch = kch;
   }
 }
 
@@ -198,6 +202,45 @@ int refine(const Problem& p, std::vector<int32_t>& cur, double& fit, int radius,
   return steps;
 }
 
+namespace {
+
+// Parents of children [begin, end): picks h = 0 .. 2t-1 from the halves of words (g, i, h >> 1); parent a is the
+// best of picks 0..t-1, b of t..2t-1 (lowest fitness, ties to the lower index). T > 0: t known at compile time.
+// Called inside a parallel region (its loop is an orphaned omp for).
+// `key` holds the fitness values' bit patterns: for non-negative finite doubles (fitness values are) the
+// unsigned order of the bits is the numeric order, and integer masks select without branches (a
+// compare-and-select compiles to a branch that mispredicts half the time).
+template <int T>
+void tournaments(uint64_t gk, int64_t begin, int64_t P, const uint64_t* key, int64_t* pa, int64_t* pb, int t_rt) {
+  const int t = T > 0 ? T : t_rt;
+#pragma omp for schedule(static)
+  for (int64_t i = begin; i < P; ++i) {
+    uint64_t words[64];
+    for (int k = 0; k < t; ++k) words[k] = draw(gk, i, uint32_t(k));
+    int64_t pick[2];
+    for (int side = 0; side < 2; ++side) {
+      int64_t best = INT64_MAX;
+      uint64_t bk = ~uint64_t(0);
+      for (int k = 0; k < t; ++k) {
+        const int h = side * t + k;
+        const uint64_t r = words[h >> 1];
+        const uint64_t u = (h & 1) ? r >> 32 : r & 0xFFFFFFFFull;
+        const int64_t cand = int64_t((u * uint64_t(P)) >> 32);
+        const uint64_t ck = key[cand];
+        // select with masks: GCC turns `better ? x : y` here into branches
+        const uint64_t m = uint64_t(0) - uint64_t((ck < bk) | ((ck == bk) & (cand < best)));
+        best = int64_t((uint64_t(cand) & m) | (uint64_t(best) & ~m));
+        bk = (ck & m) | (bk & ~m);
+      }
+      pick[side] = best;
+    }
+    pa[i] = pick[0];
+    pb[i] = pick[1];
+  }
+}
+
+}  // namespace
+
 GaResult run_ga(const Problem& p, const GaOptions& o) {
   p.validate();
   if (o.population > (1 << 30)) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be <= 2^30");
@@ -233,11 +276,30 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   std::vector<double> fit(P), next_fit(P);
   GaResult res;
 
-  auto evaluate = [&](const uint64_t* g, int32_t* chain) {
-    for (int64_t j = 0; j < n; ++j) chain[pos[j]] = decode(gene_at(g, j * bits, bits, mask), lo, upper[j]);
+  // Decoding: gene j sits at bit t = j * bits, in word t >> 6 (and the next one when it straddles).
+  struct GeneSlot {
+    int32_t pos, word, shift, up;
+  };
+  std::vector<GeneSlot> slots(n);
+  for (int64_t j = 0; j < n; ++j)
+    slots[j] = {int32_t(pos[j]), int32_t((j * bits) >> 6), int32_t((j * bits) & 63), int32_t(upper[j])};
+  const GeneSlot* const sl = slots.data();
+  const int32_t lo32 = int32_t(lo);
+  auto evaluate = [sl, n, bits, mask, lo32, &folded](const uint64_t* g, int32_t* chain) {
+    for (int64_t j = 0; j < n; ++j) {
+      const GeneSlot q = sl[j];
+      uint64_t v = g[q.word] >> q.shift;
+      if (q.shift + bits > 64) v |= g[q.word + 1] << (64 - q.shift);
+      int32_t x = int32_t(v & mask);
+      x = x < lo32 ? lo32 : x;
+      chain[q.pos] = x > q.up ? q.up : x;
+    }
     return folded.fitness(chain);
   };
-  const bool par = P >= 2048;  // a generation of >= 2048 children (~40 us) pays for the fork/join on 2 cores
+  // A generation of the paper's size (5000 children of <= 23 genes: ~0.1 ms of work) is too short for a fork/join:
+  // on a shared 2-core machine the second thread is often descheduled and the barrier then costs more than the
+  // generation (measured: 0.6 s instead of 25 ms for 5000 x 50 with one core busy elsewhere).
+  const bool par = P * n >= kParallelMin;
   {
     const uint64_t k0 = gen_key(o.seed, -1);
 #pragma omp parallel if (par)
@@ -262,54 +324,59 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   };
   res.history.push_back(fit[best_of(fit)]);
 
-  // Elite selection: (fitness, index) pairs; the first `elite` in that order.
-  std::vector<std::pair<double, int64_t>> keyed(P);
+  // Per generation, in three passes over the children (short loop bodies let the CPU overlap the random
+  // loads of many children): tournaments, then crossover and mutation, then decoding and fitness.
+  std::vector<int64_t> pa(P), pb(P);
+  std::vector<uint8_t> known(P);
+  std::vector<uint64_t> key(P);
+  std::vector<double> tmp(P);
+  std::vector<int64_t> elite_idx;
+  elite_idx.reserve(P);
   for (int g = 0; g < o.generations; ++g) {
-    for (int64_t i = 0; i < P; ++i) keyed[i] = {fit[i], i};
-    std::nth_element(keyed.begin(), keyed.begin() + (elite - 1), keyed.end());
-    std::sort(keyed.begin(), keyed.begin() + elite);
+    // Elite: the first `elite` in (fitness, index) order -- all below the elite-th smallest fitness v, then
+    // those equal to v by index.
+    std::copy(fit.begin(), fit.end(), tmp.begin());
+    std::nth_element(tmp.begin(), tmp.begin() + (elite - 1), tmp.end());
+    const double v = tmp[elite - 1];
+    elite_idx.clear();
+    for (int64_t i = 0; i < P; ++i)
+      if (fit[i] < v) elite_idx.push_back(i);
+    for (int64_t i = 0; i < P && int64_t(elite_idx.size()) < elite; ++i)
+      if (fit[i] == v) elite_idx.push_back(i);
+    std::sort(elite_idx.begin(), elite_idx.end(),
+              [&](int64_t x, int64_t y) { return fit[x] < fit[y] || (fit[x] == fit[y] && x < y); });
     for (int64_t e = 0; e < elite; ++e) {
-      std::copy_n(&genes[keyed[e].second * W], W, &next[e * W]);
-      next_fit[e] = keyed[e].first;
+      std::copy_n(&genes[elite_idx[e] * W], W, &next[e * W]);
+      next_fit[e] = fit[elite_idx[e]];
     }
     const uint64_t gk = gen_key(o.seed, g);
     const uint64_t* G = genes.data();
     const double* F = fit.data();
 #pragma omp parallel if (par)
     {
-      std::vector<int32_t> chain(base);
+      // 1. tournaments: 2t picks from t words (lo, hi halves); branchless (fitness, index) minimum
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < P; ++i) {
+        uint64_t k;
+        const double f = F[i] + 0.0;  // -0.0 -> +0.0
+        std::memcpy(&k, &f, sizeof k);
+        key[i] = k;
+      }
+      if (t == 3) tournaments<3>(gk, elite, P, key.data(), pa.data(), pb.data(), 3);
+      else if (t == 2) tournaments<2>(gk, elite, P, key.data(), pa.data(), pb.data(), 2);
+      else tournaments<0>(gk, elite, P, key.data(), pa.data(), pb.data(), t);
+      // 2. crossover and mutation
 #pragma omp for schedule(static)
       for (int64_t i = elite; i < P; ++i) {
-        // tournament: 2t picks from t words (lo, hi halves); branchless (fitness, index) minimum
-        uint64_t words[64];
-        for (int k = 0; k < t; ++k) words[k] = draw(gk, i, uint32_t(k));
-        int64_t pick[2];
-        for (int side = 0; side < 2; ++side) {
-          int64_t best = INT64_MAX;
-          double bf = std::numeric_limits<double>::infinity();
-          for (int k = 0; k < t; ++k) {
-            const int h = side * t + k;
-            const uint64_t r = words[h >> 1];
-            const uint64_t u = (h & 1) ? r >> 32 : r & 0xFFFFFFFFull;
-            const int64_t cand = int64_t((u * uint64_t(P)) >> 32);
-            const double cf = F[cand];
-            const bool better = (cf < bf) | ((cf == bf) & (cand < best));
-            best = better ? cand : best;
-            bf = better ? cf : bf;
-          }
-          pick[side] = best;
-        }
-        const uint64_t* a = G + pick[0] * W;
-        const uint64_t* b = G + pick[1] * W;
+        const uint64_t* a = G + pa[i] * W;
+        const uint64_t* b = G + pb[i] * W;
         uint64_t* child = &next[i * W];
         const uint64_t ctl = draw(gk, i, slot_ctl);
-        if ((ctl & 0xFFFFFFFFull) < cthr) {
-          for (int64_t w = 0; w < W; ++w) {
-            const uint64_t m = draw(gk, i, slot_mask + uint32_t(w));
-            child[w] = (a[w] & m) | (b[w] & ~m);
-          }
-        } else {
-          for (int64_t w = 0; w < W; ++w) child[w] = a[w];
+        // without crossover the mask is all ones (child = a); branchless, the mask words are drawn either way
+        const uint64_t keep = uint64_t(0) - uint64_t((ctl & 0xFFFFFFFFull) >= cthr);
+        for (int64_t w = 0; w < W; ++w) {
+          const uint64_t m = draw(gk, i, slot_mask + uint32_t(w)) | keep;
+          child[w] = (a[w] & m) | (b[w] & ~m);
         }
         int64_t at = skip(uint32_t(ctl >> 32));
         uint32_t slot = slot_mut;
@@ -328,8 +395,21 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
           }
           at += 1 + skip(u);
         }
-        next_fit[i] = evaluate(child, chain.data());
+        // a child equal to a parent (no mutation, and crossover took nothing or the same bits from the other)
+        // has the parent's fitness; the fitness is a pure function of the genes, so this changes nothing
+        bool same_a = true, same_b = true;
+        for (int64_t w = 0; w < W; ++w) {
+          same_a &= child[w] == a[w];
+          same_b &= child[w] == b[w];
+        }
+        known[i] = same_a | same_b;
+        next_fit[i] = F[same_a ? pa[i] : pb[i]];
       }
+      // 3. decoding and fitness
+      std::vector<int32_t> chain(base);
+#pragma omp for schedule(static)
+      for (int64_t i = elite; i < P; ++i)
+        if (!known[i]) next_fit[i] = evaluate(&next[i * W], chain.data());
     }
     res.evaluations += P - elite;
     genes.swap(next);
