@@ -86,6 +86,7 @@ synth::GaOptions options(const nb::dict& d) {
     else if (k == "refine") o.refine = nb::cast<bool>(value);
     else if (k == "refine_radius") o.refine_radius = nb::cast<int>(value);
     else if (k == "refine_max_steps") o.refine_max_steps = nb::cast<int>(value);
+    else if (k == "vectorize") o.vectorize = nb::cast<bool>(value);
     else throw std::invalid_argument("unknown GA option '" + k + "'");
   }
   return o;
@@ -137,6 +138,9 @@ void bind_synth(nb::module_& m) {
     d["refine_steps"] = r.refine_steps;
     return d;
   }, nb::arg("problem"), nb::arg("options"), "Genetic algorithm + local refinement for one group.");
+
+  m.def("synth_vectorized", &synth::ga_vectorized,
+        "Whether the native GA runs its passes eight children at a time (AVX-512) on this CPU.");
 
   m.def("synth_random", [](uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
     return synth::ga_random(seed, generation, individual, slot);

@@ -137,7 +137,7 @@ inline double fitness(const Problem& p, const int32_t* chain) {
 // (no division in the loop), one 16-byte entry per N so that a layer costs one
 // cache line; the same integers as totals().
 struct Folded {
-  struct Entry {
+  struct Entry {     // (ga.cpp's vectorised evaluation gathers it as two 64-bit words: keep the layout)
     int32_t tw;     // tiles(N) * wpt
     int32_t smax;   // max(1, ceil(ctas / tiles(N))): the split-K cap of the grid
     int32_t extra;  // the bias kernel's warps (0 without one)
