@@ -26,6 +26,7 @@ synth::WarpModel warp_model(const std::vector<int64_t>& t) {
 synth::Problem problem(const nb::dict& d) {
   synth::Problem p;
   std::vector<synth::WarpModel> wms;
+  std::vector<int64_t> strides;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
     if (k == "batch") p.batch = nb::cast<int64_t>(value);
@@ -46,6 +47,8 @@ synth::Problem problem(const nb::dict& d) {
         l.kh = pair[0], l.kw = pair[1];
         p.layers.push_back(l);
       }
+    } else if (k == "strides") {
+      strides = nb::cast<std::vector<int64_t>>(value);
     } else if (k == "warp_model") {
       // one model for every layer, or a list with one per layer
       auto seq = nb::cast<nb::sequence>(value);
@@ -61,6 +64,10 @@ synth::Problem problem(const nb::dict& d) {
     throw std::invalid_argument("warp_model: " + std::to_string(wms.size()) + " models for " +
                                 std::to_string(p.layers.size()) + " layers");
   for (size_t i = 0; i < wms.size(); ++i) p.layers[i].wm = wms[i];
+  if (!strides.empty() && strides.size() != p.layers.size())
+    throw std::invalid_argument("strides: " + std::to_string(strides.size()) + " strides for " +
+                                std::to_string(p.layers.size()) + " layers");
+  for (size_t i = 0; i < strides.size(); ++i) p.layers[i].stride = strides[i];
   p.validate();
   return p;
 }
@@ -79,6 +86,7 @@ synth::GaOptions options(const nb::dict& d) {
     else if (k == "refine") o.refine = nb::cast<bool>(value);
     else if (k == "refine_radius") o.refine_radius = nb::cast<int>(value);
     else if (k == "refine_max_steps") o.refine_max_steps = nb::cast<int>(value);
+    else if (k == "vectorize") o.vectorize = nb::cast<bool>(value);
     else throw std::invalid_argument("unknown GA option '" + k + "'");
   }
   return o;
@@ -130,6 +138,9 @@ void bind_synth(nb::module_& m) {
     d["refine_steps"] = r.refine_steps;
     return d;
   }, nb::arg("problem"), nb::arg("options"), "Genetic algorithm + local refinement for one group.");
+
+  m.def("synth_vectorized", &synth::ga_vectorized,
+        "Whether the native GA runs its passes eight children at a time (AVX-512) on this CPU.");
 
   m.def("synth_random", [](uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
     return synth::ga_random(seed, generation, individual, slot);

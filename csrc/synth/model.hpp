@@ -4,9 +4,10 @@
 //
 // MACs of a convolution:
 //     MACs = batch * Hout * Wout * Cout * (Cin / groups) * Kh * Kw
-// A synthetic layer is a stride-1 SAME convolution with groups = 1 at the
-// group's input size H x W, so Hout = H, Wout = W and
-//     MACs = batch * H * W * Cout * Cin * Kh * Kw,
+// A synthetic layer is a SAME convolution with groups = 1 reading the group's
+// input size H x W: stride 1 (Hout = H, Wout = W), or, for a group's last layer
+// when the real group downsamples, stride s (Hout = ceil(H / s), Wout = ceil(W / s)):
+//     MACs = batch * Hout * Wout * Cout * Cin * Kh * Kw,
 // where Cin is the previous synthetic layer's filter count (for the first layer
 // of a group: the last filter count of the previous group, 3 for the image).
 //
@@ -25,6 +26,7 @@
 // per-filter-size table and its error against measured H100 warps.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -61,9 +63,10 @@ inline int64_t conv_warps(const WarpModel& m, int64_t batch, int64_t hout, int64
   return w;
 }
 
-// One synthetic layer: its filter size and launch model (the spatial size and batch are the group's).
+// One synthetic layer: its filter size, stride and launch model (the input size and batch are the group's).
 struct SynthLayer {
   int64_t kh = 3, kw = 3;
+  int64_t stride = 1;  // SAME padding: the output is ceil(H / stride) x ceil(W / stride)
   WarpModel wm;
 };
 
@@ -74,7 +77,7 @@ struct SynthLayer {
 // the last one when last_fixed > 0 (it feeds the next group, already chosen).
 // Filter counts are at least min_filters (genes decode to min_filters .. 2^bits - 1).
 struct Problem {
-  int64_t batch = 1, h = 0, w = 0;  // the group's input size (stride-1 SAME keeps it)
+  int64_t batch = 1, h = 0, w = 0;  // the group's input size (every layer reads it; stride-1 SAME keeps it)
   int64_t cin0 = 3;                 // input channels of the group's first layer (when fixed)
   int64_t cin0_max = 0;             // > 0: chain[0] is a gene in min_filters .. cin0_max
   int64_t last_fixed = 0;           // > 0: the last layer's filter count
@@ -92,6 +95,9 @@ struct Problem {
   int64_t lower() const { return min_filters; }
   // The chain with every free entry at `value` clamped to its bounds (fixed entries as fixed).
   std::vector<int32_t> chain_at(int64_t value) const;
+  // Output height and width of a layer (SAME padding).
+  int64_t hout(const SynthLayer& l) const { return ceil_div(h, l.stride); }
+  int64_t wout(const SynthLayer& l) const { return ceil_div(w, l.stride); }
 };
 
 // A gene's value is the channel count; values below `lower` decode to it, values above `upper` clamp to it.
@@ -107,15 +113,15 @@ inline void totals(const Problem& p, const int32_t* chain, int64_t& macs, int64_
   warps = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     const auto& l = p.layers[i];
-    macs += conv_macs(p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
-    warps += conv_warps(l.wm, p.batch, p.h, p.w, chain[i], chain[i + 1], l.kh, l.kw);
+    macs += conv_macs(p.batch, p.hout(l), p.wout(l), chain[i], chain[i + 1], l.kh, l.kw);
+    warps += conv_warps(l.wm, p.batch, p.hout(l), p.wout(l), chain[i], chain[i + 1], l.kh, l.kw);
   }
 }
 
 inline double fitness_of(int64_t macs, int64_t warps, double macs_real, double warps_real) {
   const double m = double(macs), w = double(warps);
-  const double em = (m - macs_real) < 0 ? macs_real - m : m - macs_real;
-  const double ew = (w - warps_real) < 0 ? warps_real - w : w - warps_real;
+  const double em = std::fabs(m - macs_real);  // (x - y) == -(y - x) exactly: the same as either difference
+  const double ew = std::fabs(w - warps_real);
   return 0.5 * em / macs_real + 0.5 * ew / warps_real;
 }
 
@@ -128,34 +134,42 @@ inline double fitness(const Problem& p, const int32_t* chain) {
 
 // The problem folded for the GA's inner loop: per layer, the warps' dependence on
 // the filter count N and the input channels C tabulated over 0 .. 2^bits - 1
-// (no division in the loop); the same integers as totals().
+// (no division in the loop), one 16-byte entry per N so that a layer costs one
+// cache line; the same integers as totals().
 struct Folded {
+  struct Entry {     // (ga.cpp's vectorised evaluation gathers it as two 64-bit words: keep the layout)
+    int32_t tw;     // tiles(N) * wpt
+    int32_t smax;   // max(1, ceil(ctas / tiles(N))): the split-K cap of the grid
+    int32_t extra;  // the bias kernel's warps (0 without one)
+    int32_t red;    // reduce == 1: the reduction kernel's warps, added when split > 1 (else 0)
+  };
   struct L {
-    int64_t coef;                // batch * h * w * kh * kw (MACs per cin * cout)
-    std::vector<int32_t> tw;     // tiles(N) * wpt
-    std::vector<int32_t> smax;   // max(1, ceil(ctas / tiles(N)))
-    std::vector<int32_t> kch;    // max(1, ceil(C * kh * kw / kc))
-    std::vector<int32_t> extra;  // the bias kernel's warps (0 without one)
-    std::vector<int32_t> red1;   // reduce == 1 kernel warps (added when split > 1)
+    int64_t coef = 0;              // batch * hout * wout * kh * kw (MACs per cin * cout)
+    const Entry* e = nullptr;      // [N]
+    const int32_t* kch = nullptr;  // [C]: max(1, ceil(C * kh * kw / kc))
     int64_t reduce = 0, M = 0;
   };
   std::vector<L> layers;
+  std::vector<Entry> entries;
+  std::vector<int32_t> kchs;
   double macs_real = 1.0, warps_real = 1.0;
   explicit Folded(const Problem& p);
+  Folded(const Folded&) = delete;
+  Folded& operator=(const Folded&) = delete;
   // MACs and warps of a chain.
   inline void totals(const int32_t* chain, int64_t& macs, int64_t& warps) const {
     int64_t m = 0, w = 0;
     const size_t n = layers.size();
+    const L* ls = layers.data();
     for (size_t i = 0; i < n; ++i) {
-      const L& l = layers[i];
+      const L& l = ls[i];
       const int32_t c = chain[i], f = chain[i + 1];
+      const Entry e = l.e[f];
       m += l.coef * c * f;
-      int32_t s = l.smax[f] < l.kch[c] ? l.smax[f] : l.kch[c];
-      w += int64_t(l.tw[f]) * s + l.extra[f];
-      if (s > 1) {
-        if (l.reduce == 1) w += l.red1[f];
-        else if (l.reduce == 2) w += 4 * ceil_div(l.M * f * s, 512);
-      }
+      const int32_t k = l.kch[c];
+      const int32_t s = e.smax < k ? e.smax : k;
+      w += int64_t(e.tw) * s + e.extra + (s > 1 ? e.red : 0);
+      if (l.reduce == 2 && s > 1) w += 4 * ceil_div(l.M * f * s, 512);
     }
     macs = m;
     warps = w;

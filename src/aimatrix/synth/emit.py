@@ -1,7 +1,9 @@
 """Emit a SyntheticModel as a torch module or an ONNX file.
 
-The network: for each group, largest input first, stride-1 SAME conv + batch
-norm + ReLU per synthetic layer; between groups a 2x2 max-pool (an adaptive
+The network: for each group, largest input first, SAME conv + batch norm + ReLU
+per synthetic layer (stride 1; a group whose real layers downsample ends with a
+stride-2 conv, padded by half its kernel); between groups a 2x2 max-pool (none
+when the previous group's output already has the next group's size, an adaptive
 max-pool to the next group's size when the sizes do not halve).
 """
 
@@ -32,12 +34,15 @@ def to_torch(model: Any, *, seed: int = 0):
         torch.manual_seed(seed)
         for g in model.groups:
             if prev is not None:
-                if (prev.h, prev.w) == (2 * g.h, 2 * g.w):
+                size = prev.out_size
+                if size == (2 * g.h, 2 * g.w):
                     mods.append((f"pool_{prev.center}_{g.center}", nn.MaxPool2d(2)))
-                else:
+                elif size != (g.h, g.w):
                     mods.append((f"pool_{prev.center}_{g.center}", nn.AdaptiveMaxPool2d((g.h, g.w))))
             for i, x in enumerate(g.layers()):
-                mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), 1, padding="same", bias=True)))
+                s = x["stride"]
+                pad = "same" if s == 1 else (x["kh"] // 2, x["kw"] // 2)  # odd kernels: out = ceil(in / s)
+                mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), s, padding=pad, bias=True)))
                 mods.append((f"g{g.center}_bn{i}", nn.BatchNorm2d(x["cout"])))
                 mods.append((f"g{g.center}_relu{i}", nn.ReLU(inplace=True)))
             prev = g

@@ -8,8 +8,9 @@ MACs of a convolution (a fully connected layer is a 1x1 conv on a 1x1 input)::
 
     MACs = batch * Hout * Wout * Cout * (Cin / groups) * Kh * Kw
 
-A synthetic layer is a stride-1 SAME conv (groups 1) at its group's input size
-H x W, so ``MACs = batch * H * W * Cout * Cin * Kh * Kw`` with ``Cin`` the previous
+A synthetic layer is a SAME conv (groups 1) reading its group's input size
+H x W: stride 1 (or, for a group's last layer when the real group downsamples, stride
+s with a ceil(H/s) x ceil(W/s) output), so ``MACs = batch * Hout * Wout * Cout * Cin * Kh * Kw`` with ``Cin`` the previous
 synthetic layer's filter count (for a group's first layer: the previous group's
 last filter count, 3 for the image).
 
@@ -200,17 +201,20 @@ def layer_models(warp_model: Any, kernels: Sequence[tuple[int, int]]) -> list[Wa
 
 
 def chain_totals(*, batch: int, h: int, w: int, kernels: Sequence[tuple[int, int]], chain: Sequence[int],
-                 warp_model: Any = None) -> tuple[int, int]:
-    """(MACs, warps) of a synthetic group: stride-1 SAME convs; ``chain`` = [input channels, filters...].
+                 warp_model: Any = None, strides: Sequence[int] | None = None) -> tuple[int, int]:
+    """(MACs, warps) of a synthetic group: SAME convs reading ``h x w`` (stride 1 unless ``strides`` says
+    otherwise; a stride-s layer's output is ceil(h / s) x ceil(w / s)); ``chain`` = [input channels, filters...].
     ``warp_model``: a launch model, or a list of one WarpModel per layer."""
     if isinstance(warp_model, (list, tuple)) and warp_model and isinstance(warp_model[0], (WarpModel, list, tuple)):
         wms = [WarpModel.of(x) for x in warp_model]
     else:
         wms = layer_models(warp_model, kernels)
+    strides = list(strides) if strides else [1] * len(kernels)
     macs = warps = 0
     for i, (kh, kw) in enumerate(kernels):
-        macs += conv_macs(batch, h, w, chain[i], chain[i + 1], kh, kw)
-        warps += conv_warps(wms[i], batch, h, w, chain[i + 1], cin=chain[i], kh=kh, kw=kw)
+        ho, wo = _ceil_div(h, strides[i]), _ceil_div(w, strides[i])
+        macs += conv_macs(batch, ho, wo, chain[i], chain[i + 1], kh, kw)
+        warps += conv_warps(wms[i], batch, ho, wo, chain[i + 1], cin=chain[i], kh=kh, kw=kw)
     return macs, warps
 
 

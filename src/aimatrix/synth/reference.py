@@ -68,10 +68,11 @@ def _cdiv(a: np.ndarray, b: int) -> np.ndarray:
 def totals_batch(prob: dict, chains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MACs, warps) of each row [input channels, filters...] of ``chains`` (int64 arrays)."""
     c = np.asarray(chains, dtype=np.int64)
-    M = prob["batch"] * prob["h"] * prob["w"]
+    strides = prob.get("strides") or [1] * len(prob["kernels"])
     macs = np.zeros(len(c), dtype=np.int64)
     warps = np.zeros(len(c), dtype=np.int64)
     for i, ((kh, kw), (tm, tn, wpt, ctas, kc, reduce, bias)) in enumerate(zip(prob["kernels"], _layer_models(prob))):
+        M = prob["batch"] * -(-prob["h"] // strides[i]) * -(-prob["w"] // strides[i])  # SAME: ceil(H / s) x ceil(W / s)
         cin, n = c[:, i], c[:, i + 1]
         macs += M * kh * kw * cin * n
         tiles = _cdiv(M, tm) * _cdiv(n, tn)

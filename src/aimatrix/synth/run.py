@@ -135,7 +135,8 @@ def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, dev
             raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
         real = sum(_conv_time(_real_shape(by_name[n]), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
                    for n in g.real_layers)
-        syn = sum(_conv_time((x["cin"], x["cout"], x["kh"], x["kw"], 1, 1, 0, 0, 1, 1, 1, x["batch"], x["h"], x["w"], True),
+        syn = sum(_conv_time((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2, x["kw"] // 2,
+                              1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1),
                              dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options) for x in g.layers())
         rows.append({"center": g.center, "real_layers": len(g.real_layers), "synth_layers": len(g.filters),
                      "real_ms": real, "synth_ms": syn, "error": (syn - real) / real if real > 0 else float("nan")})

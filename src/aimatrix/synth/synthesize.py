@@ -1,19 +1,26 @@
 """The synthesizer: per group, a genetic algorithm picks the synthetic layers' filter counts.
 
-A synthetic group is a chain of stride-1 SAME convs at the group's centre size
+A synthetic group is a chain of SAME convs reading the group's centre size
 (H x W = center x center, the group's batch). Its layers: one per kernel size of
 the group's real layers, as many as the real layers of that size up to
 ``max_per_type``, at least ``min_layers`` in all (the most common kernel repeats,
-the smaller one on ties),
-largest kernel first. Its first layer reads the previous group's last filter
-count (3, the image, for the first group). The GA (native, ``csrc/synth``)
+the smaller one on ties), largest kernel first, all stride 1 -- except that a
+group whose real layers downsample (a filter type with stride > 1 and an odd
+kernel, e.g. AlexNet's 11x11/4 and GoogLeNet's 7x7/2 at 224) ends with a stride-2
+conv of the most common such kernel, which takes over the 2x2 max-pool to the
+next group (its output, ceil(H/2) x ceil(W/2), is the next group's input). That
+layer also matters for the fit: at 224 x 224 every stride-1 layer's estimated
+warps are multiples of 392 (M / 128 with M = 224 * 224), so a group of stride-1
+layers alone cannot come closer than 0.058 % to the real group's 144480 warps.
+Its first layer reads the previous group's last filter count (3, the image, for
+the first group). The GA (native, ``csrc/synth``)
 minimises ``0.5 |MAC - MAC_real| / MAC_real + 0.5 |WP - WP_real| / WP_real``
 over ``bits``-bit genes (filter counts 1 .. 2^bits - 1), then refines the best
 on the integer filter counts.
 
 Groups are synthesized from the smallest input size to the largest: each group
-also chooses its own input channel count (a gene, at most half the warp budget
-of the previous group in filters), which then fixes the previous group's last
+also chooses its own input channel count (a gene: at most the filter count at
+which the previous group's last layer alone costs half of that group's warps), which then fixes the previous group's last
 filter count. (Going the other way, a group would inherit whatever channel
 count the previous group happened to end with, and the MACs of a group whose
 warps fix its total filter count may then be out of reach.)
@@ -55,6 +62,19 @@ class SyntheticGroup:
     history: list = field(default_factory=list, repr=False)
     evaluations: int = 0
     refine_steps: int = 0
+    strides: list = field(default_factory=list)  # per synthetic layer (empty: all 1)
+
+    def stride(self, i: int) -> int:
+        return int(self.strides[i]) if self.strides else 1
+
+    @property
+    def out_size(self) -> tuple[int, int]:
+        """Height and width of the group's output (before any pool to the next group)."""
+        h, w = self.h, self.w
+        for i in range(len(self.filters)):
+            s = self.stride(i)
+            h, w = -(-h // s), -(-w // s)
+        return h, w
 
     @property
     def macs_error(self) -> float:
@@ -65,17 +85,20 @@ class SyntheticGroup:
         return abs(self.warps - self.warps_real) / self.warps_real
 
     def layers(self) -> list[dict]:
-        """The synthetic layers: cin, cout, kernel, size."""
+        """The synthetic layers: cin, cout, kernel, stride, input size (h, w), output size, batch."""
         out, cin = [], self.cin
-        for (kh, kw), f in zip(self.kernels, self.filters):
-            out.append({"cin": cin, "cout": f, "kh": kh, "kw": kw, "h": self.h, "w": self.w, "batch": self.batch})
+        for i, ((kh, kw), f) in enumerate(zip(self.kernels, self.filters)):
+            s = self.stride(i)
+            out.append({"cin": cin, "cout": f, "kh": kh, "kw": kw, "stride": s, "h": self.h, "w": self.w,
+                         "out_h": -(-self.h // s), "out_w": -(-self.w // s), "batch": self.batch})
             cin = f
         return out
 
 
 @dataclass(frozen=True)
 class SyntheticModel:
-    """The synthetic CNN: groups from large to small input, 2x2 max-pool between them."""
+    """The synthetic CNN: groups from large to small input, a 2x2 max-pool between them (none after a group
+    that ends with a stride-2 conv)."""
 
     groups: list
     bits: int = 10
@@ -143,6 +166,8 @@ class SyntheticModel:
             kw["kernels"] = [tuple(k) for k in kw["kernels"]]
             if len(kw["kernels"]) != len(kw["filters"]):
                 raise ValueError(f"{source}: group {i}: 'kernels' and 'filters' differ in length")
+            if kw.get("strides") and len(kw["strides"]) != len(kw["filters"]):
+                raise ValueError(f"{source}: group {i}: 'strides' and 'filters' differ in length")
             groups.append(SyntheticGroup(**kw))
         top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models") if k in d}
         if "warp_model" in d:
@@ -209,20 +234,44 @@ class _Engine:
 
 def synthetic_kernels(group: Group, *, max_per_type: int = 4, min_layers: int = 4) -> list[tuple[int, int]]:
     """Kernel sizes of a group's synthetic layers (see the module docstring)."""
+    return synthetic_layers(group, max_per_type=max_per_type, min_layers=min_layers)[0]
+
+
+def downsampling_kernel(group: Group) -> tuple[int, int] | None:
+    """The kernel of the group's most common downsampling filter type (stride > 1, odd kernel; ties: the smaller
+    stride, then the smaller kernel), or None when its real layers all have stride 1."""
+    types = [t for t in group.types if t.stride > 1 and t.kh % 2 == 1 and t.kw % 2 == 1]
+    if not types:
+        return None
+    t = max(types, key=lambda t: (t.count, -t.stride, -t.kh * t.kw))
+    return (t.kh, t.kw)
+
+
+def synthetic_layers(group: Group, *, max_per_type: int = 4, min_layers: int = 4,
+                     downsample: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
+    """Kernel sizes and strides of a group's synthetic layers (see the module docstring). ``downsample``:
+    whether the group may end with a stride-2 conv (when its real layers downsample)."""
     counts = group.kernels  # largest kernel first
     n = {k: min(c, max_per_type) for k, c in counts.items()}
     common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
     while sum(n.values()) < min_layers:
         n[common] += 1
-    return [k for k in counts for _ in range(n[k])]
+    down = downsampling_kernel(group) if downsample else None
+    if down is not None:
+        n[down] -= 1  # that layer moves to the end, strided
+    kernels = [k for k in counts for _ in range(n[k])]
+    if down is None:
+        return kernels, [1] * len(kernels)
+    return kernels + [down], [1] * len(kernels) + [2]
 
 
 def _problem(group: Group, kernels, bits: int, wm: Any, scale: float, *, cin0: int = 3, cin0_max: int = 0,
-             last_fixed: int = 0, min_filters: int = 1) -> dict:
+             last_fixed: int = 0, min_filters: int = 1, strides=None) -> dict:
+    strides = list(strides) if strides else [1] * len(kernels)
     return {"batch": group.batch, "h": group.center, "w": group.center, "cin0": cin0, "cin0_max": cin0_max,
-            "last_fixed": last_fixed, "kernels": [tuple(k) for k in kernels], "macs_real": float(group.macs),
-            "warps_real": group.warps / scale, "bits": bits, "min_filters": min_filters,
-            "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)]}
+            "last_fixed": last_fixed, "kernels": [tuple(k) for k in kernels], "strides": strides,
+            "macs_real": float(group.macs), "warps_real": group.warps / scale, "bits": bits,
+            "min_filters": min_filters, "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)]}
 
 
 def free_positions(prob: dict) -> list[int]:
@@ -250,7 +299,8 @@ def check_problem(prob: dict, center: int) -> None:
     n = len(prob["kernels"])
     if not free_positions(prob):
         raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"])
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
+                strides=prob.get("strides"))
     lo_m, lo_w = chain_totals(chain=chain_at(prob, 1), **args)
     hi_m, hi_w = chain_totals(chain=chain_at(prob, fmax), **args)
     if prob["macs_real"] > hi_m:
@@ -270,7 +320,8 @@ def check_problem(prob: dict, center: int) -> None:
 
 def reachable(prob: dict) -> bool:
     """Whether the group's MAC and warp targets lie between all filters at min_filters and all at 2^bits - 1."""
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"])
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
+                strides=prob.get("strides"))
     hi_m, hi_w = chain_totals(chain=chain_at(prob, (1 << prob["bits"]) - 1), **args)
     # head room: a target at the very edge of the range leaves the GA no freedom
     return prob["macs_real"] <= 0.8 * hi_m and prob["warps_real"] <= 0.8 * hi_w
@@ -340,15 +391,17 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     if min_filters > fmax // 2:
         raise ValueError(f"min_filters={min_filters} is not allowed: it must be at most {fmax // 2} with bits={bits}")
     max_layers = _check.positive_int("max_layers", max_layers)
-    kernels = [synthetic_kernels(g, max_per_type=max_per_type, min_layers=min_layers) for g in order]
-    caps = [0] + [max(min_filters, min(fmax, int(order[k - 1].warps / warps_scale
-                                               / conv_warps(wm, order[k - 1].batch, order[k - 1].center,
-                                                            order[k - 1].center, 1) / 2)))
-                  for k in range(1, m)]
+    # a group may end with a stride-2 conv when its output (ceil(center / 2)) is not smaller than the next group's
+    layers = [synthetic_layers(g, max_per_type=max_per_type, min_layers=min_layers,
+                               downsample=k + 1 == m or order[k + 1].center <= -(-g.center // 2))
+              for k, g in enumerate(order)]
+    kernels = [x[0] for x in layers]
+    strides = [x[1] for x in layers]
 
     def prob(k: int, *, cin0: int = 3, free_cin: bool = False, last: int = 0) -> dict:
         return _problem(order[k], kernels[k], bits, wm, warps_scale, cin0=cin0,
-                        cin0_max=caps[k] if free_cin else 0, last_fixed=last, min_filters=min_filters)
+                        cin0_max=caps[k] if free_cin else 0, last_fixed=last, min_filters=min_filters,
+                        strides=strides[k])
 
     # Layer count per group: the real group's composition (one synthetic layer per real layer of each
     # kernel size, up to max_per_type, at least min_layers: the shape of the original suite's six-group,
@@ -359,9 +412,32 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     for k in range(m):
         common = max(order[k].kernels, key=lambda q: (order[k].kernels[q], -q[0] * q[1]))
         while len(kernels[k]) < max_layers and not reachable(prob(k, cin0=fmax if k else 3)):
-            i = max(j for j, q in enumerate(kernels[k]) if q == common)
+            i = max((j for j, q in enumerate(kernels[k]) if q == common and strides[k][j] == 1), default=-1)
+            if i < 0:  # only the strided layer has that kernel: the new layer goes just before it
+                i = len(kernels[k]) - 2
             kernels[k].insert(i + 1, common)
+            strides[k].insert(i + 1, 1)
 
+    # caps[k]: the most input channels group k may choose -- the widest last layer of group k - 1 (its kernel and
+    # stride, f filters from f channels) that costs at most half of group k - 1's warps, and with which group k - 1
+    # at its narrowest (every other filter count at min_filters) stays within half its MACs and warps
+    def cap(k: int) -> int:
+        g, (kh, kw), st = order[k - 1], kernels[k - 1][-1], strides[k - 1][-1]
+        ho, wo = -(-g.center // st), -(-g.center // st)
+        budget = g.warps / warps_scale / 2
+        best = min_filters
+        for f in range(min_filters, fmax + 1):
+            if conv_warps(wm, g.batch, ho, wo, f, cin=f, kh=kh, kw=kw) > budget:
+                break
+            p = prob(k - 1, cin0=3 if k == 1 else min_filters, last=f)
+            lo_m, lo_w = chain_totals(batch=p["batch"], h=p["h"], w=p["w"], kernels=p["kernels"], strides=p["strides"],
+                                      warp_model=p["warp_model"], chain=chain_at(p, min_filters))
+            if lo_m > p["macs_real"] / 2 or lo_w > p["warps_real"] / 2:
+                break
+            best = f
+        return best
+
+    caps = [0] + [cap(k) for k in range(1, m)]
     seeds = [(seed * 1000003 + k) % (1 << 64) for k in range(m)]
     # 1. smallest group first: each chooses its input channels, fixing the previous group's last filter count
     chains: list[list[int]] = [[] for _ in range(m)]
@@ -402,6 +478,26 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                     moved = True
             if not moved:
                 break
+    # 2b. the boundary the larger group would choose: step 1 let the smaller group pick it, blind to what the
+    # larger group needs (a group ending with a stride-2 conv has its warps fixed modulo 392 at 224 x 224 by that
+    # conv's filter count, so one value can be far better than its neighbours, out of a local search's reach).
+    # Run the larger group's GA with its last filter count free, and move the boundary there when the GAs of both
+    # neighbouring groups then fit better.
+    if refine:
+        for k in range(1, m):
+            free_last = prob(k - 1, cin0=bounds[k - 1])
+            b = min(caps[k], max(min_filters, int(eng.ga(free_last, {**opts, "seed": seeds[k - 1]})["chain"][-1])))
+            if b == bounds[k]:
+                continue
+            b0 = bounds[k]
+            bounds[k] = b
+            ra = eng.ga(fixed(k - 1), {**opts, "seed": seeds[k - 1]})
+            rb = eng.ga(fixed(k), {**opts, "seed": seeds[k]})
+            fa, fb = float(ra["fitness"]), float(rb["fitness"])
+            if (max(fa, fb), fa + fb) < (max(fits[k - 1], fits[k]), fits[k - 1] + fits[k]):
+                chains[k - 1], fits[k - 1], chains[k], fits[k] = list(ra["chain"]), fa, list(rb["chain"]), fb
+            else:
+                bounds[k] = b0
     # 3. the GA for each group with its boundaries fixed; keep the better of it and the local search
     out = []
     for k in range(m):
@@ -416,6 +512,7 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
         out.append(SyntheticGroup(g.center, g.center, g.center, g.batch, chain[0], [tuple(x) for x in kernels[k]],
                                   chain[1:], int(macs), int(warps), int(g.macs), p["warps_real"], fe,
                                   float(r["ga_fitness"]), [f"{x.model}/{x.name}" for x in g.layers],
-                                  list(r["history"]), int(r["evaluations"]), int(r["refine_steps"])))
+                                  list(r["history"]), int(r["evaluations"]), int(r["refine_steps"]),
+                                  [int(x) for x in strides[k]]))
     models = list(dict.fromkeys(m for g in groups for m in g.models))
     return SyntheticModel(out, bits, population, generations, seed, wm.to_json(), float(warps_scale), models)
