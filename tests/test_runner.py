@@ -74,7 +74,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path, isolate):
     _wait_for_lines(out, 1, p)
     p.send_signal(signal.SIGINT)
     stdout, stderr = p.communicate(timeout=60)
-    assert p.returncode == 130, stderr
+    assert p.returncode == 130, (stdout, stderr)
     assert "interrupted while running gemm" in stdout and "1 passed, 0 failed, 1 not run" in stdout
     assert f"go on with --resume --out {out}" in stdout
     assert len(_lines(out)) == 1 and json.loads(_lines(out)[0])["error"] is None
