@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,12 @@ from aimatrix import _native
 
 
 def pytest_collection_modifyitems(config, items):
+    # `slow` tests (minutes on 2 cores) run when asked for: `-m slow` (or an expression naming it) or AIMATRIX_SLOW=1.
+    if "slow" not in (config.option.markexpr or "") and not os.environ.get("AIMATRIX_SLOW"):
+        skip_slow = pytest.mark.skip(reason="slow: run with -m slow or AIMATRIX_SLOW=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip_slow)
     if _native.cuda_available():
         return
     skip = pytest.mark.skip(reason=f"no CUDA GPU: {_native.cuda_unavailable_reason()}")

@@ -63,7 +63,7 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
           scenario: str = "offline", size: str = "full", device: str | Device = "auto", warm_start_iters: int = 0,
           seed: int = 0, channels_last: bool | None = None, strict: bool = False,
           cache_dir: str | os.PathLike | None = None, mode: str = "hot", model_kw: dict | None = None,
-          **timing_options: Any) -> Result | list[Result]:
+          compile_mode: str = "default", **timing_options: Any) -> Result | list[Result]:
     """Benchmark the zoo model ``name`` (see ``aimatrix.macro.zoo.names()``) under one backend.
 
     ``batch``: samples per step (default: the model's own, 1 for ``single_stream``);
@@ -74,6 +74,12 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
     latency percentiles p50/p90/p99 in metrics). ``size="tiny"`` is a small
     configuration for tests. ``channels_last`` (default: on for CNNs).
     ``warm_start_iters`` trains that many SGD iterations on synthetic data first.
+    ``compile_mode`` is torch.compile's mode for ``backend="torch-compile"``
+    (default: torch's default mode; compile time is not timed but reported as
+    ``metrics.compile_s``; see ``aimatrix.macro.backends.torch_compile``).
+    ``backend="onnxruntime"`` exports once to ``cache_dir`` (default
+    ``$AIMATRIX_CACHE_DIR`` or ~/.cache/aimatrix), the exporter's output going to a
+    ``.log`` file next to the ``.onnx`` one.
 
     Before timing, the backend's output is compared with the eager fp32 output on
     the same inputs (``Result.verify``); ``strict=True`` raises VerificationError
@@ -90,6 +96,7 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
     _check.choice("scenario", scenario, SCENARIOS)
     _check.choice("size", size, zoo.SIZES)
     _check.choice("mode", mode, timing.MODES)
+    _check.choice("compile_mode", compile_mode, backends.torch_compile.MODES)
     warm_start_iters = _check.non_negative_int("warm_start_iters", warm_start_iters)
     seed = _check.non_negative_int("seed", seed)
     strict = _check.boolean("strict", strict)
@@ -107,7 +114,8 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
     if scenario == "single_stream":  # one call per sample, enough samples for a p99
         opts = {"repeat": 1, "min_samples": 100, **opts}
     args = dict(batch=batch, dtype=dtype, scenario=scenario, size=size, device=device, warm_start_iters=warm_start_iters,
-                seed=seed, channels_last=channels_last, strict=strict, cache_dir=cache_dir, mode=mode, model_kw=kw)
+                seed=seed, channels_last=channels_last, strict=strict, cache_dir=cache_dir, mode=mode, model_kw=kw,
+                compile_mode=compile_mode)
     if backend == "best":
         return _best(spec.name, args, opts)
     be = backends.get(backend)
@@ -123,6 +131,9 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
     if dev.is_cuda:
         torch.cuda.set_device(dev.index)
     with _guard.errors(what, dev), _guard.precision(a["dtype"], dev):
+        options = {"compile_mode": a["compile_mode"]}
+        # Refusals that depend only on the spec, device and dtype come before building anything.
+        be.check(Case(spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options))
         if dev.is_cuda:
             torch.cuda.reset_peak_memory_stats(dev.index)
         module = zoo.build(spec.name, a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
@@ -130,12 +141,13 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         if a["warm_start_iters"]:
             train = zoo.inputs(spec.name, min(a["batch"], 8), a["size"], seed=a["seed"] + 1, device=tdev, **a["model_kw"])
             warm_start(module, spec, train, a["warm_start_iters"], a["seed"])
-        ref, macs = _reference(module, spec, steps, dev)
         key = "|".join(map(str, (spec.name, a["size"], a["batch"], a["dtype"], a["seed"], sorted(a["model_kw"].items()),
                                  a["warm_start_iters"], torch.__version__, _tv_version(), _version(),
                                  _source_digest(module))))
-        case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]))
+        case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]),
+                    options=options)
         be.check(case)
+        ref, macs = _reference(module, spec, steps, dev)
         prep = be.prepare(case)
         got = [spec.verify_view(o) if spec.verify_view else o for o in prep.collect()]
         if "reference" in prep.info:  # a framework with its own weights verifies against itself in fp32
@@ -145,7 +157,7 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
             raise VerificationError(f"{what}: output differs from the eager fp32 reference: rel_error "
                                     f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
         m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts)
-        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit}
+        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **prep.metrics}
         if dev.is_cuda:
             extra["peak_memory_bytes"] = torch.cuda.max_memory_allocated(dev.index)
         if a["scenario"] == "single_stream":

@@ -39,6 +39,7 @@ class Case:
     channels_last: bool
     cache_key: str            # identifies the weights and shapes (model, size, batch, seed, kw, ...)
     cache_dir: Path
+    options: dict = field(default_factory=dict)  # backend options (e.g. torch-compile's compile_mode)
 
     @property
     def torch_device(self) -> torch.device:
@@ -53,6 +54,7 @@ class Prepared:
     collect: Callable[[], list[list[torch.Tensor]]]  # per step, the flat outputs
     stream: int | None = None                   # cudaStream_t the work is launched on (None: legacy default)
     info: dict = field(default_factory=dict)    # e.g. the execution provider actually used
+    metrics: dict = field(default_factory=dict) # extra figures for Result.metrics (e.g. compile_s, export_s)
 
 
 class Backend:
@@ -92,6 +94,19 @@ class Backend:
         raise NotImplementedError
 
 
+def parts(case: Case) -> tuple[str, ...]:
+    """The spec's dense submodules (``ModelSpec.parts``); empty when the whole forward is dense."""
+    return tuple(getattr(case.spec, "parts", ()) or ())
+
+
+def replace_parts(module: nn.Module, paths: tuple[str, ...], fn: Callable[[nn.Module], nn.Module]) -> None:
+    """Replace each submodule at a dotted path of ``module`` by ``fn(submodule)``, in place."""
+    for path in paths:
+        parent_path, _, attr = path.rpartition(".")
+        parent = module.get_submodule(parent_path) if parent_path else module
+        setattr(parent, attr, fn(getattr(parent, attr)))
+
+
 def flat(out: Any) -> list[torch.Tensor]:
     """A model output (tensor, tuple, list, dict) as a flat list of tensors, in ONNX's order."""
     return [t for t in torch.utils._pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
@@ -106,6 +121,27 @@ def cast_floats(t: torch.Tensor, dtype: torch.dtype, channels_last: bool = False
     return t
 
 
+def _tree_cast(tree: Any, dtype: torch.dtype) -> Any:
+    return torch.utils._pytree.tree_map(
+        lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, tree)
+
+
+class InPrecision(nn.Module):
+    """``module`` converted to ``dtype``; floating inputs are cast in and floating outputs back to fp32.
+
+    Keeps the output's structure (dicts, lists), so it can stand in for a submodule
+    (see :func:`replace_parts`): the rest of the model then runs in fp32.
+    """
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.module, self.dtype = module.to(dtype), dtype
+        self.training = module.training  # a new Module starts in train mode; an exporter would restore that
+
+    def forward(self, *args):
+        return _tree_cast(self.module(*_tree_cast(args, self.dtype)), torch.float32)
+
+
 class CastIO(nn.Module):
     """Casts floating inputs to ``dtype`` and floating outputs back to fp32, inside the graph.
 
@@ -116,6 +152,7 @@ class CastIO(nn.Module):
     def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
         super().__init__()
         self.module, self.dtype = module, dtype
+        self.training = module.training  # a new Module starts in train mode; an exporter would restore that
 
     def forward(self, *args):
         out = self.module(*(cast_floats(a, self.dtype) for a in args))

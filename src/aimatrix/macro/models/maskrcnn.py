@@ -24,6 +24,9 @@ from ._common import calibrate_batchnorm
 from .resnet import tame_residuals
 
 FIELDS = ("boxes", "labels", "scores", "masks")
+#: The dense compute (see ModelSpec.parts); anchors, box decoding, NMS, RoIAlign and mask pasting are outside.
+PARTS = ("model.backbone", "model.rpn.head", "model.roi_heads.box_head", "model.roi_heads.box_predictor",
+         "model.roi_heads.mask_head", "model.roi_heads.mask_predictor")
 FIXED_WORK = dict(rpn_nms_thresh=1.0, box_score_thresh=0.0, box_nms_thresh=1.0)
 FULL = dict(images=28, height=480, width=640, num_classes=91, proposals=1000, detections=100)
 TINY = dict(images=2, height=64, width=64, num_classes=5, proposals=20, detections=8)
@@ -75,5 +78,5 @@ def specs(ModelSpec) -> list:
         "maskrcnn", "detection", build, make_inputs,
         lambda b, size, **kw: float(b * _cfg(size, kw)["images"]), "images", 1, loss,
         cnn=True, precision="autocast", graph_capturable=False, verify_view=detection.verify_view(FIELDS),
-        calibrate=_calibrate,
+        calibrate=_calibrate, parts=PARTS,
         description="Mask R-CNN, ResNet-101-FPN backbone, 28 synthetic images x batch (fixed proposal/detection counts)")]

@@ -16,6 +16,7 @@ from . import detection
 
 FIELDS = ("boxes", "scores", "labels")
 FIXED_WORK = dict(score_thresh=0.0, nms_thresh=1.0)
+PARTS = ("model.backbone", "model.head")  # the dense compute (see ModelSpec.parts)
 
 
 class _TinyBackbone(nn.Module):
@@ -54,4 +55,4 @@ def specs(ModelSpec) -> list:
     return [ModelSpec(
         "ssd", "detection", build, make_inputs, lambda b, size, **kw: float(b), "images", 32, loss,
         cnn=True, precision="autocast", graph_capturable=False, verify_view=detection.verify_view(FIELDS),
-        description="SSD300, VGG16 backbone (fixed detection count)")]
+        parts=PARTS, description="SSD300, VGG16 backbone (fixed detection count)")]
