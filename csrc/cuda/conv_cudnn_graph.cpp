@@ -287,7 +287,9 @@ class StreamGate {
   void open() { open_.store(true, std::memory_order_release); }
 
  private:
-  static constexpr std::chrono::milliseconds kMaxHold{100};
+  // Queuing kFindLaunches executions takes well under a millisecond; a config whose execution waits on
+  // the stream would stall the search for the whole hold, so keep it short.
+  static constexpr std::chrono::milliseconds kMaxHold{10};
   static void CUDART_CB hold(void* p) {
     const auto* g = static_cast<const StreamGate*>(p);
     const auto t0 = std::chrono::steady_clock::now();
