@@ -6,15 +6,9 @@ import sys
 
 import aimatrix as am
 
-LAYERS = [
-    ("layer1.conv2", 64, 56, 64, 1),
-    ("layer2.conv2 s2", 128, 56, 128, 2),
-    ("layer2.conv2", 128, 28, 128, 1),
-    ("layer3.conv2 s2", 256, 28, 256, 2),
-    ("layer3.conv2", 256, 14, 256, 1),
-    ("layer4.conv2 s2", 512, 14, 512, 2),
-    ("layer4.conv2", 512, 7, 512, 1),
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
+from layers import LAYERS  # noqa: E402
+
 OPTS = dict(layout="nhwc", mode="cold", max_time=0.5, min_time=0.1)
 
 

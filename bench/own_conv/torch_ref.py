@@ -1,6 +1,9 @@
 """cuDNN through PyTorch on the ResNet-50 3x3 layers (batch 32): F.conv2d, channels_last,
 cudnn.benchmark=True, triton.testing.do_bench (median; it zeroes a 256 MB buffer before
 each call, like the harness's L2 flush). Prints TFLOP/s per layer and dtype."""
+import os
+import sys
+
 import torch
 import torch.nn.functional as F
 
@@ -9,15 +12,9 @@ try:
 except ImportError:  # pragma: no cover - fallback without triton
     do_bench = None
 
-LAYERS = [
-    ("layer1.conv2", 64, 56, 64, 1),
-    ("layer2.conv2 s2", 128, 56, 128, 2),
-    ("layer2.conv2", 128, 28, 128, 1),
-    ("layer3.conv2 s2", 256, 28, 256, 2),
-    ("layer3.conv2", 256, 14, 256, 1),
-    ("layer4.conv2 s2", 512, 14, 512, 2),
-    ("layer4.conv2", 512, 7, 512, 1),
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
+from layers import LAYERS  # noqa: E402
+
 
 
 def bench(fn):

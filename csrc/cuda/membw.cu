@@ -310,32 +310,43 @@ RunResult run_transfer(Context& ctx, const MembwSpec& s, const StopRule& rule, b
 
   // Check: the destination's probed elements equal the source's.
   const std::vector<int64_t> off = probe_offsets(s.n, s.seed);
-  std::vector<float> want(off.size()), got(off.size());
-  for (size_t i = 0; i < off.size(); ++i) want[i] = uniform_pm1(seed, uint64_t(off[i]));
+  std::vector<float> got(off.size());
   if (s.kind == MembwKind::d2h) {
     for (size_t i = 0; i < off.size(); ++i) got[i] = host->f()[off[i]];
   } else {
     got = gather_f32(dst.as<float>(), off, st);
   }
+  const Verification v = check_copied(seed, off, got);
+  require_passed(v, std::string("membw ") + info.name);
+
+  RunResult r = time_copy(ctx, st, launch, cold, rule, v);
+  r.extra["kernel"] = "cudaMemcpyAsync";
+  return r;
+}
+
+}  // namespace
+
+Verification check_copied(uint64_t seed, const std::vector<int64_t>& off, const std::vector<float>& got) {
+  std::vector<float> want(off.size());
+  for (size_t i = 0; i < off.size(); ++i) want[i] = uniform_pm1(seed, uint64_t(off[i]));
   Verification v;
   v.tolerance = 0.0;
   v.checked = int64_t(off.size());
   for (float x : got) v.nonfinite += !std::isfinite(x);
   v.rel_error = membw_probe_error(MembwKind::copy, want.data(), nullptr, nullptr, got.data(), off.size());
-  require_passed(v, std::string("membw ") + info.name);
+  return v;
+}
 
-  // Copies through pageable memory cannot be captured in a graph: plain launches.
+RunResult time_copy(Context& ctx, cudaStream_t st, const std::function<void(cudaStream_t)>& launch, bool cold,
+                    const StopRule& rule, const Verification& v) {
   EventSampler sampler(ctx, st, launch, cold, /*graph=*/false);
   RunResult r;
   r.measurement = run_measurement(sampler, rule);
   r.measurement.timer = sampler.timer_name();
   r.verify = v;
   r.backend = "cuda";
-  r.extra["kernel"] = "cudaMemcpyAsync";
   return r;
 }
-
-}  // namespace
 
 // Offsets compared with the reference: first, last and random ones.
 std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count) {

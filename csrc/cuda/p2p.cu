@@ -6,15 +6,12 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
 #include "common/rng.hpp"
-#include "common/verify.hpp"
 #include "cuda/buffer.hpp"
 #include "cuda/check.hpp"
-#include "cuda/event_timer.hpp"
 #include "cuda/fill.hpp"
 #include "cuda/membw_kernels.hpp"
 
@@ -100,18 +97,10 @@ void enqueue(const Leg& l, int64_t n, bool kernel) {
 // The destination's probed elements against the source's values.
 Verification check(const Leg& l, int64_t n, uint64_t probe_seed) {
   const std::vector<int64_t> off = probe_offsets(n, probe_seed);
-  std::vector<float> all(static_cast<size_t>(n)), want(off.size()), got(off.size());
+  std::vector<float> all(static_cast<size_t>(n)), got(off.size());
   AM_CUDA_CHECK(cudaMemcpy(all.data(), l.dst.get(), size_t(n) * 4, cudaMemcpyDefault));
-  for (size_t i = 0; i < off.size(); ++i) {
-    want[i] = uniform_pm1(l.seed, uint64_t(off[i]));
-    got[i] = all[size_t(off[i])];
-  }
-  Verification v;
-  v.tolerance = 0.0;
-  v.checked = int64_t(off.size());
-  for (float x : got) v.nonfinite += !std::isfinite(x);
-  v.rel_error = membw_probe_error(MembwKind::copy, want.data(), nullptr, nullptr, got.data(), off.size());
-  return v;
+  for (size_t i = 0; i < off.size(); ++i) got[i] = all[size_t(off[i])];
+  return check_copied(l.seed, off, got);
 }
 
 }  // namespace
@@ -156,13 +145,7 @@ RunResult run_p2p(Context& ctx, int device, const MembwSpec& s, const StopRule& 
   }
   require_passed(v, "membw p2p");
 
-  // Launches span two devices: plain launches, no graph capture.
-  EventSampler sampler(ctx, fwd.stream, launch, cold, /*graph=*/false);
-  RunResult r;
-  r.measurement = run_measurement(sampler, rule);
-  r.measurement.timer = sampler.timer_name();
-  r.verify = v;
-  r.backend = "cuda";
+  RunResult r = time_copy(ctx, fwd.stream, launch, cold, rule, v);
   r.extra["kernel"] = kernel ? "stream_copy (SM kernel on the sending GPU)" : "cudaMemcpyPeerAsync";
   r.extra["method"] = kernel ? "kernel" : "copy";
   r.extra["direction"] = both ? "both" : "one";
