@@ -83,6 +83,38 @@ def test_cpu_conv_out_of_memory_is_an_exception():
         am.conv(1 << 12, 1 << 12, 1 << 12, 1 << 12, k=1, r=1, device="cpu")
 
 
+# A small network's convs: 3x3, a strided 3x3, a 1x1.
+CHAIN = [dict(n=2, c=8, h=12, w=12, k=16, r=3, pad=1), dict(n=2, c=16, h=12, w=12, k=16, r=3, stride=2, pad=1),
+         dict(n=2, c=16, h=6, w=6, k=24, r=1)]
+
+
+def _chain_flops(layers):
+    return sum(am.conv(**x, device="cpu", max_time=0.01, min_time=0.0, min_samples=1).metrics["flops"] for x in layers)
+
+
+def test_cpu_conv_chain(fast):
+    r = am.micro.conv_chain(CHAIN, device="cpu", layout="nhwc", **fast)
+    assert r.ok and r.verify["passed"] and r.verify["checked"] > 0
+    assert r.params["layers"] == 3 and r.params["shapes"][1] == "2x16x12x12 k16 3x3/2"
+    assert r.metrics["flops"] == _chain_flops(CHAIN)
+    one = am.micro.conv_chain(CHAIN[:1], device="cpu", **fast)
+    assert one.metrics["flops"] == _chain_flops(CHAIN[:1])
+
+
+@pytest.mark.parametrize("layers, exc, text", [
+    ([], ValueError, "non-empty list"),
+    (CHAIN[0], ValueError, "non-empty list"),
+    ([CHAIN[0], 3], TypeError, r"layers\[1\]=3"),
+    ([dict(CHAIN[0], kernel=3)], ValueError, r"unknown key\(s\) \['kernel'\]"),
+    ([dict(n=1, c=2, h=4, w=4, k=2)], ValueError, r"lacks \['r'\]"),
+    ([CHAIN[0], dict(n=1, c=2, h=2, w=2, k=2, r=5)], ValueError, r"layers\[1\]: filter 5x5"),
+    ([dict(CHAIN[0], groups=3)], ValueError, r"layers\[0\]: groups=3"),
+])
+def test_conv_chain_bad_arguments(layers, exc, text):
+    with pytest.raises(exc, match=text):
+        am.micro.conv_chain(layers, device="cpu")
+
+
 # -- CUDA ---------------------------------------------------------------------------------
 CUDA_SHAPES = [
     (2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1),
@@ -223,3 +255,14 @@ def test_cuda_conv_out_of_memory_is_an_exception_and_device_stays_usable():
     with pytest.raises(am.OutOfMemoryError, match="GPU memory"):
         am.conv(1 << 14, 1 << 10, 1 << 8, 1 << 8, k=64, r=1, dtype="bf16", backend="cudnn", **QUICK)
     assert am.conv(1, 8, 8, 8, k=8, r=3, backend="cudnn", **QUICK).verify["passed"]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend, dtype, layout", [("cudnn", "fp32", "nchw"), ("cudnn", "bf16", "nhwc"),
+                                                     ("igemm", "fp16", "nhwc")])
+def test_cuda_conv_chain(backend, dtype, layout):
+    r = am.micro.conv_chain(CHAIN, dtype=dtype, layout=layout, backend=backend, **QUICK)
+    assert r.ok and r.verify["passed"] and r.backend == backend
+    assert len(r.params["algo"].split(";")) == 3 and r.metrics["flops"] == _chain_flops(CHAIN)
+    singles = [am.conv(**x, dtype=dtype, layout=layout, backend=backend, **QUICK).median_ms for x in CHAIN]
+    assert r.median_ms > max(singles) / 2  # the chain runs every layer, not just one

@@ -15,7 +15,7 @@ def gemm(device: int, backend: str, m: int, n: int, k: int, batch: int, trans_a:
          seed: int, cold: bool, rule: dict[str, float]) -> dict[str, Any]:
     """GEMM benchmark: fill, verify, time. Returns stats, samples_ms, verify, backend, extra."""
 
-def conv(device: int, backend: str, algo: str, spec: dict[str, Any], cold: bool, rule: dict[str, float]) -> dict[str, Any]:
+def conv(device: int, backend: str, algo: str, spec: dict[str, Any] | list[dict[str, Any]], cold: bool, rule: dict[str, float]) -> dict[str, Any]:
     """Convolution benchmark (backends cudnn, igemm): fill, verify, time. spec: n, c, h, w, k, r, s, stride_h/w,
     pad_h/w, dil_h/w, groups, dtype, layout, direction, seed."""
 

@@ -67,8 +67,8 @@ NB_MODULE(_core, m) {
 
   bind::bind_synth(m);
 
-  m.def("conv", [](nb::dict spec, bool cold, nb::dict rule) {
-    const ConvSpec s = bind::conv_spec(spec);
+  m.def("conv", [](nb::handle spec, bool cold, nb::dict rule) {
+    const std::vector<ConvSpec> s = bind::conv_specs(spec);
     const StopRule r = bind::stop_rule(rule);
     RunResult res;
     {

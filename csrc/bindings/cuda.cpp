@@ -57,9 +57,9 @@ NB_MODULE(_cuda, m) {
   }, nb::arg("device"), nb::arg("backend"), nb::arg("m"), nb::arg("n"), nb::arg("k"), nb::arg("batch"),
      nb::arg("trans_a"), nb::arg("trans_b"), nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"));
 
-  m.def("conv", [](int device, const std::string& backend, const std::string& algo, nb::dict spec, bool cold,
+  m.def("conv", [](int device, const std::string& backend, const std::string& algo, nb::handle spec, bool cold,
                    nb::dict rule) {
-    const ConvSpec s = bind::conv_spec(spec);
+    const std::vector<ConvSpec> s = bind::conv_specs(spec);
     const StopRule r = bind::stop_rule(rule);
     RunResult res;
     {

@@ -5,6 +5,7 @@
 #include <nanobind/stl/string.h>
 
 #include <string>
+#include <vector>
 
 #include "common/conv_spec.hpp"
 #include "common/membw_spec.hpp"
@@ -28,6 +29,15 @@ inline ConvSpec conv_spec(const nb::dict& d) {
     else throw std::invalid_argument("unknown conv parameter '" + k + "'");
   }
   return s;
+}
+
+// One conv (a dict) or a chain of them (a list of dicts), run as one sample.
+inline std::vector<ConvSpec> conv_specs(const nb::handle& h) {
+  std::vector<ConvSpec> out;
+  if (nb::isinstance<nb::dict>(h)) out.push_back(conv_spec(nb::borrow<nb::dict>(h)));
+  else
+    for (nb::handle d : h) out.push_back(conv_spec(nb::borrow<nb::dict>(d)));
+  return out;
 }
 
 inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,

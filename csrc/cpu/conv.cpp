@@ -1,9 +1,11 @@
 #include "cpu/conv.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 #include "common/gemm_spec.hpp"
@@ -115,42 +117,72 @@ void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, Con
   }
 }
 
-RunResult run_conv(const ConvSpec& s, const StopRule& rule, bool cold) {
-  s.validate();
-  if (s.dtype != DType::f32)
-    throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
-  rule.validate();
+namespace {
+
+// One layer of a run: its operands and scratch, filled and verified.
+struct PreparedConv {
+  ConvSpec s;
   std::vector<float> a, b, c;
   ConvScratch scratch;
+  Verification verify;
+  void run() { conv(s, a.data(), b.data(), c.data(), scratch); }
+};
+
+void prepare(PreparedConv& p) {
+  const ConvSpec& s = p.s;
   try {
-    a.resize(size_t(s.elems(s.in0())));
-    b.resize(size_t(s.elems(s.in1())));
-    c.assign(size_t(s.elems(s.out())), std::numeric_limits<float>::quiet_NaN());
+    p.a.resize(size_t(s.elems(s.in0())));
+    p.b.resize(size_t(s.elems(s.in1())));
+    p.c.assign(size_t(s.elems(s.out())), std::numeric_limits<float>::quiet_NaN());
     const int64_t P = s.ho() * s.wo(), CRS = s.cg() * s.r * s.s;
-    scratch.col.reserve(size_t(P * CRS));
-    scratch.yt.reserve(size_t(P * s.kg()));
+    p.scratch.col.reserve(size_t(P * CRS));
+    p.scratch.yt.reserve(size_t(P * s.kg()));
   } catch (const std::bad_alloc&) {
     throw OutOfMemoryError("cpu conv needs " + std::to_string(s.bytes() / 1e9) +
                            " GB of host memory (plus its im2col buffer), which could not be allocated");
   }
   const uint64_t sa = operand_seed(s.seed, 0), sb = operand_seed(s.seed, 1);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = uniform_pm1(sa, i);
-  for (size_t i = 0; i < b.size(); ++i) b[i] = uniform_pm1(sb, i);
+  for (size_t i = 0; i < p.a.size(); ++i) p.a[i] = uniform_pm1(sa, i);
+  for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = uniform_pm1(sb, i);
 
-  conv(s, a.data(), b.data(), c.data(), scratch);
+  p.run();
 
-  Verification v;
+  Verification& v = p.verify;
   v.tolerance = conv_tolerance(s.dtype);
-  for (float x : c) v.nonfinite += !std::isfinite(x);
+  for (float x : p.c) v.nonfinite += !std::isfinite(x);
   const std::vector<int64_t> probe = make_conv_probe(s);
   std::vector<float> got;
   got.reserve(probe.size());
-  for (int64_t i : probe) got.push_back(c[size_t(i)]);
-  v.rel_error = conv_probe_error(s, probe, a.data(), b.data(), got.data());
+  for (int64_t i : probe) got.push_back(p.c[size_t(i)]);
+  v.rel_error = conv_probe_error(s, probe, p.a.data(), p.b.data(), got.data());
   v.checked = int64_t(probe.size());
   require_passed(v, "cpu " + s.describe());
+}
 
-  return time_verified([&] { conv(s, a.data(), b.data(), c.data(), scratch); }, rule, cold, v, "algo", "im2col+sgemm");
+}  // namespace
+
+RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold) {
+  if (chain.empty()) throw std::invalid_argument("run_conv: no convolution given");
+  for (const ConvSpec& s : chain) {
+    s.validate();
+    if (s.dtype != DType::f32)
+      throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
+  }
+  rule.validate();
+  std::vector<PreparedConv> layers(chain.size());
+  Verification worst;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    layers[i].s = chain[i];
+    prepare(layers[i]);
+    const Verification& v = layers[i].verify;
+    worst.tolerance = v.tolerance;
+    worst.rel_error = std::max(worst.rel_error, v.rel_error);
+    worst.nonfinite += v.nonfinite;
+    worst.checked += v.checked;
+  }
+  std::string algos = "im2col+sgemm";  // each layer's, ';'-separated as the CUDA runner reports a chain
+  for (size_t i = 1; i < chain.size(); ++i) algos += ";im2col+sgemm";
+  return time_verified([&] { for (auto& l : layers) l.run(); }, rule, cold, worst, "algo", algos);
 }
 
 }  // namespace am::cpu

@@ -15,7 +15,8 @@ struct ConvScratch {
 };
 void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& scratch);
 
-// Fill, run once, verify against float64 on sampled outputs, then time.
-RunResult run_conv(const ConvSpec& s, const StopRule& rule, bool cold);
+// Fill, run once, verify against float64 on sampled outputs, then time. `chain`: one
+// convolution, or several run back to back as one sample (each verified first).
+RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold);
 
 }  // namespace am::cpu

@@ -1,6 +1,9 @@
 // The CUDA convolution runner: allocate, fill, poison, run once, verify against
 // float64 on sampled outputs, then time (as gemm_runner.cpp does for GEMM).
+#include <algorithm>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include "common/verify.hpp"
 #include "cuda/check.hpp"
@@ -12,13 +15,17 @@
 namespace am::cuda {
 namespace {
 
-void check_fits(const ConvSpec& s) {
+// The layers' buffers all live at once (a chain's layers each keep their own).
+void check_fits(const std::vector<ConvSpec>& chain) {
   size_t free_b = 0, total_b = 0;
   AM_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  if (s.bytes() > double(free_b)) {
+  double bytes = 0;
+  for (const ConvSpec& s : chain) bytes += s.bytes();
+  if (bytes > double(free_b)) {
     std::ostringstream os;
     os.precision(3);
-    os << "out of GPU memory: " << s.describe() << " needs " << s.bytes() / (1 << 30) << " GiB, "
+    os << "out of GPU memory: " << (chain.size() == 1 ? chain[0].describe() : std::to_string(chain.size()) + " convolutions")
+       << " need " << bytes / (1 << 30) << " GiB, "
        << double(free_b) / (1 << 30) << " GiB free of " << double(total_b) / (1 << 30) << " GiB";
     throw OutOfMemoryError(os.str());
   }
@@ -31,63 +38,104 @@ std::vector<uint8_t> to_host(const DeviceBuffer& b, cudaStream_t st) {
   return h;
 }
 
-}  // namespace
+// One layer of a run: its buffers, its inputs' host copies (the reference), and
+// the candidate that passed verification.
+struct PreparedConv {
+  DeviceBuffer a, b, c;
+  std::unique_ptr<CudnnConv> cudnn;  // owns the chosen candidate's workspace
+  ConvPlan plan;
+  Verification verify;
+  std::string rejected;
+};
 
-RunResult run_conv(int device, const std::string& backend, const std::string& algo, const ConvSpec& s,
-                   const StopRule& rule, bool cold) {
-  s.validate();
-  rule.validate();
-  if (backend != "cudnn" && backend != "igemm")
-    throw std::invalid_argument("unknown CUDA conv backend '" + backend + "': expected cudnn or igemm");
-  if (s.dtype != DType::f32 && s.dtype != DType::tf32 && s.dtype != DType::f16 && s.dtype != DType::bf16)
-    throw UnsupportedError(std::string("conv runs fp32, tf32, fp16 and bf16, not ") + dtype_name(s.dtype));
-  Context& ctx = Context::get(device);
-  check_fits(s);
+// Allocate, fill, then run each candidate (cuDNN's, best first; igemm has one)
+// once and check it; the first that passes is the layer's plan.
+std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, const std::string& algo,
+                                      const ConvSpec& s) {
   const Storage in = input_storage(s.dtype), out = output_storage(s.dtype);
   const size_t ib = storage_bytes(in), ob = storage_bytes(out);
   const int64_t n0 = s.elems(s.in0()), n1 = s.elems(s.in1()), no = s.elems(s.out());
-  DeviceBuffer a(size_t(n0) * ib), b(size_t(n1) * ib), c(size_t(no) * ob);
+  std::unique_ptr<PreparedConv> p(
+      new PreparedConv{DeviceBuffer(size_t(n0) * ib), DeviceBuffer(size_t(n1) * ib), DeviceBuffer(size_t(no) * ob)});
   cudaStream_t st = ctx.stream();
-  fill_random(a.get(), in, size_t(n0), operand_seed(s.seed, 0), st);
-  fill_random(b.get(), in, size_t(n1), operand_seed(s.seed, 1), st);
-  const std::vector<uint8_t> ha = to_host(a, st), hb = to_host(b, st);
+  fill_random(p->a.get(), in, size_t(n0), operand_seed(s.seed, 0), st);
+  fill_random(p->b.get(), in, size_t(n1), operand_seed(s.seed, 1), st);
+  const std::vector<uint8_t> ha = to_host(p->a, st), hb = to_host(p->b, st);
   const std::vector<int64_t> probe = make_conv_probe(s);
 
-  // Each candidate (cuDNN's, best first; igemm has one) runs once and is checked;
-  // the first that passes is timed.
-  std::unique_ptr<CudnnConv> cudnn;
-  if (backend == "cudnn") cudnn = std::make_unique<CudnnConv>(ctx, s, algo, a.get(), b.get(), c.get());
-  const size_t count = cudnn ? cudnn->candidates() : 1;
-  std::string rejected;
+  if (backend == "cudnn") p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get());
+  const size_t count = p->cudnn ? p->cudnn->candidates() : 1;
   for (size_t i = 0; i < count; ++i) {
-    poison(c.get(), c.bytes(), st);
-    ConvPlan plan = cudnn ? cudnn->plan(i) : plan_igemm(ctx, s, a.get(), b.get(), c.get());
-    plan.launch(st);
-    Verification v;
+    poison(p->c.get(), p->c.bytes(), st);
+    p->plan = p->cudnn ? p->cudnn->plan(i) : plan_igemm(ctx, s, p->a.get(), p->b.get(), p->c.get());
+    p->plan.launch(st);
+    Verification& v = p->verify;
+    v = Verification{};
     v.tolerance = conv_tolerance(s.dtype);
-    v.nonfinite = count_nonfinite(c.get(), out, size_t(no), st);
-    const std::vector<uint8_t> got = gather(c.get(), ob, probe, st);
+    v.nonfinite = count_nonfinite(p->c.get(), out, size_t(no), st);
+    const std::vector<uint8_t> got = gather(p->c.get(), ob, probe, st);
     v.rel_error = conv_probe_error(s, probe, ha.data(), hb.data(), got.data());
     v.checked = int64_t(probe.size());
     if (!v.passed() && i + 1 < count) {
       std::ostringstream os;
-      os << (rejected.empty() ? "" : "; ") << plan.info["algo"] << " (rel error " << v.rel_error << ")";
-      rejected += os.str();
+      os << (p->rejected.empty() ? "" : "; ") << p->plan.info["algo"] << " (rel error " << v.rel_error << ")";
+      p->rejected += os.str();
       continue;
     }
-    require_passed(v, backend + " " + s.describe() + (plan.info.count("algo") ? " algo " + plan.info["algo"] : ""));
-
-    EventSampler sampler(ctx, st, plan.launch, cold, /*graph=*/true);
-    RunResult r;
-    r.measurement = run_measurement(sampler, rule);
-    r.measurement.timer = sampler.timer_name();
-    r.verify = v;
-    r.backend = backend;
-    r.extra = plan.info;
-    if (!rejected.empty()) r.extra["algos_rejected"] = rejected;
-    return r;
+    require_passed(v, backend + " " + s.describe() + (p->plan.info.count("algo") ? " algo " + p->plan.info["algo"] : ""));
+    return p;
   }
   throw std::logic_error("run_conv: no candidate ran");
+}
+
+}  // namespace
+
+RunResult run_conv(int device, const std::string& backend, const std::string& algo, const std::vector<ConvSpec>& chain,
+                   const StopRule& rule, bool cold) {
+  if (chain.empty()) throw std::invalid_argument("run_conv: no convolution given");
+  for (const ConvSpec& s : chain) {
+    s.validate();
+    if (s.dtype != DType::f32 && s.dtype != DType::tf32 && s.dtype != DType::f16 && s.dtype != DType::bf16)
+      throw UnsupportedError(std::string("conv runs fp32, tf32, fp16 and bf16, not ") + dtype_name(s.dtype));
+  }
+  rule.validate();
+  if (backend != "cudnn" && backend != "igemm")
+    throw std::invalid_argument("unknown CUDA conv backend '" + backend + "': expected cudnn or igemm");
+  Context& ctx = Context::get(device);
+  check_fits(chain);
+  std::vector<std::unique_ptr<PreparedConv>> layers;
+  for (const ConvSpec& s : chain) layers.push_back(prepare(ctx, backend, algo, s));
+
+  // The whole chain is one sample: the layers back to back on the stream, as a forward pass runs them.
+  const auto launch = [&layers](cudaStream_t st) {
+    for (const auto& l : layers) l->plan.launch(st);
+  };
+  EventSampler sampler(ctx, ctx.stream(), launch, cold, /*graph=*/true);
+  RunResult r;
+  r.measurement = run_measurement(sampler, rule);
+  r.measurement.timer = sampler.timer_name();
+  r.backend = backend;
+  if (layers.size() == 1) {
+    r.verify = layers[0]->verify;
+    r.extra = layers[0]->plan.info;
+    if (!layers[0]->rejected.empty()) r.extra["algos_rejected"] = layers[0]->rejected;
+    return r;
+  }
+  // A chain: the worst layer's check, and each layer's algorithm in order.
+  std::string algos, rejected;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Verification& v = layers[i]->verify;
+    r.verify.tolerance = v.tolerance;
+    r.verify.rel_error = std::max(r.verify.rel_error, v.rel_error);
+    r.verify.nonfinite += v.nonfinite;
+    r.verify.checked += v.checked;
+    const auto it = layers[i]->plan.info.find("algo");
+    algos += (i ? ";" : "") + (it == layers[i]->plan.info.end() ? backend : it->second);
+    if (!layers[i]->rejected.empty()) rejected += (rejected.empty() ? "" : "; ") + std::to_string(i) + ": " + layers[i]->rejected;
+  }
+  r.extra["algo"] = algos;
+  if (!rejected.empty()) r.extra["algos_rejected"] = rejected;
+  return r;
 }
 
 }  // namespace am::cuda

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/conv_spec.hpp"
 #include "common/membw_spec.hpp"
@@ -14,7 +15,9 @@ namespace am::cuda {
 
 // Backends "cudnn" (algo: "find", "heuristic", "engine:N", "legacy-find",
 // "legacy-heuristic" or a legacy algorithm name; conv_cudnn.cpp) and "igemm".
-RunResult run_conv(int device, const std::string& backend, const std::string& algo, const ConvSpec& s,
+// `chain`: one convolution, or several timed back to back as one sample (each
+// verified on its own inputs first), as the layers of a network run.
+RunResult run_conv(int device, const std::string& backend, const std::string& algo, const std::vector<ConvSpec>& chain,
                    const StopRule& rule, bool cold);
 RunResult run_membw(int device, const MembwSpec& s, const StopRule& rule, bool cold);
 // kind: "empty", "graph" or "sync"; host-side microseconds per launch.

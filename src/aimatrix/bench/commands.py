@@ -104,12 +104,15 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--models", type=_csv, default=["alexnet", "vgg16", "googlenet"])
     p.add_argument("--dtype", default="fp32")
+    p.add_argument("--size", default="full", help="the models' configuration: full or tiny")
     p.add_argument("--out", default=None, help="folder for workload, groups, synthetic model (JSON, ONNX) and results")
     p.add_argument("--bits", type=int, default=10)
     p.add_argument("--population", type=int, default=5000)
     p.add_argument("--generations", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-run", action="store_true", help="profile, cluster and synthesize only")
+    p.add_argument("--backends", type=_csv, default=["torch", "native"],
+                   help="run the synthetic model under: torch (the whole module), native (its convs alone)")
     p.add_argument("--max-time", type=float, default=None)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--target", type=float, default=None)
@@ -120,7 +123,7 @@ def _run_synth(args: argparse.Namespace) -> int:
 
     run_synth(args.models, device=args.device, dtype=args.dtype, out=args.out, bits=args.bits,
               population=args.population, generations=args.generations, seed=args.seed, run=not args.no_run,
-              **_timing(args))
+              backends=args.backends, size=args.size, **_timing(args))
     return 0
 
 

@@ -10,7 +10,7 @@ our OpenMP sgemm, every direction and layout, fp32).
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Sequence
 
 from .. import _check, timing
 from ..results.result import MEASURED_PARAMS, Result
@@ -73,6 +73,55 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
     cores (no TF32); tf32 may. What ran is in ``params`` (see ``MEASURED_PARAMS`` above).
     """
+    spec, shape = _spec(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups,
+                        dtype=dtype, layout=layout, direction=direction, seed=seed)
+    params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
+    params.update(ho=shape["ho"], wo=shape["wo"])
+    return _run_specs([spec], [shape], params, dtype=dtype, backend=backend, algo=algo, device=device, mode=mode,
+                      seed=seed, telemetry=telemetry, timing_options=timing_options)
+
+
+def conv_chain(layers: Sequence[dict], *, dtype: str = "fp32", layout: str = "nhwc", backend: str = "auto",
+               algo: str = "find", device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
+               **timing_options: Any) -> Result:
+    """Benchmark forward convolutions run back to back, as one sample: a network's conv layers.
+
+    ``layers``: dicts with ``conv``'s shape arguments (``n, c, h, w, k, r`` and optionally
+    ``s, stride, pad, dilation, groups``). Each layer has its own random inputs and is
+    verified on its own before the chain is timed; the time of one sample is the whole
+    chain's (CUDA: one graph of every layer's kernels). ``params`` holds the layer count and
+    each layer's algorithm (``algo``, ';'-separated); FLOPs are the layers' sum.
+    """
+    if isinstance(layers, dict) or not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"layers={layers!r} is not allowed: expected a non-empty list of conv shape dicts")
+    specs, shapes = [], []
+    for i, x in enumerate(layers):
+        if not isinstance(x, dict):
+            raise TypeError(f"layers[{i}]={x!r} is not allowed: expected a dict of conv shape arguments")
+        unknown = set(x) - _LAYER_KEYS
+        if unknown:
+            raise ValueError(f"layers[{i}] has unknown key(s) {sorted(unknown)}: allowed are {sorted(_LAYER_KEYS)}")
+        missing = {"n", "c", "h", "w", "k", "r"} - set(x)
+        if missing:
+            raise ValueError(f"layers[{i}] lacks {sorted(missing)}")
+        try:
+            sp, sh = _spec(**x, dtype=dtype, layout=layout, direction="fwd", seed=_check.non_negative_int("seed", seed) + i)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"layers[{i}]: {e}") from None
+        specs.append(sp)
+        shapes.append(sh)
+    params = {"layers": len(specs), "layout": layout, "direction": "fwd", "shapes": [
+        f"{sp['n']}x{sp['c']}x{sp['h']}x{sp['w']} k{sp['k']} {sp['r']}x{sp['s']}/{sp['stride_h']}" for sp in specs]}
+    return _run_specs(specs, shapes, params, dtype=dtype, backend=backend, algo=algo, device=device, mode=mode,
+                      seed=seed, telemetry=telemetry, timing_options=timing_options)
+
+
+_LAYER_KEYS = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation", "groups"}
+
+
+def _spec(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None, stride: Any = 1, pad: Any = 0,
+          dilation: Any = 1, groups: int = 1, dtype: str, layout: str, direction: str, seed: int) -> tuple[dict, dict]:
+    """The native runner's spec of one conv, validated, and its output size, FLOPs and bytes."""
     n, c, h, w, k, r = (_check.positive_int(nm, v) for nm, v in
                         (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r)))
     s = r if s is None else _check.positive_int("s", s)
@@ -82,10 +131,6 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("layout", layout, LAYOUTS)
     _check.choice("direction", direction, DIRECTIONS)
-    _check.choice("mode", mode, timing.MODES)
-    if not isinstance(algo, str) or not algo:
-        raise TypeError(f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} "
-                        "or a cuDNN legacy algorithm name")
     seed = _check.non_negative_int("seed", seed)
     if c % groups or k % groups:
         raise ValueError(f"groups={groups} is not allowed: it must divide both c={c} and k={k}")
@@ -93,22 +138,32 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     if ho < 1 or wo < 1:
         raise ValueError(f"filter {r}x{s} (dilation {dh}x{dw}) is larger than the padded input {h + 2 * ph}x{w + 2 * pw}: "
                          f"the output would be {ho}x{wo}")
-    opts = _run.timing_rule(timing_options)
-    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn")
-
     spec = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw,
                 groups=groups, dtype=dtype, layout=layout, direction=direction, seed=seed)
+    shape = {"ho": ho, "wo": wo, "flops": 2.0 * n * k * ho * wo * (c // groups) * r * s,
+             "bytes": conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction)}
+    return spec, shape
+
+
+def _run_specs(specs: list[dict], shapes: list[dict], params: dict, *, dtype: str, backend: str, algo: str,
+               device: str, mode: str, seed: int, telemetry: bool, timing_options: dict) -> Result:
+    """Run one conv or a chain through the device's native runner; the Result."""
+    _check.choice("mode", mode, timing.MODES)
+    if not isinstance(algo, str) or not algo:
+        raise TypeError(f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} "
+                        "or a cuDNN legacy algorithm name")
+    opts = _run.timing_rule(timing_options)
+    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn")
     cold = mode == "cold"
+    arg = specs[0] if len(specs) == 1 else specs
     raw, tel = _run.run(dev, telemetry=telemetry, what="conv",
-                        cuda_call=lambda m: m.conv(dev.index, backend, algo, spec, cold, opts),
-                        cpu_call=lambda m: m.conv(spec, cold, opts))
-    params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
-    params.update(ho=ho, wo=wo)
+                        cuda_call=lambda m: m.conv(dev.index, backend, algo, arg, cold, opts),
+                        cpu_call=lambda m: m.conv(arg, cold, opts))
+    params = dict(params)
     if backend == "cudnn":
         params["algo_choice"] = algo
-    flops = 2.0 * n * k * ho * wo * (c // groups) * r * s
-    return _run.result("conv", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed, flops=flops,
-                       bytes=conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction),
+    return _run.result("conv", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
+                       flops=sum(x["flops"] for x in shapes), bytes=sum(x["bytes"] for x in shapes),
                        peak_tflops=_run.peak_compute(dev, dtype))
 
 

@@ -7,9 +7,9 @@ convs and the real convs they stand for (each conv alone, same device and
 dtype) and reports the relative error. ``run_synth`` is the CLI pipeline:
 profile -> cluster -> synthesize -> run, printing the group table.
 
-Native runs (the chain of convs through the native conv runner) plug in at
-:func:`_run_native`; until the micro conv runner exists it raises
-``UnsupportedError``.
+``backend="native"`` times the synthetic convs alone, back to back through the
+native conv runner (``aimatrix.micro.conv_chain``: cuDNN on a GPU, the CPU conv
+on the CPU), each verified first.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from typing import Any, Callable, Sequence
 
 from .. import _check, timing
 from ..device import resolve
-from ..errors import UnsupportedError
 from ..results.result import Result
 from .cluster import Group, cluster, format_table, save_groups
-from .emit import example_input, to_torch
+from .emit import example_input, layer_specs, to_torch
 from .synthesize import SyntheticModel, synthesize
 from .workload import Layer, Workload
 
@@ -46,24 +45,38 @@ def _env(dev) -> dict:
         return {}
 
 
-def _run_native(model: SyntheticModel, *, device, dtype: str, **timing_options: Any) -> dict:
-    """Hook for the native chained-conv runner (cuDNN / own kernels), filled in by the conv-runner issue."""
-    raise UnsupportedError("backend='native' for synthetic models needs the native conv runner, which this build "
-                           "does not have yet; use backend='torch'")
+def _run_native(model: SyntheticModel, *, dev, dtype: str, batch: int, channels_last: bool, seed: int,
+                **timing_options: Any) -> Result:
+    """The synthetic convs alone, back to back through the native conv runner (cuDNN on a GPU, our
+    im2col + sgemm on the CPU): ``aimatrix.micro.conv_chain``. Batch norm, ReLU and pooling are
+    left out: they are the framework's, not the convolution's, work."""
+    from ..micro.conv import conv_chain
+
+    layers = [{"n": batch, "c": x["cin"], "h": x["h"], "w": x["w"], "k": x["cout"], "r": x["kh"], "s": x["kw"],
+               "stride": x["stride"], "pad": (x["kh"] // 2, x["kw"] // 2)} for x in layer_specs(model)]
+    return conv_chain(layers, dtype=dtype, layout="nhwc" if channels_last else "nchw", device=dev, seed=seed,
+                      **timing_options)
 
 
 def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32", backend: str = "torch",
               batch: int | None = None, channels_last: bool = False, seed: int = 0, **timing_options: Any) -> Result:
-    """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``)."""
-    import torch
+    """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``).
 
+    ``backend``: ``torch`` (the whole module: convs, batch norm, ReLU, pooling) or ``native``
+    (the convs alone through the native conv runner; NHWC when ``channels_last``).
+    """
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, BACKENDS)
     dev = resolve(device)
     b = model.batch if batch is None else _check.positive_int("batch", batch)
+    native = None
     if backend == "native":
-        raw = _run_native(model, device=dev, dtype=dtype, **timing_options)
+        native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed,
+                             **timing_options)
+        raw = {"stats": native.stats}
     else:
+        import torch
+
         tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
         m = to_torch(model, seed=seed).to(device=tdev, dtype=_torch_dtype(dtype))
         x = example_input(model, batch=b, seed=seed, device=tdev, dtype=_torch_dtype(dtype))
@@ -79,8 +92,14 @@ def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32
     params = {"model": "synthetic", "groups": [g.center for g in model.groups], "convs": model.conv_count,
               "batch": b, "macs": macs, "channels_last": channels_last,
               "fitness_error": {str(g.center): g.fitness_error for g in model.groups}, "models": model.models}
+    if native is None:
+        return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
+                                       flops=2.0 * macs, items=float(b), env=_env(dev))
+    params.update(ops="convs only", algo=native.params.get("algo"), repeat=native.params.get("repeat"),
+                  timer=native.params.get("timer"))
     return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
-                                   flops=2.0 * macs, items=float(b), env=_env(dev))
+                                   flops=native.metrics["flops"], items=float(b), verify=native.verify, env=native.env,
+                                   telemetry=native.telemetry)
 
 
 # -- fidelity ---------------------------------------------------------------------------
@@ -174,14 +193,16 @@ def format_synth_table(model: SyntheticModel, fid: list[dict] | None = None) -> 
 def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str = "fp32", out: str | None = None,
               input_size: int = 224, batch: int = 1, centers: Any = None, bits: int = 10, population: int = 5000,
               generations: int = 50, seed: int = 0, warps: str = "auto", warp_model: Any = None, run: bool = True,
-              with_fidelity: bool = True, size: str = "full", print_fn: Callable[[str], Any] | None = print,
+              with_fidelity: bool = True, size: str = "full", backends: Sequence[str] = BACKENDS, print_fn: Callable[[str], Any] | None = print,
               **timing_options: Any) -> dict:
     """profile -> cluster -> synthesize -> run, printing the group table; the CLI's ``synth`` subcommand.
 
     ``models``: zoo names, ONNX paths or a comma-separated string. Writes to
     ``out`` (a folder) when given: workload.json/.csv, groups.md/.json,
-    synthetic.json, synthetic.onnx, results.jsonl. Returns a dict with the
-    workload, groups, synthetic model, fidelity rows and Results.
+    synthetic.json, synthetic.onnx, results.jsonl. The model runs under each of
+    ``backends`` (``torch``: the whole module; ``native``: its convs through the
+    native conv runner); one that fails is recorded as a failed Result. Returns a
+    dict with the workload, groups, synthetic model, fidelity rows and Results.
     """
     from .profile import profile
 
@@ -196,11 +217,18 @@ def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str =
     sm = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed, warp_model=warp_model)
     fid = fidelity(sm, wl, device=str(dev), dtype=dtype, seed=seed, **timing_options) if run and with_fidelity else None
     results: list[Result] = []
-    if run:
-        results.append(run_model(sm, device=str(dev), dtype=dtype, seed=seed, **timing_options))
+    backends = [backends] if isinstance(backends, str) else list(backends)
+    for b in backends:
+        _check.choice("backends", b, BACKENDS)
+    for backend in (backends if run else ()):
+        try:
+            results.append(run_model(sm, device=str(dev), dtype=dtype, backend=backend, seed=seed, **timing_options))
+        except Exception as e:  # a backend that cannot run is recorded; the other still runs
+            results.append(Result.failed("synth", {"model": "synthetic", "convs": sm.conv_count}, backend=backend,
+                                         dtype=dtype, device=str(dev), exc=e))
     say("## Synthetic model vs real layers\n\n" + format_synth_table(sm, fid) + "\n")
-    if results:
-        say(repr(results[0]))
+    for r in results:
+        say(repr(r))
     if out is not None:
         o = Path(out)
         o.mkdir(parents=True, exist_ok=True)
