@@ -92,6 +92,13 @@ set_target_properties(am_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
 set(AM_CUDA_DEST aimatrix/_backends/cu${CUDAToolkit_VERSION_MAJOR})
 nanobind_add_module(_cuda STABLE_ABI NB_STATIC csrc/bindings/cuda.cpp)
 target_link_libraries(_cuda PRIVATE am_cuda)
+# Keep what static archives bring in (a toolchain may link libstdc++ statically) private to the
+# module: exported, its C++ runtime's symbols bind to another copy already loaded with
+# RTLD_GLOBAL (PyTorch's, when torch is imported first), and streams then crash on a facet of the
+# wrong copy (seen on an H200: ostream << double inside a cuDNN plan's info).
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  target_link_options(_cuda PRIVATE "LINKER:--exclude-libs,ALL")
+endif()
 # Installed wheels find cuBLAS & co. in site-packages/nvidia/cuXY/lib; a system
 # toolkit is found through the loader path (aimatrix preloads libraries too).
 set_target_properties(_cuda PROPERTIES INSTALL_RPATH

@@ -266,3 +266,16 @@ def test_cuda_conv_chain(backend, dtype, layout):
     assert len(r.params["algo"].split(";")) == 3 and r.metrics["flops"] == _chain_flops(CHAIN)
     singles = [am.conv(**x, dtype=dtype, layout=layout, backend=backend, **QUICK).median_ms for x in CHAIN]
     assert r.median_ms > max(singles) / 2  # the chain runs every layer, not just one
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", ["cudnn", "igemm"])
+def test_cuda_conv_after_torch_is_imported_first(backend):
+    # PyTorch loads its libraries with RTLD_GLOBAL; aimatrix's module must not bind to their C++ runtime.
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    code = ("import torch, aimatrix as am; r = am.conv(2, 8, 12, 12, k=16, r=3, pad=1, dtype='fp16', layout='nhwc', "
+            f"backend={backend!r}, max_time=0.1); assert r.verify['passed'], r")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
