@@ -5,7 +5,8 @@
 
 1. Convolution, ResNet-50 layers (aimatrix.micro.catalog("resnet50-conv")), NHWC
    (torch: channels_last), bf16/fp16/fp32: torch.nn.functional.conv2d with
-   cudnn.benchmark on (fp32 with TF32 off, as aimatrix's fp32) timed by
+   cudnn.benchmark on and benchmark_limit 24, the configs aimatrix's find times (fp32 with TF32
+   off, as aimatrix's fp32), timed by
    triton.testing.do_bench (median; it zeroes a 256 MB buffer before every call),
    against aimatrix `cudnn` in cold mode (L2 flushed before every sample: the same
    condition); and aimatrix's own implicit GEMM (`igemm`, cold) against `cudnn`.
@@ -60,6 +61,9 @@ def do_bench_ms(fn: Callable) -> float:
 def conv_section(args, w, timing) -> None:
     if not args.no_torch:
         torch.backends.cudnn.benchmark = True
+        # As many engine configs as aimatrix's find times (PyTorch's default is 10): the same search on both sides.
+        torch.backends.cudnn.benchmark_limit = args.benchmark_limit
+        print(f"torch.backends.cudnn.benchmark_limit = {args.benchmark_limit} (aimatrix find: up to 24 configs)")
         torch.backends.cudnn.allow_tf32 = False
         gen = torch.Generator(device="cuda").manual_seed(0)
     layers = catalog("resnet50-conv", batch=args.batch)
@@ -213,6 +217,8 @@ def main() -> None:
     ap.add_argument("--layers", default="", help="conv layers: 1x1, 3x3, 7x7 or substrings of names, comma-separated")
     ap.add_argument("--no-igemm", action="store_true", help="conv: leave out the igemm column")
     ap.add_argument("--algo", default="find", help="conv: aimatrix cudnn's algo= (find, heuristic, legacy-find, ...)")
+    ap.add_argument("--benchmark-limit", type=int, default=24,
+                    help="conv: torch.backends.cudnn.benchmark_limit (configs PyTorch's benchmark mode tries; 0: all)")
     ap.add_argument("--sections", default="conv,memory,launch")
     ap.add_argument("--no-torch", action="store_true", help="aimatrix only: PyTorch is never imported")
     args = ap.parse_args()
