@@ -27,6 +27,15 @@ inline const Verification& require_passed(const Verification& v, const std::stri
   throw VerificationError(os.str());
 }
 
+// Adds one part's check to a whole's (a chain of layers): the worst error, every checked and
+// non-finite element counted.
+inline void merge_check(Verification& whole, const Verification& part) {
+  whole.tolerance = part.tolerance;
+  whole.rel_error = std::fmax(whole.rel_error, part.rel_error);
+  whole.nonfinite += part.nonfinite;
+  whole.checked += part.checked;
+}
+
 // Seeds for the separate operands of one benchmark, derived from the user's seed.
 inline uint64_t operand_seed(uint64_t seed, int operand) { return seed * 16 + uint64_t(operand) + 1; }
 

@@ -174,11 +174,7 @@ RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, boo
   for (size_t i = 0; i < chain.size(); ++i) {
     layers[i].s = chain[i];
     prepare(layers[i]);
-    const Verification& v = layers[i].verify;
-    worst.tolerance = v.tolerance;
-    worst.rel_error = std::max(worst.rel_error, v.rel_error);
-    worst.nonfinite += v.nonfinite;
-    worst.checked += v.checked;
+    merge_check(worst, layers[i].verify);
   }
   std::string algos = "im2col+sgemm";  // each layer's, ';'-separated as the CUDA runner reports a chain
   for (size_t i = 1; i < chain.size(); ++i) algos += ";im2col+sgemm";

@@ -1,6 +1,5 @@
 // The CUDA convolution runner: allocate, fill, poison, run once, verify against
 // float64 on sampled outputs, then time (as gemm_runner.cpp does for GEMM).
-#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -124,11 +123,7 @@ RunResult run_conv(int device, const std::string& backend, const std::string& al
   // A chain: the worst layer's check, and each layer's algorithm in order.
   std::string algos, rejected;
   for (size_t i = 0; i < layers.size(); ++i) {
-    const Verification& v = layers[i]->verify;
-    r.verify.tolerance = v.tolerance;
-    r.verify.rel_error = std::max(r.verify.rel_error, v.rel_error);
-    r.verify.nonfinite += v.nonfinite;
-    r.verify.checked += v.checked;
+    merge_check(r.verify, layers[i]->verify);
     const auto it = layers[i]->plan.info.find("algo");
     algos += (i ? ";" : "") + (it == layers[i]->plan.info.end() ? backend : it->second);
     if (!layers[i]->rejected.empty()) rejected += (rejected.empty() ? "" : "; ") + std::to_string(i) + ": " + layers[i]->rejected;

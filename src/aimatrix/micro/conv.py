@@ -94,6 +94,7 @@ def conv_chain(layers: Sequence[dict], *, dtype: str = "fp32", layout: str = "nh
     """
     if isinstance(layers, dict) or not isinstance(layers, Sequence) or not layers:
         raise ValueError(f"layers={layers!r} is not allowed: expected a non-empty list of conv shape dicts")
+    seed = _check.non_negative_int("seed", seed)
     specs, shapes = [], []
     for i, x in enumerate(layers):
         if not isinstance(x, dict):
@@ -105,7 +106,7 @@ def conv_chain(layers: Sequence[dict], *, dtype: str = "fp32", layout: str = "nh
         if missing:
             raise ValueError(f"layers[{i}] lacks {sorted(missing)}")
         try:
-            sp, sh = _spec(**x, dtype=dtype, layout=layout, direction="fwd", seed=_check.non_negative_int("seed", seed) + i)
+            sp, sh = _spec(**x, dtype=dtype, layout=layout, direction="fwd", seed=seed + i)
         except (TypeError, ValueError) as e:
             raise type(e)(f"layers[{i}]: {e}") from None
         specs.append(sp)
