@@ -268,6 +268,11 @@ def test_run_paper_model_natively_on_gpu(paper_model, dtype, channels_last):
 
 
 # -- bad input -------------------------------------------------------------------------------------
+def test_run_synth_rejects_an_unknown_backend_before_profiling():
+    with pytest.raises(ValueError, match=r"backends='tf' is not allowed: expected one of torch, native"):
+        S.run_synth("no-such-model", device="cpu", backends=["torch", "tf"])
+
+
 def _toy_groups():
     wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))}, input_size=16)
     return S.cluster(wl, [16])

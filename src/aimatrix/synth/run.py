@@ -206,6 +206,9 @@ def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str =
     """
     from .profile import profile
 
+    backends = [backends] if isinstance(backends, str) else list(backends)
+    for b in backends:  # before the minutes of profiling and synthesis
+        _check.choice("backends", b, BACKENDS)
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
     dev = resolve(device)
@@ -217,9 +220,6 @@ def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str =
     sm = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed, warp_model=warp_model)
     fid = fidelity(sm, wl, device=str(dev), dtype=dtype, seed=seed, **timing_options) if run and with_fidelity else None
     results: list[Result] = []
-    backends = [backends] if isinstance(backends, str) else list(backends)
-    for b in backends:
-        _check.choice("backends", b, BACKENDS)
     for backend in (backends if run else ()):
         try:
             results.append(run_model(sm, device=str(dev), dtype=dtype, backend=backend, seed=seed, **timing_options))
