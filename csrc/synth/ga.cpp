@@ -44,7 +44,8 @@ inline uint32_t gene_at(const uint64_t* w, int64_t t, int bits, uint64_t mask) {
   return uint32_t(v & mask);
 }
 
-// skip(u) of ga.hpp: thresholds thr[0..B] and a 1024-bucket index over the top 10 bits of u.
+// skip(u) of ga.hpp: thresholds thr[0..B] and a 4096-bucket index over the top 12 bits of u (the scan from a
+// bucket's start then takes well under one step on average).
 struct Skipper {
   std::vector<uint64_t> thr;
   std::vector<int32_t> start;
@@ -54,16 +55,17 @@ struct Skipper {
     thr.resize(B + 2);
     thr[0] = uint64_t(1) << 32;
     for (int64_t k = 1; k <= B + 1; ++k) thr[k] = uint64_t((unsigned __int128)thr[k - 1] * q >> 32);
-    start.resize(1024);
-    for (int b = 0; b < 1024; ++b) start[b] = int32_t(slow((uint64_t(b + 1) << 22) - 1));
-  }
-  int64_t slow(uint64_t u) const {  // the largest k in 0..B with u < thr[k]
+    // start[b] = the largest k with u < thr[k] for the bucket's largest u: it grows as b falls (thr decreases)
+    start.resize(4096);
     int64_t s = 0;
-    while (s < B && u < thr[s + 1]) ++s;
-    return s;
+    for (int b = 4095; b >= 0; --b) {
+      const uint64_t u = (uint64_t(b + 1) << 20) - 1;
+      while (s < B && u < thr[s + 1]) ++s;
+      start[b] = int32_t(s);
+    }
   }
   inline int64_t operator()(uint32_t u) const {
-    int64_t s = start[u >> 22];
+    int64_t s = start[u >> 20];
     while (s < B && uint64_t(u) < thr[s + 1]) ++s;
     return s;
   }
@@ -512,7 +514,6 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       if (f[i] < f[b]) b = i;
     return b;
   };
-  res.history.push_back(fit[best_of(fit)]);
 
   // Per generation, in three passes over the children (short loop bodies let the CPU overlap the random
   // loads of many children): tournaments, then crossover and mutation, then decoding and fitness.
@@ -526,16 +527,26 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
     // Elite: the first `elite` in (fitness, index) order -- all below the elite-th smallest fitness v, then
     // those equal to v by index.
     elite_idx.clear();
-    if (elite <= 64) {
+    if (elite == 0) {
+      // no elite: every child is bred
+    } else if (elite <= 64) {
       // a sorted list of the best so far, scanning by index: a later equal fitness never displaces an earlier one
       double worst = std::numeric_limits<double>::infinity();
-      for (int64_t i = 0; i < P; ++i) {
-        const double f = fit[i];
-        if (int64_t(elite_idx.size()) == elite && !(f < worst)) continue;
-        if (int64_t(elite_idx.size()) == elite) elite_idx.pop_back();
-        auto at = std::upper_bound(elite_idx.begin(), elite_idx.end(), f, [&](double x, int64_t j) { return x < fit[j]; });
-        elite_idx.insert(at, i);
-        if (int64_t(elite_idx.size()) == elite) worst = fit[elite_idx.back()];
+      for (int64_t i0 = 0; i0 < P; i0 += 8) {
+        const int64_t i1 = std::min(P, i0 + 8);
+        if (int64_t(elite_idx.size()) == elite && i1 - i0 == 8) {  // most blocks hold no candidate: one vector test
+          bool any = false;
+          for (int l = 0; l < 8; ++l) any |= fit[i0 + l] < worst;
+          if (!any) continue;
+        }
+        for (int64_t i = i0; i < i1; ++i) {
+          const double f = fit[i];
+          if (int64_t(elite_idx.size()) == elite && !(f < worst)) continue;
+          if (int64_t(elite_idx.size()) == elite) elite_idx.pop_back();
+          auto at = std::upper_bound(elite_idx.begin(), elite_idx.end(), f, [&](double x, int64_t j) { return x < fit[j]; });
+          elite_idx.insert(at, i);
+          if (int64_t(elite_idx.size()) == elite) worst = fit[elite_idx.back()];
+        }
       }
     } else {
       std::copy(fit.begin(), fit.end(), tmp.begin());
@@ -548,6 +559,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       std::sort(elite_idx.begin(), elite_idx.end(),
                 [&](int64_t x, int64_t y) { return fit[x] < fit[y] || (fit[x] == fit[y] && x < y); });
     }
+    // the best of the population entering this generation: the first elite, when there is one
+    res.history.push_back(fit[elite > 0 ? elite_idx[0] : best_of(fit)]);
     for (int64_t e = 0; e < elite; ++e) {
       std::copy_n(&genes[elite_idx[e] * W], W, &next[e * W]);
       next_fit[e] = fit[elite_idx[e]];
@@ -635,10 +648,10 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
     res.evaluations += P - elite;
     genes.swap(next);
     fit.swap(next_fit);
-    res.history.push_back(fit[best_of(fit)]);
   }
 
   const int64_t b = best_of(fit);
+  res.history.push_back(fit[b]);
   res.ga_chain = base;
   for (int64_t j = 0; j < n; ++j) res.ga_chain[pos[j]] = decode(gene_at(&genes[b * W], j * bits, bits, mask), lo, upper[j]);
   res.ga_fitness = fit[b];
