@@ -156,9 +156,16 @@ def memory_section(args, w, timing) -> None:
     print(f"\n## Memory bandwidth, {nbytes >> 20} MiB arrays, GB/s (bytes read + written)\n")
     print("| kind | torch do_bench | aimatrix hot | aimatrix cold | aimatrix / torch | % of peak |")
     print("|---|---|---|---|---|---|")
-    for kind in ("copy", "triad", "read", "write", "scale", "add", "dot", "d2d"):
-        hot = am.membw(kind, nbytes=nbytes, **timing)
-        cold = am.membw(kind, nbytes=nbytes, mode="cold", **timing)
+    # Hopper's bulk-copy kernels (kernel="tma") next to the per-thread loads/stores, where the GPU has them.
+    tma = torch.cuda.get_device_capability()[0] >= 9
+    rows = [(k, "auto") for k in ("copy", "triad", "read", "write", "scale", "add", "dot", "d2d")]
+    if tma:
+        rows[2:2] = [("copy", "tma"), ("triad", "tma")]
+        rows += [("scale", "tma"), ("add", "tma")]
+    for kind, kernel in rows:
+        opt = {} if kernel == "auto" else {"kernel": kernel}
+        hot = am.membw(kind, nbytes=nbytes, **opt, **timing)
+        cold = am.membw(kind, nbytes=nbytes, mode="cold", **opt, **timing)
         w.write(hot)
         w.write(cold)
         t = None
@@ -166,7 +173,8 @@ def memory_section(args, w, timing) -> None:
             fn, moved = torch_cols[kind]
             t = moved / do_bench_ms(fn) / 1e6
         ratio = f"{cold.metrics['gbps'] / t:.3f}" if t else "n/a"
-        print(f"| {kind} | {'n/a' if t is None else f'{t:.0f}'} | {hot.metrics['gbps']:.0f} | {cold.metrics['gbps']:.0f} | "
+        label = kind if kernel == "auto" else f"{kind} ({kernel})"
+        print(f"| {label} | {'n/a' if t is None else f'{t:.0f}'} | {hot.metrics['gbps']:.0f} | {cold.metrics['gbps']:.0f} | "
               f"{ratio} | {cold.metrics.get('pct_of_peak', 0):.1f} |", flush=True)
     del a, b, c
     tb = 256 << 20

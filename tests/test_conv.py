@@ -140,11 +140,19 @@ def test_cudnn_conv(shape, direction, dtype, layout):
     p = res.params
     assert p["api"] == "graph" and p["algo"] == f"engine:{p['engine']}" and int(p["engine"]) >= 0, p
     assert float(p["algo_find_ms"]) > 0 and int(p["algo_find_count"]) >= 1 and int(p["workspace_bytes"]) >= 0
-    assert p["heur"] in ("A", "FALLBACK")
+    assert p["heur"] in ("A", "FALLBACK") and p["algo_find_mode"] == "hot"
     if dtype == "fp32":  # true fp32: never a tensor-core (TF32) engine
         assert "TENSOR_CORE" not in p["notes"].split(","), p
     assert "DOWN_CONVERT_INPUTS" not in p["notes"].split(",")
     assert res.metrics["tflops"] > 0 and res.metrics["pct_of_peak"] > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_cudnn_find_in_cold_mode_times_cold_launches(direction):
+    res = am.conv(8, 64, 28, 28, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction=direction, backend="cudnn",
+                  mode="cold", **QUICK)
+    assert res.verify["passed"] and res.params["algo_find_mode"] == "cold" and float(res.params["algo_find_ms"]) > 0
 
 
 @pytest.mark.cuda

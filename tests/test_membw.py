@@ -44,10 +44,20 @@ def test_transfers_need_cuda(kind):
     (dict(method="kernel"), ValueError, "method='kernel', bidirectional=False is not allowed for kind 'triad'"),
     (dict(kind="d2d", bidirectional=True), ValueError, "is not allowed for kind 'd2d': only p2p"),
     (dict(kind="p2p", method="sm"), ValueError, "method='sm' is not allowed"),
+    (dict(kernel="wgmma"), ValueError, "kernel='wgmma' is not allowed: expected one of auto, ldst, tma"),
+    (dict(kind="d2d", kernel="ldst"), ValueError, "kernel='ldst' is not allowed for kind 'd2d': a transfer"),
+    (dict(kind="dot", kernel="tma"), ValueError, "kernel='tma' is not allowed for kind 'dot' with passes=1"),
+    (dict(kernel="tma", passes=4), ValueError, "kernel='tma' is not allowed for kind 'triad' with passes=4"),
 ])
 def test_membw_bad_arguments(kwargs, exc, text):
     with pytest.raises(exc, match=text):
         am.membw(**{"device": "cpu", **kwargs})
+
+
+@pytest.mark.parametrize("kernel", ["ldst", "tma"])
+def test_cpu_runs_no_cuda_kernel_choice(kernel):
+    with pytest.raises(am.UnsupportedError, match=f"kernel='{kernel}' names a CUDA kernel"):
+        am.membw("copy", nbytes=1 << 20, kernel=kernel, device="cpu")
 
 
 def test_cpu_out_of_memory_is_an_exception():
@@ -81,6 +91,23 @@ def test_cuda_kernels(kind, nbytes, passes):
     r = am.membw(kind, nbytes=nbytes, passes=passes, **QUICK)
     assert r.ok and r.verify["passed"], r.verify
     assert r.metrics["gbps"] > 0 and r.metrics["peak_gbps"] > 1000
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kind", mb.TMA_KINDS)
+# one float, a tail of 3 floats past a partial 16 KB chunk, and more chunks than the grid has blocks
+@pytest.mark.parametrize("nbytes", [4, 4 * 4099 + 12, (96 << 20) + 4 * 3])
+def test_cuda_tma_kernels(kind, nbytes):
+    from aimatrix import _native
+
+    if _native.cuda().device_info(0)["cc_major"] < 9:
+        with pytest.raises(am.UnsupportedError, match="compute capability 9.0"):
+            am.membw(kind, nbytes=nbytes, kernel="tma", **QUICK)
+        return
+    r = am.membw(kind, nbytes=nbytes, kernel="tma", **QUICK)
+    assert r.ok and r.verify["passed"], r.verify
+    assert r.params["kernel"] == f"tma_{kind}" and r.params["kernel_choice"] == "tma"
+    assert am.membw(kind, nbytes=nbytes, kernel="ldst", **QUICK).params["kernel"] == f"stream_{kind}"
 
 
 @pytest.mark.cuda

@@ -20,9 +20,10 @@ def conv(device: int, backend: str, algo: str, spec: dict[str, Any] | list[dict[
     pad_h/w, dil_h/w, groups, dtype, layout, direction, seed."""
 
 def membw(device: int, kind: str, n: int, passes: int, pinned: bool, peer: int, seed: int, cold: bool,
-          rule: dict[str, float], p2p_kernel: bool = False, bidirectional: bool = False) -> dict[str, Any]:
-    """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array, or a transfer
-    (p2p: by the copy engine or an SM kernel, one way or both at once)."""
+          rule: dict[str, float], p2p_kernel: bool = False, bidirectional: bool = False,
+          kernel: str = "auto") -> dict[str, Any]:
+    """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array (kernel: auto, ldst, tma), or a
+    transfer (p2p: by the copy engine or an SM kernel, one way or both at once)."""
 
 def launch(device: int, kind: str, rule: dict[str, float]) -> dict[str, Any]:
     """Launch latency (empty, graph, sync): host-side time per launch."""

@@ -70,8 +70,8 @@ NB_MODULE(_cuda, m) {
   }, nb::arg("device"), nb::arg("backend"), nb::arg("algo"), nb::arg("spec"), nb::arg("cold"), nb::arg("rule"));
 
   m.def("membw", [](int device, const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,
-                    bool cold, nb::dict rule, bool p2p_kernel, bool bidirectional) {
-    const MembwSpec s = bind::membw_spec(kind, n, passes, pinned, peer, seed, p2p_kernel, bidirectional);
+                    bool cold, nb::dict rule, bool p2p_kernel, bool bidirectional, const std::string& kernel) {
+    const MembwSpec s = bind::membw_spec(kind, n, passes, pinned, peer, seed, p2p_kernel, bidirectional, kernel);
     const StopRule r = bind::stop_rule(rule);
     RunResult res;
     {
@@ -80,7 +80,8 @@ NB_MODULE(_cuda, m) {
     }
     return bind::to_dict(res);
   }, nb::arg("device"), nb::arg("kind"), nb::arg("n"), nb::arg("passes"), nb::arg("pinned"), nb::arg("peer"),
-     nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), nb::arg("p2p_kernel") = false, nb::arg("bidirectional") = false);
+     nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), nb::arg("p2p_kernel") = false, nb::arg("bidirectional") = false,
+     nb::arg("kernel") = "auto");
 
   m.def("launch", [](int device, const std::string& kind, nb::dict rule) {
     const StopRule r = bind::stop_rule(rule);

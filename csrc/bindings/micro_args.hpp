@@ -41,7 +41,7 @@ inline std::vector<ConvSpec> conv_specs(const nb::handle& h) {
 }
 
 inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,
-                            bool p2p_kernel = false, bool bidirectional = false) {
+                            bool p2p_kernel = false, bool bidirectional = false, const std::string& kernel = "auto") {
   MembwSpec s;
   s.kind = parse_membw_kind(kind);
   s.n = n;
@@ -51,6 +51,7 @@ inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool
   s.seed = seed;
   s.p2p_kernel = p2p_kernel;
   s.bidirectional = bidirectional;
+  s.kernel = kernel;
   return s;
 }
 

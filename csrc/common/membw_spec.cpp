@@ -42,9 +42,23 @@ void MembwSpec::validate() const {
   if (passes > 1 && membw_info(kind).transfer)
     throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" + membw_info(kind).name +
                                 "': transfers make one copy per launch");
+  if (kernel != "auto" && kernel != "ldst" && kernel != "tma")
+    throw std::invalid_argument("kernel='" + kernel + "' is not allowed: expected one of auto, ldst, tma");
+  if (kernel != "auto" && membw_info(kind).transfer)
+    throw std::invalid_argument("kernel='" + kernel + "' is not allowed for kind '" + membw_info(kind).name +
+                                "': a transfer runs no kernel of ours");
+  if (kernel == "tma" && !tma_capable())
+    throw std::invalid_argument("kernel='tma' is not allowed for kind '" + std::string(membw_info(kind).name) +
+                                "' with passes=" + std::to_string(passes) +
+                                ": it runs copy, scale, add and triad in one pass");
   if ((p2p_kernel || bidirectional) && kind != MembwKind::p2p)
     throw std::invalid_argument(std::string("a kernel-based or bidirectional copy is not allowed for kind '") +
                                 membw_info(kind).name + "': only p2p has them");
+}
+
+bool MembwSpec::tma_capable() const {
+  return passes == 1 && (kind == MembwKind::copy || kind == MembwKind::scale || kind == MembwKind::add ||
+                         kind == MembwKind::triad);
 }
 
 double membw_probe_error(MembwKind k, const float* a, const float* b, const float* c, const float* out, size_t count) {

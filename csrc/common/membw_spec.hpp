@@ -42,9 +42,13 @@ struct MembwSpec {
   int peer = -1;        // p2p: the other device
   bool p2p_kernel = false;     // p2p: an SM copy kernel writes into the peer's memory (else the copy engine)
   bool bidirectional = false;  // p2p: both directions at once (the bytes of both counted)
+  // Device kernels: "ldst" (each thread's 16-byte loads and stores), "tma" (Hopper's bulk asynchronous copies
+  // between global and shared memory; copy, scale, add and triad in one pass) or "auto" (the faster where measured).
+  std::string kernel = "auto";
   uint64_t seed = 0;
   double bytes() const;  // moved per launch: n * 4 * (reads + writes) * passes (x2 both ways)
   void validate() const;
+  bool tma_capable() const;  // a kind and pass count the "tma" kernels run
 };
 
 // Relative error allowed: elementwise kinds are exact up to a fused multiply-add's

@@ -37,10 +37,10 @@ int64_t engine_of(const std::string& algo) {
 }
 
 std::shared_ptr<CudnnCandidates> candidates_for(Context& ctx, const ConvSpec& s, const std::string& algo,
-                                                const ConvOperands& ops, size_t cap) {
-  if (algo == "find" || algo == "heuristic") return make_graph_conv(ctx, s, algo, -1, ops, cap);
+                                                const ConvOperands& ops, size_t cap, bool cold) {
+  if (algo == "find" || algo == "heuristic") return make_graph_conv(ctx, s, algo, -1, ops, cap, cold);
   const int64_t engine = engine_of(algo);
-  if (engine >= 0) return make_graph_conv(ctx, s, "engine", engine, ops, cap);
+  if (engine >= 0) return make_graph_conv(ctx, s, "engine", engine, ops, cap, cold);
   if (algo == "legacy-find") return make_legacy_conv(ctx, s, "find", ops, cap);
   if (algo == "legacy-heuristic") return make_legacy_conv(ctx, s, "heuristic", ops, cap);
   const std::vector<std::string> names = legacy_algo_names(s.dir);
@@ -53,12 +53,13 @@ std::shared_ptr<CudnnCandidates> candidates_for(Context& ctx, const ConvSpec& s,
 
 }  // namespace
 
-CudnnConv::CudnnConv(Context& ctx, const ConvSpec& s, const std::string& algo, const void* in0, const void* in1, void* out)
+CudnnConv::CudnnConv(Context& ctx, const ConvSpec& s, const std::string& algo, const void* in0, const void* in1, void* out,
+                     bool cold)
     : impl_(std::make_shared<Impl>()) {
   size_t free_b = 0, total_b = 0;
   AM_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const size_t cap = std::min(free_b / 2, size_t(4) << 30);
-  impl_->cands = candidates_for(ctx, s, algo, ConvOperands{in0, in1, out}, cap);
+  impl_->cands = candidates_for(ctx, s, algo, ConvOperands{in0, in1, out}, cap, cold);
   if (impl_->cands->count() == 0)
     throw UnsupportedError("cuDNN has no algorithm for " + s.describe() + " (algo '" + algo + "')");
 }
@@ -74,7 +75,7 @@ ConvPlan CudnnConv::plan(size_t i) const { return impl_->cands->plan(i); }
 namespace am::cuda {
 int cudnn_version() { return 0; }
 struct CudnnConv::Impl {};
-CudnnConv::CudnnConv(Context&, const ConvSpec&, const std::string&, const void*, const void*, void*) {
+CudnnConv::CudnnConv(Context&, const ConvSpec&, const std::string&, const void*, const void*, void*, bool) {
   throw UnsupportedError("backend 'cudnn': this aimatrix was built without cuDNN (pip install nvidia-cudnn-cu13 and rebuild)");
 }
 size_t CudnnConv::candidates() const { return 0; }

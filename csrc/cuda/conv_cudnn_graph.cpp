@@ -302,20 +302,23 @@ class StreamGate {
 
 // Milliseconds of one launch (median of kFindLaunches, queued behind a gate,
 // after one untimed launch), or a negative value when the plan fails to execute.
-double time_plan(cudnnHandle_t h, const BackendDesc& plan, const BackendDesc& vp, cudaStream_t st, const Events& ev) {
+// ev holds 2 x kFindLaunches events: each launch between a pair, after an L2 flush when `flush` is given.
+double time_plan(cudnnHandle_t h, const BackendDesc& plan, const BackendDesc& vp, cudaStream_t st, const Events& ev,
+                 Context* flush) {
   if (cudnnBackendExecute(h, plan.get(), vp.get()) != CUDNN_STATUS_SUCCESS) return -1;
   {
     StreamGate gate(st);
-    AM_CUDA_CHECK(cudaEventRecord(ev[0], st));
-    for (int i = 0; i < kFindLaunches; ++i) {
+    for (size_t i = 0; i < size_t(kFindLaunches); ++i) {
+      if (flush) flush->flush_l2(st);
+      AM_CUDA_CHECK(cudaEventRecord(ev[2 * i], st));
       if (cudnnBackendExecute(h, plan.get(), vp.get()) != CUDNN_STATUS_SUCCESS) return -1;
-      AM_CUDA_CHECK(cudaEventRecord(ev[size_t(i) + 1], st));
+      AM_CUDA_CHECK(cudaEventRecord(ev[2 * i + 1], st));
     }
   }  // the gate opens; the stream drains
   std::vector<double> ms;
   for (size_t i = 0; i < size_t(kFindLaunches); ++i) {
     float t = 0;
-    AM_CUDA_CHECK(cudaEventElapsedTime(&t, ev[i], ev[i + 1]));
+    AM_CUDA_CHECK(cudaEventElapsedTime(&t, ev[2 * i], ev[2 * i + 1]));
     ms.push_back(t);
   }
   std::sort(ms.begin(), ms.end());
@@ -343,13 +346,13 @@ struct Candidate {
 class GraphConv final : public CudnnCandidates, public std::enable_shared_from_this<GraphConv> {
  public:
   GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice, int64_t engine, const ConvOperands& ops,
-            size_t cap);
+            size_t cap, bool cold);
   size_t count() const override { return cands_.size(); }
   ConvPlan plan(size_t i) const override;
 
  private:
   void add_plans(const std::vector<Config>& configs, size_t cap, bool allow_rtc, std::set<std::string>& seen);
-  void find(cudaStream_t st);
+  void find(cudaStream_t st, Context* flush);
 
   ConvSpec spec_;
   cudnnHandle_t h_ = nullptr;
@@ -357,10 +360,11 @@ class GraphConv final : public CudnnCandidates, public std::enable_shared_from_t
   ConvOperands ops_;
   std::vector<Candidate> cands_;
   Declined declined_;
+  bool find_cold_ = false;
 };
 
 GraphConv::GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice, int64_t engine,
-                     const ConvOperands& ops, size_t cap)
+                     const ConvOperands& ops, size_t cap, bool cold)
     : spec_(s), h_(cudnn_handle(ctx.facts().index)), graph_(make_op_graph(h_, s)), ops_(ops) {
   std::set<std::string> seen;
   const BackendDesc& g = *graph_.graph;
@@ -378,7 +382,7 @@ GraphConv::GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice,
     if (choice == "find" || cands_.empty())
       add_plans(heuristic_configs(g, CUDNN_HEUR_MODE_FALLBACK, "FALLBACK"), cap, false, seen);
   }
-  if (choice == "find") find(ctx.stream());
+  if (choice == "find") find(ctx.stream(), cold ? &ctx : nullptr);
   if (cands_.empty()) {
     std::string what = choice == "engine" ? "engine " + std::to_string(engine) : "engine config";
     throw UnsupportedError("cuDNN has no " + what + " that runs " + s.describe() + " here (" +
@@ -418,16 +422,17 @@ void GraphConv::add_plans(const std::vector<Config>& configs, size_t cap, bool a
   }
 }
 
-void GraphConv::find(cudaStream_t st) {
+void GraphConv::find(cudaStream_t st, Context* flush) {
+  find_cold_ = flush != nullptr;
   size_t wsb = 0;
   for (const Candidate& c : cands_) wsb = std::max(wsb, c.workspace);
   DeviceBuffer ws(wsb);
   const BackendDescPtr vp = variant_pack(spec_, ops_, ws.get());
-  const Events ev(kFindLaunches + 1);
+  const Events ev(2 * kFindLaunches);
   AM_CUDNN_CHECK(cudnnSetStream(h_, st));
   std::vector<Candidate> ran;
   for (Candidate& c : cands_) {
-    c.find_ms = time_plan(h_, *c.plan, *vp, st, ev);
+    c.find_ms = time_plan(h_, *c.plan, *vp, st, ev, flush);
     if (c.find_ms >= 0) ran.push_back(std::move(c));
     else ++declined_.execute;
   }
@@ -463,6 +468,7 @@ ConvPlan GraphConv::plan(size_t i) const {
     os << c.find_ms;
     p.info["algo_find_ms"] = os.str();
     p.info["algo_find_count"] = std::to_string(cands_.size());
+    p.info["algo_find_mode"] = find_cold_ ? "cold" : "hot";
   }
   return p;
 }
@@ -470,8 +476,8 @@ ConvPlan GraphConv::plan(size_t i) const {
 }  // namespace
 
 std::shared_ptr<CudnnCandidates> make_graph_conv(Context& ctx, const ConvSpec& s, const std::string& choice,
-                                                 int64_t engine, const ConvOperands& ops, size_t ws_cap) {
-  return std::make_shared<GraphConv>(ctx, s, choice, engine, ops, ws_cap);
+                                                 int64_t engine, const ConvOperands& ops, size_t ws_cap, bool cold) {
+  return std::make_shared<GraphConv>(ctx, s, choice, engine, ops, ws_cap, cold);
 }
 
 }  // namespace am::cuda

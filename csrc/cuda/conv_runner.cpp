@@ -50,7 +50,7 @@ struct PreparedConv {
 // Allocate, fill, then run each candidate (cuDNN's, best first; igemm has one)
 // once and check it; the first that passes is the layer's plan.
 std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, const std::string& algo,
-                                      const ConvSpec& s) {
+                                      const ConvSpec& s, bool cold) {
   const Storage in = input_storage(s.dtype), out = output_storage(s.dtype);
   const size_t ib = storage_bytes(in), ob = storage_bytes(out);
   const int64_t n0 = s.elems(s.in0()), n1 = s.elems(s.in1()), no = s.elems(s.out());
@@ -62,7 +62,7 @@ std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, 
   const std::vector<uint8_t> ha = to_host(p->a, st), hb = to_host(p->b, st);
   const std::vector<int64_t> probe = make_conv_probe(s);
 
-  if (backend == "cudnn") p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get());
+  if (backend == "cudnn") p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get(), cold);
   const size_t count = p->cudnn ? p->cudnn->candidates() : 1;
   for (size_t i = 0; i < count; ++i) {
     poison(p->c.get(), p->c.bytes(), st);
@@ -103,7 +103,7 @@ RunResult run_conv(int device, const std::string& backend, const std::string& al
   Context& ctx = Context::get(device);
   check_fits(chain);
   std::vector<std::unique_ptr<PreparedConv>> layers;
-  for (const ConvSpec& s : chain) layers.push_back(prepare(ctx, backend, algo, s));
+  for (const ConvSpec& s : chain) layers.push_back(prepare(ctx, backend, algo, s, cold));
 
   // The whole chain is one sample: the layers back to back on the stream, as a forward pass runs them.
   const auto launch = [&layers](cudaStream_t st) {

@@ -132,6 +132,80 @@ __global__ void __launch_bounds__(kBlock) stream_kernel(const float* in0, const 
   }
 }
 
+// The "tma" kernels (sm_90+): Hopper's bulk asynchronous copies move whole chunks between global and
+// shared memory, so no thread issues a load or store of the stream. Per block, kTmaStages chunks are in
+// flight: one thread waits for a chunk's inputs (an mbarrier counts their bytes), the block applies the
+// arithmetic in shared memory (not for copy), and the thread stores the chunk with one bulk copy, then
+// refills that stage once the store has read it. Block b takes chunks b, b + grid, ... of one pass.
+constexpr int kTmaStages = 4, kTmaThreads = 256;
+constexpr uint32_t kTmaChunk = 16384;  // bytes per input per stage
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
+
+template <MembwKind K>
+__global__ void __launch_bounds__(kTmaThreads) tma_stream_kernel(const float* in0, const float* in1, float* out,
+                                                                 int64_t n, int /*passes: one*/, float* /*partials*/) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  using O = Op<K>;
+  extern __shared__ __align__(128) unsigned char stage_mem[];  // kTmaStages x nin x kTmaChunk
+  __shared__ __align__(8) uint64_t bar[kTmaStages];
+  const int64_t nbytes = n / 4 * 16;  // the float4 part: bulk copies move multiples of 16 bytes
+  const int64_t nchunks = (nbytes + kTmaChunk - 1) / kTmaChunk;
+  const int64_t mine = int64_t(blockIdx.x) < nchunks ? (nchunks - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  const bool leader = threadIdx.x == 0;
+  auto buf = [&](int64_t i, int j) { return stage_mem + (size_t(i % kTmaStages) * O::nin + j) * kTmaChunk; };
+  auto offset = [&](int64_t i) { return (int64_t(blockIdx.x) + i * gridDim.x) * int64_t(kTmaChunk); };
+  auto length = [&](int64_t i) { return uint32_t(min(int64_t(kTmaChunk), nbytes - offset(i))); };
+  auto load = [&](int64_t i) {  // the leader: chunk i's inputs into its stage, counted by its mbarrier
+    const uint32_t b = smem_addr(&bar[i % kTmaStages]), len = length(i);
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(b), "r"(len * O::nin) : "memory");
+    const float* src[2] = {in0, in1};
+    for (int j = 0; j < O::nin; ++j)
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                   ::"r"(smem_addr(buf(i, j))), "l"(reinterpret_cast<const char*>(src[j]) + offset(i)), "r"(len), "r"(b)
+                   : "memory");
+  };
+  if (leader) {
+    for (int s = 0; s < kTmaStages; ++s) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&bar[s])));
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    for (int64_t i = 0; i < min(int64_t(kTmaStages), mine); ++i) load(i);
+  }
+  __syncthreads();
+  for (int64_t i = 0; i < mine; ++i) {
+    // copy: only the leader waits; otherwise every thread, and a __syncthreads keeps them within one phase
+    if (leader || K != MembwKind::copy) {
+      const uint32_t b = smem_addr(&bar[i % kTmaStages]), parity = uint32_t(i / kTmaStages) & 1;
+      asm volatile("{\n .reg .pred P1;\n LAB_WAIT:\n mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+                   " @!P1 bra LAB_WAIT;\n}" ::"r"(b), "r"(parity) : "memory");
+    }
+    if (K != MembwKind::copy) {
+      float4* x = reinterpret_cast<float4*>(buf(i, 0));
+      const float4* z = reinterpret_cast<const float4*>(buf(i, O::nin - 1));
+      float acc = 0.f;
+      for (uint32_t e = threadIdx.x; e < length(i) / 16; e += kTmaThreads) x[e] = O::apply4(x[e], z[e], acc);
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // the results, visible to the bulk store
+      __syncthreads();
+    }
+    if (leader) {
+      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(reinterpret_cast<char*>(out) + offset(i)),
+                   "r"(smem_addr(buf(i, 0))), "r"(length(i)) : "memory");
+      asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+      if (i + kTmaStages < mine) {
+        asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");  // the store has read the stage
+        load(i + kTmaStages);
+      }
+    }
+  }
+  if (leader) asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+  // The n % 4 trailing elements: block 0's first threads.
+  const int64_t t = n / 4 * 4 + threadIdx.x;
+  if (blockIdx.x == 0 && t < n) {
+    float acc = 0.f;
+    out[t] = O::apply(in0[t], O::nin >= 2 ? in1[t] : 0.f, acc);
+  }
+#endif
+}
+
 // Reference of the sums: sum(terms) and sum(|terms|) in float64.
 __global__ void sum_f64_kernel(const float* a, const float* b, int64_t n, double* out) {
   double s = 0, sa = 0;
@@ -162,6 +236,60 @@ KernelFn kernel_of(MembwKind k) {
     case MembwKind::dot: return stream_kernel<MembwKind::dot>;
     default: return nullptr;
   }
+}
+
+KernelFn tma_kernel_of(MembwKind k) {
+  switch (k) {
+    case MembwKind::copy: return tma_stream_kernel<MembwKind::copy>;
+    case MembwKind::scale: return tma_stream_kernel<MembwKind::scale>;
+    case MembwKind::add: return tma_stream_kernel<MembwKind::add>;
+    case MembwKind::triad: return tma_stream_kernel<MembwKind::triad>;
+    default: return nullptr;
+  }
+}
+
+// The kernel a spec runs: "tma" where asked for (on sm_90+), else the per-thread loads and stores. "auto" is
+// "ldst": the bulk copies were not faster on the H100/H200 (bench/RESULTS.md).
+bool use_tma(const Context& ctx, const MembwSpec& s) {
+  if (s.kernel != "tma") return false;
+  if (ctx.facts().cc_major < 9)
+    throw UnsupportedError("membw kernel='tma' needs a GPU of compute capability 9.0 or newer (bulk asynchronous "
+                           "copies); this one is " + std::to_string(ctx.facts().cc_major) + "." +
+                           std::to_string(ctx.facts().cc_minor));
+  return true;
+}
+
+// A launch's shape: grid, block and dynamic shared memory.
+struct KernelLaunch {
+  KernelFn fn;
+  int grid, block;
+  size_t smem;
+  std::string name;
+};
+
+KernelLaunch plan_kernel(const Context& ctx, const MembwSpec& s) {
+  const MembwInfo& info = membw_info(s.kind);
+  const int64_t resident_sms = ctx.facts().sm_count;
+  if (use_tma(ctx, s)) {
+    KernelLaunch k{tma_kernel_of(s.kind), 0, s.kind == MembwKind::copy ? 32 : kTmaThreads,
+                   size_t(kTmaStages) * size_t(info.reads) * kTmaChunk, std::string("tma_") + info.name};
+    AM_CUDA_CHECK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, int(k.smem)));
+    int per_sm = 0;
+    AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k.fn, k.block, k.smem));
+    const int64_t chunks = std::max<int64_t>(1, (s.n / 4 * 16 + kTmaChunk - 1) / kTmaChunk);
+    k.grid = int(std::min(resident_sms * std::max(per_sm, 1), chunks));
+    return k;
+  }
+  KernelLaunch k{kernel_of(s.kind), 0, kBlock, 0, std::string("stream_") + info.name};
+  int per_sm = 0;
+  AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k.fn, kBlock, 0));
+  // One pass: a block per chunk (one-shot, as PyTorch's elementwise kernels; a persistent
+  // grid's blocks ended their walks unevenly and left HBM idle at the tail). Several
+  // passes over a small array: a persistent grid that fills the device.
+  const int64_t work_blocks = chunk_blocks(s.n, s.passes);
+  const int64_t resident = resident_sms * std::max(per_sm, 1);
+  k.grid = int(s.passes == 1 ? std::min<int64_t>(work_blocks, INT32_MAX) : std::min(resident, work_blocks));
+  return k;
 }
 
 // Page-locked or pageable host memory.
@@ -213,21 +341,14 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
   const float* in1 = s.kind == MembwKind::triad ? arr[2].as<float>() : arr[1].as<float>();
   float* out = info.out >= 0 ? arr[info.out].as<float>() : nullptr;
 
-  KernelFn fn = kernel_of(s.kind);
-  int per_sm = 0;
-  AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kBlock, 0));
-  // One pass: a block per chunk (one-shot, as PyTorch's elementwise kernels; a persistent
-  // grid's blocks ended their walks unevenly and left HBM idle at the tail). Several
-  // passes over a small array: a persistent grid that fills the device.
-  const int64_t work_blocks = chunk_blocks(s.n, s.passes);
-  const int64_t resident = int64_t(ctx.facts().sm_count) * std::max(per_sm, 1);
-  const int grid = int(s.passes == 1 ? std::min<int64_t>(work_blocks, INT32_MAX) : std::min(resident, work_blocks));
+  const KernelLaunch k = plan_kernel(ctx, s);
+  const int grid = k.grid;
   DeviceBuffer partials(size_t(grid) * sizeof(float));
   float* part = partials.as<float>();
   const int64_t n = s.n;
   const int passes = s.passes;
   auto launch = [=](cudaStream_t stream) {
-    fn<<<grid, kBlock, 0, stream>>>(in0, in1, out, n, passes, part);
+    k.fn<<<k.grid, k.block, k.smem, stream>>>(in0, in1, out, n, passes, part);
     AM_CUDA_CHECK_LAUNCH();
   };
   launch(st);
@@ -270,10 +391,11 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
   r.measurement.timer = sampler.timer_name();
   r.verify = v;
   r.backend = "cuda";
-  r.extra["kernel"] = std::string("stream_") + info.name;
+  r.extra["kernel"] = k.name;
   r.extra["grid"] = std::to_string(grid);
-  r.extra["block"] = std::to_string(kBlock);
+  r.extra["block"] = std::to_string(k.block);
   r.extra["vector_bytes"] = "16";
+  if (k.smem) r.extra["bulk_chunk_bytes"] = std::to_string(kTmaChunk);
   return r;
 }
 

@@ -31,10 +31,11 @@ ALGOS = ("find", "heuristic", "engine:N", "legacy-find", "legacy-heuristic")
 #: (candidates that failed verification); graph API: ``engine``, ``knobs`` ("TILE_SIZE=3,STAGES=4"), ``notes`` (the
 #: engine's numerical notes, e.g. "TENSOR_CORE"), ``behavior`` (its behaviour notes), ``heur`` / ``heur_rank``
 #: (which heuristics list offered the config, "A" or "FALLBACK", and where), ``algo_find_count`` (configs timed),
+#: ``algo_find_mode`` ("cold": each timed launch followed an L2 flush, as the samples of mode="cold" do; else "hot"),
 #: ``configs_declined`` (configs left out, by reason: "numerics=2,rtc=1,finalize=0,workspace=0,execute=0"; rtc:
 #: compiled at run time, only run as "engine:N"); legacy API: ``algo_id``, ``math``.
 MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "notes", "behavior", "heur",
-                        "heur_rank", "algo_find_count", "configs_declined"})
+                        "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined"})
 
 
 def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:

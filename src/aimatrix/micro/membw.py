@@ -24,13 +24,17 @@ TRAFFIC = {"read": (1, 0), "write": (0, 1), "copy": (1, 1), "scale": (1, 1), "ad
            "dot": (2, 0), "h2d": (1, 0), "d2h": (1, 0), "d2d": (1, 1), "p2p": (1, 0)}
 DTYPES = ("fp32",)
 P2P_METHODS = ("copy", "kernel")
+#: How the CUDA device kernels move data: per-thread 16-byte loads/stores, or Hopper's bulk async copies.
+KERNEL_CHOICES = ("auto", "ldst", "tma")
+TMA_KINDS = ("copy", "scale", "add", "triad")
 
-MEASURED_PARAMS.update({"grid", "block", "vector_bytes"})
+MEASURED_PARAMS.update({"grid", "block", "vector_bytes", "bulk_chunk_bytes"})
 
 
 def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pinned: bool = True, passes: int = 1,
-          peer: int | None = None, method: str = "copy", bidirectional: bool = False, device: str = "auto",
-          mode: str = "hot", seed: int = 0, telemetry: bool = True, **timing_options: Any) -> Result:
+          peer: int | None = None, method: str = "copy", bidirectional: bool = False, kernel: str = "auto",
+          device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
+          **timing_options: Any) -> Result:
     """Benchmark one memory kind on arrays of ``nbytes`` bytes each.
 
     ``passes`` sweeps over the arrays per launch (device kernels and the CPU): small
@@ -39,7 +43,11 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     for ``p2p`` (default: the next one), ``method`` how it copies (``copy``: the copy
     engine, cudaMemcpyPeerAsync; ``kernel``: an SM kernel on the sending GPU writes
     into the peer's memory) and ``bidirectional`` whether the peer sends the same
-    amount back at the same time (the bytes of both directions counted). GB/s =
+    amount back at the same time (the bytes of both directions counted). ``kernel``
+    picks how a CUDA device kernel moves data: ``ldst`` (each thread's 16-byte loads
+    and stores), ``tma`` (Hopper's bulk asynchronous copies through shared memory,
+    compute capability 9.0+, for copy/scale/add/triad in one pass) or ``auto``
+    (``ldst``). GB/s =
     bytes / median time; % of peak is against memory clock x bus width x 2 for the
     device kernels and ``d2d``.
     """
@@ -58,9 +66,20 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     if kind != "p2p" and (method != "copy" or bidirectional):
         raise ValueError(f"method={method!r}, bidirectional={bidirectional!r} is not allowed for kind {kind!r}: "
                          "only p2p has a kernel-based or bidirectional copy")
+    _check.choice("kernel", kernel, KERNEL_CHOICES)
+    if kernel != "auto" and kind in TRANSFERS:
+        raise ValueError(f"kernel={kernel!r} is not allowed for kind {kind!r}: a transfer runs no kernel of ours")
+    if kernel == "tma" and (kind not in TMA_KINDS or passes > 1):
+        raise ValueError(f"kernel='tma' is not allowed for kind {kind!r} with passes={passes}: it runs "
+                         f"{', '.join(TMA_KINDS)} in one pass")
     seed = _check.non_negative_int("seed", seed)
     opts = _run.timing_rule(timing_options)
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
+    if kernel != "auto" and not dev.is_cuda:
+        from ..errors import UnsupportedError
+
+        raise UnsupportedError(f"membw kernel={kernel!r} names a CUDA kernel; the CPU runs its STREAM loops "
+                               "(leave kernel='auto')")
     if kind == "p2p":
         peer = _peer(dev, peer)
     elif peer is not None:
@@ -69,7 +88,7 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     cold = mode == "cold"
     raw, tel = _run.run(dev, telemetry=telemetry, what=f"membw kind {kind!r}",
                         cuda_call=lambda m: m.membw(dev.index, kind, n, passes, pinned, -1 if peer is None else peer,
-                                                    seed, cold, opts, method == "kernel", bidirectional),
+                                                    seed, cold, opts, method == "kernel", bidirectional, kernel),
                         cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts))
     reads, writes = TRAFFIC[kind]
     params: dict[str, Any] = {"kind": kind, "nbytes": nbytes, "passes": passes,
@@ -78,6 +97,8 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
         params["pinned"] = pinned
     if kind == "p2p":
         params.update(peer=peer, method=method, bidirectional=bidirectional)
+    if kernel != "auto":
+        params["kernel_choice"] = kernel
     peak = _run.peak_memory(dev) if kind not in ("h2d", "d2h", "p2p") else None
     return _run.result("membw", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
                        bytes=float(nbytes) * (reads + writes) * passes * (2 if bidirectional else 1), peak_gbps=peak)
