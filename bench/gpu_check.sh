@@ -36,6 +36,9 @@ for part in $parts; do
     models-compile)  # the torch-compile rows of the model table alone (when the `models` budget ran out)
       OUT="$OUT" bash bench/gpu_models.sh compile
       ;;
+    models-compile-resume)  # a second call on the same warm machine: the torch-compile rows not reached
+      OUT="$OUT" bash bench/gpu_models.sh compile-resume
+      ;;
     results)  # many small files: packed into one archive ($OUT brings back 8 files at most)
       OUT=/tmp/gpu-results bash bench/gpu_results.sh
       tar czf "$OUT/results.tgz" -C /tmp/gpu-results .

@@ -2,7 +2,7 @@
 # GPU checks of the layer/macro benchmarks (issue 4), for the lead on the GPU machine after
 # `pip install .` of aimatrix. Logs go to $OUT (default ./gpu-models-out).
 #
-#   bash bench/gpu_models.sh [all|tests|table|compile]
+#   bash bench/gpu_models.sh [all|tests|table|compile|compile-resume]
 #
 # tests:   `pytest -m cuda` of the model/layer/backend tests: every model (tiny) under every installed
 #          backend in fp32 and bf16, one full-size ResNet-50, the catalogued layers (target <= 3 min on an H100).
@@ -11,7 +11,9 @@
 #          (0.3 s warm-up, 0.5-1 s of samples, >= 3 samples); torch-compile rows last, their cases compiled
 #          first in 6 processes at once (warm Inductor caches). New cases stop after TABLE_BUDGET_S (300 s);
 #          skipped ones are listed. Full-size compiles take 10-90 s each, so the torch-compile rows may not
-#          all fit: `compile` runs just those (a second call, on a fresh machine).
+#          all fit: `compile` runs just those (a second call, on a fresh machine): compiled first in 8
+#          processes, then each timed in a fresh process; results in /tmp/macro-compile.jsonl (copied to
+#          $OUT). `compile-resume`, on the same (warm) machine, times the cases that run did not reach.
 # all:     tests, then table (default; under 10 minutes).
 set -uo pipefail
 what=${1:-all}
@@ -39,11 +41,14 @@ if [ "$what" = all ] || [ "$what" = table ]; then
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
-if [ "$what" = compile ]; then
-  timeout 560 python3 bench/macro_vs_raw.py --out "$OUT/macro-compile.jsonl" --quick --max-time 1.0 --skip-overhead \
-    --backends torch-compile --precompile-jobs 6 --budget-s 480 \
-    2> "$OUT/macro_compile.stderr.log" | tee "$OUT/macro_compile.md"
+if [ "$what" = compile ] || [ "$what" = compile-resume ]; then
+  if [ "$what" = compile ]; then extra="--precompile-jobs 8"; rm -f /tmp/macro-compile.jsonl; else extra="--resume"; fi
+  # shellcheck disable=SC2086
+  timeout "${COMPILE_TIMEOUT_S:-540}" python3 bench/macro_vs_raw.py --out /tmp/macro-compile.jsonl --quick --max-time 1.0 \
+    --skip-overhead --backends torch-compile $extra --budget-s "${COMPILE_BUDGET_S:-420}" \
+    2> "$OUT/macro_$what.stderr.log" | tee "$OUT/macro_$what.md"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  cp /tmp/macro-compile.jsonl "$OUT/"
 fi
 echo "gpu_models.sh $what: exit $status (logs in $OUT)"
 exit $status

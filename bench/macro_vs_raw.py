@@ -13,6 +13,10 @@
    at least 3); ``--precompile-jobs N`` compiles every torch-compile case in N
    processes at once before the (last) torch-compile pass, so that pass finds
    Inductor's on-disk caches warm. Compile and export times are reported, never timed.
+   ``--isolate compile`` (default) times each torch-compile case in a fresh process:
+   compiled code, and a CUDA error that poisons a process's context (an illegal
+   address is sticky), stay with that case. ``--resume`` appends to ``--out`` and
+   skips the cases it already holds (a table split over several runs).
 
     python bench/macro_vs_raw.py --out macro.jsonl [--models resnet50,din] [--backends torch,torch-graph]
     python bench/macro_vs_raw.py --out smoke.jsonl --device cpu --size tiny --skip-overhead --quick
@@ -21,9 +25,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+import multiprocessing as mp
 
 import torch
 
@@ -95,9 +103,6 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
     $TORCHINDUCTOR_CACHE_DIR); the timed pass then re-traces with Dynamo but skips
     lowering and kernel compilation. Nothing else runs meanwhile, so no timing is disturbed.
     """
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing as mp
-
     t0 = time.monotonic()
     saved = os.environ.get("TORCHINDUCTOR_COMPILE_THREADS")
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))  # workers inherit it
@@ -114,45 +119,78 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
           "compile_s below is the timed pass's, with warm caches)\n", flush=True)
 
 
+def _case(task: tuple) -> Result:
+    """One table case, timed; a failure becomes a failed Result."""
+    name, dt, be, device, size, timing = task
+    try:
+        return model(name, dtype=dt, backend=be, device=device, size=size, **timing)
+    except Exception as e:  # noqa: BLE001 - report and keep going
+        return Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device, exc=e)
+
+
+def _case_in_worker(task: tuple) -> dict:
+    return _case(task).to_dict()
+
+
+def run_case(task: tuple, isolate: bool) -> Result:
+    """A case in this process, or in a fresh one (its CUDA context, and whatever breaks it, its own)."""
+    if not isolate:
+        return _case(task)
+    name, dt, be, device = task[:4]
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+        try:
+            return Result.from_dict(pool.submit(_case_in_worker, task).result())
+        except BrokenProcessPool as e:
+            return Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
+                                 exc=RuntimeError(f"the case's process died ({e})"))
+
+
+def done_cases(path: str) -> set[tuple[str, str, str]]:
+    """(model, backend, dtype) of the Results already in a JSONL file (none if it does not exist)."""
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {(r["params"].get("model"), r["backend"], r["dtype"]) for r in rows if r.get("op") == "model"}
+
+
 def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlWriter, budget_s: float,
-          timing: dict, device: str = "cuda", size: str = "full", precompile_jobs: int = 0) -> int:
+          timing: dict, device: str = "cuda", size: str = "full", precompile_jobs: int = 0,
+          isolate: str = "compile", done: set | None = None) -> int:
     print("## Throughput at default batch\n")
     print("| model | backend | dtype | batch | items/s | unit | median ms | TFLOP/s | peak mem GiB | rel_error | "
           "compile/export s | status |")
     print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|", flush=True)
-    start, failures, skipped = time.monotonic(), 0, []
+    start, failures, skipped, done = time.monotonic(), 0, [], done or set()
     for be in backends:
-        if be == "torch-compile" and precompile_jobs > 0 and time.monotonic() - start < budget_s:
-            precompile([(n, d) for n in models for d in dtypes], precompile_jobs, device, size)
-        for name in models:
-            for dt in dtypes:
-                if time.monotonic() - start > budget_s:
-                    skipped.append(f"{name}/{be}/{dt}")
-                    continue
-                t0 = time.monotonic()
-                try:
-                    r = model(name, dtype=dt, backend=be, device=device, size=size, **timing)
-                except Exception as e:  # noqa: BLE001 - report and keep going
-                    r = Result.failed("model", {"model": name},
-                                      backend=be, dtype=dt, device=device, exc=e)
-                out.write(r)
-                took = time.monotonic() - t0
-                if r.ok:
-                    mem = r.metrics.get("peak_memory_bytes", 0) / 2**30
-                    status = "ok" if r.verify.get("passed") else "VERIFY FAILED"
-                    setup = r.metrics.get("compile_s", r.metrics.get("export_s"))
-                    setup = "" if setup is None else f"{setup:.1f}"
-                    if r.metrics.get("graph_breaks"):
-                        status += f", {r.metrics['graph_breaks']} graph break(s)"
-                    if r.params.get("compiled", "whole model") != "whole model":
-                        status += ", dense parts compiled"
-                    print(f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
-                          f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {r.verify.get('rel_error', 0):.2g} | "
-                          f"{setup} | {status} ({took:.0f} s) |", flush=True)
-                else:
-                    failures += 1
-                    msg = r.error["message"].replace("|", "/").replace("\n", " ")[:200]
-                    print(f"| {name} | {be} | {dt} | | | | | | | | | {r.error['type']}: {msg} |", flush=True)
+        todo = [(n, d) for n in models for d in dtypes if (n, be, d) not in done]
+        if be == "torch-compile" and precompile_jobs > 0 and todo and time.monotonic() - start < budget_s:
+            precompile(todo, precompile_jobs, device, size)
+        for name, dt in todo:
+            if time.monotonic() - start > budget_s:
+                skipped.append(f"{name}/{be}/{dt}")
+                continue
+            t0 = time.monotonic()
+            isolated = isolate == "all" or (isolate == "compile" and be == "torch-compile")
+            r = run_case((name, dt, be, device, size, timing), isolated)
+            out.write(r)
+            took = time.monotonic() - t0
+            if r.ok:
+                mem = r.metrics.get("peak_memory_bytes", 0) / 2**30
+                status = "ok" if r.verify.get("passed") else "VERIFY FAILED"
+                setup = r.metrics.get("compile_s", r.metrics.get("export_s"))
+                setup = "" if setup is None else f"{setup:.1f}"
+                if r.metrics.get("graph_breaks"):
+                    status += f", {r.metrics['graph_breaks']} graph break(s)"
+                if r.params.get("compiled", "whole model") != "whole model":
+                    status += ", dense parts compiled"
+                print(f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
+                      f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {r.verify.get('rel_error', 0):.2g} | "
+                      f"{setup} | {status} ({took:.0f} s) |", flush=True)
+            else:
+                failures += 1
+                msg = r.error["message"].replace("|", "/").replace("\n", " ")[:200]
+                print(f"| {name} | {be} | {dt} | | | | | | | | | {r.error['type']}: {msg} |", flush=True)
     if skipped:
         print(f"\nskipped (time budget of {budget_s:.0f} s spent): {', '.join(skipped)}")
     print(f"\ntable: {time.monotonic() - start:.0f} s")
@@ -172,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="aimatrix.timing.QUICK for the table (0.3 s warm-up, 0.5 s of samples, at least 3 samples)")
     p.add_argument("--precompile-jobs", type=int, default=0,
                    help="compile the torch-compile cases in this many processes first (warm Inductor caches)")
+    p.add_argument("--isolate", default="compile", choices=("none", "compile", "all"),
+                   help="time these cases each in a fresh process (default: the torch-compile ones)")
+    p.add_argument("--resume", action="store_true", help="append to --out, skipping the cases it already holds")
     p.add_argument("--skip-overhead", action="store_true")
     p.add_argument("--device", default="cuda", help="cpu (with --skip-overhead --size tiny) for a smoke run")
     p.add_argument("--size", default="full", choices=zoo.SIZES)
@@ -186,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     where = torch.cuda.get_device_name() if a.device != "cpu" else "cpu"
     print(f"# aimatrix macro benchmarks on {where}\n\ninstalled backends: {', '.join(sorted(installed))}\n")
     ok = True
-    with JsonlWriter(a.out, append=False) as out:
+    done = done_cases(a.out) if a.resume else set()
+    with JsonlWriter(a.out, append=a.resume) as out:
         if not a.skip_overhead:
             try:
                 ok = overhead_check(a.batch, out)
@@ -199,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             timing = dict(max_time=a.max_time, min_time=min(0.1, a.max_time), min_samples=3)
         print(f"table timing per case: {timing}\n", flush=True)
         failures = table(a.models.split(","), backends, a.dtypes.split(","), out, a.budget_s, timing, a.device, a.size,
-                         a.precompile_jobs)
+                         a.precompile_jobs, a.isolate, done)
     print(f"\n{failures} case(s) failed; overhead check {'passed' if ok else 'FAILED'}")
     return 0 if ok else 1
 
