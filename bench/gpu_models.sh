@@ -12,7 +12,7 @@
 #          first in 6 processes at once (warm Inductor caches). New cases stop after TABLE_BUDGET_S (300 s);
 #          skipped ones are listed. Full-size compiles take 10-90 s each, so the torch-compile rows may not
 #          all fit: `compile` runs just those (a second call, on a fresh machine): compiled first in 8
-#          processes, then each timed in a fresh process; results in /tmp/macro-compile.jsonl (copied to
+#          processes (a fresh one per case), then timed in one; results in /tmp/macro-compile.jsonl (copied to
 #          $OUT). `compile-resume`, on the same (warm) machine, times the cases that run did not reach.
 # all:     tests, then table (default; under 10 minutes).
 set -uo pipefail
@@ -45,7 +45,7 @@ if [ "$what" = compile ] || [ "$what" = compile-resume ]; then
   if [ "$what" = compile ]; then extra="--precompile-jobs 8"; rm -f /tmp/macro-compile.jsonl; else extra="--resume"; fi
   # shellcheck disable=SC2086
   timeout "${COMPILE_TIMEOUT_S:-540}" python3 bench/macro_vs_raw.py --out /tmp/macro-compile.jsonl --quick --max-time 1.0 \
-    --skip-overhead --backends torch-compile $extra --budget-s "${COMPILE_BUDGET_S:-420}" \
+    --skip-overhead --backends torch-compile $extra --budget-s "${COMPILE_BUDGET_S:-420}" --isolate none \
     2> "$OUT/macro_$what.stderr.log" | tee "$OUT/macro_$what.md"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   cp /tmp/macro-compile.jsonl "$OUT/"

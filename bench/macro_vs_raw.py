@@ -13,10 +13,10 @@
    at least 3); ``--precompile-jobs N`` compiles every torch-compile case in N
    processes at once before the (last) torch-compile pass, so that pass finds
    Inductor's on-disk caches warm. Compile and export times are reported, never timed.
-   ``--isolate compile`` (default) times each torch-compile case in a fresh process:
-   compiled code, and a CUDA error that poisons a process's context (an illegal
-   address is sticky), stay with that case. ``--resume`` appends to ``--out`` and
-   skips the cases it already holds (a table split over several runs).
+   Each precompile gets a fresh process, and a case whose compile broke its CUDA
+   context (an illegal address is sticky) is reported, not timed: it would end every
+   case after it. ``--isolate compile|all`` also times each case in a fresh process
+   (slower). ``--resume`` appends to ``--out`` and skips the cases it already holds.
 
     python bench/macro_vs_raw.py --out macro.jsonl [--models resnet50,din] [--backends torch,torch-graph]
     python bench/macro_vs_raw.py --out smoke.jsonl --device cpu --size tiny --skip-overhead --quick
@@ -85,31 +85,39 @@ def overhead_check(batch: int, out: JsonlWriter) -> bool:
     return ok
 
 
-def _precompile_one(task: tuple) -> tuple[str, str, str]:
-    """In a worker process: one torch-compile case, compiled (and run once) to fill Inductor's on-disk caches."""
+def _precompile_one(task: tuple) -> tuple[str, str, str, bool]:
+    """In a fresh worker process: one torch-compile case, compiled (and run once) to fill Inductor's on-disk
+    caches. The last field says whether the case broke its CUDA context (the timed pass then leaves it out)."""
     name, dt, device, size = task
     try:
         r = model(name, dtype=dt, backend="torch-compile", device=device, size=size, max_time=0.01, min_time=0.0,
                   min_samples=1, warmup=0.0)
-        return name, dt, f"compiled in {r.metrics['compile_s']:.0f} s"
+        return name, dt, f"compiled in {r.metrics['compile_s']:.0f} s", False
     except Exception as e:  # noqa: BLE001 - the timed pass compiles it again and reports
-        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
+        sticky = "CUDA error" in str(e) or type(e).__name__ == "AcceleratorError"
+        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", sticky
 
 
-def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) -> None:
+def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) -> dict[tuple[str, str], str]:
     """Compile the torch-compile cases in ``jobs`` processes at once, so the timed pass finds warm caches.
 
     Inductor keeps compiled graphs on disk (FX graph and AOTAutograd caches in
     $TORCHINDUCTOR_CACHE_DIR); the timed pass then re-traces with Dynamo but skips
     lowering and kernel compilation. Nothing else runs meanwhile, so no timing is disturbed.
+    Each case gets a fresh process: a CUDA error poisons its process's context (an illegal
+    address is sticky), and must not fail the cases after it. Returns the cases that hit one,
+    with the error: running them in the timed pass's process would end every case after them.
     """
     t0 = time.monotonic()
+    broken: dict[tuple[str, str], str] = {}
     saved = os.environ.get("TORCHINDUCTOR_COMPILE_THREADS")
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))  # workers inherit it
     try:
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            for name, dt, what in pool.map(_precompile_one, [(n, d, device, size) for n, d in cases]):
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+            for name, dt, what, sticky in pool.map(_precompile_one, [(n, d, device, size) for n, d in cases]):
                 print(f"precompile {name} {dt}: {what}", file=sys.stderr, flush=True)
+                if sticky:
+                    broken[(name, dt)] = what
     finally:
         if saved is None:
             os.environ.pop("TORCHINDUCTOR_COMPILE_THREADS", None)
@@ -117,6 +125,7 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
             os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = saved
     print(f"\n(torch-compile cases precompiled in {jobs} processes in {time.monotonic() - t0:.0f} s; "
           "compile_s below is the timed pass's, with warm caches)\n", flush=True)
+    return broken
 
 
 def _case(task: tuple) -> Result:
@@ -164,20 +173,26 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
     start, failures, skipped, done = time.monotonic(), 0, [], done or set()
     for be in backends:
         todo = [(n, d) for n in models for d in dtypes if (n, be, d) not in done]
+        broken: dict[tuple[str, str], str] = {}
         if be == "torch-compile" and precompile_jobs > 0 and todo and time.monotonic() - start < budget_s:
-            precompile(todo, precompile_jobs, device, size)
+            broken = precompile(todo, precompile_jobs, device, size)
         for name, dt in todo:
             if time.monotonic() - start > budget_s:
                 skipped.append(f"{name}/{be}/{dt}")
                 continue
             t0 = time.monotonic()
             isolated = isolate == "all" or (isolate == "compile" and be == "torch-compile")
-            r = run_case((name, dt, be, device, size, timing), isolated)
+            if (name, dt) in broken:
+                r = Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
+                                  exc=RuntimeError(f"not timed: compiling it alone broke its CUDA context ({broken[name, dt]})"))
+            else:
+                r = run_case((name, dt, be, device, size, timing), isolated)
             out.write(r)
             took = time.monotonic() - t0
             if r.ok:
                 mem = r.metrics.get("peak_memory_bytes", 0) / 2**30
                 status = "ok" if r.verify.get("passed") else "VERIFY FAILED"
+                err = r.verify.get("rel_error")
                 setup = r.metrics.get("compile_s", r.metrics.get("export_s"))
                 setup = "" if setup is None else f"{setup:.1f}"
                 if r.metrics.get("graph_breaks"):
@@ -185,7 +200,7 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
                 if r.params.get("compiled", "whole model") != "whole model":
                     status += ", dense parts compiled"
                 print(f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
-                      f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {r.verify.get('rel_error', 0):.2g} | "
+                      f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {'non-finite' if err is None else f'{err:.2g}'} | "
                       f"{setup} | {status} ({took:.0f} s) |", flush=True)
             else:
                 failures += 1
@@ -210,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="aimatrix.timing.QUICK for the table (0.3 s warm-up, 0.5 s of samples, at least 3 samples)")
     p.add_argument("--precompile-jobs", type=int, default=0,
                    help="compile the torch-compile cases in this many processes first (warm Inductor caches)")
-    p.add_argument("--isolate", default="compile", choices=("none", "compile", "all"),
-                   help="time these cases each in a fresh process (default: the torch-compile ones)")
+    p.add_argument("--isolate", default="none", choices=("none", "compile", "all"),
+                   help="time these cases each in a fresh process (about 30 s more per torch-compile case)")
     p.add_argument("--resume", action="store_true", help="append to --out, skipping the cases it already holds")
     p.add_argument("--skip-overhead", action="store_true")
     p.add_argument("--device", default="cuda", help="cpu (with --skip-overhead --size tiny) for a smoke run")
