@@ -15,8 +15,11 @@
    Inductor's on-disk caches warm. Compile and export times are reported, never timed.
    Each precompile gets a fresh process, and a case whose compile broke its CUDA
    context (an illegal address is sticky) is reported, not timed: it would end every
-   case after it. ``--isolate compile|all`` also times each case in a fresh process
-   (slower). ``--resume`` appends to ``--out`` and skips the cases it already holds.
+   case after it; a case that breaks the context of the timed pass's process is
+   reported and the cases after it run each in a fresh process. ``--isolate
+   compile|all`` times each case in a fresh process from the start (about 30 s more
+   per torch-compile case). ``--resume`` appends to ``--out`` and skips the cases it
+   already holds a successful Result of (failed ones run again).
 
     python bench/macro_vs_raw.py --out macro.jsonl [--models resnet50,din] [--backends torch,torch-graph]
     python bench/macro_vs_raw.py --out smoke.jsonl --device cpu --size tiny --skip-overhead --quick
@@ -26,12 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-import multiprocessing as mp
 
 import torch
 
@@ -85,6 +88,14 @@ def overhead_check(batch: int, out: JsonlWriter) -> bool:
     return ok
 
 
+def sticky_cuda_error(e: BaseException | dict | None) -> bool:
+    """Whether an error (or a failed Result's error) is one that leaves the process's CUDA context unusable."""
+    if e is None:
+        return False
+    kind, msg = (e.get("type", ""), e.get("message", "")) if isinstance(e, dict) else (type(e).__name__, str(e))
+    return kind == "AcceleratorError" or "CUDA error" in msg
+
+
 def _precompile_one(task: tuple) -> tuple[str, str, str, bool]:
     """In a fresh worker process: one torch-compile case, compiled (and run once) to fill Inductor's on-disk
     caches. The last field says whether the case broke its CUDA context (the timed pass then leaves it out)."""
@@ -94,8 +105,7 @@ def _precompile_one(task: tuple) -> tuple[str, str, str, bool]:
                   min_samples=1, warmup=0.0)
         return name, dt, f"compiled in {r.metrics['compile_s']:.0f} s", False
     except Exception as e:  # noqa: BLE001 - the timed pass compiles it again and reports
-        sticky = "CUDA error" in str(e) or type(e).__name__ == "AcceleratorError"
-        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", sticky
+        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", sticky_cuda_error(e)
 
 
 def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) -> dict[tuple[str, str], str]:
@@ -155,12 +165,12 @@ def run_case(task: tuple, isolate: bool) -> Result:
 
 
 def done_cases(path: str) -> set[tuple[str, str, str]]:
-    """(model, backend, dtype) of the Results already in a JSONL file (none if it does not exist)."""
+    """(model, backend, dtype) of the successful Results already in a JSONL file (none if it does not exist)."""
     if not os.path.exists(path):
         return set()
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    return {(r["params"].get("model"), r["backend"], r["dtype"]) for r in rows if r.get("op") == "model"}
+    return {(r["params"].get("model"), r["backend"], r["dtype"]) for r in rows if r.get("op") == "model" and not r.get("error")}
 
 
 def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlWriter, budget_s: float,
@@ -170,7 +180,7 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
     print("| model | backend | dtype | batch | items/s | unit | median ms | TFLOP/s | peak mem GiB | rel_error | "
           "compile/export s | status |")
     print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|", flush=True)
-    start, failures, skipped, done = time.monotonic(), 0, [], done or set()
+    start, failures, skipped, done, poisoned = time.monotonic(), 0, [], done or set(), False
     for be in backends:
         todo = [(n, d) for n in models for d in dtypes if (n, be, d) not in done]
         broken: dict[tuple[str, str], str] = {}
@@ -181,12 +191,17 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
                 skipped.append(f"{name}/{be}/{dt}")
                 continue
             t0 = time.monotonic()
-            isolated = isolate == "all" or (isolate == "compile" and be == "torch-compile")
+            isolated = poisoned or isolate == "all" or (isolate == "compile" and be == "torch-compile")
             if (name, dt) in broken:
                 r = Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
                                   exc=RuntimeError(f"not timed: compiling it alone broke its CUDA context ({broken[name, dt]})"))
             else:
                 r = run_case((name, dt, be, device, size, timing), isolated)
+                if not isolated and sticky_cuda_error(r.error):
+                    # this process's CUDA context is gone: the cases after it each get a fresh process
+                    poisoned = True
+                    print(f"(a CUDA error in {name}/{be}/{dt} ended this process's context: the remaining cases run "
+                          "each in a fresh process)", file=sys.stderr, flush=True)
             out.write(r)
             took = time.monotonic() - t0
             if r.ok:
@@ -227,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="compile the torch-compile cases in this many processes first (warm Inductor caches)")
     p.add_argument("--isolate", default="none", choices=("none", "compile", "all"),
                    help="time these cases each in a fresh process (about 30 s more per torch-compile case)")
-    p.add_argument("--resume", action="store_true", help="append to --out, skipping the cases it already holds")
+    p.add_argument("--resume", action="store_true", help="append to --out, skipping the cases it holds a successful Result of")
     p.add_argument("--skip-overhead", action="store_true")
     p.add_argument("--device", default="cuda", help="cpu (with --skip-overhead --size tiny) for a smoke run")
     p.add_argument("--size", default="full", choices=zoo.SIZES)

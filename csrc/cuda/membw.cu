@@ -249,7 +249,7 @@ KernelFn tma_kernel_of(MembwKind k) {
 }
 
 // The kernel a spec runs: "tma" where asked for (on sm_90+), else the per-thread loads and stores. "auto" is
-// "ldst": the bulk copies were not faster on the H100/H200 (bench/RESULTS.md).
+// "ldst": the bulk copies were slower on the H100 (0.97 of it at 1 GiB, bench/RESULTS.md).
 bool use_tma(const Context& ctx, const MembwSpec& s) {
   if (s.kernel != "tma") return false;
   if (ctx.facts().cc_major < 9)
