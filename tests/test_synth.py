@@ -162,14 +162,17 @@ def test_native_ga_equals_reference_and_reproduces(free, last, mf, wm, opts):
         assert all(x >= y for x, y in zip(a["history"], a["history"][1:]))  # elitism: never worse
 
 
-def test_ga_independent_of_thread_count(tmp_path):
+# 50000 x 3 genes per generation: always on threads; 6000 x 3: generations 1-2 timed on one thread, 3-4 on all,
+# the faster way for the rest
+@pytest.mark.parametrize("population, generations", [(50000, 2), (6000, 8)])
+def test_ga_independent_of_thread_count(tmp_path, population, generations):
     import os
     import subprocess
     import sys
 
     code = ("import aimatrix._core as c, json; p=dict(batch=1,h=14,w=14,cin0=32,kernels=[(3,3),(1,1),(5,5)],"
-            "macs_real=5e8,warps_real=9000.,bits=10); print(json.dumps(c.synth_ga(p,{'population':50000,'generations':2,'seed':4})))")
-    # 50000 x 3 genes per generation is above the native threshold for running the population on threads
+            "macs_real=5e8,warps_real=9000.,bits=10); "
+            f"print(json.dumps(c.synth_ga(p,{{'population':{population},'generations':{generations},'seed':4}})))")
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": str(n)},
                            capture_output=True, text=True, check=True, cwd=tmp_path).stdout for n in (1, 2)}
     assert len(outs) == 1

@@ -1,6 +1,11 @@
 #include "synth/ga.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -24,9 +29,10 @@ bool has_avx512();
 
 constexpr uint64_t kGenStep = 0x632BE59BD9B4E019ull;
 constexpr int kSlotBits = 16;
-// Below this many genes per generation, a generation is too short for OpenMP's fork/join
-// on a shared 2-core machine (the barriers cost more than the work).
+// From this many genes per generation, threads always pay (population fitness, the GA's generations).
 constexpr int64_t kParallelMin = int64_t(1) << 17;
+// From this many, the GA times a generation with and without threads and keeps the faster (see run_ga).
+constexpr int64_t kParallelTry = int64_t(1) << 14;
 
 inline uint64_t gen_key(uint64_t seed, int64_t g) { return splitmix64(seed + kGenStep * uint64_t(g + 1)); }
 inline uint64_t draw(uint64_t gkey, int64_t i, uint32_t slot) {
@@ -489,10 +495,19 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   Decoder dec{&folded, slots.data(), n, bits, mask, int32_t(lo), std::vector<int32_t>(base.size(), -1), base};
   for (int64_t j = 0; j < n; ++j) dec.gene_of[pos[j]] = int32_t(j);
   const bool vector = o.vectorize && has_avx512();
-  // A generation of the paper's size (5000 children of <= 23 genes: ~0.1 ms of work) is too short for a fork/join:
-  // on a shared 2-core machine the second thread is often descheduled and the barrier then costs more than the
-  // generation (measured: 0.6 s instead of 25 ms for 5000 x 50 with one core busy elsewhere).
-  const bool par = P * n >= kParallelMin;
+  // A generation of the paper's size (5000 children of <= 23 genes: ~0.2 ms of work) is short enough that a
+  // fork/join and its barriers matter: with both cores of a 2-core machine free, two threads ran the paper's
+  // group 7 in 6.3 ms instead of 10.9; with one core busy elsewhere, in 17.4 ms (the barriers wait for a
+  // descheduled thread). So below kParallelMin, generations 1-2 run on one thread and 3-4 on all, timed, and
+  // the faster way runs the rest (the result is the same either way: static schedules, and random numbers drawn
+  // by index).
+  bool par = P * n >= kParallelMin;
+#ifdef _OPENMP
+  const bool try_par = !par && P * n >= kParallelTry && omp_get_max_threads() > 1;
+#else
+  const bool try_par = false;
+#endif
+  double serial_s = 0, threads_s = 0;
   {
     const uint64_t k0 = gen_key(o.seed, -1);
 #pragma omp parallel if (par)
@@ -524,6 +539,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   std::vector<int64_t> elite_idx;
   elite_idx.reserve(P);
   for (int g = 0; g < o.generations; ++g) {
+    if (try_par) par = g == 3 || g == 4 || (g > 4 && threads_s < serial_s);
+    const auto gen_start = std::chrono::steady_clock::now();
     // Elite: the first `elite` in (fitness, index) order -- all below the elite-th smallest fitness v, then
     // those equal to v by index.
     elite_idx.clear();
@@ -646,6 +663,9 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
       }
     }
     res.evaluations += P - elite;
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - gen_start).count();
+    if (g == 1 || g == 2) serial_s += took;
+    if (g == 3 || g == 4) threads_s += took;
     genes.swap(next);
     fit.swap(next_fit);
   }
