@@ -99,3 +99,13 @@ def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
     assert recs["copy"]["error"] is None and recs["copy"]["verify"]["passed"]
     assert recs["p2p"]["error"]["type"] == "UnsupportedError" and "two CUDA devices" in recs["p2p"]["error"]["message"]
     assert recs["p2p"]["params"]["method"] == "kernel" and recs["p2p"]["params"]["bidirectional"] is True
+
+
+def test_membw_subcommand_kernel_reaches_only_device_kernels(tmp_path):
+    out = tmp_path / "mem.jsonl"
+    rc = main(["membw", "--device", "cpu", "--kind", "copy,h2d", "--nbytes", "4096", "--kernel", "tma",
+               "--max-time", "0.05", "--out", str(out)])
+    recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rc == 1  # both fail on the CPU, each for its own reason, and both are recorded
+    assert "kernel='tma' names a CUDA kernel" in recs["copy"]["error"]["message"]
+    assert "CUDA" in recs["h2d"]["error"]["message"] and "kernel=" not in recs["h2d"]["error"]["message"]

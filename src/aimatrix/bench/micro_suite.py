@@ -59,16 +59,19 @@ def catalog_cases(entries: Iterable[dict], dev: Device, *, dtypes: list[str] | N
 
 
 def membw_cases(dev: Device, kinds: list[str], sizes: list[int], *, sweep: bool, timing: dict | None = None,
-                p2p: dict | None = None, **kwargs: Any) -> list[Case]:
+                p2p: dict | None = None, kernel: str = "auto", **kwargs: Any) -> list[Case]:
     """One case per kind and size; with ``sweep``, small device arrays get several passes per launch.
 
-    ``p2p`` holds options of the p2p kind alone (``method``, ``bidirectional``, ``peer``).
+    ``p2p`` holds options of the p2p kind alone (``method``, ``bidirectional``, ``peer``); ``kernel``
+    (``ldst``/``tma``) goes to the device-kernel kinds alone (a kind or pass count it cannot run fails its case).
     """
     cases = []
     for kind in kinds:
         for nbytes in sizes:
             passes = membw_mod.sweep_passes(nbytes) if sweep and kind in membw_mod.KERNELS else 1
             own = (p2p or {}) if kind == "p2p" else {}
+            if kernel != "auto" and kind in membw_mod.KERNELS:
+                own = {"kernel": kernel}
             kw = dict(nbytes=nbytes, passes=passes, device=str(dev), **own, **kwargs, **(timing or {}))
             cases.append(Case("membw", membw, (kind,), kw, arg_names=("kind",)))
     return cases
@@ -123,6 +126,8 @@ def _add_membw(p: argparse.ArgumentParser) -> None:
                    help="p2p: the copy engine or an SM kernel writing into the peer (default copy)")
     p.add_argument("--bidirectional", action="store_true", help="p2p: both GPUs send at once")
     p.add_argument("--peer", type=int, default=None, help="p2p: the other GPU (default the next one)")
+    p.add_argument("--kernel", default="auto", choices=list(membw_mod.KERNEL_CHOICES),
+                   help="device kernels: per-thread loads/stores (ldst, what auto runs) or Hopper bulk copies (tma)")
     p.add_argument("--mode", default="hot", choices=["hot", "cold"])
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
@@ -142,7 +147,7 @@ def _run_membw(args: argparse.Namespace) -> int:
     extra = {"pinned": False} if args.pageable else {}
     p2p = dict(method=args.p2p_method, bidirectional=args.bidirectional, peer=args.peer)
     cases = membw_cases(dev, args.kind, sizes, sweep=args.sweep, timing=_timing(args, 2.0), mode=args.mode, p2p=p2p,
-                        **extra)
+                        kernel=args.kernel, **extra)
     return run_suite(args, cases, device=str(dev), title=f"memory bandwidth on {dev}")
 
 
