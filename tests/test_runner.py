@@ -130,6 +130,10 @@ def faulty(tmp_path, monkeypatch):
 
         def sticky_error(n):
             raise CudaError("an illegal memory access was encountered", "cudaErrorIllegalAddress")
+
+        def pid(n):
+            from aimatrix.results.result import Result
+            return Result(op="pid", params={"pid": os.getpid()}, backend="none", dtype="fp32", device="cpu")
     """))
     monkeypatch.syspath_prepend(str(tmp_path))
     import faulty_cases
@@ -153,6 +157,23 @@ def test_isolate_a_crash_or_a_hang_costs_one_case(tmp_path, faulty):
     assert results[4].error == {"type": "CudaError", "message": "an illegal memory access was encountered",
                                 "status": "cudaErrorIllegalAddress"}
     assert len(load_results(out).results) == 6
+
+
+def test_after_a_context_poisoning_failure_the_rest_runs_isolated(tmp_path, faulty):
+    import os
+
+    cases = [Case("pid", faulty.pid, (1,), {}, ("n",)),
+             Case("fault", faulty.sticky_error, (2,), {}, ("n",)),
+             Case("pid", faulty.pid, (3,), {}, ("n",)),
+             Case("pid", faulty.pid, (4,), {}, ("n",))]
+    results = run_cases(cases, device="cuda:0", out=str(tmp_path / "r.jsonl"))
+    assert [r.ok for r in results] == [True, False, True, True]
+    pids = [r.params["pid"] for r in results if r.ok]
+    assert pids[0] == os.getpid() and pids[1] != os.getpid() and pids[2] != os.getpid()
+    assert any("remaining cases run each in a child process" in n for n in results.notes)
+    # on the CPU no CUDA context is at stake: everything stays in this process
+    cpu = run_cases(cases, device="cpu")
+    assert all(r.params["pid"] == os.getpid() for r in cpu if r.ok)
 
 
 def test_bad_timeout_is_an_error(tmp_path):

@@ -5,7 +5,9 @@
 - ``resume=True`` skips cases already in the results file (matched by case id and device).
 - ``isolate=True`` runs cases in a child process: a kernel fault, a crash or a hang costs
   that case only. The child is replaced after any case that failed in a way that may have
-  poisoned its CUDA context, and after a crash or timeout.
+  poisoned its CUDA context, and after a crash or timeout. Without it, cases run in this
+  process until one on a CUDA device fails in such a way (an illegal address is sticky: every
+  later CUDA call in the process would fail too); the cases after it then run isolated.
 - ``timeout=S`` bounds each case (it implies ``isolate``: a case is stopped by ending its process).
 - Ctrl-C stops the run: what finished is already written; the Results are returned
   with ``interrupted`` set, and the case that was running is named.
@@ -191,6 +193,12 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
                 progress.update(task, description=case.label)
                 if not isolate:
                     r = _run_here(case, device)
+                    if r.error and r.error["type"] not in SOUND_AFTER and device.startswith("cuda"):
+                        isolate = True
+                        note = (f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
+                                "context: the remaining cases run each in a child process")
+                        results.notes.append(note)
+                        progress.console.print(f"[yellow]warning:[/yellow] {escape(note)}")
                 else:
                     try:
                         if worker is None:
