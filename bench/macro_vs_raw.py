@@ -13,10 +13,11 @@
    at least 3); ``--precompile-jobs N`` compiles every torch-compile case in N
    processes at once before the (last) torch-compile pass, so that pass finds
    Inductor's on-disk caches warm. Compile and export times are reported, never timed.
-   Each precompile gets a fresh process, and a case whose compile broke its CUDA
-   context (an illegal address is sticky) is reported, not timed: it would end every
-   case after it; a case that breaks the context of the timed pass's process is
-   reported and the cases after it run each in a fresh process. ``--isolate
+   Each precompile gets a fresh process, and a case whose compile may have broken its
+   CUDA context (an illegal address is sticky) is reported, not timed: it could end
+   every case after it; after such a failure in the timed pass's process, the cases
+   after it run each in a fresh process. Cases run through the suites' runner
+   (aimatrix.bench.runner.run_cases). ``--isolate
    compile|all`` times each case in a fresh process from the start (about 30 s more
    per torch-compile case). ``--resume`` appends to ``--out`` and skips the cases it
    already holds a successful Result of (failed ones run again).
@@ -28,20 +29,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
 from aimatrix import timing as am_timing
+from aimatrix.bench.cases import Case
+from aimatrix.bench.runner import may_poison_context, run_cases
 from aimatrix.macro import backends as be_mod
 from aimatrix.macro import model, zoo
-from aimatrix.results.jsonl import JsonlWriter
+from aimatrix.results.jsonl import JsonlWriter, load_results
 from aimatrix.results.result import Result
 
 ORDER = ("torch", "torch-graph", "onnxruntime", "tensorrt", "tensorflow", "torch-compile")  # compiles last
@@ -88,24 +89,17 @@ def overhead_check(batch: int, out: JsonlWriter) -> bool:
     return ok
 
 
-def sticky_cuda_error(e: BaseException | dict | None) -> bool:
-    """Whether an error (or a failed Result's error) is one that leaves the process's CUDA context unusable."""
-    if e is None:
-        return False
-    kind, msg = (e.get("type", ""), e.get("message", "")) if isinstance(e, dict) else (type(e).__name__, str(e))
-    return kind == "AcceleratorError" or "CUDA error" in msg
-
-
 def _precompile_one(task: tuple) -> tuple[str, str, str, bool]:
     """In a fresh worker process: one torch-compile case, compiled (and run once) to fill Inductor's on-disk
-    caches. The last field says whether the case broke its CUDA context (the timed pass then leaves it out)."""
+    caches. The last field says whether the failure may have broken its CUDA context (the timed pass then leaves
+    the case out)."""
     name, dt, device, size = task
     try:
         r = model(name, dtype=dt, backend="torch-compile", device=device, size=size, max_time=0.01, min_time=0.0,
                   min_samples=1, warmup=0.0)
         return name, dt, f"compiled in {r.metrics['compile_s']:.0f} s", False
     except Exception as e:  # noqa: BLE001 - the timed pass compiles it again and reports
-        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", sticky_cuda_error(e)
+        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", may_poison_context({"type": type(e).__name__})
 
 
 def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) -> dict[tuple[str, str], str]:
@@ -115,8 +109,9 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
     $TORCHINDUCTOR_CACHE_DIR); the timed pass then re-traces with Dynamo but skips
     lowering and kernel compilation. Nothing else runs meanwhile, so no timing is disturbed.
     Each case gets a fresh process: a CUDA error poisons its process's context (an illegal
-    address is sticky), and must not fail the cases after it. Returns the cases that hit one,
-    with the error: running them in the timed pass's process would end every case after them.
+    address is sticky), and must not fail the cases after it. Returns the cases whose failure may
+    have done so (the suites' rule, aimatrix.bench.runner.may_poison_context), with the error:
+    running them in the timed pass's process could end every case after them.
     """
     t0 = time.monotonic()
     broken: dict[tuple[str, str], str] = {}
@@ -138,39 +133,17 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
     return broken
 
 
-def _case(task: tuple) -> Result:
-    """One table case, timed; a failure becomes a failed Result."""
-    name, dt, be, device, size, timing = task
-    try:
-        return model(name, dtype=dt, backend=be, device=device, size=size, **timing)
-    except Exception as e:  # noqa: BLE001 - report and keep going
-        return Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device, exc=e)
-
-
-def _case_in_worker(task: tuple) -> dict:
-    return _case(task).to_dict()
-
-
-def run_case(task: tuple, isolate: bool) -> Result:
-    """A case in this process, or in a fresh one (its CUDA context, and whatever breaks it, its own)."""
-    if not isolate:
-        return _case(task)
-    name, dt, be, device = task[:4]
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        try:
-            return Result.from_dict(pool.submit(_case_in_worker, task).result())
-        except BrokenProcessPool as e:
-            return Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
-                                 exc=RuntimeError(f"the case's process died ({e})"))
+def run_case(name: str, dt: str, be: str, device: str, size: str, timing: dict, isolate: bool) -> Result:
+    """One table case through the suites' runner: in this process, or in a child process of its own."""
+    case = Case("model", model, (name,), dict(dtype=dt, backend=be, device=device, size=size, **timing), ("model",))
+    return run_cases([case], device=device, isolate=isolate)[0]
 
 
 def done_cases(path: str) -> set[tuple[str, str, str]]:
     """(model, backend, dtype) of the successful Results already in a JSONL file (none if it does not exist)."""
     if not os.path.exists(path):
         return set()
-    with open(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return {(r["params"].get("model"), r["backend"], r["dtype"]) for r in rows if r.get("op") == "model" and not r.get("error")}
+    return {(r.params.get("model"), r.backend, r.dtype) for r in load_results(path).results if r.op == "model" and r.ok}
 
 
 def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlWriter, budget_s: float,
@@ -194,10 +167,11 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
             isolated = poisoned or isolate == "all" or (isolate == "compile" and be == "torch-compile")
             if (name, dt) in broken:
                 r = Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
-                                  exc=RuntimeError(f"not timed: compiling it alone broke its CUDA context ({broken[name, dt]})"))
+                                  exc=RuntimeError(f"not timed: compiling it alone may have broken its CUDA context "
+                                                   f"({broken[name, dt]})"))
             else:
-                r = run_case((name, dt, be, device, size, timing), isolated)
-                if not isolated and sticky_cuda_error(r.error):
+                r = run_case(name, dt, be, device, size, timing, isolated)
+                if not isolated and r.error and may_poison_context(r.error):
                     # this process's CUDA context is gone: the cases after it each get a fresh process
                     poisoned = True
                     print(f"(a CUDA error in {name}/{be}/{dt} ended this process's context: the remaining cases run "

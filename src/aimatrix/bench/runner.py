@@ -34,6 +34,11 @@ SOUND_AFTER = ("ValueError", "TypeError", "UnsupportedError", "VerificationError
 WORKER_START_TIMEOUT_S = 300.0
 
 
+def may_poison_context(error: dict) -> bool:
+    """Whether a failure (a Result's ``error``) may have left its process's CUDA context unusable."""
+    return error["type"] not in SOUND_AFTER
+
+
 class RunResults(list):
     """The Results of a run (a list), with what else happened.
 
@@ -193,7 +198,7 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
                 progress.update(task, description=case.label)
                 if not isolate:
                     r = _run_here(case, device)
-                    if r.error and r.error["type"] not in SOUND_AFTER and device.startswith("cuda"):
+                    if r.error and may_poison_context(r.error) and device.startswith("cuda"):
                         isolate = True
                         note = (f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
                                 "context: the remaining cases run each in a child process")
@@ -208,7 +213,7 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
                             r = Result.from_dict(payload)
                         else:
                             r = case.failed_with(payload, device)
-                            if payload["type"] not in SOUND_AFTER:
+                            if may_poison_context(payload):
                                 worker.close()
                                 worker = None
                     except _Lost as lost:
