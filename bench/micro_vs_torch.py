@@ -9,7 +9,11 @@
    off, as aimatrix's fp32), timed by
    triton.testing.do_bench (median; it zeroes a 256 MB buffer before every call),
    against aimatrix `cudnn` in cold mode (L2 flushed before every sample: the same
-   condition); and aimatrix's own implicit GEMM (`igemm`, cold) against `cudnn`.
+   condition), twice: with the engine config PyTorch's benchmark mode chose (read from the
+   cuDNN frontend's log, bench/torch_cudnn_plan.py: the same kernels, so the ratio is the
+   harnesses' difference) and with aimatrix's own search (`--algo`, default find: the ratio
+   adds the difference between the two searches' choices); and aimatrix's own implicit GEMM
+   (`igemm`, cold) against `cudnn`.
    Inputs: uniform [-1, 1) drawn in fp32 and rounded, for torch as for aimatrix.
 2. Memory: aimatrix copy/triad (and the other kinds) vs torch copy_ / torch.add(b, c,
    alpha=3, out=a) (one kernel, 2 reads + 1 write, as triad), bytes counted read + written;
@@ -26,7 +30,11 @@ import time
 from typing import Callable
 
 import aimatrix as am
+import torch_cudnn_plan
 from aimatrix.micro.catalog import catalog
+
+#: Where the cuDNN frontend logs PyTorch's timed plans (set before torch's first convolution).
+PLAN_LOG = "/tmp/aimatrix-torch-cudnn-plans.log"
 
 # PyTorch is imported after aimatrix has loaded its CUDA back end (and cuDNN): one
 # libcudnn in the process. --no-torch never imports it (aimatrix's columns only).
@@ -66,6 +74,9 @@ def conv_section(args, w, timing) -> None:
         print(f"torch.backends.cudnn.benchmark_limit = {args.benchmark_limit} (aimatrix find: up to 24 configs)")
         torch.backends.cudnn.allow_tf32 = False
         gen = torch.Generator(device="cuda").manual_seed(0)
+        plans = torch_cudnn_plan.PlanLog(PLAN_LOG)
+        plans.new_plans()  # what was logged before this section
+    torch_choice: dict[tuple, str] = {}  # PyTorch benchmarks a shape once: its choice, by shape
     layers = catalog("resnet50-conv", batch=args.batch)
     # The 3x3 layers (the igemm target) first, the 3-channel stem last.
     layers.sort(key=lambda e: (e["r"] != 3, e["c"] < 8))
@@ -77,39 +88,50 @@ def conv_section(args, w, timing) -> None:
         layers = [e for e in layers if any(f"{e['r']}x{e['s']}" == w_ or w_ in e["name"] for w_ in want)]
     print(f"\n## Convolution: ResNet-50 layers, batch {args.batch}, NHWC, median TFLOP/s "
           f"(torch: do_bench; aimatrix: cold mode, L2 flushed every sample)\n")
-    print("| layer | dtype | torch do_bench | aimatrix cudnn cold | cudnn / torch | cudnn algo | igemm cold | igemm / cudnn |")
-    print("|---|---|---|---|---|---|---|---|")
-    summary: dict[str, list] = {"ratio": [], "igemm3x3": []}
+    print("torch's config: the one PyTorch's benchmark mode chose (cuDNN frontend log); same: aimatrix cudnn with it; "
+          f"{args.algo}: aimatrix cudnn, algo={args.algo!r}\n")
+    print(f"| layer | dtype | torch do_bench | same config | same / torch | torch's config | {args.algo} | "
+          f"{args.algo} / torch | {args.algo} config | igemm cold | igemm / cudnn |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    summary: dict[str, list] = {"ratio": [], "same": [], "igemm3x3": []}
     for dtype in args.dtypes:
         for e in layers:
             n, c, h, k, r, st, pad = e["n"], e["c"], e["h"], e["k"], e["r"], e["stride"], e["pad"]
             flops = None
+            torch_algo = None
 
             def torch_col():
+                nonlocal torch_algo
                 x = rand(n, c, h, h, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
                 wt = rand(k, c, r, r, dtype=dtype, gen=gen).contiguous(memory_format=torch.channels_last)
                 ms_ = do_bench_ms(lambda: F.conv2d(x, wt, stride=st, padding=pad))
+                key = (dtype, n, c, h, k, r, st, pad)
+                torch_algo = torch_choice[key] = plans.chosen()[0] or torch_choice.get(key)
                 if not getattr(conv_section, "shown", False):
                     conv_section.shown = True
                     print(f"(after torch's first conv, libcudnn mapped: {', '.join(loaded_cudnn())})\n", flush=True)
                 return ms_
 
-            def am_col(backend):
+            def am_col(backend, algo: Callable[[], str | None] | None = None):
                 def run():
                     nonlocal flops
                     try:
-                        algo = {"algo": args.algo} if backend == "cudnn" else {}
+                        choice = {} if algo is None else {"algo": algo()}
+                        if choice and choice["algo"] is None:
+                            return None, "PyTorch's choice was not logged"
                         res = am.conv(n, c, h, h, k=k, r=r, stride=st, pad=pad, dtype=dtype, layout="nhwc",
-                                      backend=backend, mode="cold", **algo, **timing)
-                    except am.UnsupportedError as ex:
+                                      backend=backend, mode="cold", **choice, **timing)
+                    except (am.UnsupportedError, ValueError) as ex:
                         return None, str(ex)
                     w.write(res)
                     flops = res.metrics["flops"]
-                    knobs = res.params.get("knobs")
-                    return res.median_ms, res.params.get("algo", "") + (f" ({knobs})" if knobs else "")
+                    return res.median_ms, res.params.get("algo_exact") or res.params.get("algo", "")
                 return run
 
-            cols = {"cudnn": am_col("cudnn")} if args.no_torch else {"torch": torch_col, "cudnn": am_col("cudnn")}
+            cols = {"torch": torch_col, "same": am_col("cudnn", lambda: torch_algo)}
+            cols["cudnn"] = am_col("cudnn", lambda: args.algo)
+            if args.no_torch:
+                cols = {"cudnn": cols["cudnn"]}
             if not args.no_igemm and (dtype != "fp32" or r == 3):
                 cols["igemm"] = am_col("igemm")
             got: dict[str, list] = {c_: [] for c_ in cols}
@@ -124,22 +146,29 @@ def conv_section(args, w, timing) -> None:
             ms = {k_: (None if None in v else statistics.median(v)) for k_, v in got.items()}
             tf = {k_: (flops / v / 1e9 if v and flops else None) for k_, v in ms.items()}
             tf.setdefault("torch", None)
+            tf.setdefault("same", None)
             fmt = lambda t: "n/a" if t is None else f"{t:.1f}"  # noqa: E731
+            fmt_r = lambda v, d=3: "n/a" if not v else f"{v:.{d}f}"  # noqa: E731
             ratio = tf["torch"] and tf["cudnn"] and tf["cudnn"] / tf["torch"]
+            same = tf["torch"] and tf["same"] and tf["same"] / tf["torch"]
             ig = tf.get("igemm") and tf["cudnn"] and tf["igemm"] / tf["cudnn"]
             if ratio:
                 summary["ratio"].append((dtype, ratio))
+            if same:
+                summary["same"].append((dtype, same))
             if ig and r == 3:
                 summary["igemm3x3"].append((dtype, ig))
-            print(f"| {e['name']} | {dtype} | {fmt(tf['torch'])} | {fmt(tf['cudnn'])} | "
-                  f"{'n/a' if not ratio else f'{ratio:.3f}'} | {info.get('cudnn', '')} | {fmt(tf.get('igemm'))} | "
-                  f"{'n/a' if not ig else f'{ig:.2f}'} |", flush=True)
+            print(f"| {e['name']} | {dtype} | {fmt(tf['torch'])} | {fmt(tf['same'])} | {fmt_r(same)} | "
+                  f"{info.get('same', '')} | {fmt(tf['cudnn'])} | {fmt_r(ratio)} | {info.get('cudnn', '')} | "
+                  f"{fmt(tf.get('igemm'))} | {fmt_r(ig, 2)} |", flush=True)
     for dtype in args.dtypes:
-        rs = [v for d, v in summary["ratio"] if d == dtype]
         ig = [v for d, v in summary["igemm3x3"] if d == dtype]
-        if rs:
-            print(f"\n{dtype}: cudnn/torch median {statistics.median(rs):.3f}, min {min(rs):.3f}, max {max(rs):.3f}, "
-                  f"within ±3%: {sum(abs(v - 1) <= 0.03 for v in rs)}/{len(rs)}", end="")
+        print(f"\n{dtype}:", end="")
+        for key, label in (("same", "same config / torch"), ("ratio", f"{args.algo} / torch")):
+            rs = [v for d, v in summary[key] if d == dtype]
+            if rs:
+                print(f" {label}: median {statistics.median(rs):.3f}, min {min(rs):.3f}, max {max(rs):.3f}, "
+                      f"within ±3%: {sum(abs(v - 1) <= 0.03 for v in rs)}/{len(rs)};", end="")
         if ig:
             print(f"; igemm/cudnn on 3x3 layers: median {statistics.median(ig):.2f}, min {min(ig):.2f}", end="")
     print()
@@ -238,6 +267,7 @@ def main() -> None:
     if args.no_torch:
         print(f"device: {info['name']}, aimatrix cuDNN {cudnn} (PyTorch not imported)")
     else:
+        torch_cudnn_plan.enable(PLAN_LOG)  # before torch's first convolution: the frontend reads it once
         import_torch()
         print(f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
               f"aimatrix cuDNN {cudnn}, triton {triton.__version__}")

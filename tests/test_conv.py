@@ -183,6 +183,51 @@ def test_cudnn_engine_by_number(dtype):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_cudnn_exact_config_runs_again(dtype):
+    args = dict(n=4, c=64, h=14, w=14, k=64, r=3, pad=1, dtype=dtype, layout="nhwc", backend="cudnn", **QUICK)
+    found = am.conv(**args)
+    exact = found.params["algo_exact"]
+    assert exact.startswith(f"engine:{found.params['engine']}") and found.params["knobs"] in exact
+    again = am.conv(**args, algo=exact)
+    assert again.verify["passed"] and again.params["algo_choice"] == exact
+    assert (again.params["engine"], again.params["knobs"]) == (found.params["engine"], found.params["knobs"])
+    if found.params["knobs"]:  # one knob, by name: only configs that make that choice
+        first = found.params["knobs"].split(",")[0]
+        some = am.conv(**args, algo=f"engine:{found.params['engine']}({first})")
+        assert some.verify["passed"] and first in some.params["knobs"].split(",")
+
+
+@pytest.mark.cuda
+def test_cudnn_knobs_by_number_as_in_frontend_tags():
+    args = dict(n=4, c=64, h=14, w=14, k=64, r=1, dtype="bf16", layout="nhwc", backend="cudnn", **QUICK)
+    found = am.conv(**args)
+    if "WORKSPACE=" not in found.params["knobs"]:
+        pytest.skip(f"the config found has no WORKSPACE knob: {found.params['algo_exact']}")
+    value = found.params["knobs"].split("WORKSPACE=")[1].split(",")[0]
+    res = am.conv(**args, algo=f"engine:{found.params['engine']}(25={value})")  # CUDNN_KNOB_TYPE_WORKSPACE is 25
+    assert res.verify["passed"] and f"WORKSPACE={value}" in res.params["knobs"].split(",")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("algo, match", [("engine:0(NOT_A_KNOB=1)", "knob 'NOT_A_KNOB=1' is not allowed"),
+                                         ("engine:0(TILE_SIZE)", "knob 'TILE_SIZE' is not allowed"),
+                                         ("engine:0(TILE_SIZE=x)", "knob 'TILE_SIZE=x' is not allowed"),
+                                         ("engine:0(TILE_SIZE=1,TILE_SIZE=2)", "given twice"),
+                                         ("engine:0()", "algo='engine:0\(\)' is not allowed"),
+                                         ("engine:0(TILE_SIZE=1", "is not allowed")])
+def test_cudnn_bad_knobs_are_value_errors(algo, match):
+    with pytest.raises(ValueError, match=match):
+        am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", algo=algo, **QUICK)
+
+
+@pytest.mark.cuda
+def test_cudnn_knob_choice_no_config_makes_is_unsupported():
+    with pytest.raises(am.UnsupportedError, match=r"engine 0 \(SPLIT_K=987654\)"):
+        am.conv(2, 16, 8, 8, k=16, r=3, pad=1, backend="cudnn", algo="engine:0(SPLIT_K=987654)", **QUICK)
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("algo", ["MAGIC", "engine:", "engine:x1", "WINOGRAD_NONFUSED_PLUS"])
 def test_cudnn_unknown_algo_is_a_value_error(algo):
     with pytest.raises(ValueError, match=f"algo='{algo}' is not allowed") as e:

@@ -1,7 +1,8 @@
 // Backend "cudnn": `algo` picks the API and the choice. The graph (backend) API,
 // as PyTorch uses it: "find" (every engine config timed, fastest first; the
-// default), "heuristic" (heuristics mode A's order) or "engine:N" (engine N's
-// configs); cuDNN's legacy API: "legacy-find", "legacy-heuristic" or a legacy
+// default), "heuristic" (heuristics mode A's order), "engine:N" (engine N's
+// configs) or "engine:N(KNOB=V,...)" (engine N with these knob choices: one exact
+// config, as a Result's params["algo_exact"] names it); cuDNN's legacy API: "legacy-find", "legacy-heuristic" or a legacy
 // algorithm name (IMPLICIT_GEMM, WINOGRAD, ...). The runner tries the candidates
 // in order and keeps the first that verifies.
 #include "cuda/conv_cudnn.hpp"
@@ -26,26 +27,43 @@ struct CudnnConv::Impl {
 
 namespace {
 
-// The N of "engine:N", or -1 when algo does not start with "engine:"; a bad N is a ValueError.
-int64_t engine_of(const std::string& algo) {
+// "engine:N" or "engine:N(knobs)": N and the knobs text.
+struct EngineAlgo {
+  int64_t engine = -1;  // -1: algo does not start with "engine:"
+  std::string knobs;
+};
+
+// A bad N, or unbalanced parentheses, is a ValueError; the knobs are checked where they are used.
+EngineAlgo engine_of(const std::string& algo) {
   const std::string prefix = "engine:";
-  if (algo.compare(0, prefix.size(), prefix) != 0) return -1;
-  const std::string n = algo.substr(prefix.size());
+  if (algo.compare(0, prefix.size(), prefix) != 0) return {};
+  std::string n = algo.substr(prefix.size()), knobs;
+  const size_t open = n.find('(');
+  const auto bad = [&] {
+    return std::invalid_argument("algo='" + algo + "' is not allowed: expected engine:N or engine:N(KNOB=V,...) with N "
+                                 "a cuDNN engine number");
+  };
+  if (open != std::string::npos) {
+    if (n.back() != ')') throw bad();
+    knobs = n.substr(open + 1, n.size() - open - 2);
+    n = n.substr(0, open);
+    if (knobs.empty()) throw bad();
+  }
   if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), [](unsigned char ch) { return std::isdigit(ch); }))
-    throw std::invalid_argument("algo='" + algo + "' is not allowed: expected engine:N with N a cuDNN engine number");
-  return std::stoll(n);
+    throw bad();
+  return {std::stoll(n), knobs};
 }
 
 std::shared_ptr<CudnnCandidates> candidates_for(Context& ctx, const ConvSpec& s, const std::string& algo,
                                                 const ConvOperands& ops, size_t cap, bool cold) {
-  if (algo == "find" || algo == "heuristic") return make_graph_conv(ctx, s, algo, -1, ops, cap, cold);
-  const int64_t engine = engine_of(algo);
-  if (engine >= 0) return make_graph_conv(ctx, s, "engine", engine, ops, cap, cold);
+  if (algo == "find" || algo == "heuristic") return make_graph_conv(ctx, s, algo, -1, "", ops, cap, cold);
+  const EngineAlgo e = engine_of(algo);
+  if (e.engine >= 0) return make_graph_conv(ctx, s, "engine", e.engine, e.knobs, ops, cap, cold);
   if (algo == "legacy-find") return make_legacy_conv(ctx, s, "find", ops, cap);
   if (algo == "legacy-heuristic") return make_legacy_conv(ctx, s, "heuristic", ops, cap);
   const std::vector<std::string> names = legacy_algo_names(s.dir);
   if (std::find(names.begin(), names.end(), algo) != names.end()) return make_legacy_conv(ctx, s, algo, ops, cap);
-  std::string allowed = "find, heuristic, engine:N, legacy-find, legacy-heuristic";
+  std::string allowed = "find, heuristic, engine:N, engine:N(KNOB=V,...), legacy-find, legacy-heuristic";
   for (const std::string& n : names) allowed += ", " + n;
   throw std::invalid_argument("algo='" + algo + "' is not allowed for " + conv_dir_name(s.dir) + ": expected one of " +
                               allowed);

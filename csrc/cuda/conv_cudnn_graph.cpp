@@ -5,7 +5,7 @@
 // filtered as PyTorch does (never DOWN_CONVERT_INPUTS; fp32 never on tensor
 // cores, i.e. no TF32); then timed ("find") or taken in the heuristic's order.
 // Engines that compile at run time (NVRTC, seconds per config) are left to
-// "engine:N".
+// "engine:N". "engine:N(KNOB=V,...)" pins knob choices: one exact config.
 // The runner runs the candidates in order and keeps the first that verifies.
 #if AM_HAVE_CUDNN
 #include <algorithm>
@@ -13,6 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cctype>
+#include <cstring>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -53,6 +56,49 @@ const char* const kKnobTypes[] = {
 template <size_t N>
 std::string enum_name(const char* const (&names)[N], int v, const char* prefix) {
   return v >= 0 && size_t(v) < N ? names[v] : prefix + std::to_string(v);
+}
+
+// Knob choices: (cudnnBackendKnobType_t, value) pairs.
+using Knobs = std::vector<std::pair<int, int64_t>>;
+
+// A knob's type from its name as Config::knobs prints it ("WORKSPACE", "KNOB_46") or its number ("25", as in
+// the cuDNN frontend's plan tags "eng58_k25=1"); -1 when it is neither.
+int knob_type(const std::string& name) {
+  const auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() < 6 && std::all_of(t.begin(), t.end(), [](unsigned char ch) { return std::isdigit(ch); });
+  };
+  if (digits(name)) return std::stoi(name);
+  if (name.rfind("KNOB_", 0) == 0 && digits(name.substr(5))) return std::stoi(name.substr(5));
+  for (size_t i = 0; i < std::size(kKnobTypes); ++i)
+    if (name == kKnobTypes[i]) return int(i);
+  return -1;
+}
+
+// "TILE_SIZE=5,WORKSPACE=1" (or "2=5,25=1") as knob choices; a bad one is a ValueError naming it.
+Knobs parse_knobs(const std::string& text) {
+  Knobs out;
+  size_t at = 0;
+  while (!text.empty() && at <= text.size()) {
+    const size_t end = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, end - at);
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    const int type = knob_type(name);
+    const bool number = !value.empty() && value.size() < 18 &&
+                        std::all_of(value.begin() + (value[0] == '-'), value.end(), [](unsigned char ch) { return std::isdigit(ch); }) &&
+                        value != "-";
+    if (type < 0 || !number) {
+      std::string names;
+      for (const char* n : kKnobTypes) names += (names.empty() ? "" : ", ") + std::string(n);
+      throw std::invalid_argument("knob '" + item + "' is not allowed: expected NAME=VALUE with an integer VALUE and a "
+                                  "cuDNN knob NAME (" + names + ") or its number");
+    }
+    for (const auto& [t, v] : out)
+      if (t == type) throw std::invalid_argument("knob '" + name + "' is given twice in '" + text + "'");
+    out.emplace_back(type, std::stoll(value));
+    at = end + 1;
+  }
+  return out;
 }
 
 template <class T, size_t N>
@@ -153,6 +199,7 @@ struct Config {
   BackendDescPtr cfg;
   int64_t engine = -1;
   std::string knobs;  // "TILE_SIZE=3,STAGES=4"
+  Knobs knob_values;  // the same choices as numbers
   std::vector<cudnnBackendNumericalNote_t> notes;
   std::vector<cudnnBackendBehaviorNote_t> behavior;
   std::string heur;  // "A", "FALLBACK" or "engine"
@@ -179,8 +226,9 @@ Config describe(BackendDescPtr cfg, const std::string& heur, int rank) {
                                         CUDNN_KNOB_TYPE_COUNTS)) {
     cudnnBackendKnobType_t type{};
     k->get(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1, &type);
-    c.knobs += (c.knobs.empty() ? "" : ",") + enum_name(kKnobTypes, int(type), "KNOB_") + "=" +
-               std::to_string(k->get_int(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE));
+    const int64_t value = k->get_int(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE);
+    c.knobs += (c.knobs.empty() ? "" : ",") + enum_name(kKnobTypes, int(type), "KNOB_") + "=" + std::to_string(value);
+    c.knob_values.emplace_back(int(type), value);
   }
   return c;
 }
@@ -205,20 +253,38 @@ std::vector<Config> heuristic_configs(const BackendDesc& graph, cudnnBackendHeur
   return out;
 }
 
-// Engine `id` with its default knobs, for algo "engine:N" when no heuristic lists it.
-// Empty when cuDNN has no such engine for this graph.
-std::vector<Config> engine_config(const BackendDesc& graph, int64_t id) {
+// Does config c make every one of these knob choices?
+bool makes(const Config& c, const Knobs& want) {
+  return std::all_of(want.begin(), want.end(), [&](const auto& k) {
+    return std::find(c.knob_values.begin(), c.knob_values.end(), k) != c.knob_values.end();
+  });
+}
+
+// Engine `id` with these knob choices (cuDNN's defaults for the others), for algo "engine:N" when no
+// heuristic lists such a config. Empty when cuDNN has no such engine or config for this graph.
+std::vector<Config> engine_config(const BackendDesc& graph, int64_t id, const Knobs& knobs) {
   try {
     auto eng = std::make_shared<BackendDesc>(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
     eng->set_desc(CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph).set_int(CUDNN_ATTR_ENGINE_GLOBAL_INDEX, id);
     if (eng->try_finalize() != CUDNN_STATUS_SUCCESS) return {};
+    std::vector<BackendDescPtr> choices;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (const auto& [type, value] : knobs) {
+      auto k = std::make_shared<BackendDesc>(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR);
+      const auto t = cudnnBackendKnobType_t(type);
+      k->set(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1, &t).set_int(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE, value);
+      if (k->try_finalize() != CUDNN_STATUS_SUCCESS) return {};
+      raw.push_back(k->get());
+      choices.push_back(std::move(k));
+    }
     auto cfg = std::make_shared<BackendDesc>(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
     cfg->set_desc(CUDNN_ATTR_ENGINECFG_ENGINE, *eng);
+    if (!raw.empty()) cfg->set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_TYPE_BACKEND_DESCRIPTOR, int64_t(raw.size()), raw.data());
     if (cfg->try_finalize() != CUDNN_STATUS_SUCCESS) return {};
     return {describe(cfg, "engine", 0)};
   } catch (const UnsupportedError&) {
     return {};
-  } catch (const CudaError&) {  // BAD_PARAM: an index out of range
+  } catch (const CudaError&) {  // BAD_PARAM: an index or a knob value out of range
     return {};
   }
 }
@@ -345,8 +411,8 @@ struct Candidate {
 
 class GraphConv final : public CudnnCandidates, public std::enable_shared_from_this<GraphConv> {
  public:
-  GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice, int64_t engine, const ConvOperands& ops,
-            size_t cap, bool cold);
+  GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice, int64_t engine, const std::string& knobs,
+            const ConvOperands& ops, size_t cap, bool cold);
   size_t count() const override { return cands_.size(); }
   ConvPlan plan(size_t i) const override;
 
@@ -364,16 +430,17 @@ class GraphConv final : public CudnnCandidates, public std::enable_shared_from_t
 };
 
 GraphConv::GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice, int64_t engine,
-                     const ConvOperands& ops, size_t cap, bool cold)
+                     const std::string& knobs, const ConvOperands& ops, size_t cap, bool cold)
     : spec_(s), h_(cudnn_handle(ctx.facts().index)), graph_(make_op_graph(h_, s)), ops_(ops) {
   std::set<std::string> seen;
   const BackendDesc& g = *graph_.graph;
   if (choice == "engine") {
+    const Knobs want = parse_knobs(knobs);
     std::vector<Config> mine;
     for (auto mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK})
       for (Config& c : heuristic_configs(g, mode, mode == CUDNN_HEUR_MODE_A ? "A" : "FALLBACK"))
-        if (c.engine == engine) mine.push_back(std::move(c));
-    if (mine.empty()) mine = engine_config(g, engine);
+        if (c.engine == engine && makes(c, want)) mine.push_back(std::move(c));
+    if (mine.empty()) mine = engine_config(g, engine, want);
     add_plans(mine, cap, /*allow_rtc=*/true, seen);
   } else {
     add_plans(heuristic_configs(g, CUDNN_HEUR_MODE_A, "A"), cap, false, seen);
@@ -384,7 +451,8 @@ GraphConv::GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice,
   }
   if (choice == "find") find(ctx.stream(), cold ? &ctx : nullptr);
   if (cands_.empty()) {
-    std::string what = choice == "engine" ? "engine " + std::to_string(engine) : "engine config";
+    std::string what = choice == "engine" ? "engine " + std::to_string(engine) + (knobs.empty() ? "" : " (" + knobs + ")")
+                                          : "engine config";
     throw UnsupportedError("cuDNN has no " + what + " that runs " + s.describe() + " here (" +
                            std::to_string(declined_.total()) + " configs declined: " + declined_.str() +
                            (declined_.first.empty() ? "" : "; first: " + declined_.first) + ")");
@@ -457,6 +525,7 @@ ConvPlan GraphConv::plan(size_t i) const {
   p.info["algo"] = "engine:" + std::to_string(cfg.engine);
   p.info["engine"] = std::to_string(cfg.engine);
   p.info["knobs"] = cfg.knobs;
+  p.info["algo_exact"] = "engine:" + std::to_string(cfg.engine) + (cfg.knobs.empty() ? "" : "(" + cfg.knobs + ")");
   p.info["notes"] = join_names(cfg.notes, kNumericalNotes, "NOTE_");
   p.info["behavior"] = join_names(cfg.behavior, kBehaviorNotes, "NOTE_");
   p.info["heur"] = cfg.heur;
@@ -476,8 +545,9 @@ ConvPlan GraphConv::plan(size_t i) const {
 }  // namespace
 
 std::shared_ptr<CudnnCandidates> make_graph_conv(Context& ctx, const ConvSpec& s, const std::string& choice,
-                                                 int64_t engine, const ConvOperands& ops, size_t ws_cap, bool cold) {
-  return std::make_shared<GraphConv>(ctx, s, choice, engine, ops, ws_cap, cold);
+                                                 int64_t engine, const std::string& knobs, const ConvOperands& ops,
+                                                 size_t ws_cap, bool cold) {
+  return std::make_shared<GraphConv>(ctx, s, choice, engine, knobs, ops, ws_cap, cold);
 }
 
 }  // namespace am::cuda

@@ -30,9 +30,13 @@ struct ConvOperands {
 
 // Graph API. choice: "find" (every engine config timed, fastest first), "heuristic"
 // (heuristics mode A's order, mode FALLBACK's when A has none), or "engine" (only
-// engine `engine`'s configs). Workspaces above ws_cap are skipped. cold: "find" flushes L2 before each launch.
+// engine `engine`'s configs; with `knobs`, e.g. "WORKSPACE=1,TILE_CGA_M=8", only those
+// that make these knob choices: knob names as cuDNN's enum without CUDNN_KNOB_TYPE_, or
+// their numbers, as in the cuDNN frontend's plan tags). Workspaces above ws_cap are
+// skipped. cold: "find" flushes L2 before each launch.
 std::shared_ptr<CudnnCandidates> make_graph_conv(Context& ctx, const ConvSpec& s, const std::string& choice,
-                                                 int64_t engine, const ConvOperands& ops, size_t ws_cap, bool cold);
+                                                 int64_t engine, const std::string& knobs, const ConvOperands& ops,
+                                                 size_t ws_cap, bool cold);
 
 // Legacy API. algo: "find" (cudnnFind*AlgorithmEx), "heuristic" (cudnnGet*Algorithm_v7)
 // or one of legacy_algo_names(s.dir).

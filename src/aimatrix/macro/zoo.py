@@ -41,7 +41,8 @@ class ModelSpec:
     graph_capturable: bool = True                # no host synchronisation inside forward
     # Dotted paths of the submodules that hold the dense compute, for models whose forward also has
     # data-dependent control flow (detection: box decoding, NMS, mask pasting). When set, torch-compile
-    # compiles only these, and a low-precision ONNX export casts only these (the rest stays fp32, as autocast).
+    # compiles only these, torch-graph captures only these (when the whole forward is not capturable), and a
+    # low-precision ONNX export casts only these (the rest stays fp32, as autocast).
     parts: tuple[str, ...] = ()
     verify_view: Callable[[list], list] | None = None  # flat outputs -> tensors to compare
     calibrate: Callable[[nn.Module, tuple], None] | None = None

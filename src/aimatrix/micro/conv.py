@@ -22,19 +22,21 @@ DIRECTIONS = ("fwd", "bwd_data", "bwd_filter")
 CUDA_BACKENDS = ("cudnn", "igemm")
 BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
 #: cuDNN algorithm choices (``algo=``). Graph API: "find" (time the engine configs), "heuristic" (the heuristics'
-#: order), or "engine:N" (engine N). Legacy API: "legacy-find", "legacy-heuristic", or a legacy algorithm name
+#: order), "engine:N" (engine N) or "engine:N(KNOB=V,...)" (engine N with these knob choices, e.g.
+#: "engine:58(WORKSPACE=1)"; knob names as cuDNN's CUDNN_KNOB_TYPE_* or their numbers). Legacy API: "legacy-find", "legacy-heuristic", or a legacy algorithm name
 #: (e.g. "IMPLICIT_PRECOMP_GEMM", "WINOGRAD").
-ALGOS = ("find", "heuristic", "engine:N", "legacy-find", "legacy-heuristic")
+ALGOS = ("find", "heuristic", "engine:N", "engine:N(KNOB=V,...)", "legacy-find", "legacy-heuristic")
 
 #: What the cudnn backend records in ``Result.params``: ``api`` ("graph" or "legacy"), ``algo`` ("engine:N" or the
 #: legacy name), ``workspace_bytes``, ``algo_find_ms`` (the search's time for one launch) and ``algos_rejected``
-#: (candidates that failed verification); graph API: ``engine``, ``knobs`` ("TILE_SIZE=3,STAGES=4"), ``notes`` (the
+#: (candidates that failed verification); graph API: ``engine``, ``knobs`` ("TILE_SIZE=3,STAGES=4"), ``algo_exact``
+#: (the ``algo`` that runs this very config again: "engine:N(TILE_SIZE=3,STAGES=4)"), ``notes`` (the
 #: engine's numerical notes, e.g. "TENSOR_CORE"), ``behavior`` (its behaviour notes), ``heur`` / ``heur_rank``
 #: (which heuristics list offered the config, "A" or "FALLBACK", and where), ``algo_find_count`` (configs timed),
 #: ``algo_find_mode`` ("cold": each timed launch followed an L2 flush, as the samples of mode="cold" do; else "hot"),
 #: ``configs_declined`` (configs left out, by reason: "numerics=2,rtc=1,finalize=0,workspace=0,execute=0"; rtc:
 #: compiled at run time, only run as "engine:N"); legacy API: ``algo_id``, ``math``.
-MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "notes", "behavior", "heur",
+MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior", "heur",
                         "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined"})
 
 
@@ -68,8 +70,11 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     output is checked against a float64 reference on sampled elements before timing.
     ``algo`` (cudnn only), through cuDNN's graph API: ``find`` (time up to 24 engine
     configs of the heuristics, mode A then FALLBACK; take the fastest that verifies),
-    ``heuristic`` (mode A's order, untimed) or ``engine:N`` (engine N's configs; the
-    only way to engines compiled at run time, which take seconds to build);
+    ``heuristic`` (mode A's order, untimed), ``engine:N`` (engine N's configs; the
+    only way to engines compiled at run time, which take seconds to build) or
+    ``engine:N(KNOB=V,...)`` (only the configs of engine N that make these knob
+    choices; a Result's ``params["algo_exact"]`` names its config so, to time the very
+    same config again, in a later run or another program);
     through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
     cores (no TF32); tf32 may. What ran is in ``params`` (see ``MEASURED_PARAMS`` above).
