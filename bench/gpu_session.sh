@@ -16,12 +16,13 @@ for step in $steps; do
     micro) MICRO_SKIP_TESTS=1 MICRO_BENCH_TIMEOUT=${MICRO_BENCH_TIMEOUT:-200} OUT="$OUT" bash bench/gpu_micro.sh > /dev/null 2>&1 ;;
     conv-tests) timeout ${CONV_TESTS_S:-90} python3 -P -m pytest -q -m cuda tests/test_conv.py -p no:cacheprovider \
                   -k "exact or knobs or engine_by_number or unknown_algo or cold" 2>&1 | tail -8 >> "$OUT/pytest.log" ;;
-    membw-tests) timeout ${MEMBW_TESTS_S:-120} python3 -P -m pytest -q -m cuda tests/test_membw.py -p no:cacheprovider \
+    membw-tests) timeout ${MEMBW_TESTS_S:-240} python3 -P -m pytest -q -m cuda tests/test_membw.py -p no:cacheprovider \
                   2>&1 | tail -8 >> "$OUT/pytest.log" ;;
     models-tests) timeout ${MODELS_TESTS_S:-90} python3 -P -m pytest -q -m cuda tests/test_models.py -p no:cacheprovider \
                   -k "every_model and (maskrcnn or ssd)" 2>&1 | tail -8 >> "$OUT/pytest.log" ;;
     detection-table) timeout 150 python3 bench/macro_vs_raw.py --out "$OUT/macro-detection.jsonl" --skip-overhead \
-                  --backends torch-graph,torch --models maskrcnn,ssd --quick --max-time 0.5 > "$OUT/macro-detection.md" 2>&1 ;;
+                  --quick --max-time 0.5 ${DETECTION_ARGS:---backends torch-graph --models maskrcnn,ssd} \
+                  > "$OUT/macro-detection.md" 2>&1 ;;
     *) echo "unknown step $step" ;;
   esac
 done

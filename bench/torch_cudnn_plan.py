@@ -17,7 +17,9 @@ _PLAN = re.compile(r"Plan \S*?eng(\d+)((?:_k\d+=-?\d+)*)\s+took\s+([0-9.eE+-]+)"
 
 
 def enable(log_path: str) -> None:
-    """Turn the cuDNN frontend's log on, into ``log_path``."""
+    """Turn the cuDNN frontend's log on, into ``log_path`` (a file left by an earlier run is removed)."""
+    if os.path.exists(log_path):
+        os.remove(log_path)
     os.environ["CUDNN_FRONTEND_LOG_INFO"] = "1"
     os.environ["CUDNN_FRONTEND_LOG_FILE"] = log_path
 
@@ -39,6 +41,8 @@ class PlanLog:
         """(aimatrix algo, PyTorch's ms) of each plan timed since the last call, in log order."""
         if not os.path.exists(self.path):
             return []
+        if os.path.getsize(self.path) < self.offset:  # the frontend truncates the file when it opens it
+            self.offset = 0
         with open(self.path, errors="replace") as f:
             f.seek(self.offset)
             text = f.read()
@@ -55,8 +59,6 @@ class PlanLog:
 
 def main() -> None:
     log = "/tmp/cudnn_frontend.log"
-    if os.path.exists(log):
-        os.remove(log)
     enable(log)
     import torch
 

@@ -1,5 +1,5 @@
-// Memory bandwidth on the GPU: STREAM-style kernels (16-byte accesses, 1024-thread
-// blocks, a grid that fills the device) and copy-engine transfers.
+// Memory bandwidth on the GPU: STREAM-style kernels (16-byte accesses, 16 KB per
+// block and pass, a grid that fills the device) and copy-engine transfers.
 // A launch makes `passes` sweeps: the grid walks passes x n elements modulo n,
 // so small arrays are read by every SM over and over (L1, then L2 as they grow).
 #include <cuda_runtime.h>
@@ -23,10 +23,13 @@
 namespace am::cuda {
 namespace {
 
-// A block moves 16 KB per input and pass: 1024 threads with one 16-byte access each. On the H100 this
-// beat 256 threads with four accesses in flight each (copy 3033 against 2975 GB/s, the driver's copy
-// 2993; bench/own_membw, bench/RESULTS.md): fewer, wider sweeps per block.
-constexpr int kBlock = 1024, kUnroll = 1;
+// A block moves a chunk of 16 KB (1024 float4s) per input and pass. Kinds that store run fastest with
+// 1024 threads of one 16-byte access each: on the H100 copy 2997-3033 GB/s against 2932-2975 with 256
+// threads of four (the driver's copy: 2990-2993; bench/own_membw, bench/RESULTS.md). Reading alone
+// needs four loads in flight per thread to cover HBM's latency (2333 GB/s with one, 3063 with four).
+constexpr int64_t kChunk = 1024;  // float4s per block and pass
+constexpr int unroll_of(MembwKind k) { return k == MembwKind::read ? 4 : 1; }
+constexpr int block_of(MembwKind k) { return int(kChunk) / unroll_of(k); }
 
 // Volatile accesses: the compiler may neither merge the passes' repeated loads
 // nor drop their repeated stores.
@@ -68,15 +71,16 @@ struct Op {
   }
 };
 
-// Work is cut into chunks of kUnroll x kBlock float4s; block b takes chunks b,
-// b + grid, ... (modulo the array's chunk count, passes times over), so each block
-// streams through contiguous 16 KB pieces and each thread has kUnroll 16-byte
-// accesses per input in flight.
+// Work is cut into chunks of kChunk float4s; block b takes chunks b, b + grid, ...
+// (modulo the array's chunk count, passes times over), so each block streams
+// through contiguous 16 KB pieces and each thread has kUnroll 16-byte accesses
+// per input in flight.
 template <MembwKind K>
-__global__ void __launch_bounds__(kBlock) stream_kernel(const float* in0, const float* in1, float* out, int64_t n,
-                                                         int passes, float* partials) {
+__global__ void __launch_bounds__(block_of(K)) stream_kernel(const float* in0, const float* in1, float* out, int64_t n,
+                                                              int passes, float* partials) {
   using O = Op<K>;
-  constexpr int64_t CH = int64_t(kUnroll) * kBlock;
+  constexpr int kUnroll = unroll_of(K), kBlock = block_of(K);
+  constexpr int64_t CH = kChunk;
   const int64_t n4 = n / 4, nchunks = (n4 + CH - 1) / CH, total = nchunks * passes;
   const auto* a4 = reinterpret_cast<const float4*>(in0);
   const auto* b4 = reinterpret_cast<const float4*>(in1);
@@ -223,8 +227,6 @@ __global__ void sum_f64_kernel(const float* a, const float* b, int64_t n, double
 
 using KernelFn = void (*)(const float*, const float*, float*, int64_t, int, float*);
 
-constexpr int64_t kChunk = int64_t(kUnroll) * kBlock;  // float4s per block and pass
-
 // One block per chunk of one pass over n floats.
 int64_t chunk_blocks(int64_t n, int passes) { return std::max<int64_t>(1, (n / 4 + kChunk - 1) / kChunk * passes); }
 
@@ -283,9 +285,9 @@ KernelLaunch plan_kernel(const Context& ctx, const MembwSpec& s) {
     k.grid = int(std::min(resident_sms * std::max(per_sm, 1), chunks));
     return k;
   }
-  KernelLaunch k{kernel_of(s.kind), 0, kBlock, 0, std::string("stream_") + info.name};
+  KernelLaunch k{kernel_of(s.kind), 0, block_of(s.kind), 0, std::string("stream_") + info.name};
   int per_sm = 0;
-  AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k.fn, kBlock, 0));
+  AM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k.fn, k.block, 0));
   // One pass: a block per chunk (one-shot, as PyTorch's elementwise kernels; a persistent
   // grid's blocks ended their walks unevenly and left HBM idle at the tail). Several
   // passes over a small array: a persistent grid that fills the device.
@@ -487,8 +489,8 @@ std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count) {
 }
 
 void launch_copy_kernel(const float* in, float* out, int64_t n, cudaStream_t st) {
-  stream_kernel<MembwKind::copy><<<int(std::min<int64_t>(chunk_blocks(n, 1), INT32_MAX)), kBlock, 0, st>>>(in, nullptr, out, n, 1,
-                                                                                                          nullptr);
+  stream_kernel<MembwKind::copy><<<int(std::min<int64_t>(chunk_blocks(n, 1), INT32_MAX)), block_of(MembwKind::copy), 0,
+                                   st>>>(in, nullptr, out, n, 1, nullptr);
   AM_CUDA_CHECK_LAUNCH();
 }
 
