@@ -214,7 +214,7 @@ def test_cudnn_knobs_by_number_as_in_frontend_tags():
                                          ("engine:0(TILE_SIZE)", "knob 'TILE_SIZE' is not allowed"),
                                          ("engine:0(TILE_SIZE=x)", "knob 'TILE_SIZE=x' is not allowed"),
                                          ("engine:0(TILE_SIZE=1,TILE_SIZE=2)", "given twice"),
-                                         ("engine:0()", "algo='engine:0\(\)' is not allowed"),
+                                         ("engine:0()", r"algo='engine:0\(\)' is not allowed"),
                                          ("engine:0(TILE_SIZE=1", "is not allowed")])
 def test_cudnn_bad_knobs_are_value_errors(algo, match):
     with pytest.raises(ValueError, match=match):
