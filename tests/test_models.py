@@ -41,6 +41,15 @@ def test_alexnet_is_the_caffe_reference():
     assert zoo.macs("alexnet") / 1e9 == pytest.approx(0.72, rel=0.01)
 
 
+@pytest.mark.parametrize("shape", [(2, 96, 7, 9), (3, 5, 4, 4), (1, 1, 3, 3)])
+def test_lrn_is_torch_local_response_norm_in_any_memory_format(shape):
+    from aimatrix.macro.models._common import LRN
+    x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    ref = torch.nn.LocalResponseNorm(5, alpha=0.01, beta=0.75, k=1.0)(x)  # a large alpha: the window shows
+    for xx in (x, x.contiguous(memory_format=torch.channels_last)):
+        torch.testing.assert_close(LRN(5, alpha=0.01, beta=0.75, k=1.0)(xx), ref, rtol=1e-12, atol=1e-12)
+
+
 def test_googlenet_is_bvlc():
     m = zoo.build("googlenet", device="meta")
     _, layers = count_macs(m, torch.empty(1, 3, 224, 224, device="meta"), per_layer=True)

@@ -28,8 +28,12 @@ def conv_relu(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, groups
 class LRN(nn.Module):
     """Caffe's across-channel LRN: x / (k + alpha/n * sum of x^2 over n neighbouring channels)^beta.
 
-    The same maths as ``nn.LocalResponseNorm``, written with a 2-D average pool
-    (``nn.LocalResponseNorm`` uses a 3-D one, which has no bf16 CPU kernel).
+    The same maths as ``nn.LocalResponseNorm`` (the window's sum divided by ``size``,
+    zeros beyond the first and last channel), written as a sum of channel-shifted
+    slices: elementwise work in any memory format, with no reshape. (A reshape of a
+    channels-last tensor into an average pool's input, the previous form, made
+    torch.compile's Inductor emit a fused kernel that read out of bounds on an H100:
+    bench/RESULTS.md, issue 4. ``nn.LocalResponseNorm``'s 3-D pool has no bf16 CPU kernel.)
     """
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
@@ -37,10 +41,11 @@ class LRN(nn.Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        sq = (x * x).reshape(b, 1, c, h * w)
-        avg = nn.functional.avg_pool2d(sq, (self.size, 1), stride=1, padding=(self.size // 2, 0))
-        return x / (self.k + self.alpha * avg.reshape(b, c, h, w)).pow(self.beta)
+        c = x.shape[1]
+        lo = self.size // 2
+        sq = nn.functional.pad(x * x, (0, 0, 0, 0, lo, self.size - 1 - lo))  # zero channels at both ends
+        window = sum(sq[:, i:i + c] for i in range(self.size))
+        return x / (self.k + (self.alpha / self.size) * window).pow(self.beta)
 
 
 def lrn() -> nn.Module:
