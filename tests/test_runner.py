@@ -69,7 +69,10 @@ def _interrupt_after_first_case(tmp_path, isolate, attempt):
     cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--quick", "--max-time", "6",
            "--target", "0.000001", "--out", str(out), *isolate]
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child: a shell's background job (`cmd &`) starts with it ignored, and Python
+    # then never raises KeyboardInterrupt; a user's Ctrl-C reaches a foreground process.
+    p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_lines(out, 1, p)
     when = f"SIGINT at {time.monotonic() - t0:.1f} s with {len(_lines(out))} line(s) written"
     p.send_signal(signal.SIGINT)
