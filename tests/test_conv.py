@@ -170,11 +170,16 @@ def test_cudnn_algo_choice(algo, api, direction):
         assert "algo_find_ms" not in res.params and res.params["engine"]
 
 
+def _cudnn_found(**shape):
+    """A cudnn conv's arguments (NHWC, QUICK timing) and the Result of its find."""
+    args = dict(**shape, layout="nhwc", backend="cudnn", **QUICK)
+    return args, am.conv(**args)
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_cudnn_engine_by_number(dtype):
-    args = dict(n=2, c=32, h=10, w=10, k=32, r=3, pad=1, dtype=dtype, layout="nhwc", backend="cudnn", **QUICK)
-    found = am.conv(**args)
+    args, found = _cudnn_found(n=2, c=32, h=10, w=10, k=32, r=3, pad=1, dtype=dtype)
     engine = found.params["engine"]
     res = am.conv(**args, algo=f"engine:{engine}")
     assert res.verify["passed"] and res.params["engine"] == engine and res.params["api"] == "graph"
@@ -185,8 +190,7 @@ def test_cudnn_engine_by_number(dtype):
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_cudnn_exact_config_runs_again(dtype):
-    args = dict(n=4, c=64, h=14, w=14, k=64, r=3, pad=1, dtype=dtype, layout="nhwc", backend="cudnn", **QUICK)
-    found = am.conv(**args)
+    args, found = _cudnn_found(n=4, c=64, h=14, w=14, k=64, r=3, pad=1, dtype=dtype)
     exact = found.params["algo_exact"]
     assert exact.startswith(f"engine:{found.params['engine']}") and found.params["knobs"] in exact
     again = am.conv(**args, algo=exact)
@@ -200,8 +204,7 @@ def test_cudnn_exact_config_runs_again(dtype):
 
 @pytest.mark.cuda
 def test_cudnn_knobs_by_number_as_in_frontend_tags():
-    args = dict(n=4, c=64, h=14, w=14, k=64, r=1, dtype="bf16", layout="nhwc", backend="cudnn", **QUICK)
-    found = am.conv(**args)
+    args, found = _cudnn_found(n=4, c=64, h=14, w=14, k=64, r=1, dtype="bf16")
     if "WORKSPACE=" not in found.params["knobs"]:
         pytest.skip(f"the config found has no WORKSPACE knob: {found.params['algo_exact']}")
     value = found.params["knobs"].split("WORKSPACE=")[1].split(",")[0]

@@ -11,7 +11,6 @@
 #include <cudnn.h>
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 #include "cuda/check.hpp"
@@ -49,8 +48,7 @@ EngineAlgo engine_of(const std::string& algo) {
     n = n.substr(0, open);
     if (knobs.empty()) throw bad();
   }
-  if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), [](unsigned char ch) { return std::isdigit(ch); }))
-    throw bad();
+  if (!is_digits(n, 9)) throw bad();
   return {std::stoll(n), knobs};
 }
 

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cctype>
 #include <cstring>
 #include <iterator>
 #include <set>
@@ -64,11 +63,8 @@ using Knobs = std::vector<std::pair<int, int64_t>>;
 // A knob's type from its name as Config::knobs prints it ("WORKSPACE", "KNOB_46") or its number ("25", as in
 // the cuDNN frontend's plan tags "eng58_k25=1"); -1 when it is neither.
 int knob_type(const std::string& name) {
-  const auto digits = [](const std::string& t) {
-    return !t.empty() && t.size() < 6 && std::all_of(t.begin(), t.end(), [](unsigned char ch) { return std::isdigit(ch); });
-  };
-  if (digits(name)) return std::stoi(name);
-  if (name.rfind("KNOB_", 0) == 0 && digits(name.substr(5))) return std::stoi(name.substr(5));
+  if (is_digits(name, 5)) return std::stoi(name);
+  if (name.rfind("KNOB_", 0) == 0 && is_digits(name.substr(5), 5)) return std::stoi(name.substr(5));
   for (size_t i = 0; i < std::size(kKnobTypes); ++i)
     if (name == kKnobTypes[i]) return int(i);
   return -1;
@@ -84,9 +80,7 @@ Knobs parse_knobs(const std::string& text) {
     const size_t eq = item.find('=');
     const std::string name = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
     const int type = knob_type(name);
-    const bool number = !value.empty() && value.size() < 18 &&
-                        std::all_of(value.begin() + (value[0] == '-'), value.end(), [](unsigned char ch) { return std::isdigit(ch); }) &&
-                        value != "-";
+    const bool number = is_digits(value.substr(!value.empty() && value[0] == '-'), 17);
     if (type < 0 || !number) {
       std::string names;
       for (const char* n : kKnobTypes) names += (names.empty() ? "" : ", ") + std::string(n);

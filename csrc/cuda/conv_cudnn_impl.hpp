@@ -3,6 +3,8 @@
 // (conv_cudnn_graph.cpp) and the legacy API's algorithms (conv_cudnn_legacy.cpp).
 // Only with cuDNN (AM_HAVE_CUDNN).
 #pragma once
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,6 +14,11 @@
 #include "cuda/micro.hpp"
 
 namespace am::cuda {
+
+// Is s 1 to max_len decimal digits? (The numbers in an algo string: engine:N(KNOB=V,...).)
+inline bool is_digits(const std::string& s, size_t max_len) {
+  return !s.empty() && s.size() <= max_len && std::all_of(s.begin(), s.end(), [](unsigned char ch) { return std::isdigit(ch); });
+}
 
 // A problem's candidates, best first; plan(i) allocates candidate i's workspace.
 class CudnnCandidates {
