@@ -86,10 +86,11 @@ __global__ void __launch_bounds__(block_of(K)) stream_kernel(const float* in0, c
   const auto* b4 = reinterpret_cast<const float4*>(in1);
   auto* o4 = reinterpret_cast<float4*>(out);
   float acc = 0.f;
-  if (n4 > 0) {
-    const int64_t step = int64_t(gridDim.x) % nchunks;
-    int64_t chunk = int64_t(blockIdx.x) % nchunks;
-    for (int64_t v = blockIdx.x; v < total; v += gridDim.x) {
+  // A one-pass grid (a block per chunk) never divides: beside one 16-byte access per thread, a 64-bit
+  // modulo is not free. Blocks that go around find their step once.
+  if (n4 > 0 && blockIdx.x < total) {
+    int64_t chunk = blockIdx.x < nchunks ? int64_t(blockIdx.x) : int64_t(blockIdx.x) % nchunks, step = -1;
+    for (int64_t v = blockIdx.x;;) {
       const int64_t base = chunk * CH + threadIdx.x;
       float4 x[kUnroll], z[kUnroll];
       if (base + (kUnroll - 1) * kBlock < n4) {  // a whole chunk: no bounds checks
@@ -113,6 +114,9 @@ __global__ void __launch_bounds__(block_of(K)) stream_kernel(const float* in0, c
           if (O::out) st4(o4 + e, y);
         }
       }
+      v += gridDim.x;
+      if (v >= total) break;
+      if (step < 0) step = int64_t(gridDim.x) % nchunks;
       chunk += step;
       if (chunk >= nchunks) chunk -= nchunks;
     }
