@@ -20,7 +20,7 @@ for step in $steps; do
     membw-tests) timeout ${MEMBW_TESTS_S:-240} python3 -P -m pytest -q -m cuda tests/test_membw.py -p no:cacheprovider \
                   2>&1 | tail -8 >> "$OUT/pytest.log" ;;
     models-tests) timeout ${MODELS_TESTS_S:-90} python3 -P -m pytest -q -m cuda tests/test_models.py -p no:cacheprovider \
-                  -k "every_model and (maskrcnn or ssd)" 2>&1 | tail -8 >> "$OUT/pytest.log" ;;
+                  -k "${MODELS_TESTS_K:-every_model and (maskrcnn or ssd)}" 2>&1 | tail -8 >> "$OUT/pytest.log" ;;
     detection-table) timeout 150 python3 bench/macro_vs_raw.py --out "$OUT/macro-detection.jsonl" --skip-overhead \
                   --quick --max-time 0.5 ${DETECTION_ARGS:---backends torch-graph --models maskrcnn,ssd} \
                   > "$OUT/macro-detection.md" 2>&1 ;;
