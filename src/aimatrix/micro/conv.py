@@ -23,8 +23,8 @@ CUDA_BACKENDS = ("cudnn", "igemm")
 BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
 #: cuDNN algorithm choices (``algo=``). Graph API: "find" (time the engine configs), "heuristic" (the heuristics'
 #: order), "engine:N" (engine N) or "engine:N(KNOB=V,...)" (engine N with these knob choices, e.g.
-#: "engine:58(WORKSPACE=1)"; knob names as cuDNN's CUDNN_KNOB_TYPE_* or their numbers). Legacy API: "legacy-find", "legacy-heuristic", or a legacy algorithm name
-#: (e.g. "IMPLICIT_PRECOMP_GEMM", "WINOGRAD").
+#: "engine:58(WORKSPACE=1)"; knob names as cuDNN's CUDNN_KNOB_TYPE_* or their numbers). Legacy API:
+#: "legacy-find", "legacy-heuristic", or a legacy algorithm name (e.g. "IMPLICIT_PRECOMP_GEMM", "WINOGRAD").
 ALGOS = ("find", "heuristic", "engine:N", "engine:N(KNOB=V,...)", "legacy-find", "legacy-heuristic")
 
 #: What the cudnn backend records in ``Result.params``: ``api`` ("graph" or "legacy"), ``algo`` ("engine:N" or the
@@ -36,8 +36,8 @@ ALGOS = ("find", "heuristic", "engine:N", "engine:N(KNOB=V,...)", "legacy-find",
 #: ``algo_find_mode`` ("cold": each timed launch followed an L2 flush, as the samples of mode="cold" do; else "hot"),
 #: ``configs_declined`` (configs left out, by reason: "numerics=2,rtc=1,finalize=0,workspace=0,execute=0"; rtc:
 #: compiled at run time, only run as "engine:N"); legacy API: ``algo_id``, ``math``.
-MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior", "heur",
-                        "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined"})
+MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior",
+                        "heur", "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined"})
 
 
 def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:

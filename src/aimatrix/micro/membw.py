@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import _check, timing
+from ..errors import UnsupportedError
 from ..results.result import MEASURED_PARAMS, Result
 from . import _run
 
@@ -76,8 +77,6 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     opts = _run.timing_rule(timing_options)
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
     if kernel != "auto" and not dev.is_cuda:
-        from ..errors import UnsupportedError
-
         raise UnsupportedError(f"membw kernel={kernel!r} names a CUDA kernel; the CPU runs its STREAM loops "
                                "(leave kernel='auto')")
     if kind == "p2p":
@@ -106,7 +105,6 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
 
 def _peer(dev, peer: int | None) -> int:
     from .. import _native
-    from ..errors import UnsupportedError
 
     if not dev.is_cuda:
         raise UnsupportedError("membw kind 'p2p' needs two CUDA devices")
