@@ -71,6 +71,10 @@ class Result:
     #: The suite runner's id of the case (what was asked for, without timing options or
     #: device): --resume and compare match on it. None for Results made outside a suite.
     case: str | None = None
+    #: Provenance of the run the case belonged to (``run_id``, ``started_utc``, ``command``,
+    #: ``aimatrix``, ``git_revision``, ``host``): two runs written to one file stay apart.
+    #: Set by the suite runner; None for Results made outside a suite.
+    run: dict | None = None
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -210,6 +214,8 @@ class Result:
         }
         if self.case is not None:
             d["case"] = self.case
+        if self.run is not None:
+            d["run"] = self.run
         return _clean(d)
 
     def to_json(self) -> str:
@@ -229,10 +235,12 @@ class Result:
                 raise ValueError(f"field {name!r} must be an object, not {type(d[name]).__name__}")
         if d.get("error") is not None and not isinstance(d["error"], Mapping):
             raise ValueError(f"field 'error' must be null or an object, not {type(d['error']).__name__}")
+        if d.get("run") is not None and not isinstance(d["run"], Mapping):
+            raise ValueError(f"field 'run' must be null or an object, not {type(d['run']).__name__}")
         return cls(d["op"], dict(d["params"]), d["backend"], d["dtype"], d["device"],
                    dict(d.get("stats") or {}), dict(d.get("metrics") or {}), dict(d.get("verify") or {}),
                    dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA),
-                   d.get("case"))
+                   d.get("case"), dict(d["run"]) if d.get("run") is not None else None)
 
     def __repr__(self) -> str:
         shape = ", ".join(f"{k}={v}" for k, v in self.params.items() if not isinstance(v, (dict, list)))
