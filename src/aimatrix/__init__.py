@@ -23,16 +23,26 @@ from .results import Result, read_jsonl, write_jsonl
 
 
 def __getattr__(name: str):
-    """Layer and model benchmarks need PyTorch: imported on first use, so ``import aimatrix`` does not."""
-    if name in ("model", "macro"):
-        from . import macro
+    """Layer and model benchmarks need PyTorch: imported on first use, so ``import aimatrix`` does not.
 
-        return macro.model if name == "model" else macro
-    if name in ("layer", "layers"):
-        from . import layers
+    ``importlib`` and not ``from . import macro``: the latter asks this module for the
+    attribute first, which would call this function again, without end.
+    """
+    import importlib
 
-        return layers.layer if name == "layer" else layers
-    raise AttributeError(f"module 'aimatrix' has no attribute {name!r}")
+    lazy = {"model": ("macro", "model"), "macro": ("macro", None), "layer": ("layers", "layer"),
+            "layers": ("layers", None)}
+    if name not in lazy:
+        raise AttributeError(f"module 'aimatrix' has no attribute {name!r}")
+    module_name, attr = lazy[name]
+    try:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in ("torch", "torchvision"):
+            raise UnsupportedError(f"aimatrix.{name} needs PyTorch, which is not installed: "
+                                   'pip install "aimatrix[torch]"') from e
+        raise
+    return module if attr is None else getattr(module, attr)
 
 
 __all__ = [
