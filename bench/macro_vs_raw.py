@@ -17,7 +17,7 @@
    CUDA context (an illegal address is sticky) is reported, not timed: it could end
    every case after it; after such a failure in the timed pass's process, the cases
    after it run each in a fresh process. Cases run through the suites' runner
-   (aimatrix.bench.runner.run_cases). ``--isolate
+   (aimatrix.suite.runner.run_cases). ``--isolate
    compile|all`` times each case in a fresh process from the start (about 30 s more
    per torch-compile case). ``--resume`` appends to ``--out`` and skips the cases it
    already holds a successful Result of (failed ones run again).
@@ -38,8 +38,8 @@ from concurrent.futures import ProcessPoolExecutor
 import torch
 
 from aimatrix import timing as am_timing
-from aimatrix.bench.cases import Case
-from aimatrix.bench.runner import may_poison_context, run_cases
+from aimatrix.suite.case import Case
+from aimatrix.suite.runner import may_poison_context, run_cases
 from aimatrix.macro import backends as be_mod
 from aimatrix.macro import model, zoo
 from aimatrix.results.jsonl import JsonlWriter, load_results
@@ -110,7 +110,7 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
     lowering and kernel compilation. Nothing else runs meanwhile, so no timing is disturbed.
     Each case gets a fresh process: a CUDA error poisons its process's context (an illegal
     address is sticky), and must not fail the cases after it. Returns the cases whose failure may
-    have done so (the suites' rule, aimatrix.bench.runner.may_poison_context), with the error:
+    have done so (the suites' rule, aimatrix.suite.runner.may_poison_context), with the error:
     running them in the timed pass's process could end every case after them.
     """
     t0 = time.monotonic()

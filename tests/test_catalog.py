@@ -54,7 +54,7 @@ def test_unknown_catalogue():
 
 
 def test_catalogue_runs_end_to_end_into_jsonl(tmp_path):
-    from aimatrix.bench.cli import main
+    from aimatrix.cli import main
 
     out = tmp_path / "quick.jsonl"
     rc = main(["micro", "--catalog", "quick", "--device", "cpu", "--quick", "--max-time", "0.05", "--out", str(out)])
@@ -69,8 +69,8 @@ def test_catalogue_runs_end_to_end_into_jsonl(tmp_path):
 
 
 def test_catalogue_case_with_an_impossible_shape_is_recorded_and_the_run_goes_on(tmp_path):
-    from aimatrix.bench.micro_suite import catalog_cases
-    from aimatrix.bench.runner import run_cases
+    from aimatrix.suite.micro import catalog_cases
+    from aimatrix.suite.runner import run_cases
     from aimatrix.device import resolve
 
     entries = [{"op": "conv", "name": "bad", "n": 1, "c": 3, "h": 4, "w": 4, "k": 4, "r": 7, "s": 7, "stride": 1, "pad": 0},

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from aimatrix.bench.cli import main
+from aimatrix.cli import main
 
 
 def test_default_suite_writes_jsonl(tmp_path):

@@ -116,7 +116,7 @@ def test_noise_is_not_flagged():
 
 
 def test_fleet_run_on_two_cpu_processes(tmp_path):
-    from aimatrix.bench.cli import main
+    from aimatrix.cli import main
 
     out = tmp_path / "f.jsonl"
     rc = main(["micro", "--devices", "cpu,cpu", "--quick", "--max-time", "0.05", "--out", str(out)])
@@ -127,7 +127,7 @@ def test_fleet_run_on_two_cpu_processes(tmp_path):
 
 
 def test_fleet_needs_two_devices(capsys):
-    from aimatrix.bench.cli import main
+    from aimatrix.cli import main
 
     assert main(["micro", "--devices", "cpu"]) == 2
     assert "at least two devices" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 import pytest
 
 from _sample_runs import h100_run
-from aimatrix.bench.cli import main
+from aimatrix.cli import main
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.compare import compare, parse_threshold, verdict
 

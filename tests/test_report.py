@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from _sample_runs import h100_run
-from aimatrix.bench.cli import main
+from aimatrix.cli import main
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.report import build_report, export_pngs, find_chromium, render_in_browser, write_report
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from _sample_runs import h100_run
-from aimatrix.bench.cli import main
+from aimatrix.cli import main
 from aimatrix.results import Result, read_jsonl, write_jsonl
 from aimatrix.results.export import write_csv
 from aimatrix.results.jsonl import drop_partial_last_line, load_results

@@ -9,17 +9,17 @@ import time
 
 import pytest
 
-from aimatrix.bench.cases import Case
-from aimatrix.bench.cli import main
-from aimatrix.bench.runner import run_cases
+from aimatrix.suite.case import Case
+from aimatrix.cli import main
+from aimatrix.suite.runner import run_cases
 from aimatrix.micro.gemm import gemm
 from aimatrix.results.jsonl import load_results
 
 # Each case measures for at least `min_time` seconds: long enough to kill a run between two cases.
 SCRIPT = textwrap.dedent("""
     import sys
-    from aimatrix.bench.cases import Case
-    from aimatrix.bench.runner import run_cases
+    from aimatrix.suite.case import Case
+    from aimatrix.suite.runner import run_cases
     from aimatrix.micro.gemm import gemm
     cases = [Case("gemm", gemm, (32 + 8 * i, 32, 32), dict(device="cpu", min_time=0.25, max_time=0.25,
                   min_samples=3, warmup=0.0), arg_names=("m", "n", "k")) for i in range(10)]

@@ -1,5 +1,7 @@
+"""``python -m aimatrix.bench``: the command line (``aimatrix.cli``)."""
+
 import sys
 
-from .cli import main
+from ..cli import main
 
 sys.exit(main())

@@ -84,8 +84,15 @@ def shape_label(r: Result) -> str:
         t = ("T" if p.get("trans_a") else "N") + ("T" if p.get("trans_b") else "N")
         b = f" x{p['batch']}" if (p.get("batch") or 1) > 1 else ""
         return f"{p['m']}x{p['n']}x{p['k']} {t}{b}"
+    if r.op == "conv" and {"n", "c", "h", "w", "k", "r"} <= p.keys():
+        stride = p.get("stride_h", p.get("stride", 1))
+        return (f"{p['n']}x{p['c']}x{p['h']}x{p['w']} k{p['k']} {p['r']}x{p.get('s', p['r'])}/{stride} "
+                f"{p.get('direction', 'fwd')}")
+    if r.op == "layer" and isinstance(p.get("layer"), str):
+        dims = [f"{k}={v}" for k, v in p.items() if k not in ("layer", "seed") and isinstance(v, int) and not isinstance(v, bool)]
+        return f"{p['layer']} {' '.join(dims)}"[:48]
     words = []
-    for k in ("model", "name", "kind", "kernel"):
+    for k in ("model", "models", "name", "kind", "kernel"):
         if isinstance(p.get(k), str):
             words.append(p[k])
     for k in ("nbytes", "bytes", "size"):

@@ -30,6 +30,11 @@ MEASURED_PARAMS: set[str] = {"repeat", "timer", "algo", "algo_id", "tile_id", "s
                              "workspace_bytes", "api", "kernel"}
 
 
+#: A CPU case whose telemetry says other processes used more than this share of the CPUs
+#: meanwhile is flagged "busy CPU" (its time may be wrong many times over).
+CPU_BUSY = 0.10
+
+
 class NewerSchemaError(ValueError):
     """A record written by a newer aimatrix, with a schema version this one cannot read."""
 
@@ -159,7 +164,8 @@ class Result:
 
     @property
     def warnings(self) -> list[str]:
-        """What makes a finished case's number doubtful: "throttled", "noisy" (CI target not met), "wrong"."""
+        """What makes a finished case's number doubtful: "throttled", "noisy" (CI target not met), "wrong",
+        "busy CPU" (other processes used the CPUs while a CPU case ran)."""
         out = []
         if self.throttled:
             out.append("throttled")
@@ -167,6 +173,9 @@ class Result:
             out.append("noisy")
         if self.verify and self.verify.get("passed") is False:
             out.append("wrong")
+        busy = self.telemetry.get("cpu_busy_other")
+        if isinstance(busy, (int, float)) and busy > CPU_BUSY:
+            out.append("busy CPU")
         return out
 
     def spec_key(self, *, with_device: bool = False) -> tuple:

@@ -9,24 +9,29 @@
   process until one on a CUDA device fails in such a way (an illegal address is sticky: every
   later CUDA call in the process would fail too); the cases after it then run isolated.
 - ``timeout=S`` bounds each case (it implies ``isolate``: a case is stopped by ending its process).
+- ``run`` (a run's provenance, ``aimatrix.suite.provenance.new_run``) is stamped on every Result.
+- Progress shows the tier, the case running, and the time left (from each case's ``est_s``).
 - Ctrl-C stops the run: what finished is already written; the Results are returned
   with ``interrupted`` set, and the case that was running is named.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import signal
 import time
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..results.jsonl import JsonlWriter, drop_partial_last_line, load_results
 from ..results.result import Result
-from .cases import Case
+from .case import Case, error_of
+from .cpuload import OtherLoad
 
 #: Failures after which the process that ran the case is still sound (argument or
 #: support errors, a wrong answer, an allocation that failed and was cleaned up).
@@ -60,11 +65,15 @@ class RunResults(list):
         return [r for r in [*self, *self.skipped] if r.error]
 
 
-def _error_of(exc: BaseException) -> dict:
-    err = {"type": type(exc).__name__, "message": str(exc)}
-    if getattr(exc, "status", ""):
-        err["status"] = exc.status  # type: ignore[attr-defined]
-    return err
+def call(case: Case) -> Result:
+    """Run one case; on the CPU, with the share of the CPUs other processes used meanwhile in its telemetry."""
+    if str(case.kwargs.get("device", "")) != "cpu":
+        return case.fn(*case.args, **case.kwargs)
+    with OtherLoad() as load:
+        r = case.fn(*case.args, **case.kwargs)
+    if load.share is None or not isinstance(r, Result):
+        return r
+    return r.with_(telemetry={**r.telemetry, "cpu_busy_other": round(load.share, 4)})
 
 
 # -- the child process ----------------------------------------------------------------
@@ -79,10 +88,9 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child (covered
         if case is None:
             return
         try:
-            r = case.fn(*case.args, **case.kwargs)
-            conn.send(("ok", r.to_dict()))
+            conn.send(("ok", call(case).to_dict()))
         except Exception as exc:
-            conn.send(("error", _error_of(exc)))
+            conn.send(("error", error_of(exc)))
 
 
 class _Lost(Exception):
@@ -148,7 +156,7 @@ class _Worker:
 # -- the runner -----------------------------------------------------------------------
 def _run_here(case: Case, device: str) -> Result:
     try:
-        return case.fn(*case.args, **case.kwargs)
+        return call(case)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # recorded, not raised: one bad case must not end the run
@@ -165,18 +173,79 @@ def _already_done(out: str, device: str, retry_failed: bool, notes: list[str]) -
             if r.case is not None and r.device == device and (r.ok or not retry_failed)}
 
 
-def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, console: Console | None = None,
-              resume: bool = False, isolate: bool = False, timeout: float | None = None,
-              retry_failed: bool = False) -> RunResults:
-    """Run every case in order and write each Result as it finishes; see the module doc for the options."""
-    from pathlib import Path
+class _Runner:
+    """Runs cases one by one, here or in a child process (see the module doc); one per run."""
 
-    console = console or Console(stderr=True, soft_wrap=True)
-    results = RunResults()
+    def __init__(self, device: str, isolate: bool, timeout: float | None, notes: list[str], say) -> None:
+        self.device, self.isolate, self.timeout, self.notes, self.say = device, isolate, timeout, notes, say
+        self.worker: _Worker | None = None
+
+    def run(self, case: Case) -> Result:
+        if not self.isolate:
+            r = _run_here(case, self.device)
+            if r.error and may_poison_context(r.error) and self.device.startswith("cuda"):
+                self.isolate = True
+                note = (f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
+                        "context: the remaining cases run each in a child process")
+                self.notes.append(note)
+                self.say(f"[yellow]warning:[/yellow] {escape(note)}")
+            return r
+        try:
+            if self.worker is None:
+                self.worker = _Worker()
+            kind, payload = self.worker.run(case, self.timeout)
+            if kind == "ok":
+                return Result.from_dict(payload)
+            if may_poison_context(payload):
+                self.worker.close()
+                self.worker = None
+            return case.failed_with(payload, self.device)
+        except _Lost as lost:
+            self.worker = None
+            return case.failed_with(lost.error, self.device)
+
+    def close(self, interrupted: bool) -> None:
+        if self.worker is not None:
+            self.worker.kill() if interrupted else self.worker.close()
+            self.worker = None
+
+
+def iter_results(cases: Sequence[Case], *, device: str, isolate: bool = False, timeout: float | None = None,
+                 run: dict | None = None, notes: list[str] | None = None, say=lambda text: None) -> Iterator[Result]:
+    """Yield each case's Result as it finishes (failures recorded, not raised): the one loop of every suite.
+
+    The Python sweeps (``run_macro``, ``run_layers``, ``membw.sweep``) and ``run_cases`` all go through it.
+    """
     if timeout is not None:
-        if timeout <= 0:
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
             raise ValueError(f"timeout={timeout!r} is not allowed: it must be a positive number of seconds")
         isolate = True
+    runner = _Runner(device, isolate, timeout, notes if notes is not None else [], say)
+    interrupted = False
+    try:
+        for case in cases:
+            r = runner.run(case)
+            if r.case is None:
+                r = r.with_(case=case.id)
+            if run is not None:
+                r = r.with_(run=run)
+            yield r
+    except (KeyboardInterrupt, GeneratorExit):
+        interrupted = True
+        raise
+    finally:
+        runner.close(interrupted)
+
+
+def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, console: Console | None = None,
+              resume: bool = False, isolate: bool = False, timeout: float | None = None,
+              retry_failed: bool = False, run: dict | None = None) -> RunResults:
+    """Run every case in order and write each Result as it finishes; see the module doc for the options.
+
+    ``out`` is appended to: check it first with ``aimatrix.suite.outfile.prepare``.
+    """
+    console = console or Console(stderr=True, soft_wrap=True)
+    results = RunResults()
     todo = list(cases)
     if resume:
         if not out:
@@ -188,53 +257,29 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
     for note in results.notes:
         console.print(f"[yellow]warning:[/yellow] {escape(note)}")
     writer = JsonlWriter(out) if out else None
-    worker: _Worker | None = None
+    left = sum(c.est_s for c in todo)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[n]}"),
+                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(compact=True),
                       console=console, transient=True) as progress:
-            task = progress.add_task("starting", total=len(todo))
-            for case in todo:
+            task = progress.add_task("starting", total=max(left, 1e-9), n="")
+            say = progress.console.print
+            it = iter_results(todo, device=device, isolate=isolate, timeout=timeout, run=run, notes=results.notes,
+                              say=say)
+            for i, case in enumerate(todo):
                 results.running = case.label
-                progress.update(task, description=case.label)
-                if not isolate:
-                    r = _run_here(case, device)
-                    if r.error and may_poison_context(r.error) and device.startswith("cuda"):
-                        isolate = True
-                        note = (f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
-                                "context: the remaining cases run each in a child process")
-                        results.notes.append(note)
-                        progress.console.print(f"[yellow]warning:[/yellow] {escape(note)}")
-                else:
-                    try:
-                        if worker is None:
-                            worker = _Worker()
-                        kind, payload = worker.run(case, timeout)
-                        if kind == "ok":
-                            r = Result.from_dict(payload)
-                        else:
-                            r = case.failed_with(payload, device)
-                            if may_poison_context(payload):
-                                worker.close()
-                                worker = None
-                    except _Lost as lost:
-                        worker = None
-                        r = case.failed_with(lost.error, device)
-                if r.case is None:
-                    r = r.with_(case=case.id)
+                progress.update(task, description=f"[bold]{case.tier}[/bold] {escape(case.label)}",
+                                n=f"{i + 1}/{len(todo)}")
+                r = next(it)
                 results.append(r)
                 if writer:
                     writer.write(r)
                 results.running = None
-                progress.advance(task)
+                progress.advance(task, case.est_s)
     except KeyboardInterrupt:
         results.interrupted = True
         results.not_run = len(todo) - len(results) - (1 if results.running else 0)
     finally:
-        if worker is not None:
-            if results.interrupted:
-                worker.kill()
-            else:
-                worker.close()
         if writer:
             writer.close()
     return results

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+import math
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..results.compare import shape_label
 from ..results.result import Result
 
 if TYPE_CHECKING:
@@ -18,45 +20,51 @@ def _fmt(x: float | None, spec: str) -> str:
     return "" if x is None else format(x, spec)
 
 
-def _shape(r: Result) -> str:
-    p = r.params
-    if r.op == "gemm" and "m" in p:
-        t = ("T" if p.get("trans_a") else "N") + ("T" if p.get("trans_b") else "N")
-        b = f" x{p['batch']}" if p.get("batch", 1) > 1 else ""
-        return f"{p['m']}x{p['n']}x{p['k']} {t}{b}"
-    return " ".join(f"{k}={v}" for k, v in p.items() if not isinstance(v, (dict, list)))[:40]
+_STATUS_COLOUR = {"throttled": "yellow", "noisy": "yellow", "wrong": "red", "busy CPU": "yellow"}
 
 
 def status_text(r: Result) -> str:
-    """ok / noisy (CI target not met) / throttled / the error, as console markup."""
+    """ok / noisy (CI target not met) / throttled / busy CPU / the error, as console markup."""
     if r.error:
         return f"[red]{escape(r.error['type'] + ': ' + str(r.error.get('message', ''))[:100])}[/red]"
-    colour = {"throttled": "yellow", "noisy": "yellow", "wrong": "red"}
-    return " ".join(f"[{colour[w]}]{w}[/{colour[w]}]" for w in r.warnings) or "ok"
+    return " ".join(f"[{_STATUS_COLOUR.get(w, 'yellow')}]{escape(w)}[/]" for w in r.warnings) or "ok"
+
+
+def _ci(r: Result) -> str:
+    ci = r.stats.get("rel_ci")
+    return f"{100 * ci:.2f}%" if isinstance(ci, (int, float)) and math.isfinite(ci) else ""
+
+
+def _flops(r: Result, giga: bool) -> str:
+    t = r.tflops
+    return "" if t is None else format(t * 1e3, ".4g") if giga else format(t, ".4g")
+
+
+#: (heading, cell) of the optional columns; a column is shown when some row has a value in it.
+def _columns(giga: bool) -> list[tuple[str, Callable[[Result], str]]]:
+    return [("GFLOP/s" if giga else "TFLOP/s", lambda r: _flops(r, giga)), ("GB/s", lambda r: _fmt(r.gbps, ".4g")),
+            ("items/s", lambda r: _fmt(r.items_per_s, ",.5g")), ("% peak", lambda r: _fmt(r.pct_of_peak, ".1f")),
+            ("W", lambda r: _fmt(r.metrics.get("avg_power_w"), ".0f")),
+            ("TFLOP/s/W", lambda r: _fmt(r.metrics.get("tflops_per_watt"), ".3g")),
+            ("rel err", lambda r: _fmt(r.rel_error, ".1e"))]
 
 
 def results_table(results: Sequence[Result], title: str = "aimatrix") -> Table:
-    power = any(r.metrics.get("avg_power_w") for r in results)
-    t = Table(title=title)
-    cols = [("op", "left"), ("shape", "left"), ("dtype", "left"), ("backend", "left"), ("median ms", "right"),
-            ("±CI", "right"), ("TFLOP/s", "right"), ("GB/s", "right"), ("% peak", "right")]
-    if power:
-        cols += [("W", "right"), ("TFLOP/s/W", "right")]
-    cols += [("rel err", "right"), ("status", "left")]
-    for col, just in cols:
+    """One row per Result: what ran, its median and CI, the rates it has (on a CPU in GFLOP/s), its status."""
+    done = [r for r in results if not r.error]
+    giga = bool(done) and all(r.device == "cpu" for r in done)
+    optional = [(h, cell) for h, cell in _columns(giga) if any(cell(r) for r in done)]
+    t = Table(title=escape(title))
+    for col, just in [("op", "left"), ("shape", "left"), ("dtype", "left"), ("backend", "left"),
+                      ("median ms", "right"), ("±CI", "right"), *((h, "right") for h, _ in optional),
+                      ("status", "left")]:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in results:
+        head = [escape(str(x)) for x in (r.op, shape_label(r), r.dtype, r.backend)]
         if r.error:
-            t.add_row(r.op, _shape(r), r.dtype, r.backend, *([""] * (len(cols) - 5)), status_text(r))
-            continue
-        ci = r.stats.get("rel_ci")
-        row = [r.op, _shape(r), r.dtype, r.backend, _fmt(r.median_ms, ".4g"),
-               f"{100 * ci:.2f}%" if ci is not None else "", _fmt(r.tflops, ".4g"), _fmt(r.gbps, ".0f"),
-               _fmt(r.pct_of_peak, ".1f")]
-        if power:
-            row += [_fmt(r.metrics.get("avg_power_w"), ".0f"), _fmt(r.metrics.get("tflops_per_watt"), ".3g")]
-        row += [_fmt(r.rel_error, ".1e"), status_text(r)]
-        t.add_row(*row)
+            t.add_row(*head, *([""] * (2 + len(optional))), status_text(r))
+        else:
+            t.add_row(*head, _fmt(r.median_ms, ".4g"), _ci(r), *(cell(r) for _, cell in optional), status_text(r))
     return t
 
 

@@ -1,4 +1,4 @@
-"""Benchmark cases: a named call of a public aimatrix function, run by the suite runner."""
+"""A benchmark case: a named call of a public aimatrix function, run by the suite runner."""
 
 from __future__ import annotations
 
@@ -13,13 +13,28 @@ from ..timing import DEFAULTS as _TIMING_OPTIONS
 #: so a --quick run resumes or compares against a full one.
 HOW_TO_RUN = frozenset(_TIMING_OPTIONS) | {"device", "telemetry"}
 
+#: The suite's tiers, in the order a whole-suite run takes them.
+TIERS = ("micro", "layers", "macro", "synthetic")
+
+
+def tier_of(op: str, params: Mapping[str, Any] | None = None) -> str:
+    """Which tier a case (or a Result's ``op``/``params``) belongs to; one rule for the runner and the score card."""
+    if op in ("gemm", "conv", "membw", "launch", "collective"):
+        return "micro"
+    if op == "layer":
+        return "layers"
+    if op == "synth" or (op == "model" and (params or {}).get("model") == "statsnet"):
+        return "synthetic"
+    return "macro"
+
 
 @dataclass(frozen=True)
 class Case:
     """One benchmark to run: ``fn(*args, **kwargs) -> Result``; ``op``/``params`` describe it if it fails.
 
     ``fn`` must be a module-level function (not a lambda) for ``--isolate``, which
-    runs cases in a child process.
+    runs cases in a child process. ``est_s`` is how long it is expected to take
+    (seconds), for the progress bar's time left.
     """
 
     op: str
@@ -27,11 +42,18 @@ class Case:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     arg_names: tuple = ()  # names of the positional args, for the record of a failed case
+    est_s: float = 1.0
+
+    @property
+    def tier(self) -> str:
+        names = self.arg_names or ()
+        return tier_of(self.op, dict(zip(names, self.args)))
 
     @property
     def label(self) -> str:
         shape = "x".join(str(a) for a in self.args)
-        extra = " ".join(f"{k}={v}" for k, v in self.kwargs.items() if k in ("dtype", "backend", "trans_b", "kind", "name"))
+        extra = " ".join(f"{k}={v}" for k, v in self.kwargs.items()
+                         if k in ("dtype", "backend", "trans_b", "kind", "name", "direction", "batch"))
         return f"{self.op} {shape} {extra}".strip()
 
     @property
@@ -43,8 +65,7 @@ class Case:
         return json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
 
     def failed(self, exc: BaseException, device: str) -> Result:
-        return self.failed_with({"type": type(exc).__name__, "message": str(exc),
-                                 **({"status": exc.status} if getattr(exc, "status", "") else {})}, device)  # type: ignore[attr-defined]
+        return self.failed_with(error_of(exc), device)
 
     def failed_with(self, error: Mapping[str, Any], device: str) -> Result:
         """The Result of this case when it could not finish: ``error`` is ``{"type", "message", ...}``."""
@@ -53,3 +74,11 @@ class Case:
         params.update({k: v for k, v in self.kwargs.items() if k not in ("dtype", "backend", "device")})
         return Result(self.op, params, str(self.kwargs.get("backend", "auto")), str(self.kwargs.get("dtype", "")),
                       device, error=dict(error), case=self.id)
+
+
+def error_of(exc: BaseException) -> dict:
+    """The record of an exception: ``{"type", "message"}``, plus the CUDA/cuBLAS/cuDNN ``status`` when it has one."""
+    err = {"type": type(exc).__name__, "message": str(exc)}
+    if getattr(exc, "status", ""):
+        err["status"] = exc.status  # type: ignore[attr-defined]
+    return err

@@ -1,0 +1,133 @@
+"""The whole suite: what ``python -m aimatrix.bench`` runs, tier by tier, on one device.
+
+Each tier is a function of the device and the timing options giving Cases; ``--quick``
+changes only the timing options, never which cases run, so a quick run compares with a
+full one case by case. The choices (which sizes, which layers, which backend) are here,
+once; the reasoning behind each is in its comment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..device import Device
+from ..micro.launch import KINDS as LAUNCH_KINDS
+from .case import TIERS, Case
+from .micro import conv_case, device_dtypes, est_seconds, gemm_case, launch_case, membw_case, resnet50_conv_layers
+
+if TYPE_CHECKING:
+    from ..results.result import Result
+
+# GEMM: a large square (peak), a medium square (where launch and tail effects start to show)
+# and DeepBench's speech-recognition GEMM (a real inference shape).
+GPU_GEMMS = [(8192, 8192, 8192), (1024, 1024, 1024), (5124, 700, 2048)]
+CPU_GEMMS = [(1024, 1024, 1024), (256, 256, 256), (35, 700, 2048)]
+# ResNet-50 convolutions: its stem, a 3x3 of each of the first and last stages, a 1x1 of the third.
+CONV_LAYERS = ("resnet50.conv1", "resnet50.layer1.conv2", "resnet50.layer3.conv1", "resnet50.layer4.conv2")
+GPU_CONV_BATCH, CPU_CONV_BATCH = 256, 1
+MEMORY_GPU = [("copy", 1 << 30), ("triad", 1 << 30), ("h2d", 256 << 20), ("d2h", 256 << 20)]
+MEMORY_CPU = [("copy", 256 << 20), ("triad", 256 << 20)]  # beyond the caches of a server CPU
+# Layers: (name, catalogue model, where) from aimatrix.layers.catalog — one of each family.
+LAYERS = [("conv_bn_relu", "resnet50", "layer1 3x3"), ("linear", "vgg16", "fc6"), ("lstm", "nmt", "encoder"),
+          ("attention", "nmt", "attention per decoder step"), ("layernorm", "nmt", "(GNMT-with-layer-norm variant)"),
+          ("embedding_bag", "din", "history pooled as a bag (sum)")]
+# On the CPU: batch 1 at full size where a forward takes at most ~1 s on two cores; the
+# detection and sequence models at their "tiny" size (full Mask R-CNN is 28 images of 800 px).
+CPU_MACRO_TINY = ("maskrcnn", "ssd", "nmt", "nmt_beam", "deepspeech", "vgg16", "resnet152")
+SYNTH_MODELS = ("alexnet", "vgg16", "googlenet")
+
+
+def _gpu_dtype(dev: Device) -> str:
+    return "bf16" if "bf16" in device_dtypes(dev) else "fp16"
+
+
+def micro_cases(dev: Device, timing: dict) -> list[Case]:
+    """GEMM per dtype the device runs, ResNet-50 convolutions in each direction, memory bandwidth, launch latency."""
+    cases = [gemm_case(m, n, k, dev, dtype=dt, timing=timing) for dt in device_dtypes(dev)
+             for m, n, k in (GPU_GEMMS if dev.is_cuda else CPU_GEMMS)]
+    layers = {e["name"]: e for e in resnet50_conv_layers(GPU_CONV_BATCH if dev.is_cuda else CPU_CONV_BATCH)}
+    if dev.is_cuda:
+        cases += [conv_case(layers[name], dev, dtype=_gpu_dtype(dev), layout="nhwc", direction=d, timing=timing)
+                  for name in CONV_LAYERS for d in ("fwd", "bwd_data", "bwd_filter")]
+        cases += [membw_case(kind, nbytes, dev, timing=timing) for kind, nbytes in MEMORY_GPU]
+        cases += [launch_case(kind, dev, timing=timing) for kind in LAUNCH_KINDS]
+    else:  # the CPU back end runs forward convolutions; transfers and launches are GPU notions
+        cases += [conv_case(layers[name], dev, dtype="fp32", timing=timing) for name in CONV_LAYERS]
+        cases += [membw_case(kind, nbytes, dev, timing=timing) for kind, nbytes in MEMORY_CPU]
+    return cases
+
+
+def layer_cases(dev: Device, timing: dict) -> list[Case]:
+    """One layer of each family at the shape its model runs (on the CPU: batch 1)."""
+    from ..layers import catalog, layer
+
+    entries = {(e["layer"], e["model"], e["where"]): e for e in catalog()}
+    dtype = _gpu_dtype(dev) if dev.is_cuda else "fp32"
+    cases = []
+    for key in LAYERS:
+        shape = dict(entries[key]["shape"])
+        if not dev.is_cuda:
+            shape["n"] = 1
+        kw = dict(shape, dtype=dtype, backend="torch", device=str(dev), **timing)
+        cases.append(Case("layer", layer, (key[0],), kw, arg_names=("layer",), est_s=est_seconds(timing, 1.0)))
+    return cases
+
+
+def macro_cases(dev: Device, timing: dict) -> list[Case]:
+    """Every zoo model at its standard batch, bf16 under CUDA graphs on a GPU; fp32 eager at batch 1 on the CPU.
+
+    torch-graph rather than torch-compile: compiling the zoo takes longer than the whole
+    suite's budget, and replaying graphs removes the launch overhead that eager mode adds.
+    """
+    from ..macro import model, zoo
+
+    cases = []
+    for name in zoo.names():
+        if name == "statsnet":
+            continue  # the synthetic tier's
+        if dev.is_cuda:
+            kw = dict(dtype=_gpu_dtype(dev), backend="torch-graph")
+        else:
+            kw = dict(batch=1, dtype="fp32", backend="torch", size="tiny" if name in CPU_MACRO_TINY else "full")
+        cases.append(Case("model", model, (name,), dict(kw, device=str(dev), **timing), arg_names=("name",),
+                          est_s=est_seconds(timing, 8.0 if dev.is_cuda else 3.0)))
+    return cases
+
+
+def statsnet_proxy(models: str, *, dtype: str, device: str, backend: str = "torch", size: str = "full",
+                   seed: int = 0, bits: int = 10, population: int = 5000, generations: int = 50,
+                   **timing_options) -> "Result":
+    """Profile ``models`` (comma list), cluster their convolutions, synthesize the proxy (native GA), run it.
+
+    The synthesis is seeded, so every run builds the same proxy; its Result is op ``synth``
+    with the real models' names in ``params["models"]``; ``backend`` is ``torch`` (the whole
+    module) or ``native`` (its convolutions alone).
+    """
+    from ..synth.cluster import cluster
+    from ..synth.profile import profile
+    from ..synth.run import run_model
+    from ..synth.synthesize import synthesize
+
+    names = [m for m in models.split(",") if m]
+    groups = cluster(profile(names, device=device, size=size), None)
+    proxy = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed)
+    r = run_model(proxy, device=device, dtype=dtype, backend=backend, seed=seed, **timing_options)
+    return r.with_(params={"models": models, **r.params})
+
+
+def synthetic_cases(dev: Device, timing: dict) -> list[Case]:
+    """The StatsNet proxy of AlexNet + VGG16 + GoogLeNet: profiled, clustered, synthesized here, then run."""
+    proxy = statsnet_proxy
+    dtype = _gpu_dtype(dev) if dev.is_cuda else "fp32"
+    return [Case("synth", proxy, (",".join(SYNTH_MODELS),), dict(dtype=dtype, device=str(dev), **timing),
+                 arg_names=("models",), est_s=est_seconds(timing, 10.0))]
+
+
+BUILDERS: dict[str, Callable[[Device, dict], list[Case]]] = {
+    "micro": micro_cases, "layers": layer_cases, "macro": macro_cases, "synthetic": synthetic_cases}
+assert tuple(BUILDERS) == TIERS
+
+
+def cases(dev: Device, timing: dict, tiers: tuple[str, ...] = TIERS) -> list[Case]:
+    """The whole suite's cases for ``tiers``, in the suite's order."""
+    return [c for t in TIERS if t in tiers for c in BUILDERS[t](dev, timing)]
