@@ -66,7 +66,8 @@ def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
 def _interrupt_after_first_case(tmp_path, isolate, attempt):
     out = tmp_path / f"run{attempt}.jsonl"
     # Each case runs its full 6 s (the target is never met): time enough for Ctrl-C to land in the second.
-    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--quick", "--max-time", "6",
+    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--shapes", "256x256x256,128x128x128",
+           "--quick", "--max-time", "6",
            "--target", "0.000001", "--out", str(out), *isolate]
     t0 = time.monotonic()
     # SIGINT at its default in the child: a shell's background job (`cmd &`) starts with it ignored, and Python
@@ -109,7 +110,8 @@ def test_resume_on_the_cli_skips_finished_cases(tmp_path, capsys):
 
 def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
     out = tmp_path / "run.jsonl"
-    args = ["micro", "--device", "cpu", "--quick", "--dtype", "fp32,bf16", "--max-time", "0.05", "--out", str(out)]
+    args = ["micro", "--device", "cpu", "--shapes", "64x64x64,48x48x48", "--quick", "--dtype", "fp32,bf16",
+            "--max-time", "0.05", "--out", str(out)]
     assert main(args) == 1
     n = len(_lines(out))
     assert main(args + ["--resume"]) == 1  # the failures are still there: the exit code says so

@@ -134,7 +134,7 @@ def _train_prepared(case: Case) -> backends.Prepared:
 def run_layers(cases: Iterable[dict] | str | Iterable[str] | None = None, dtypes: str | Iterable[str] = ("fp32",),
                backends_: str | Iterable[str] = ("torch",), *, train: bool = False, device: str = "auto",
                **options: Any) -> Iterator[Result]:
-    """Yield one Result per (case, dtype, backend); failures are yielded as ``Result.failed``.
+    """Yield one Result per (case, dtype, backend), through the suite runner; a failure is a failed Result.
 
     ``cases``: None for the whole :func:`catalog` (the macro models' shapes), a
     model name's catalogue (``"deepspeech"``), layer names (comma-separated or a
@@ -151,13 +151,10 @@ def run_layers(cases: Iterable[dict] | str | Iterable[str] | None = None, dtypes
         entries = [c if isinstance(c, dict) else {"layer": c, "shape": {}} for c in items]
     dts = [x.strip() for x in dtypes.split(",")] if isinstance(dtypes, str) else list(dtypes)
     bes = [x.strip() for x in backends_.split(",")] if isinstance(backends_, str) else list(backends_)
-    for e in entries:
-        for dt in dts:
-            for be in bes:
-                try:
-                    yield layer(e["layer"], dtype=dt, backend=be, device=device, train=train, **e.get("shape", {}), **options)
-                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-                    params = {"layer": e.get("layer"), **e.get("shape", {}), "train": train}
-                    if "model" in e:
-                        params["model"] = e["model"]
-                    yield Result.failed("layer", params, backend=str(be), dtype=str(dt), device=str(device), exc=exc)
+    from ..suite.case import Case
+    from ..suite.runner import iter_results
+
+    cases = [Case("layer", layer, (e["layer"],), dict(e.get("shape", {}), dtype=dt, backend=be, device=device,
+                                                      train=train, **options), arg_names=("layer",))
+             for e in entries for dt in dts for be in bes]
+    yield from iter_results(cases, device=str(device))

@@ -6,6 +6,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from ..device import resolve
 from ..results.result import Result
+from ..suite.case import Case
+from ..suite.runner import iter_results
 from . import backends, zoo
 from .runner import model
 
@@ -22,7 +24,7 @@ def run_macro(models: str | Iterable[str] | None = None, batches: Iterable[int |
               dtypes: str | Iterable[str] = ("fp32",), backends_: str | Iterable[str] | None = ("torch",), *,
               scenario: str = "offline", size: str = "full", device: str = "auto", warm_start_iters: int = 0,
               seed: int = 0, **options: Any) -> Iterator[Result]:
-    """Yield one Result per (model, batch, dtype, backend), in that nesting order.
+    """Yield one Result per (model, batch, dtype, backend), in that nesting order, through the suite runner.
 
     ``models``/``dtypes``/``backends_`` take lists or comma-separated strings;
     ``models=None`` runs the whole zoo, ``backends_=None`` every installed backend
@@ -43,14 +45,8 @@ def run_macro(models: str | Iterable[str] | None = None, batches: Iterable[int |
     else:
         backend_names = _names(backends_, backends.NAMES)
     batch_list = [None] if batches is None else list(batches)
-    for name in model_names:
-        for batch in batch_list:
-            for dtype in dtype_names:
-                for be in backend_names:
-                    params = {"model": name, "batch": batch, "size": size, "scenario": scenario}
-                    try:
-                        yield model(name, batch=batch, dtype=dtype, backend=be, scenario=scenario, size=size,
-                                    device=dev if dev is not None else device, warm_start_iters=warm_start_iters,
-                                    seed=seed, **options)
-                    except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
-                        yield Result.failed("model", params, backend=str(be), dtype=str(dtype), device=dev_name, exc=e)
+    cases = [Case("model", model, (name,), dict(batch=batch, dtype=dtype, backend=be, scenario=scenario, size=size,
+                                                device=dev_name, warm_start_iters=warm_start_iters, seed=seed,
+                                                **options), arg_names=("name",))
+             for name in model_names for batch in batch_list for dtype in dtype_names for be in backend_names]
+    yield from iter_results(cases, device=dev_name)
