@@ -71,19 +71,25 @@ class Report:
 
 
 def _num(v, spec: str = ".4g") -> str:
-    return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+    """A number formatted; "" for anything else (None, inf, a value of the wrong type)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return ""
+    return format(v, spec)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] | None = None,
-           raw: set[int] | None = None) -> str:
-    """An HTML table; cells are escaped except the columns in ``raw`` (already HTML)."""
-    numeric, raw = numeric or set(), raw or set()
+class Html(str):
+    """Text that is already HTML (built here, with every string from a record escaped): ``_table`` keeps it."""
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] | None = None) -> str:
+    """An HTML table; every cell is escaped except ``Html`` ones, so record text can never become markup."""
+    numeric = numeric or set()
     out = ["<table><thead><tr>", *(f"<th>{esc(h)}</th>" for h in headers), "</tr></thead><tbody>"]
     for row in rows:
         out.append("<tr>")
         for i, cell in enumerate(row):
             cls = ' class="num"' if i in numeric else ""
-            out.append(f"<td{cls}>{cell if i in raw else esc('' if cell is None else cell)}</td>")
+            out.append(f"<td{cls}>{cell if isinstance(cell, Html) else esc('' if cell is None else cell)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -108,12 +114,13 @@ def _env(results: Sequence[Result]) -> dict:
     return {}
 
 
-def _status(r: Result) -> str:
+def _status(r: Result) -> Html:
     if r.error:
-        return f'<span class="bad">{esc(r.error.get("type", "error"))}: {esc(str(r.error.get("message", ""))[:200])}</span>'
+        return Html(f'<span class="bad">{esc(r.error.get("type", "error"))}: '
+                    f'{esc(str(r.error.get("message", ""))[:200])}</span>')
     html = {"throttled": '<span class="warn">throttled</span>', "noisy": '<span class="warn">noisy</span>',
             "wrong": '<span class="bad">wrong result</span>'}
-    return " ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>'
+    return Html(" ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>')
 
 
 # -- sections -------------------------------------------------------------------------
@@ -356,14 +363,14 @@ def telemetry_table(results: Sequence[Result]) -> str:
             continue
         sm, mem, pw, tc = (t.get("sm_clock_mhz") or {}), (t.get("mem_clock_mhz") or {}), (t.get("power_w") or {}), \
             (t.get("temperature_c") or {})
-        flag = ('<span class="warn">throttled: ' + esc(t.get("throttle_detail", "")) + "</span>") if t.get("throttled") \
-            else esc(", ".join(t.get("throttle_reasons") or []) or "none")
-        rows.append((esc(case_label(r)), f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})",
+        flag = Html('<span class="warn">throttled: ' + esc(t.get("throttle_detail") or "") + "</span>") \
+            if t.get("throttled") else (", ".join(t.get("throttle_reasons") or []) or "none")
+        rows.append((case_label(r), f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})",
                      _num(mem.get("median"), ".0f"), f"{_num(pw.get('mean'), '.0f')} / {_num(pw.get('max'), '.0f')}",
                      _num(tc.get("max"), ".0f"), _num(t.get("energy_j"), ".4g"), _num(r.metrics.get("joules_per_op"), ".3g"),
                      _num(r.metrics.get("tflops_per_watt"), ".3g"), flag))
     return _table(("case", "SM MHz median (min–max)", "mem MHz", "power W mean / max", "temp °C max", "energy J",
-                   "J per op", "TFLOP/s per W", "throttle reasons"), rows, numeric={2, 4, 5, 6, 7}, raw={0, 8})
+                   "J per op", "TFLOP/s per W", "throttle reasons"), rows, numeric={2, 4, 5, 6, 7})
 
 
 def results_table(results: Sequence[Result]) -> str:
@@ -371,11 +378,11 @@ def results_table(results: Sequence[Result]) -> str:
     for r in results:
         x = rate(r)
         ci = rel_halfwidth(r) if r.ok else math.inf
-        rows.append((esc(case_label(r)), esc(r.device), _num(r.median_ms) if r.ok else "",
+        rows.append((case_label(r), r.device, _num(r.median_ms) if r.ok else "",
                      f"{100 * ci:.2f}%" if math.isfinite(ci) else "", f"{x[1]:.4g} {x[0]}" if x else "",
                      _num(r.pct_of_peak, ".1f"), _num(r.rel_error, ".1e"), _status(r)))
     return _table(("case", "device", "median ms", "±CI", "rate", "% peak", "rel err", "status"), rows,
-                  numeric={2, 3, 4, 5, 6}, raw={0, 1, 7})
+                  numeric={2, 3, 4, 5, 6})
 
 
 def failures_table(results: Sequence[Result]) -> str:
@@ -403,13 +410,13 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
     for row in cmp.rows:
         b, n = row.base, row.new
         rb, rn = (rate(b) if b and b.ok else None), (rate(n) if n and n.ok else None)
-        rows.append((esc(row.label), _num(b.median_ms) if b and b.ok else ("failed" if b else ""),
+        rows.append((row.label, _num(b.median_ms) if b and b.ok else ("failed" if b else ""),
                      _num(n.median_ms) if n and n.ok else ("failed" if n else ""),
                      f"{100 * row.change:+.2f}%" if row.change is not None else "",
                      f"{100 * row.noise:.2f}%" if row.noise is not None and math.isfinite(row.noise) else "",
                      f"{rb[1]:.4g} {rb[0]}" if rb else "", f"{rn[1]:.4g} {rn[0]}" if rn else "",
-                     f"<span class='{cls.get(row.verdict, '')}'>{esc(row.verdict)}</span>"
-                     + (" <span class='warn'>(throttled)</span>" if row.throttled else "")))
+                     Html(f"<span class='{cls.get(row.verdict, '')}'>{esc(row.verdict)}</span>"
+                          + (" <span class='warn'>(throttled)</span>" if row.throttled else ""))))
         if row.ratio:
             cats.append(row.label)
             speed.append(1 / row.ratio)
@@ -418,7 +425,7 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
                         f"± {100 * row.noise:.2f}%)")
     table = _table(("case", f"{cmp.base_device if cmp.devices_differ else 'base'} ms",
                     f"{cmp.new_device if cmp.devices_differ else 'new'} ms", "time Δ", "±noise", "base rate",
-                    "new rate", "verdict"), rows, numeric={1, 2, 3, 4, 5, 6}, raw={0, 7})
+                    "new rate", "verdict"), rows, numeric={1, 2, 3, 4, 5, 6})
     charts = []
     if cats:
         charts.append(bar_chart(f"compare{key}", f"Speed-up of {Path(other[0]).name} over {Path(base[0]).name}", cats,
