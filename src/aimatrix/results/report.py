@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no network) for one or more runs.
 
-Sections, each present only when the runs hold such results: device and
-environment; roofline (GEMM/conv: achieved TFLOP/s over arithmetic intensity,
+First, when the suite gives one, its score card against a reference run
+(``scorecard_view``). Then sections, each present only when the runs hold such results: device,
+environment and the runs' provenance; roofline (GEMM/conv: achieved TFLOP/s over arithmetic intensity,
 with the device's compute ceilings per dtype and its memory-bandwidth ceiling);
 GEMM efficiency over shapes; memory bandwidth over size (op ``membw``); model
 throughput over batch and latency percentiles (op ``model``); the synthetic
@@ -23,11 +24,13 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import peaks
 from .compare import case_label, compare, device_name, rate, rel_halfwidth
 from .result import Result
+from .scorecard_view import CSS as SCORECARD_CSS
+from .scorecard_view import scorecard_html
 from .svg import PALETTE, Chart, Series, bar_chart, esc, xy_chart
 
 Run = tuple[str, Sequence[Result]]  # (name, results)
@@ -147,6 +150,10 @@ def _environment_section(name: str, results: Sequence[Result]) -> str:
              ("host", f"{env.get('host', '?')}: {env.get('platform', '')}"),
              ("CPU", f"{env.get('cpu', '?')} ({env.get('cpu_count', '?')} logical CPUs)"),
              ("Python / numpy", f"{env.get('python', '?')} / {env.get('numpy', '?')}")]
+    for run in _runs(results):
+        cmd = run.get("command")
+        rows.append(("run", f"{run.get('run_id')} started {run.get('started_utc') or '?'} on {run.get('host') or '?'}"
+                            f": {' '.join(map(str, cmd)) if isinstance(cmd, list) else cmd or '?'}"))
     fw = env.get("frameworks") or {}
     if fw:
         rows.append(("frameworks", ", ".join(f"{k} {v}" for k, v in fw.items() if v) or "none installed"))
@@ -156,6 +163,15 @@ def _environment_section(name: str, results: Sequence[Result]) -> str:
     rows.append(("cases", f"{len(results)} ({', '.join(ops)}): {len(results) - n_fail} passed, {n_fail} failed"
                           + (f", {n_thr} measured while throttled" if n_thr else "")))
     return '<table class="env">' + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _runs(results: Sequence[Result]) -> list[dict]:
+    """The distinct runs (``Result.run``) the results came from, in order."""
+    seen: dict[str, dict] = {}
+    for r in results:
+        if r.run:
+            seen.setdefault(str(r.run.get("run_id")), r.run)
+    return list(seen.values())
 
 
 def _peak(gpu: dict, dtype: str) -> float | None:
@@ -439,13 +455,13 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
 
 # -- the page -------------------------------------------------------------------------
 def build_report(runs: Sequence[Run], *, title: str | None = None, threshold: float = 0.03,
-                 problems: Sequence[str] = ()) -> tuple[str, list[Chart]]:
-    """The report's HTML and its charts."""
+                 problems: Sequence[str] = (), scorecard: Mapping[str, Any] | None = None) -> tuple[str, list[Chart]]:
+    """The report's HTML and its charts; ``scorecard`` (see ``scorecard_view``) comes first when given."""
     if not runs:
         raise ValueError("a report needs at least one run")
     title = title or ("aimatrix report — " + ", ".join(dict.fromkeys(device_name(rs) for _, rs in runs)))
     charts: list[Chart] = []
-    body = [f"<h1>{esc(title)}</h1>",
+    body = [f"<h1>{esc(title)}</h1>", scorecard_html(scorecard) if scorecard is not None else "",
             f"<p class='muted'>Generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from "
             f"{esc(', '.join(n for n, _ in runs))}. Times are medians per launch; ±CI is the half-width of the "
             "median's 95% confidence interval. Hover a point or bar for its case.</p>"]
@@ -494,13 +510,15 @@ def build_report(runs: Sequence[Run], *, title: str | None = None, threshold: fl
             body.append(html_part)
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>")
+            f"<style>{CSS}{SCORECARD_CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>")
     return page, charts
 
 
-def write_report(path: str | os.PathLike, runs: Sequence[Run], **kw) -> Report:
-    """Write the report; ValueError naming the path when it cannot be written."""
-    page, charts = build_report(runs, **kw)
+def write_report(path: str | os.PathLike, runs: Sequence[Run], *, scorecard: Mapping[str, Any] | None = None,
+                 **kw) -> Report:
+    """Write the report (options as ``build_report``; ``scorecard`` first in the page); ValueError naming the
+    path when it cannot be written."""
+    page, charts = build_report(runs, scorecard=scorecard, **kw)
     p = Path(path)
     try:
         if p.is_dir():
