@@ -39,7 +39,7 @@ NESTED = 500  # parses (below the decoder's recursion limit) but nests far deepe
 # (what is wrong, the line, a text the warning must hold)
 BAD_LINES = [
     ("op a number", json.dumps(_set(GOOD, "op", 42)), "field 'op' must be a string, not 42"),
-    ("op unknown", json.dumps(_set(GOOD, "op", "gemmx")), "not an aimatrix op"),
+    ("op not a name", json.dumps(_set(GOOD, "op", "gemm <b>")), "field 'op' is 'gemm <b>': not an op name"),
     ("device null", json.dumps(_set(GOOD, "device", None)), "field 'device' must be a string, not None"),
     ("backend a list", json.dumps(_set(GOOD, "backend", ["cublas"])), "field 'backend' must be a string"),
     ("params a string", json.dumps(_set(GOOD, "params", "m=1")), "field 'params' must be an object"),
