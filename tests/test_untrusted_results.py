@@ -102,7 +102,8 @@ def _mixed_file(tmp_path: Path, name: str = "mixed.jsonl") -> tuple[Path, list[R
 @pytest.mark.parametrize("what,line,why", BAD_LINES, ids=[b[0] for b in BAD_LINES])
 def test_each_bad_record_is_skipped_with_its_line_and_field(tmp_path, what, line, why):
     p = tmp_path / "one.jsonl"
-    p.write_text(Result("gemm", {"m": 1}, "cpu", "fp32", "cpu", stats={"median_ms": 1.0}).to_json() + "\n" + line + "\n")
+    ok = Result("gemm", {"m": 1}, "cpu", "fp32", "cpu", stats={"median_ms": 1.0})
+    p.write_text(ok.to_json() + "\n" + line + "\n")
     lo = load_results(p)
     assert len(lo.results) == 1
     assert len(lo.problems) == 1 and lo.problems[0].startswith(f"{p}:2: ") and why in lo.problems[0], lo.problems
@@ -197,7 +198,8 @@ def test_report_escapes_every_string_from_the_records(tmp_path):
     assert len(lo.results) == len(records) and len(lo.problems) == 1
     assert sum(MARK in str(r.to_dict()) for r in lo.results) == len(records)  # the markup survived loading
     other = [r.with_(backend=r.backend + "x") for r in lo.results]  # a second run with markup: the comparison too
-    scorecard = {"reference": {k: MARK for k in ("name", "device", "date", "driver", "command")} | {"versions": {MARK: MARK}},
+    reference = {k: MARK for k in ("name", "device", "date", "driver", "command")} | {"versions": {MARK: MARK}}
+    scorecard = {"reference": reference,
                  "tiers": [{"tier": MARK, "score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}],
                  "overall": {"score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}}
     page, charts = build_report([(str(p) + MARK, lo.results), (MARK, lo.results), ("other", other)],

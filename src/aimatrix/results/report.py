@@ -381,9 +381,11 @@ def telemetry_table(results: Sequence[Result]) -> str:
             (t.get("temperature_c") or {})
         flag = Html('<span class="warn">throttled: ' + esc(t.get("throttle_detail") or "") + "</span>") \
             if t.get("throttled") else (", ".join(t.get("throttle_reasons") or []) or "none")
-        rows.append((case_label(r), f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})",
+        sm_text = f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})"
+        rows.append((case_label(r), sm_text,
                      _num(mem.get("median"), ".0f"), f"{_num(pw.get('mean'), '.0f')} / {_num(pw.get('max'), '.0f')}",
-                     _num(tc.get("max"), ".0f"), _num(t.get("energy_j"), ".4g"), _num(r.metrics.get("joules_per_op"), ".3g"),
+                     _num(tc.get("max"), ".0f"), _num(t.get("energy_j"), ".4g"),
+                     _num(r.metrics.get("joules_per_op"), ".3g"),
                      _num(r.metrics.get("tflops_per_watt"), ".3g"), flag))
     return _table(("case", "SM MHz median (min–max)", "mem MHz", "power W mean / max", "temp °C max", "energy J",
                    "J per op", "TFLOP/s per W", "throttle reasons"), rows, numeric={2, 4, 5, 6, 7})

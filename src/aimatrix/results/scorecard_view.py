@@ -1,4 +1,4 @@
-"""The score card of a suite run, drawn for the terminal (``format_scorecard``) and the HTML report (``scorecard_html``).
+"""A suite's score card, drawn for the terminal (``format_scorecard``) and the HTML report (``scorecard_html``).
 
 A score card (computed by the suite, not here) is a dict::
 
@@ -129,7 +129,8 @@ def scorecard_html(card: Mapping[str, Any]) -> str:
                    f"<td class='num score'>{esc(score_text(row.get('score')))}</td>"
                    f"<td class='num'>{esc(_count(row.get('cases')))}</td>"
                    f"<td class='num'>{esc(_count(row.get('scored')))}</td>"
-                   f"<td class='num'>{len(_list(row.get('no_reference')))}</td></tr>" for i, (name, row) in enumerate(rows))
+                   f"<td class='num'>{len(_list(row.get('no_reference')))}</td></tr>"
+                   for i, (name, row) in enumerate(rows))
     table = ("<table><thead><tr><th>tier</th><th>score</th><th>cases</th><th>scored</th><th>without reference</th>"
              f"</tr></thead><tbody>{body}</tbody></table>")
     missing = _missing_html(_list(overall.get("no_reference")), "Cases without a reference in the reference run")
