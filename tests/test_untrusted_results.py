@@ -15,7 +15,7 @@ from _sample_runs import h100_run
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.compare import compare
 from aimatrix.results.export import write_csv
-from aimatrix.results.jsonl import check_resumable, load_results, run_ids
+from aimatrix.results.jsonl import check_resumable, drop_partial_last_line, load_results, run_ids
 from aimatrix.results.report import build_report, write_report
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -271,3 +271,20 @@ def test_cli_compare_prints_record_text_literally(tmp_path):
     proc = _cli("compare", str(base), str(other), cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "[/bold] GPU [red]x" in proc.stdout
+
+
+def test_drop_partial_last_line_cuts_only_a_cut_off_record(tmp_path):
+    good = tmp_path / "good.jsonl"
+    write_jsonl(good, h100_run(0)[:3])
+    text = good.read_text()
+    p = tmp_path / "notes.jsonl"
+    p.write_text(text + "the H100 was hot")  # someone's note, not a record: kept, and resuming is refused
+    assert drop_partial_last_line(p) == 0 and p.read_text() == text + "the H100 was hot\n"
+    with pytest.raises(ValueError, match="line 4: not JSON"):
+        check_resumable(p)
+    typed = json.dumps(_set(GOOD, "device", None))
+    p.write_text(text + typed)  # a whole record of the wrong types: kept and named, not silently cut
+    assert drop_partial_last_line(p) == 0 and p.read_text() == text + typed + "\n"
+    assert load_results(p).problems == [f"{p}:4: field 'device' must be a string, not None"]
+    p.write_text(text + typed[:100])  # what a killed writer leaves
+    assert drop_partial_last_line(p) == 100 and p.read_text() == text

@@ -53,11 +53,15 @@ def write_jsonl(path: str | os.PathLike, results: Iterable[Result]) -> None:
             w.write(r)
 
 
+class _NotJson(ValueError):
+    """The line is not JSON at all (as opposed to JSON that is not a valid record)."""
+
+
 def _parse(line: str) -> Result:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e.msg} at column {e.colno})") from None
+        raise _NotJson(f"not JSON ({e.msg} at column {e.colno})") from None
     except RecursionError:  # thousands of nested brackets: the decoder gives up before our depth check
         raise ValueError("nested too deeply to read") from None
     except ValueError as e:  # e.g. an integer of more digits than Python converts
@@ -111,7 +115,8 @@ def _scan(text: str) -> Iterator[tuple[int, Result | None, str, bool]]:
         try:
             yield i + 1, _parse(line), "", False
         except ValueError as e:
-            cut = i == len(lines) - 1 and not text.endswith("\n") and line.lstrip().startswith("{")
+            cut = (isinstance(e, _NotJson) and i == len(lines) - 1 and not text.endswith("\n")
+                   and line.lstrip().startswith("{"))
             yield i + 1, None, ("the line is cut off (the run writing it was probably interrupted)" if cut
                                 else str(e)), cut
 
@@ -163,10 +168,11 @@ def run_ids(path: str | os.PathLike) -> set[str]:
 
 
 def drop_partial_last_line(path: str | os.PathLike) -> int:
-    """Cut a final line without its newline (left by a killed writer) so appending starts on a clean line.
+    """Cut a final record cut off by a killed writer (no newline, not JSON) so appending starts on a clean line.
 
     Returns the number of bytes removed (0 when the file ends with a newline or is absent).
-    A complete record that merely lacks its newline gets the newline instead.
+    A complete JSON line that merely lacks its newline gets the newline instead (even one that
+    is not a valid record: ``load_results`` names it, and ``check_resumable`` refuses the file).
     """
     p = Path(path)
     if not p.exists():
@@ -179,8 +185,11 @@ def drop_partial_last_line(path: str | os.PathLike) -> int:
         tail = data[start:]
         try:
             _parse(tail.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            f.truncate(start)
-            return len(tail)
+        except (_NotJson, UnicodeDecodeError):
+            if tail.lstrip().startswith(b"{"):  # the start of a record a killed writer left; other text stays
+                f.truncate(start)
+                return len(tail)
+        except ValueError:
+            pass  # JSON, but not a valid record: kept, so that it is reported rather than silently lost
         f.write(b"\n")
         return 0
