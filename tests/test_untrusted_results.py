@@ -288,3 +288,44 @@ def test_drop_partial_last_line_cuts_only_a_cut_off_record(tmp_path):
     assert load_results(p).problems == [f"{p}:4: field 'device' must be a string, not None"]
     p.write_text(text + typed[:100])  # what a killed writer leaves
     assert drop_partial_last_line(p) == 100 and p.read_text() == text
+
+
+HOSTILE = [None, True, 0, -1, 0.5, 1e-300, 1e300, 10 ** 30, "", "x", "[/b]", [], ["a", 1], {}, {"median": "x"}]
+
+
+def _paths(x, pre=()):
+    """Every field of a record, nested ones too, as key paths."""
+    if pre:
+        yield pre
+    items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else ()
+    for k, v in items:
+        yield from _paths(v, pre + (k,))
+
+
+def test_every_field_set_to_every_hostile_value_never_breaks_the_readers(tmp_path):
+    """Each line: one record of each kind with one field replaced; whatever loads must compare, report, export."""
+    run = h100_run(0)
+    kinds = {r.op if r.ok else "failed": r.to_dict() for r in run}  # gemm, membw, model, synth, failed
+    lines = []
+    for record in kinds.values():
+        for path in _paths(record):
+            if path[0] == "schema":
+                continue
+            for value in HOSTILE:
+                d = json.loads(json.dumps(record))
+                obj = d
+                for k in path[:-1]:
+                    obj = obj[k]
+                obj[path[-1]] = value
+                lines.append(json.dumps(d))
+    p = tmp_path / "hostile.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    lo = load_results(p)
+    assert 0 < len(lo.results) < len(lines) and len(lo.results) + len(lo.problems) == len(lines)
+    cmp = compare(h100_run(1), lo.results)
+    assert cmp.matched
+    compare(lo.results, h100_run(1))
+    page, charts = build_report([("hostile", lo.results), ("base", h100_run(1))], problems=lo.problems)
+    assert charts and "[/b]" in page
+    assert write_csv(tmp_path / "h.csv", lo.results) == len(lo.results)
+    assert all(repr(r) for r in lo.results)
