@@ -75,9 +75,11 @@ class Report:
 
 def _num(v, spec: str = ".4g") -> str:
     """A number formatted; "" for anything else (None, inf, a value of the wrong type)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return ""
-    return format(v, spec)
+    try:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        ok = False
+    return format(v, spec) if ok else ""
 
 
 class Html(str):
@@ -152,7 +154,7 @@ def _environment_section(name: str, results: Sequence[Result]) -> str:
              ("Python / numpy", f"{env.get('python', '?')} / {env.get('numpy', '?')}")]
     for run in _runs(results):
         cmd = run.get("command")
-        rows.append(("run", f"{run.get('run_id')} started {run.get('started_utc') or '?'} on {run.get('host') or '?'}"
+        rows.append(("run", f"{run.get('run_id') or '?'} started {run.get('started_utc') or '?'} on {run.get('host') or '?'}"
                             f": {' '.join(map(str, cmd)) if isinstance(cmd, list) else cmd or '?'}"))
     fw = env.get("frameworks") or {}
     if fw:
