@@ -5,6 +5,7 @@ import csv
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from aimatrix.results import Result, write_jsonl
 from aimatrix.results.compare import compare
 from aimatrix.results.export import write_csv
 from aimatrix.results.jsonl import check_resumable, drop_partial_last_line, load_results, run_ids
-from aimatrix.results.report import build_report, write_report
+from aimatrix.results.report import build_report, find_chromium, render_in_browser, write_report
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -189,7 +190,7 @@ def _tainted_run() -> list[dict]:
     return out
 
 
-def test_report_escapes_every_string_from_the_records(tmp_path):
+def _tainted_page(tmp_path):
     records = _tainted_run()
     p = tmp_path / "tainted.jsonl"
     bad = json.dumps(_set(GOOD, "op", MARK))  # its warning quotes the markup
@@ -202,8 +203,12 @@ def test_report_escapes_every_string_from_the_records(tmp_path):
     scorecard = {"reference": reference,
                  "tiers": [{"tier": MARK, "score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}],
                  "overall": {"score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}}
-    page, charts = build_report([(str(p) + MARK, lo.results), (MARK, lo.results), ("other", other)],
-                                title=MARK, problems=lo.problems, scorecard=scorecard)
+    return build_report([(str(p) + MARK, lo.results), (MARK, lo.results), ("other", other)],
+                        title=MARK, problems=lo.problems, scorecard=scorecard)
+
+
+def test_report_escapes_every_string_from_the_records(tmp_path):
+    page, charts = _tainted_page(tmp_path)
     assert charts  # the charts were drawn: their titles, legends and tooltips are in the page
     for raw in (SCRIPT, IMG, "<img", "<script>alert", 'x onerror=alert(1)>'):
         assert raw not in page, (raw, page[max(0, page.find(raw) - 300):page.find(raw) + 100])
@@ -211,6 +216,17 @@ def test_report_escapes_every_string_from_the_records(tmp_path):
     assert html.escape(MARK, quote=True) in page
     for text in ("unavailable: " + html.escape(MARK), "aimatrix micro" + html.escape(MARK)):
         assert text in page, text
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no headless Chromium (apt-get install -y chromium)")
+def test_tainted_report_in_a_browser_makes_no_element_from_record_text(tmp_path):
+    page, _ = _tainted_page(tmp_path)
+    out = tmp_path / "tainted.html"
+    out.write_text(page, encoding="utf-8")
+    dom, console = render_in_browser(out)
+    assert console == []  # no error
+    tags = re.sub(r'="[^"]*"', '=""', dom)  # the serialised DOM keeps "<" raw inside attribute values: leave them out
+    assert "<img" not in tags and tags.count("<script") == 1 and "data-charts-rendered" in dom
 
 
 # -- resume and run ids ---------------------------------------------------------------------------
