@@ -9,6 +9,7 @@ from _sample_runs import h100_run
 from aimatrix.cli import main
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.report import build_report, export_pngs, find_chromium, render_in_browser, write_report
+from aimatrix.results.scorecard_view import format_scorecard
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None,
@@ -79,3 +80,47 @@ def test_png_export_of_each_chart(tmp_path):
     for c, p in zip(charts, pngs):
         assert _png_size(p) == (c.width, c.height)
         assert p.stat().st_size > 5000  # a drawn chart, not a blank page
+
+
+CARD = {"reference": {"name": "H100 SXM (aimatrix 0.2.0, 2026-12-06)", "device": "NVIDIA H100 80GB HBM3",
+                      "date": "2026-12-06", "driver": "580.65.06", "versions": {"cuda": "13.0", "cudnn": "9.13"},
+                      "command": "aimatrix suite --out ref.jsonl"},
+        "tiers": [{"tier": "micro", "score": 1.0312, "cases": 20, "scored": 18,
+                   "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"]},
+                  {"tier": "macro", "score": None, "cases": 4, "scored": 0, "no_reference": []}],
+        "overall": {"score": 0.9751, "cases": 24, "scored": 18,
+                    "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"]}}
+
+
+def test_score_card_comes_first(tmp_path):
+    report = write_report(tmp_path / "r.html", [("a", h100_run(0))], scorecard=CARD, problems=["x.jsonl:3: bad"])
+    page = report.path.read_text()
+    card = page.index("id='scorecard'")
+    assert card < page.index("<h2")  # before the input warnings and every run's sections
+    section = page[card:page.index("</section>", card)]
+    assert "data-score='0.98'" in section and "2.5% slower than the reference" in section
+    assert re.search(r"<td>micro</td><td class='num score'>1\.03</td><td class='num'>20</td><td class='num'>18</td>"
+                     r"<td class='num'>2</td>", section)
+    assert "<td>macro</td><td class='num score'>n/a</td>" in section  # nothing scored: no number made up
+    assert re.search(r"<details><summary>Cases without a reference[^<]*\(2\)</summary>"
+                     r"<ul><li>gemm 35x700x2048 fp8</li>", section)
+    assert "Reference: device: NVIDIA H100 80GB HBM3; date: 2026-12-06; driver: 580.65.06; versions: cuda 13.0, " \
+           "cudnn 9.13; command: aimatrix suite --out ref.jsonl" in section
+    assert "id='scorecard'" not in build_report([("a", h100_run(0))])[0]  # no card unless given
+
+
+def test_score_card_as_text_and_from_a_broken_card():
+    text = format_scorecard(CARD)
+    lines = text.splitlines()
+    assert lines[0] == "Score against H100 SXM (aimatrix 0.2.0, 2026-12-06): 0.98 (2.5% slower than the reference)"
+    assert "  reference driver: 580.65.06" in lines
+    assert re.search(r"^  micro\s+1\.03  \(18 of 20 cases scored\)$", text, re.M)
+    assert re.search(r"^  macro\s+n/a  \(0 of 4 cases scored\)$", text, re.M)
+    assert re.search(r"^  overall\s+0\.98  \(18 of 24 cases scored\)$", text, re.M)
+    assert lines[-1] == "  without a reference (2): gemm 35x700x2048 fp8, conv quick-conv-1x1-s2 bf16"
+    broken = {"reference": "H100", "tiers": [{"tier": "micro\x1b[2J", "score": "fast", "cases": None}, 5],
+              "overall": {"score": float("nan"), "no_reference": [f"case {i}" for i in range(25)]}}
+    text = format_scorecard(broken)
+    assert "\x1b" not in text and "micro\ufffd[2J" in text and "n/a" in text and ", and 15 more" in text
+    page, _ = build_report([("a", h100_run(0))], scorecard=broken)
+    assert "data-score='n/a'" in page and "no case scored" in page

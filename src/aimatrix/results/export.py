@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from .result import Result
 
 LEADING = ("schema", "case", "op", "device", "dtype", "backend")
-SECTIONS = ("params", "stats", "metrics", "verify", "telemetry", "error", "env")
+SECTIONS = ("params", "stats", "metrics", "verify", "telemetry", "error", "run", "env")
 
 
 def _flatten(prefix: str, value: Any, out: dict) -> None:
@@ -24,7 +24,8 @@ def _flatten(prefix: str, value: Any, out: dict) -> None:
 
 
 def flatten(r: Result) -> dict:
-    """A Result as one flat dict: ``op``, ``params.m``, ``stats.median_ms``, ``telemetry.sm_clock_mhz.median``, ..."""
+    """A Result as one flat dict: ``op``, ``params.m``, ``stats.median_ms``, ``telemetry.sm_clock_mhz.median``,
+    ``run.run_id``, ..."""
     d = r.to_dict()
     row = {k: d.get(k) for k in LEADING}
     for section in SECTIONS:

@@ -4,7 +4,9 @@ Writing: ``JsonlWriter`` appends a line per Result and flushes and fsyncs it, so
 a run that is killed keeps every case it finished. Reading: ``read_jsonl`` is
 strict (the first bad line raises ``ValueError`` naming file and line);
 ``load_results`` keeps every readable line and reports the others as problems
-(empty file, a line cut off by a killed run, a newer schema, text that is not JSON).
+(empty file, a line cut off by a killed run, a newer schema, text that is not JSON,
+a field of the wrong type). ``check_resumable`` refuses to resume into a file that is
+not aimatrix JSONL; ``run_ids`` tells which runs a file holds.
 """
 
 from __future__ import annotations
@@ -51,11 +53,19 @@ def write_jsonl(path: str | os.PathLike, results: Iterable[Result]) -> None:
             w.write(r)
 
 
+class _NotJson(ValueError):
+    """The line is not JSON at all (as opposed to JSON that is not a valid record)."""
+
+
 def _parse(line: str) -> Result:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e.msg} at column {e.colno})") from None
+        raise _NotJson(f"not JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:  # thousands of nested brackets: the decoder gives up before our depth check
+        raise ValueError("nested too deeply to read") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise ValueError(f"not readable JSON ({e})") from None
     try:
         return Result.from_dict(obj)
     except (TypeError, KeyError) as e:
@@ -87,45 +97,82 @@ class Loaded:
         return bool(self.results)
 
 
+def _read_text(path: str | os.PathLike) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", errors="replace")
+    except OSError as e:
+        raise ValueError(f"cannot read results file {str(path)!r}: {e.strerror}") from e
+
+
+def _scan(text: str) -> Iterator[tuple[int, Result | None, str, bool]]:
+    """(line number, the Result or None, why not, whether the line is cut off) for each non-blank line."""
+    lines = text.split("\n")
+    last = len(lines) - 1 if lines[-1] == "" else len(lines)  # index past the last non-final-empty line
+    for i, line in enumerate(lines[:last]):
+        if not line.strip():
+            continue
+        try:
+            yield i + 1, _parse(line), "", False
+        except ValueError as e:
+            cut = (isinstance(e, _NotJson) and i == len(lines) - 1 and not text.endswith("\n")
+                   and line.lstrip().startswith("{"))
+            yield i + 1, None, ("the line is cut off (the run writing it was probably interrupted)" if cut
+                                else str(e)), cut
+
+
 def load_results(path: str | os.PathLike) -> Loaded:
     """Read every valid line of a results file; bad lines become ``problems`` instead of errors.
 
+    A line is valid when it is a JSON record whose fields have the types and ranges the
+    readers rely on (``Result.from_dict``); any other line becomes ``"FILE:LINE: why"``.
     Raises ValueError only when the file cannot be opened. A file with no valid
     line gives ``Loaded.results == []`` and a problem saying why.
     """
     out = Loaded(str(path))
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ValueError(f"cannot read results file {str(path)!r}: {e.strerror}") from e
-    if not data.strip():
+    text = _read_text(path)
+    if not text.strip():
         out.problems.append(f"{path}: the file is empty: no results")
         return out
-    text = data.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    last = len(lines) - 1 if lines[-1] == "" else len(lines)  # index past the last non-final-empty line
-    for i, line in enumerate(lines[:last]):
-        lineno = i + 1
-        if not line.strip():
-            continue
-        try:
-            out.results.append(_parse(line))
-        except ValueError as e:
-            cut = i == len(lines) - 1 and not text.endswith("\n")
-            why = ("the line is cut off (the run writing it was probably interrupted)" if cut and line.lstrip().startswith("{")
-                   else str(e))
+    for lineno, result, why, _ in _scan(text):
+        if result is not None:
+            out.results.append(result)
+        else:
             out.problems.append(f"{path}:{lineno}: {why}")
     if not out.results:
         out.problems.append(f"{path}: no readable aimatrix result in the file")
     return out
 
 
+def check_resumable(path: str | os.PathLike) -> None:
+    """Refuse (ValueError) to resume into a file holding lines that are not aimatrix records.
+
+    A missing or empty file, and a last line cut off by a killed run (``drop_partial_last_line``
+    removes it), are fine; any other unreadable line means the file is something else, and
+    appending to it or rewriting it would lose that line.
+    """
+    if not Path(path).exists():
+        return
+    for lineno, result, why, cut in _scan(_read_text(path)):
+        if result is None and not cut:
+            raise ValueError(f"{path} is not an aimatrix results file (line {lineno}: {why}); "
+                             "refusing to resume into it")
+
+
+def run_ids(path: str | os.PathLike) -> set[str]:
+    """The distinct ``run["run_id"]`` of the readable records of a file (empty for a missing file)."""
+    if not Path(path).exists():
+        return set()
+    return {r.run["run_id"] for r in load_results(path).results
+            if r.run is not None and isinstance(r.run.get("run_id"), str)}
+
+
 def drop_partial_last_line(path: str | os.PathLike) -> int:
-    """Cut a final line without its newline (left by a killed writer) so appending starts on a clean line.
+    """Cut a final record cut off by a killed writer (no newline, not JSON) so appending starts on a clean line.
 
     Returns the number of bytes removed (0 when the file ends with a newline or is absent).
-    A complete record that merely lacks its newline gets the newline instead.
+    A complete JSON line that merely lacks its newline gets the newline instead (even one that
+    is not a valid record: ``load_results`` names it, and ``check_resumable`` refuses the file).
     """
     p = Path(path)
     if not p.exists():
@@ -138,8 +185,11 @@ def drop_partial_last_line(path: str | os.PathLike) -> int:
         tail = data[start:]
         try:
             _parse(tail.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            f.truncate(start)
-            return len(tail)
+        except (_NotJson, UnicodeDecodeError):
+            if tail.lstrip().startswith(b"{"):  # the start of a record a killed writer left; other text stays
+                f.truncate(start)
+                return len(tail)
+        except ValueError:
+            pass  # JSON, but not a valid record: kept, so that it is reported rather than silently lost
         f.write(b"\n")
         return 0

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no network) for one or more runs.
 
-Sections, each present only when the runs hold such results: device and
-environment; roofline (GEMM/conv: achieved TFLOP/s over arithmetic intensity,
+First, when the suite gives one, its score card against a reference run
+(``scorecard_view``). Then sections, each present only when the runs hold such results: device,
+environment and the runs' provenance; roofline (GEMM/conv: achieved TFLOP/s over arithmetic intensity,
 with the device's compute ceilings per dtype and its memory-bandwidth ceiling);
 GEMM efficiency over shapes; memory bandwidth over size (op ``membw``); model
 throughput over batch and latency percentiles (op ``model``); the synthetic
@@ -23,11 +24,13 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import peaks
 from .compare import case_label, compare, device_name, rate, rel_halfwidth
 from .result import Result
+from .scorecard_view import CSS as SCORECARD_CSS
+from .scorecard_view import scorecard_html
 from .svg import PALETTE, Chart, Series, bar_chart, esc, xy_chart
 
 Run = tuple[str, Sequence[Result]]  # (name, results)
@@ -71,19 +74,27 @@ class Report:
 
 
 def _num(v, spec: str = ".4g") -> str:
-    return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+    """A number formatted; "" for anything else (None, inf, a value of the wrong type)."""
+    try:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        ok = False
+    return format(v, spec) if ok else ""
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] | None = None,
-           raw: set[int] | None = None) -> str:
-    """An HTML table; cells are escaped except the columns in ``raw`` (already HTML)."""
-    numeric, raw = numeric or set(), raw or set()
+class Html(str):
+    """Text that is already HTML (built here, with every string from a record escaped): ``_table`` keeps it."""
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] | None = None) -> str:
+    """An HTML table; every cell is escaped except ``Html`` ones, so record text can never become markup."""
+    numeric = numeric or set()
     out = ["<table><thead><tr>", *(f"<th>{esc(h)}</th>" for h in headers), "</tr></thead><tbody>"]
     for row in rows:
         out.append("<tr>")
         for i, cell in enumerate(row):
             cls = ' class="num"' if i in numeric else ""
-            out.append(f"<td{cls}>{cell if i in raw else esc('' if cell is None else cell)}</td>")
+            out.append(f"<td{cls}>{cell if isinstance(cell, Html) else esc('' if cell is None else cell)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -108,12 +119,13 @@ def _env(results: Sequence[Result]) -> dict:
     return {}
 
 
-def _status(r: Result) -> str:
+def _status(r: Result) -> Html:
     if r.error:
-        return f'<span class="bad">{esc(r.error.get("type", "error"))}: {esc(str(r.error.get("message", ""))[:200])}</span>'
+        return Html(f'<span class="bad">{esc(r.error.get("type", "error"))}: '
+                    f'{esc(str(r.error.get("message", ""))[:200])}</span>')
     html = {"throttled": '<span class="warn">throttled</span>', "noisy": '<span class="warn">noisy</span>',
             "wrong": '<span class="bad">wrong result</span>'}
-    return " ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>'
+    return Html(" ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>')
 
 
 # -- sections -------------------------------------------------------------------------
@@ -140,6 +152,10 @@ def _environment_section(name: str, results: Sequence[Result]) -> str:
              ("host", f"{env.get('host', '?')}: {env.get('platform', '')}"),
              ("CPU", f"{env.get('cpu', '?')} ({env.get('cpu_count', '?')} logical CPUs)"),
              ("Python / numpy", f"{env.get('python', '?')} / {env.get('numpy', '?')}")]
+    for run in _runs(results):
+        cmd = run.get("command")
+        rows.append(("run", f"{run.get('run_id') or '?'} started {run.get('started_utc') or '?'} on {run.get('host') or '?'}"
+                            f": {' '.join(map(str, cmd)) if isinstance(cmd, list) else cmd or '?'}"))
     fw = env.get("frameworks") or {}
     if fw:
         rows.append(("frameworks", ", ".join(f"{k} {v}" for k, v in fw.items() if v) or "none installed"))
@@ -149,6 +165,15 @@ def _environment_section(name: str, results: Sequence[Result]) -> str:
     rows.append(("cases", f"{len(results)} ({', '.join(ops)}): {len(results) - n_fail} passed, {n_fail} failed"
                           + (f", {n_thr} measured while throttled" if n_thr else "")))
     return '<table class="env">' + "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _runs(results: Sequence[Result]) -> list[dict]:
+    """The distinct runs (``Result.run``) the results came from, in order."""
+    seen: dict[str, dict] = {}
+    for r in results:
+        if r.run:
+            seen.setdefault(str(r.run.get("run_id")), r.run)
+    return list(seen.values())
 
 
 def _peak(gpu: dict, dtype: str) -> float | None:
@@ -356,14 +381,16 @@ def telemetry_table(results: Sequence[Result]) -> str:
             continue
         sm, mem, pw, tc = (t.get("sm_clock_mhz") or {}), (t.get("mem_clock_mhz") or {}), (t.get("power_w") or {}), \
             (t.get("temperature_c") or {})
-        flag = ('<span class="warn">throttled: ' + esc(t.get("throttle_detail", "")) + "</span>") if t.get("throttled") \
-            else esc(", ".join(t.get("throttle_reasons") or []) or "none")
-        rows.append((esc(case_label(r)), f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})",
+        flag = Html('<span class="warn">throttled: ' + esc(t.get("throttle_detail") or "") + "</span>") \
+            if t.get("throttled") else (", ".join(t.get("throttle_reasons") or []) or "none")
+        sm_text = f"{_num(sm.get('median'), '.0f')} ({_num(sm.get('min'), '.0f')}–{_num(sm.get('max'), '.0f')})"
+        rows.append((case_label(r), sm_text,
                      _num(mem.get("median"), ".0f"), f"{_num(pw.get('mean'), '.0f')} / {_num(pw.get('max'), '.0f')}",
-                     _num(tc.get("max"), ".0f"), _num(t.get("energy_j"), ".4g"), _num(r.metrics.get("joules_per_op"), ".3g"),
+                     _num(tc.get("max"), ".0f"), _num(t.get("energy_j"), ".4g"),
+                     _num(r.metrics.get("joules_per_op"), ".3g"),
                      _num(r.metrics.get("tflops_per_watt"), ".3g"), flag))
     return _table(("case", "SM MHz median (min–max)", "mem MHz", "power W mean / max", "temp °C max", "energy J",
-                   "J per op", "TFLOP/s per W", "throttle reasons"), rows, numeric={2, 4, 5, 6, 7}, raw={0, 8})
+                   "J per op", "TFLOP/s per W", "throttle reasons"), rows, numeric={2, 4, 5, 6, 7})
 
 
 def results_table(results: Sequence[Result]) -> str:
@@ -371,11 +398,11 @@ def results_table(results: Sequence[Result]) -> str:
     for r in results:
         x = rate(r)
         ci = rel_halfwidth(r) if r.ok else math.inf
-        rows.append((esc(case_label(r)), esc(r.device), _num(r.median_ms) if r.ok else "",
+        rows.append((case_label(r), r.device, _num(r.median_ms) if r.ok else "",
                      f"{100 * ci:.2f}%" if math.isfinite(ci) else "", f"{x[1]:.4g} {x[0]}" if x else "",
                      _num(r.pct_of_peak, ".1f"), _num(r.rel_error, ".1e"), _status(r)))
     return _table(("case", "device", "median ms", "±CI", "rate", "% peak", "rel err", "status"), rows,
-                  numeric={2, 3, 4, 5, 6}, raw={0, 1, 7})
+                  numeric={2, 3, 4, 5, 6})
 
 
 def failures_table(results: Sequence[Result]) -> str:
@@ -403,13 +430,13 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
     for row in cmp.rows:
         b, n = row.base, row.new
         rb, rn = (rate(b) if b and b.ok else None), (rate(n) if n and n.ok else None)
-        rows.append((esc(row.label), _num(b.median_ms) if b and b.ok else ("failed" if b else ""),
+        rows.append((row.label, _num(b.median_ms) if b and b.ok else ("failed" if b else ""),
                      _num(n.median_ms) if n and n.ok else ("failed" if n else ""),
                      f"{100 * row.change:+.2f}%" if row.change is not None else "",
                      f"{100 * row.noise:.2f}%" if row.noise is not None and math.isfinite(row.noise) else "",
                      f"{rb[1]:.4g} {rb[0]}" if rb else "", f"{rn[1]:.4g} {rn[0]}" if rn else "",
-                     f"<span class='{cls.get(row.verdict, '')}'>{esc(row.verdict)}</span>"
-                     + (" <span class='warn'>(throttled)</span>" if row.throttled else "")))
+                     Html(f"<span class='{cls.get(row.verdict, '')}'>{esc(row.verdict)}</span>"
+                          + (" <span class='warn'>(throttled)</span>" if row.throttled else ""))))
         if row.ratio:
             cats.append(row.label)
             speed.append(1 / row.ratio)
@@ -418,7 +445,7 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
                         f"± {100 * row.noise:.2f}%)")
     table = _table(("case", f"{cmp.base_device if cmp.devices_differ else 'base'} ms",
                     f"{cmp.new_device if cmp.devices_differ else 'new'} ms", "time Δ", "±noise", "base rate",
-                    "new rate", "verdict"), rows, numeric={1, 2, 3, 4, 5, 6}, raw={0, 7})
+                    "new rate", "verdict"), rows, numeric={1, 2, 3, 4, 5, 6})
     charts = []
     if cats:
         charts.append(bar_chart(f"compare{key}", f"Speed-up of {Path(other[0]).name} over {Path(base[0]).name}", cats,
@@ -432,13 +459,13 @@ def comparison_section(base: Run, other: Run, threshold: float, key: str) -> tup
 
 # -- the page -------------------------------------------------------------------------
 def build_report(runs: Sequence[Run], *, title: str | None = None, threshold: float = 0.03,
-                 problems: Sequence[str] = ()) -> tuple[str, list[Chart]]:
-    """The report's HTML and its charts."""
+                 problems: Sequence[str] = (), scorecard: Mapping[str, Any] | None = None) -> tuple[str, list[Chart]]:
+    """The report's HTML and its charts; ``scorecard`` (see ``scorecard_view``) comes first when given."""
     if not runs:
         raise ValueError("a report needs at least one run")
     title = title or ("aimatrix report — " + ", ".join(dict.fromkeys(device_name(rs) for _, rs in runs)))
     charts: list[Chart] = []
-    body = [f"<h1>{esc(title)}</h1>",
+    body = [f"<h1>{esc(title)}</h1>", scorecard_html(scorecard) if scorecard is not None else "",
             f"<p class='muted'>Generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from "
             f"{esc(', '.join(n for n, _ in runs))}. Times are medians per launch; ±CI is the half-width of the "
             "median's 95% confidence interval. Hover a point or bar for its case.</p>"]
@@ -487,13 +514,15 @@ def build_report(runs: Sequence[Run], *, title: str | None = None, threshold: fl
             body.append(html_part)
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>")
+            f"<style>{CSS}{SCORECARD_CSS}</style></head><body>{''.join(body)}<script>{SCRIPT}</script></body></html>")
     return page, charts
 
 
-def write_report(path: str | os.PathLike, runs: Sequence[Run], **kw) -> Report:
-    """Write the report; ValueError naming the path when it cannot be written."""
-    page, charts = build_report(runs, **kw)
+def write_report(path: str | os.PathLike, runs: Sequence[Run], *, scorecard: Mapping[str, Any] | None = None,
+                 **kw) -> Report:
+    """Write the report (options as ``build_report``; ``scorecard`` first in the page); ValueError naming the
+    path when it cannot be written."""
+    page, charts = build_report(runs, scorecard=scorecard, **kw)
     p = Path(path)
     try:
         if p.is_dir():

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from .validate import check_record
+
 SCHEMA = "aimatrix.result/1"
 SCHEMA_NAME, SCHEMA_VERSION = "aimatrix.result", 1
 OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
@@ -232,20 +234,15 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Result":
-        """A Result from its JSON object; ValueError for a record that is not one, or of a newer schema."""
+        """A Result from its JSON object; ValueError for a record that is not one, or of a newer schema.
+
+        Every field the readers use is checked for its type and a sane range (``results/validate.py``),
+        so a Result read from a file is safe to compare, report and export.
+        """
         if not isinstance(d, Mapping):
             raise ValueError(f"expected a JSON object, got {type(d).__name__}")
         check_schema(d.get("schema", SCHEMA))
-        missing = [k for k in ("op", "params", "backend", "dtype", "device") if k not in d]
-        if missing:
-            raise ValueError(f"result record is missing field(s) {', '.join(missing)}")
-        for name in ("params", "stats", "metrics", "verify", "telemetry", "env"):
-            if d.get(name) is not None and not isinstance(d[name], Mapping):
-                raise ValueError(f"field {name!r} must be an object, not {type(d[name]).__name__}")
-        if d.get("error") is not None and not isinstance(d["error"], Mapping):
-            raise ValueError(f"field 'error' must be null or an object, not {type(d['error']).__name__}")
-        if d.get("run") is not None and not isinstance(d["run"], Mapping):
-            raise ValueError(f"field 'run' must be null or an object, not {type(d['run']).__name__}")
+        check_record(d)  # a file from elsewhere: wrong types are named here, not met later by a chart or CSV writer
         return cls(d["op"], dict(d["params"]), d["backend"], d["dtype"], d["device"],
                    dict(d.get("stats") or {}), dict(d.get("metrics") or {}), dict(d.get("verify") or {}),
                    dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA),

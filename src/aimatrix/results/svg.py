@@ -57,7 +57,9 @@ class _Scale:
     def __init__(self, lo: float, hi: float, a: float, b: float, log: bool) -> None:
         self.log = log
         if log:
-            lo, hi = math.log10(lo), math.log10(hi)
+            lo, hi = (math.log10(lo), math.log10(hi)) if 0 < lo < math.inf and 0 < hi < math.inf else (0.0, 1.0)
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # an axis over absurd values: still draw, never raise
+            lo, hi = 0.0, 1.0
         if hi - lo < 1e-12:
             lo, hi = lo - 0.5, hi + 0.5
         self.lo, self.hi, self.a, self.b = lo, hi, a, b
@@ -78,12 +80,8 @@ class _Scale:
         mag = 10 ** math.floor(math.log10(raw))
         step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
         first = math.ceil(self.lo / step) * step
-        out, t = [], first
-        while t <= self.hi + 1e-9 * span:
-            out.append(round(t, 12))
-            t += step
-        return out
-
+        count = min(20, int((self.hi + 1e-9 * span - first) / step) + 1)  # counted, not summed: no endless loop
+        return [round(first + i * step, 12) for i in range(max(0, count))]
 
 
 def _open(width: int, height: int, title: str, legend_svg: str) -> list[str]:
@@ -93,6 +91,7 @@ def _open(width: int, height: int, title: str, legend_svg: str) -> list[str]:
             f'<rect width="{width}" height="{height}" fill="#fff"/>',
             f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
             f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else ""]
+
 
 def _range(values: list[float], log: bool, pad: float) -> tuple[float, float]:
     vals = [v for v in values if math.isfinite(v) and (v > 0 or not log)]
