@@ -277,8 +277,6 @@ def test_run_ids_and_csv_and_compare_with_the_run_field(tmp_path):
     assert len(cmp.matched) == len(h100_run(0)) and cmp.regressions == []
 
 
-@pytest.mark.xfail(strict=True, reason="bench/cli.py prints the device names of `compare` as rich markup: a GPU name "
-                                       "holding '[/bold]' raises MarkupError (to be fixed in the CLI, not here)")
 def test_cli_compare_prints_record_text_literally(tmp_path):
     base, other = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     write_jsonl(base, h100_run(0))

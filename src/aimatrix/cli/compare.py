@@ -6,6 +6,7 @@ import argparse
 
 from rich.markup import escape
 
+from ..suite.outfile import check_writable
 from .common import Command, console
 from .results_files import load_runs
 
@@ -22,37 +23,38 @@ def run(args: argparse.Namespace) -> int:
     from ..results.compare import compare, parse_threshold
     from .console import comparison_table, write_comparison_csv
 
-    console_ = console()
+    con = console()
     threshold = parse_threshold(args.threshold)
+    if args.csv:
+        check_writable(args.csv, "--csv")
     base, new = load_runs([args.base, args.new])
     cmp = compare(base.results, new.results, threshold=threshold, base_name=args.base, new_name=args.new)
+    # Device names and file names come from outside: escaped, never read as markup.
+    base_dev, new_dev, base_f, new_f = map(escape, (cmp.base_device, cmp.new_device, args.base, args.new))
     if not cmp.matched:
-        console_.print(f"[red]no case in common[/red] between {escape(args.base)} ({len(base.results)} results, "
-                      f"{cmp.base_device}) and {escape(args.new)} ({len(new.results)} results, {cmp.new_device}): "
-                      "nothing to compare")
+        con.print(f"[red]no case in common[/red] between {base_f} ({len(base.results)} results, {base_dev}) and "
+                  f"{new_f} ({len(new.results)} results, {new_dev}): nothing to compare")
         return 2
     if cmp.devices_differ:
-        console_.print(f"base: {cmp.base_device} ({escape(args.base)}); new: {cmp.new_device} ({escape(args.new)})")
-    console_.print(comparison_table(cmp))
+        con.print(f"base: {base_dev} ({base_f}); new: {new_dev} ({new_f})")
+    con.print(comparison_table(cmp))
     if args.csv:
         write_comparison_csv(args.csv, cmp)
-    counts = cmp.counts()
-    summary = ", ".join(f"{n} {v}" for v, n in counts.most_common())
+    summary = ", ".join(f"{n} {v}" for v, n in cmp.counts().most_common())
     gate = args.gate or not cmp.devices_differ
     if cmp.devices_differ:
-        console_.print(f"devices differ ({cmp.base_device} vs {cmp.new_device}): side-by-side comparison"
-                      + ("" if args.gate else ", not a regression gate (--gate makes it one)"))
+        con.print(f"devices differ ({base_dev} vs {new_dev}): side-by-side comparison"
+                  + ("" if args.gate else ", not a regression gate (--gate makes it one)"))
     regressions = cmp.regressions
     if regressions and gate:
-        console_.print(f"{summary}. [red]{len(regressions)} regression(s)[/red] beyond {threshold:.1%}: "
-                      + escape("; ".join(r.label + f" ({r.verdict})" for r in regressions[:10])))
+        con.print(f"{summary}. [red]{len(regressions)} regression(s)[/red] beyond {threshold:.1%}: "
+                  + escape("; ".join(r.label + f" ({r.verdict})" for r in regressions[:10])))
         return 1
     if gate:
-        console_.print(f"{summary}. No significant regression beyond {threshold:.1%}.")
+        con.print(f"{summary}. No significant regression beyond {threshold:.1%}.")
     else:
-        console_.print(f"{summary} ({cmp.new_device} against {cmp.base_device}, threshold {threshold:.1%}).")
+        con.print(f"{summary} ({new_dev} against {base_dev}, threshold {threshold:.1%}).")
     return 0
-
 
 COMMAND = Command("compare", "compare two runs case by case; exit 1 on a significant regression",
                   """examples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..results.export import write_csv
+from ..suite.outfile import check_writable
 from .common import Command, console
 from .results_files import load_runs
 
@@ -16,6 +17,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     con = console()
+    check_writable(args.output, "-o")
     runs = load_runs(args.runs)
     n = write_csv(args.output, [r for lo in runs for r in lo.results])
     con.print(f"{n} results -> {args.output}")

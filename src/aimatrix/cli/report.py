@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..suite.outfile import check_writable
 from .common import Command, console
 from .results_files import load_runs
 
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     con = console()
     threshold = parse_threshold(args.threshold)
+    check_writable(args.output, "-o")
     runs = load_runs(args.runs)
     report = write_report(args.output, [(lo.path, lo.results) for lo in runs], title=args.title, threshold=threshold,
                           problems=[p for lo in runs for p in lo.problems])

@@ -16,6 +16,7 @@ from rich.markup import escape
 from .. import _native
 from ..device import resolve
 from ..results.result import CPU_BUSY
+from ..results.scorecard_view import format_scorecard
 from ..suite import default, outfile, score
 from ..suite.case import TIERS, tier_of
 from ..suite.cpuload import other_load
@@ -81,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     ref = _reference(args, outcome.shown)
     card = score.scorecard(outcome.shown, ref[1], name=ref[0]) if ref else None
     if card:
-        for line in score.format_scorecard(card):
-            con.print(escape(line))
+        con.print(format_scorecard(card), markup=False, highlight=False)
     elif args.reference != "none":
         con.print("no score: no reference run shares a case with this one")
     report = write_report(html, [(outcome.out, outcome.shown)], title=f"aimatrix suite on {device_title(dev)}",

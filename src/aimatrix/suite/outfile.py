@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..results.jsonl import drop_partial_last_line, load_results
+from ..results.jsonl import check_resumable, drop_partial_last_line, load_results, run_ids
 
 
 def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
@@ -43,21 +43,15 @@ def prepare(path: str | os.PathLike, *, resume: bool = False, append: bool = Fal
     p = check_writable(path)
     if not p.exists() or p.stat().st_size == 0:
         return []
-    notes = []
-    cut = drop_partial_last_line(p) if (resume or append) else 0
-    if cut:
-        notes.append(f"dropped a cut-off last line ({cut} bytes) left in {p} by an interrupted run")
+    if resume or append:
+        try:
+            check_resumable(p)
+        except ValueError as e:
+            raise ValueError(f"--out {str(path)!r}: {e}; give another --out") from None
+        cut = drop_partial_last_line(p)
+        return [f"dropped a cut-off last line ({cut} bytes) left in {p} by an interrupted run"] if cut else []
     loaded = load_results(p)
-    bad = [x for x in loaded.problems if "the file is empty" not in x and "no readable" not in x]
-    if not loaded.results or bad:
-        why = bad[0] if bad else f"{p}: no aimatrix record in it"
-        raise ValueError(f"--out {str(path)!r} holds lines that are not aimatrix results ({why}); refusing to "
-                         f"{'resume' if resume else 'append' if append else 'write'} into it: give another --out")
-    if not (resume or append):
-        runs = sorted({(r.run or {}).get("run_id", "?") for r in loaded.results})
-        started = sorted({(r.run or {}).get("started_utc") or "" for r in loaded.results} - {""})
-        since = f", started {started[0]}" if started else ""
-        raise ValueError(f"--out {str(path)!r} already holds {len(loaded.results)} results of another run "
-                         f"(run {', '.join(runs)}{since}): give --resume to go on with it, --append to add this "
-                         "run to the file, or another --out")
-    return notes
+    runs = ", ".join(sorted(run_ids(p))) or "written without a run id"
+    what = f"{len(loaded.results)} results of another run ({runs})" if loaded.results else "lines that are not results"
+    raise ValueError(f"--out {str(path)!r} already holds {what}: give --resume to go on with that run, --append "
+                     "to add this run to the file, or another --out")

@@ -92,22 +92,3 @@ def pick_reference(results: Sequence[Result], paths: Sequence[Path] | None = Non
         if common and (best is None or common > best[0]):
             best = (common, Path(path).stem, ref)
     return None if best is None else (best[1], best[2])
-
-
-def format_scorecard(card: dict) -> list[str]:
-    """The card as plain text lines, for the terminal."""
-    def fmt(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.2f}"
-
-    ref = card["reference"]
-    lines = [f"Score against {ref['device']} ({ref['name']}, {ref.get('date') or 'undated'}): "
-             f"overall {fmt(card['overall']['score'])} (>1 faster; geometric mean of "
-             f"{card['overall']['scored']} of {card['overall']['cases']} cases)"]
-    for t in card["tiers"]:
-        extra = f", {len(t['no_reference'])} without reference" if t["no_reference"] else ""
-        extra += f", {len(t['failed'])} failed" if t["failed"] else ""
-        lines.append(f"  {t['tier']:<10} {fmt(t['score']):>6}  ({t['scored']} of {t['cases']} scored{extra})")
-    missing = card["overall"]["no_reference"]
-    if missing:
-        lines.append("  no reference for: " + "; ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
-    return lines
