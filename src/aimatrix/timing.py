@@ -85,8 +85,8 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
         if out[lo] > out[hi]:
             bad, other = (lo, hi) if lo in given else (hi, lo)
             origin = "" if other in given else " (its default)"
-            raise ValueError(f"{bad}={out[bad]!r} is not allowed: {lo} must be <= {hi}, and {other} is "
-                             f"{out[other]!r}{origin}")
+            raise ValueError(f"{bad}={out[bad]!r} is not allowed: {lo} must be <= {hi}, and {other}={out[other]!r}"
+                             f"{origin}")
     return out
 
 
