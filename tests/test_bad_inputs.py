@@ -45,14 +45,14 @@ def test_gemm_each_operand_product_is_checked():
 @pytest.mark.parametrize("arg", ["m", "n", "k", "batch"])
 def test_gemm_size_past_int64_names_the_argument(arg):
     sizes = {"m": 8, "n": 8, "k": 8, "batch": 1, arg: 2**63}
-    with pytest.raises(ValueError, match=rf"{arg}=9223372036854775808 is not allowed: it must be an integer in "
-                                         rf"1\.\.{INT64}"):
+    with pytest.raises(ValueError, match=rf"{arg}=9223372036854775808 is not allowed: it must be a positive integer, "
+                                         rf"at most {INT64}"):
         am.gemm(sizes["m"], sizes["n"], sizes["k"], batch=sizes["batch"], device="cpu")
 
 
 def test_seed_past_int64_is_a_value_error_naming_it():
-    with pytest.raises(ValueError, match=rf"seed=1180591620717411303424 is not allowed: it must be an integer in "
-                                         rf"0\.\.{INT64}"):
+    with pytest.raises(ValueError, match=rf"seed=1180591620717411303424 is not allowed: it must be an integer >= 0, "
+                                         rf"at most {INT64}"):
         am.gemm(8, 8, 8, seed=2**70, device="cpu")
     with pytest.raises(ValueError, match=r"seed=-1 is not allowed"):
         am.membw("copy", nbytes=4096, seed=-1, device="cpu")
@@ -77,9 +77,11 @@ BAD_TIMING = [
     (dict(max_time=0), r"max_time=0 is not allowed: it must be a finite number > 0"),
     (dict(target=math.nan), r"target=nan is not allowed: it must be a finite number > 0\.0 and < 1\.0"),
     (dict(settle=-math.inf), r"settle=-inf is not allowed: it must be a finite number > 0"),
-    (dict(min_samples=10**12), rf"min_samples=1000000000000 is not allowed: it must be an integer in 1\.\.{INT32}"),
-    (dict(max_samples=2**31), rf"max_samples=2147483648 is not allowed: it must be an integer in 1\.\.{INT32}"),
-    (dict(repeat=10**5), r"repeat=100000 is not allowed: it must be an integer in 0\.\.10000"),
+    (dict(min_samples=10**12), rf"min_samples=1000000000000 is not allowed: it must be a positive integer, "
+                               rf"at most {INT32}"),
+    (dict(max_samples=2**31), rf"max_samples=2147483648 is not allowed: it must be a positive integer, "
+                              rf"at most {INT32}"),
+    (dict(repeat=10**5), r"repeat=100000 is not allowed: it must be an integer >= 0, at most 10000"),
     (dict(min_samples=200, max_samples=100), r"min_samples=200 is not allowed: min_samples must be <= max_samples, "
                                              r"and max_samples=100"),
     (dict(min_samples=200_000), r"min_samples=200000 is not allowed: min_samples must be <= max_samples, and "
@@ -119,24 +121,26 @@ def test_a_good_rule_still_passes_and_measures():
 @pytest.mark.parametrize("device", ["cpu", "cuda"], ids=["cpu", "gpu"])
 def test_membw_passes_beyond_the_cap_are_refused(device):
     # 2^30 sweeps over 4 KiB in one launch took minutes: longer than any max_time
-    with pytest.raises(ValueError, match=r"passes=1073741824 is not allowed: it must be an integer in 1\.\.65536"):
+    with pytest.raises(ValueError, match=r"passes=1073741824 is not allowed: it must be a positive integer, "
+                                         r"at most 65536"):
         am.membw("copy", nbytes=4096, passes=2**30, device=device)
     assert MAX_PASSES == 65536
 
 
 def test_membw_launch_moving_more_than_max_time_allows_is_refused():
     # 16 GiB x 3 arrays x 2^16 passes: 3.4e15 bytes in one launch, over 60 s even at 50 TB/s
-    with pytest.raises(ValueError, match=r"nbytes=17179869184 with passes=65536 is not allowed: one launch of 'triad' "
-                                         r"would move 3377699720527872 bytes, more than max_time=10\.0 s at 5e\+13 "
-                                         r"B/s .* nbytes\*passes must be at most 166666666666666"):
+    with pytest.raises(ValueError, match=r"passes=65536 is not allowed with nbytes=17179869184: one launch of 'triad' "
+                                         r"would move 3377699720527872 bytes, more than max_time=10\.0 s allows even "
+                                         r"at 5e\+13 B/s \(faster than any memory\); it must be in 1\.\.9701"):
         am.membw("triad", nbytes=2**34, passes=2**16, device="cuda")
-    with pytest.raises(ValueError, match=r"more than max_time=0\.001 s"):
+    with pytest.raises(ValueError, match=r"passes=1024 is not allowed with nbytes=1073741824: .* more than "
+                                         r"max_time=0\.001 s allows .* it must be in 1\.\.23"):
         am.membw("copy", nbytes=2**30, passes=2**10, device="cpu", max_time=0.001)
 
 
 def test_membw_sizes_past_int64_and_beyond_host_memory():
-    with pytest.raises(ValueError, match=rf"nbytes=18446744073709551616 is not allowed: it must be an integer in "
-                                         rf"1\.\.{INT64}"):
+    with pytest.raises(ValueError, match=rf"nbytes=18446744073709551616 is not allowed: it must be a positive integer, "
+                                         rf"at most {INT64}"):
         am.membw("copy", nbytes=2**64, device="cpu")
     with pytest.raises(am.OutOfMemoryError, match=r"cpu membw 'triad' of 3 arrays needs 211106232532992 bytes"):
         am.membw("triad", nbytes=2**46, device="cpu")
@@ -161,7 +165,8 @@ def test_conv_tensor_products_past_64_bits_are_refused(device):
 
 
 def test_conv_dimension_and_stride_past_32_bits_name_the_argument():
-    with pytest.raises(ValueError, match=rf"h=4294967296 is not allowed: it must be an integer in 1\.\.{INT32}"):
+    with pytest.raises(ValueError, match=rf"h=4294967296 is not allowed: it must be a positive integer, "
+                                         rf"at most {INT32}"):
         am.conv(1, 8, 2**32, 8, k=8, r=3, device="cpu")
     with pytest.raises(ValueError, match=r"stride=1099511627776 is not allowed: each must be in 1\.\.2147483647"):
         am.conv(1, 8, 8, 8, k=8, r=3, stride=2**40, device="cpu")
@@ -182,9 +187,10 @@ def test_conv_beyond_host_memory_is_out_of_memory_before_allocating():
 def test_device_of_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match=r"Device kind='tpu' is not allowed: expected one of cpu, cuda"):
         am.Device("tpu", 0)
-    with pytest.raises(ValueError, match=r"Device index=1 is not allowed: it must be an integer in 0\.\.0"):
+    with pytest.raises(ValueError, match=r"Device index=1 is not allowed: it must be an integer >= 0, at most 0"):
         am.Device("cpu", 1)
-    with pytest.raises(ValueError, match=rf"Device index=-1 is not allowed: it must be an integer in 0\.\.{INT32}"):
+    with pytest.raises(ValueError, match=rf"Device index=-1 is not allowed: it must be an integer >= 0, "
+                                         rf"at most {INT32}"):
         am.Device("cuda", -1)
     with pytest.raises(TypeError, match=r"Device index='0' is not allowed"):
         am.Device("cuda", "0")
@@ -192,8 +198,8 @@ def test_device_of_an_unknown_kind_is_refused():
 
 
 def test_device_name_with_a_huge_index_is_refused():
-    with pytest.raises(ValueError, match=rf"device index=99999999999 is not allowed: it must be an integer in "
-                                         rf"0\.\.{INT32}"):
+    with pytest.raises(ValueError, match=rf"device index=99999999999 is not allowed: it must be an integer >= 0, "
+                                         rf"at most {INT32}"):
         am.gemm(8, 8, 8, device="cuda:99999999999")
 
 
@@ -235,16 +241,17 @@ def _groups():
     (dict(mutation=math.nan), ValueError, r"mutation=nan is not allowed: it must be a finite number >= 0\.0 and <= 1"),
     (dict(mutation=1.5), ValueError, r"mutation=1\.5 is not allowed: it must be a finite number >= 0\.0 and <= 1"),
     (dict(mutation=-1.0), ValueError, r"mutation=-1\.0 is not allowed: it must be a finite number >= 0\.0"),
-    (dict(crossover=math.inf), ValueError, r"crossover=inf is not allowed: it must be a finite number >= 0\.0 and <= 1"),
-    (dict(tournament=0), ValueError, r"tournament=0 is not allowed: it must be an integer in 1\.\.64"),
-    (dict(elite=5000), ValueError, r"elite=5000 is not allowed: it must be an integer in 0\.\.4999"),
-    (dict(refine_radius=2**40), ValueError, rf"refine_radius=1099511627776 is not allowed: it must be an integer in "
-                                            rf"0\.\.{INT32}"),
-    (dict(generations=10**12), ValueError, rf"generations=1000000000000 is not allowed: it must be an integer in "
-                                           rf"0\.\.{INT32}"),
+    (dict(crossover=math.inf), ValueError, r"crossover=inf is not allowed: it must be a finite number >= 0\.0 "
+                                           r"and <= 1"),
+    (dict(tournament=0), ValueError, r"tournament=0 is not allowed: it must be a positive integer, at most 64"),
+    (dict(elite=5000), ValueError, r"elite=5000 is not allowed: it must be an integer >= 0, at most 4999"),
+    (dict(refine_radius=2**40), ValueError, rf"refine_radius=1099511627776 is not allowed: it must be an integer >= 0, "
+                                            rf"at most {INT32}"),
+    (dict(generations=10**12), ValueError, rf"generations=1000000000000 is not allowed: it must be an integer >= 0, "
+                                           rf"at most {INT32}"),
     (dict(population=2**31), ValueError, r"population=2147483648 is not allowed: it must be an integer in "
                                          r"2\.\.1073741824"),
-    (dict(seed=2**70), ValueError, rf"seed=1180591620717411303424 is not allowed: it must be an integer in 0\.\."
+    (dict(seed=2**70), ValueError, rf"seed=1180591620717411303424 is not allowed: it must be an integer >= 0, at most "
                                    rf"{INT64}"),
     (dict(vectorize=1), TypeError, r"vectorize=1 is not allowed: it must be True or False"),
     (dict(mutaton=0.1), TypeError, r"unknown GA option 'mutaton': expected one of tournament, crossover, mutation"),

@@ -27,11 +27,13 @@ def _bound(value: int) -> str:
 
 def integer(name: str, value: Any, *, minimum: int, maximum: int = INT64_MAX) -> int:
     """An integer in minimum..maximum (TypeError for bools and non-integers, ValueError outside the range)."""
+    allowed = (f"a positive integer, at most {_bound(maximum)}" if minimum == 1 else
+               f"an integer >= 0, at most {_bound(maximum)}" if minimum == 0 else
+               f"an integer in {minimum}..{_bound(maximum)}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}={value!r} is not allowed: it must be an integer in {minimum}..{_bound(maximum)}, "
-                        f"not {type(value).__name__}")
+        raise TypeError(f"{name}={value!r} is not allowed: it must be {allowed}, not {type(value).__name__}")
     if not minimum <= value <= maximum:
-        raise ValueError(f"{name}={value!r} is not allowed: it must be an integer in {minimum}..{_bound(maximum)}")
+        raise ValueError(f"{name}={value!r} is not allowed: it must be {allowed}")
     return int(value)
 
 
@@ -77,7 +79,8 @@ def count(expr: str, *factors: int, itemsize: int = 1) -> int:
     """
     total = math.prod(factors)
     if total * itemsize > INT64_MAX:
-        why = f"{INT64_MAX // itemsize} ({itemsize}-byte elements: 2^63 - 1 bytes)" if itemsize > 1 else _bound(INT64_MAX)
+        why = (f"{INT64_MAX // itemsize} ({itemsize}-byte elements: 2^63 - 1 bytes)" if itemsize > 1
+               else _bound(INT64_MAX))
         raise ValueError(f"{expr}={'*'.join(map(str, factors))}={total} is not allowed: it must be at most {why}")
     return total
 

@@ -49,7 +49,8 @@ def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"{name}={value!r} is not allowed: it must be an integer or a pair of integers")
         if not minimum <= v <= _check.INT32_MAX:
-            raise ValueError(f"{name}={value!r} is not allowed: each must be in {minimum}..{_check.INT32_MAX} (2^31 - 1)")
+            raise ValueError(f"{name}={value!r} is not allowed: each must be in "
+                             f"{minimum}..{_check.INT32_MAX} (2^31 - 1)")
     return int(vals[0]), int(vals[1])
 
 

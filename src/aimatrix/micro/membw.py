@@ -83,12 +83,12 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     seed = _check.non_negative_int("seed", seed)
     opts = _run.timing_rule(timing_options)
     reads, writes = TRAFFIC[kind]
-    launch_bytes = nbytes * (reads + writes) * passes * (2 if bidirectional else 1)
-    if launch_bytes > opts["max_time"] * MAX_BANDWIDTH:
-        raise ValueError(f"nbytes={nbytes} with passes={passes} is not allowed: one launch of {kind!r} would move "
-                         f"{launch_bytes} bytes, more than max_time={opts['max_time']} s at {MAX_BANDWIDTH:.0e} B/s "
-                         f"(faster than any memory) allows; nbytes*passes must be at most "
-                         f"{int(opts['max_time'] * MAX_BANDWIDTH) // ((reads + writes) * (2 if bidirectional else 1))}")
+    per_pass = nbytes * (reads + writes)
+    most = max(1, int(opts["max_time"] * MAX_BANDWIDTH // per_pass))
+    if passes > most:  # one pass is bounded by the arrays' memory; passes multiply it
+        raise ValueError(f"passes={passes} is not allowed with nbytes={nbytes}: one launch of {kind!r} would move "
+                         f"{passes * per_pass} bytes, more than max_time={opts['max_time']} s allows even at "
+                         f"{MAX_BANDWIDTH:.0e} B/s (faster than any memory); it must be in 1..{most}")
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
     if not dev.is_cuda:
         _check.host_memory(f"cpu membw {kind!r} of {reads + writes} arrays", nbytes * (reads + writes))
