@@ -229,6 +229,27 @@ def test_gpu_calls_with_bad_sizes_are_value_errors_on_a_gpu_too():
         am.launch("empty", device="cuda", warmup=math.inf)
 
 
+# -- what is allowed still runs: the checks refuse only what cannot run ------------------------------------
+def test_inputs_at_the_limits_still_run_on_the_cpu(fast):
+    # (MAX_PASSES itself runs too, but an OpenMP region a pass makes that seconds on a busy 2-core machine)
+    r = am.membw("copy", nbytes=4096, passes=1024, device="cpu", **fast)
+    assert r.verify["passed"] and r.metrics["bytes"] == 4096 * 2 * 1024
+    r = am.gemm(3, 5, 7, batch=2, seed=2**63 - 1, device="cpu", **fast)
+    assert r.verify["passed"] and r.params["seed"] == 2**63 - 1
+    r = am.conv(1, 4, 9, 9, k=4, r=3, pad=(1, 1), device="cpu", **fast)
+    assert r.verify["passed"]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", ["cublaslt", "simt"])
+def test_inputs_at_the_limits_still_run_on_a_gpu(backend, fast):
+    # the CUDA runners share the native spec checks (csrc/common) that gained the 64-bit products and the pass cap
+    r = am.gemm(65, 33, 40, batch=3, backend=backend, device="cuda", **fast)
+    assert r.verify["passed"], r
+    r = am.membw("triad", nbytes=4096, passes=MAX_PASSES, device="cuda", **fast)
+    assert r.verify["passed"] and r.metrics["bytes"] == 4096 * 3 * MAX_PASSES
+
+
 # -- the GA (StatsNet synthesis) ------------------------------------------------------------------------
 def _groups():
     """One 16 x 16 group of one 3x3 conv, 3 -> 16 channels (no model profiling, so no PyTorch)."""
