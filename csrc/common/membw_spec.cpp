@@ -40,7 +40,8 @@ void MembwSpec::validate() const {
   if (n < 1) throw std::invalid_argument("nbytes must hold at least one 4-byte element");
   // Three arrays of n floats and their byte counts stay within 64 bits.
   if (n > INT64_MAX / 16)
-    throw std::invalid_argument("nbytes=" + std::to_string(n) + "*4 is not allowed: it must be at most 2^63 / 4");
+    throw std::invalid_argument("n=" + std::to_string(n) + " fp32 elements per array is not allowed: it must be at most " +
+                                std::to_string(INT64_MAX / 16));
   if (passes < 1 || passes > kMembwMaxPasses)
     throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed: it must be in 1.." +
                                 std::to_string(kMembwMaxPasses));

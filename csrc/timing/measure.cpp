@@ -15,7 +15,7 @@ void StopRule::validate() const {
     os << field << "=" << v << " is not allowed: " << allowed;
     throw std::invalid_argument(os.str());
   };
-  // NaN fails every comparison below; infinity is refused by name (an infinite warm-up or budget never ends).
+  // NaN and infinity refused by name (an infinite warm-up or budget never ends).
   const std::pair<const char*, double> numbers[] = {{"target", target_rel_ci}, {"min_time", min_time_s},
                                                     {"max_time", max_time_s}, {"warmup", warmup_s},
                                                     {"warmup_max", warmup_max_s}, {"settle", settle_tol},

@@ -373,7 +373,11 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     (slow; for tests). ``min_filters``: the narrowest synthetic layer (genes
     decode to min_filters .. 2^bits - 1). ``max_layers``: the most synthetic layers
     one group may grow to (see :func:`synthetic_kernels` and below). Extra GA
-    options: tournament, crossover, mutation, elite, refine_radius.
+    options: tournament (1..64), crossover and mutation (probabilities per
+    individual and per gene, in [0, 1]; mutation by default 1 / genes), elite
+    (0..population - 1; by default population / 100), refine_radius,
+    refine_max_steps, vectorize. A population whose GA would need more than the
+    machine's physical memory is refused (OutOfMemoryError) before it starts.
     """
     if isinstance(groups, Group):
         groups = [groups]
