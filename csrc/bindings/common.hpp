@@ -6,6 +6,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <type_traits>
+
 #include "common/errors.hpp"
 #include "common/run_result.hpp"
 #include "timing/measure.hpp"
@@ -35,20 +37,33 @@ inline void register_errors() {
   });
 }
 
+// A timing option's value as T, or a ValueError naming it (not nanobind's bare std::bad_cast).
+template <class T>
+T option(const std::string& key, nb::handle value) {
+  T out{};
+  if (!nb::try_cast(value, out))
+    throw std::invalid_argument(key + "=" + nb::cast<std::string>(nb::repr(value)) + " is not allowed: it must be " +
+                                (std::is_same_v<T, bool>       ? "True or False"
+                                 : std::is_same_v<T, uint64_t> ? "an integer in 0..2^64 - 1"
+                                 : std::is_integral_v<T>       ? "an integer in -2^31..2^31 - 1"
+                                                               : "a number"));
+  return out;
+}
+
 inline StopRule stop_rule(const nb::dict& d) {
   StopRule r;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
-    if (k == "target") r.target_rel_ci = nb::cast<double>(value);
-    else if (k == "min_samples") r.min_samples = nb::cast<int>(value);
-    else if (k == "max_samples") r.max_samples = nb::cast<int>(value);
-    else if (k == "min_time") r.min_time_s = nb::cast<double>(value);
-    else if (k == "max_time") r.max_time_s = nb::cast<double>(value);
-    else if (k == "warmup") r.warmup_s = nb::cast<double>(value);
-    else if (k == "warmup_max") r.warmup_max_s = nb::cast<double>(value);
-    else if (k == "settle") r.settle_tol = nb::cast<double>(value);
-    else if (k == "repeat") r.repeat = nb::cast<int>(value);
-    else if (k == "min_sample_ms") r.min_sample_ms = nb::cast<double>(value);
+    if (k == "target") r.target_rel_ci = option<double>(k, value);
+    else if (k == "min_samples") r.min_samples = option<int>(k, value);
+    else if (k == "max_samples") r.max_samples = option<int>(k, value);
+    else if (k == "min_time") r.min_time_s = option<double>(k, value);
+    else if (k == "max_time") r.max_time_s = option<double>(k, value);
+    else if (k == "warmup") r.warmup_s = option<double>(k, value);
+    else if (k == "warmup_max") r.warmup_max_s = option<double>(k, value);
+    else if (k == "settle") r.settle_tol = option<double>(k, value);
+    else if (k == "repeat") r.repeat = option<int>(k, value);
+    else if (k == "min_sample_ms") r.min_sample_ms = option<double>(k, value);
     else throw std::invalid_argument("unknown timing option '" + k + "'");
   }
   return r;

@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "bindings/common.hpp"
 #include "common/errors.hpp"
 #include "synth/ga.hpp"
 #include "synth/model.hpp"
@@ -76,17 +77,17 @@ synth::GaOptions options(const nb::dict& d) {
   synth::GaOptions o;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
-    if (k == "population") o.population = nb::cast<int>(value);
-    else if (k == "generations") o.generations = nb::cast<int>(value);
-    else if (k == "seed") o.seed = nb::cast<uint64_t>(value);
-    else if (k == "tournament") o.tournament = nb::cast<int>(value);
-    else if (k == "crossover") o.crossover = nb::cast<double>(value);
-    else if (k == "mutation") o.mutation = nb::cast<double>(value);
-    else if (k == "elite") o.elite = nb::cast<int>(value);
-    else if (k == "refine") o.refine = nb::cast<bool>(value);
-    else if (k == "refine_radius") o.refine_radius = nb::cast<int>(value);
-    else if (k == "refine_max_steps") o.refine_max_steps = nb::cast<int>(value);
-    else if (k == "vectorize") o.vectorize = nb::cast<bool>(value);
+    if (k == "population") o.population = option<int>(k, value);
+    else if (k == "generations") o.generations = option<int>(k, value);
+    else if (k == "seed") o.seed = option<uint64_t>(k, value);
+    else if (k == "tournament") o.tournament = option<int>(k, value);
+    else if (k == "crossover") o.crossover = option<double>(k, value);
+    else if (k == "mutation") o.mutation = option<double>(k, value);
+    else if (k == "elite") o.elite = option<int>(k, value);
+    else if (k == "refine") o.refine = option<bool>(k, value);
+    else if (k == "refine_radius") o.refine_radius = option<int>(k, value);
+    else if (k == "refine_max_steps") o.refine_max_steps = option<int>(k, value);
+    else if (k == "vectorize") o.vectorize = option<bool>(k, value);
     else throw std::invalid_argument("unknown GA option '" + k + "'");
   }
   return o;

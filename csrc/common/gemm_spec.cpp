@@ -20,8 +20,18 @@ void GemmSpec::validate() const {
   const std::pair<const char*, int64_t> dims[] = {{"m", m}, {"n", n}, {"k", k}, {"batch", batch}};
   for (auto [name, v] : dims)
     if (v < 1) throw std::invalid_argument(std::string(name) + "=" + std::to_string(v) + " is not allowed: it must be a positive integer");
-  if (double(m) * double(k) > 9e18 || double(k) * double(n) > 9e18 || double(m) * double(n) > 9e18)
-    throw std::invalid_argument("gemm shape overflows 64-bit element counts");
+  // Every operand's bytes, batch included, in 64-bit integers (m = k = 2^31 with batch 4 wraps to 0 elements).
+  const int64_t in = int64_t(storage_bytes(input_storage(dtype))), out = int64_t(storage_bytes(output_storage(dtype)));
+  const struct { const char* expr; int64_t x, y, size; } ops[] = {
+      {"m*k*batch", m, k, in}, {"k*n*batch", k, n, in}, {"m*n*batch", m, n, out}};
+  for (const auto& o : ops) {
+    int64_t r;
+    if (__builtin_mul_overflow(o.x, o.y, &r) || __builtin_mul_overflow(r, batch, &r) ||
+        __builtin_mul_overflow(r, o.size, &r))
+      throw std::invalid_argument(std::string(o.expr) + "=" + std::to_string(o.x) + "*" + std::to_string(o.y) + "*" +
+                                  std::to_string(batch) + " is not allowed: its bytes must fit in 2^63 - 1");
+  }
+  if (bytes() > 9.2e18) throw std::invalid_argument("gemm operands together are not allowed past 2^63 - 1 bytes");
 }
 
 // Distinct indices drawn from [0, extent), at most `count`, always including the

@@ -38,7 +38,13 @@ double MembwSpec::bytes() const {
 
 void MembwSpec::validate() const {
   if (n < 1) throw std::invalid_argument("nbytes must hold at least one 4-byte element");
-  if (passes < 1) throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed: it must be >= 1");
+  // Three arrays of n floats and their byte counts stay within 64 bits.
+  if (n > INT64_MAX / 16)
+    throw std::invalid_argument("n=" + std::to_string(n) + " fp32 elements per array is not allowed: it must be at most " +
+                                std::to_string(INT64_MAX / 16));
+  if (passes < 1 || passes > kMembwMaxPasses)
+    throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed: it must be in 1.." +
+                                std::to_string(kMembwMaxPasses));
   if (passes > 1 && membw_info(kind).transfer)
     throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" + membw_info(kind).name +
                                 "': transfers make one copy per launch");

@@ -33,6 +33,8 @@ MembwKind parse_membw_kind(const std::string& name);  // throws std::invalid_arg
 const MembwInfo& membw_info(MembwKind k);
 
 constexpr float kMembwScalar = 3.0f;
+// The most sweeps one launch makes (aimatrix.micro.membw.MAX_PASSES): more only lengthen a launch.
+constexpr int kMembwMaxPasses = 1 << 16;
 
 struct MembwSpec {
   MembwKind kind = MembwKind::copy;

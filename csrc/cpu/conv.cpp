@@ -10,6 +10,7 @@
 
 #include "common/gemm_spec.hpp"
 #include "common/rng.hpp"
+#include "cpu/host_memory.hpp"
 #include "cpu/timed_run.hpp"
 #include "cpu/gemm.hpp"
 #include "timing/cpu_timer.hpp"
@@ -130,6 +131,10 @@ struct PreparedConv {
 
 void prepare(PreparedConv& p) {
   const ConvSpec& s = p.s;
+  const double P = double(s.ho()) * double(s.wo()), CRS = double(s.cg()) * double(s.r) * double(s.s);
+  // the tensors, then the scratch: im2col's buffer, the output's and the filters' (and bwd_filter's accumulator)
+  require_host_memory(s.bytes() + 4.0 * (P * (CRS + double(s.kg())) + 2.0 * double(s.kg()) * CRS),
+                      "cpu " + s.describe());
   try {
     p.a.resize(size_t(s.elems(s.in0())));
     p.b.resize(size_t(s.elems(s.in1())));

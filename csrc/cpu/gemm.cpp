@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/rng.hpp"
+#include "cpu/host_memory.hpp"
 #include "cpu/timed_run.hpp"
 #include "timing/cpu_timer.hpp"
 
@@ -96,6 +97,7 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
   if (s.dtype != DType::f32)
     throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
   rule.validate();
+  require_host_memory(s.bytes(), "cpu gemm");
   std::vector<float> a, b, c;
   try {
     a.resize(size_t(s.a_elems() * s.batch));

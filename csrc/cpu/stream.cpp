@@ -8,6 +8,7 @@
 
 #include "common/errors.hpp"
 #include "common/rng.hpp"
+#include "cpu/host_memory.hpp"
 #include "cpu/timed_run.hpp"
 #include "timing/cpu_timer.hpp"
 
@@ -62,6 +63,7 @@ RunResult run_membw(const MembwSpec& s, const StopRule& rule, bool cold) {
   const MembwInfo& info = membw_info(s.kind);
   if (info.transfer) throw UnsupportedError(std::string("membw kind '") + info.name + "' needs a CUDA device");
   rule.validate();
+  require_host_memory(double(s.n) * 4 * (info.reads + info.writes), std::string("cpu membw ") + info.name);
   std::vector<float> arr[3];
   try {
     for (int j = 0; j < 3; ++j) {

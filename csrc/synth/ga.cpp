@@ -20,6 +20,7 @@
 
 #include "common/errors.hpp"
 #include "common/rng.hpp"
+#include "cpu/host_memory.hpp"
 
 namespace am::synth {
 
@@ -462,7 +463,9 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   if (o.tournament < 1 || o.tournament > 64)
     invalid("tournament=" + std::to_string(o.tournament) + " is not allowed: it must be in 1..64");
   if (!(o.crossover >= 0.0 && o.crossover <= 1.0)) invalid("crossover=" + num(o.crossover) + " is not allowed: it must be in [0, 1]");
-  if (o.mutation > 1.0) invalid("mutation=" + num(o.mutation) + " is not allowed: it must be in [0, 1]");
+  // mutation < 0 asks for the default, 1 / genes; NaN fails both tests
+  if (!(o.mutation < 0.0 || o.mutation <= 1.0))
+    invalid("mutation=" + num(o.mutation) + " is not allowed: it must be in [0, 1]");
   if (o.elite >= o.population) invalid("elite=" + std::to_string(o.elite) + " is not allowed: it must be < population");
   if (o.refine_radius < 0) invalid("refine_radius must be >= 0");
 
@@ -472,6 +475,10 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   const uint64_t mask = uint64_t(p.max_filters());
   const int64_t B = n * bits, W = (B + 63) >> 6;
   const uint64_t last_mask = (B & 63) ? (uint64_t(1) << (B & 63)) - 1 : ~uint64_t(0);
+  // Per individual, the buffers below: genes and next (W words each), two fitness arrays, two parents, the key,
+  // the scratch and the elite index (8 bytes each), a flag (aimatrix.synth.synthesize.ga_bytes mirrors this).
+  cpu::require_host_memory(double(P) * (16.0 * double(W) + 57.0), "the GA's population=" + std::to_string(P) +
+                                                                       " of " + std::to_string(B) + "-bit chromosomes");
   const double pmut = o.mutation < 0.0 ? 1.0 / double(n) : o.mutation;
   const Skipper skip(pmut / double(bits), B);
   const uint64_t cthr = uint64_t(o.crossover * 4294967296.0);

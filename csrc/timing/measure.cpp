@@ -15,6 +15,13 @@ void StopRule::validate() const {
     os << field << "=" << v << " is not allowed: " << allowed;
     throw std::invalid_argument(os.str());
   };
+  // NaN and infinity refused by name (an infinite warm-up or budget never ends).
+  const std::pair<const char*, double> numbers[] = {{"target", target_rel_ci}, {"min_time", min_time_s},
+                                                    {"max_time", max_time_s}, {"warmup", warmup_s},
+                                                    {"warmup_max", warmup_max_s}, {"settle", settle_tol},
+                                                    {"min_sample_ms", min_sample_ms}};
+  for (auto [name, v] : numbers)
+    if (!std::isfinite(v)) bad(name, v, "it must be a finite number");
   if (!(target_rel_ci > 0 && target_rel_ci < 1)) bad("target", target_rel_ci, "it must be in (0, 1)");
   if (min_samples < 1) bad("min_samples", min_samples, "it must be >= 1");
   if (max_samples < min_samples) bad("max_samples", max_samples, "it must be >= min_samples");

@@ -36,28 +36,39 @@ DEFAULTS: dict[str, float] = {
 QUICK = {"warmup": 0.3, "min_time": 0.5}
 
 
+#: What each option allows (checked by ``rule``): numbers finite, counts within the native engine's ``int``.
+MAX_REPEAT = 10000  # the native engine's cap on launches per sample (StopRule::max_repeat)
+_NUMBER_BOUNDS: dict[str, dict] = {"target": {"above": 0.0, "below": 1.0}, "min_time": {"minimum": 0.0},
+                                   "max_time": {"above": 0.0}, "warmup": {"minimum": 0.0},
+                                   "warmup_max": {"minimum": 0.0}, "settle": {"above": 0.0}}
+_INT_BOUNDS: dict[str, tuple[int, int]] = {"min_samples": (1, _check.INT32_MAX), "max_samples": (1, _check.INT32_MAX),
+                                           "repeat": (0, MAX_REPEAT)}
+
+
 def rule(preset: dict | None = None, **options: Any) -> dict:
     """Checked native stopping-rule options from keyword arguments (unknown names are errors).
 
+    The one place timing options are checked, for every benchmark: each number finite and in
+    range, each count within the native engine's ``int``, and ``min_time <= max_time``,
+    ``warmup <= warmup_max``, ``min_samples <= max_samples`` once the defaults are filled in.
     ``preset`` (e.g. ``QUICK``) supplies values the options do not set, shortened to fit ``max_time``.
     """
-    if preset:
-        cap = options.get("max_time")
-        for key, value in preset.items():
-            if options.get(key) is None:
-                options[key] = value if cap is None else min(value, cap)
     out = {}
     for key, value in options.items():
         if key not in DEFAULTS:
             raise TypeError(f"unknown timing option {key!r}: expected one of {', '.join(DEFAULTS)}")
         if value is None:
             continue
-        if key in ("min_samples", "max_samples"):
-            out[key] = _check.positive_int(key, value)
-        elif key == "repeat":
-            out[key] = _check.non_negative_int(key, value)
+        if key in _INT_BOUNDS:
+            lo, hi = _INT_BOUNDS[key]
+            out[key] = _check.integer(key, value, minimum=lo, maximum=hi)
         else:
-            out[key] = _check.number(key, value, minimum=0.0)
+            out[key] = _check.number(key, value, **_NUMBER_BOUNDS[key])
+    given = set(out)
+    if preset:
+        for key, value in preset.items():
+            if key not in out:
+                out[key] = value if "max_time" not in out else min(value, out["max_time"])
     # A short budget shortens the minimum too, unless the caller set both.
     if "max_time" in out and "min_time" not in out:
         out["min_time"] = min(DEFAULTS["min_time"], out["max_time"])
@@ -69,7 +80,14 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
     if "warmup_max" in out and "warmup" not in out:
         out["warmup"] = min(DEFAULTS["warmup"], out["warmup_max"])
     # Every option is passed on: these defaults, not the native engine's, are the ones in force.
-    return {**DEFAULTS, **out}
+    out = {**DEFAULTS, **out}
+    for lo, hi in (("min_time", "max_time"), ("warmup", "warmup_max"), ("min_samples", "max_samples")):
+        if out[lo] > out[hi]:
+            bad, other = (lo, hi) if lo in given else (hi, lo)
+            origin = "" if other in given else " (its default)"
+            raise ValueError(f"{bad}={out[bad]!r} is not allowed: {lo} must be <= {hi}, and {other}={out[other]!r}"
+                             f"{origin}")
+    return out
 
 
 @dataclass(frozen=True)

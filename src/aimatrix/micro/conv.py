@@ -41,15 +41,16 @@ MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "kno
 
 
 def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
-    """An int or an (h, w) pair of ints, each >= minimum."""
+    """An int or an (h, w) pair of ints, each in minimum..2^31 - 1."""
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(vals) != 2:
         raise ValueError(f"{name}={value!r} is not allowed: expected an integer or a pair (h, w)")
     for v in vals:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"{name}={value!r} is not allowed: it must be an integer or a pair of integers")
-        if v < minimum:
-            raise ValueError(f"{name}={value!r} is not allowed: it must be >= {minimum}")
+        if not minimum <= v <= _check.INT32_MAX:
+            raise ValueError(f"{name}={value!r} is not allowed: each must be in "
+                             f"{minimum}..{_check.INT32_MAX} (2^31 - 1)")
     return int(vals[0]), int(vals[1])
 
 
@@ -129,10 +130,11 @@ _LAYER_KEYS = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation", "
 def _spec(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None, stride: Any = 1, pad: Any = 0,
           dilation: Any = 1, groups: int = 1, dtype: str, layout: str, direction: str, seed: int) -> tuple[dict, dict]:
     """The native runner's spec of one conv, validated, and its output size, FLOPs and bytes."""
-    n, c, h, w, k, r = (_check.positive_int(nm, v) for nm, v in
+    # Each dimension within 32 bits (as cuDNN's legacy API takes them), their products within 64 (below).
+    n, c, h, w, k, r = (_check.positive_int(nm, v, maximum=_check.INT32_MAX) for nm, v in
                         (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r)))
-    s = r if s is None else _check.positive_int("s", s)
-    groups = _check.positive_int("groups", groups)
+    s = r if s is None else _check.positive_int("s", s, maximum=_check.INT32_MAX)
+    groups = _check.positive_int("groups", groups, maximum=_check.INT32_MAX)
     (sh, sw), (ph, pw), (dh, dw) = (_pair("stride", stride, minimum=1), _pair("pad", pad, minimum=0),
                                     _pair("dilation", dilation, minimum=1))
     _check.choice("dtype", dtype, DTYPES)
@@ -145,10 +147,18 @@ def _spec(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = Non
     if ho < 1 or wo < 1:
         raise ValueError(f"filter {r}x{s} (dilation {dh}x{dw}) is larger than the padded input {h + 2 * ph}x{w + 2 * pw}: "
                          f"the output would be {ho}x{wo}")
+    size, cg, kg = 4 if dtype in ("fp32", "tf32") else 2, c // groups, k // groups
+    for expr, factors in (("n*c*h*w", (n, c, h, w)), ("k*(c/groups)*r*s", (k, cg, r, s)), ("n*k*ho*wo", (n, k, ho, wo)),
+                          ("ho*wo*(c/groups)*r*s", (ho, wo, cg, r, s))):  # the last: the CPU's im2col buffer
+        _check.count(expr, *factors, itemsize=size)
+    # What the CPU runner allocates (fp32): the three tensors and, per group, im2col's buffer, the output's and the
+    # filters' scratch (and an accumulator for bwd_filter).
+    cpu_elems = n * c * h * w + k * cg * r * s + n * k * ho * wo + ho * wo * (cg * r * s + kg) + \
+        kg * cg * r * s * (2 if direction == "bwd_filter" else 1)
     spec = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw,
                 groups=groups, dtype=dtype, layout=layout, direction=direction, seed=seed)
     shape = {"ho": ho, "wo": wo, "flops": 2.0 * n * k * ho * wo * (c // groups) * r * s,
-             "bytes": conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction)}
+             "bytes": conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction), "cpu_bytes": 4 * cpu_elems}
     return spec, shape
 
 
@@ -161,6 +171,9 @@ def _run_specs(specs: list[dict], shapes: list[dict], params: dict, *, dtype: st
                         "or a cuDNN legacy algorithm name")
     opts = _run.timing_rule(timing_options)
     dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn")
+    if not dev.is_cuda:
+        _check.host_memory("cpu conv" if len(specs) == 1 else f"cpu conv chain of {len(specs)} layers",
+                           sum(x["cpu_bytes"] for x in shapes))
     cold = mode == "cold"
     arg = specs[0] if len(specs) == 1 else specs
     raw, tel = _run.run(dev, telemetry=telemetry, what="conv",

@@ -44,8 +44,14 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
     _check.choice("mode", mode, timing.MODES)
     trans_a, trans_b = _check.boolean("trans_a", trans_a), _check.boolean("trans_b", trans_b)
     seed = _check.non_negative_int("seed", seed)
+    # Every operand's element and byte count fits 64 bits (the native runners' arithmetic), on any device.
+    for expr, a, b, size in (("m*k*batch", m, k, _IN_BYTES[dtype]), ("k*n*batch", k, n, _IN_BYTES[dtype]),
+                             ("m*n*batch", m, n, _OUT_BYTES[dtype])):
+        _check.count(expr, a, b, batch, itemsize=size)
     opts = timing.rule(**timing_options)
     dev = resolve(device)
+    if not dev.is_cuda:
+        _check.host_memory(f"cpu gemm m={m} n={n} k={k} batch={batch}", _gemm_bytes(m, n, k, batch, dtype))
     if backend == "auto":
         backend = default_backend(dev.is_cuda, dtype)
     if dev.is_cuda and backend == "cpu":

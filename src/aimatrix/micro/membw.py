@@ -31,6 +31,13 @@ TMA_KINDS = ("copy", "scale", "add", "triad")
 
 MEASURED_PARAMS.update({"grid", "block", "vector_bytes", "bulk_chunk_bytes"})
 
+#: The most ``passes`` per launch: the sweep's own (256 MB a launch from 4 KiB arrays). More passes only lengthen a
+#: launch (the timing engine already repeats launches to make samples long enough), up to minutes in one launch.
+MAX_PASSES = 1 << 16
+#: A bandwidth no device reaches (B/s; HBM3e ~8e12, an H100's L1 all together ~3e13): the bytes one launch moves are
+#: refused beyond max_time x this, since that launch would last longer than the whole measurement may.
+MAX_BANDWIDTH = 50e12
+
 
 def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pinned: bool = True, passes: int = 1,
           peer: int | None = None, method: str = "copy", bidirectional: bool = False, kernel: str = "auto",
@@ -58,7 +65,7 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     nbytes = _check.positive_int("nbytes", nbytes)
     if nbytes % 4:
         raise ValueError(f"nbytes={nbytes} is not allowed: it must be a multiple of 4 (whole fp32 elements)")
-    passes = _check.positive_int("passes", passes)
+    passes = _check.positive_int("passes", passes, maximum=MAX_PASSES)
     if passes > 1 and kind in TRANSFERS:
         raise ValueError(f"passes={passes} is not allowed for kind {kind!r}: a transfer is one copy per launch")
     pinned = _check.boolean("pinned", pinned)
@@ -75,7 +82,16 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
                          f"{', '.join(TMA_KINDS)} in one pass")
     seed = _check.non_negative_int("seed", seed)
     opts = _run.timing_rule(timing_options)
+    reads, writes = TRAFFIC[kind]
+    per_pass = nbytes * (reads + writes)
+    most = max(1, int(opts["max_time"] * MAX_BANDWIDTH // per_pass))
+    if passes > most:  # one pass is bounded by the arrays' memory; passes multiply it
+        raise ValueError(f"passes={passes} is not allowed with nbytes={nbytes}: one launch of {kind!r} would move "
+                         f"{passes * per_pass} bytes, more than max_time={opts['max_time']} s allows even at "
+                         f"{MAX_BANDWIDTH:.0e} B/s (faster than any memory); it must be in 1..{most}")
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
+    if not dev.is_cuda:
+        _check.host_memory(f"cpu membw {kind!r} of {reads + writes} arrays", nbytes * (reads + writes))
     if kernel != "auto" and not dev.is_cuda:
         raise UnsupportedError(f"membw kernel={kernel!r} names a CUDA kernel; the CPU runs its STREAM loops "
                                "(leave kernel='auto')")
@@ -89,7 +105,6 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
                         cuda_call=lambda m: m.membw(dev.index, kind, n, passes, pinned, -1 if peer is None else peer,
                                                     seed, cold, opts, method == "kernel", bidirectional, kernel),
                         cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts))
-    reads, writes = TRAFFIC[kind]
     params: dict[str, Any] = {"kind": kind, "nbytes": nbytes, "passes": passes,
                               "bytes_counted": "transferred once" if kind in ("h2d", "d2h", "p2p") else "read + written"}
     if kind in ("h2d", "d2h"):
@@ -136,7 +151,7 @@ def sweep_sizes(lo: int = SWEEP_MIN, hi: int = SWEEP_MAX, factor: int = 4) -> li
 
 def sweep_passes(nbytes: int, *, min_traffic: int = 256 << 20) -> int:
     """Passes per launch so each launch moves at least ``min_traffic`` bytes per array (1 for large arrays)."""
-    return max(1, min(1 << 16, min_traffic // max(nbytes, 1)))
+    return max(1, min(MAX_PASSES, min_traffic // max(nbytes, 1)))
 
 
 def sweep(kind: str = "copy", sizes: list[int] | None = None, **kwargs: Any) -> Iterator[Result]:

@@ -201,6 +201,38 @@ class SyntheticModel:
 
 
 # -- synthesis ----------------------------------------------------------------------------
+#: The native GA's limit on ``population`` (csrc/synth/ga.cpp).
+MAX_POPULATION = 1 << 30
+#: GA options beyond synthesize's own arguments, each with its check (the population bounds ``elite``).
+_GA_OPTIONS = {
+    "tournament": lambda v, p: _check.integer("tournament", v, minimum=1, maximum=64),
+    "crossover": lambda v, p: _check.number("crossover", v, minimum=0.0, maximum=1.0),
+    "mutation": lambda v, p: _check.number("mutation", v, minimum=0.0, maximum=1.0),
+    "elite": lambda v, p: _check.integer("elite", v, minimum=0, maximum=p - 1),
+    "refine_radius": lambda v, p: _check.non_negative_int("refine_radius", v, maximum=_check.INT32_MAX),
+    "refine_max_steps": lambda v, p: _check.non_negative_int("refine_max_steps", v, maximum=_check.INT32_MAX),
+    "vectorize": lambda v, p: _check.boolean("vectorize", v),
+}
+
+
+def ga_options_checked(options: dict, population: int) -> dict:
+    """The extra GA options, each checked (rates finite in [0, 1]); unknown names are a TypeError."""
+    for key in options:
+        if key not in _GA_OPTIONS:
+            raise TypeError(f"unknown GA option {key!r}: expected one of {', '.join(_GA_OPTIONS)}")
+    return {k: _GA_OPTIONS[k](v, population) for k, v in options.items()}
+
+
+def ga_bytes(population: int, genes: int, bits: int) -> int:
+    """Host memory the native GA allocates for ``population`` individuals of ``genes`` genes of ``bits`` bits.
+
+    Per individual (as run_ga in csrc/synth/ga.cpp): the genes of this and the next generation (64-bit words),
+    two fitness values, two parents, a key, a scratch value, an elite index (8 bytes each) and a flag.
+    """
+    words = -(-genes * bits // 64)
+    return population * (16 * words + 57)
+
+
 class _Engine:
     """The native GA (default) or the numpy reference, behind one face."""
 
@@ -341,7 +373,11 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     (slow; for tests). ``min_filters``: the narrowest synthetic layer (genes
     decode to min_filters .. 2^bits - 1). ``max_layers``: the most synthetic layers
     one group may grow to (see :func:`synthetic_kernels` and below). Extra GA
-    options: tournament, crossover, mutation, elite, refine_radius.
+    options: tournament (1..64), crossover and mutation (probabilities per
+    individual and per gene, in [0, 1]; mutation by default 1 / genes), elite
+    (0..population - 1; by default population / 100), refine_radius,
+    refine_max_steps, vectorize. A population whose GA would need more than the
+    machine's physical memory is refused (OutOfMemoryError) before it starts.
     """
     if isinstance(groups, Group):
         groups = [groups]
@@ -355,11 +391,9 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
         raise TypeError(f"bits={bits!r} is not allowed: it must be an integer in 1..20")
     if not 1 <= bits <= 20:
         raise ValueError(f"bits={bits!r} is not allowed: gene length must be in 1..20")
-    if isinstance(population, bool) or not isinstance(population, int):
-        raise TypeError(f"population={population!r} is not allowed: it must be an integer >= 2")
-    if population < 2:
-        raise ValueError(f"population={population!r} is not allowed: it must be >= 2")
-    generations = _check.non_negative_int("generations", generations)
+    population = _check.integer("population", population, minimum=2, maximum=MAX_POPULATION)
+    generations = _check.non_negative_int("generations", generations, maximum=_check.INT32_MAX)
+    ga_options = ga_options_checked(ga_options, population)
     seed = _check.non_negative_int("seed", seed)
     max_per_type = _check.positive_int("max_per_type", max_per_type)
     min_layers = _check.positive_int("min_layers", min_layers)
@@ -437,6 +471,9 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
             best = f
         return best
 
+    genes = max(len(x) for x in kernels) + 1  # the most free filter counts a group's GA may have
+    _check.host_memory(f"the GA's population={population} of {genes} genes x bits={bits}",
+                       ga_bytes(population, genes, bits))
     caps = [0] + [cap(k) for k in range(1, m)]
     seeds = [(seed * 1000003 + k) % (1 << 64) for k in range(m)]
     # 1. smallest group first: each chooses its input channels, fixing the previous group's last filter count
