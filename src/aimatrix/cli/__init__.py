@@ -77,10 +77,12 @@ def _names_command(argv: Sequence[str], default: argparse.ArgumentParser) -> boo
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     """The arguments, with shared options merged; no subcommand means the suite (its options may follow)."""
     parser, subs = build_parser()
+    given = list(argv)
     if not _names_command(argv, subs[DEFAULT]) and not {"-h", "--help", "--version"} & set(argv):
         argv = [DEFAULT, *argv]
     args = parser.parse_args(argv)
     cmd = COMMANDS[args.command]
+    args.argv = given  # the command line as given: the record's provenance
     return merge_shared(args, cmd.name, cmd.shared, parser.error)
 
 
@@ -118,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as e:
         if not _torch_missing(e):
             raise
-        stderr().print('[red]error:[/red] this command needs PyTorch, which is not installed: '
-                       'pip install "aimatrix[torch]"')
+        stderr().print("[red]error:[/red] " + escape('this command needs PyTorch, which is not installed: '
+                                                     'pip install "aimatrix[torch]"'))
         return 2
     except (ValueError, TypeError, UnsupportedError) as e:
         stderr().print(f"[red]error:[/red] {escape(str(e))}")

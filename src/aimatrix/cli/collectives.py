@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or default_out("collectives")
     outfile.prepare(out, append=args.append)
     samples = args.samples or (QUICK_SAMPLES if args.quick else 20)
-    run_info = provenance.new_run()
+    run_info = provenance.new_run(args.argv)
     worker = ["--ops", ",".join(args.ops or OPS), "--sizes", ",".join(map(str, sizes)), "--dtype", args.dtype,
               "--backend", args.backend, "--samples", str(samples), "--out", os.path.abspath(out),
               "--run", json.dumps(run_info)]

@@ -77,7 +77,7 @@ class Outcome:
 
 
 def run_suite(args: argparse.Namespace, cases: Sequence[Case], *, device: str, title: str,
-              con: Console | None = None, argv: Sequence[str] | None = None, table: bool = True) -> Outcome:
+              con: Console | None = None, table: bool = True) -> Outcome:
     """Run ``cases`` with the suite options in ``args``: check --out first, stamp the run, print, summarise.
 
     The exit code (``Outcome.code``): 0 every case passed; 1 some case failed; 130 interrupted
@@ -93,7 +93,7 @@ def run_suite(args: argparse.Namespace, cases: Sequence[Case], *, device: str, t
         con.print(f"[yellow]note:[/yellow] {escape(note)}")
     if args.csv:
         outfile.check_writable(args.csv, "--csv")
-    run = provenance.new_run(argv)
+    run = provenance.new_run(getattr(args, "argv", None))
     con.print(f"[bold]aimatrix[/bold] {escape(title)}: {len(cases)} cases -> {escape(out)} (run {run['run_id']})")
     results = run_cases(cases, device=device, out=out, resume=args.resume, isolate=args.isolate,
                         timeout=args.timeout, retry_failed=args.retry_failed, run=run)

@@ -83,12 +83,14 @@ def csv_list(allowed: Iterable[str] | Callable[[], Iterable[str]] | None = None,
 
 
 def lazy(module: str, attr: str) -> Callable[[], Iterable[str]]:
-    """The names ``module.attr`` lists, imported when an option is parsed: building the parser needs no PyTorch."""
+    """The names ``module.attr`` lists (or returns, for a function), imported when an option is parsed:
+    building the parser needs no PyTorch."""
 
     def get() -> Iterable[str]:
         import importlib
 
-        return getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(module), attr)
+        return value() if callable(value) else value
 
     return get
 
