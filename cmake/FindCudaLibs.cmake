@@ -44,7 +44,10 @@ if(NOT AM_CUBLAS_INCLUDE_DIR OR NOT AM_CUBLAS_LIBRARY OR NOT AM_CUBLASLT_LIBRARY
   if(AIMATRIX_CUDA STREQUAL "ON")
     message(FATAL_ERROR "aimatrix: AIMATRIX_CUDA=ON but cuBLAS was not found (install the CUDA toolkit's cuBLAS or `pip install nvidia-cublas`); include=${AM_CUBLAS_INCLUDE_DIR} lib=${AM_CUBLAS_LIBRARY}")
   endif()
-  message(STATUS "aimatrix: cuBLAS not found, building the CPU module only")
+  # nvcc is here, so the user probably wants the GPU: say so loudly (pip -v shows it; the first run's header too).
+  message(WARNING "aimatrix: nvcc was found but cuBLAS was not: building the CPU module only. To build the CUDA "
+                  "back end: pip install nvidia-cublas nvidia-cuda-runtime nvidia-cudnn-cu13 nanobind "
+                  "scikit-build-core cmake ninja && AIMATRIX_CUDA=ON pip install --no-build-isolation .")
   return()
 endif()
 message(STATUS "aimatrix: CUDA ${CUDAToolkit_VERSION} archs=${CMAKE_CUDA_ARCHITECTURES} cuBLAS=${AM_CUBLAS_LIBRARY}")

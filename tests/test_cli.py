@@ -7,19 +7,29 @@ import sys
 from aimatrix.cli import main
 
 
-def test_default_suite_writes_jsonl(tmp_path):
-    out = tmp_path / "run.jsonl"
-    rc = main(["--device", "cpu", "--quick", "--max-time", "0.05", "--out", str(out)])
-    assert rc == 0
-    lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert len(lines) >= 2
-    assert all(d["op"] == "gemm" and d["error"] is None and d["verify"]["passed"] for d in lines)
+def test_default_suite_writes_jsonl_html_and_a_score_card(tmp_path, capsys):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["--device", "cpu", "--quick", "--tiers", "micro", "--max-time", "0.05", "--out", str(first),
+                 "--reference", "none"]) == 0
+    lines = [json.loads(x) for x in first.read_text().splitlines()]
+    assert {d["op"] for d in lines} == {"gemm", "conv", "membw"}
+    assert all(d["error"] is None and d["verify"]["passed"] for d in lines)
+    assert (tmp_path / "a.html").exists()
+    capsys.readouterr()
+    # The same cases again, scored against the first run: every case has a reference.
+    assert main(["--device", "cpu", "--quick", "--tiers", "micro", "--max-time", "0.05", "--out", str(second),
+                 "--reference", str(first)]) == 0
+    out = capsys.readouterr().out
+    assert f"({len(lines)} of {len(lines)} cases scored)" in out and "Score against a" in out
+    page = (tmp_path / "b.html").read_text()
+    assert page.index("id='scorecard'") < page.index("<h2")  # the card is on top
 
 
 def test_failing_case_is_recorded_and_run_goes_on(tmp_path):
     out = tmp_path / "run.jsonl"
     # bf16 is not runnable on the CPU: every case fails, each is recorded, exit code says so.
-    rc = main(["micro", "--device", "cpu", "--quick", "--dtype", "bf16,fp32", "--max-time", "0.05", "--out", str(out)])
+    rc = main(["micro", "--device", "cpu", "--shapes", "64x64x64,32x48x16", "--dtype", "bf16,fp32", "--max-time", "0.05",
+               "--out", str(out)])
     assert rc == 1
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     failed = [r for r in recs if r["error"]]
@@ -30,7 +40,7 @@ def test_failing_case_is_recorded_and_run_goes_on(tmp_path):
 def test_bad_option_is_a_clear_error(tmp_path, capsys):
     rc = main(["micro", "--device", "cpu", "--dtype", "fp64", "--out", str(tmp_path / "x.jsonl")])
     assert rc == 2
-    assert "--dtype 'fp64' is not allowed: expected one of fp32" in capsys.readouterr().err
+    assert "argument --dtype: 'fp64' is not allowed: expected one of fp32" in capsys.readouterr().err
 
 
 def test_module_entry_point_info(tmp_path):
@@ -64,7 +74,7 @@ def test_layers_subcommand(tmp_path):
 
 
 def test_synth_subcommand_no_run(tmp_path, capsys):
-    rc = main(["synth", "--device", "cpu", "--models", "alexnet,vgg16,googlenet", "--no-run", "--out", str(tmp_path)])
+    rc = main(["synth", "--device", "cpu", "--models", "alexnet,vgg16,googlenet", "--no-run", "--save", str(tmp_path)])
     assert rc == 0
     assert (tmp_path / "synthetic.json").exists()
     assert "224" in capsys.readouterr().out
@@ -83,11 +93,11 @@ def test_collectives_needs_two_processes(capsys):
     assert "needs at least 2 processes" in capsys.readouterr().err
 
 
-def test_layers_unknown_name_is_recorded(tmp_path):
+def test_layers_unknown_name_is_a_bad_argument(tmp_path, capsys):
     out = tmp_path / "l.jsonl"
-    assert main(["layers", "--device", "cpu", "--layers", "layer_norm", "--max-time", "0.05", "--out", str(out)]) == 1
-    (rec,) = [json.loads(x) for x in out.read_text().splitlines()]
-    assert "layer='layer_norm' is not allowed: known layers are" in rec["error"]["message"]
+    assert main(["layers", "--device", "cpu", "--layers", "layer_norm", "--max-time", "0.05", "--out", str(out)]) == 2
+    assert "'layer_norm' is not allowed: expected one of conv_bn_relu" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):

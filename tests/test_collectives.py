@@ -119,7 +119,8 @@ def test_fleet_run_on_two_cpu_processes(tmp_path):
     from aimatrix.cli import main
 
     out = tmp_path / "f.jsonl"
-    rc = main(["micro", "--devices", "cpu,cpu", "--quick", "--max-time", "0.05", "--out", str(out)])
+    rc = main(["micro", "--devices", "cpu,cpu", "--shapes", "64x64x64,32x32x32", "--quick", "--max-time", "0.05",
+               "--out", str(out)])
     files = sorted(tmp_path.glob("f.*.jsonl"))
     assert rc in (0, 1)  # 1 only if one CPU process happened to be flagged slow (they share 2 cores)
     assert [f.name for f in files] == ["f.cpu-0.jsonl", "f.cpu-1.jsonl"]

@@ -41,7 +41,7 @@ def _load() -> None:
 
     names = sorted((m.name for m in pkgutil.iter_modules(_backends.__path__) if m.name.startswith("cu")), reverse=True)
     if not names:
-        _cuda_reason = "this aimatrix build has no CUDA back end (install aimatrix[cu13] or build with nvcc and cuBLAS)"
+        _cuda_reason = f"this aimatrix build has no CUDA back end; to add it: {cuda_install_hint()}"
         return
     _preload_libraries()
     errors = []
@@ -66,6 +66,26 @@ def _load() -> None:
         return
     if n == 0:
         _cuda, _cuda_reason = None, "no CUDA device found"
+
+
+def cuda_install_hint() -> str:
+    """The one command that adds the CUDA back end to this install.
+
+    A released front-end wheel's ``[cu13]`` extra pulls the ``aimatrix-cu13`` back end; an
+    install from the source tree has no such wheel behind its extra, so it is rebuilt with
+    cuBLAS and cuDNN present (the ``nvidia-*`` wheels carry their headers and libraries).
+    """
+    import importlib.metadata as md
+
+    try:
+        wheel_extra = any(req.startswith("aimatrix-cu") for req in (md.requires("aimatrix") or []))
+    except md.PackageNotFoundError:
+        wheel_extra = False
+    if wheel_extra:
+        return 'pip install "aimatrix[cu13]"'
+    return ("pip install nvidia-cublas nvidia-cuda-runtime nvidia-cudnn-cu13 nanobind scikit-build-core cmake ninja "
+            "&& AIMATRIX_CUDA=ON pip install --no-build-isolation --force-reinstall --no-deps . "
+            "(in the source tree, with nvcc on PATH)")
 
 
 def cuda_available() -> bool:

@@ -110,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parse(argv)
+        try:
+            args = parse(argv)
+        except SystemExit as e:  # argparse: --help, --version (0) or a bad argument (2), already printed
+            return int(e.code or 0)
         if getattr(args, "devices", None):
             return _run_fleet(argv, args.devices)
         return COMMANDS[args.command].run(args)

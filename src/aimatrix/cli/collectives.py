@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     run_info = provenance.new_run(args.argv)
     worker = ["--ops", ",".join(args.ops or OPS), "--sizes", ",".join(map(str, sizes)), "--dtype", args.dtype,
               "--backend", args.backend, "--samples", str(samples), "--out", os.path.abspath(out),
-              "--run", json.dumps(run_info)]
+              "--provenance", json.dumps(run_info)]
     rc = torchrun("aimatrix.dist.worker", worker, nproc=nproc, nnodes=args.nnodes, node_rank=args.node_rank,
                   master_addr=args.master_addr, master_port=args.master_port)
     console().print(f"results in {out} (run {run_info['run_id']})")

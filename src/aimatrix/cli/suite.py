@@ -38,8 +38,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 def _header(con, dev) -> None:
     con.print(f"[bold]aimatrix[/bold] suite on {escape(device_title(dev))}")
     if not _native.cuda_available():
-        con.print(f"[yellow]no CUDA[/yellow]: {escape(str(_native.cuda_unavailable_reason()))}. To measure a GPU: "
-                  + escape('pip install "aimatrix[cu13]"') + " (or build with nvcc and cuBLAS, see the README)")
+        con.print(f"[yellow]no CUDA[/yellow]: {escape(str(_native.cuda_unavailable_reason()))}")
     if dev.is_cuda:
         con.print(f"dtypes: {', '.join(device_dtypes(dev))}")
         return

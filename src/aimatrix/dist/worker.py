@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--run", type=json.loads, default=None, help="the run's provenance (JSON), stamped on every record")
+    ap.add_argument("--provenance", type=json.loads, default=None, help="the run's provenance (JSON), stamped on every record")
     args = ap.parse_args(argv)
     backend = init(args.backend, args.timeout)
     import torch.distributed as dist
@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             except (ValueError, TypeError) as e:  # same on every rank: record and go on
                 r = Result.failed("collective", {"op": op, "nbytes": nbytes}, backend=backend, dtype=args.dtype,
                                   device="cpu" if backend == "gloo" else "cuda", exc=e)
-            if args.run is not None:
-                r = r.with_(run=args.run)
+            if args.provenance is not None:
+                r = r.with_(run=args.provenance)
             failed += r.error is not None
             if rank == 0:
                 if writer:

@@ -123,9 +123,10 @@ def _status(r: Result) -> Html:
     if r.error:
         return Html(f'<span class="bad">{esc(r.error.get("type", "error"))}: '
                     f'{esc(str(r.error.get("message", ""))[:200])}</span>')
-    html = {"throttled": '<span class="warn">throttled</span>', "noisy": '<span class="warn">noisy</span>',
-            "wrong": '<span class="bad">wrong result</span>'}
-    return Html(" ".join(html[w] for w in r.warnings) or '<span class="good">ok</span>')
+    words = {"wrong": ("bad", "wrong result")}  # every other warning is a doubt, shown as itself
+    spans = [f'<span class="{words.get(w, ("warn", w))[0]}">{esc(words.get(w, ("warn", w))[1])}</span>'
+             for w in r.warnings]
+    return Html(" ".join(spans) or '<span class="good">ok</span>')
 
 
 # -- sections -------------------------------------------------------------------------
