@@ -113,15 +113,15 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
     strict = _check.boolean("strict", strict)
     if batch is not None:
         batch = _check.positive_int("batch", batch)
-    sc = scenarios.settings(scenario, min_queries=min_queries, min_duration=min_duration, max_duration=max_duration,
-                            target_qps=target_qps, latency_bound_ms=latency_bound_ms, loadgen=loadgen, log_dir=log_dir)
-    if scenario == "offline" and loadgen is None:  # offline stays the native engine's unless LoadGen is asked for
-        sc = dataclasses.replace(sc, loadgen=False)
-    fixed = {"single_stream": 1, "server": 1, "multi_stream": sc.samples_per_query}.get(scenario)
+    fixed = {"single_stream": 1, "server": 1, "multi_stream": scenarios.MLPERF_SAMPLES_PER_QUERY}.get(scenario)
     if fixed is not None:
         if batch not in (None, fixed):
             raise ValueError(f"batch={batch!r} is not allowed with scenario={scenario!r}: it runs batch {fixed}")
         batch = fixed
+    sc = scenarios.settings(scenario, min_queries=min_queries, min_duration=min_duration, max_duration=max_duration,
+                            target_qps=target_qps, latency_bound_ms=latency_bound_ms, loadgen=loadgen, log_dir=log_dir)
+    if scenario == "offline" and loadgen is None:  # offline stays the native engine's unless LoadGen is asked for
+        sc = dataclasses.replace(sc, loadgen=False)
     batch = batch or spec.default_batch
     if channels_last is not None:
         channels_last = _check.boolean("channels_last", channels_last)
