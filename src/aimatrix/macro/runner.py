@@ -206,6 +206,8 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
         prep.run()
         sync()
 
+    if opts["pause"]:
+        time.sleep(opts["pause"])
     with sampling(dev) as tel:
         if not sc.loadgen:
             raw, metrics = scenarios.single_stream(query, sc, warmup_s=opts["warmup"])
@@ -222,6 +224,16 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
                                                  log_dir=Path(log))
             raw["stats"]["warmup_samples"] = n
         raw["telemetry"] = tel.data
+    st = raw["stats"]
+    st["timer_requested"] = opts["timer"]
+    if opts["timer"] != "events":
+        st["timer_note"] = "a latency scenario times each query on the host clock, issue to completion"
+    if opts["pause"]:
+        st["pause_s"] = opts["pause"]
+    if opts["keep_samples"]:
+        st["samples_ms"] = list(raw["samples_ms"])
+    if opts["discard_throttled"]:
+        st.update(discarded_throttled=0, throttle_note="a latency scenario keeps every query (MLPerf's rule)")
     return raw, metrics
 
 
