@@ -87,7 +87,7 @@ struct Collector {
   std::mutex mu;
   std::unordered_map<uint32_t, uint64_t> ext_of;  // API correlation id -> our id
   std::unordered_map<uint32_t, uint64_t> ns_of;   // API correlation id -> summed device ns
-  bool active = false, registered = false;
+  bool active = false;
   uint64_t next_id = 1;
 };
 
@@ -153,11 +153,10 @@ std::string start() {
   if (!a.error.empty()) return a.error;
   Collector& c = collector();
   if (c.active) return "";
-  if (!c.registered) {
-    const CUptiResult r = a.register_callbacks(on_request, on_complete);
-    if (r != CUPTI_SUCCESS) return "CUPTI refused its buffer callbacks: " + str(r);
-    c.registered = true;
-  }
+  // Registered at every start: a profiler in the same process (torch.profiler shares the library) may
+  // have put its own callbacks in place since the last one.
+  const CUptiResult reg = a.register_callbacks(on_request, on_complete);
+  if (reg != CUPTI_SUCCESS) return "CUPTI refused its buffer callbacks: " + str(reg);
   for (size_t i = 0; i < std::size(kKinds); ++i) {
     const CUptiResult r = a.enable(kKinds[i]);
     if (r != CUPTI_SUCCESS) {
