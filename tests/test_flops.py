@@ -126,3 +126,13 @@ def test_mask_head_transposed_conv_in_the_zoo():
         n, cin, h, w = r["input"]
         kh, kw = mod.kernel_size
         assert r["macs"] == n * cin * h * w * (mod.out_channels // mod.groups) * kh * kw
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["deepspeech", "nmt"])
+def test_cudnn_rnn_rule_on_a_gpu(name):
+    # On a GPU an nn.LSTM is one aten._cudnn_rnn call, which torch's counter does not know.
+    m = zoo.build(name, "tiny", device="cuda")
+    step = [t.cuda() for t in zoo.inputs(name, 2, "tiny")[0]]
+    meta = zoo.build(name, "tiny", device="meta")
+    assert count_macs(m, *step) == count_macs(meta, *(t.to("meta") for t in step)) > 0
