@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import inspect
 import os
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -213,20 +212,14 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
         if not sc.loadgen:
             raw, metrics = scenarios.single_stream(query, sc, warmup_s=opts["warmup"])
         else:
-            t0, warm = time.perf_counter(), []
-            while time.perf_counter() - t0 < opts["warmup"] or len(warm) < 4:
-                a0 = time.perf_counter()
-                query()
-                warm.append((time.perf_counter() - a0) * 1e3)
-            n = len(warm)
-            # LoadGen plans its query count from this: low rather than high, or it ends before min_duration.
-            estimate_ms = 0.9 * statistics.median(warm[n // 2:])
+            warm = scenarios.warm_up(query, opts["warmup"])
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             name = f"{a['name']}-{sc.scenario}-{stamp}-{os.getpid()}"
             log = sc.log_dir or cache_dir(a["cache_dir"]) / "loadgen" / name
-            raw, metrics = scenarios.run_loadgen(prep.run, sync, sc, batch=a["batch"], estimate_ms=estimate_ms,
+            raw, metrics = scenarios.run_loadgen(prep.run, sync, sc, batch=a["batch"],
+                                                 estimate_ms=scenarios.expected_latency_ms(warm),
                                                  log_dir=Path(log))
-            raw["stats"]["warmup_samples"] = n
+            raw["stats"]["warmup_samples"] = len(warm)
         raw["telemetry"] = tel.data
     st = raw["stats"]
     st["timer_requested"] = opts["timer"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -122,13 +123,26 @@ def percentiles(samples_ms: list[float]) -> dict:
     return {f"latency_p{p}_ms": float(np.percentile(samples_ms, p)) for p in (50, 90, 99)}
 
 
+def warm_up(query: Callable[[], None], seconds: float, minimum: int = 4) -> list[float]:
+    """Run ``query()`` for ``seconds`` (and at least ``minimum`` times); each one's latency in ms."""
+    clock = time.perf_counter
+    t0, lat = clock(), []
+    while clock() - t0 < seconds or len(lat) < minimum:
+        a = clock()
+        query()
+        lat.append((clock() - a) * 1e3)
+    return lat
+
+
+def expected_latency_ms(warm: list[float]) -> float:
+    """LoadGen plans its query count from this: low rather than high, or it stops before min_duration."""
+    return 0.9 * statistics.median(warm[len(warm) // 2:])
+
+
 def single_stream(query: Callable[[], None], s: Settings, *, warmup_s: float) -> tuple[dict, dict]:
     """Native single_stream: ``query()`` (run and wait) one at a time; ({stats, samples_ms}, metrics)."""
     clock = time.perf_counter
-    t0, warm = clock(), 0
-    while clock() - t0 < warmup_s or warm < 2:
-        query()
-        warm += 1
+    warm = len(warm_up(query, warmup_s))
     lat: list[float] = []
     t0 = clock()
     cut = False
