@@ -8,7 +8,8 @@ from aimatrix import UnsupportedError
 from aimatrix.macro import model, scenarios
 
 HAS_LOADGEN = importlib.util.find_spec("mlperf_loadgen") is not None
-loadgen = pytest.mark.skipif(not HAS_LOADGEN, reason="MLCommons LoadGen is not installed (pip install mlcommons-loadgen)")
+loadgen = pytest.mark.skipif(not HAS_LOADGEN,
+                             reason="MLCommons LoadGen is not installed (pip install mlcommons-loadgen)")
 SHORT = dict(min_queries=40, min_duration=0.05, warmup=0.02)
 
 

@@ -100,7 +100,9 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
 
 
 _FIDELITY: dict[str, Callable[[str, Any], Any]] = {
-    "timer": lambda k, v: _check.choice(k, v, TIMERS), "keep_samples": _check.boolean, "discard_throttled": _check.boolean,
+    "timer": lambda k, v: _check.choice(k, v, TIMERS),
+    "keep_samples": _check.boolean,
+    "discard_throttled": _check.boolean,
     "pause": lambda k, v: _check.number(k, v, minimum=0.0),
 }
 

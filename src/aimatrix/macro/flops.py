@@ -6,9 +6,10 @@ convolution the pass dispatches, whether a module or a functional call makes it
 convolution by its input, as it should. It does not know the fused RNN kernels
 (``aten.mkldnn_rnn_layer`` on the CPU, ``aten._cudnn_rnn`` on a GPU: an
 ``nn.LSTM``/``nn.GRU`` there counts 0), ``embedding_bag`` or the fused attention
-kernels of the CPU and of ``nn.MultiheadAttention``'s inference path; ``RULES`` adds them. Counts are MACs (FLOPs / 2), the convention of
-torchvision's published "GFLOPS" figures. Run it on the ``meta`` device to count a
-full-size model without computing anything.
+kernels of the CPU and of ``nn.MultiheadAttention``'s inference path; ``RULES``
+adds them. Counts are MACs (FLOPs / 2), the convention of torchvision's published
+"GFLOPS" figures. Run it on the ``meta`` device to count a full-size model without
+computing anything.
 """
 
 from __future__ import annotations
