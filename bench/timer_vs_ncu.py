@@ -9,7 +9,9 @@ are timed in this process by ``aimatrix.timing.measure`` with ``timer="events"``
 (``none`` against hot, ``all`` against cold), inside an NVTX range that ncu's filter
 keeps to the timed calls. ncu's figure per call is the sum of the durations of the
 kernels one call ran, the mean over the calls; each aimatrix column is the median.
-Target: every CUPTI row within 2% of ncu's.
+ncu profiles kernels only, while the CUPTI timer also sums memsets and memcpys: a
+child process counts each call's device operations with torch.profiler, so a row
+whose call enqueues one shows it. Target: every CUPTI row within 2% of ncu's.
 
     python bench/timer_vs_ncu.py [--cases NAME,...] [--calls 20] [--ncu PATH] [--out FILE.json]
 """
@@ -51,10 +53,11 @@ def _conv(n, c, hw, k, r, dtype=torch.bfloat16):
     return lambda: F.conv2d(x, w, padding=r // 2)
 
 
-def _copy(nbytes):
+def _neg(nbytes):
+    # A copy through the SMs (one read, one write): torch's copy_ would be a DMA memcpy, which ncu does not profile.
     src = _randn(nbytes // 4, dtype=torch.float32)
     dst = torch.empty_like(src)
-    return lambda: dst.copy_(src)
+    return lambda: torch.neg(src, out=dst)
 
 
 def _add(nbytes):
@@ -65,15 +68,15 @@ def _add(nbytes):
 
 #: name -> (mode, builder): from a few µs to a few ms on an H100.
 CASES = {
-    "add-256KiB-cold": ("cold", lambda: _add(256 << 10)),
-    "copy-1MiB-hot": ("hot", lambda: _copy(1 << 20)),
+    "add-1MiB-cold": ("cold", lambda: _add(1 << 20)),
+    "neg-4MiB-hot": ("hot", lambda: _neg(4 << 20)),
     "gemm-35x700x2048-fp16-cold": ("cold", lambda: _gemm(35, 700, 2048, torch.float16)),  # DeepBench inference
     "conv-r50-3x3-b1-cold": ("cold", lambda: _conv(1, 64, 56, 64, 3)),                  # ResNet-50 layer, batch 1
     "gemm-1024-bf16-hot": ("hot", lambda: _gemm(1024, 1024, 1024)),
     "conv-r50-3x3-b32-hot": ("hot", lambda: _conv(32, 64, 56, 64, 3)),
-    "copy-256MiB-cold": ("cold", lambda: _copy(256 << 20)),
+    "neg-256MiB-cold": ("cold", lambda: _neg(256 << 20)),
     "gemm-4096-bf16-hot": ("hot", lambda: _gemm(4096, 4096, 4096)),
-    "copy-2GiB-hot": ("hot", lambda: _copy(2 << 30)),
+    "neg-2GiB-hot": ("hot", lambda: _neg(2 << 30)),
     "gemm-8192x8192x16384-bf16-cold": ("cold", lambda: _gemm(8192, 8192, 16384)),
 }
 
@@ -89,6 +92,39 @@ def launch(name: str, calls: int) -> None:
         fn()
     torch.cuda.synchronize()
     torch.cuda.nvtx.range_pop()
+
+
+def count_ops(names: list[str], calls: int = 5) -> dict:
+    """Child: device operations per call of each case, by kind (kernel, memset, memcpy), from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    out = {}
+    for name in names:
+        fn = CASES[name][1]()
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as p:
+            for _ in range(calls):
+                fn()
+            torch.cuda.synchronize()
+        kinds = {"kernel": 0, "memset": 0, "memcpy": 0}
+        for e in p.events():
+            if e.device_type == torch.autograd.DeviceType.CUDA:
+                n = e.name.lower()
+                kinds["memset" if "memset" in n else "memcpy" if "memcpy" in n else "kernel"] += 1
+        out[name] = {k: v / calls for k, v in kinds.items()}
+        del fn
+    return out
+
+
+def ops_per_call(names: list[str]) -> dict:
+    """count_ops in a child process (torch.profiler holds CUPTI while it runs; this process times with it)."""
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--count-ops", ",".join(names)],
+                       capture_output=True, text=True, timeout=120)
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (p.stderr or p.stdout)[-300:]}
 
 
 _UNIT_US = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3, "second": 1e6, "s": 1e6}
@@ -141,9 +177,13 @@ def main() -> int:
     ap.add_argument("--ncu", default=os.environ.get("NCU") or shutil.which("ncu") or "/usr/local/cuda/bin/ncu")
     ap.add_argument("--out", default=None, help="JSON file for the rows")
     ap.add_argument("--launch", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--count-ops", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.launch:
         launch(a.launch, a.calls)
+        return 0
+    if a.count_ops:
+        print(json.dumps(count_ops(a.count_ops.split(","))))
         return 0
     names = a.cases.split(",")
     for n in names:
@@ -153,8 +193,12 @@ def main() -> int:
     print(f"# timers vs Nsight Compute on {torch.cuda.get_device_name()}\n")
     print(f"CUPTI: {'available' if why is None else why}; ncu: {a.ncu}; {a.calls} calls per case under ncu; "
           f"aimatrix medians with {TIMING}\n")
-    print("| case | mode | ncu µs | kernels/call | CUPTI µs | Δ | events µs | Δ | auto µs (ran) | CUPTI ≤ 2% |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+    ops = ops_per_call(names)
+    if "error" in ops:
+        print(f"(torch.profiler count failed: {ops['error']})\n")
+    print("| case | mode | ncu µs | kernels/call (ncu) | memsets+memcpys/call | CUPTI µs | Δ | events µs | Δ "
+          "| auto µs (ran) | CUPTI ≤ 2% |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
     rows, failed = [], 0
     for n in names:
         row = {"case": n, "mode": CASES[n][0]}
@@ -162,16 +206,19 @@ def main() -> int:
             row.update(aimatrix_us(n))
             row["ncu"], k = ncu_us_per_call(a.ncu, n, a.calls)
             row["kernels_per_call"] = k / a.calls
+            row["ops"] = ops.get(n, {})
+            other = row["ops"].get("memset", 0) + row["ops"].get("memcpy", 0) if row["ops"] else float("nan")
             row["cupti_delta"] = row["cupti"] / row["ncu"] - 1
             row["events_delta"] = row["events"] / row["ncu"] - 1
             row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
-            print(f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {row['cupti']:.2f} | "
+            print(f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {other:.1f} | "
+                  f"{row['cupti']:.2f} | "
                   f"{100 * row['cupti_delta']:+.1f}% | {row['events']:.2f} | {100 * row['events_delta']:+.1f}% | "
                   f"{row['auto']:.2f} ({row['auto_ran']}) | {'yes' if row['ok'] else '**no**'} |", flush=True)
         except Exception as e:  # noqa: BLE001 - one case's failure is a row, the others still run
             row["error"] = f"{type(e).__name__}: {e}"
             row["ok"] = False
-            print(f"| {n} | {row['mode']} | failed: {row['error'][:300]} |||||||| **no** |", flush=True)
+            print(f"| {n} | {row['mode']} | failed: {row['error'][:300]} ||||||||| **no** |", flush=True)
         failed += not row["ok"]
         rows.append(row)
     print(f"\n{len(rows) - failed} of {len(rows)} CUPTI rows within {100 * TARGET:.0f}% of ncu.")
