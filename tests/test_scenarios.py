@@ -71,6 +71,11 @@ def test_without_loadgen_single_stream_and_offline_still_run_natively(monkeypatc
     assert scenarios.settings("offline").loadgen is False
 
 
+def test_native_offline_refuses_the_query_minima():
+    with pytest.raises(ValueError, match="latency scenarios"):
+        model("din", size="tiny", device="cpu", min_queries=100)
+
+
 def test_multi_stream_runs_its_query_size():
     with pytest.raises(ValueError, match="batch 8"):
         model("din", size="tiny", scenario="multi_stream", batch=4, device="cpu")
@@ -98,3 +103,15 @@ def test_loadgen_scenarios_keep_their_logs(tmp_path, kwargs):
     assert r.metrics["queries"] >= 32 and r.metrics["latency_p99_ms"] >= r.metrics["latency_p50_ms"] > 0
     if kwargs["scenario"] == "server":
         assert r.metrics["loadgen_scheduled_qps"] == pytest.approx(40, rel=0.5)
+
+
+@pytest.mark.parametrize("scenario", ["offline", "single_stream"])
+def test_model_keeps_its_samples_on_request(tmp_path, scenario):
+    from aimatrix.results.jsonl import read_jsonl, write_jsonl
+
+    rule = dict(min_queries=20, min_duration=0.01) if scenario == "single_stream" else dict(batch=4, max_time=0.1)
+    r = model("din", size="tiny", device="cpu", scenario=scenario, loadgen=False, keep_samples=True, min_time=0.02,
+              warmup=0.01, **rule)
+    assert len(r.stats["samples_ms"]) == r.stats["n"] and r.stats["warmup_samples"] >= 1
+    write_jsonl(tmp_path / "r.jsonl", [r])
+    assert next(read_jsonl(tmp_path / "r.jsonl")).stats["samples_ms"] == r.stats["samples_ms"]

@@ -122,6 +122,9 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
                             target_qps=target_qps, latency_bound_ms=latency_bound_ms, loadgen=loadgen, log_dir=log_dir)
     if scenario == "offline" and loadgen is None:  # offline stays the native engine's unless LoadGen is asked for
         sc = dataclasses.replace(sc, loadgen=False)
+    if not sc.loadgen and scenario == "offline" and (min_queries, min_duration, max_duration) != (None,) * 3:
+        raise ValueError("min_queries, min_duration and max_duration are for the latency scenarios (or offline with "
+                         "loadgen=True): native offline runs the timing options' stopping rule")
     batch = batch or spec.default_batch
     if channels_last is not None:
         channels_last = _check.boolean("channels_last", channels_last)
