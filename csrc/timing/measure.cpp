@@ -35,7 +35,9 @@ void StopRule::validate() const {
 }
 
 void Sampler::choose_timer(const StopRule& rule, double /*est_ms*/) {
-  if (rule.timer == "cupti") throw UnsupportedError("timer='cupti' times GPU kernels: it needs a CUDA device");
+  if (rule.timer == "cupti")
+    throw UnsupportedError("timer='cupti' times GPU kernels: this benchmark is timed on the host clock "
+                           "(a CPU device, or launch overhead); use timer='events' or 'auto'");
 }
 
 namespace {
