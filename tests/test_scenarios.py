@@ -83,10 +83,11 @@ def test_multi_stream_runs_its_query_size():
 
 def test_summary_parser_reads_loadgen_figures():
     text = ("Result is : VALID\nCompleted samples per second    : 48.72\n"
-            "50.00 percentile latency (ns)   : 1400590\n99.00 percentile latency (ns)   : 7066416\n")
+            "50.00 percentile latency (ns)   : 1400590\n99.00 percentile latency (ns)   : 7066416\n"
+            "samples_per_query : 1\ntarget_qps : 877.568\n")
     got = scenarios.parse_summary(text)
     assert got == {"loadgen_result": "VALID", "loadgen_completed_qps": 48.72, "latency_p50_ms": 1.40059,
-                   "latency_p99_ms": 7.066416}
+                   "latency_p99_ms": 7.066416, "loadgen_target_qps": 877.568}
 
 
 @loadgen
@@ -103,6 +104,15 @@ def test_loadgen_scenarios_keep_their_logs(tmp_path, kwargs):
     assert r.metrics["queries"] >= 32 and r.metrics["latency_p99_ms"] >= r.metrics["latency_p50_ms"] > 0
     if kwargs["scenario"] == "server":
         assert r.metrics["loadgen_scheduled_qps"] == pytest.approx(40, rel=0.5)
+        assert r.metrics["loadgen_target_qps"] == 40 and "server_peak_qps" not in r.metrics
+
+
+@loadgen
+def test_server_without_a_target_finds_the_peak_qps(tmp_path):
+    r = model("din", size="tiny", device="cpu", scenario="server", latency_bound_ms=50, min_queries=32,
+              min_duration=0.2, warmup=0.05, log_dir=tmp_path)
+    assert r.metrics["server_peak_qps"] > 0
+    assert "FindPeakPerformance" in (tmp_path / "mlperf_log_summary.txt").read_text()
 
 
 @pytest.mark.parametrize("scenario", ["offline", "single_stream"])

@@ -169,6 +169,7 @@ _SUMMARY = {
     "samples_per_s": r"Samples per second\s*:\s*([\d.eE+-]+)",
     "completed_qps": r"Completed samples per second\s*:\s*([\d.eE+-]+)",
     "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.eE+-]+)",
+    "target_qps": r"\ntarget_qps\s*:\s*([\d.eE+-]+)",  # in FindPeakPerformance mode: the peak it found
     "latency_p50_ns": r"50\.00 percentile latency \(ns\)\s*:\s*(\d+)",
     "latency_p90_ns": r"90\.00 percentile latency \(ns\)\s*:\s*(\d+)",
     "latency_p99_ns": r"99\.00 percentile latency \(ns\)\s*:\s*(\d+)",
@@ -283,5 +284,7 @@ def run_loadgen(run: Callable[[], None], sync: Callable[[], None], s: Settings, 
                    mlperf_valid=metrics.get("loadgen_result") == "VALID" and s.mlperf_minima)
     if not lat:
         raise RuntimeError(f"LoadGen issued no query (see {summary})")
+    if s.scenario == "server" and s.target_qps is None and "loadgen_target_qps" in metrics:
+        metrics["server_peak_qps"] = metrics["loadgen_target_qps"]  # the highest QPS that met the bound
     valid = metrics.get("loadgen_result") == "VALID"
     return {"stats": _stats(lat, met=valid, warmup=0, wall_s=wall, timer="wall-clock"), "samples_ms": lat}, metrics
