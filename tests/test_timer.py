@@ -167,3 +167,17 @@ def test_cupti_sums_every_kernel_a_callable_launches():
                               min_time=0.2)
     assert one.stats["timer"] == three.stats["timer"] == "cupti"
     assert three.median_ms == pytest.approx(3 * one.median_ms, rel=0.1)
+
+
+@pytest.mark.cuda
+def test_models_take_the_cupti_timer():
+    pytest.importorskip("torch")
+    if not _cupti_ok():
+        pytest.skip("CUPTI cannot run here")
+    from aimatrix.macro import model
+
+    r = model("resnet50", size="tiny", batch=2, device="cuda", timer="cupti", keep_samples=True, max_time=0.5,
+              min_time=0.1, warmup=0.1)
+    assert r.ok and r.stats["timer"] == "cupti" and len(r.stats["samples_ms"]) == r.stats["n"]
+    # The kernels' summed durations: no more than the events' span around them (launch gaps left out).
+    assert 0 < r.median_ms <= r.stats["event_median_ms"] * 1.02
