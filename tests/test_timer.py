@@ -73,10 +73,22 @@ def _result(fn, **kw):
 
 def test_compare_ranks_kept_samples():
     base, slow = _result(_work(3000)), _result(_work(12000))
-    rows = compare([base], [slow], threshold=0.05).rows
-    assert rows[0].verdict == "slower"
-    same = compare([base], [base], threshold=0.05).rows[0]
-    assert same.verdict == "same"
+    assert compare([base], [slow], threshold=0.05).rows[0].verdict == "slower"
+    assert compare([base], [_result(_work(3000))], threshold=0.5).rows[0].verdict == "same"
+
+
+def _crafted(center, with_samples):
+    samples = [center + 0.001 * i for i in range(30)]
+    stats = {"median_ms": float(np.median(samples)), "rel_ci": 0.5, "n": 30}  # a CI too wide to call anything
+    if with_samples:
+        stats["samples_ms"] = samples
+    return Result("layer", {"name": "x"}, "python", "fp32", "cpu", stats=stats)
+
+
+def test_the_rank_test_replaces_the_ci_overlap_when_both_kept_samples():
+    # 10% apart with no overlap at all: the ranks see it; the wide CIs alone cannot.
+    assert compare([_crafted(1.0, True)], [_crafted(1.1, True)], threshold=0.03).rows[0].verdict == "slower"
+    assert compare([_crafted(1.0, False)], [_crafted(1.1, True)], threshold=0.03).rows[0].verdict == "ambiguous"
 
 
 def test_mann_whitney_against_a_hand_count():
