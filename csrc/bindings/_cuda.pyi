@@ -8,6 +8,9 @@ def device_count() -> int:
 def device_info(device: int) -> dict[str, Any]:
     """Static facts of a device: name, uuid, pci_bus_id, cc_major/minor, sm_count, clocks, memory, versions."""
 
+def cupti_status() -> str:
+    """'' when the CUPTI timer can run in this process, else why not."""
+
 def measure(fn: Callable[[], None], device: int, stream: int, cold: bool, rule: dict[str, float]) -> dict[str, Any]:
     """Time a callable that launches work on `stream` with CUDA events."""
 

@@ -64,6 +64,11 @@ inline StopRule stop_rule(const nb::dict& d) {
     else if (k == "settle") r.settle_tol = option<double>(k, value);
     else if (k == "repeat") r.repeat = option<int>(k, value);
     else if (k == "min_sample_ms") r.min_sample_ms = option<double>(k, value);
+    else if (k == "timer") r.timer = nb::cast<std::string>(value);
+    else if (k == "auto_cupti_below_ms") r.auto_cupti_below_ms = option<double>(k, value);
+    else if (k == "keep_samples") r.keep_samples = nb::cast<bool>(value);
+    else if (k == "discard_throttled") r.sample_windows = r.sample_windows || nb::cast<bool>(value);
+    else if (k == "pause") r.pause_s = option<double>(k, value);
     else throw std::invalid_argument("unknown timing option '" + k + "'");
   }
   return r;
@@ -89,9 +94,25 @@ inline nb::dict to_dict(const Measurement& m) {
   s["settled"] = m.settled;
   s["wall_s"] = m.wall_s;
   s["timer"] = m.timer;
+  s["timer_requested"] = m.timer_requested;
+  if (!m.timer_note.empty()) s["timer_note"] = m.timer_note;
+  if (m.pause_s > 0) s["pause_s"] = m.pause_s;
+  if (!m.event_samples_ms.empty()) {  // CUPTI ran: the event time stays visible beside it
+    const Stats ev = compute_stats(m.event_samples_ms);
+    s["event_median_ms"] = ev.median;
+    s["event_rel_ci"] = ev.rel_ci;
+  }
+  if (m.keep_samples) {
+    s["samples_ms"] = m.samples_ms;
+    if (!m.event_samples_ms.empty()) s["event_samples_ms"] = m.event_samples_ms;
+  }
   nb::dict d;
   d["stats"] = s;
   d["samples_ms"] = m.samples_ms;
+  if (!m.sample_t0_s.empty()) {
+    d["sample_t0_s"] = m.sample_t0_s;
+    d["sample_t1_s"] = m.sample_t1_s;
+  }
   return d;
 }
 

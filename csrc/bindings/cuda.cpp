@@ -4,6 +4,7 @@
 #include "bindings/common.hpp"
 #include "common/gemm_spec.hpp"
 #include "cuda/context.hpp"
+#include "cuda/cupti_timer.hpp"
 #include "cuda/device_info.hpp"
 #include "cuda/gemm.hpp"
 #include "bindings/micro_args.hpp"
@@ -39,6 +40,12 @@ NB_MODULE(_cuda, m) {
     d["cublaslt_version"] = f.cublaslt_version;
     return d;
   }, nb::arg("device"));
+
+  m.def("cupti_status", []() {
+    const std::string why = cuda::cupti::start();
+    if (why.empty()) cuda::cupti::stop();
+    return why;
+  }, "'' when the CUPTI timer can run in this process, else why not.");
 
   m.def("measure", [](std::function<void()> fn, int device, long long stream, bool cold, nb::dict rule) {
     return bind::to_dict(cuda::measure_callable(device, stream, cold, std::move(fn), bind::stop_rule(rule)));

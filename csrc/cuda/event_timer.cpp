@@ -1,6 +1,7 @@
 #include "cuda/event_timer.hpp"
 
 #include "cuda/check.hpp"
+#include "cuda/cupti_timer.hpp"
 
 namespace am::cuda {
 
@@ -8,6 +9,7 @@ EventSampler::EventSampler(Context& ctx, cudaStream_t stream, Launch launch, boo
     : ctx_(ctx), stream_(stream), launch_(std::move(launch)), cold_(cold), graph_(graph) {}
 
 EventSampler::~EventSampler() {
+  if (cupti_) cupti::stop();
   for (auto e : start_) cudaEventDestroy(e);
   for (auto e : stop_) cudaEventDestroy(e);
   if (exec_) cudaGraphExecDestroy(exec_);
@@ -21,6 +23,19 @@ void EventSampler::ensure_events(size_t n) {
     start_.push_back(a);
     AM_CUDA_CHECK(cudaEventCreate(&b));
     stop_.push_back(b);
+  }
+}
+
+void EventSampler::choose_timer(const StopRule& rule, double est_ms) {
+  if (rule.timer == "events") return;
+  if (rule.timer == "auto" && !(cold_ && est_ms < rule.auto_cupti_below_ms)) return;  // events are exact enough
+  const std::string why = cupti::start();
+  if (why.empty()) {
+    cupti_ = true;
+  } else if (rule.timer == "cupti") {
+    throw UnsupportedError("timer='cupti' cannot run: " + why);
+  } else {
+    note_ = "CUPTI unavailable, timed with CUDA events: " + why;
   }
 }
 
@@ -47,21 +62,34 @@ void EventSampler::prepare(int repeat) {
 void EventSampler::take(int count, int repeat, std::vector<double>& out) {
   ensure_events(size_t(count));
   const bool use_graph = exec_ && repeat == graph_repeat_;
+  ids_.clear();
   for (int s = 0; s < count; ++s) {
     if (cold_) ctx_.flush_l2(stream_);
     AM_CUDA_CHECK(cudaEventRecord(start_[s], stream_));
-    if (use_graph) {
-      AM_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
-    } else {
-      for (int r = 0; r < repeat; ++r) launch_(stream_);
+    if (cupti_) ids_.push_back(cupti::push());  // tags only the launches: not the flush, not the events
+    try {
+      if (use_graph) {
+        AM_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+      } else {
+        for (int r = 0; r < repeat; ++r) launch_(stream_);
+      }
+    } catch (...) {
+      if (cupti_) cupti::pop();
+      throw;
     }
+    if (cupti_) cupti::pop();
     AM_CUDA_CHECK(cudaEventRecord(stop_[s], stream_));
   }
   AM_CUDA_CHECK(cudaEventSynchronize(stop_[count - 1]));
+  std::vector<double>& event_out = cupti_ ? events_ms_ : out;
   for (int s = 0; s < count; ++s) {
     float ms = 0;
     AM_CUDA_CHECK(cudaEventElapsedTime(&ms, start_[s], stop_[s]));
-    out.push_back(double(ms) / repeat);
+    event_out.push_back(double(ms) / repeat);
+  }
+  if (cupti_) {
+    AM_CUDA_CHECK(cudaDeviceSynchronize());  // a callable may have launched on other streams too
+    for (double ms : cupti::take_ms(ids_)) out.push_back(ms / repeat);
   }
 }
 

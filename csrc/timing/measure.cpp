@@ -6,6 +6,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#include "common/errors.hpp"
 
 namespace am {
 
@@ -33,6 +36,15 @@ void StopRule::validate() const {
   if (warmup_min < 0 || warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= warmup_min >= 0");
   if (repeat < 0 || repeat > max_repeat) bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
   if (!(min_sample_ms > 0)) bad("min_sample_ms", min_sample_ms, "it must be > 0");
+  if (timer != "events" && timer != "cupti" && timer != "auto")
+    throw std::invalid_argument("timer='" + timer + "' is not allowed: expected one of events, cupti, auto");
+  if (!(pause_s >= 0)) bad("pause", pause_s, "it must be >= 0 seconds");
+}
+
+void Sampler::choose_timer(const StopRule& rule, double /*est_ms*/) {
+  if (rule.timer == "cupti")
+    throw UnsupportedError("timer='cupti' times GPU kernels: this benchmark is timed on the host clock "
+                           "(a CPU device, or launch overhead); use timer='events' or 'auto'");
 }
 
 namespace {
@@ -45,6 +57,10 @@ double since(clock_t_::time_point t0) {
 Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
   rule.validate();
   Measurement m;
+  m.timer_requested = rule.timer;
+  m.keep_samples = rule.keep_samples;
+  m.pause_s = rule.pause_s;
+  if (rule.pause_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(rule.pause_s));
   std::vector<double> buf;
 
   // Warm-up with one launch per sample: module loading, handle creation and
@@ -85,6 +101,7 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
   } else if (!sampler.can_repeat()) {
     m.repeat = 1;
   }
+  sampler.choose_timer(rule, est_ms);
   sampler.prepare(m.repeat);
 
   t0 = clock_t_::now();
@@ -102,9 +119,18 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
     const int count = std::min(chunk, rule.max_samples - n);
     const auto c0 = clock_t_::now();
     sampler.take(count, m.repeat, m.samples_ms);
-    sample_s = std::max(since(c0) / count, 1e-7);
+    const auto c1 = clock_t_::now();
+    sample_s = std::max(std::chrono::duration<double>(c1 - c0).count() / count, 1e-7);
+    if (rule.sample_windows) {  // a chunk's samples share its window: the host sees only the chunk
+      const double a = std::chrono::duration<double>(c0.time_since_epoch()).count();
+      const double b = std::chrono::duration<double>(c1.time_since_epoch()).count();
+      m.sample_t0_s.resize(m.samples_ms.size(), a);
+      m.sample_t1_s.resize(m.samples_ms.size(), b);
+    }
   }
   m.wall_s = since(t0);
+  m.timer_note = sampler.timer_note();
+  m.event_samples_ms = sampler.event_samples_ms();
   m.stats = compute_stats(m.samples_ms);
   m.converged = m.stats.rel_ci <= rule.target_rel_ci;
   return m;

@@ -20,12 +20,32 @@ _cuda_reason: str | None = None
 _loaded = False
 
 
+def _preload_cupti_from_wheels() -> None:
+    """Without cuda.pathfinder: load CUPTI from an nvidia-* wheel, so timer="cupti" finds it by soname."""
+    import ctypes
+    import glob
+    import os
+
+    try:
+        import nvidia  # type: ignore
+    except ImportError:
+        return
+    for root in nvidia.__path__:
+        for path in sorted(glob.glob(os.path.join(root, "*", "lib", "libcupti.so.*"))):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return
+            except OSError:
+                continue
+
+
 def _preload_libraries() -> None:
     try:
         from cuda.pathfinder import load_nvidia_dynamic_lib  # type: ignore
     except Exception:
+        _preload_cupti_from_wheels()
         return  # rely on RPATH and the system loader path
-    for lib in ("cudart", "cublasLt", "cublas", "cudnn"):
+    for lib in ("cudart", "cublasLt", "cublas", "cudnn", "cupti"):  # cupti: timer="cupti" dlopens it by soname
         try:
             load_nvidia_dynamic_lib(lib)
         except Exception:

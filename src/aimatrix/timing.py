@@ -4,6 +4,21 @@
 rule as the native benchmarks: on a CUDA device with events recorded on the
 stream around each sample, on the CPU with a steady clock. Layer and model
 benchmarks use it; native micro benchmarks call the engine directly.
+
+Fidelity options (every benchmark takes them, like the stopping rule's):
+
+- ``timer``: ``"events"`` (CUDA events around each sample), ``"cupti"`` (CUPTI's
+  device start/end of every kernel, memset and memcpy the sample's launches enqueued,
+  summed: what Nsight reports; the L2 flush and the gap after it are left out) or
+  ``"auto"`` (CUPTI for cold samples under ``auto_cupti_below_ms``, 50 µs, when CUPTI
+  can run, events otherwise). ``stats.timer`` says which ran, ``stats.timer_note`` why the
+  requested one did not, and under CUPTI ``stats.event_median_ms`` keeps the event time.
+- ``keep_samples``: every timed sample in ``stats.samples_ms`` (and
+  ``stats.event_samples_ms`` under CUPTI), to recompute or test the statistics.
+- ``discard_throttled``: drop the samples taken while NVML reported a thermal or
+  power-brake slowdown (``stats.discarded_throttled`` counts them).
+- ``pause``: seconds of idle before the case (a settle pause between cases), in
+  ``stats.pause_s``.
 """
 
 from __future__ import annotations
@@ -13,12 +28,14 @@ from typing import Any, Callable
 
 from . import _check, _native
 from .device import Device, resolve
+from .errors import UnsupportedError
 
 MODES = ("hot", "cold")
+TIMERS = ("events", "cupti", "auto")
 
 #: Timing options every benchmark accepts, with their defaults. ``QUICK`` trades
 #: reproducibility for time (the CLI's --quick).
-DEFAULTS: dict[str, float] = {
+DEFAULTS: dict[str, Any] = {
     "target": 0.01,       # stop when the 95% CI half-width of the median is below 1% of it
     "min_samples": 10,
     "max_samples": 100000,
@@ -31,6 +48,14 @@ DEFAULTS: dict[str, float] = {
     "warmup_max": 4.0,    # ... but no longer than this
     "settle": 0.01,       # settled: the median of a 0.1 s window moved less than this fraction
     "repeat": 0,          # launches per sample, 0 = auto (samples of >= 0.1 ms)
+    # Fidelity options (module doc): the clock, raw samples, throttled samples, a settle pause.
+    "timer": "events",
+    # timer="auto" uses CUPTI for cold samples shorter than this (ms): below it the gap the events
+    # also time after the L2 flush is a visible part of a sample (bench/RESULTS.md, issue 3).
+    "auto_cupti_below_ms": 0.05,
+    "keep_samples": False,
+    "discard_throttled": False,
+    "pause": 0.0,
 }
 
 QUICK = {"warmup": 0.3, "min_time": 0.5}
@@ -40,7 +65,8 @@ QUICK = {"warmup": 0.3, "min_time": 0.5}
 MAX_REPEAT = 10000  # the native engine's cap on launches per sample (StopRule::max_repeat)
 _NUMBER_BOUNDS: dict[str, dict] = {"target": {"above": 0.0, "below": 1.0}, "min_time": {"minimum": 0.0},
                                    "max_time": {"above": 0.0}, "warmup": {"minimum": 0.0},
-                                   "warmup_max": {"minimum": 0.0}, "settle": {"above": 0.0}}
+                                   "warmup_max": {"minimum": 0.0}, "settle": {"above": 0.0},
+                                   "auto_cupti_below_ms": {"minimum": 0.0}, "pause": {"minimum": 0.0}}
 _INT_BOUNDS: dict[str, tuple[int, int]] = {"min_samples": (1, _check.INT32_MAX), "max_samples": (1, _check.INT32_MAX),
                                            "repeat": (0, MAX_REPEAT)}
 
@@ -62,6 +88,8 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
         if key in _INT_BOUNDS:
             lo, hi = _INT_BOUNDS[key]
             out[key] = _check.integer(key, value, minimum=lo, maximum=hi)
+        elif key in _FIDELITY:
+            out[key] = _FIDELITY[key](key, value)
         else:
             out[key] = _check.number(key, value, **_NUMBER_BOUNDS[key])
     given = set(out)
@@ -90,6 +118,69 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
     return out
 
 
+_FIDELITY: dict[str, Callable[[str, Any], Any]] = {
+    "timer": lambda k, v: _check.choice(k, v, TIMERS),
+    "keep_samples": _check.boolean,
+    "discard_throttled": _check.boolean,
+}
+
+
+def cupti_unavailable_reason(device: str | Device = "auto") -> str | None:
+    """Why ``timer="cupti"`` cannot run on ``device`` in this process, or None when it can."""
+    dev = resolve(device)
+    if not dev.is_cuda:
+        return "timer='cupti' times GPU kernels: it needs a CUDA device"
+    return _native.cuda().cupti_status() or None
+
+
+def check_timer(opts: dict, device: str | Device) -> None:
+    """UnsupportedError, before any work, when ``timer="cupti"`` is asked for and cannot run."""
+    if opts.get("timer") == "cupti":
+        why = cupti_unavailable_reason(device)
+        if why:
+            raise UnsupportedError(f"timer='cupti' cannot run: {why}")
+
+
+def discard_throttled(raw: dict, timeline: list[tuple[float, int | None]], interval_s: float) -> dict:
+    """``raw`` (the engine's dict) without the samples whose host-clock window came within one NVML
+    interval of a reading that reported a thermal or power-brake slowdown; stats recomputed.
+
+    ``stats.discarded_throttled`` counts what was dropped; when every sample was throttled none is
+    dropped and ``stats.throttle_note`` says so.
+    """
+    from .results.telemetry import REASONS, SLOWDOWNS  # thermal, hardware and power-brake slowdowns
+
+    t0s, t1s = raw.pop("sample_t0_s", None), raw.pop("sample_t1_s", None)
+    stats = dict(raw["stats"])
+    if t0s is None or not timeline:
+        stats["discarded_throttled"] = 0
+        stats["throttle_note"] = "no NVML timeline: nothing discarded"
+        return {**raw, "stats": stats}
+    mask = 0
+    for name in SLOWDOWNS:
+        mask |= REASONS.get(name, 0)
+    hot = [t for t, reasons in timeline if reasons and reasons & mask]
+    samples = raw["samples_ms"]
+    keep = [i for i, (a, b) in enumerate(zip(t0s, t1s))
+            if not any(a - interval_s <= t <= b + interval_s for t in hot)]
+    dropped = len(samples) - len(keep)
+    if dropped and not keep:
+        stats.update(discarded_throttled=0, throttle_note="every sample was taken while throttled: none discarded")
+        return {**raw, "stats": stats}
+    if dropped:
+        kept = [samples[i] for i in keep]
+        fresh = dict(_native.core.stats(kept))
+        stats.update({k: fresh[k] for k in ("n", "median_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms", "p10_ms",
+                                             "p90_ms", "ci_lo_ms", "ci_hi_ms", "rel_ci")})
+        if "samples_ms" in stats:
+            stats["samples_ms"] = kept
+        if "event_samples_ms" in stats:
+            stats["event_samples_ms"] = [stats["event_samples_ms"][i] for i in keep]
+        raw = {**raw, "samples_ms": kept}
+    stats["discarded_throttled"] = dropped
+    return {**raw, "stats": stats}
+
+
 @dataclass(frozen=True)
 class Measurement:
     """Timing of a callable: per-launch samples (ms) and their statistics."""
@@ -116,18 +207,25 @@ def measure(fn: Callable[[], Any], *, device: str | Device = "auto", mode: str =
     events are recorded there around each sample. ``mode="cold"`` flushes the GPU's L2
     (on the CPU: the caches) before each sample. Options: see ``DEFAULTS``. On a GPU,
     NVML telemetry is sampled while it runs (``telemetry=False`` turns that off) and
-    kept in ``Measurement.telemetry``; ``Result.from_measurement`` picks it up.
+    kept in ``Measurement.telemetry``; ``Result.from_measurement`` picks it up. The
+    fidelity options (``timer``, ``keep_samples``, ``discard_throttled``, ``pause``) are
+    described in the module doc; ``timer="cupti"`` where CUPTI cannot run raises
+    UnsupportedError saying why.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
     _check.choice("mode", mode, MODES)
     dev = resolve(device)
     opts = rule(**timing)
+    check_timer(opts, dev)
     from .results.telemetry import sampling
 
-    with sampling(dev, enabled=telemetry) as tel:
+    # discard_throttled needs NVML's readings, so it samples even when the record is not wanted.
+    with sampling(dev, enabled=telemetry or opts["discard_throttled"]) as tel:
         if dev.is_cuda:
             raw = _native.cuda().measure(fn, dev.index, int(stream or 0), mode == "cold", opts)
         else:
             raw = _native.core.measure(fn, mode == "cold", opts)
-    return Measurement(raw["stats"], raw["samples_ms"], str(dev), tel.data)
+    if opts["discard_throttled"]:
+        raw = discard_throttled(raw, tel.timeline, tel.interval_s)
+    return Measurement(raw["stats"], raw["samples_ms"], str(dev), tel.data if telemetry else {})

@@ -1,66 +1,118 @@
-"""Multiply-accumulate counts of a module, from forward hooks on its conv, linear and RNN layers.
+"""Multiply-accumulate counts of a forward pass, from PyTorch's own FLOP counter plus rules for what it misses.
 
-Convs and linears follow the convention of torchvision's published "GFLOPS"
-figures (which are GMACs); LSTM/GRU layers add gates x hidden x (input + hidden)
-per step and direction (0 in CNNs, so the CNN figures stay comparable). Run it on
-the ``meta`` device to count a full-size model without computing anything.
+``torch.utils.flop_counter.FlopCounterMode`` sees every matrix product and
+convolution the pass dispatches, whether a module or a functional call makes it
+(DeepSpeech's MFCC ``conv1d``, NMT's attention ``bmm``), and counts a transposed
+convolution by its input, as it should. It does not know the fused RNN kernels
+(``aten.mkldnn_rnn_layer`` on the CPU, ``aten._cudnn_rnn`` on a GPU: an
+``nn.LSTM``/``nn.GRU`` there counts 0), ``embedding_bag`` or the fused attention
+kernels of the CPU and of ``nn.MultiheadAttention``'s inference path; ``RULES``
+adds them. Counts are MACs (FLOPs / 2), the convention of torchvision's published
+"GFLOPS" figures. Run it on the ``meta`` device to count a full-size model without
+computing anything.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils import flop_counter as fc
 
-_GATES = {nn.LSTM: 4, nn.GRU: 3, nn.RNN: 1}
-
-
-def _macs(m: nn.Module, args: tuple, out: Any) -> int:
-    if isinstance(m, nn.modules.conv._ConvNd):
-        k = 1
-        for s in m.kernel_size:
-            k *= s
-        return out.numel() * (m.in_channels // m.groups) * k
-    if isinstance(m, nn.Linear):
-        return out.numel() * m.in_features
-    x = args[0]  # an RNN: [T, B, F] or [B, T, F] (or unbatched [T, F])
-    steps = x.shape[:-1].numel()
-    dirs = 2 if m.bidirectional else 1
-    per_step = 0
-    for layer in range(m.num_layers):
-        width = m.input_size if layer == 0 else m.hidden_size * dirs
-        per_step += _GATES[type(m)] * m.hidden_size * (width + m.hidden_size) * dirs
-    return steps * per_step
+aten = torch.ops.aten
 
 
-def run_counting(module: nn.Module, *inputs: Any) -> tuple[list[dict], Any]:
-    """Call ``module(*inputs)`` with hooks; returns one record per conv/linear/RNN call and the output."""
+def _rnn_flops(input_shape: Any, weights: list) -> int:
+    # Every step of every row multiplies its input and state by each 2-D weight (w_ih, w_hh, w_hr) once.
+    rows = math.prod(input_shape[:-1])
+    return 2 * rows * sum(math.prod(w) for w in weights if w is not None and len(w) == 2)
+
+
+def _mkldnn_rnn_layer(input: Any, w_ih: Any, w_hh: Any, *args: Any, out_shape: Any = None, **kw: Any) -> int:
+    return _rnn_flops(input, [w_ih, w_hh])
+
+
+def _cudnn_rnn(input: Any, weight: list, *args: Any, out_shape: Any = None, **kw: Any) -> int:
+    return _rnn_flops(input, list(weight))
+
+
+def _embedding_bag(weight: Any, indices: Any, *args: Any, out_shape: Any = None, **kw: Any) -> int:
+    # Each looked-up row is accumulated into its bag: one multiply-add per element (a weighted sum's
+    # multiply, or the mean's scaling, is folded into it).
+    return 2 * math.prod(indices) * weight[-1]
+
+
+def _cpu_flash_attention(q: Any, k: Any, v: Any, *args: Any, out_shape: Any = None, **kw: Any) -> int:
+    return fc.sdpa_flop_count(q, k, v)
+
+
+def _native_mha(q: Any, k: Any, v: Any, embed_dim: int, *args: Any, out_shape: Any = None, **kw: Any) -> int:
+    # nn.MultiheadAttention's fused inference path: q, k, v and output projections, q @ k^T and scores @ v.
+    *lead, lq, e = q
+    lk = k[-2]
+    rows = math.prod(lead)
+    return 2 * rows * (e * embed_dim * (2 * lq + 2 * lk) + 2 * lq * lk * embed_dim)
+
+
+#: FLOP formulas (taking shapes, like FlopCounterMode's own) for the ops FlopCounterMode does not know.
+RULES = {
+    aten.mkldnn_rnn_layer: _mkldnn_rnn_layer,
+    aten._cudnn_rnn: _cudnn_rnn,
+    aten._embedding_bag: _embedding_bag,
+    aten._embedding_bag_forward_only: _embedding_bag,
+    aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention,
+    aten._native_multi_head_attention: _native_mha,
+}
+
+#: Modules that get a per-layer record.
+LAYER_TYPES = (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM, nn.GRU, nn.RNN, nn.EmbeddingBag)
+
+
+def counter() -> fc.FlopCounterMode:
+    """A silent FlopCounterMode with ``RULES`` added."""
+    return fc.FlopCounterMode(display=False, custom_mapping=dict(RULES))
+
+
+def run_counting(module: nn.Module, *inputs: Any) -> tuple[int, list[dict], Any]:
+    """Call ``module(*inputs)`` under the counter; (total MACs, one record per layer call, the output).
+
+    A record (conv, linear, RNN and embedding-bag modules) holds name, type, the MACs
+    counted while it ran, and its first input's and output's shapes.
+    """
     names = {m: n for n, m in module.named_modules()}
     records: list[dict] = []
+    starts: dict[int, list[int]] = {}
+    mode = counter()
 
-    def hook(m: nn.Module, args: tuple, out: Any) -> None:
+    def pre(m: nn.Module, args: tuple) -> None:
+        starts.setdefault(id(m), []).append(mode.get_total_flops())
+
+    def post(m: nn.Module, args: tuple, out: Any) -> None:
         first = out[0] if isinstance(out, tuple) else out
-        records.append({"name": names.get(m, ""), "type": type(m).__name__, "macs": int(_macs(m, args, first)),
+        flops = mode.get_total_flops() - starts[id(m)].pop()
+        records.append({"name": names.get(m, ""), "type": type(m).__name__, "macs": flops // 2,
                         "input": tuple(args[0].shape), "output": tuple(first.shape)})
 
-    kinds = (nn.modules.conv._ConvNd, nn.Linear, *_GATES)
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
+    handles = []
+    for m in module.modules():
+        if isinstance(m, LAYER_TYPES):
+            handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), mode:
             out = module(*inputs)
     finally:
         for h in handles:
             h.remove()
-    return records, out
+    return mode.get_total_flops() // 2, records, out
 
 
 def count_macs(module: nn.Module, *inputs: Any, per_layer: bool = False) -> int | tuple[int, list[dict]]:
-    """MACs of one forward pass of ``module(*inputs)`` (conv + linear + RNN layers, the whole batch).
+    """MACs of one forward pass of ``module(*inputs)`` (every matrix product, convolution and RNN, the whole batch).
 
-    With ``per_layer=True`` also returns one record per call: name, type, MACs,
-    input and output shapes.
+    With ``per_layer=True`` also returns one record per conv/linear/RNN/embedding-bag
+    call: name, type, MACs, input and output shapes.
     """
-    records, _ = run_counting(module, *inputs)
-    total = sum(r["macs"] for r in records)
+    total, records, _ = run_counting(module, *inputs)
     return (total, records) if per_layer else total

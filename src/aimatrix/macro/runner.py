@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import os
+import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from .. import _check, timing
@@ -17,11 +18,10 @@ from ..errors import VerificationError
 from ..peaks import peak_tflops
 from ..results.env import device_info, environment
 from ..results.result import Result
-from . import _guard, backends, verify, zoo
+from . import _guard, backends, scenarios, verify, zoo
 from .backends.base import DTYPES, Case, flat
 from .flops import run_counting
-
-SCENARIOS = ("offline", "single_stream")
+from .scenarios import SCENARIOS
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -52,8 +52,8 @@ def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
     views, macs = [], 0
     with _guard.precision("fp32", device), torch.inference_mode():
         for s in steps:
-            records, out = run_counting(module, *s)
-            macs += sum(r["macs"] for r in records)
+            step_macs, _, out = run_counting(module, *s)
+            macs += step_macs
             out = flat(out)
             views.append(spec.verify_view(out) if spec.verify_view else out)
     return views, macs
@@ -63,15 +63,26 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
           scenario: str = "offline", size: str = "full", device: str | Device = "auto", warm_start_iters: int = 0,
           seed: int = 0, channels_last: bool | None = None, strict: bool = False,
           cache_dir: str | os.PathLike | None = None, mode: str = "hot", model_kw: dict | None = None,
-          compile_mode: str = "default", **timing_options: Any) -> Result | list[Result]:
+          compile_mode: str = "default", min_queries: int | None = None, min_duration: float | None = None,
+          max_duration: float | None = None, target_qps: float | None = None, latency_bound_ms: float | None = None,
+          loadgen: bool | None = None, log_dir: str | os.PathLike | None = None,
+          **timing_options: Any) -> Result | list[Result]:
     """Benchmark the zoo model ``name`` (see ``aimatrix.macro.zoo.names()``) under one backend.
 
     ``batch``: samples per step (default: the model's own, 1 for ``single_stream``);
     Mask R-CNN runs 28 steps (images) per run, so items = 28 x batch. ``dtype``:
     fp32 (TF32 off), tf32, fp16, bf16. ``backend``: torch, torch-compile,
-    torch-graph, onnxruntime, tensorrt, tensorflow, or ``"best"``. ``scenario``:
-    ``offline`` (throughput) or ``single_stream`` (batch 1, one call per sample,
-    latency percentiles p50/p90/p99 in metrics). ``size="tiny"`` is a small
+    torch-graph, onnxruntime, tensorrt, tensorflow, or ``"best"``. ``scenario`` (MLPerf's;
+    see ``aimatrix.macro.scenarios``): ``offline`` (throughput at the batch, the native
+    engine's stopping rule), ``single_stream`` (batch 1, one query at a time until
+    ``min_queries`` (1024) and ``min_duration`` (60 s) are both reached, or
+    ``max_duration``; latency p50/p90/p99 in metrics; smaller minima make a run that is
+    not ``mlperf_valid``), ``multi_stream`` (queries of 8 samples) and ``server``
+    (Poisson arrivals at ``target_qps``, 99th-percentile ``latency_bound_ms``; no
+    ``target_qps``: LoadGen finds the highest that meets the bound). The last two need
+    MLCommons LoadGen; single_stream uses it when installed (``loadgen=False``: never,
+    ``True``: also for offline), its logs going to ``log_dir`` (default: under the cache
+    directory). ``metrics.scenario_source`` says which ran. ``size="tiny"`` is a small
     configuration for tests. ``channels_last`` (default: on for CNNs).
     ``warm_start_iters`` trains that many SGD iterations on synthetic data first.
     ``compile_mode`` is torch.compile's mode for ``backend="torch-compile"``
@@ -102,20 +113,26 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
     strict = _check.boolean("strict", strict)
     if batch is not None:
         batch = _check.positive_int("batch", batch)
-    if scenario == "single_stream":
-        if batch not in (None, 1):
-            raise ValueError(f"batch={batch!r} is not allowed with scenario='single_stream': it runs batch 1")
-        batch = 1
+    fixed = {"single_stream": 1, "server": 1, "multi_stream": scenarios.MLPERF_SAMPLES_PER_QUERY}.get(scenario)
+    if fixed is not None:
+        if batch not in (None, fixed):
+            raise ValueError(f"batch={batch!r} is not allowed with scenario={scenario!r}: it runs batch {fixed}")
+        batch = fixed
+    sc = scenarios.settings(scenario, min_queries=min_queries, min_duration=min_duration, max_duration=max_duration,
+                            target_qps=target_qps, latency_bound_ms=latency_bound_ms, loadgen=loadgen, log_dir=log_dir)
+    if scenario == "offline" and loadgen is None:  # offline stays the native engine's unless LoadGen is asked for
+        sc = dataclasses.replace(sc, loadgen=False)
+    if not sc.loadgen and scenario == "offline" and (min_queries, min_duration, max_duration) != (None,) * 3:
+        raise ValueError("min_queries, min_duration and max_duration are for the latency scenarios (or offline with "
+                         "loadgen=True): native offline runs the timing options' stopping rule")
     batch = batch or spec.default_batch
     if channels_last is not None:
         channels_last = _check.boolean("channels_last", channels_last)
     kw = dict(model_kw or {})
     opts = timing.rule(**timing_options)
-    if scenario == "single_stream":  # one call per sample, enough samples for a p99
-        opts = {"repeat": 1, "min_samples": 100, **opts}
-    args = dict(batch=batch, dtype=dtype, scenario=scenario, size=size, device=device, warm_start_iters=warm_start_iters,
-                seed=seed, channels_last=channels_last, strict=strict, cache_dir=cache_dir, mode=mode, model_kw=kw,
-                compile_mode=compile_mode)
+    args = dict(name=spec.name, batch=batch, dtype=dtype, scenario=scenario, scenario_settings=sc, size=size,
+                device=device, warm_start_iters=warm_start_iters, seed=seed, channels_last=channels_last, strict=strict,
+                cache_dir=cache_dir, mode=mode, model_kw=kw, compile_mode=compile_mode)
     if backend == "best":
         return _best(spec.name, args, opts)
     be = backends.get(backend)
@@ -156,13 +173,10 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         if not ver["passed"] and a["strict"]:
             raise VerificationError(f"{what}: output differs from the eager fp32 reference: rel_error "
                                     f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
-        m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts)
-        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **prep.metrics}
+        m, scenario_metrics = _measure(prep, dev, a, opts)
+        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **prep.metrics, **scenario_metrics}
         if dev.is_cuda:
             extra["peak_memory_bytes"] = torch.cuda.max_memory_allocated(dev.index)
-        if a["scenario"] == "single_stream":
-            for p in (50, 90, 99):
-                extra[f"latency_p{p}_ms"] = float(np.percentile(m.samples_ms, p))
     peak = None
     if dev.is_cuda:
         info = device_info(dev)
@@ -171,12 +185,68 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
               "steps": len(steps), "seed": a["seed"], "warm_start_iters": a["warm_start_iters"], "channels_last": cl,
               "precision": spec.precision if a["dtype"] in ("fp16", "bf16") else "fp32",
               "mode": a["mode"], "model_kw": a["model_kw"],
+              **_scenario_params(a["scenario_settings"]),
               **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))}}
     env = environment(dev)
     env["torch"] = torch.__version__
     return Result.from_measurement("model", params, backend=be.name, dtype=a["dtype"], device=str(dev), measurement=m,
                                    flops=2.0 * macs, items=zoo.items(spec.name, a["batch"], a["size"], **a["model_kw"]),
                                    peak_tflops=peak, verify=ver, extra_metrics=extra, env=env)
+
+
+def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
+    """Time the prepared model under its scenario: (measurement, scenario metrics)."""
+    sc: scenarios.Settings = a["scenario_settings"]
+    if sc.scenario == "offline" and not sc.loadgen:
+        return timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts), {}
+    from ..results.telemetry import sampling
+
+    def sync() -> None:
+        if dev.is_cuda:
+            torch.cuda.synchronize(dev.index)
+
+    def query() -> None:
+        prep.run()
+        sync()
+
+    if opts["pause"]:
+        time.sleep(opts["pause"])
+    with sampling(dev) as tel:
+        if not sc.loadgen:
+            raw, metrics = scenarios.single_stream(query, sc, warmup_s=opts["warmup"])
+        else:
+            warm = scenarios.warm_up(query, opts["warmup"])
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            name = f"{a['name']}-{sc.scenario}-{stamp}-{os.getpid()}"
+            log = sc.log_dir or cache_dir(a["cache_dir"]) / "loadgen" / name
+            raw, metrics = scenarios.run_loadgen(prep.run, sync, sc, batch=a["batch"],
+                                                 estimate_ms=scenarios.expected_latency_ms(warm),
+                                                 log_dir=Path(log))
+            raw["stats"]["warmup_samples"] = len(warm)
+        raw["telemetry"] = tel.data
+    st = raw["stats"]
+    st["timer_requested"] = opts["timer"]
+    if opts["timer"] != "events":
+        st["timer_note"] = "a latency scenario times each query on the host clock, issue to completion"
+    if opts["pause"]:
+        st["pause_s"] = opts["pause"]
+    if opts["keep_samples"]:
+        st["samples_ms"] = list(raw["samples_ms"])
+    if opts["discard_throttled"]:
+        st.update(discarded_throttled=0, throttle_note="a latency scenario keeps every query (MLPerf's rule)")
+    return raw, metrics
+
+
+def _scenario_params(sc: scenarios.Settings) -> dict:
+    """What a latency scenario was asked for (offline's rule is the timing options')."""
+    if sc.scenario == "offline" and not sc.loadgen:
+        return {}
+    out = {"min_queries": sc.min_queries, "min_duration": sc.min_duration, "loadgen": sc.loadgen}
+    if sc.max_duration is not None:
+        out["max_duration"] = sc.max_duration
+    if sc.scenario == "server":
+        out.update(target_qps=sc.target_qps, latency_bound_ms=sc.latency_bound_ms)
+    return out
 
 
 def _version() -> str:

@@ -35,6 +35,8 @@ def run(dev: Device, *, telemetry: bool, cuda_call: Callable[[Any], dict], cpu_c
     if dev.is_cuda:
         with sampling(dev, enabled=_check.boolean("telemetry", telemetry)) as tel:
             raw = cuda_call(_native.cuda())
+        if "sample_t0_s" in raw:  # discard_throttled was asked for
+            raw = timing.discard_throttled(raw, tel.timeline, tel.interval_s)
         return raw, tel.data
     if cpu_call is None:
         raise UnsupportedError(f"{what} needs a CUDA device")

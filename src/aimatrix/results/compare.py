@@ -7,7 +7,8 @@ each pair, ``ratio`` is new median time / base median time (> 1: slower) and
 two medians' relative half-widths added in quadrature. With ``d = ln(ratio)``
 and ``T = ln(1 + threshold)``:
 
-- ``slower`` / ``faster``: the change is significant (``|d| > noise``) and beyond the threshold (``|d| > T``);
+- ``slower`` / ``faster``: the change is significant (``|d| > noise``; when both Results kept
+  their samples, a Mann-Whitney rank test at p < 0.05 instead) and beyond the threshold (``|d| > T``);
 - ``same``: the whole interval lies within the threshold (``|d| + noise <= T``);
 - ``ambiguous``: neither: too noisy to tell, or too close to the threshold.
 
@@ -178,11 +179,48 @@ def verdict(base: Result, new: Result, threshold: float) -> tuple[str, float | N
     ratio = n / b
     noise = math.hypot(rel_halfwidth(base), rel_halfwidth(new))
     d, t = math.log(ratio), math.log1p(threshold)
-    if abs(d) > noise and abs(d) > t:
+    p = rank_p_value(base, new)  # both kept their samples: a rank test decides significance
+    significant = abs(d) > noise if p is None else p < RANK_ALPHA
+    if significant and abs(d) > t:
         return ("slower" if d > 0 else "faster"), ratio, noise
     if abs(d) + noise <= t:
         return "same", ratio, noise
     return "ambiguous", ratio, noise
+
+
+RANK_ALPHA = 0.05
+
+
+def mann_whitney_p(x: Sequence[float], y: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test (normal approximation, ties corrected, continuity
+    corrected): the chance of ranks this far apart if both samples came from one distribution."""
+    import numpy as np
+
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n1, n2 = len(a), len(b)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("the rank test needs samples on both sides")
+    both = np.concatenate([a, b])
+    order = np.argsort(both, kind="mergesort")
+    ranks = np.empty(len(both))
+    ranks[order] = np.arange(1, len(both) + 1)
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    ranks = np.bincount(inverse, weights=ranks)[inverse] / counts[inverse]  # ties share their mean rank
+    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2
+    n = n1 + n2
+    var = n1 * n2 / 12 * ((n + 1) - (counts**3 - counts).sum() / (n * (n - 1)))
+    if var <= 0:
+        return 1.0  # every value equal
+    z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(var)
+    return float(math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+def rank_p_value(base: Result, new: Result) -> float | None:
+    """The rank test's p-value when both Results kept their samples (``keep_samples``), else None."""
+    a, b = base.stats.get("samples_ms"), new.stats.get("samples_ms")
+    if not (isinstance(a, list) and isinstance(b, list) and a and b):
+        return None
+    return mann_whitney_p(a, b)
 
 
 def _latest(results: Sequence[Result]) -> list[Result]:

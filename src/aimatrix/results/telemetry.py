@@ -238,6 +238,9 @@ class Recording:
     """Filled when the ``sampling`` block ends: ``data`` is the telemetry record."""
 
     data: dict = field(default_factory=dict)
+    #: (time.perf_counter(), clock-event reason bits) of every NVML reading (timing.discard_throttled uses it).
+    timeline: list = field(default_factory=list)
+    interval_s: float = DEFAULT_INTERVAL_S
 
 
 def _interval() -> float:
@@ -279,6 +282,8 @@ def sampling(device, *, enabled: bool = True, interval: float | None = None) -> 
         yield rec
     finally:
         rec.data = sampler.stop()
+        rec.timeline = [(s.t, s.reasons) for s in sampler.samples]
+        rec.interval_s = sampler.interval_s
 
 
 def derived_metrics(telemetry: dict, *, median_ms: float | None, tflops: float | None = None,
