@@ -12,6 +12,7 @@ from aimatrix.cli.options import SHARED, byte_size
 
 # A value for each shared option that takes one (flags take none).
 VALUES = {"device": "cpu", "out": "x.jsonl", "max_time": "0.5", "target": "0.02", "timeout": "30", "csv": "x.csv",
+          "timer": "cupti", "pause": "1",
           "devices": "cpu,cpu"}
 
 

@@ -35,7 +35,9 @@ def stderr() -> Console:
 def timing_of(args: argparse.Namespace) -> dict:
     """The stopping rule of every case: --max-time, --target, and --quick's short budget."""
     max_time = args.max_time if args.max_time is not None else (QUICK_MAX_TIME if args.quick else None)
-    return timing.rule(max_time=max_time, target=args.target, preset=timing.QUICK if args.quick else None)
+    return timing.rule(max_time=max_time, target=args.target, timer=args.timer, pause=args.pause,
+                       keep_samples=args.keep_samples or None, discard_throttled=args.discard_throttled or None,
+                       preset=timing.QUICK if args.quick else None)
 
 
 def device_title(dev) -> str:

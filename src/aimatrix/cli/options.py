@@ -45,6 +45,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must be a finite number >= 0")
+    return value
+
+
 def fraction(text: str) -> float:
     """A fraction in (0, 1), or a percentage such as 1%."""
     pct = text.strip().endswith("%")
@@ -114,6 +124,17 @@ SHARED: dict[str, tuple[tuple[str, ...], dict]] = {
                                        help="seconds of samples per case at most (default 10; --quick 1)")),
     "target": (("--target",), dict(type=fraction, metavar="F",
                                    help="stop when the median's 95%% CI half-width is below F (default 0.01 = 1%%)")),
+    "timer": (("--timer",), dict(choices=["events", "cupti", "auto"],
+                                 help="events (CUDA events, default), cupti (the device's kernel durations, the L2 "
+                                      "flush left out), auto (CUPTI for cold samples under 50 us)")),
+    "keep_samples": (("--keep-samples",), dict(action="store_true",
+                                               help="keep every sample's time in the record (compare then uses a "
+                                                    "rank test)")),
+    "discard_throttled": (("--discard-throttled",), dict(action="store_true",
+                                                         help="drop samples taken while NVML reports a thermal or "
+                                                              "power-brake slowdown (the count is recorded)")),
+    "pause": (("--pause",), dict(type=non_negative_float, metavar="S",
+                                 help="seconds of idle before each case, so the GPU cools between cases")),
     "resume": (("--resume",), dict(action="store_true", help="go on with the run in --out: skip its finished cases")),
     "append": (("--append",), dict(action="store_true",
                                    help="add this run's records to an --out that holds another run")),
@@ -129,8 +150,8 @@ SHARED: dict[str, tuple[tuple[str, ...], dict]] = {
 }
 
 #: The shared options of a suite subcommand (one that runs timed cases through the suite runner).
-SUITE = ("device", "out", "quick", "max_time", "target", "resume", "append", "retry_failed", "isolate", "timeout",
-         "csv", "devices")
+SUITE = ("device", "out", "quick", "max_time", "target", "timer", "keep_samples", "discard_throttled", "pause",
+         "resume", "append", "retry_failed", "isolate", "timeout", "csv", "devices")
 
 _TOP = "top_"  # dest prefix of a shared option given before the subcommand
 

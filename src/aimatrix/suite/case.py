@@ -11,7 +11,7 @@ from ..timing import DEFAULTS as _TIMING_OPTIONS
 
 #: Keyword arguments that say how to run a case, not what it is: left out of its id,
 #: so a --quick run resumes or compares against a full one.
-HOW_TO_RUN = frozenset(_TIMING_OPTIONS) | {"device", "telemetry"}
+HOW_TO_RUN = frozenset(_TIMING_OPTIONS) | {"device", "telemetry", "log_dir"}
 
 #: The suite's tiers, in the order a whole-suite run takes them.
 TIERS = ("micro", "layers", "macro", "synthetic")
