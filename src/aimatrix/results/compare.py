@@ -93,9 +93,11 @@ def shape_label(r: Result) -> str:
         dims = [f"{k}={v}" for k, v in p.items() if k not in ("layer", "seed") and isinstance(v, int) and not isinstance(v, bool)]
         return f"{p['layer']} {' '.join(dims)}"[:48]
     words = []
-    for k in ("model", "models", "name", "kind", "kernel"):
+    for k in ("model", "name", "kind", "kernel"):
         if isinstance(p.get(k), str):
             words.append(p[k])
+    if isinstance(p.get("models"), list) and all(isinstance(m, str) for m in p["models"]):
+        words.append("of " + "+".join(p["models"]))  # a synthetic proxy's real models
     for k in ("nbytes", "bytes", "size"):
         if isinstance(p.get(k), (int, float)) and not isinstance(p.get(k), bool):
             words.append(_bytes(float(p[k])))
