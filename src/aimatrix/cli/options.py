@@ -35,24 +35,22 @@ def byte_size(text: str) -> int:
     return int(value)
 
 
-def positive_float(text: str) -> float:
+def _number(text: str, convert: Callable[[str], float], what: str, ok: Callable[[float], bool], allowed: str):
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must be a finite number > 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must be {allowed}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, "a number", lambda v: v > 0, "a finite number > 0")
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must be a finite number >= 0")
-    return value
+    return _number(text, float, "a number", lambda v: v >= 0, "a finite number >= 0")
 
 
 def fraction(text: str) -> float:
@@ -65,13 +63,7 @@ def fraction(text: str) -> float:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must be a whole number from 1 to 2^31-1")
-    return value
+    return int(_number(text, int, "a whole number", lambda v: 1 <= v < 2**31, "a whole number from 1 to 2^31-1"))
 
 
 def csv_list(allowed: Iterable[str] | Callable[[], Iterable[str]] | None = None, *,
