@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from ..device import Device
 from ..micro.launch import KINDS as LAUNCH_KINDS
 from .case import TIERS, Case
-from .micro import conv_case, device_dtypes, est_seconds, gemm_case, launch_case, membw_case, resnet50_conv_layers
+from .micro import conv_case, device_dtypes, est_seconds, gemm_suite, launch_case, membw_case, resnet50_conv_layers
 
 if TYPE_CHECKING:
     from ..results.result import Result
@@ -43,8 +43,7 @@ def _gpu_dtype(dev: Device) -> str:
 
 def micro_cases(dev: Device, timing: dict) -> list[Case]:
     """GEMM per dtype the device runs, ResNet-50 convolutions in each direction, memory bandwidth, launch latency."""
-    cases = [gemm_case(m, n, k, dev, dtype=dt, timing=timing) for dt in device_dtypes(dev)
-             for m, n, k in (GPU_GEMMS if dev.is_cuda else CPU_GEMMS)]
+    cases = gemm_suite(dev, shapes=GPU_GEMMS if dev.is_cuda else CPU_GEMMS, timing=timing)
     layers = {e["name"]: e for e in resnet50_conv_layers(GPU_CONV_BATCH if dev.is_cuda else CPU_CONV_BATCH)}
     if dev.is_cuda:
         cases += [conv_case(layers[name], dev, dtype=_gpu_dtype(dev), layout="nhwc", direction=d, timing=timing)
