@@ -123,7 +123,7 @@ class Llama(nn.Module):
         """Prefill (``pos`` None): tokens [B, T] at positions 0..T-1, their keys/values written to the
         cache [layers, B, kv_heads, length, d] when given. Decode: one token per sequence (tokens
         [B, 1]) at position ``pos`` (a 1-element long tensor on the device), attending to the cache
-        positions ``mask`` (bool [length]; None: all). Returns the last position's logits [B, vocab]."""
+        positions ``mask`` (bool [1, 1, 1, length]; None: all). Returns the last position's logits [B, vocab]."""
         if pos is None:
             t = tokens.shape[1]
             cos, sin = self.cos[:t], self.sin[:t]
@@ -192,7 +192,7 @@ class Generate(nn.Module):
         out = [logits.argmax(-1, keepdim=True)]
         self.pos.fill_(self.prompt)
         for _ in range(self.new_tokens - 1):
-            logits = self.model(out[-1], self.cache.k, self.cache.v, self.pos, self.positions <= self.pos)
+            logits = self.model(out[-1], self.cache.k, self.cache.v, self.pos, (self.positions <= self.pos).view(1, 1, 1, -1))
             out.append(logits.argmax(-1, keepdim=True))
             self.pos.add_(1)
         return torch.cat(out, 1), first
