@@ -92,7 +92,8 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     c = llama.CONFIGS[config]
     length = prompt + (new if phase == "generate" else 1)
     if length > c.max_pos:
-        raise ValueError(f"prompt={prompt} + new_tokens={new} is not allowed: config {config!r} has {c.max_pos} positions")
+        raise ValueError(f"prompt={prompt} + new_tokens={new} is not allowed: config {config!r} has "
+                         f"{c.max_pos} positions")
     dev = resolve(device)
     tdev = torch.device(str(dev))
     be = backends.get(backend)
@@ -101,7 +102,8 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     need = _need_bytes(c, phase, batch, prompt, new)
     _memory.require(need, tdev, what)
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
-        module, inputs = _build(c, phase, batch, prompt, new, sdpa_backend, seed, tdev, dtype)
+        check_phase(c, phase, prompt, sdpa_backend, tdev, dtype)
+        module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, seed, tdev)
         with _guard.precision("fp32", dev), torch.inference_mode():
             ref = _view(phase, flat(module(*inputs)))
         parts = ("model",) if phase == "generate" else ()  # torch-compile: the model, not the unrolled loop
@@ -139,9 +141,8 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
                                    extra_metrics=extra, env=env)
 
 
-def _build(c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_backend: str, seed: int,
-           dev: torch.device, dtype: str) -> tuple[torch.nn.Module, tuple]:
-    """The phase's module (fp32, eval, on ``dev``) and its inputs; the SDPA backend checked on the phase's shapes."""
+def check_phase(c: llama.Config, phase: str, prompt: int, sdpa_backend: str, dev: torch.device, dtype: str) -> None:
+    """UnsupportedError unless ``sdpa_backend`` runs the attention shapes of the phase."""
     tdt = backends.base.TORCH_DTYPE[dtype]
     if phase != "decode":  # prefill: causal over the prompt, all query heads of a KV head together
         tf.check_sdpa(sdpa_backend, heads=c.heads, kv_heads=c.kv_heads, seq=prompt, kv_seq=prompt, dim=c.head_dim,
@@ -150,18 +151,23 @@ def _build(c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_
         g = c.heads // c.kv_heads
         tf.check_sdpa(sdpa_backend, heads=g, kv_heads=g, seq=g, kv_seq=prompt + 1, dim=c.head_dim, causal=False,
                       dtype=tdt, device=dev)
-    with torch.random.fork_rng(devices=[]):
+
+
+def build_phase(c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_backend: str, seed: int,
+                dev: torch.device) -> tuple[torch.nn.Module, tuple]:
+    """The phase's module (fp32, eval) and its inputs, made on ``dev`` (random weights from its generator)."""
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []), torch.device(dev):
         torch.manual_seed(seed)
         model = llama.Llama(c, max_pos=prompt + new, sdpa_backend=sdpa_backend)
-    if phase == "prefill":
-        module = llama.Prefill(model, batch, prompt)
-    elif phase == "decode":
-        module = llama.DecodeStep(model, batch, prompt, seed)
-    else:
-        module = llama.Generate(model, batch, prompt, new)
+        if phase == "prefill":
+            module = llama.Prefill(model, batch, prompt)
+        elif phase == "decode":
+            module = llama.DecodeStep(model, batch, prompt, seed)
+        else:
+            module = llama.Generate(model, batch, prompt, new)
     gen = torch.Generator().manual_seed(seed + 1)
     tokens = torch.randint(0, c.vocab, (batch, 1 if phase == "decode" else prompt), generator=gen)
-    return module.to(dev).eval(), (tokens.to(dev),)
+    return module.eval(), (tokens.to(dev),)
 
 
 def _view(phase: str, out: list[torch.Tensor]) -> list[torch.Tensor]:

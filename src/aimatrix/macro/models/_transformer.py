@@ -10,7 +10,6 @@ FLOPs are counted as the FlashAttention papers count them: 4 x L x S x d per hea
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import torch
@@ -79,7 +78,8 @@ def check_sdpa(backend: str, *, heads: int, kv_heads: int, seq: int, kv_seq: int
     why = _runs(backend, q, k, k, causal)
     if why is None:
         return
-    can = [b for b in SDPA_BACKENDS if b not in ("auto", backend) and (b == "math" or _runs(b, q, k, k, causal) is None)]
+    others = [b for b in SDPA_BACKENDS if b not in ("auto", backend)]
+    can = [b for b in others if b == "math" or _runs(b, q, k, k, causal) is None]
     raise UnsupportedError(f"sdpa_backend={backend!r} cannot run heads={heads}, kv_heads={kv_heads}, seq={seq}, "
                            f"kv_seq={kv_seq}, dim={dim}, causal={causal}, {dtype} on {device} ({why}); "
                            f"backends that can: {', '.join(can)}")
@@ -166,7 +166,3 @@ def init_linear_(module: nn.Module, std: float = 0.02) -> None:
             nn.init.normal_(m.weight, 0.0, std)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
-
-
-def softmax_scale(dim: int) -> float:
-    return 1.0 / math.sqrt(dim)

@@ -162,7 +162,7 @@ class DecodeStep(nn.Module):
     def __init__(self, model: Llama, batch: int, context: int, seed: int = 0) -> None:
         super().__init__()
         self.model, self.cache = model, KVCache(model.c, batch, context + 1)
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator(self.cache.k.device).manual_seed(seed)
         self.cache.k.normal_(generator=g)
         self.cache.v.normal_(generator=g)
         self.register_buffer("pos", torch.tensor([context]), persistent=False)
@@ -192,7 +192,8 @@ class Generate(nn.Module):
         out = [logits.argmax(-1, keepdim=True)]
         self.pos.fill_(self.prompt)
         for _ in range(self.new_tokens - 1):
-            logits = self.model(out[-1], self.cache.k, self.cache.v, self.pos, (self.positions <= self.pos).view(1, 1, 1, -1))
+            mask = (self.positions <= self.pos).view(1, 1, 1, -1)
+            logits = self.model(out[-1], self.cache.k, self.cache.v, self.pos, mask)
             out.append(logits.argmax(-1, keepdim=True))
             self.pos.add_(1)
         return torch.cat(out, 1), first
@@ -210,7 +211,7 @@ def params(c: Config) -> dict[str, int]:
 
 
 def flops(c: Config, batch: int, new: int, context: int, logits: int = 1) -> float:
-    """FLOPs of ``new`` tokens per sequence after ``context`` cached ones, ``logits`` positions projected to the vocabulary.
+    """FLOPs of ``new`` tokens per sequence after ``context`` cached ones; ``logits`` positions get the vocabulary head.
 
     Per layer: the q/k/v/o projections 2 x tokens x hidden x (2 heads + 2 kv_heads) x d, the
     SwiGLU MLP 2 x tokens x 3 x hidden x intermediate, attention as FlashAttention counts it
