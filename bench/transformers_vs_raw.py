@@ -40,7 +40,8 @@ QUICK = dict(max_time=1.0, min_time=0.5, warmup=0.3)
 
 
 def _bench(fn) -> float:
-    return do_bench(fn, warmup=200, rep=1500, return_mode="median")
+    with torch.inference_mode():  # as aimatrix's torch backends call the model: no autograd graph
+        return do_bench(fn, warmup=200, rep=1500, return_mode="median")
 
 
 def _check_raw(got: torch.Tensor, ref: torch.Tensor, what: str) -> float:

@@ -101,6 +101,8 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     what = f"{name} {phase} (batch {batch}, prompt {prompt}, {dtype}, {backend})"
     need = _need_bytes(c, phase, batch, prompt, new)
     _memory.require(need, tdev, what)
+    if dev.is_cuda:
+        torch.cuda.reset_peak_memory_stats(dev.index)
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
         check_phase(c, phase, prompt, sdpa_backend, tdev, dtype)
         module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, seed, tdev)
