@@ -12,7 +12,7 @@ from _models_common import FAST, cuda, torch
 from aimatrix import OutOfMemoryError, UnsupportedError
 from aimatrix.layers import layer
 from aimatrix.macro import model, zoo
-from aimatrix.macro.llm import llm
+from aimatrix.macro.llm import llm, run_llm
 from aimatrix.macro.models import bert, llama
 from aimatrix.micro import catalog as micro_catalog
 
@@ -171,6 +171,12 @@ def test_llm_generate():
     g = llm("generate", config="tiny", batch=2, new_tokens=4, device="cpu", **FAST)
     assert g.ok and g.verify["passed"] and g.metrics["e2e_ms"] == g.median_ms
     assert math.isclose(g.metrics["tokens_per_s"], 8 / (g.median_ms / 1e3), rel_tol=1e-9)
+
+
+def test_run_llm_sweeps_and_records_failures():
+    out = list(run_llm("tiny", phases=("decode",), batches=(1, 0), backends_=("torch",), device="cpu", **FAST))
+    assert [r.ok for r in out] == [True, False] and out[0].metrics["tpot_ms"] > 0
+    assert out[1].error["type"] == "ValueError" and "batch=0" in out[1].error["message"]
 
 
 @pytest.mark.parametrize("kw, exc, words", [

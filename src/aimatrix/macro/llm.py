@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import torch
 
@@ -141,6 +141,26 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     return Result.from_measurement("model", params, backend=backend, dtype=dtype, device=str(dev), measurement=m,
                                    flops=flops, bytes=nbytes, items=tokens, peak_tflops=pt, verify=ver,
                                    extra_metrics=extra, env=env)
+
+
+def run_llm(config: str = "1b", *, phases: Iterable[str] = ("prefill", "decode"),
+            batches: Iterable[int] = (1, 8, 64), backends_: Iterable[str] = ("torch-graph",),
+            **options: Any) -> Iterator[Result]:
+    """Yield one Result per (phase, batch, backend) of :func:`llm`; failures are yielded as ``Result.failed``.
+
+    The serving sweep: e.g. prefill (TTFT) and decode (TPOT) of the 1B decoder at batch 1, 8
+    and 64 under CUDA graphs. Other keyword options go to :func:`llm` (``prompt``, ``dtype``,
+    ``device``, timing options, ...).
+    """
+    for phase in phases:
+        for batch in batches:
+            for be in backends_:
+                try:
+                    yield llm(phase, config=config, batch=batch, backend=be, **options)
+                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                    params = {"model": f"llama_{config}", "phase": phase, "config": config, "batch": batch}
+                    yield Result.failed("model", params, backend=str(be), dtype=str(options.get("dtype", "bf16")),
+                                        device=str(options.get("device", "auto")), exc=exc)
 
 
 def check_phase(c: llama.Config, phase: str, prompt: int, sdpa_backend: str, dev: torch.device, dtype: str) -> None:
