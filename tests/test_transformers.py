@@ -158,8 +158,9 @@ def test_llm_prefill_and_decode_metrics_are_consistent():
     assert p.metrics["ttft_ms"] == p.median_ms
     assert math.isclose(p.metrics["tokens_per_s"], 2 * 16 / (p.median_ms / 1e3), rel_tol=1e-9)
     assert math.isclose(p.metrics["flops_per_token"] * 32, llama.flops(TINY, 2, 16, 0), rel_tol=1e-12)
+    assert p.params["sdpa_ran"].startswith("prefill ")
     d = llm("decode", config="tiny", batch=3, prompt=10, device="cpu", **FAST)
-    assert d.ok and d.verify["passed"] and d.params["context"] == 10
+    assert d.ok and d.verify["passed"] and d.params["context"] == 10 and d.params["sdpa_ran"].startswith("decode ")
     assert math.isclose(d.metrics["tokens_per_s"], 3 / (d.metrics["tpot_ms"] / 1e3), rel_tol=1e-9)
     assert math.isclose(d.metrics["tokens_per_s"], d.metrics["items_per_s"], rel_tol=1e-9)
     assert math.isclose(d.metrics["flops"], llama.flops(TINY, 3, 1, 10), rel_tol=1e-12)

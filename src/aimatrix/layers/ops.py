@@ -124,14 +124,8 @@ def _attention_check(s: dict, dtype: torch.dtype, device: torch.device) -> dict:
     if s["sdpa_backend"] == "math" or device.type == "cpu":  # math materialises the scores (twice: softmax)
         need += 2 * width * s["n"] * s["heads"] * s["seq"] * s["kv_seq"]
     _memory.require(need, device, f"attention {s}")
-    tf.check_sdpa(s["sdpa_backend"], heads=s["heads"], kv_heads=kvh, seq=s["seq"], kv_seq=s["kv_seq"], dim=s["dim"],
-                  causal=s["causal"], dtype=dtype, device=device)
-    ran = s["sdpa_backend"]
-    if ran == "auto":
-        q = torch.zeros(1, s["heads"] // kvh, s["seq"], s["dim"], dtype=dtype, device=device)
-        k = torch.zeros(1, 1, s["kv_seq"], s["dim"], dtype=dtype, device=device)
-        ran = tf.chosen_backend(q, k, k, s["causal"])
-    return {"sdpa_ran": ran}
+    return {"sdpa_ran": tf.check_sdpa(s["sdpa_backend"], heads=s["heads"], kv_heads=kvh, seq=s["seq"],
+                                      kv_seq=s["kv_seq"], dim=s["dim"], causal=s["causal"], dtype=dtype, device=device)}
 
 
 class _ExpandedAttention(nn.Module):

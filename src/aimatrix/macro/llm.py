@@ -104,7 +104,7 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     if dev.is_cuda:
         torch.cuda.reset_peak_memory_stats(dev.index)
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
-        check_phase(c, phase, prompt, sdpa_backend, tdev, dtype)
+        sdpa_ran = check_phase(c, phase, prompt, new, sdpa_backend, tdev, dtype)
         module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, seed, tdev)
         with _guard.precision("fp32", dev), torch.inference_mode():
             ref = _view(phase, flat(module(*inputs)))
@@ -134,7 +134,7 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
         extra.update(_roofline(flops, nbytes, sec, pt, pg))
     params = {"model": name, "phase": phase, "config": config, "batch": batch, "prompt": prompt,
               "context": prompt if phase == "decode" else 0, "new_tokens": new if phase == "generate" else 1,
-              "sdpa_backend": sdpa_backend, "seed": seed, "mode": mode,
+              "sdpa_backend": sdpa_backend, "sdpa_ran": sdpa_ran, "seed": seed, "mode": mode,
               **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))}}
     env = environment(dev)
     env["torch"] = torch.__version__
@@ -163,16 +163,21 @@ def run_llm(config: str = "1b", *, phases: Iterable[str] = ("prefill", "decode")
                                         device=str(options.get("device", "auto")), exc=exc)
 
 
-def check_phase(c: llama.Config, phase: str, prompt: int, sdpa_backend: str, dev: torch.device, dtype: str) -> None:
-    """UnsupportedError unless ``sdpa_backend`` runs the attention shapes of the phase."""
+def check_phase(c: llama.Config, phase: str, prompt: int, new: int, sdpa_backend: str, dev: torch.device,
+                dtype: str) -> str:
+    """The attention kernels the phase runs (``"prefill flash, decode efficient"``); UnsupportedError
+    when ``sdpa_backend`` cannot run one of its attention shapes."""
     tdt = backends.base.TORCH_DTYPE[dtype]
-    if phase != "decode":  # prefill: causal over the prompt, all query heads of a KV head together
-        tf.check_sdpa(sdpa_backend, heads=c.heads, kv_heads=c.kv_heads, seq=prompt, kv_seq=prompt, dim=c.head_dim,
-                      causal=True, dtype=tdt, device=dev)
-    if phase != "prefill":  # decode: a group's queries as one block over its KV head's cache
+    ran = []
+    if phase != "decode":  # prefill: causal over the prompt, grouped-query
+        ran.append("prefill " + tf.check_sdpa(sdpa_backend, heads=c.heads, kv_heads=c.kv_heads, seq=prompt,
+                                              kv_seq=prompt, dim=c.head_dim, causal=True, dtype=tdt, device=dev))
+    if phase != "prefill":  # decode: a group's queries as one block over its KV head's cache (generate: masked)
         g = c.heads // c.kv_heads
-        tf.check_sdpa(sdpa_backend, heads=g, kv_heads=g, seq=g, kv_seq=prompt + 1, dim=c.head_dim, causal=False,
-                      dtype=tdt, device=dev)
+        length = prompt + (new if phase == "generate" else 1)
+        ran.append("decode " + tf.check_sdpa(sdpa_backend, heads=g, kv_heads=g, seq=g, kv_seq=length, dim=c.head_dim,
+                                             causal=False, dtype=tdt, device=dev, masked=phase == "generate"))
+    return ", ".join(ran)
 
 
 def build_phase(c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_backend: str, seed: int,

@@ -36,21 +36,22 @@ def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = Fa
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=gqa)
 
 
-def chosen_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> str:
+def chosen_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool,
+                   mask: torch.Tensor | None = None) -> str:
     """The kernel PyTorch's ``auto`` picks for these tensors (its own dispatcher's answer)."""
     try:
-        choice = torch._fused_sdp_choice(q, k, v, None, 0.0, causal, scale=None, enable_gqa=q.shape[1] != k.shape[1])
+        choice = torch._fused_sdp_choice(q, k, v, mask, 0.0, causal, scale=None, enable_gqa=q.shape[1] != k.shape[1])
     except (AttributeError, TypeError, RuntimeError):  # a PyTorch without this entry point
         return "auto"
     return _NAME_OF.get(int(choice), "auto")
 
 
-def _runs(backend: str, q, k, v, causal: bool) -> str | None:
+def _runs(backend: str, q, k, v, causal: bool, mask) -> str | None:
     """None when ``backend`` runs these tensors, else PyTorch's reason."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            sdpa(q, k, v, causal=causal, backend=backend)
+            sdpa(q, k, v, causal=causal, backend=backend, mask=mask)
             return None
         except RuntimeError as e:
             reasons = [str(w.message).splitlines()[0] for w in caught if "attention" in str(w.message).lower()]
@@ -58,31 +59,35 @@ def _runs(backend: str, q, k, v, causal: bool) -> str | None:
 
 
 def check_sdpa(backend: str, *, heads: int, kv_heads: int, seq: int, kv_seq: int, dim: int, causal: bool,
-               dtype: torch.dtype, device: torch.device) -> None:
-    """UnsupportedError unless ``backend`` runs this shape, naming the backends that do.
+               dtype: torch.dtype, device: torch.device, masked: bool = False) -> str:
+    """The kernel that will run this shape: ``backend`` itself, or PyTorch's pick for ``auto``.
 
-    Probes each kernel with one sequence and one KV head (a group of ``heads // kv_heads``
-    query heads) at the real lengths, head dim and dtype: what decides whether a kernel
-    applies, without the memory of the whole batch.
+    UnsupportedError when ``backend`` cannot run it, naming the backends that can. Probes
+    each kernel with one sequence and one KV head (a group of ``heads // kv_heads`` query
+    heads) at the real lengths, head dim and dtype, with a boolean mask when ``masked``:
+    what decides whether a kernel applies, without the memory of the whole batch.
     """
     if backend not in SDPA_BACKENDS:
         raise ValueError(f"sdpa_backend={backend!r} is not allowed: expected one of {', '.join(SDPA_BACKENDS)}")
     if heads % kv_heads:
         raise ValueError(f"heads={heads} is not a multiple of kv_heads={kv_heads} (grouped-query attention)")
-    if backend in ("auto", "math"):
-        return
+    if backend == "math":
+        return backend
     group = heads // kv_heads
     g = torch.Generator(device=device).manual_seed(0)
     q = torch.randn(1, group, seq, dim, generator=g, device=device, dtype=dtype)
     k = torch.randn(1, 1, kv_seq, dim, generator=g, device=device, dtype=dtype)
-    why = _runs(backend, q, k, k, causal)
+    mask = torch.ones(1, 1, 1, kv_seq, dtype=torch.bool, device=device) if masked else None
+    if backend == "auto":
+        return chosen_backend(q, k, k, causal, mask)
+    why = _runs(backend, q, k, k, causal, mask)
     if why is None:
-        return
+        return backend
     others = [b for b in SDPA_BACKENDS if b not in ("auto", backend)]
-    can = [b for b in others if b == "math" or _runs(b, q, k, k, causal) is None]
+    can = [b for b in others if b == "math" or _runs(b, q, k, k, causal, mask) is None]
     raise UnsupportedError(f"sdpa_backend={backend!r} cannot run heads={heads}, kv_heads={kv_heads}, seq={seq}, "
-                           f"kv_seq={kv_seq}, dim={dim}, causal={causal}, {dtype} on {device} ({why}); "
-                           f"backends that can: {', '.join(can)}")
+                           f"kv_seq={kv_seq}, dim={dim}, causal={causal}{', masked' if masked else ''}, {dtype} on "
+                           f"{device} ({why}); backends that can: {', '.join(can)}")
 
 
 def attention_flops(n: int, heads: int, seq: int, kv_seq: int, dim: int, causal: bool) -> float:
