@@ -107,7 +107,12 @@ def compare(what: str, raw, run_aimatrix, limit: float, out: JsonlWriter, rows: 
     """raw: (timer, raw rel_error); run_aimatrix() -> Result. Times in ms of one call; ratio = raw / aimatrix time."""
     timer, raw_err = raw
     before = timer()
-    r = run_aimatrix()
+    try:
+        r = run_aimatrix()
+    except Exception as e:  # noqa: BLE001 - a failed check is a FAIL row, the others still run
+        rows.append(f"| {what} | {before:.4f} | | | | | | FAIL: {type(e).__name__}: {str(e).splitlines()[0][:150]} |")
+        print(rows[-1], flush=True)
+        return False
     after = timer()
     out.write(r)
     raw_ms = (before + after) / 2
