@@ -180,6 +180,15 @@ def test_run_llm_sweeps_and_records_failures():
     assert out[1].error["type"] == "ValueError" and "batch=0" in out[1].error["message"]
 
 
+def test_zoo_decoder_too_big_for_the_host_is_refused_before_building(monkeypatch):
+    from aimatrix.macro import _memory
+
+    monkeypatch.setattr(_memory, "free_bytes", lambda device: 1 << 30)  # a host with 1 GiB free
+    with pytest.raises(OutOfMemoryError, match=r"llama_1b .*needs about 4.6\d GiB, but cpu has 1.00 GiB free"):
+        zoo.build("llama_1b")
+    assert zoo.build("llama_1b", device="meta").c.layers == 16  # a shape-only build allocates nothing
+
+
 @pytest.mark.parametrize("kw, exc, words", [
     (dict(batch=0), ValueError, ["batch=0"]),
     (dict(new_tokens=0, phase="generate"), ValueError, ["new_tokens=0"]),

@@ -32,4 +32,4 @@ def require(need: float, device: torch.device, what: str) -> None:
     have = free_bytes(device)
     if need > have:
         raise OutOfMemoryError(f"{what} needs about {need / _GIB:.2f} GiB, but {device} has {have / _GIB:.2f} GiB "
-                               "free: use a smaller batch or sequence")
+                               "free")

@@ -252,7 +252,13 @@ def _size(size: str, kw: dict) -> str:
 
 
 def build(size: str = "full", **kw) -> nn.Module:
-    return Llama(CONFIGS[_size(size, kw)], max_pos=kw.get("prompt") or PROMPT[_size(size, kw)])
+    """The zoo's model, built on the host in fp32 (refused first when its weights do not fit in free host memory)."""
+    from .._memory import require
+
+    c = CONFIGS[_size(size, kw)]
+    if torch.get_default_device().type != "meta":  # a meta build (counting, shapes) allocates nothing
+        require(4.0 * params(c)["total"], torch.device("cpu"), f"building llama_{_size(size, kw)} (fp32 weights)")
+    return Llama(c, max_pos=kw.get("prompt") or PROMPT[_size(size, kw)])
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
