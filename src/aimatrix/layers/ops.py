@@ -119,8 +119,8 @@ def _attention_check(s: dict, dtype: torch.dtype, device: torch.device) -> dict:
     if s["heads"] % kvh:
         raise ValueError(f"heads={s['heads']} is not a multiple of kv_heads={kvh} (grouped-query attention)")
     width = torch.finfo(dtype).bits // 8
-    tensors = s["n"] * s["dim"] * (2 * s["heads"] * s["seq"] + 2 * kvh * s["kv_seq"])
-    need = width * tensors + 4 * tensors + 4 * s["n"] * s["heads"] * s["seq"] * s["dim"]  # + fp32 reference
+    tensors = s["n"] * s["dim"] * (2 * s["heads"] * s["seq"] + 2 * kvh * s["kv_seq"])  # q, k, v, output
+    need = (width + 4) * tensors + 8 * s["n"] * s["heads"] * s["kv_seq"] * s["dim"]  # + fp32 reference, k/v expanded
     if s["sdpa_backend"] == "math" or device.type == "cpu":  # math materialises the scores (twice: softmax)
         need += 2 * width * s["n"] * s["heads"] * s["seq"] * s["kv_seq"]
     _memory.require(need, device, f"attention {s}")
