@@ -53,9 +53,9 @@ def _runs(backend: str, q, k, v, causal: bool, mask) -> str | None:
         try:
             sdpa(q, k, v, causal=causal, backend=backend, mask=mask)
             return None
-        except RuntimeError as e:
-            reasons = [str(w.message).splitlines()[0] for w in caught if "attention" in str(w.message).lower()]
-            return reasons[0] if reasons else str(e).splitlines()[0]
+        except RuntimeError as e:  # PyTorch warns why each kernel was not used ("... not used because:", then why)
+            reasons = "; ".join(str(w.message).split(" (Triggered internally")[0].strip() for w in caught)
+            return (reasons or str(e).splitlines()[0])[:400]
 
 
 def check_sdpa(backend: str, *, heads: int, kv_heads: int, seq: int, kv_seq: int, dim: int, causal: bool,
