@@ -17,6 +17,8 @@ SMALL = {
     "softmax": dict(n=4, features=8), "embedding": dict(n=2, seq=3, vocab=10, dim=4),
     "embedding_bag": dict(n=2, bag=3, vocab=10, dim=4), "relu": dict(n=4, features=8),
     "clipped_relu": dict(n=4, features=8), "dice": dict(n=4, features=8),
+    "rmsnorm": dict(n=4, features=8), "rotary": dict(n=1, heads=2, seq=4, dim=8),
+    "swiglu": dict(n=4, hidden=8, intermediate=16),
 }
 
 

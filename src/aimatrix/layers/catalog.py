@@ -36,6 +36,27 @@ _ENTRIES = [
     ("embedding_bag", dict(n=1024, bag=100, vocab=63001, dim=64), "din", "history pooled as a bag (sum)"),
     ("linear", dict(n=1024 * 100, in_features=512, out_features=80), "din", "local activation unit layer 1"),
     ("dice", dict(n=1024, features=80), "din", "Dice after MLP layer 1"),
+    # Transformers: BERT at MLPerf's sequence lengths, the Llama-style decoder's prefill (1024-token prompt),
+    # decode (one query over a 1024-token KV cache, batch 64) and a 16k-token context.
+    ("attention", dict(n=256, heads=12, seq=128, kv_seq=128, dim=64), "bert_base", "self-attention, sequence 128"),
+    ("linear", dict(n=256 * 128, in_features=768, out_features=2304), "bert_base", "fused q/k/v projection"),
+    ("linear", dict(n=256 * 128, in_features=768, out_features=3072), "bert_base", "feed-forward 1"),
+    ("layernorm", dict(n=256 * 128, features=768), "bert_base", "post-attention layer norm"),
+    ("attention", dict(n=64, heads=16, seq=384, kv_seq=384, dim=64), "bert_large", "self-attention, sequence 384"),
+    ("linear", dict(n=64 * 384, in_features=1024, out_features=4096), "bert_large", "feed-forward 1"),
+    ("attention", dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=64, causal=True), "llama_1b",
+     "prefill attention (GQA 32/8)"),
+    ("attention", dict(n=64, heads=32, kv_heads=8, seq=1, kv_seq=1025, dim=64), "llama_1b",
+     "decode attention over the KV cache, batch 64"),
+    ("rmsnorm", dict(n=1024, features=2048), "llama_1b", "pre-attention RMSNorm"),
+    ("rotary", dict(n=1, heads=32, seq=1024, dim=64), "llama_1b", "rotary embedding of q and k"),
+    ("swiglu", dict(n=1024, hidden=2048, intermediate=8192), "llama_1b", "SwiGLU MLP (prefill)"),
+    ("swiglu", dict(n=64, hidden=2048, intermediate=8192), "llama_1b", "SwiGLU MLP (decode, batch 64)"),
+    ("attention", dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=128, causal=True), "llama_8b",
+     "prefill attention (GQA 32/8, head dim 128)"),
+    ("attention", dict(n=1, heads=32, kv_heads=8, seq=16384, kv_seq=16384, dim=128, causal=True), "llama_8b",
+     "prefill attention, 16k-token context"),
+    ("swiglu", dict(n=1024, hidden=4096, intermediate=14336), "llama_8b", "SwiGLU MLP (prefill)"),
 ]
 
 

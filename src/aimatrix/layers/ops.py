@@ -7,7 +7,7 @@ layer must move (inputs, weights and outputs once each) at the dtype's width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -15,6 +15,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..macro.models.din import Dice
+from ..macro.models import _transformer as tf
+from ..results.result import MEASURED_PARAMS
+
+MEASURED_PARAMS.add("sdpa_ran")  # the kernel PyTorch picked: what the run chose, not what was asked for
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class LayerDef:
     flops: Callable[[dict], float | None]
     elements: Callable[[dict], float]   # elements read + written (weights included), for bytes
     description: str = ""
+    choices: dict = field(default_factory=dict)  # allowed values of the string shape parameters
+    # (shape, torch dtype, device) -> params to record; raises UnsupportedError/OutOfMemoryError first
+    check: Callable[[dict, torch.dtype, torch.device], dict] | None = None
+    reference: Callable[[nn.Module], nn.Module] | None = None  # the fp32 reference's module (default: the layer)
 
 
 class ConvBnRelu(nn.Module):
@@ -36,17 +44,6 @@ class ConvBnRelu(nn.Module):
 
     def forward(self, x):
         return F.relu(self.bn(self.conv(x)))
-
-
-class Attention(nn.Module):
-    """Scaled-dot-product attention over given q, k, v [N, heads, L|S, dim]."""
-
-    def __init__(self, causal: bool = False) -> None:
-        super().__init__()
-        self.causal = causal
-
-    def forward(self, q, k, v):
-        return F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
 
 
 class Elementwise(nn.Module):
@@ -104,6 +101,50 @@ def _bag_inputs(s, g):
     return (torch.randint(0, s["vocab"], (s["n"], s["bag"]), generator=g),)
 
 
+def _kv_heads(s: dict) -> int:
+    return s["kv_heads"] or s["heads"]
+
+
+def _attention_inputs(s, g):
+    q = torch.randn(s["n"], s["heads"], s["seq"], s["dim"], generator=g)
+    kv = [torch.randn(s["n"], _kv_heads(s), s["kv_seq"], s["dim"], generator=g) for _ in range(2)]
+    return (q, *kv)
+
+
+def _attention_check(s: dict, dtype: torch.dtype, device: torch.device) -> dict:
+    """The chosen SDPA backend can run the shape (else UnsupportedError), the case fits; which kernel runs."""
+    from ..macro import _memory
+
+    kvh = _kv_heads(s)
+    if s["heads"] % kvh:
+        raise ValueError(f"heads={s['heads']} is not a multiple of kv_heads={kvh} (grouped-query attention)")
+    width = torch.finfo(dtype).bits // 8
+    tensors = s["n"] * s["dim"] * (2 * s["heads"] * s["seq"] + 2 * kvh * s["kv_seq"])  # q, k, v, output
+    need = (width + 4) * tensors + 8 * s["n"] * s["heads"] * s["kv_seq"] * s["dim"]  # + fp32 reference, k/v expanded
+    if s["sdpa_backend"] == "math" or device.type == "cpu":  # math materialises the scores (twice: softmax)
+        need += 2 * width * s["n"] * s["heads"] * s["seq"] * s["kv_seq"]
+    _memory.require(need, device, f"attention {s}")
+    return {"sdpa_ran": tf.check_sdpa(s["sdpa_backend"], heads=s["heads"], kv_heads=kvh, seq=s["seq"],
+                                      kv_seq=s["kv_seq"], dim=s["dim"], causal=s["causal"], dtype=dtype, device=device)}
+
+
+class _ExpandedAttention(nn.Module):
+    """The reference: k/v repeated to every query head, PyTorch's choice of kernel (no fp32 score matrix on a GPU)."""
+
+    def __init__(self, causal: bool) -> None:
+        super().__init__()
+        self.causal = causal
+
+    def forward(self, q, k, v):
+        g = q.shape[1] // k.shape[1]
+        k, v = k.repeat_interleave(g, 1), v.repeat_interleave(g, 1)
+        return tf.sdpa(q, k, v, causal=self.causal)
+
+
+def _attention_reference(module: nn.Module) -> nn.Module:
+    return _ExpandedAttention(module.causal)
+
+
 NCHW = dict(n=32, c=64, h=56, w=56)
 ROWS = dict(n=4096, features=1024)
 _rows = lambda s: 2.0 * s["n"] * s["features"]  # noqa: E731  read + write
@@ -120,14 +161,25 @@ LAYERS: dict[str, LayerDef] = {d.name: d for d in [
              "fully connected layer"),
     LayerDef("lstm", dict(n=16, seq=50, input=1024, hidden=1024, layers=1), *_rnn(nn.LSTM, 4), "LSTM (cuDNN)"),
     LayerDef("gru", dict(n=16, seq=50, input=1024, hidden=1024, layers=1), *_rnn(nn.GRU, 3), "GRU (cuDNN)"),
-    LayerDef("attention", dict(n=16, heads=16, seq=512, kv_seq=512, dim=64, causal=False),
-             lambda s: Attention(s["causal"]),
-             lambda s, g: (torch.randn(s["n"], s["heads"], s["seq"], s["dim"], generator=g),
-                           torch.randn(s["n"], s["heads"], s["kv_seq"], s["dim"], generator=g),
-                           torch.randn(s["n"], s["heads"], s["kv_seq"], s["dim"], generator=g)),
-             lambda s: 4.0 * s["n"] * s["heads"] * s["seq"] * s["kv_seq"] * s["dim"] * (0.5 if s["causal"] else 1.0),
-             lambda s: s["n"] * s["heads"] * s["dim"] * (2 * s["seq"] + 2 * s["kv_seq"]),
-             "multi-head scaled-dot-product attention (flash/memory-efficient kernels where available)"),
+    LayerDef("attention", dict(n=16, heads=16, kv_heads=0, seq=512, kv_seq=512, dim=64, causal=False,
+                               sdpa_backend="auto"),
+             lambda s: tf.Attention(s["causal"], s["sdpa_backend"]), _attention_inputs,
+             lambda s: tf.attention_flops(s["n"], s["heads"], s["seq"], s["kv_seq"], s["dim"], s["causal"]),
+             lambda s: s["n"] * s["dim"] * (2 * s["heads"] * s["seq"] + 2 * _kv_heads(s) * s["kv_seq"]),
+             "scaled-dot-product attention, multi-head or grouped-query (kv_heads; 0: as many as heads), through "
+             "PyTorch's SDPA with sdpa_backend flash, efficient, cudnn, math or auto",
+             choices={"sdpa_backend": tuple(tf.SDPA_BACKENDS)}, check=_attention_check, reference=_attention_reference),
+    LayerDef("rmsnorm", dict(ROWS), lambda s: tf.RMSNorm(s["features"]), _randn("n", "features"), lambda s: None,
+             _rows, "RMSNorm over the last dimension (Llama)"),
+    LayerDef("rotary", dict(n=1, heads=32, seq=2048, dim=128), lambda s: tf.Rotary(s["dim"], s["seq"]),
+             lambda s, g: _randn("n", "heads", "seq", "dim")(s, g) + _randn("n", "heads", "seq", "dim")(s, g),
+             lambda s: None,
+             lambda s: 4.0 * s["n"] * s["heads"] * s["seq"] * s["dim"], "rotary position embedding of q and k"),
+    LayerDef("swiglu", dict(n=2048, hidden=2048, intermediate=8192),
+             lambda s: tf.SwiGLU(s["hidden"], s["intermediate"]),
+             _randn("n", "hidden"), lambda s: 6.0 * s["n"] * s["hidden"] * s["intermediate"],
+             lambda s: 2.0 * s["n"] * s["hidden"] + 3.0 * s["hidden"] * s["intermediate"],
+             "SwiGLU MLP down(silu(gate(x)) * up(x)) (Llama)"),
     LayerDef("maxpool", dict(NCHW, h=112, w=112, r=3, stride=2, pad=1), *_pool(nn.MaxPool2d), "max pooling"),
     LayerDef("avgpool", dict(NCHW, h=112, w=112, r=3, stride=2, pad=1), *_pool(nn.AvgPool2d), "average pooling"),
     LayerDef("batchnorm", dict(NCHW), lambda s: nn.BatchNorm2d(s["c"]), _randn("n", "c", "h", "w"), lambda s: None,

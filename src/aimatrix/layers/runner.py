@@ -40,9 +40,11 @@ def _shape(name: str, shape: dict) -> dict:
     for k, v in shape.items():
         if isinstance(d[k], bool):
             out[k] = _check.boolean(k, v)
+        elif isinstance(d[k], str):
+            out[k] = _check.choice(k, v, LAYERS[name].choices[k])
         elif isinstance(d[k], float):
             out[k] = _check.number(k, v, minimum=0.0)
-        elif k == "pad":
+        elif k in ("pad", "kv_heads"):  # kv_heads 0: as many as heads
             out[k] = _check.non_negative_int(k, v)
         else:
             out[k] = _check.positive_int(k, v)
@@ -78,13 +80,14 @@ def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str
     tdev = torch.device(str(dev))
     what = f"layer {name} {s} ({dtype}, {backend})"
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
+        chosen = d.check(s, TORCH_DTYPE[dtype], tdev) if d.check else {}  # refusals before building anything
         g = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = d.build(s).to(tdev).eval()
         inputs = tuple(t.to(tdev) for t in d.inputs(s, g))
         with _guard.precision("fp32", dev), torch.inference_mode():
-            ref = [flat(module(*inputs))]
+            ref = [flat((d.reference(module) if d.reference else module)(*inputs))]
         case = Case(_LayerSpec(name), module, [inputs], dtype, dev, "layer", s.get("n", 1), cl, "", Path("."))
         be.check(case)
         prep = _train_prepared(case) if train else be.prepare(case)
@@ -99,7 +102,7 @@ def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str
     if dev.is_cuda and flops is not None:
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
-    params = {"layer": name, **s, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
+    params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
     env = environment(dev)
     env["torch"] = torch.__version__
     return Result.from_measurement("layer", params, backend=backend, dtype=dtype, device=str(dev), measurement=m,

@@ -8,6 +8,11 @@
   ``resnet50``: stride on the 3x3 convolution) at 224x224 input, with how often each
   occurs in the network (``count``), He et al., "Deep Residual Learning for Image
   Recognition", CVPR 2016, table 1.
+- ``llm-gemm``: the projections of 1B-, 8B- and 70B-class Llama decoders (data/llm_decoders.csv):
+  fused q/k/v, attention output, fused gate/up, down, and the vocabulary head, at 1, 16,
+  128, 2048 and 8192 tokens. ``m`` = tokens, weights stored [out, in] as ``nn.Linear``
+  keeps them (``trans_b=True``, the layout cuBLASLt's fp8 kernels take): run with
+  ``--dtype bf16,fp8``. ``count``: how often the product occurs in one forward.
 - ``quick``: a handful of GEMM, convolution, memory and launch cases for a smoke run.
 
 Each entry is a dict: ``op`` (gemm, conv, membw, launch), ``name``, and the keyword
@@ -87,6 +92,29 @@ def resnet50_conv(batch: int = 32) -> list[dict]:
             for name, c, h, k, r, stride, pad, count in _RESNET50]
 
 
+LLM_TOKENS = (1, 16, 128, 2048, 8192)
+
+
+def llm_gemm() -> list[dict]:
+    """The decoder projections of data/llm_decoders.csv at each of ``LLM_TOKENS`` tokens."""
+    with open(_DATA / "llm_decoders.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    out = []
+    for row in rows:
+        v = {k: int(x) for k, x in row.items() if k != "model"}
+        layers = v["layers"]
+        proj = [("qkv", (v["heads"] + 2 * v["kv_heads"]) * v["head_dim"], v["hidden"], layers),
+                ("o", v["hidden"], v["heads"] * v["head_dim"], layers),
+                ("gate_up", 2 * v["intermediate"], v["hidden"], layers),
+                ("down", v["hidden"], v["intermediate"], layers),
+                ("lm_head", v["vocab"], v["hidden"], 1)]
+        for tokens in LLM_TOKENS:
+            for name, n, k, count in proj:
+                out.append({"op": "gemm", "name": f"llm-{row['model']}-{name}-t{tokens}", "m": tokens, "n": n, "k": k,
+                            "trans_a": False, "trans_b": True, "count": count})
+    return out
+
+
 def _quick() -> list[dict]:
     return [
         {"op": "gemm", "name": "quick-gemm-512", "m": 512, "n": 512, "k": 512, "trans_a": False, "trans_b": False},
@@ -104,7 +132,7 @@ def _quick() -> list[dict]:
 def names() -> list[str]:
     """Every catalogue name."""
     out = [f"deepbench-{s}-{op}" for s in _DEEPBENCH_SETS for op in ("gemm", "conv")]
-    return out + ["resnet50-conv", "quick"]
+    return out + ["resnet50-conv", "llm-gemm", "quick"]
 
 
 def catalog(name: str, *, batch: int = 32) -> list[dict]:
@@ -117,5 +145,7 @@ def catalog(name: str, *, batch: int = 32) -> list[dict]:
         return resnet50_conv(_check.positive_int("batch", batch))
     if name == "quick":
         return _quick()
+    if name == "llm-gemm":
+        return llm_gemm()
     which, op = name[len("deepbench-"):].rsplit("-", 1)
     return (_deepbench_gemm if op == "gemm" else _deepbench_conv)(_DEEPBENCH_SETS[which])
