@@ -63,6 +63,7 @@ class SyntheticGroup:
     evaluations: int = 0
     refine_steps: int = 0
     strides: list = field(default_factory=list)  # per synthetic layer (empty: all 1)
+    time_errors: dict = field(default_factory=dict)  # objective="fidelity": {config: predicted time error}
 
     def stride(self, i: int) -> int:
         return int(self.strides[i]) if self.strides else 1
@@ -109,6 +110,7 @@ class SyntheticModel:
     warps_scale: float = 1.0           # measured warps per estimated warp (1.0 when the targets were estimated)
     models: list = field(default_factory=list)
     schema: str = SCHEMA
+    objective: str = "paper"            # "paper" (MACs + warps) or "fidelity" (+ predicted time, timefit.py)
 
     @property
     def batch(self) -> int:
@@ -169,7 +171,8 @@ class SyntheticModel:
             if kw.get("strides") and len(kw["strides"]) != len(kw["filters"]):
                 raise ValueError(f"{source}: group {i}: 'strides' and 'filters' differ in length")
             groups.append(SyntheticGroup(**kw))
-        top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models") if k in d}
+        top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models", "objective")
+               if k in d}
         if "warp_model" in d:
             top["warp_model"] = d["warp_model"]
         return cls(groups, **top)
@@ -353,7 +356,8 @@ def reachable(prob: dict) -> bool:
 def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 5000, generations: int = 50,
                seed: int = 0, warp_model: Any = None, warps_scale: float | None = None, max_per_type: int = 4,
                min_layers: int = 4, max_layers: int = 64, min_filters: int = 8, refine: bool = True,
-               engine: str = "native", **ga_options: Any) -> SyntheticModel:
+               engine: str = "native", objective: str = "paper", efficiency: Any = None, time_weight: float = 1.0,
+               **ga_options: Any) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
 
     ``bits``: gene length (1..20; filter counts up to 2^bits - 1). ``population``
@@ -365,6 +369,11 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     decode to min_filters .. 2^bits - 1). ``max_layers``: the most synthetic layers
     one group may grow to (see :func:`synthetic_kernels` and below). Extra GA
     options: tournament, crossover, mutation, elite, refine_radius.
+
+    ``objective="fidelity"`` then moves the paper objective's filter counts to match the real layers' time
+    as well (``aimatrix.synth.timefit``): ``efficiency`` is a conv-time table (a ConvTimes, a ConvTimeModel or
+    the path of a saved table, see ``aimatrix.synth.efficiency``) holding the real convs' times and the
+    synthetic grid; ``time_weight`` weighs the mean relative time error against the paper's fitness.
     """
     if isinstance(groups, Group):
         groups = [groups]
@@ -387,6 +396,9 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
     max_per_type = _check.positive_int("max_per_type", max_per_type)
     min_layers = _check.positive_int("min_layers", min_layers)
     _check.choice("engine", engine, ("native", "reference"))
+    _check.choice("objective", objective, OBJECTIVES)
+    time_weight = _check.number("time_weight", time_weight, minimum=0.0)
+    eff = _efficiency(efficiency) if objective == "fidelity" else None
     wm = WarpModel.of(warp_model)
     for g in groups:
         if not g.layers or g.macs <= 0:
@@ -550,4 +562,38 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                                   list(r["history"]), int(r["evaluations"]), int(r["refine_steps"]),
                                   [int(x) for x in strides[k]]))
     models = list(dict.fromkeys(m for g in groups for m in g.models))
-    return SyntheticModel(out, bits, population, generations, seed, wm.to_json(), float(warps_scale), models)
+    sm = SyntheticModel(out, bits, population, generations, seed, wm.to_json(), float(warps_scale), models)
+    return sm if eff is None else _fidelity(sm, order, eff, time_weight, min_filters)
+
+
+OBJECTIVES = ("paper", "fidelity")
+
+
+def _efficiency(value: Any):
+    """A ConvTimeModel from a ConvTimeModel, a ConvTimes or the path of a saved table."""
+    from .efficiency import ConvTimeModel, ConvTimes
+
+    if isinstance(value, ConvTimeModel):
+        return value
+    if isinstance(value, ConvTimes):
+        return ConvTimeModel(value)
+    if isinstance(value, (str, os.PathLike)):
+        return ConvTimeModel(ConvTimes.load(value))
+    raise TypeError(f"efficiency={value!r} is not allowed with objective='fidelity': give a conv-time table "
+                    "(ConvTimes, ConvTimeModel or the path of one; see aimatrix.synth.efficiency)")
+
+
+def _fidelity(sm: SyntheticModel, order: list, eff: Any, time_weight: float, min_filters: int) -> SyntheticModel:
+    """The fidelity objective's local search (aimatrix.synth.timefit) from the paper objective's result."""
+    from dataclasses import replace
+
+    from .timefit import improve
+
+    chains, errors = improve(sm, order, eff, time_weight=time_weight, min_filters=min_filters)
+    out = []
+    for sg, g, chain, err in zip(sm.groups, order, chains, errors):
+        macs, warps = chain_totals(batch=sg.batch, h=sg.h, w=sg.w, kernels=sg.kernels, strides=sg.strides, chain=chain,
+                                   warp_model=sm.warp_model)
+        out.append(replace(sg, cin=chain[0], filters=list(chain[1:]), macs=int(macs), warps=int(warps),
+                           fitness_error=fitness(macs, warps, sg.macs_real, sg.warps_real), time_errors=err))
+    return replace(sm, groups=out, objective="fidelity")
