@@ -89,3 +89,24 @@ def test_fidelity_bad_input(paper, tmp_path):
         E.ConvTimes.load(bad)
     with pytest.raises(ValueError, match="ms=0"):
         E.ConvTimes().add("x|fp32|1", "grid", (3, 3, 1, 7, 7, 8, 8), 0)
+
+
+def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
+    """The measuring path itself (the GPU run uses it unchanged): a small model set, a 2 x 2 channel grid."""
+    from torch import nn
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=2), nn.Conv2d(16, 32, 1))
+    wl = S.profile({"toy": m}, input_size=16)
+    groups = sorted(S.cluster(wl, [16, 8, 4]), key=lambda g: -g.center)
+    layouts = [synthetic_layers(g, downsample=False) for g in groups]
+    t = E.measure(wl, groups, layouts, device="cpu", dtypes=["fp32"], batches=[2], channels=(8, 16), mac_cap=100.0,
+                  **fast)
+    cfg = t.configs[0]
+    assert cfg.endswith("|fp32|2") and len(t.configs) == 1
+    assert len(t.real_ms(cfg)) == sum(x.type == "conv" for x in wl)
+    model = E.ConvTimeModel(t)
+    g = groups[0]
+    kh, kw = layouts[0][0][0]
+    assert model.predict(cfg, kh, kw, 1, g.center, g.center, 8, 16) > 0
+    assert model.real_ms(cfg, g.layers) > 0

@@ -62,3 +62,21 @@ def test_another_saved_synthesis(tmp_path):
     bad.write_text(json.dumps({"schema": "aimatrix.synthetic/1", "groups": []}))
     with pytest.raises(ValueError, match="groups"):
         zoo.build("statsnet", device="meta", synthesis=bad)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend, dtype", [("torch", "bf16"), ("torch-graph", "fp16"), ("torch-compile", "fp32"),
+                                            ("onnxruntime", "fp32")])
+def test_gpu_statsnet_every_backend(backend, dtype, tmp_path):
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    r = am.model("statsnet", size="tiny", batch=2, dtype=dtype, backend=backend, device="cuda", cache_dir=tmp_path,
+                 **FAST)
+    assert r.ok and r.verify["passed"], (r.error if not r.ok else r.verify)
+
+
+@pytest.mark.cuda
+def test_gpu_statsnet_full_size_bf16():
+    r = am.model("statsnet", batch=32, dtype="bf16", device="cuda", **FAST)
+    assert r.ok and r.verify["passed"], r.verify
+    assert r.metrics["items"] == 32

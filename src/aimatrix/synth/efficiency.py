@@ -40,6 +40,7 @@ from .model import conv_macs
 SCHEMA = "aimatrix.conv_times/1"
 DATA = Path(__file__).with_name("data") / "efficiency"
 CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
+KINDS = ("real", "grid")
 
 
 def real_key(x: Any) -> tuple:
@@ -66,6 +67,8 @@ class ConvTimes:
     meta: dict = field(default_factory=dict)
 
     def add(self, config: str, kind: str, key: Sequence[int], ms: float) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r} is not allowed: expected one of {', '.join(KINDS)}")
         if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms > 0):
             raise ValueError(f"conv time ms={ms!r} is not allowed: it must be a finite number > 0")
         self.rows.append({"config": config, "kind": kind, "key": [int(v) for v in key], "ms": float(ms)})
@@ -82,9 +85,14 @@ class ConvTimes:
         return ConvTimes(self.rows + other.rows, {**self.meta, **other.meta})
 
     def save(self, path: str | os.PathLike) -> Path:
+        """Compact JSON: ``configs``, and per kind rows [config index, *key, ms] (ms to 5 significant digits)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps({"schema": SCHEMA, "meta": self.meta, "rows": self.rows}, separators=(",", ":")) + "\n")
+        cfgs = self.configs
+        d: dict = {"schema": SCHEMA, "meta": self.meta, "configs": cfgs, "real": [], "grid": []}
+        for r in self.rows:
+            d[r["kind"]].append([cfgs.index(r["config"]), *r["key"], float(f"{r['ms']:.5g}")])
+        p.write_text(json.dumps(d, separators=(",", ":")).replace("],[", "],\n[") + "\n")
         return p
 
     @classmethod
@@ -97,11 +105,12 @@ class ConvTimes:
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise ValueError(f"{p}: not a conv-time table (schema {SCHEMA!r})")
         out = cls([], dict(d.get("meta") or {}))
-        for i, r in enumerate(d.get("rows") or []):
-            try:
-                out.add(str(r["config"]), str(r["kind"]), r["key"], r["ms"])
-            except (KeyError, TypeError) as e:
-                raise ValueError(f"{p}: row {i}: field {e} is missing or malformed") from None
+        cfgs = d.get("configs") or []
+        for kind, width in (("real", 13), ("grid", 7)):
+            for i, r in enumerate(d.get(kind) or []):
+                if not isinstance(r, list) or len(r) != width + 2 or not 0 <= r[0] < len(cfgs):
+                    raise ValueError(f"{p}: {kind} row {i}: expected [config index, {width} key values, ms]")
+                out.add(str(cfgs[r[0]]), kind, r[1:-1], r[-1])
         return out
 
 

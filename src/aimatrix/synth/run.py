@@ -133,29 +133,35 @@ def _real_shape(x: Layer) -> tuple:
 
 
 def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, device: str = "auto", dtype: str = "fp32",
-             seed: int = 0, **timing_options: Any) -> list[dict]:
+             seed: int = 0, batch: int | None = None, cache: dict | None = None, **timing_options: Any) -> list[dict]:
     """Per group: measured time of the synthetic convs vs the real convs they stand for.
 
-    Each conv is timed alone (torch, same device and dtype). Rows: ``center``,
-    ``real_ms``, ``synth_ms``, ``error`` ((synth - real) / real), plus a final
-    ``"all"`` row.
+    Each conv is timed alone (torch, same device and dtype; ``batch``: both at this batch instead of the
+    synthesis'). Rows: ``center``, ``real_ms``, ``synth_ms``, ``error`` ((synth - real) / real), plus a
+    final ``"all"`` row. ``cache``: a dict of conv times to share between calls of one device and dtype.
     """
     _check.choice("dtype", dtype, DTYPES)
+    if batch is not None:
+        batch = _check.positive_int("batch", batch)
     dev = resolve(device)
     if isinstance(workload, Workload):
         by_name = {f"{x.model}/{x.name}": x for x in workload}
     else:
         by_name = {f"{x.model}/{x.name}": x for g in workload for x in g.layers}
-    cache: dict = {}
+    cache = {} if cache is None else cache
+
+    def at(shape: tuple) -> tuple:  # the shape at the requested batch
+        return shape if batch is None else shape[:11] + (batch,) + shape[12:]
+
     rows = []
     for g in model.groups:
         missing = [n for n in g.real_layers if n not in by_name]
         if missing:
             raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
-        real = sum(_conv_time(_real_shape(by_name[n]), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+        real = sum(_conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
                    for n in g.real_layers)
-        syn = sum(_conv_time((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2, x["kw"] // 2,
-                              1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1),
+        syn = sum(_conv_time(at((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2,
+                                 x["kw"] // 2, 1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1)),
                              dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options) for x in g.layers())
         rows.append({"center": g.center, "real_layers": len(g.real_layers), "synth_layers": len(g.filters),
                      "real_ms": real, "synth_ms": syn, "error": (syn - real) / real if real > 0 else float("nan")})
