@@ -158,7 +158,8 @@ def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, dev
         missing = [n for n in g.real_layers if n not in by_name]
         if missing:
             raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
-        real = sum(_conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+        real = sum(_conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache,
+                              **timing_options)
                    for n in g.real_layers)
         syn = sum(_conv_time(at((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2,
                                  x["kw"] // 2, 1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1)),

@@ -77,7 +77,8 @@ def improve(synth: Any, groups: Sequence[Any], eff: ConvTimeModel, *, time_weigh
     gs = [_Group(sg, g, eff, synth.warp_model, synth.warps_scale, time_weight) for sg, g in zip(synth.groups, groups)]
     scores = [g.score() for g in gs]
     # moves: (group, position); a boundary (last entry of a group but the last) moves with the next group's first
-    entries = [(k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain)) if p < len(g.chain) - 1 or k + 1 < len(gs)]
+    entries = [(k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain))
+               if p < len(g.chain) - 1 or k + 1 < len(gs)]
     deltas = [d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1)]
     for _step in range(max_steps):
         moved = False

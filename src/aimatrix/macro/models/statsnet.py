@@ -41,7 +41,8 @@ def synthesis(size: str = "full", synthesis: str | os.PathLike | None = None):
     groups, cin = [], m.groups[0].cin
     for g in m.groups:
         if g.h % TINY_SHRINK or g.w % TINY_SHRINK:
-            raise ValueError(f"size='tiny' needs group sizes divisible by {TINY_SHRINK}; group {g.center} is {g.h}x{g.w}")
+            raise ValueError(f"size='tiny' needs group sizes divisible by {TINY_SHRINK}; "
+                             f"group {g.center} is {g.h}x{g.w}")
         filters = [max(TINY_MIN, f // TINY_WIDTH) for f in g.filters]
         groups.append(dataclasses.replace(g, center=g.center // TINY_SHRINK, h=g.h // TINY_SHRINK,
                                           w=g.w // TINY_SHRINK, cin=cin, filters=filters))
