@@ -238,12 +238,13 @@ class _Engine:
 # The boundary scan (synthesize, step 2b): run where a neighbouring group fits worse than SCAN_ABOVE (a fraction),
 # and a second round (other seeds) where still worse than SCAN_AGAIN; SCAN_VALUES boundary values at most, each
 # scored by GAs of SCAN_POPULATION x SCAN_GENERATIONS; the SHORTLIST best tried with GAs of half the population.
-SCAN_ABOVE = 1e-4
+SCAN_ABOVE = 2.5e-4
 SCAN_AGAIN = 4e-4
 SCAN_VALUES = 256
-SCAN_POPULATION = 200
-SCAN_GENERATIONS = 20
-SHORTLIST = 10
+SCAN_POPULATION = 400
+SCAN_GENERATIONS = 15
+SHORTLIST = 4
+SHORTLIST_SHARE = 2
 
 
 def _sub_seed(seed: int, j: int) -> int:
@@ -534,7 +535,7 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                 fb = eng.ga(fixed(k), {**small, "seed": _sub_seed(seeds[k], 2 * b + rnd)})["fitness"]
                 scored.append((max(float(fa), float(fb)), b))
             best, choice = (max(fits[k - 1], fits[k]), fits[k - 1] + fits[k]), None
-            half = {**opts, "population": max(2, opts["population"] // 2)}
+            half = {**opts, "population": max(2, opts["population"] // SHORTLIST_SHARE)}
             for _, b in sorted(scored)[:SHORTLIST]:
                 bounds[k] = b
                 ra = eng.ga(fixed(k - 1), {**half, "seed": _sub_seed(seeds[k - 1], -2 * b - rnd)})
