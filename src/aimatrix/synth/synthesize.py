@@ -361,6 +361,15 @@ def reachable(prob: dict) -> bool:
     return prob["macs_real"] <= 0.8 * hi_m and prob["warps_real"] <= 0.8 * hi_w
 
 
+def reachable_low(prob: dict) -> bool:
+    """Whether the group's narrowest chain (every free filter count at min_filters) costs at most half its MAC
+    and warp targets (the GA's room below them)."""
+    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
+                strides=prob.get("strides"))
+    lo_m, lo_w = chain_totals(chain=chain_at(prob, prob.get("min_filters", 1)), **args)
+    return lo_m <= 0.5 * prob["macs_real"] and lo_w <= 0.5 * prob["warps_real"]
+
+
 def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 5000, generations: int = 50,
                seed: int = 0, warp_model: Any = None, warps_scale: float | None = None, max_per_type: int = 4,
                min_layers: int = 4, max_layers: int = 64, min_filters: int = 8, refine: bool = True,
@@ -460,6 +469,15 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                 i = len(kernels[k]) - 2
             kernels[k].insert(i + 1, common)
             strides[k].insert(i + 1, 1)
+        # the other way (ResNet-50 + DenseNet-121 at 224: two 7x7/2 stems on 3 channels, 0.24 GMACs, less than
+        # four layers of min_filters cost): a group whose narrowest chain costs over half its MAC or warp target
+        # drops its stride-1 layers of the least common kernel, one at a time, down to two layers
+        while len(kernels[k]) > 2 and not reachable_low(prob(k, cin0=min_filters if k else 3)):
+            ones = [j for j, q in enumerate(kernels[k]) if strides[k][j] == 1]
+            if not ones:
+                break
+            rare = min(ones, key=lambda j: (order[k].kernels.get(kernels[k][j], 0), -j))
+            del kernels[k][rare], strides[k][rare]
 
     # caps[k]: the most input channels group k may choose -- the widest last layer of group k - 1 (its kernel and
     # stride, f filters from f channels) that costs at most half of group k - 1's warps, and with which group k - 1
