@@ -110,3 +110,22 @@ def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
     kh, kw = layouts[0][0][0]
     assert model.predict(cfg, kh, kw, 1, g.center, g.center, 8, 16) > 0
     assert model.real_ms(cfg, g.layers) > 0
+
+
+def test_every_timed_conv_is_verified_first():
+    """Each conv the fidelity and the measurement time is checked against float64 first; a wrong one is refused."""
+    import torch
+
+    from aimatrix.errors import VerificationError
+    from aimatrix.synth.run import _verify_conv
+
+    x = torch.randn(2, 8, 14, 14)
+    conv = torch.nn.Conv2d(8, 8, 3, padding="same", bias=False)
+    _verify_conv(conv.to(torch.bfloat16), x.to(torch.bfloat16), "bf16", ("ok",))
+
+    class Off(torch.nn.Conv2d):
+        def forward(self, t):
+            return super().forward(t) * 1.001  # 0.1 % off: over fp32's 1e-4
+
+    with pytest.raises(VerificationError, match="relative error 0.001"):
+        _verify_conv(Off(8, 8, 3, padding="same", bias=False), x, "fp32", ("off",))

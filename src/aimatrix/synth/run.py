@@ -122,9 +122,35 @@ def _conv_time(shape: tuple, *, dev, dtype: str, seed: int, cache: dict, **timin
         with torch.inference_mode():
             conv(x)
 
-    ms = timing.measure(fwd, device=dev, **timing_options).median_ms
+    saved = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # fp32 is IEEE fp32, as in aimatrix.model (TF32 is its own dtype)
+    try:
+        _verify_conv(conv, x, dtype, shape)
+        ms = timing.measure(fwd, device=dev, **timing_options).median_ms
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved
     cache[shape] = ms
     return ms
+
+
+# relative Frobenius error allowed against the float64 reference, per dtype (aimatrix.macro.verify's)
+CONV_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 8e-2}
+
+
+def _verify_conv(conv, x, dtype: str, shape: tuple) -> None:
+    """The conv's output for the batch's first image against float64 on the same device (VerificationError)."""
+    import torch
+
+    from ..errors import VerificationError
+
+    with torch.inference_mode():
+        got = conv(x[:1]).double()
+        ref = torch.nn.functional.conv2d(x[:1].double(), conv.weight.double(), None, conv.stride,
+                                         conv.padding, conv.dilation, conv.groups)
+    err = ((got - ref).norm() / ref.norm().clamp_min(1e-300)).item()
+    if not err <= CONV_TOLERANCE[dtype]:
+        raise VerificationError(f"conv {shape} in {dtype}: relative error {err:.3g} against float64 is over "
+                                f"{CONV_TOLERANCE[dtype]}")
 
 
 def _real_shape(x: Layer) -> tuple:
