@@ -76,7 +76,7 @@ def _registry() -> dict[str, ModelSpec]:
 def _more_specs() -> list[ModelSpec]:
     """Detection and sequence models (their files import lazily)."""
     out = []
-    for mod in ("maskrcnn", "ssd", "nmt", "deepspeech", "din", "bert", "llama"):
+    for mod in ("maskrcnn", "ssd", "nmt", "deepspeech", "din", "bert", "llama", "statsnet"):
         try:
             module = __import__(f"aimatrix.macro.models.{mod}", fromlist=["SPECS"])
         except ImportError:  # a family not written yet

@@ -26,28 +26,35 @@ def layer_specs(model: Any) -> list[dict]:
 def to_torch(model: Any, *, seed: int = 0):
     """``torch.nn.Sequential`` of the synthetic CNN (eval mode, weights from ``seed``)."""
     import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_module(model)
+
+
+def build_module(model: Any):
+    """``torch.nn.Sequential`` of the synthetic CNN (eval mode), its weights drawn from torch's current RNG."""
+    from collections import OrderedDict
+
     from torch import nn
 
     mods: list[tuple[str, nn.Module]] = []
     prev = None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for g in model.groups:
-            if prev is not None:
-                size = prev.out_size
-                if size == (2 * g.h, 2 * g.w):
-                    mods.append((f"pool_{prev.center}_{g.center}", nn.MaxPool2d(2)))
-                elif size != (g.h, g.w):
-                    mods.append((f"pool_{prev.center}_{g.center}", nn.AdaptiveMaxPool2d((g.h, g.w))))
-            for i, x in enumerate(g.layers()):
-                s = x["stride"]
-                pad = "same" if s == 1 else (x["kh"] // 2, x["kw"] // 2)  # odd kernels: out = ceil(in / s)
-                mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), s, padding=pad, bias=True)))
-                mods.append((f"g{g.center}_bn{i}", nn.BatchNorm2d(x["cout"])))
-                mods.append((f"g{g.center}_relu{i}", nn.ReLU(inplace=True)))
-            prev = g
-    from collections import OrderedDict
-
+    for g in model.groups:
+        if prev is not None:
+            size = prev.out_size
+            if size == (2 * g.h, 2 * g.w):
+                mods.append((f"pool_{prev.center}_{g.center}", nn.MaxPool2d(2)))
+            elif size != (g.h, g.w):
+                mods.append((f"pool_{prev.center}_{g.center}", nn.AdaptiveMaxPool2d((g.h, g.w))))
+        for i, x in enumerate(g.layers()):
+            s = x["stride"]
+            pad = "same" if s == 1 else (x["kh"] // 2, x["kw"] // 2)  # odd kernels: out = ceil(in / s)
+            mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), s, padding=pad,
+                                                          bias=True)))
+            mods.append((f"g{g.center}_bn{i}", nn.BatchNorm2d(x["cout"])))
+            mods.append((f"g{g.center}_relu{i}", nn.ReLU(inplace=True)))
+        prev = g
     return nn.Sequential(OrderedDict(mods)).eval()
 
 

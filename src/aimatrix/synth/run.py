@@ -122,9 +122,35 @@ def _conv_time(shape: tuple, *, dev, dtype: str, seed: int, cache: dict, **timin
         with torch.inference_mode():
             conv(x)
 
-    ms = timing.measure(fwd, device=dev, **timing_options).median_ms
+    saved = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # fp32 is IEEE fp32, as in aimatrix.model (TF32 is its own dtype)
+    try:
+        _verify_conv(conv, x, dtype, shape)
+        ms = timing.measure(fwd, device=dev, **timing_options).median_ms
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved
     cache[shape] = ms
     return ms
+
+
+# relative Frobenius error allowed against the float64 reference, per dtype (aimatrix.macro.verify's)
+CONV_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 8e-2}
+
+
+def _verify_conv(conv, x, dtype: str, shape: tuple) -> None:
+    """The conv's output for the batch's first image against float64 on the same device (VerificationError)."""
+    import torch
+
+    from ..errors import VerificationError
+
+    with torch.inference_mode():
+        got = conv(x[:1]).double()
+        ref = torch.nn.functional.conv2d(x[:1].double(), conv.weight.double(), None, conv.stride,
+                                         conv.padding, conv.dilation, conv.groups)
+    err = ((got - ref).norm() / ref.norm().clamp_min(1e-300)).item()
+    if not err <= CONV_TOLERANCE[dtype]:
+        raise VerificationError(f"conv {shape} in {dtype}: relative error {err:.3g} against float64 is over "
+                                f"{CONV_TOLERANCE[dtype]}")
 
 
 def _real_shape(x: Layer) -> tuple:
@@ -133,29 +159,36 @@ def _real_shape(x: Layer) -> tuple:
 
 
 def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, device: str = "auto", dtype: str = "fp32",
-             seed: int = 0, **timing_options: Any) -> list[dict]:
+             seed: int = 0, batch: int | None = None, cache: dict | None = None, **timing_options: Any) -> list[dict]:
     """Per group: measured time of the synthetic convs vs the real convs they stand for.
 
-    Each conv is timed alone (torch, same device and dtype). Rows: ``center``,
-    ``real_ms``, ``synth_ms``, ``error`` ((synth - real) / real), plus a final
-    ``"all"`` row.
+    Each conv is timed alone (torch, same device and dtype; ``batch``: both at this batch instead of the
+    synthesis'). Rows: ``center``, ``real_ms``, ``synth_ms``, ``error`` ((synth - real) / real), plus a
+    final ``"all"`` row. ``cache``: a dict of conv times to share between calls of one device and dtype.
     """
     _check.choice("dtype", dtype, DTYPES)
+    if batch is not None:
+        batch = _check.positive_int("batch", batch)
     dev = resolve(device)
     if isinstance(workload, Workload):
         by_name = {f"{x.model}/{x.name}": x for x in workload}
     else:
         by_name = {f"{x.model}/{x.name}": x for g in workload for x in g.layers}
-    cache: dict = {}
+    cache = {} if cache is None else cache
+
+    def at(shape: tuple) -> tuple:  # the shape at the requested batch
+        return shape if batch is None else shape[:11] + (batch,) + shape[12:]
+
     rows = []
     for g in model.groups:
         missing = [n for n in g.real_layers if n not in by_name]
         if missing:
             raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
-        real = sum(_conv_time(_real_shape(by_name[n]), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+        real = sum(_conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache,
+                              **timing_options)
                    for n in g.real_layers)
-        syn = sum(_conv_time((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2, x["kw"] // 2,
-                              1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1),
+        syn = sum(_conv_time(at((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2,
+                                 x["kw"] // 2, 1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1)),
                              dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options) for x in g.layers())
         rows.append({"center": g.center, "real_layers": len(g.real_layers), "synth_layers": len(g.filters),
                      "real_ms": real, "synth_ms": syn, "error": (syn - real) / real if real > 0 else float("nan")})

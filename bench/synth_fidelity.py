@@ -1,0 +1,200 @@
+"""StatsNet fidelity: does the proxy's time follow the real models' time, per group, device, dtype and batch?
+
+Three steps (issue 17):
+
+    # 1. on the GPU, once per device (~2-3 min): the real convs of both model sets and the synthetic grid,
+    #    fp32/bf16/fp16 x batch 1/32, each conv alone -> a conv-time table
+    python bench/synth_fidelity.py --measure --table conv_times_h100.json
+    # 2. (CPU or GPU host) synthesize with both objectives and 3. time them against the real convs on the GPU;
+    #    with every device's table, so that each device runs the same proxy (the synthesis is deterministic)
+    python bench/synth_fidelity.py --fidelity --table conv_times_h100.json [--table conv_times_h200.json]
+    # cross-device spread of the whole-proxy ratio, from the fidelity results stored in the tables
+    python bench/synth_fidelity.py --combine conv_times_h100.json conv_times_h200.json
+    # the shipped zoo synthesis (CPU): aimatrix/synth/data/syntheses/statsnet_paper.json
+    python bench/synth_fidelity.py --ship
+
+Model sets: ``paper`` (AlexNet + VGG16 + GoogLeNet, the paper's, used to design the objective) and
+``heldout`` (ResNet-50 + DenseNet-121, never used to tune). Each set is profiled at 224 x 224, batch 1
+(estimated warps: the synthesis is reproducible on a CPU), clustered into 224/112/56/28/14/7 and
+synthesized (10-bit genes, 5000 x 50, seed 0) with ``objective="paper"`` and ``objective="fidelity"``
+(the fidelity one from the table's measurements: every configuration of every table given).
+``--fidelity`` prints per group and configuration (dtype, batch) the synthetic/real time ratio of the
+convs timed alone, the whole-proxy ratio, and its spread across configurations (max / min - 1), and
+stores the rows in the table's ``meta["fidelity"]``. Timings are aimatrix.timing medians of torch convs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+SETS = {"paper": ["alexnet", "vgg16", "googlenet"], "heldout": ["resnet50", "densenet121"]}
+CENTERS = [224, 112, 56, 28, 14, 7]
+DTYPES = ["fp32", "bf16", "fp16"]
+BATCHES = [1, 32]
+TIMING = {"min_samples": 5, "min_time": 0.005, "max_time": 0.02, "warmup": 0.005, "warmup_max": 0.01,
+          "target": 0.02}
+CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
+LIMITS = {"paper": 0.10, "heldout": 0.15}  # per-group |ratio - 1| of issue 17
+
+
+def md_table(head: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    return "\n".join(out + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def model_set(name: str):
+    """(workload, groups large to small, their synthetic layouts) of a model set."""
+    import aimatrix.synth as S
+    from aimatrix.synth.synthesize import synthetic_layers
+
+    wl = S.profile(SETS[name], input_size=224, batch=1)
+    groups = sorted(S.cluster(wl, CENTERS), key=lambda g: -g.center)
+    return wl, groups, [synthetic_layers(g) for g in groups]
+
+
+def measure(a) -> None:
+    import torch
+
+    from aimatrix.synth import efficiency as E
+
+    if not torch.cuda.is_available():
+        raise SystemExit("--measure needs a CUDA GPU")
+    t0 = time.time()
+    sets = {name: model_set(name) for name in SETS}
+    table = E.ConvTimes([], {})
+    for dtype in a.dtypes:  # saved after each configuration: a run cut short keeps what it measured
+        for b in a.batches:
+            for wl, groups, layouts in sets.values():
+                table = table + E.measure(wl, groups, layouts, device="cuda", dtypes=[dtype], batches=[b],
+                                          channels=a.channels, **TIMING)
+            table.meta.update(torch=torch.__version__, cudnn=torch.backends.cudnn.version(), sets=SETS,
+                              channels=list(a.channels), date=time.strftime("%Y-%m-%d"), timing=TIMING,
+                              device=torch.cuda.get_device_name(0), seconds=round(time.time() - t0, 1))
+            table.save(a.table[0])
+            print(f"  {dtype} batch {b}: {len(table.rows)} rows so far ({time.time() - t0:.0f} s)", flush=True)
+    print(f"conv-time table: {a.table[0]}")
+
+
+def synthesize_both(name: str, tables: list):
+    """The paper- and fidelity-objective syntheses of a model set (fidelity: from the given tables)."""
+    import aimatrix.synth as S
+    from aimatrix.synth import efficiency as E
+
+    wl, groups, _ = model_set(name)
+    times = tables[0]
+    for t in tables[1:]:
+        times = times + t
+    paper = S.synthesize(groups, seed=0)
+    fid = S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(times))
+    return wl, {"paper": paper, "fidelity": fid}
+
+
+def fidelity(a) -> None:
+    import torch
+
+    import aimatrix.synth as S
+    from aimatrix.synth import efficiency as E
+
+    if not torch.cuda.is_available():
+        raise SystemExit("--fidelity needs a CUDA GPU (it times the convs)")
+    dev = torch.cuda.get_device_name(0)
+    tables = [E.ConvTimes.load(p) for p in a.table]
+    t0 = time.time()
+    results = []
+    for name in SETS:
+        wl, syn = synthesize_both(name, tables)
+        print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
+        for obj, sm in syn.items():
+            print(f"{obj}: {sm!r}")
+        for dtype in a.dtypes:
+            cache: dict = {}  # real convs timed once per dtype and batch, shared by both objectives
+            for b in a.batches:
+                for obj, sm in syn.items():
+                    rows = S.fidelity(sm, wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
+                    for r in rows:
+                        results.append({"set": name, "objective": obj, "device": dev, "dtype": dtype, "batch": b,
+                                        "center": r["center"], "real_ms": r["real_ms"], "synth_ms": r["synth_ms"],
+                                        "ratio": r["synth_ms"] / r["real_ms"]})
+                print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
+    report(results)
+    tables[0].meta["fidelity"] = results
+    tables[0].save(a.table[0])
+
+
+def report(results: list[dict]) -> None:
+    """Markdown: per set and objective, the ratio per group and configuration; hits against issue 17's limits."""
+    for name in SETS:
+        for obj in ("paper", "fidelity"):
+            rs = [r for r in results if r["set"] == name and r["objective"] == obj]
+            if not rs:
+                continue
+            cfgs = list(dict.fromkeys((r["device"], r["dtype"], r["batch"]) for r in rs))
+            centers = list(dict.fromkeys(r["center"] for r in rs))
+            by = {(r["device"], r["dtype"], r["batch"], r["center"]): r["ratio"] for r in rs}
+            head = ["group"] + [f"{d.replace('NVIDIA ', '').split()[0]} {t} b{b}" for d, t, b in cfgs]
+            lim = LIMITS[name]
+            body = []
+            for c in centers:
+                cells = []
+                for d, t, b in cfgs:
+                    x = by.get((d, t, b, c))
+                    mark = "" if x is None or c == "all" else (" ✓" if abs(x - 1) <= lim else " ✗")
+                    cells.append("" if x is None else f"{x:.3f}{mark}")
+                body.append([f"**{c}**" if c == "all" else c] + cells)
+            whole = [by[(d, t, b, "all")] for d, t, b in cfgs if (d, t, b, "all") in by]
+            hits = sum(abs(by[(d, t, b, c)] - 1) <= lim for d, t, b in cfgs for c in centers if c != "all"
+                       and (d, t, b, c) in by)
+            n = sum(1 for d, t, b in cfgs for c in centers if c != "all" and (d, t, b, c) in by)
+            print(f"\n### {name} set, objective={obj}: synthetic / real conv time (✓ within ±{100 * lim:.0f}%)\n")
+            print(md_table(head, body))
+            print(f"\nper-group cells within ±{100 * lim:.0f}%: {hits} of {n}; whole-proxy ratio spread across "
+                  f"{len(whole)} configurations: {100 * (max(whole) / min(whole) - 1):.1f}% (limit 5%)")
+
+
+def combine(a) -> None:
+    from aimatrix.synth import efficiency as E
+
+    results = [r for p in a.combine for r in E.ConvTimes.load(p).meta.get("fidelity", [])]
+    if not results:
+        raise SystemExit("no fidelity results in these tables: run --fidelity first")
+    report(results)
+
+
+def ship(a) -> None:
+    import aimatrix.synth as S
+    from aimatrix.macro.models.statsnet import SYNTHESIS
+
+    _, groups, _ = model_set("paper")
+    sm = S.synthesize(groups, seed=0)
+    print(sm)
+    print(f"saved {sm.save(a.out or SYNTHESIS)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--measure", action="store_true", help="time the real convs and the synthetic grid (GPU)")
+    mode.add_argument("--fidelity", action="store_true", help="synthesize both objectives, time them (GPU)")
+    mode.add_argument("--combine", nargs="+", metavar="TABLE", help="report the fidelity results of several tables")
+    mode.add_argument("--ship", action="store_true", help="write the zoo's paper-objective synthesis (CPU)")
+    ap.add_argument("--table", action="append", default=[], help="conv-time table (JSON); --fidelity: repeatable")
+    ap.add_argument("--dtypes", default=",".join(DTYPES))
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    ap.add_argument("--channels", default=",".join(map(str, CHANNELS)), help="--measure: the grid's channel counts")
+    ap.add_argument("--out", help="--ship: where to write (default: the package's shipped file)")
+    a = ap.parse_args(argv)
+    a.dtypes = [d for d in a.dtypes.split(",") if d]
+    a.batches = [int(b) for b in a.batches.split(",") if b]
+    a.channels = tuple(int(c) for c in a.channels.split(",") if c)
+    if (a.measure or a.fidelity) and not a.table:
+        ap.error("--measure and --fidelity need --table PATH")
+    {"measure": measure, "fidelity": fidelity, "combine": combine, "ship": ship}[
+        next(k for k in ("measure", "fidelity", "combine", "ship") if getattr(a, k))](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Per-device conv time model for the fidelity objective: measured once per device, fitted on the CPU.
+
+A *conv-time table* (:class:`ConvTimes`, one JSON file per device in
+``aimatrix/synth/data/efficiency/``) holds two kinds of rows, each the median
+time of one conv timed alone (torch, ``aimatrix.timing``), per configuration
+(device, dtype, batch):
+
+* ``real``: every conv of the real models (the workload the synthesis stands
+  for), keyed by its shape: what the fidelity objective aims at.
+* ``grid``: the synthetic layer shapes the synthesizer can build -- per
+  (kernel, stride, group size) a grid of input x output channel counts
+  (``CHANNELS``), points whose MACs exceed ``mac_cap`` x the group's MACs left
+  out (no fit reaches them).
+
+:class:`ConvTimeModel` fits the grid: per configuration and (kernel, stride,
+size), ``log(ms / MACs)`` (inverse efficiency) bilinear in (log2 cin, log2 cout),
+a missing grid point taking its nearest measured neighbour's value, and held
+constant outside the grid (efficiency saturates with size). ``predict`` gives ms.
+
+:func:`measure` times both kinds on a device (``bench/synth_fidelity.py --measure``
+runs it); :func:`toy` builds a table from an analytic time function (CPU tests).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .cluster import Group
+from .model import conv_macs
+
+SCHEMA = "aimatrix.conv_times/1"
+DATA = Path(__file__).with_name("data") / "efficiency"
+CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
+KINDS = ("real", "grid")
+
+
+def real_key(x: Any) -> tuple:
+    """The shape of a real conv (a workload Layer), batch left out: the configuration holds it."""
+    return (x.cin, x.cout, x.kh, x.kw, x.stride_h, x.stride_w, x.pad_h, x.pad_w, x.dil_h, x.dil_w, x.groups,
+            x.in_h, x.in_w)
+
+
+def grid_key(kh: int, kw: int, stride: int, h: int, w: int) -> tuple:
+    """(kh, kw, stride, h, w): a synthetic layer shape family, channels left out."""
+    return (int(kh), int(kw), int(stride), int(h), int(w))
+
+
+def config_key(device: str, dtype: str, batch: int) -> str:
+    return f"{device}|{dtype}|{int(batch)}"
+
+
+@dataclass
+class ConvTimes:
+    """Measured conv times (see the module docstring): ``rows`` of dicts with ``config`` (device|dtype|batch),
+    ``kind`` (real/grid), ``key`` (real_key or grid_key + (cin, cout)), ``ms``; ``meta``: the environment."""
+
+    rows: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def add(self, config: str, kind: str, key: Sequence[int], ms: float) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r} is not allowed: expected one of {', '.join(KINDS)}")
+        if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms > 0):
+            raise ValueError(f"conv time ms={ms!r} is not allowed: it must be a finite number > 0")
+        self.rows.append({"config": config, "kind": kind, "key": [int(v) for v in key], "ms": float(ms)})
+
+    @property
+    def configs(self) -> list[str]:
+        return list(dict.fromkeys(r["config"] for r in self.rows))
+
+    def real_ms(self, config: str) -> dict:
+        """{real_key: ms} of one configuration."""
+        return {tuple(r["key"]): r["ms"] for r in self.rows if r["config"] == config and r["kind"] == "real"}
+
+    def __add__(self, other: "ConvTimes") -> "ConvTimes":
+        return ConvTimes(self.rows + other.rows, {**self.meta, **other.meta})
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Compact JSON: ``configs``, and per kind rows [config index, *key, ms] (ms to 5 significant digits)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        cfgs = self.configs
+        d: dict = {"schema": SCHEMA, "meta": self.meta, "configs": cfgs, "real": [], "grid": []}
+        for r in self.rows:
+            d[r["kind"]].append([cfgs.index(r["config"]), *r["key"], float(f"{r['ms']:.5g}")])
+        p.write_text(json.dumps(d, separators=(",", ":")).replace("],[", "],\n[") + "\n")
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ConvTimes":
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{p}: line {e.lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+            raise ValueError(f"{p}: not a conv-time table (schema {SCHEMA!r})")
+        out = cls([], dict(d.get("meta") or {}))
+        cfgs = d.get("configs") or []
+        for kind, width in (("real", 13), ("grid", 7)):
+            for i, r in enumerate(d.get(kind) or []):
+                if not isinstance(r, list) or len(r) != width + 2 or not 0 <= r[0] < len(cfgs):
+                    raise ValueError(f"{p}: {kind} row {i}: expected [config index, {width} key values, ms]")
+                out.add(str(cfgs[r[0]]), kind, r[1:-1], r[-1])
+        return out
+
+
+def device_slug(name: str) -> str:
+    """A file name for a device name: 'NVIDIA H100 80GB HBM3' -> 'nvidia_h100_80gb_hbm3'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "device"
+
+
+def shipped() -> list[Path]:
+    """The conv-time tables shipped with the package (one per measured device)."""
+    return sorted(DATA.glob("*.json"))
+
+
+class ConvTimeModel:
+    """Predicted time of a synthetic conv per configuration (see the module docstring)."""
+
+    def __init__(self, times: ConvTimes) -> None:
+        self.times = times
+        self.configs = [c for c in times.configs if any(r["kind"] == "grid" and r["config"] == c for r in times.rows)]
+        if not self.configs:
+            raise ValueError("the conv-time table has no grid rows: measure it with bench/synth_fidelity.py --measure")
+        self._real = {c: times.real_ms(c) for c in self.configs}
+        pts: dict = {}
+        for r in times.rows:
+            if r["kind"] == "grid":
+                *fam, cin, cout = r["key"]
+                pts.setdefault((r["config"], tuple(fam)), {})[(cin, cout)] = r["ms"]
+        self._tables = {k: self._table(k[1], v) for k, v in pts.items()}
+        self._cache: dict = {}
+
+    @staticmethod
+    def _table(fam: tuple, pts: dict) -> tuple:
+        """(log2 cins, log2 couts, log(ms / MACs) grid) with missing points from their nearest measured one."""
+        kh, kw, stride, h, w = fam
+        cins, couts = sorted({c for c, _ in pts}), sorted({f for _, f in pts})
+        lc, lf = np.log2(cins), np.log2(couts)
+        g = np.full((len(cins), len(couts)), np.nan)
+        ho, wo = -(-h // stride), -(-w // stride)
+        for (c, f), ms in pts.items():
+            g[cins.index(c), couts.index(f)] = math.log(ms / conv_macs(1, ho, wo, c, f, kh, kw))
+        known = np.argwhere(~np.isnan(g))
+        for i, j in np.argwhere(np.isnan(g)):
+            d = (lc[known[:, 0]] - lc[i]) ** 2 + (lf[known[:, 1]] - lf[j]) ** 2
+            a, b = known[int(np.argmin(d))]
+            g[i, j] = g[a, b]
+        return lc.tolist(), lf.tolist(), g.tolist()
+
+    def families(self, config: str) -> list[tuple]:
+        return [k[1] for k in self._tables if k[0] == config]
+
+    def predict(self, config: str, kh: int, kw: int, stride: int, h: int, w: int, cin: int, cout: int,
+                batch: int = 1) -> float:
+        """Predicted ms of a SAME conv (stride ``stride``, ``h x w`` input) of ``cin`` -> ``cout`` channels.
+        ``batch`` only scales the MACs the table's per-MAC time multiplies; the table is per batch already."""
+        memo = (config, kh, kw, stride, h, w, cin, cout)
+        if memo in self._cache:
+            return self._cache[memo] * batch
+        key = (config, grid_key(kh, kw, stride, h, w))
+        if key not in self._tables:
+            raise ValueError(f"no measured grid for a {kh}x{kw}/{stride} conv at {h}x{w} under {config}: "
+                             f"measure it (bench/synth_fidelity.py --measure)")
+        lc, lf, g = self._tables[key]
+        x, y = min(max(math.log2(cin), lc[0]), lc[-1]), min(max(math.log2(cout), lf[0]), lf[-1])
+        i = min(max(bisect.bisect_left(lc, x) - 1, 0), max(len(lc) - 2, 0))
+        j = min(max(bisect.bisect_left(lf, y) - 1, 0), max(len(lf) - 2, 0))
+        tx = (x - lc[i]) / (lc[i + 1] - lc[i]) if len(lc) > 1 else 0.0
+        ty = (y - lf[j]) / (lf[j + 1] - lf[j]) if len(lf) > 1 else 0.0
+        i1, j1 = min(i + 1, len(lc) - 1), min(j + 1, len(lf) - 1)
+        v = ((1 - tx) * (1 - ty) * g[i][j] + tx * (1 - ty) * g[i1][j] + (1 - tx) * ty * g[i][j1] + tx * ty * g[i1][j1])
+        ho, wo = -(-h // stride), -(-w // stride)
+        self._cache[memo] = ms = math.exp(v) * conv_macs(1, ho, wo, cin, cout, kh, kw)
+        return ms * batch
+
+    def real_ms(self, config: str, layers: Iterable[Any]) -> float:
+        """Measured ms of real convs (workload Layers) summed, under one configuration."""
+        table = self._real[config]
+        total = 0.0
+        for x in layers:
+            k = real_key(x)
+            if k not in table:
+                raise ValueError(f"the conv-time table has no {config} time for {x.model}/{x.name}: measure it")
+            total += table[k]
+        return total
+
+
+# -- measuring --------------------------------------------------------------------------------
+def grid_families(groups: Sequence[Group], layouts: Sequence[tuple[list, list]]) -> dict:
+    """{grid_key: group MACs (batch 1)} of the synthetic layer shapes of ``groups`` (their (kernels, strides))."""
+    out: dict = {}
+    for g, (kernels, strides) in zip(groups, layouts):
+        for (kh, kw), s in zip(kernels, strides):
+            k = grid_key(kh, kw, s, g.center, g.center)
+            out[k] = max(out.get(k, 0), g.macs // g.batch)
+    return out
+
+
+def grid_points(families: dict, *, mac_cap: float = 1.0, channels: Sequence[int] = CHANNELS) -> list[tuple]:
+    """(grid_key + (cin, cout)) to measure: channel pairs whose MACs stay within mac_cap x the group's MACs
+    (the smallest pair always)."""
+    out = []
+    for fam, macs in families.items():
+        kh, kw, s, h, w = fam
+        for c in channels:
+            for f in channels:
+                if f == 3:
+                    continue  # a synthetic layer has at least min_filters outputs
+                m = conv_macs(1, -(-h // s), -(-w // s), c, f, kh, kw)
+                if m <= mac_cap * macs or (c, f) == (channels[0], channels[1]):
+                    out.append(fam + (c, f))
+    return out
+
+
+def measure(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list, list]], *, device: str = "auto",
+            dtypes: Sequence[str] = ("fp32",), batches: Sequence[int] = (1,), mac_cap: float = 1.0,
+            channels: Sequence[int] = CHANNELS, seed: int = 0, progress: Callable[[str], Any] | None = None,
+            **timing_options: Any) -> ConvTimes:
+    """Time the real convs of ``workload`` and the synthetic grid of ``groups`` on ``device`` (each conv alone,
+    torch) for every dtype and batch; returns the table (save it into ``DATA`` to ship it)."""
+    from .. import _check
+    from ..device import resolve
+    from .run import DTYPES, _conv_time, _real_shape
+
+    dev = resolve(device)
+    name = getattr(dev, "name", str(dev))
+    points = grid_points(grid_families(groups, layouts), mac_cap=mac_cap, channels=channels)
+    reals = list({real_key(x): x for x in workload if x.type == "conv"}.values())
+    out = ConvTimes([], {"device": name, "mac_cap": mac_cap, "channels": list(channels)})
+    for dtype in dtypes:
+        _check.choice("dtypes", dtype, DTYPES)
+        for b in batches:
+            cfg, cache = config_key(name, dtype, b), {}
+            for x in reals:
+                shape = _real_shape(x)[:11] + (b,) + _real_shape(x)[12:]
+                out.add(cfg, "real", real_key(x), _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache,
+                                                             **timing_options))
+            for kh, kw, s, h, w, c, f in points:
+                shape = (c, f, kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, b, h, w, s == 1)
+                out.add(cfg, "grid", (kh, kw, s, h, w, c, f), _conv_time(shape, dev=dev, dtype=dtype, seed=seed,
+                                                                          cache=cache, **timing_options))
+            if progress:
+                progress(f"{cfg}: {len(reals)} real convs, {len(points)} grid points")
+    return out
+
+
+def toy(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list, list]],
+        time_fn: Callable[..., float], *, configs: Sequence[str] = ("toy|fp32|1",), mac_cap: float = 1.0,
+        channels: Sequence[int] = CHANNELS) -> ConvTimes:
+    """A table from an analytic ``time_fn(config, kh, kw, stride, h, w, cin, cout)`` -> ms (CPU tests):
+    the same rows :func:`measure` takes, computed instead of timed."""
+    points = grid_points(grid_families(groups, layouts), mac_cap=mac_cap, channels=channels)
+    out = ConvTimes([], {"device": "toy"})
+    for cfg in configs:
+        for x in {real_key(x): x for x in workload if x.type == "conv"}.values():
+            # a real conv's own padding: its output size is what its MACs say
+            # a grouped conv as `groups` convs of cin/groups -> cout/groups; its own padding: scale by its output
+            t = time_fn(cfg, x.kh, x.kw, x.stride_h, x.in_h, x.in_w, x.cin // x.groups, x.cout // x.groups)
+            out.add(cfg, "real", real_key(x), t * x.groups * x.out_h * x.out_w /
+                    (-(-x.in_h // x.stride_h) * -(-x.in_w // x.stride_w)))
+        for kh, kw, s, h, w, c, f in points:
+            out.add(cfg, "grid", (kh, kw, s, h, w, c, f), time_fn(cfg, kh, kw, s, h, w, c, f))
+    return out

@@ -1,0 +1,131 @@
+"""The fidelity objective on a fitted toy conv-time model (CPU): the time table, its fit, the local search."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import aimatrix.synth as S
+from aimatrix.synth import efficiency as E
+from aimatrix.synth.model import conv_macs
+from aimatrix.synth.synthesize import synthetic_layers
+
+CENTERS = [224, 112, 56, 28, 14, 7]
+CONFIGS = ["toy|fp32|1", "toy|bf16|1"]
+
+
+def toy_ms(cfg, kh, kw, s, h, w, c, f):
+    """Launch overhead + MACs at an efficiency that grows with channels and kernel area (half the time in bf16)."""
+    m = conv_macs(1, -(-h // s), -(-w // s), c, f, kh, kw)
+    eff = c / (c + 48) * f / (f + 96) * (kh * kw / (kh * kw + 4))
+    return 2e-3 + m / (eff * 1e8) * (1.0 if "fp32" in cfg else 0.5)
+
+
+@pytest.fixture(scope="module")
+def paper():
+    wl = S.profile(["alexnet", "vgg16", "googlenet"], input_size=224, batch=1)
+    groups = S.cluster(wl, CENTERS)
+    order = sorted(groups, key=lambda g: -g.center)
+    table = E.toy(wl, order, [synthetic_layers(g) for g in order], toy_ms, configs=CONFIGS)
+    return wl, groups, order, table
+
+
+def test_time_model_fits_the_toy_grid(paper, tmp_path):
+    _, _, _, table = paper
+    table = E.ConvTimes.load(table.save(tmp_path / "t.json"))
+    model = E.ConvTimeModel(table)
+    assert model.configs == CONFIGS
+    for r in table.rows[:400]:
+        if r["kind"] == "grid":
+            kh, kw, s, h, w, c, f = r["key"]
+            assert model.predict(r["config"], kh, kw, s, h, w, c, f) == pytest.approx(r["ms"], rel=1e-9)
+    # between grid points (log-bilinear in the per-MAC time) and past its edge (per-MAC time held)
+    for c, f in [(48, 96), (100, 300), (700, 900)]:
+        got, want = model.predict("toy|fp32|1", 3, 3, 1, 14, 14, c, f), toy_ms("toy|fp32|1", 3, 3, 1, 14, 14, c, f)
+        assert abs(got / want - 1) < 0.15, (c, f, got, want)
+    with pytest.raises(ValueError, match="no measured grid for a 9x9/1 conv"):
+        model.predict("toy|fp32|1", 9, 9, 1, 14, 14, 32, 32)
+
+
+def test_fidelity_objective_matches_toy_time(paper):
+    _, groups, order, table = paper
+    p = S.synthesize(groups, seed=0)
+    f = S.synthesize(groups, seed=0, objective="fidelity", efficiency=table)
+    assert p.objective == "paper" and f.objective == "fidelity"
+    model = E.ConvTimeModel(table)
+
+    def err(sm):  # predicted time errors per group, recomputed from the layers (not the stored field)
+        out = []
+        for sg, g in zip(sm.groups, order):
+            es = [sum(model.predict(c, x["kh"], x["kw"], x["stride"], x["h"], x["w"], x["cin"], x["cout"])
+                      for x in sg.layers()) / model.real_ms(c, g.layers) - 1 for c in CONFIGS]
+            out.append(sum(map(abs, es)) / len(es))
+        return out
+
+    ep, ef = err(p), err(f)
+    for sg, e in zip(f.groups, ef):
+        assert math.isclose(sum(map(abs, sg.time_errors.values())) / 2, e, rel_tol=1e-9)
+    assert all(b <= a + 1e-12 for a, b in zip(ep, ef)), (ep, ef)
+    assert sum(ef) < 0.5 * sum(ep)
+    assert max(ef[1:]) < 0.01  # every group but 224 (3-channel stems: slower per MAC than any layer it builds)
+    assert [g.kernels for g in f.groups] == [g.kernels for g in p.groups]
+    assert f.conv_count == p.conv_count
+    assert S.SyntheticModel.from_dict(f.to_dict()) == f
+    assert S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(table)) == f
+
+
+def test_fidelity_bad_input(paper, tmp_path):
+    _, groups, _, table = paper
+    with pytest.raises(ValueError, match="objective='fast'"):
+        S.synthesize(groups, objective="fast")
+    with pytest.raises(TypeError, match="efficiency=None"):
+        S.synthesize(groups, objective="fidelity", population=10, generations=1)
+    with pytest.raises(ValueError, match="no grid rows"):
+        E.ConvTimeModel(E.ConvTimes([r for r in table.rows if r["kind"] == "real"]))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "something else"}')
+    with pytest.raises(ValueError, match="not a conv-time table"):
+        E.ConvTimes.load(bad)
+    with pytest.raises(ValueError, match="ms=0"):
+        E.ConvTimes().add("x|fp32|1", "grid", (3, 3, 1, 7, 7, 8, 8), 0)
+
+
+def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
+    """The measuring path itself (the GPU run uses it unchanged): a small model set, a 2 x 2 channel grid."""
+    from torch import nn
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=2), nn.Conv2d(16, 32, 1))
+    wl = S.profile({"toy": m}, input_size=16)
+    groups = sorted(S.cluster(wl, [16, 8, 4]), key=lambda g: -g.center)
+    layouts = [synthetic_layers(g, downsample=False) for g in groups]
+    t = E.measure(wl, groups, layouts, device="cpu", dtypes=["fp32"], batches=[2], channels=(8, 16), mac_cap=100.0,
+                  **fast)
+    cfg = t.configs[0]
+    assert cfg.endswith("|fp32|2") and len(t.configs) == 1
+    assert len(t.real_ms(cfg)) == sum(x.type == "conv" for x in wl)
+    model = E.ConvTimeModel(t)
+    g = groups[0]
+    kh, kw = layouts[0][0][0]
+    assert model.predict(cfg, kh, kw, 1, g.center, g.center, 8, 16) > 0
+    assert model.real_ms(cfg, g.layers) > 0
+
+
+def test_every_timed_conv_is_verified_first():
+    """Each conv the fidelity and the measurement time is checked against float64 first; a wrong one is refused."""
+    import torch
+
+    from aimatrix.errors import VerificationError
+    from aimatrix.synth.run import _verify_conv
+
+    x = torch.randn(2, 8, 14, 14)
+    conv = torch.nn.Conv2d(8, 8, 3, padding="same", bias=False)
+    _verify_conv(conv.to(torch.bfloat16), x.to(torch.bfloat16), "bf16", ("ok",))
+
+    class Off(torch.nn.Conv2d):
+        def forward(self, t):
+            return super().forward(t) * 1.001  # 0.1 % off: over fp32's 1e-4
+
+    with pytest.raises(VerificationError, match="relative error 0.001"):
+        _verify_conv(Off(8, 8, 3, padding="same", bias=False), x, "fp32", ("off",))
