@@ -10,7 +10,8 @@ set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 AIMATRIX_CACHE_DIR=${AIMATRIX_CACHE_DIR:-/tmp/amc}
-export AIMATRIX_GIT_REVISION=${AIMATRIX_GIT_REVISION:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+# The device copy's .git is not the caller's HEAD: the caller passes the revision (git rev-parse --short=12 HEAD).
+export AIMATRIX_GIT_REVISION=${AIMATRIX_GIT_REVISION:-unknown}
 root=$(pwd)
 t0=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - t0 )) s) ==" | tee -a "$OUT/steps.log"; }
