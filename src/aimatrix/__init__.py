@@ -31,7 +31,7 @@ def __getattr__(name: str):
     import importlib
 
     lazy = {"model": ("macro", "model"), "macro": ("macro", None), "layer": ("layers", "layer"),
-            "layers": ("layers", None)}
+            "layers": ("layers", None), "llm": ("macro.llm", "llm")}
     if name not in lazy:
         raise AttributeError(f"module 'aimatrix' has no attribute {name!r}")
     module_name, attr = lazy[name]
@@ -46,6 +46,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "gemm", "conv", "membw", "launch", "micro", "model", "layer", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
+    "__version__", "gemm", "conv", "membw", "launch", "micro", "model", "layer", "llm", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
     "AimatrixError", "CudaError", "OutOfMemoryError", "UnsupportedError", "VerificationError",
 ]
