@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from .cluster import Group
+from .jsonfile import read_json
 from .model import conv_macs
 
 SCHEMA = "aimatrix.conv_times/1"
@@ -97,11 +98,7 @@ class ConvTimes:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ConvTimes":
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{p}: line {e.lineno}: not valid JSON ({e.msg})") from None
+        p, d = read_json(path)
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise ValueError(f"{p}: not a conv-time table (schema {SCHEMA!r})")
         out = cls([], dict(d.get("meta") or {}))

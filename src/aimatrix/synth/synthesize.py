@@ -36,6 +36,7 @@ from typing import Any, Sequence
 
 from .. import _check
 from .cluster import Group
+from .jsonfile import read_json
 from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness, layer_models
 
 SCHEMA = "aimatrix.synthetic/1"
@@ -180,11 +181,7 @@ class SyntheticModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SyntheticModel":
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{p}: line {e.lineno}: not valid JSON ({e.msg})") from None
+        p, d = read_json(path)
         return cls.from_dict(d, source=str(p))
 
     # -- emit & run (aimatrix.synth.emit / .run) ---------------------------------------
