@@ -146,21 +146,19 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
 def run_llm(config: str = "1b", *, phases: Iterable[str] = ("prefill", "decode"),
             batches: Iterable[int] = (1, 8, 64), backends_: Iterable[str] = ("torch-graph",),
             **options: Any) -> Iterator[Result]:
-    """Yield one Result per (phase, batch, backend) of :func:`llm`; failures are yielded as ``Result.failed``.
+    """Yield one Result per (phase, batch, backend) of :func:`llm`, through the suite runner; a failure is a
+    failed Result.
 
     The serving sweep: e.g. prefill (TTFT) and decode (TPOT) of the 1B decoder at batch 1, 8
     and 64 under CUDA graphs. Other keyword options go to :func:`llm` (``prompt``, ``dtype``,
     ``device``, timing options, ...).
     """
-    for phase in phases:
-        for batch in batches:
-            for be in backends_:
-                try:
-                    yield llm(phase, config=config, batch=batch, backend=be, **options)
-                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-                    params = {"model": f"llama_{config}", "phase": phase, "config": config, "batch": batch}
-                    yield Result.failed("model", params, backend=str(be), dtype=str(options.get("dtype", "bf16")),
-                                        device=str(options.get("device", "auto")), exc=exc)
+    from ..suite.case import Case
+    from ..suite.runner import iter_results
+
+    cases = [Case("model", llm, (phase,), dict(options, config=config, batch=batch, backend=be), arg_names=("phase",))
+             for phase in phases for batch in batches for be in backends_]
+    yield from iter_results(cases, device=str(options.get("device", "auto")))
 
 
 def check_phase(c: llama.Config, phase: str, prompt: int, new: int, sdpa_backend: str, dev: torch.device,
