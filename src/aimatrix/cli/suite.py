@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     for tier in TIERS:
         rows = [r for r in outcome.shown if tier_of(r.op, r.params) == tier]
         if rows:
-            print_results(rows, con, title=f"{tier} on {device_title(dev)}")
+            wall = sum(r.metrics.get("case_wall_s") or 0 for r in rows)
+            print_results(rows, con, title=f"{tier} on {device_title(dev)} ({wall:.0f} s)")
     ref = _reference(args, outcome.shown)
     card = score.scorecard(outcome.shown, ref[1], name=ref[0]) if ref else None
     if card:

@@ -224,7 +224,10 @@ def iter_results(cases: Sequence[Case], *, device: str, isolate: bool = False, t
     interrupted = False
     try:
         for case in cases:
+            t0 = time.monotonic()
             r = runner.run(case)
+            # The whole case (set-up, verification, warm-up, samples): what a suite's time budget is made of.
+            r = r.with_(metrics={**r.metrics, "case_wall_s": round(time.monotonic() - t0, 3)})
             if r.case is None:
                 r = r.with_(case=case.id)
             if run is not None:
