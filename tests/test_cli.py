@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from aimatrix.cli import main
 
 
@@ -119,3 +121,12 @@ def test_membw_subcommand_kernel_reaches_only_device_kernels(tmp_path):
     assert rc == 1  # both fail on the CPU, each for its own reason, and both are recorded
     assert "kernel='tma' names a CUDA kernel" in recs["copy"]["error"]["message"]
     assert "CUDA" in recs["h2d"]["error"]["message"] and "kernel=" not in recs["h2d"]["error"]["message"]
+
+
+@pytest.mark.cuda
+def test_suite_on_the_gpu_scores_against_the_shipped_reference(tmp_path, capsys):
+    out = tmp_path / "gpu.jsonl"
+    assert main(["--device", "cuda", "--quick", "--tiers", "micro", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Score against h100-sxm" in text  # every micro case of the suite is in the reference
+    assert all(json.loads(x)["error"] is None for x in out.read_text().splitlines())
