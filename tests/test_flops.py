@@ -101,15 +101,36 @@ def _rnn_hand_macs(module, *inputs):
     return sum(total)
 
 
+def _sdpa_hand_macs(module, *inputs):
+    """MACs of the scaled-dot-product attentions the pass calls: q @ k^T and scores @ v, from their shapes
+    (the CPU's fused attention kernel is one FlopCounterMode misses)."""
+    import torch.nn.functional as F
+
+    total, real = [], F.scaled_dot_product_attention
+
+    def counting(q, k, v, *args, **kw):
+        total.append(q.shape[:-1].numel() * k.shape[-2] * (q.shape[-1] + v.shape[-1]))
+        return real(q, k, v, *args, **kw)
+
+    F.scaled_dot_product_attention = counting
+    try:
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        F.scaled_dot_product_attention = real
+    return sum(total)
+
+
 @pytest.mark.parametrize("name", zoo.names())
-def test_zoo_counts_are_flop_counter_mode_plus_the_rnn_rule(name):
+def test_zoo_counts_are_flop_counter_mode_plus_the_rnn_and_attention_rules(name):
     m = zoo.build(name, "tiny")
     step = zoo.inputs(name, 2, "tiny")[0]
     with FlopCounterMode(display=False) as plain, torch.no_grad():
         m(*step)
     ours = count_macs(m, *step)
-    # On the CPU torch's counter sees no FLOPs in a fused LSTM; every other product is its own count.
-    assert ours == plain.get_total_flops() // 2 + _rnn_hand_macs(m, *step)
+    # On the CPU torch's counter sees no FLOPs in a fused LSTM or a fused attention; every other product
+    # is its own count.
+    assert ours == plain.get_total_flops() // 2 + _rnn_hand_macs(m, *step) + _sdpa_hand_macs(m, *step)
     assert ours > 0
     if zoo.spec(name).family != "detection":  # detection heads need data-dependent shapes: no meta run
         meta = zoo.build(name, "tiny", device="meta")
