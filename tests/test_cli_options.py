@@ -156,3 +156,14 @@ def test_without_pytorch_am_model_says_how_to_install_it(tmp_path):
             "try:\n    am.model\nexcept am.UnsupportedError as e:\n    print(e)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert 'pip install "aimatrix[torch]"' in p.stdout, p.stderr
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from aimatrix.cli import build_parser
+
+    parser, subs = build_parser()
+    missing = [f"{name} {a.option_strings or a.dest}" for name, p in [("aimatrix", parser), *subs.items()]
+               for a in p._actions if not isinstance(a, argparse._SubParsersAction) and not a.help]
+    assert missing == []

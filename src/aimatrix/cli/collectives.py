@@ -17,20 +17,21 @@ QUICK_SAMPLES = 5
 def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nproc", type=positive_int, default=None,
                    help="processes on this host (default: one per GPU, else 2)")
-    p.add_argument("--backend", default="auto", choices=["auto", "nccl", "gloo"])
+    p.add_argument("--backend", default="auto", choices=["auto", "nccl", "gloo"],
+                   help="the process group's backend (default auto: nccl with GPUs, else gloo)")
     p.add_argument("--ops", type=csv_list(lazy("aimatrix.dist", "OPS")), default=None,
                    help="comma list of all_reduce, all_gather, reduce_scatter, broadcast, reduce, all_to_all "
                         "(default: all)")
     p.add_argument("--min-bytes", type=byte_size, default=8, metavar="SIZE", help="smallest size (default 8)")
     p.add_argument("--max-bytes", type=byte_size, default=4 << 30, metavar="SIZE", help="largest size (default 4G)")
     p.add_argument("--factor", type=positive_int, default=2, help="each size is the last times this (default 2)")
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="element type (default fp32)")
     p.add_argument("--samples", type=positive_int, default=None,
                    help=f"timed iterations per size (default 20; --quick {QUICK_SAMPLES})")
     p.add_argument("--nnodes", type=positive_int, default=1, help="hosts taking part (run this command on each)")
-    p.add_argument("--node-rank", type=int, default=0)
+    p.add_argument("--node-rank", type=int, default=0, help="this host's rank among --nnodes (node 0 first)")
     p.add_argument("--master-addr", default="127.0.0.1", help="address of node 0 (torchrun static rendezvous)")
-    p.add_argument("--master-port", type=positive_int, default=29511)
+    p.add_argument("--master-port", type=positive_int, default=29511, help="node 0's rendezvous port")
 
 
 def run(args: argparse.Namespace) -> int:
