@@ -19,7 +19,6 @@ from aimatrix.results.export import write_csv
 from aimatrix.results.jsonl import check_resumable, drop_partial_last_line, load_results, run_ids
 from aimatrix.results.report import build_report, find_chromium, render_in_browser, write_report
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def _set(record: dict, path: str, value) -> dict:
@@ -123,7 +122,7 @@ def test_public_functions_work_on_what_passed(tmp_path):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""), "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200"}  # the aimatrix this interpreter imports, installed or on PYTHONPATH
     return subprocess.run([sys.executable, "-m", "aimatrix.bench", *args], capture_output=True, text=True,
                           timeout=300, cwd=cwd, env=env)
 

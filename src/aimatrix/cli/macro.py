@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         scenario["log_dir"] = str(Path(args.out or ".").resolve().parent / "loadgen")  # LoadGen's logs by the JSONL
     cases = [Case("model", model, (n,), {"batch": b, "dtype": dt, "backend": be, **scenario,
                                          "size": args.size, "device": str(dev), **timing},
-                  arg_names=("name",), est_s=est_seconds(timing, 5.0))
+                  arg_names=("model",), est_s=est_seconds(timing, 5.0))
              for n in (args.models or zoo.names()) for b in (args.batch or [None]) for dt in args.dtype for be in bes]
     return run_suite(args, cases, device=str(dev), title=f"models on {dev}").code
 

@@ -47,6 +47,6 @@ def run_macro(models: str | Iterable[str] | None = None, batches: Iterable[int |
     batch_list = [None] if batches is None else list(batches)
     cases = [Case("model", model, (name,), dict(batch=batch, dtype=dtype, backend=be, scenario=scenario, size=size,
                                                 device=dev_name, warm_start_iters=warm_start_iters, seed=seed,
-                                                **options), arg_names=("name",))
+                                                **options), arg_names=("model",))
              for name in model_names for batch in batch_list for dtype in dtype_names for be in backend_names]
     yield from iter_results(cases, device=dev_name)

@@ -89,7 +89,7 @@ def macro_cases(dev: Device, timing: dict) -> list[Case]:
             kw = dict(dtype=_gpu_dtype(dev), backend="torch-graph")
         else:
             kw = dict(batch=1, dtype="fp32", backend="torch", size="tiny" if name in CPU_MACRO_TINY else "full")
-        cases.append(Case("model", model, (name,), dict(kw, device=str(dev), **timing), arg_names=("name",),
+        cases.append(Case("model", model, (name,), dict(kw, device=str(dev), **timing), arg_names=("model",),
                           est_s=est_seconds(timing, 8.0 if dev.is_cuda else 3.0)))
     return cases
 
