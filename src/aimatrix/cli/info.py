@@ -80,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
             con.print("  backends: cublas, cublaslt (all dtypes the GPU runs), simt (fp32), tensorcore (fp16/bf16)")
     for name, detail in _frameworks_status():
         con.print(f"framework {name}: {escape(detail)}")
+    try:  # what `macro --models` and `layers --layers` take (both need PyTorch)
+        from ..layers import NAMES
+        from ..macro.zoo import names
+
+        con.print(f"models: {', '.join(names())}")
+        con.print(f"layers: {', '.join(NAMES)}")
+    except ModuleNotFoundError:
+        con.print("models, layers: " + escape('need PyTorch (pip install "aimatrix[torch]")'))
     return 0
 
 
