@@ -37,6 +37,14 @@ MEASURED_PARAMS: set[str] = {"repeat", "timer", "algo", "algo_id", "tile_id", "s
 CPU_BUSY = 0.10
 
 
+def error_record(exc: BaseException) -> dict:
+    """A Result's ``error``: ``{"type", "message"}``, plus the CUDA/cuBLAS/cuDNN ``status`` when there is one."""
+    err = {"type": type(exc).__name__, "message": str(exc)}
+    if getattr(exc, "status", ""):
+        err["status"] = exc.status  # type: ignore[attr-defined]
+    return err
+
+
 class NewerSchemaError(ValueError):
     """A record written by a newer aimatrix, with a schema version this one cannot read."""
 
@@ -145,10 +153,7 @@ class Result:
     def failed(cls, op: str, params: Mapping[str, Any], *, backend: str, dtype: str, device: str,
                exc: BaseException, env: Mapping[str, Any] | None = None) -> "Result":
         """A case that could not run: the error is recorded, not raised."""
-        err = {"type": type(exc).__name__, "message": str(exc)}
-        if getattr(exc, "status", ""):
-            err["status"] = exc.status  # type: ignore[attr-defined]
-        return cls(op, dict(params), backend, dtype, device, env=dict(env or {}), error=err)
+        return cls(op, dict(params), backend, dtype, device, env=dict(env or {}), error=error_record(exc))
 
     def with_(self, **changes: Any) -> "Result":
         """A copy with some fields replaced."""

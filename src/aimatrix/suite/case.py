@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..results.result import Result
+from ..results.result import Result, error_record
 from ..timing import DEFAULTS as _TIMING_OPTIONS
 
 #: Keyword arguments that say how to run a case, not what it is: left out of its id,
@@ -65,7 +65,7 @@ class Case:
         return json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
 
     def failed(self, exc: BaseException, device: str) -> Result:
-        return self.failed_with(error_of(exc), device)
+        return self.failed_with(error_record(exc), device)
 
     def failed_with(self, error: Mapping[str, Any], device: str) -> Result:
         """The Result of this case when it could not finish: ``error`` is ``{"type", "message", ...}``."""
@@ -74,11 +74,3 @@ class Case:
         params.update({k: v for k, v in self.kwargs.items() if k not in ("dtype", "backend", "device")})
         return Result(self.op, params, str(self.kwargs.get("backend", "auto")), str(self.kwargs.get("dtype", "")),
                       device, error=dict(error), case=self.id)
-
-
-def error_of(exc: BaseException) -> dict:
-    """The record of an exception: ``{"type", "message"}``, plus the CUDA/cuBLAS/cuDNN ``status`` when it has one."""
-    err = {"type": type(exc).__name__, "message": str(exc)}
-    if getattr(exc, "status", ""):
-        err["status"] = exc.status  # type: ignore[attr-defined]
-    return err

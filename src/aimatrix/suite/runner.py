@@ -29,8 +29,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..results.jsonl import JsonlWriter, drop_partial_last_line, load_results
-from ..results.result import Result
-from .case import Case, error_of
+from ..results.result import Result, error_record
+from .case import Case
 from .cpuload import OtherLoad
 
 #: Failures after which the process that ran the case is still sound (argument or
@@ -90,7 +90,7 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the child (covered
         try:
             conn.send(("ok", call(case).to_dict()))
         except Exception as exc:
-            conn.send(("error", error_of(exc)))
+            conn.send(("error", error_record(exc)))
 
 
 class _Lost(Exception):
