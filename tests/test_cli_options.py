@@ -167,3 +167,12 @@ def test_every_option_has_help_text():
     missing = [f"{name} {a.option_strings or a.dest}" for name, p in [("aimatrix", parser), *subs.items()]
                for a in p._actions if not isinstance(a, argparse._SubParsersAction) and not a.help]
     assert missing == []
+
+
+def test_synth_refuses_an_unusable_out_before_profiling(tmp_path, capsys):
+    import time
+
+    t0 = time.monotonic()
+    assert main(["synth", "--device", "cpu", "--out", str(tmp_path)]) == 2
+    assert "is not allowed: it is a folder" in capsys.readouterr().err
+    assert time.monotonic() - t0 < 5  # no profiling or synthesis first

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..device import resolve
+from ..suite import outfile
 from ..suite.case import Case
 from ..suite.micro import est_seconds
-from .common import Command, console, run_suite, timing_of
+from .common import Command, console, default_out, run_suite, timing_of
 from .options import SUITE, csv_list, lazy, positive_int
 
 
@@ -40,12 +41,14 @@ def run(args: argparse.Namespace) -> int:
 
         if Path(args.save).exists() and not Path(args.save).is_dir():
             raise ValueError(f"--save {args.save!r} is not allowed: it is a file; give a folder")
+    if not args.no_run:  # before the minutes of profiling and synthesis, not after them
+        args.out = args.out or default_out(str(dev))
+        outfile.prepare(args.out, resume=args.resume, append=args.append)
     con.print(f"[bold]aimatrix synth[/bold]: profiling {', '.join(args.models)} on {dev} ...")
     timing = timing_of(args)
     run_synth(args.models, device=str(dev), dtype=args.dtype, out=args.save, bits=args.bits,
-                     population=args.population, generations=args.generations, seed=args.seed,
-                     run=args.fidelity, with_fidelity=args.fidelity, backends=(), size=args.size,
-                     print_fn=con.print, **timing)
+              population=args.population, generations=args.generations, seed=args.seed, run=args.fidelity,
+              with_fidelity=args.fidelity, backends=(), size=args.size, print_fn=con.print, **timing)
     if args.no_run:
         return 0
     ga = dict(bits=args.bits, population=args.population, generations=args.generations, seed=args.seed)
