@@ -4,8 +4,10 @@
 #   ref    python -m aimatrix.bench (full) with no reference: the run that ships as the reference
 #   full   python -m aimatrix.bench (full), scored against the shipped reference
 #   quick  python -m aimatrix.bench --quick, scored against the shipped reference
+#   quick-vs-ref  the same, scored against this call's ref step instead
 #   tests  pytest -m cuda on $CUDA_TESTS
-# Each step is timed; logs and result files go to $OUT (at most 8 files come back).
+# Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
+# wrote; logs and result files go to $OUT.
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
@@ -17,8 +19,9 @@ t0=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - t0 )) s) ==" | tee -a "$OUT/steps.log"; }
 suite() {  # name, extra args...
   local name=$1; shift
-  local s=$(date +%s)
-  (cd /tmp && rm -f "/tmp/$name.jsonl" "/tmp/$name.html" && timeout ${SUITE_TIMEOUT:-590} \
+  local s=$(date +%s) left=$(( ${DEADLINE:-585} - $(date +%s) + t0 ))
+  local limit=$(( left < ${SUITE_TIMEOUT:-590} ? left : ${SUITE_TIMEOUT:-590} ))
+  (cd /tmp && rm -f "/tmp/$name.jsonl" "/tmp/$name.html" && timeout $limit \
      python3 -m aimatrix.bench --out "/tmp/$name.jsonl" "$@") > "$OUT/$name.log" 2>&1
   echo "$name: exit $? in $(( $(date +%s) - s )) s" | tee -a "$OUT/steps.log"
   cp "/tmp/$name.jsonl" "$OUT/" 2>/dev/null; cp "/tmp/$name.html" "$OUT/" 2>/dev/null
@@ -35,6 +38,7 @@ for step in ${STEPS:-build ref}; do
     ref) suite suite-ref --reference none ;;
     full) suite suite-full ;;
     quick) suite suite-quick --quick ;;
+    quick-vs-ref) suite suite-quick --quick --reference /tmp/suite-ref.jsonl ;;
     tests)
       timeout ${TESTS_TIMEOUT:-300} python3 -P -m pytest -q -m cuda -p no:cacheprovider ${CUDA_TESTS:-tests/test_readme.py} \
         > "$OUT/pytest.log" 2>&1

@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+import aimatrix as am  # noqa: E402
 import aimatrix.synth as S  # noqa: E402
 from aimatrix import _native  # noqa: E402
 from aimatrix.synth import reference as R  # noqa: E402
@@ -257,12 +258,22 @@ def test_run_small_model_on_cpu():
     sm = S.synthesize(S.cluster(wl, [32, 16]), population=200, generations=10, min_layers=3, min_filters=1)
     r = sm.run(device="cpu", max_time=0.05, min_time=0.01, warmup=0.01)
     assert r.op == "synth" and r.median_ms > 0 and r.params["convs"] == sm.conv_count
+    assert r.verify["passed"] and r.verify["rel_error"] < 1e-5  # checked against its fp32 forward first
+    with pytest.raises(am.UnsupportedError, match="torch-graph.*needs a CUDA device"):
+        sm.run(device="cpu", backend="torch-graph")
     rows = S.fidelity(sm, wl, device="cpu", max_time=0.02, min_time=0.005, warmup=0.005)
     assert [r["center"] for r in rows] == [32, 16, "all"] and all(r["real_ms"] > 0 for r in rows)
     nat = sm.run(device="cpu", backend="native", max_time=0.05, min_time=0.01, warmup=0.01)
     assert nat.backend == "native" and nat.verify["passed"] and nat.params["ops"] == "convs only"
     assert len(nat.params["algo"].split(";")) == sm.conv_count == nat.params["convs"]
     assert nat.metrics["flops"] == 2 * sm.macs  # the synthetic model's MACs are its convs'
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype, channels_last", [("fp32", False), ("bf16", True)])
+def test_run_paper_model_as_a_cuda_graph(paper_model, dtype, channels_last):
+    r = paper_model.run(device="cuda", backend="torch-graph", dtype=dtype, channels_last=channels_last, max_time=0.2)
+    assert r.backend == "torch-graph" and r.verify["passed"] and r.metrics["flops"] == 2 * paper_model.macs
 
 
 @pytest.mark.cuda
@@ -275,7 +286,7 @@ def test_run_paper_model_natively_on_gpu(paper_model, dtype, channels_last):
 
 # -- bad input -------------------------------------------------------------------------------------
 def test_run_synth_rejects_an_unknown_backend_before_profiling():
-    with pytest.raises(ValueError, match=r"backends='tf' is not allowed: expected one of torch, native"):
+    with pytest.raises(ValueError, match=r"backends='tf' is not allowed: expected one of torch, torch-graph, native"):
         S.run_synth("no-such-model", device="cpu", backends=["torch", "tf"])
 
 

@@ -24,8 +24,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generations", type=positive_int, default=50, help="the GA's generations")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and of the inputs")
     p.add_argument("--no-run", action="store_true", help="profile, cluster and synthesize only")
-    p.add_argument("--backends", type=csv_list(("torch", "native")), default=["torch", "native"],
-                   help="run the proxy under: torch (the whole module), native (its convs alone)")
+    p.add_argument("--backends", type=csv_list(("torch", "torch-graph", "native")), default=["torch", "native"],
+                   help="run the proxy under: torch (the whole module), torch-graph (the same as one CUDA graph), "
+                        "native (its convs alone)")
     p.add_argument("--fidelity", action="store_true",
                    help="also time every real conv and its group's synthetic convs (minutes on a CPU)")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import torch
@@ -15,20 +13,13 @@ from ..peaks import peak_tflops
 from ..results.env import device_info, environment
 from ..results.result import Result
 from ..macro import _guard, backends, verify
-from ..macro.backends.base import DTYPES, TORCH_DTYPE, Case, cast_floats, flat
+from ..macro.backends.base import DTYPES, TORCH_DTYPE, Case, bare_case, cast_floats, flat
 from .catalog import catalog
 from .ops import LAYERS, NAMES
 
 #: Layers run through these macro backends (ONNX/TensorRT/TensorFlow are for whole models).
 LAYER_BACKENDS = ("torch", "torch-compile", "torch-graph")
 _BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
-
-
-@dataclass(frozen=True)
-class _LayerSpec:  # what the torch backends read from a zoo ModelSpec
-    name: str
-    precision: str = "cast"
-    graph_capturable: bool = True
 
 
 def _shape(name: str, shape: dict) -> dict:
@@ -86,9 +77,9 @@ def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str
             torch.manual_seed(seed)
             module = d.build(s).to(tdev).eval()
         inputs = tuple(t.to(tdev) for t in d.inputs(s, g))
-        with _guard.precision("fp32", dev), torch.inference_mode():
+        with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
             ref = [flat((d.reference(module) if d.reference else module)(*inputs))]
-        case = Case(_LayerSpec(name), module, [inputs], dtype, dev, "layer", s.get("n", 1), cl, "", Path("."))
+        case = bare_case(name, module, inputs, dtype=dtype, device=dev, batch=s.get("n", 1), channels_last=cl)
         be.check(case)
         prep = _train_prepared(case) if train else be.prepare(case)
         ver = verify.compare(prep.collect(), ref, dtype)

@@ -19,11 +19,12 @@ from ..errors import AimatrixError, OutOfMemoryError, UnsupportedError
 
 
 @contextlib.contextmanager
-def precision(dtype: str, device: Device) -> Iterator[None]:
-    """TF32 on for ``tf32`` only (so fp32 is true fp32); cuDNN autotuning on a GPU. Restored after."""
+def precision(dtype: str, device: Device, *, autotune: bool = True) -> Iterator[None]:
+    """TF32 on for ``tf32`` only (so fp32 is true fp32); cuDNN autotuning on a GPU unless ``autotune``
+    is False (a one-off pass, such as the fp32 reference, would spend longer choosing than running). Restored after."""
     saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = dtype == "tf32"
-    torch.backends.cudnn.benchmark = device.is_cuda
+    torch.backends.cudnn.benchmark = device.is_cuda and autotune
     try:
         yield
     finally:

@@ -21,8 +21,6 @@ model's on the same inputs (``Result.verify``). Weights are random, fixed by the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import torch
@@ -34,7 +32,7 @@ from ..peaks import peak_gbps, peak_tflops
 from ..results.env import device_info, environment
 from ..results.result import Result
 from . import _guard, _memory, backends, verify
-from .backends.base import DTYPES, Case, flat
+from .backends.base import DTYPES, bare_case, flat
 from .models import _transformer as tf
 from .models import llama
 
@@ -42,14 +40,6 @@ PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")
 _WIDTH = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
 _DEFAULTS = {"tiny": (16, 8)}  # (prompt, new_tokens); full-size configurations: (1024, 128)
-
-
-@dataclass(frozen=True)
-class _PhaseSpec:  # what the torch backends read from a zoo ModelSpec
-    name: str
-    parts: tuple[str, ...] = ()
-    precision: str = "cast"
-    graph_capturable: bool = True
 
 
 def _need_bytes(c: llama.Config, phase: str, batch: int, prompt: int, new: int) -> float:
@@ -106,10 +96,10 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
         sdpa_ran = check_phase(c, phase, prompt, new, sdpa_backend, tdev, dtype)
         module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, seed, tdev)
-        with _guard.precision("fp32", dev), torch.inference_mode():
+        with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
             ref = _view(phase, flat(module(*inputs)))
         parts = ("model",) if phase == "generate" else ()  # torch-compile: the model, not the unrolled loop
-        case = Case(_PhaseSpec(name, parts), module, [inputs], dtype, dev, config, batch, False, "", Path("."))
+        case = bare_case(name, module, inputs, dtype=dtype, device=dev, batch=batch, size=config, parts=parts)
         be.check(case)
         prep = be.prepare(case)
         ver = verify.compare([_view(phase, o) for o in prep.collect()], [ref], dtype)

@@ -50,7 +50,7 @@ def warm_start(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
 def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], device: Device) -> tuple[list, int | None]:
     """Eager fp32 outputs (the compared views) of every step, and the MACs of the run (None: not countable)."""
     views = []
-    with _guard.precision("fp32", device), torch.inference_mode():
+    with _guard.precision("fp32", device, autotune=False), torch.inference_mode():
         for s in steps:
             out = flat(module(*s))
             views.append(spec.verify_view(out) if spec.verify_view else out)

@@ -34,14 +34,25 @@ LAYERS = [("conv_bn_relu", "resnet50", "layer1 3x3"), ("linear", "vgg16", "fc6")
 # On the CPU: batch 1 at full size where a forward takes at most ~1 s on two cores; the
 # detection and sequence models at their "tiny" size (full Mask R-CNN is 28 images of 800 px).
 CPU_MACRO_TINY = ("maskrcnn", "ssd", "nmt", "nmt_beam", "deepspeech", "vgg16", "resnet152")
-# The original AI Matrix suite's models (the zoo's transformers join once they have run on a GPU).
+# The original AI Matrix suite's models, and BERT-base (MLPerf's: sequence 128), as AI Matrix added it.
 MACRO_MODELS = ("alexnet", "googlenet", "vgg16", "resnet50", "resnet152", "densenet121", "maskrcnn", "ssd", "nmt",
-                "nmt_beam", "deepspeech", "din")
+                "nmt_beam", "deepspeech", "din", "bert_base")
+# The ~1B Llama-style decoder as LLM serving is measured: prefill (time to first token, compute-bound)
+# and decode with a KV cache (time per output token, bandwidth-bound), one user and a full batch.
+# The CPU runs the "tiny" configuration: the 1B one's prefill alone is ~2.5 TFLOP.
+LLM_PHASES = [(phase, batch) for phase in ("prefill", "decode") for batch in (1, 64)]
 SYNTH_MODELS = ("alexnet", "vgg16", "googlenet")
 
 
 def _gpu_dtype(dev: Device) -> str:
     return "bf16" if "bf16" in device_dtypes(dev) else "fp16"
+
+
+def _torch_backend(dev: Device) -> str:
+    """CUDA graphs on a GPU: a layer or a small CNN launched eagerly measures the host's launch
+    rate as much as the GPU (two H100 hosts read 1.6-1.9x apart on eager layers); replayed as
+    one graph, it measures the GPU. Eager on the CPU, where there is nothing to capture."""
+    return "torch-graph" if dev.is_cuda else "torch"
 
 
 def micro_cases(dev: Device, timing: dict) -> list[Case]:
@@ -60,7 +71,7 @@ def micro_cases(dev: Device, timing: dict) -> list[Case]:
 
 
 def layer_cases(dev: Device, timing: dict) -> list[Case]:
-    """One layer of each family at the shape its model runs (on the CPU: batch 1)."""
+    """One layer of each family at the shape its model runs (on the CPU: batch 1), each a CUDA graph on a GPU."""
     from ..layers import catalog, layer
 
     entries = {(e["layer"], e["model"], e["where"]): e for e in catalog()}
@@ -70,27 +81,34 @@ def layer_cases(dev: Device, timing: dict) -> list[Case]:
         shape = dict(entries[key]["shape"])
         if not dev.is_cuda:
             shape["n"] = 1
-        kw = dict(shape, dtype=dtype, backend="torch", device=str(dev), **timing)
+        kw = dict(shape, dtype=dtype, backend=_torch_backend(dev), device=str(dev), **timing)
         cases.append(Case("layer", layer, (key[0],), kw, arg_names=("layer",), est_s=est_seconds(timing, 1.0)))
     return cases
 
 
 def macro_cases(dev: Device, timing: dict) -> list[Case]:
-    """Every zoo model at its standard batch, bf16 under CUDA graphs on a GPU; fp32 eager at batch 1 on the CPU.
+    """The AI Matrix models and BERT-base at their standard batch, bf16 under CUDA graphs on a GPU (fp32 eager at
+    batch 1 on the CPU), then the decoder's prefill and decode.
 
     torch-graph rather than torch-compile: compiling the zoo takes longer than the whole
     suite's budget, and replaying graphs removes the launch overhead that eager mode adds.
     """
     from ..macro import model
+    from ..macro.llm import llm
 
     cases = []
     for name in MACRO_MODELS:
         if dev.is_cuda:
-            kw = dict(dtype=_gpu_dtype(dev), backend="torch-graph")
+            kw = dict(dtype=_gpu_dtype(dev), backend=_torch_backend(dev))
         else:
             kw = dict(batch=1, dtype="fp32", backend="torch", size="tiny" if name in CPU_MACRO_TINY else "full")
         cases.append(Case("model", model, (name,), dict(kw, device=str(dev), **timing), arg_names=("model",),
                           est_s=est_seconds(timing, 8.0 if dev.is_cuda else 3.0)))
+    for phase, batch in LLM_PHASES:
+        kw = dict(config="1b", dtype=_gpu_dtype(dev)) if dev.is_cuda else dict(config="tiny", dtype="fp32")
+        kw.update(batch=batch, backend=_torch_backend(dev), device=str(dev), **timing)
+        cases.append(Case("model", llm, (phase,), kw, arg_names=("phase",),
+                          est_s=est_seconds(timing, 8.0 if dev.is_cuda else 1.0)))
     return cases
 
 
@@ -102,7 +120,7 @@ def statsnet_proxy(models: str, *, dtype: str, device: str, backend: str = "torc
     The synthesis is seeded and its warps estimated, so every run on every device builds the same
     proxy; its Result is op ``synth``
     with the real models' names in ``params["models"]``; ``backend`` is ``torch`` (the whole
-    module) or ``native`` (its convolutions alone).
+    module), ``torch-graph`` (the module as one CUDA graph) or ``native`` (its convolutions alone).
     """
     from ..synth.cluster import cluster
     from ..synth.profile import profile
@@ -117,10 +135,12 @@ def statsnet_proxy(models: str, *, dtype: str, device: str, backend: str = "torc
 
 
 def synthetic_cases(dev: Device, timing: dict) -> list[Case]:
-    """The StatsNet proxy of AlexNet + VGG16 + GoogLeNet: profiled, clustered, synthesized here, then run."""
+    """The StatsNet proxy of AlexNet + VGG16 + GoogLeNet: profiled, clustered, synthesized here, then run
+    (a CUDA graph on a GPU)."""
     proxy = statsnet_proxy
     dtype = _gpu_dtype(dev) if dev.is_cuda else "fp32"
-    return [Case("synth", proxy, (",".join(SYNTH_MODELS),), dict(dtype=dtype, device=str(dev), **timing),
+    kw = dict(dtype=dtype, backend=_torch_backend(dev), device=str(dev), **timing)
+    return [Case("synth", proxy, (",".join(SYNTH_MODELS),), kw,
                  arg_names=("models",), est_s=est_seconds(timing, 10.0))]
 
 

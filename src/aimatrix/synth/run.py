@@ -27,7 +27,7 @@ from .synthesize import SyntheticModel, synthesize
 from .workload import Layer, Workload
 
 DTYPES = ("fp32", "fp16", "bf16")
-BACKENDS = ("torch", "native")
+BACKENDS = ("torch", "torch-graph", "native")
 
 
 def _torch_dtype(dtype: str):
@@ -58,48 +58,58 @@ def _run_native(model: SyntheticModel, *, dev, dtype: str, batch: int, channels_
                       **timing_options)
 
 
+def _run_torch(model: SyntheticModel, *, dev, dtype: str, backend: str, batch: int, channels_last: bool,
+               seed: int, **timing_options: Any) -> tuple[dict, dict]:
+    """The whole module through a macro torch backend (eager or CUDA graph), checked first against
+    its fp32 forward: (measurement, verify)."""
+    import torch
+
+    from ..macro import _guard, backends, verify
+    from ..macro.backends.base import bare_case, flat
+
+    tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
+    with _guard.errors(f"synthetic model ({dtype}, {backend})", dev), _guard.precision(dtype, dev):
+        m = to_torch(model, seed=seed).to(tdev).eval()
+        x = example_input(model, batch=batch, seed=seed, device=tdev, dtype=torch.float32)
+        with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
+            ref = [flat(m(x))]
+        case = bare_case("synthetic", m, (x,), dtype=dtype, device=dev, batch=batch, channels_last=channels_last)
+        be = backends.get(backend)
+        be.check(case)
+        prep = be.prepare(case)
+        ver = verify.compare(prep.collect(), ref, dtype)
+        raw = timing.measure(prep.run, device=dev, stream=prep.stream, **timing_options)
+    return raw, ver
+
+
 def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32", backend: str = "torch",
               batch: int | None = None, channels_last: bool = False, seed: int = 0, **timing_options: Any) -> Result:
-    """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``).
+    """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``), verified first.
 
-    ``backend``: ``torch`` (the whole module: convs, batch norm, ReLU, pooling) or ``native``
-    (the convs alone through the native conv runner; NHWC when ``channels_last``).
+    ``backend``: ``torch`` (the whole module: convs, batch norm, ReLU, pooling), ``torch-graph``
+    (the same replayed as one CUDA graph: no launch overhead, so the GPU's time rather than the
+    host's) or ``native`` (the convs alone through the native conv runner; NHWC when ``channels_last``).
     """
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, BACKENDS)
     dev = resolve(device)
     b = model.batch if batch is None else _check.positive_int("batch", batch)
-    native = None
-    if backend == "native":
-        native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed,
-                             **timing_options)
-        raw = {"stats": native.stats}
-    else:
-        import torch
-
-        tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
-        m = to_torch(model, seed=seed).to(device=tdev, dtype=_torch_dtype(dtype))
-        x = example_input(model, batch=b, seed=seed, device=tdev, dtype=_torch_dtype(dtype))
-        if channels_last:
-            m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-
-        def fwd() -> None:
-            with torch.inference_mode():
-                m(x)
-
-        raw = timing.measure(fwd, device=dev, **timing_options)
     macs = model.macs * b // model.batch
     params = {"model": "synthetic", "groups": [g.center for g in model.groups], "convs": model.conv_count,
               "batch": b, "macs": macs, "channels_last": channels_last,
               "fitness_error": {str(g.center): g.fitness_error for g in model.groups}, "models": model.models}
-    if native is None:
+    if backend != "native":
+        raw, ver = _run_torch(model, dev=dev, dtype=dtype, backend=backend, batch=b, channels_last=channels_last,
+                              seed=seed, **timing_options)
         return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
-                                       flops=2.0 * macs, items=float(b), env=_env(dev))
+                                       flops=2.0 * macs, items=float(b), verify=ver, env=_env(dev))
+    native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed,
+                         **timing_options)
     params.update(ops="convs only", algo=native.params.get("algo"), repeat=native.params.get("repeat"),
                   timer=native.params.get("timer"))
-    return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
-                                   flops=native.metrics["flops"], items=float(b), verify=native.verify, env=native.env,
-                                   telemetry=native.telemetry)
+    return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev),
+                                   measurement={"stats": native.stats}, flops=native.metrics["flops"], items=float(b),
+                                   verify=native.verify, env=native.env, telemetry=native.telemetry)
 
 
 # -- fidelity ---------------------------------------------------------------------------

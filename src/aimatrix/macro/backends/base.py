@@ -46,6 +46,23 @@ class Case:
         return torch.device(str(self.device))
 
 
+@dataclass(frozen=True)
+class ModuleSpec:
+    """What the torch backends read of a zoo ModelSpec, for a bare module (a layer, a synthetic CNN)."""
+
+    name: str
+    parts: tuple[str, ...] = ()  # dense submodules torch-compile compiles instead of the whole forward
+    precision: str = "cast"
+    graph_capturable: bool = True
+
+
+def bare_case(name: str, module: nn.Module, inputs: tuple, *, dtype: str, device: Device, batch: int,
+              channels_last: bool = False, size: str = "", parts: tuple[str, ...] = ()) -> Case:
+    """A Case for a module that is not in the zoo: one step, no cache (nothing is exported)."""
+    return Case(ModuleSpec(name, parts), module, [inputs], dtype, device, size or name, batch, channels_last, "",
+                Path("."))
+
+
 @dataclass
 class Prepared:
     """A backend's runnable form of a Case."""
