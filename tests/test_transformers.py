@@ -140,6 +140,26 @@ def test_kv_cache_decode_equals_the_full_prefill():
     assert torch.allclose(step, full, atol=1e-5) and torch.allclose(step_masked, full, atol=1e-5)
 
 
+def test_decode_takes_the_attention_output_in_any_layout(monkeypatch):
+    """The fused GPU kernels return SDPA's output in their own (B, L, H, d) layout, transposed; decode
+    must not assume it contiguous (a view there failed on the H100)."""
+    plain = llama.sdpa
+
+    def flash_like(*a, **kw):
+        o = plain(*a, **kw)
+        return o.transpose(1, 2).contiguous().transpose(1, 2)  # same values, the fused kernels' strides
+    torch.manual_seed(0)
+    m = llama.Llama(TINY, max_pos=32).eval()
+    tokens = torch.randint(0, TINY.vocab, (2, 9))
+    cache = llama.KVCache(TINY, 2, 9)
+    with torch.no_grad():
+        full = m(tokens)
+        m(tokens[:, :8], cache.k, cache.v)
+        monkeypatch.setattr(llama, "sdpa", flash_like)
+        step = m(tokens[:, 8:], cache.k, cache.v, torch.tensor([8]))
+    assert torch.allclose(step, full, atol=1e-5)
+
+
 def test_generate_is_greedy_decoding():
     torch.manual_seed(0)
     m = llama.Llama(TINY, max_pos=32).eval()

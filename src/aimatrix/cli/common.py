@@ -18,10 +18,6 @@ from ..suite.case import Case
 from ..suite.runner import RunResults, run_cases
 from .console import print_results
 
-#: --quick: the same cases, each with a short budget (one meaning for every subcommand).
-QUICK_MAX_TIME = 1.0
-
-
 def console() -> Console:
     """Wide enough for the results table when writing to a file or pipe."""
     c = Console(soft_wrap=True)
@@ -33,9 +29,9 @@ def stderr() -> Console:
 
 
 def timing_of(args: argparse.Namespace) -> dict:
-    """The stopping rule of every case: --max-time, --target, and --quick's short budget."""
-    max_time = args.max_time if args.max_time is not None else (QUICK_MAX_TIME if args.quick else None)
-    return timing.rule(max_time=max_time, target=args.target, timer=args.timer, pause=args.pause,
+    """The stopping rule of every case: --max-time, --target, and --quick's short budget (``timing.QUICK``,
+    one meaning for every subcommand)."""
+    return timing.rule(max_time=args.max_time, target=args.target, timer=args.timer, pause=args.pause,
                        keep_samples=args.keep_samples or None, discard_throttled=args.discard_throttled or None,
                        preset=timing.QUICK if args.quick else None)
 

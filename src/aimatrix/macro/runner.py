@@ -48,22 +48,32 @@ def warm_start(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
 
 
 def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], device: Device) -> tuple[list, int | None]:
-    """Eager fp32 outputs (the compared views) of every step, and the MACs of the run (None: not countable)."""
-    views = []
+    """Eager fp32 outputs (the compared views) of every step, and the MACs of the run (None: not countable).
+
+    PyTorch's FLOP counter rides along the reference pass (a pass fewer: Mask R-CNN's is 28 images),
+    except in models with RNNs: under the counter (a dispatch mode) cuDNN's LSTM handed NMT's decoder
+    4-D states on an H100 (PyTorch 2.11), so those are counted in a pass of their own. A model the
+    counter cannot run gets None, and its Result no FLOP rates, rather than no Result.
+    """
+    apart = any(isinstance(m, torch.nn.RNNBase) for m in module.modules())
+    views, macs = [], 0
     with _guard.precision("fp32", device, autotune=False), torch.inference_mode():
         for s in steps:
-            out = flat(module(*s))
+            if apart or macs is None:
+                out = module(*s)
+            else:
+                try:
+                    n, _, out = run_counting(module, *s)
+                    macs += n
+                except RuntimeError:
+                    macs, out = None, module(*s)
+            out = flat(out)
             views.append(spec.verify_view(out) if spec.verify_view else out)
-        return views, _count(module, steps)
+        return views, (_count(module, steps) if apart else macs)
 
 
 def _count(module: torch.nn.Module, steps: list[tuple]) -> int | None:
-    """The run's MACs under PyTorch's FLOP counter, in a pass of its own.
-
-    Never the reference's pass: under the counter (a dispatch mode) cuDNN's LSTM handed NMT's
-    decoder 4-D states on an H100 (PyTorch 2.11). A model the counter cannot run gets None,
-    and its Result no FLOP rates, rather than no Result.
-    """
+    """The run's MACs under PyTorch's FLOP counter, in a pass of its own (None: not countable)."""
     try:
         return sum(run_counting(module, *s)[0] for s in steps)
     except RuntimeError:
@@ -164,6 +174,7 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         be.check(Case(spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options))
         if dev.is_cuda:
             torch.cuda.reset_peak_memory_stats(dev.index)
+        t0 = time.perf_counter()
         module = zoo.build(spec.name, a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
         steps = zoo.inputs(spec.name, a["batch"], a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
         if a["warm_start_iters"]:
@@ -175,7 +186,9 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]),
                     options=options)
         be.check(case)
+        t1 = time.perf_counter()
         ref, macs = _reference(module, spec, steps, dev)
+        t2 = time.perf_counter()
         prep = be.prepare(case)
         got = [spec.verify_view(o) if spec.verify_view else o for o in prep.collect()]
         if "reference" in prep.info:  # a framework with its own weights verifies against itself in fp32
@@ -184,8 +197,11 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         if not ver["passed"] and a["strict"]:
             raise VerificationError(f"{what}: output differs from the eager fp32 reference: rel_error "
                                     f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
+        t3 = time.perf_counter()
         m, scenario_metrics = _measure(prep, dev, a, opts)
-        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **prep.metrics, **scenario_metrics}
+        # Where a case's time goes before timing starts: building, the fp32 reference, the backend's preparation.
+        phases = {"build_s": t1 - t0, "reference_s": t2 - t1, "prepare_s": t3 - t2}
+        extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **phases, **prep.metrics, **scenario_metrics}
         if dev.is_cuda:
             extra["peak_memory_bytes"] = torch.cuda.max_memory_allocated(dev.index)
     peak = None

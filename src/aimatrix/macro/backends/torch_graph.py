@@ -20,7 +20,7 @@ from .base import Case, Prepared, flat, parts, replace_parts
 from .torch_eager import TorchEager
 
 #: Eager calls before capture: cuDNN/cuBLAS pick algorithms and allocate workspaces outside the graph.
-WARMUP_CALLS = 3
+WARMUP_CALLS = 2
 
 
 def _signature(leaves: list) -> tuple:

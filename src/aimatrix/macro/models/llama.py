@@ -97,8 +97,10 @@ class Block(nn.Module):
         cache_k.index_copy_(2, pos, k)
         cache_v.index_copy_(2, pos, v)
         b, g = x.shape[0], c.heads // c.kv_heads
-        o = sdpa(q.view(b, c.kv_heads, g, c.head_dim), cache_k, cache_v, backend=backend, mask=mask)
-        return self._out(x, o.view(b, c.heads, 1, c.head_dim))
+        # The query's heads as rows of their KV head's group. reshape, not view: on a GPU the fused SDPA
+        # kernels hand back the output in their own layout, whose (group, KV head) dimensions do not merge.
+        o = sdpa(q.reshape(b, c.kv_heads, g, c.head_dim), cache_k, cache_v, backend=backend, mask=mask)
+        return self._out(x, o.reshape(b, c.heads, 1, c.head_dim))
 
 
 class Llama(nn.Module):
