@@ -14,12 +14,14 @@ computing anything.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils import flop_counter as fc
+from torch.utils._python_dispatch import TorchDispatchMode
 
 aten = torch.ops.aten
 
@@ -70,21 +72,60 @@ RULES = {
 LAYER_TYPES = (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM, nn.GRU, nn.RNN, nn.EmbeddingBag)
 
 
-def counter() -> fc.FlopCounterMode:
-    """A silent FlopCounterMode with ``RULES`` added."""
-    return fc.FlopCounterMode(display=False, custom_mapping=dict(RULES))
+#: Queries of a tensor's layout that FlopCounterMode passes over (they are not computations).
+_SKIP = {torch.ops.aten.sym_is_contiguous.default, torch.ops.aten.is_contiguous.default,
+         torch.ops.aten.is_contiguous.memory_format, torch.ops.aten.is_strides_like_format.default,
+         torch.ops.aten.is_non_overlapping_and_dense.default, torch.ops.aten.size.default,
+         torch.ops.aten.sym_size.default, torch.ops.aten.stride.default, torch.ops.aten.sym_stride.default,
+         torch.ops.aten.storage_offset.default, torch.ops.aten.sym_storage_offset.default,
+         torch.ops.aten.numel.default, torch.ops.aten.sym_numel.default, torch.ops.aten.dim.default,
+         torch.ops.prim.layout.default}
 
 
-def run_counting(module: nn.Module, *inputs: Any) -> tuple[int, list[dict], Any]:
+class Counter(TorchDispatchMode):
+    """FlopCounterMode's count (its formulas, its decompositions, plus ``RULES``) as one running total.
+
+    FlopCounterMode's dispatch without its per-module accounting: cheaper, and it keeps its total
+    when entered again, so it can be switched on around parts of a forward (``run_counting``'s ``within``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.formulas = {**fc.flop_registry, **{op: fc.shape_wrapper(f) for op, f in RULES.items()}}
+
+    def get_total_flops(self) -> int:
+        return self.total
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - the dispatch protocol
+        kwargs = kwargs or {}
+        if func in _SKIP:
+            return NotImplemented
+        formula = self.formulas.get(func._overloadpacket)
+        if formula is None and func is not torch.ops.prim.device.default:
+            with self:  # a composite op (conv2d, linear, ...) counts as what it decomposes into
+                out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+        out = func(*args, **kwargs)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def run_counting(module: nn.Module, *inputs: Any, within: tuple[str, ...] = ()) -> tuple[int, list[dict], Any]:
     """Call ``module(*inputs)`` under the counter; (total MACs, one record per layer call, the output).
 
     A record (conv, linear, RNN and embedding-bag modules) holds name, type, the MACs
-    counted while it ran, and its first input's and output's shapes.
+    counted while it ran, and its first input's and output's shapes. ``within``: count only
+    inside these submodules (dotted paths; the zoo's ``parts``, where a model's products are),
+    so the host-side rest of a detection model (box decoding, NMS, mask pasting: tens of
+    thousands of small ops) runs at full speed.
     """
     names = {m: n for n, m in module.named_modules()}
     records: list[dict] = []
     starts: dict[int, list[int]] = {}
-    mode = counter()
+    mode = Counter()
 
     def pre(m: nn.Module, args: tuple) -> None:
         starts.setdefault(id(m), []).append(mode.get_total_flops())
@@ -99,12 +140,25 @@ def run_counting(module: nn.Module, *inputs: Any) -> tuple[int, list[dict], Any]
     for m in module.modules():
         if isinstance(m, LAYER_TYPES):
             handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
+    entered = []  # the parts being counted now (a failure inside one must not leave the counter on)
+
+    def count_on(m: nn.Module, args: tuple) -> None:
+        entered.append(mode.__enter__())
+
+    def count_off(m: nn.Module, args: tuple, out: Any) -> None:
+        entered.pop().__exit__(None, None, None)
+
+    for path in within:
+        part = module.get_submodule(path)
+        handles += [part.register_forward_pre_hook(count_on), part.register_forward_hook(count_off)]
     try:
-        with torch.no_grad(), mode:
+        with torch.no_grad(), (contextlib.nullcontext() if within else mode):
             out = module(*inputs)
     finally:
         for h in handles:
             h.remove()
+        while entered:
+            entered.pop().__exit__(None, None, None)
     return mode.get_total_flops() // 2, records, out
 
 

@@ -51,7 +51,8 @@ def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
     """Eager fp32 outputs (the compared views) of every step, and the MACs of the run (None: not countable).
 
     PyTorch's FLOP counter rides along the reference pass (a pass fewer: Mask R-CNN's is 28 images),
-    except in models with RNNs: under the counter (a dispatch mode) cuDNN's LSTM handed NMT's decoder
+    switched on only inside the model's dense parts where it has them (the detection models' products
+    are all there; their host-side post-processing then runs at full speed), except in models with RNNs: under the counter (a dispatch mode) cuDNN's LSTM handed NMT's decoder
     4-D states on an H100 (PyTorch 2.11), so those are counted in a pass of their own. A model the
     counter cannot run gets None, and its Result no FLOP rates, rather than no Result.
     """
@@ -63,7 +64,7 @@ def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
                 out = module(*s)
             else:
                 try:
-                    n, _, out = run_counting(module, *s)
+                    n, _, out = run_counting(module, *s, within=tuple(spec.parts or ()))
                     macs += n
                 except RuntimeError:
                     macs, out = None, module(*s)
