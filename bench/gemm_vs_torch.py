@@ -97,7 +97,7 @@ def main() -> None:
     sections = set(args.sections.split(","))
     w = am.results.JsonlWriter(args.out, append=False)
     dev = am.devices()[-1]
-    print(f"device: {am.results.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
+    print(f"device: {am.system.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
           f"{args.rounds} interleaved rounds, median TFLOP/s (min-max); warm-up and measuring time "
           f"{timing or 'library defaults'} for aimatrix and do_bench alike\n")
     if "compare" in sections:

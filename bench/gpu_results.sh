@@ -90,7 +90,7 @@ step "telemetry overhead: 4096^3 bf16 GEMM median, NVML sampling on vs off (inte
 $PY - "$OUT/overhead.json" <<'EOF' 2>&1 | tee "$OUT/overhead.txt"
 import json, statistics, sys
 import aimatrix as am
-from aimatrix.results.telemetry import nvml_unavailable_reason
+from aimatrix.system.telemetry import nvml_unavailable_reason
 
 reason = nvml_unavailable_reason()
 if reason:

@@ -264,7 +264,7 @@ def main() -> None:
     args.dtypes = args.dtypes.split(",")
     timing = dict(warmup=0.05, warmup_max=0.5, min_time=0.15, max_time=0.5)
     w = am.results.JsonlWriter(args.out, append=False)
-    info = am.results.env.device_info(am.devices()[-1])
+    info = am.system.env.device_info(am.devices()[-1])
     cudnn = am._native.cuda().cudnn_version()
     if args.no_torch:
         print(f"device: {info['name']}, aimatrix cuDNN {cudnn} (PyTorch not imported)")

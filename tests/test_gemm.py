@@ -114,7 +114,7 @@ def test_cuda_gemm_batched(backend, dtype, fast):
 @pytest.mark.cuda
 @pytest.mark.parametrize("m, n, k", [(16, 16, 16), (64, 48, 32), (1024, 1024, 1024)])
 def test_cuda_fp8_cublaslt(m, n, k, fast):
-    info = am.results.env.device_info(am.device.resolve("cuda"))
+    info = am.system.env.device_info(am.device.resolve("cuda"))
     if info["cc_major"] * 10 + info["cc_minor"] < 89:
         with pytest.raises(am.UnsupportedError, match="fp8 needs compute capability 8.9"):
             am.gemm(m, n, k, dtype="fp8", backend="cublaslt", trans_b=True, device="cuda")

@@ -6,7 +6,7 @@ from _models_common import FAST, cuda, torch
 
 from aimatrix import UnsupportedError
 from aimatrix.layers import LAYERS, NAMES, catalog, layer, run_layers
-from aimatrix.layers.runner import _shape
+from aimatrix.layers.layer_case import _shape
 from aimatrix.macro.flops import count_macs
 
 SMALL = {

@@ -132,7 +132,7 @@ def test_warm_start_trains_the_weights():
     spec = zoo.spec("din")
     m = zoo.build("din", "tiny")
     before = [p.detach().clone() for p in m.parameters()]
-    from aimatrix.macro.runner import warm_start
+    from aimatrix.macro.model_case import warm_start
     warm_start(m, spec, zoo.inputs("din", 4, "tiny", seed=1), 3, seed=0)
     assert any(not torch.equal(a, b) for a, b in zip(before, m.parameters()))
     assert not m.training and ref.ok

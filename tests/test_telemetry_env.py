@@ -4,8 +4,9 @@ import pytest
 
 from aimatrix import timing
 from aimatrix.results import Result
-from aimatrix.results import env as envmod
-from aimatrix.results.telemetry import REASONS, _Sample, derived_metrics, nvml_unavailable_reason, sampling, summarize
+from aimatrix.system import env as envmod
+from aimatrix.results.result import energy_metrics
+from aimatrix.system.telemetry import REASONS, _Sample, nvml_unavailable_reason, sampling, summarize
 
 IDLE, CAP, THERMAL = REASONS["gpu_idle"], REASONS["sw_power_cap"], REASONS["hw_thermal_slowdown"]
 
@@ -43,7 +44,7 @@ def test_energy_figures_join_the_metrics():
     assert r.metrics["joules_per_op"] == pytest.approx(650.0 * 0.2e-3)
     assert r.metrics["tflops_per_watt"] == pytest.approx(r.tflops / 650.0)
     assert not r.throttled and r.telemetry["source"] == "nvml"
-    assert derived_metrics({"unavailable": "x"}, median_ms=1.0) == {}
+    assert energy_metrics({"unavailable": "x"}, median_ms=1.0) == {}
 
 
 def test_cpu_measurement_has_no_telemetry_and_nothing_fails(fast):

@@ -11,7 +11,7 @@ from aimatrix import UnsupportedError, _native
 from aimatrix.results.compare import compare, mann_whitney_p
 from aimatrix.results.jsonl import read_jsonl, write_jsonl
 from aimatrix.results.result import Result
-from aimatrix.results.telemetry import REASONS
+from aimatrix.system.telemetry import REASONS
 
 QUICK = dict(max_time=0.15, min_time=0.05, warmup=0.02)
 

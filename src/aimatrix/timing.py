@@ -151,7 +151,7 @@ def discard_throttled(raw: dict, timeline: list[tuple[float, int | None]], inter
     ``stats.discarded_throttled`` counts what was dropped; when every sample was throttled none is
     dropped and ``stats.throttle_note`` says so.
     """
-    from .results.telemetry import REASONS, SLOWDOWNS  # thermal, hardware and power-brake slowdowns
+    from .system.telemetry import REASONS, SLOWDOWNS  # thermal, hardware and power-brake slowdowns
 
     t0s, t1s = raw.pop("sample_t0_s", None), raw.pop("sample_t1_s", None)
     stats = dict(raw["stats"])
@@ -221,7 +221,7 @@ def measure(fn: Callable[[], Any], *, device: str | Device = "auto", mode: str =
     dev = resolve(device)
     opts = rule(**timing)
     check_timer(opts, dev)
-    from .results.telemetry import sampling
+    from .system.telemetry import sampling
 
     # discard_throttled needs NVML's readings, so it samples even when the record is not wanted.
     with sampling(dev, enabled=telemetry or opts["discard_throttled"]) as tel:

@@ -34,7 +34,7 @@ _EPILOG = """examples:
 
 def _version() -> str:
     from .. import __version__
-    from ..results.env import git_revision
+    from ..system.env import git_revision
 
     rev = git_revision()
     return f"aimatrix {__version__}" + (f" ({rev})" if rev else "")

@@ -38,7 +38,7 @@ def timing_of(args: argparse.Namespace) -> dict:
 
 def device_title(dev) -> str:
     """``cuda:0 (NVIDIA H100 80GB HBM3)`` or ``CPU (AMD EPYC ..., 2 threads)``."""
-    from ..results.env import device_info, host_environment
+    from ..system.env import device_info, host_environment
 
     if not dev.is_cuda:
         env = host_environment()

@@ -9,8 +9,8 @@ from rich.markup import escape
 from .. import _native
 from ..device import resolve
 from ..micro.gemm import DTYPES
-from ..peaks import peak_gbps, peak_tflops
-from ..results.env import device_info, host_environment
+from ..system.peaks import peak_gbps, peak_tflops
+from ..system.env import device_info, host_environment
 from .common import Command, console
 
 
@@ -18,7 +18,7 @@ def _frameworks_status() -> list[tuple[str, str]]:
     """(framework, what aimatrix can do with it / why not) for the frameworks of the macro benchmarks."""
     import importlib
 
-    from ..results.env import framework_versions
+    from ..system.env import framework_versions
 
     versions = framework_versions()
     extras = {"torch": "torch", "torchvision": "torch", "onnxruntime": "onnx", "tensorrt": "trt", "tensorflow": "tf",
@@ -45,7 +45,7 @@ def _frameworks_status() -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..results.telemetry import nvml_unavailable_reason
+    from ..system.telemetry import nvml_unavailable_reason
 
     con = console()
     env = host_environment()

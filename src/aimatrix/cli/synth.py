@@ -33,7 +33,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..suite.default import statsnet_proxy
-    from ..synth.run import run_synth
+    from ..synth.pipeline import run_synth
 
     dev = resolve(args.device)
     con = console()

@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from .catalog import catalog
 from .ops import LAYERS, NAMES
-from .runner import LAYER_BACKENDS, layer, run_layers
+from .layer_case import LAYER_BACKENDS, layer, run_layers
 
 __all__ = ["layer", "run_layers", "catalog", "LAYERS", "NAMES", "LAYER_BACKENDS"]

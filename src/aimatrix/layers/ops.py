@@ -16,9 +16,7 @@ from torch.nn import functional as F
 
 from ..macro.models.din import Dice
 from ..macro.models import _transformer as tf
-from ..results.result import MEASURED_PARAMS
 
-MEASURED_PARAMS.add("sdpa_ran")  # the kernel PyTorch picked: what the run chose, not what was asked for
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from . import backends, zoo
 from .backends import NAMES as BACKENDS
-from .runner import SCENARIOS, model
-from .suite import run_macro
+from .model_case import SCENARIOS, model
+from .sweep import run_macro
 from .zoo import names as models
 
 __all__ = ["model", "run_macro", "models", "zoo", "backends", "BACKENDS", "SCENARIOS"]

@@ -1,4 +1,4 @@
-"""Context managers shared by the model and layer runners: precision flags and error mapping."""
+"""Precision flags and error mapping, shared by the model and layer cases (model_case.py, layers/layer_case.py)."""
 
 from __future__ import annotations
 

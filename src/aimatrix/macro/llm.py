@@ -28,8 +28,8 @@ import torch
 from .. import _check, timing
 from ..device import resolve
 from ..errors import VerificationError
-from ..peaks import peak_gbps, peak_tflops
-from ..results.env import device_info, environment
+from ..system.peaks import peak_gbps, peak_tflops
+from ..system.env import device_info, environment
 from ..results.result import Result
 from . import _guard, _memory, backends, verify
 from .backends.base import DTYPES, bare_case, flat

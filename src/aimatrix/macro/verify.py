@@ -7,7 +7,7 @@ import math
 import torch
 
 #: Relative L2 error allowed at the model's output, per dtype. Looser than for a
-#: single GEMM (DESIGN.md §8) because error accumulates through tens of layers:
+#: single GEMM (docs/design.md §5) because error accumulates through tens of layers:
 #: fp32 allows for other kernels and fusion orders (compile, ONNX Runtime). Measured on random-weight
 #: models on the CPU: ResNet-152 bf16 0.040, ResNet-50 bf16 0.011, fp16 0.0014.
 TOLERANCE = {"fp32": 1e-4, "tf32": 2e-2, "fp16": 2e-2, "bf16": 8e-2}

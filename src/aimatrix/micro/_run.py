@@ -7,10 +7,10 @@ from typing import Any, Callable
 from .. import _check, timing
 from ..device import Device, resolve
 from ..errors import UnsupportedError
-from ..peaks import peak_gbps, peak_tflops
-from ..results.env import device_info, environment
+from ..system.peaks import peak_gbps, peak_tflops
+from ..system.env import device_info, environment
 from ..results.result import Result
-from ..results.telemetry import sampling
+from ..system.telemetry import sampling
 
 
 def resolve_backend(op: str, backend: str, device: str | Device, cuda_backends: tuple[str, ...],

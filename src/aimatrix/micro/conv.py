@@ -13,7 +13,7 @@ import numbers
 from typing import Any, Sequence
 
 from .. import _check, timing
-from ..results.result import MEASURED_PARAMS, Result
+from ..results.result import Result
 from . import _run
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16")
@@ -36,8 +36,6 @@ ALGOS = ("find", "heuristic", "engine:N", "engine:N(KNOB=V,...)", "legacy-find",
 #: ``algo_find_mode`` ("cold": each timed launch followed an L2 flush, as the samples of mode="cold" do; else "hot"),
 #: ``configs_declined`` (configs left out, by reason: "numerics=2,rtc=1,finalize=0,workspace=0,execute=0"; rtc:
 #: compiled at run time, only run as "engine:N"); legacy API: ``algo_id``, ``math``.
-MEASURED_PARAMS.update({"algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior",
-                        "heur", "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined"})
 
 
 def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
@@ -78,7 +76,8 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     same config again, in a later run or another program);
     through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
-    cores (no TF32); tf32 may. What ran is in ``params`` (see ``MEASURED_PARAMS`` above).
+    cores (no TF32); tf32 may. What ran is in ``params`` (the list above; ``results.result.MEASURED_PARAMS``
+    leaves it out of matching).
     """
     spec, shape = _spec(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups,
                         dtype=dtype, layout=layout, direction=direction, seed=seed)

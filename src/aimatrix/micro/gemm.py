@@ -7,10 +7,10 @@ from typing import Any
 from .. import _check, _native, timing
 from ..device import resolve
 from ..errors import UnsupportedError
-from ..peaks import peak_tflops
-from ..results.env import device_info, environment
+from ..system.peaks import peak_tflops
+from ..system.env import device_info, environment
 from ..results.result import Result
-from ..results.telemetry import sampling
+from ..system.telemetry import sampling
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")

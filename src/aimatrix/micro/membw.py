@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from .. import _check, timing
 from ..errors import UnsupportedError
-from ..results.result import MEASURED_PARAMS, Result
+from ..results.result import Result
 from . import _run
 
 KERNELS = ("read", "write", "copy", "scale", "add", "triad", "dot")
@@ -29,7 +29,6 @@ P2P_METHODS = ("copy", "kernel")
 KERNEL_CHOICES = ("auto", "ldst", "tma")
 TMA_KINDS = ("copy", "scale", "add", "triad")
 
-MEASURED_PARAMS.update({"grid", "block", "vector_bytes", "bulk_chunk_bytes"})
 
 #: The most ``passes`` per launch: the sweep's own (256 MB a launch from 4 KiB arrays). More passes only lengthen a
 #: launch (the timing engine already repeats launches to make samples long enough), up to minutes in one launch.

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .. import peaks
+from ..system import peaks
 from .compare import case_label, compare, device_name, rate, rel_halfwidth
 from .result import Result
 from .scorecard_view import CSS as SCORECARD_CSS

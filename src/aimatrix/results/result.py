@@ -1,4 +1,4 @@
-"""The Result: one immutable record per benchmark case (DESIGN.md §6)."""
+"""The Result: one immutable record per benchmark case (docs/design.md §6, fields in docs/results-schema.md)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from .validate import check_record
-
-SCHEMA = "aimatrix.result/1"
-SCHEMA_NAME, SCHEMA_VERSION = "aimatrix.result", 1
-OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
+from .validate import SCHEMA, SCHEMA_NAME, SCHEMA_VERSION, check_record
 
 
 def _clean(x: Any) -> Any:
@@ -25,11 +21,21 @@ def _clean(x: Any) -> Any:
     return x
 
 
-#: Parameters that record what a run chose or measured rather than what was asked for;
-#: left out when matching cases across runs (``Result.spec_key``). Benchmarks that
-#: record other such parameters add their names here.
-MEASURED_PARAMS: set[str] = {"repeat", "timer", "algo", "algo_id", "tile_id", "stages_id", "splitk",
-                             "workspace_bytes", "api", "kernel"}
+#: Parameters that record what a run chose or measured rather than what was asked for; left out when
+#: matching cases across runs (``Result.spec_key``). One list, so matching does not depend on which
+#: modules were imported.
+MEASURED_PARAMS: frozenset[str] = frozenset({
+    # every native benchmark: launches per sample, the timer, the library's algorithm or kernel
+    "repeat", "timer", "algo", "algo_id", "tile_id", "stages_id", "splitk", "workspace_bytes", "api", "kernel",
+    # convolution: what cuDNN's find chose and how (aimatrix/micro/conv.py)
+    "algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior", "heur",
+    "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined",
+    # memory bandwidth: the launch shape and copy granularity picked (aimatrix/micro/membw.py)
+    "grid", "block", "vector_bytes", "bulk_chunk_bytes",
+    # layers and models: the attention kernel PyTorch picked, the framework's version and what it captured
+    "sdpa_ran", "torch", "onnxruntime", "tensorrt", "tensorflow", "provider", "graph", "compiled",
+    "graph_break_reasons",
+})
 
 
 #: A CPU case whose telemetry says other processes used more than this share of the CPUs
@@ -58,6 +64,20 @@ def check_schema(schema: Any) -> None:
         raise ValueError(f"schema {schema!r} has no version number (expected {SCHEMA!r})")
     if int(version) > SCHEMA_VERSION:
         raise NewerSchemaError(f"schema {schema!r} is newer than this aimatrix reads ({SCHEMA!r}): upgrade aimatrix")
+
+
+def energy_metrics(telemetry: dict, *, median_ms: float | None, tflops: float | None = None,
+                    items_per_s: float | None = None) -> dict:
+    """Energy figures from a telemetry record and the median time: joules per launch, TFLOP/s per watt, items per joule."""
+    p = telemetry.get("avg_power_w")
+    if not p or p <= 0 or not median_ms:
+        return {}
+    out = {"avg_power_w": p, "joules_per_op": p * median_ms / 1e3}
+    if tflops:
+        out["tflops_per_watt"] = tflops / p
+    if items_per_s:
+        out["items_per_joule"] = items_per_s / p
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,9 +162,7 @@ class Result:
                 telemetry = measurement.get("telemetry")
         telemetry = dict(telemetry or {})
         if telemetry:
-            from .telemetry import derived_metrics
-
-            m.update(derived_metrics(telemetry, median_ms=stats["median_ms"], tflops=m.get("tflops"),
+            m.update(energy_metrics(telemetry, median_ms=stats["median_ms"], tflops=m.get("tflops"),
                                      items_per_s=m.get("items_per_s")))
         m.update(extra_metrics or {})
         return cls(op, dict(params), backend, dtype, device, stats, m, dict(verify or {}), telemetry, dict(env or {}))

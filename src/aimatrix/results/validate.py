@@ -17,6 +17,11 @@ import math
 import re
 from typing import Any, Callable, Mapping
 
+#: The record's schema name and version, and the operations a record may be of.
+SCHEMA_NAME, SCHEMA_VERSION = "aimatrix.result", 1
+SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
+OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
+
 MAX_DEPTH = 32         # levels of objects and arrays in one record (real records use 4)
 MAX_TIME_MS = 1e12     # 30 years: a longer "time" is a broken record
 MAX_FIGURE = 1e30      # rates, counts and sizes: larger is a broken record
@@ -129,8 +134,6 @@ def _walk(record: Any) -> None:
 
 def check_record(d: Mapping[str, Any]) -> None:
     """Raise ValueError naming the first field of a result record with the wrong type or an absurd value."""
-    from .result import OPS
-
     _walk(d)
     missing = [k for k in ("op", "params", "backend", "dtype", "device") if k not in d]
     if missing:

@@ -13,7 +13,7 @@ from ..micro.conv import conv
 from ..micro.gemm import gemm
 from ..micro.launch import launch
 from ..micro.membw import membw
-from ..results.env import device_info
+from ..system.env import device_info
 from .case import Case
 
 # Square sizes, then DeepBench shapes (Baidu DeepBench GEMM inference set,

@@ -15,7 +15,7 @@ def new_run(argv: Sequence[str] | None = None, *, prog: str = "python -m aimatri
     ``argv`` is the command line's arguments (default ``sys.argv[1:]``); the command is
     recorded as a person would type it again.
     """
-    from ..results.env import host_environment
+    from ..system.env import host_environment
 
     env = host_environment()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -23,7 +23,8 @@ from .cluster import FilterType, Group, cluster, format_table, save_groups
 from .efficiency import ConvTimeModel, ConvTimes
 from .model import DEFAULT_WARP_MODEL, WarpModel, conv_macs, conv_warps
 from .profile import profile
-from .run import fidelity, format_synth_table, run_model, run_synth
+from .pipeline import format_synth_table, run_synth
+from .run import fidelity, run_model
 from .synthesize import SyntheticGroup, SyntheticModel, synthesize
 from .workload import Layer, Workload, load
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import DTYPES, Backend, Case, Prepared
+from .base import DTYPES, Backend, ModelCase, Prepared
 from .onnxruntime import OnnxRuntime
 from .tensorflow import TensorFlow
 from .tensorrt import TensorRT
@@ -27,4 +27,4 @@ def installed() -> list[str]:
     return [n for n, b in BACKENDS.items() if b.installed()]
 
 
-__all__ = ["BACKENDS", "NAMES", "DTYPES", "Backend", "Case", "Prepared", "get", "installed"]
+__all__ = ["BACKENDS", "NAMES", "DTYPES", "Backend", "ModelCase", "Prepared", "get", "installed"]

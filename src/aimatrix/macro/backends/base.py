@@ -1,6 +1,6 @@
 """What every backend shares: the case it is given, what it hands back, and the helpers.
 
-A backend turns a :class:`Case` (an fp32 eval-mode module already on the device,
+A backend turns a :class:`ModelCase` (an fp32 eval-mode module already on the device,
 its input steps, a dtype) into a :class:`Prepared`: ``run()`` launches one whole
 benchmark run (every step) for the timer, ``collect()`` runs once and returns each
 step's outputs as a flat list of torch tensors for verification. Backends that
@@ -26,7 +26,7 @@ TORCH_DTYPE = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float
 
 
 @dataclass
-class Case:
+class ModelCase:
     """One model at one batch, dtype and device, ready for a backend to prepare."""
 
     spec: Any                 # zoo.ModelSpec
@@ -57,15 +57,15 @@ class ModuleSpec:
 
 
 def bare_case(name: str, module: nn.Module, inputs: tuple, *, dtype: str, device: Device, batch: int,
-              channels_last: bool = False, size: str = "", parts: tuple[str, ...] = ()) -> Case:
-    """A Case for a module that is not in the zoo: one step, no cache (nothing is exported)."""
-    return Case(ModuleSpec(name, parts), module, [inputs], dtype, device, size or name, batch, channels_last, "",
+              channels_last: bool = False, size: str = "", parts: tuple[str, ...] = ()) -> ModelCase:
+    """A ModelCase for a module that is not in the zoo: one step, no cache (nothing is exported)."""
+    return ModelCase(ModuleSpec(name, parts), module, [inputs], dtype, device, size or name, batch, channels_last, "",
                 Path("."))
 
 
 @dataclass
 class Prepared:
-    """A backend's runnable form of a Case."""
+    """A backend's runnable form of a ModelCase."""
 
     run: Callable[[], Any]                      # one benchmark run (all steps), launched on ``stream``
     collect: Callable[[], list[list[torch.Tensor]]]  # per step, the flat outputs
@@ -99,7 +99,7 @@ class Backend:
         except UnsupportedError:
             return False
 
-    def check(self, case: Case) -> None:
+    def check(self, case: ModelCase) -> None:
         """Raise UnsupportedError when this backend cannot run ``case``."""
         self.import_module()
         if self.needs_cuda and not case.device.is_cuda:
@@ -107,11 +107,11 @@ class Backend:
         if case.dtype == "tf32" and not case.device.is_cuda:
             raise UnsupportedError("dtype='tf32' is a CUDA tensor-core mode; on the CPU use dtype='fp32'")
 
-    def prepare(self, case: Case) -> Prepared:  # pragma: no cover - abstract
+    def prepare(self, case: ModelCase) -> Prepared:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
-def parts(case: Case) -> tuple[str, ...]:
+def parts(case: ModelCase) -> tuple[str, ...]:
     """The spec's dense submodules (``ModelSpec.parts``); empty when the whole forward is dense."""
     return tuple(getattr(case.spec, "parts", ()) or ())
 

@@ -1,4 +1,4 @@
-"""Export a Case to ONNX once, cached on disk (shared by the onnxruntime and TensorRT backends).
+"""Export a ModelCase to ONNX once, cached on disk (shared by the onnxruntime and TensorRT backends).
 
 The file is keyed by the case's cache key (model, size, batch, dtype, seed, model
 keyword arguments, warm start, aimatrix and torch versions). Low-precision exports
@@ -26,22 +26,22 @@ import torch
 
 from ...errors import UnsupportedError
 from .. import _guard
-from .base import TORCH_DTYPE, Case, CastIO, InPrecision, parts, replace_parts
+from .base import TORCH_DTYPE, ModelCase, CastIO, InPrecision, parts, replace_parts
 
 OPSET = 18
 
 
-def onnx_path(case: Case) -> Path:
+def onnx_path(case: ModelCase) -> Path:
     digest = hashlib.sha256(case.cache_key.encode()).hexdigest()[:16]
     return case.cache_dir / "onnx" / f"{case.spec.name}-{case.size}-b{case.batch}-{case.dtype}-{digest}.onnx"
 
 
-def log_path(case: Case) -> Path:
+def log_path(case: ModelCase) -> Path:
     """Where the exporters' output for ``case`` is written."""
     return onnx_path(case).with_suffix(".log")
 
 
-def _exportable(case: Case) -> tuple[torch.nn.Module, tuple]:
+def _exportable(case: ModelCase) -> tuple[torch.nn.Module, tuple]:
     """The module to trace (converted in place) and its example inputs.
 
     Models with dense parts are traced on the CPU: the graph does not depend on the
@@ -62,7 +62,7 @@ def _exportable(case: Case) -> tuple[torch.nn.Module, tuple]:
     return module, args
 
 
-def export(case: Case) -> Path:
+def export(case: ModelCase) -> Path:
     """The case's ONNX file, exported on first use (TorchScript exporter, then the dynamo one)."""
     path = onnx_path(case)
     if path.exists():

@@ -18,7 +18,7 @@ import torch
 from ...errors import UnsupportedError
 from .. import _guard
 from . import onnx_export
-from .base import Backend, Case, Prepared
+from .base import Backend, ModelCase, Prepared
 
 _NP = {torch.float32: np.float32, torch.float16: np.float16, torch.int64: np.int64, torch.int32: np.int32,
        torch.bool: np.bool_, torch.uint8: np.uint8}
@@ -29,7 +29,7 @@ class OnnxRuntime(Backend):
     module_name = "onnxruntime"
     package = "onnxruntime (CPU) or onnxruntime-gpu (CUDA)"
 
-    def providers(self, ort, case: Case) -> list:
+    def providers(self, ort, case: ModelCase) -> list:
         available = ort.get_available_providers()
         if not case.device.is_cuda:
             if case.dtype == "bf16":
@@ -51,11 +51,11 @@ class OnnxRuntime(Backend):
                                    f"{', '.join(available)}): pip install onnxruntime-gpu")
         return chosen + ["CPUExecutionProvider"]
 
-    def check(self, case: Case) -> None:
+    def check(self, case: ModelCase) -> None:
         super().check(case)
         self.providers(self.import_module(), case)  # before any export: a missing GPU provider costs nothing
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         ort = self.import_module()
         providers = self.providers(ort, case)
         t0 = time.perf_counter()

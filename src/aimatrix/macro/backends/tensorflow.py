@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ...errors import UnsupportedError
-from .base import Backend, Case, Prepared
+from .base import Backend, ModelCase, Prepared
 
 APPS = {"resnet50": "ResNet50", "resnet152": "ResNet152", "densenet121": "DenseNet121", "vgg16": "VGG16"}
 
@@ -25,13 +25,13 @@ class TensorFlow(Backend):
     module_name = "tensorflow"
     package = "tensorflow"
 
-    def check(self, case: Case) -> None:
+    def check(self, case: ModelCase) -> None:
         super().check(case)
         if case.spec.name not in APPS:
             raise UnsupportedError(f"backend='tensorflow' has Keras definitions of {', '.join(APPS)} only, "
                                    f"not {case.spec.name!r}")
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         tf = self.import_module()
         keras = tf.keras
         tf.config.experimental.enable_tensor_float_32_execution(case.dtype == "tf32")

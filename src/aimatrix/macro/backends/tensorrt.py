@@ -14,7 +14,7 @@ import torch
 
 from ...errors import UnsupportedError
 from . import onnx_export
-from .base import Backend, Case, Prepared
+from .base import Backend, ModelCase, Prepared
 
 
 class TensorRT(Backend):
@@ -23,7 +23,7 @@ class TensorRT(Backend):
     package = "tensorrt"
     needs_cuda = True
 
-    def engine(self, trt, case: Case) -> bytes:
+    def engine(self, trt, case: ModelCase) -> bytes:
         onnx_file = onnx_export.export(case)
         gpu = torch.cuda.get_device_name(case.device.index)
         tag = hashlib.sha256(f"{trt.__version__}|{gpu}".encode()).hexdigest()[:8]
@@ -54,7 +54,7 @@ class TensorRT(Backend):
         path.write_bytes(data)
         return data
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         trt = self.import_module()
         types = {trt.float32: torch.float32, trt.float16: torch.float16, trt.bfloat16: torch.bfloat16,
                  trt.int32: torch.int32, trt.int64: torch.int64, trt.bool: torch.bool, trt.int8: torch.int8}

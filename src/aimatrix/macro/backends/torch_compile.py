@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ...errors import UnsupportedError
-from .base import Case, Prepared, parts, replace_parts
+from .base import ModelCase, Prepared, parts, replace_parts
 from .torch_eager import TorchEager
 
 #: torch.compile's modes ("default" is torch's own default).
@@ -47,7 +47,7 @@ def _graph_breaks() -> dict[str, int]:
 class TorchCompile(TorchEager):
     name = "torch-compile"
 
-    def check(self, case: Case) -> None:
+    def check(self, case: ModelCase) -> None:
         super().check(case)
         mode = case.options.get("compile_mode", "default")
         if mode not in MODES:
@@ -55,7 +55,7 @@ class TorchCompile(TorchEager):
         if mode in ("reduce-overhead", "max-autotune") and not case.device.is_cuda:
             raise UnsupportedError(f"compile_mode={mode!r} adds CUDA graphs and needs a CUDA device, not {case.device}")
 
-    def wrap(self, module: nn.Module, case: Case) -> nn.Module:
+    def wrap(self, module: nn.Module, case: ModelCase) -> nn.Module:
         mode = case.options.get("compile_mode", "default")
         torch._dynamo.reset()
         compile_ = lambda m: torch.compile(m, mode=mode, dynamic=False)  # noqa: E731
@@ -65,7 +65,7 @@ class TorchCompile(TorchEager):
         replace_parts(module, dense, compile_)
         return module
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         breaks = _graph_breaks()
         t0 = time.perf_counter()
         prep = super().prepare(case)  # the warm-up calls compile

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .base import TORCH_DTYPE, Backend, Case, Prepared, cast_floats, flat
+from .base import TORCH_DTYPE, Backend, ModelCase, Prepared, cast_floats, flat
 
 
 class TorchEager(Backend):
@@ -20,7 +20,7 @@ class TorchEager(Backend):
     module_name = "torch"
     package = "torch"
 
-    def convert(self, case: Case) -> tuple[nn.Module, list[tuple], Callable[[], contextlib.AbstractContextManager]]:
+    def convert(self, case: ModelCase) -> tuple[nn.Module, list[tuple], Callable[[], contextlib.AbstractContextManager]]:
         """The module and inputs in the case's dtype and memory format, and the context to call them in."""
         dt = TORCH_DTYPE[case.dtype]
         module = case.module
@@ -41,11 +41,11 @@ class TorchEager(Backend):
             return stack
         return module, steps, ctx
 
-    def wrap(self, module: nn.Module, case: Case) -> nn.Module:
+    def wrap(self, module: nn.Module, case: ModelCase) -> nn.Module:
         """Hook for subclasses (torch.compile); eager calls the module as is."""
         return module
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         module, steps, ctx = self.convert(case)
         fn = self.wrap(module, case)
 

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from ...errors import UnsupportedError
-from .base import Case, Prepared, flat, parts, replace_parts
+from .base import ModelCase, Prepared, flat, parts, replace_parts
 from .torch_eager import TorchEager
 
 #: Eager calls before capture: cuDNN/cuBLAS pick algorithms and allocate workspaces outside the graph.
@@ -72,7 +72,7 @@ class TorchGraph(TorchEager):
     name = "torch-graph"
     needs_cuda = True
 
-    def check(self, case: Case) -> None:
+    def check(self, case: ModelCase) -> None:
         if not case.device.is_cuda:
             raise UnsupportedError(f"backend='torch-graph' captures a CUDA graph and needs a CUDA device, not {case.device}")
         super().check(case)
@@ -81,7 +81,7 @@ class TorchGraph(TorchEager):
                 f"backend='torch-graph' cannot capture {case.spec.name!r}: its forward synchronises with the host, "
                 "which CUDA graphs forbid; use backend='torch' or 'torch-compile'")
 
-    def prepare(self, case: Case) -> Prepared:
+    def prepare(self, case: ModelCase) -> Prepared:
         if not case.spec.graph_capturable:
             return self._prepare_parts(case)
         module, steps, ctx = self.convert(case)
@@ -107,7 +107,7 @@ class TorchGraph(TorchEager):
         # The graph replays on the stream current at replay time: torch's default (legacy) stream.
         return Prepared(graph.replay, collect, info={"torch": torch.__version__, "graph": "whole model"})
 
-    def _prepare_parts(self, case: Case) -> Prepared:
+    def _prepare_parts(self, case: ModelCase) -> Prepared:
         """The dense parts captured, each replayed from the eager forward (see the module's docstring)."""
         module, steps, ctx = self.convert(case)
         pool = torch.cuda.graph_pool_handle()  # one memory pool for all the parts' graphs

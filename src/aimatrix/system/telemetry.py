@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from .nvml import TelemetryUnavailable, device_handle, nvml_module, nvml_unavailable_reason, read
+
 #: NVML clock event ("throttle") reason bits, by the name used in the records.
 REASONS = {
     "gpu_idle": 0x1, "applications_clocks_setting": 0x2, "sw_power_cap": 0x4, "hw_slowdown": 0x8,
@@ -41,92 +43,6 @@ REASONS = {
 SLOWDOWNS = ("hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
 CLOCK_THRESHOLD = 0.75  # flag a result whose busy SM clock dropped below this fraction of the maximum
 DEFAULT_INTERVAL_S = 0.05
-
-_lock = threading.Lock()
-_nvml_state: dict[str, Any] = {}
-
-
-class TelemetryUnavailable(Exception):
-    """NVML cannot be used here; the message says why."""
-
-
-def _nvml():
-    """The initialised pynvml module, or TelemetryUnavailable saying why not."""
-    with _lock:
-        if "module" in _nvml_state:
-            return _nvml_state["module"]
-        if "reason" in _nvml_state:
-            raise TelemetryUnavailable(_nvml_state["reason"])
-        try:
-            import pynvml  # type: ignore
-        except ImportError:
-            _nvml_state["reason"] = "nvidia-ml-py is not installed (pip install nvidia-ml-py, or aimatrix[nvml])"
-            raise TelemetryUnavailable(_nvml_state["reason"]) from None
-        try:
-            pynvml.nvmlInit()
-        except Exception as e:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
-            _nvml_state["reason"] = f"NVML could not start: {e}"
-            raise TelemetryUnavailable(_nvml_state["reason"]) from None
-        _nvml_state["module"] = pynvml
-        return pynvml
-
-
-def nvml_unavailable_reason() -> str | None:
-    """Why NVML telemetry cannot be taken on this machine, or None when it can."""
-    if os.environ.get("AIMATRIX_TELEMETRY", "1") == "0":
-        return "turned off (AIMATRIX_TELEMETRY=0)"
-    try:
-        _nvml()
-    except TelemetryUnavailable as e:
-        return str(e)
-    return None
-
-
-def _handle(info: dict):
-    """The NVML handle of a CUDA device, found by UUID, else by PCI bus id (CUDA and NVML indices may differ)."""
-    nv = _nvml()
-    errors = []
-    if info.get("uuid"):
-        try:
-            return nv.nvmlDeviceGetHandleByUUID(info["uuid"])
-        except Exception as e:
-            errors.append(f"UUID {info['uuid']}: {e}")
-    if info.get("pci_bus_id"):
-        try:
-            return nv.nvmlDeviceGetHandleByPciBusId(info["pci_bus_id"])
-        except Exception as e:
-            errors.append(f"PCI {info['pci_bus_id']}: {e}")
-    raise TelemetryUnavailable("NVML does not know this GPU (" + "; ".join(errors or ["no UUID or PCI id"]) + ")")
-
-
-def _try(fn, *args, scale: float = 1.0):
-    try:
-        v = fn(*args)
-    except Exception:  # NotSupported, NoPermission, ... : the figure is simply absent
-        return None
-    return v * scale if scale != 1.0 else v
-
-
-def nvml_device_facts(info: dict) -> dict:
-    """Static NVML facts of a device for the environment record (driver, limits); {} without NVML."""
-    try:
-        nv = _nvml()
-        h = _handle(info)
-    except TelemetryUnavailable:
-        return {}
-    facts = {
-        "nvml_driver_version": _try(nv.nvmlSystemGetDriverVersion),
-        "power_limit_w": _try(nv.nvmlDeviceGetEnforcedPowerLimit, h, scale=1e-3),
-        "max_sm_clock_mhz": _try(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_SM),
-        "max_mem_clock_mhz": _try(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_MEM),
-        "persistence_mode": _try(nv.nvmlDeviceGetPersistenceMode, h),
-        "vbios_version": _try(nv.nvmlDeviceGetVbiosVersion, h),
-    }
-    for k, v in list(facts.items()):
-        if isinstance(v, bytes):
-            facts[k] = v.decode(errors="replace")
-    return facts
-
 
 @dataclass
 class _Sample:
@@ -141,7 +57,7 @@ class _Sample:
 
 class _Sampler:
     def __init__(self, handle, interval_s: float) -> None:
-        self.nv = _nvml()
+        self.nv = nvml_module()
         self.h = handle
         self.interval_s = interval_s
         self.samples: list[_Sample] = []
@@ -150,16 +66,16 @@ class _Sampler:
         reasons = getattr(self.nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
             self.nv.nvmlDeviceGetCurrentClocksThrottleReasons
         self._reasons = reasons
-        self.max_sm_mhz = _try(self.nv.nvmlDeviceGetMaxClockInfo, handle, self.nv.NVML_CLOCK_SM)
-        self.power_limit_w = _try(self.nv.nvmlDeviceGetEnforcedPowerLimit, handle, scale=1e-3)
+        self.max_sm_mhz = read(self.nv.nvmlDeviceGetMaxClockInfo, handle, self.nv.NVML_CLOCK_SM)
+        self.power_limit_w = read(self.nv.nvmlDeviceGetEnforcedPowerLimit, handle, scale=1e-3)
 
     def read(self) -> _Sample:
         nv, h = self.nv, self.h
-        return _Sample(time.perf_counter(), _try(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
-                       _try(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM),
-                       _try(nv.nvmlDeviceGetPowerUsage, h, scale=1e-3),
-                       _try(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
-                       _try(self._reasons, h), _try(nv.nvmlDeviceGetTotalEnergyConsumption, h))
+        return _Sample(time.perf_counter(), read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
+                       read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM),
+                       read(nv.nvmlDeviceGetPowerUsage, h, scale=1e-3),
+                       read(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+                       read(self._reasons, h), read(nv.nvmlDeviceGetTotalEnergyConsumption, h))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -270,7 +186,7 @@ def sampling(device, *, enabled: bool = True, interval: float | None = None) -> 
         from .env import device_info
 
         try:
-            sampler = _Sampler(_handle(device_info(dev)), interval or _interval())
+            sampler = _Sampler(device_handle(device_info(dev)), interval or _interval())
             sampler.start()
         except TelemetryUnavailable as e:
             reason = str(e)
@@ -284,17 +200,3 @@ def sampling(device, *, enabled: bool = True, interval: float | None = None) -> 
         rec.data = sampler.stop()
         rec.timeline = [(s.t, s.reasons) for s in sampler.samples]
         rec.interval_s = sampler.interval_s
-
-
-def derived_metrics(telemetry: dict, *, median_ms: float | None, tflops: float | None = None,
-                    items_per_s: float | None = None) -> dict:
-    """Energy figures from a telemetry record and the median time: joules per launch, TFLOP/s per watt, items per joule."""
-    p = telemetry.get("avg_power_w")
-    if not p or p <= 0 or not median_ms:
-        return {}
-    out = {"avg_power_w": p, "joules_per_op": p * median_ms / 1e3}
-    if tflops:
-        out["tflops_per_watt"] = tflops / p
-    if items_per_s:
-        out["items_per_joule"] = items_per_s / p
-    return out

@@ -9,7 +9,7 @@ from ..results.result import Result
 from ..suite.case import Case
 from ..suite.runner import iter_results
 from . import backends, zoo
-from .runner import model
+from .model_case import model
 
 
 def _names(value: str | Iterable[str] | None, known: Sequence[str]) -> list[str]:

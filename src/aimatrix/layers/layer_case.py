@@ -9,11 +9,11 @@ import torch
 from .. import _check, timing
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
-from ..peaks import peak_tflops
-from ..results.env import device_info, environment
+from ..system.peaks import peak_tflops
+from ..system.env import device_info, environment
 from ..results.result import Result
 from ..macro import _guard, backends, verify
-from ..macro.backends.base import DTYPES, TORCH_DTYPE, Case, bare_case, cast_floats, flat
+from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat
 from .catalog import catalog
 from .ops import LAYERS, NAMES
 
@@ -101,7 +101,7 @@ def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str
                                    peak_tflops=peak, verify=ver, env=env)
 
 
-def _train_prepared(case: Case) -> backends.Prepared:
+def _train_prepared(case: ModelCase) -> backends.Prepared:
     """Forward + backward of the layer in train mode, parameters and float inputs requiring grad."""
     dt = TORCH_DTYPE[case.dtype]
     module = case.module.to(dt).train()

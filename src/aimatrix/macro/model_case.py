@@ -15,11 +15,11 @@ import torch
 from .. import _check, timing
 from ..device import Device, resolve
 from ..errors import VerificationError
-from ..peaks import peak_tflops
-from ..results.env import device_info, environment
+from ..system.peaks import peak_tflops
+from ..system.env import device_info, environment
 from ..results.result import Result
 from . import _guard, backends, scenarios, verify, zoo
-from .backends.base import DTYPES, Case, flat
+from .backends.base import DTYPES, ModelCase, flat
 from .flops import run_counting
 from .scenarios import SCENARIOS
 
@@ -172,7 +172,7 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
     with _guard.errors(what, dev), _guard.precision(a["dtype"], dev):
         options = {"compile_mode": a["compile_mode"]}
         # Refusals that depend only on the spec, device and dtype come before building anything.
-        be.check(Case(spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options))
+        be.check(ModelCase(spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options))
         if dev.is_cuda:
             torch.cuda.reset_peak_memory_stats(dev.index)
         t0 = time.perf_counter()
@@ -184,7 +184,7 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         key = "|".join(map(str, (spec.name, a["size"], a["batch"], a["dtype"], a["seed"], sorted(a["model_kw"].items()),
                                  a["warm_start_iters"], torch.__version__, _tv_version(), _version(),
                                  _source_digest(module))))
-        case = Case(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]),
+        case = ModelCase(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]),
                     options=options)
         be.check(case)
         t1 = time.perf_counter()
@@ -227,7 +227,7 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
     sc: scenarios.Settings = a["scenario_settings"]
     if sc.scenario == "offline" and not sc.loadgen:
         return timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts), {}
-    from ..results.telemetry import sampling
+    from ..system.telemetry import sampling
 
     def sync() -> None:
         if dev.is_cuda:

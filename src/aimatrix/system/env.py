@@ -114,7 +114,7 @@ def device_info(device: Device) -> dict:
         return {}
     info = dict(_native.cuda().device_info(device.index))
     info["cudnn_version"] = cudnn_version()
-    from .telemetry import nvml_device_facts
+    from .nvml import nvml_device_facts
 
     info.update(nvml_device_facts(info))
     return info
