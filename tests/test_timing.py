@@ -55,27 +55,6 @@ def test_measure_converges_on_steady_work():
     assert m.stats["timer"] == "steady-clock"
 
 
-def test_measure_stops_at_time_budget_when_target_unreachable():
-    # Alternating 0.1 / 0.3 ms work: the median's CI can never shrink to 1e-9.
-    fns, calls = [_busy(0.1), _busy(0.3)], []
-
-    def bimodal():
-        calls.append(1)
-        fns[len(calls) % 2]()
-
-    t0 = time.perf_counter()
-    m = am.timing.measure(bimodal, device="cpu", target=1e-9, max_time=0.3, min_time=0.0, warmup=0.0)
-    assert not m.stats["converged"]
-    assert time.perf_counter() - t0 < 2.0
-
-
-def test_min_and_max_samples_are_honoured():
-    m = am.timing.measure(_busy(0.05), device="cpu", min_samples=40, target=0.5, min_time=0.0, warmup=0.0)
-    assert m.stats["n"] >= 40
-    m = am.timing.measure(_busy(0.05), device="cpu", min_samples=5, max_samples=7, target=1e-9, min_time=0.0, warmup=0.0)
-    assert m.stats["n"] == 7
-
-
 def test_tiny_callables_are_batched():
     calls = []
     m = am.timing.measure(lambda: calls.append(1), device="cpu", max_time=0.2, min_time=0.0)
@@ -119,41 +98,14 @@ def test_bad_measure_arguments():
         am.timing.measure(lambda: None, device="cpu", mode="lukewarm")
 
 
-def test_warmup_runs_until_times_settle():
-    # From 0.6 ms per call down to 0.2 ms over the first 0.4 s, then steady: a clock ramping up.
-    t_start = []
-
-    def ramp():
-        if not t_start:
-            t_start.append(time.perf_counter())
-        _busy(max(0.2, 0.6 - (time.perf_counter() - t_start[0])))()
-
-    m = am.timing.measure(ramp, device="cpu", warmup=0.05, warmup_max=3.0, min_time=0.05, max_time=1.0)
-    assert m.stats["settled"]
-    assert 0.4 <= m.stats["warmup_s"] < 3.0
-    assert m.median_ms < 0.4  # the slow start stayed out of the samples
-
-
-def test_warmup_is_bounded_when_times_never_settle():
-    calls = []
-
-    def drifting():  # every call a bit slower: never settles
-        calls.append(1)
-        _busy(0.1 + 0.0005 * len(calls))()
-
-    m = am.timing.measure(drifting, device="cpu", warmup=0.0, warmup_max=0.3, settle=0.001, min_time=0.0,
-                          max_time=0.05)
-    assert not m.stats["settled"]
-    assert 0.3 <= m.stats["warmup_s"] < 1.0
-
-
 def test_explicit_warmup_is_fixed():
     m = am.timing.measure(lambda: None, device="cpu", warmup=0.0, min_time=0.0, max_time=0.02)
     assert m.stats["warmup_samples"] == 2 and not m.stats["settled"]
 
 
 def test_rule_fills_in_every_default():
-    # The engine gets every option from Python: DEFAULTS are the ones in force, not the native struct's.
+    # The defaults are the native stopping rule's own (one copy), and every option reaches the engine.
+    assert am.timing.DEFAULTS == _native.core.timing_defaults()
     assert am.timing.rule() == am.timing.DEFAULTS
     r = am.timing.rule(warmup=0.5)
     assert r["warmup"] == r["warmup_max"] == 0.5 and r["min_time"] == am.timing.DEFAULTS["min_time"]
@@ -167,3 +119,60 @@ def test_rule_fills_in_every_default():
 def test_default_measuring_time_reaches_the_engine():
     m = am.timing.measure(lambda: time.sleep(0.001), device="cpu", warmup=0.0)  # well below max_samples
     assert m.stats["wall_s"] >= am.timing.DEFAULTS["min_time"]
+
+
+# -- the stopping rule, driven by scripted times on a virtual clock (no wall clock) --------------------------
+def _scripted(times_ms, **options):
+    raw = _native.core.measure_scripted(list(times_ms), am.timing.rule(**options))
+    return raw["stats"], raw["taken"]
+
+
+def test_rule_stops_at_min_time_once_the_target_is_met():
+    st, taken = _scripted([1.0])  # defaults: 2 s of warm-up, then at least 2 s and 10 samples
+    assert st["converged"] and st["settled"] and st["median_ms"] == 1.0 and st["repeat"] == 1
+    assert 2.0 <= st["warmup_s"] <= 2.0 + 0.11  # settled within one 0.1 s window after the minimum
+    assert 2000 <= st["n"] <= 2000 + 20          # checks come between chunks of <= 20 ms
+    assert taken == st["n"] + st["warmup_samples"]
+
+
+def test_rule_stops_at_max_time_when_the_target_is_out_of_reach():
+    st, _ = _scripted([1.0, 3.0], target=1e-6, max_time=3.0, warmup=0.0)
+    assert not st["converged"] and 3.0 <= st["wall_s"] <= 3.0 + 0.03
+
+
+def test_rule_honours_min_and_max_samples():
+    st, _ = _scripted([50.0], min_samples=40, target=0.5, min_time=0.0, warmup=0.0)
+    assert st["n"] == 40  # 50 ms samples: one per chunk, so the count stops exactly at the minimum
+    st, _ = _scripted([1.0, 2.0], min_samples=5, max_samples=7, target=1e-9, min_time=0.0, warmup=0.0)
+    assert st["n"] == 7
+
+
+def test_rule_batches_launches_shorter_than_a_sample():
+    st, _ = _scripted([0.001], max_time=0.5, warmup=0.0)  # 1 us: 100 launches make a 0.1 ms sample
+    assert st["repeat"] == 100 and st["median_ms"] == 0.001
+    st, _ = _scripted([0.001], repeat=3, max_time=0.5, warmup=0.0)
+    assert st["repeat"] == 3
+
+
+def test_warmup_runs_until_the_times_settle():
+    ramp = [2.0 - 1.0 * min(i, 600) / 600 for i in range(600)] + [1.0] * 20000  # a clock ramping up for 0.9 s
+    st, _ = _scripted(ramp, warmup=0.2, warmup_max=3.0, min_time=0.5, max_time=1.0)
+    assert st["settled"] and 0.9 <= st["warmup_s"] <= 1.2
+    assert st["median_ms"] == 1.0  # the slow start stayed out of the samples
+
+
+def test_warmup_is_bounded_when_the_times_never_settle():
+    drift = [1.0 + 0.01 * i for i in range(5000)]  # every launch slower than the last
+    st, _ = _scripted(drift, warmup=0.0, warmup_max=0.3, settle=0.001, min_time=0.0, max_time=0.05)
+    assert not st["settled"] and 0.3 <= st["warmup_s"] <= 0.3 + 0.01
+
+
+def test_an_explicit_warmup_is_fixed_and_takes_two_samples_at_least():
+    st, _ = _scripted([5.0], warmup=0.0, min_time=0.0, max_time=0.05)
+    assert st["warmup_samples"] == 2 and not st["settled"]
+
+
+@pytest.mark.parametrize("script, text", [([], r"samples_ms=\[\] is not allowed"), ([1.0, 0.0], "must be > 0 ms")])
+def test_a_bad_script_is_refused(script, text):
+    with pytest.raises(ValueError, match=text):
+        _native.core.measure_scripted(script, am.timing.rule())

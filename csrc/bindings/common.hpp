@@ -50,28 +50,30 @@ T option(const std::string& key, nb::handle value) {
   return out;
 }
 
+// A StopRule from aimatrix.timing's options (names and fields: StopRule::each_option).
 inline StopRule stop_rule(const nb::dict& d) {
   StopRule r;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
-    if (k == "target") r.target_rel_ci = option<double>(k, value);
-    else if (k == "min_samples") r.min_samples = option<int>(k, value);
-    else if (k == "max_samples") r.max_samples = option<int>(k, value);
-    else if (k == "min_time") r.min_time_s = option<double>(k, value);
-    else if (k == "max_time") r.max_time_s = option<double>(k, value);
-    else if (k == "warmup") r.warmup_s = option<double>(k, value);
-    else if (k == "warmup_max") r.warmup_max_s = option<double>(k, value);
-    else if (k == "settle") r.settle_tol = option<double>(k, value);
-    else if (k == "repeat") r.repeat = option<int>(k, value);
-    else if (k == "min_sample_ms") r.min_sample_ms = option<double>(k, value);
-    else if (k == "timer") r.timer = nb::cast<std::string>(value);
-    else if (k == "auto_cupti_below_ms") r.auto_cupti_below_ms = option<double>(k, value);
-    else if (k == "keep_samples") r.keep_samples = nb::cast<bool>(value);
-    else if (k == "discard_throttled") r.sample_windows = r.sample_windows || nb::cast<bool>(value);
-    else if (k == "pause") r.pause_s = option<double>(k, value);
-    else throw std::invalid_argument("unknown timing option '" + k + "'");
+    bool known = false;
+    StopRule::each_option(r, [&](const char* name, auto& field) {
+      using T = std::decay_t<decltype(field)>;
+      if (known || k != name) return;
+      known = true;
+      if constexpr (std::is_same_v<T, std::string>) field = nb::cast<std::string>(value);
+      else field = option<T>(k, value);
+    });
+    if (!known) throw std::invalid_argument("unknown timing option '" + k + "'");
   }
   return r;
+}
+
+// The options' defaults by name: aimatrix.timing.DEFAULTS.
+inline nb::dict stop_rule_defaults() {
+  nb::dict d;
+  const StopRule r;
+  StopRule::each_option(r, [&](const char* name, const auto& field) { d[name] = field; });
+  return d;
 }
 
 inline nb::dict to_dict(const Measurement& m) {

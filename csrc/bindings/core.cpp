@@ -9,6 +9,7 @@
 
 #include "bindings/common.hpp"
 #include "bindings/micro_args.hpp"
+#include "timing/scripted.hpp"
 #include "cpu/conv.hpp"
 #include "cpu/stream.hpp"
 #include "common/gemm_spec.hpp"
@@ -43,6 +44,18 @@ NB_MODULE(_core, m) {
     meas.timer = "steady-clock";
     return bind::to_dict(meas);
   }, nb::arg("fn"), nb::arg("cold"), nb::arg("rule"), "Time a host callable with the native stopping rule.");
+
+  m.def("timing_defaults", &bind::stop_rule_defaults, "The stopping rule's options and their defaults.");
+
+  m.def("measure_scripted", [](std::vector<double> samples_ms, nb::dict rule) {
+    ScriptedSampler sampler(std::move(samples_ms));
+    Measurement meas = run_measurement(sampler, bind::stop_rule(rule), sampler);
+    meas.timer = "scripted";
+    nb::dict d = bind::to_dict(meas);
+    d["taken"] = sampler.taken();
+    return d;
+  }, nb::arg("samples_ms"), nb::arg("rule"),
+     "The stopping rule fed scripted per-launch times on a virtual clock (for tests of the rule).");
 
   m.def("gemm", [](int64_t mm, int64_t n, int64_t k, int64_t batch, bool ta, bool tb, const std::string& dtype,
                    uint64_t seed, bool cold, nb::dict rule) {

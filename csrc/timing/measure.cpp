@@ -48,13 +48,21 @@ void Sampler::choose_timer(const StopRule& rule, double /*est_ms*/) {
 }
 
 namespace {
-using clock_t_ = std::chrono::steady_clock;
-double since(clock_t_::time_point t0) {
-  return std::chrono::duration<double>(clock_t_::now() - t0).count();
-}
+class SteadyClock : public Clock {
+ public:
+  double now_s() override {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+};
 }  // namespace
 
 Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
+  SteadyClock clock;
+  return run_measurement(sampler, rule, clock);
+}
+
+Measurement run_measurement(Sampler& sampler, const StopRule& rule, Clock& clock) {
+  auto since = [&clock](double t0) { return clock.now_s() - t0; };
   rule.validate();
   Measurement m;
   m.timer_requested = rule.timer;
@@ -65,8 +73,8 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
 
   // Warm-up with one launch per sample: module loading, handle creation and
   // clock ramp-up stay out of the numbers; it also gives a first estimate.
-  auto t0 = clock_t_::now();
-  auto window_t0 = t0;
+  double t0 = clock.now_s();
+  double window_t0 = t0;
   size_t window_begin = 0;
   double prev_window = -1;
   while (m.warmup_samples < rule.warmup_max) {
@@ -84,7 +92,7 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
     }
     prev_window = cur;
     window_begin = buf.size();
-    window_t0 = clock_t_::now();
+    window_t0 = clock.now_s();
   }
   m.warmup_wall_s = since(t0);
   // The estimate comes from the end of the warm-up, where the clocks are.
@@ -104,7 +112,7 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
   sampler.choose_timer(rule, est_ms);
   sampler.prepare(m.repeat);
 
-  t0 = clock_t_::now();
+  t0 = clock.now_s();
   double sample_s = std::max(est_ms * m.repeat, 1e-6) / 1e3;
   while (true) {
     const double elapsed = since(t0);
@@ -117,15 +125,13 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule) {
     // Chunks of about 20 ms amortise the host synchronisation per chunk.
     const int chunk = int(std::clamp<double>(0.02 / sample_s, 1, 256));
     const int count = std::min(chunk, rule.max_samples - n);
-    const auto c0 = clock_t_::now();
+    const double c0 = clock.now_s();
     sampler.take(count, m.repeat, m.samples_ms);
-    const auto c1 = clock_t_::now();
-    sample_s = std::max(std::chrono::duration<double>(c1 - c0).count() / count, 1e-7);
+    const double c1 = clock.now_s();
+    sample_s = std::max((c1 - c0) / count, 1e-7);
     if (rule.sample_windows) {  // a chunk's samples share its window: the host sees only the chunk
-      const double a = std::chrono::duration<double>(c0.time_since_epoch()).count();
-      const double b = std::chrono::duration<double>(c1.time_since_epoch()).count();
-      m.sample_t0_s.resize(m.samples_ms.size(), a);
-      m.sample_t1_s.resize(m.samples_ms.size(), b);
+      m.sample_t0_s.resize(m.samples_ms.size(), c0);
+      m.sample_t1_s.resize(m.samples_ms.size(), c1);
     }
   }
   m.wall_s = since(t0);

@@ -33,30 +33,9 @@ from .errors import UnsupportedError
 MODES = ("hot", "cold")
 TIMERS = ("events", "cupti", "auto")
 
-#: Timing options every benchmark accepts, with their defaults. ``QUICK`` trades
-#: reproducibility for time (the CLI's --quick).
-DEFAULTS: dict[str, Any] = {
-    "target": 0.01,       # stop when the 95% CI half-width of the median is below 1% of it
-    "min_samples": 10,
-    "max_samples": 100000,
-    # Measured on an H100 at its 700 W cap (bench/stability.py, bench/RESULTS.md): a 4096^3
-    # bf16 GEMM's median moved 5% run to run with 0.3 s of warm-up and 0.5 s of samples,
-    # 0.2% with 2 s of each, as the clock settles under the power cap.
-    "min_time": 2.0,      # seconds of timed samples at least
-    "max_time": 10.0,     # and at most
-    "warmup": 2.0,        # seconds of warm-up at least, then on until the times settle ...
-    "warmup_max": 4.0,    # ... but no longer than this
-    "settle": 0.01,       # settled: the median of a 0.1 s window moved less than this fraction
-    "repeat": 0,          # launches per sample, 0 = auto (samples of >= 0.1 ms)
-    # Fidelity options (module doc): the clock, raw samples, throttled samples, a settle pause.
-    "timer": "events",
-    # timer="auto" uses CUPTI for cold samples shorter than this (ms): below it the gap the events
-    # also time after the L2 flush is a visible part of a sample (bench/RESULTS.md, issue 3).
-    "auto_cupti_below_ms": 0.05,
-    "keep_samples": False,
-    "discard_throttled": False,
-    "pause": 0.0,
-}
+#: Timing options every benchmark accepts, with their defaults: the native stopping rule's own
+#: (``StopRule`` in csrc/timing/measure.hpp, the one copy, with the reasons for each).
+DEFAULTS: dict[str, Any] = dict(_native.core.timing_defaults())
 
 #: ``--quick``: the same cases with a short budget each (0.2 s of warm-up, 0.3-1 s of samples): the
 #: whole suite in under 2 minutes on an H100, at the price of a clock not yet settled under the
@@ -69,7 +48,8 @@ MAX_REPEAT = 10000  # the native engine's cap on launches per sample (StopRule::
 _NUMBER_BOUNDS: dict[str, dict] = {"target": {"above": 0.0, "below": 1.0}, "min_time": {"minimum": 0.0},
                                    "max_time": {"above": 0.0}, "warmup": {"minimum": 0.0},
                                    "warmup_max": {"minimum": 0.0}, "settle": {"above": 0.0},
-                                   "auto_cupti_below_ms": {"minimum": 0.0}, "pause": {"minimum": 0.0}}
+                                   "auto_cupti_below_ms": {"minimum": 0.0}, "pause": {"minimum": 0.0},
+                                   "min_sample_ms": {"above": 0.0}}
 _INT_BOUNDS: dict[str, tuple[int, int]] = {"min_samples": (1, _check.INT32_MAX), "max_samples": (1, _check.INT32_MAX),
                                            "repeat": (0, MAX_REPEAT)}
 
