@@ -13,6 +13,8 @@ import math
 import re
 from typing import Callable, Iterable, Sequence
 
+from ..timing import DEFAULTS, QUICK
+
 # -- value types ---------------------------------------------------------------------------
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
 
@@ -110,10 +112,12 @@ SHARED: dict[str, tuple[tuple[str, ...], dict]] = {
                              help="JSON Lines file for the results (default: aimatrix-DEVICE-TIME.jsonl); a file "
                                   "holding another run is refused unless --resume or --append")),
     "quick": (("--quick",), dict(action="store_true",
-                                 help="the same cases with a short time budget each (0.3 s warm-up, 0.5 s of "
-                                      "samples, 1 s at most): numbers for a glance, less reproducible")),
+                                 help=f"the same cases with a short time budget each ({QUICK['warmup']} s warm-up, "
+                                      f"{QUICK['min_time']} s of samples, {QUICK['max_time']} s at most): numbers "
+                                      "for a glance, less reproducible")),
     "max_time": (("--max-time",), dict(type=positive_float, metavar="S",
-                                       help="seconds of samples per case at most (default 10; --quick 1)")),
+                                       help=f"seconds of samples per case at most (default {DEFAULTS['max_time']:g}; "
+                                            f"--quick {QUICK['max_time']:g})")),
     "target": (("--target",), dict(type=fraction, metavar="F",
                                    help="stop when the median's 95%% CI half-width is below F (default 0.01 = 1%%)")),
     "timer": (("--timer",), dict(choices=["events", "cupti", "auto"],
