@@ -28,7 +28,7 @@ def test_bus_bandwidth_follows_nccl_tests():
 def test_sweep_sizes():
     assert sweep_sizes(8, 64) == [8, 16, 32, 64]
     assert sweep_sizes(8, 4 << 30)[-1] == 4 << 30
-    with pytest.raises(ValueError, match="need max >= min"):
+    with pytest.raises(ValueError, match="need max_bytes >= min_bytes"):
         sweep_sizes(64, 8)
 
 

@@ -25,7 +25,7 @@ namespace {
 
 // A block moves a chunk of 16 KB (1024 float4s) per input and pass. Kinds that store run fastest with
 // 1024 threads of one 16-byte access each: on the H100 copy 2997-3033 GB/s against 2932-2975 with 256
-// threads of four (the driver's copy: 2990-2993; bench/own_membw, bench/RESULTS.md). Reading alone
+// threads of four (the driver's copy: 2990-2993; bench/own_membw, bench/CHANGELOG.md). Reading alone
 // needs four loads in flight per thread to cover HBM's latency (2333 GB/s with one, 3063 with four).
 constexpr int64_t kChunk = 1024;  // float4s per block and pass
 constexpr int unroll_of(MembwKind k) { return k == MembwKind::read ? 4 : 1; }
@@ -258,7 +258,7 @@ KernelFn tma_kernel_of(MembwKind k) {
 }
 
 // The kernel a spec runs: "tma" where asked for (on sm_90+), else the per-thread loads and stores. "auto" is
-// "ldst": the bulk copies were slower on the H100 (0.97 of it at 1 GiB, bench/RESULTS.md).
+// "ldst": the bulk copies were slower on the H100 (0.97 of it at 1 GiB, bench/CHANGELOG.md).
 bool use_tma(const Context& ctx, const MembwSpec& s) {
   if (s.kernel != "tma") return false;
   if (ctx.facts().cc_major < 9)

@@ -17,7 +17,7 @@ struct StopRule {
   int max_samples = 100000;
   // Long on purpose: on an H100 at its 700 W cap a 4096^3 bf16 GEMM's median moved 5% run to run with
   // 0.3 s of warm-up and 0.5 s of samples, 0.2% with 2 s of each, as the clock settles under the cap
-  // (bench/stability.py, bench/RESULTS.md).
+  // (bench/stability.py, bench/CHANGELOG.md).
   double min_time_s = 2.0;   // measure at least this long (timed loop only)
   double max_time_s = 10.0;  // and at most this long
   // Warm-up: at least warmup_s, then on until the median of the last settle window
@@ -36,7 +36,7 @@ struct StopRule {
   // "cupti" (the device's start/end of every kernel, memset and memcpy the launch enqueued,
   // summed per sample), "auto" (CUPTI for cold samples shorter than auto_cupti_below_ms when
   // CUPTI can be used, events otherwise: below it the gap the events also time after the L2
-  // flush is a visible part of a sample, bench/RESULTS.md, issue 3).
+  // flush is a visible part of a sample, bench/CHANGELOG.md, issue 3).
   std::string timer = "events";
   double auto_cupti_below_ms = 0.05;
   bool keep_samples = false;    // return every timed sample (and the event times under CUPTI)

@@ -99,3 +99,18 @@ def host_memory(what: str, nbytes: int | float) -> None:
     if total and nbytes > total:
         raise OutOfMemoryError(f"{what} needs {nbytes:.0f} bytes ({nbytes / 1e9:.3g} GB) of host memory, more than "
                                f"this machine's {total} bytes ({total / 1e9:.3g} GB) of physical memory")
+
+
+def geometric_sizes(lo: int, hi: int, factor: int, names: tuple[str, str] = ("lo", "hi")) -> list[int]:
+    """lo, lo * factor, ... up to hi (a bandwidth sweep, as nccl-tests' -b -e -f); ``names`` name lo and hi
+    in the messages, as the caller's arguments are called."""
+    lo, hi, factor = positive_int(names[0], lo), positive_int(names[1], hi), positive_int("factor", factor)
+    if factor < 2 or hi < lo:
+        raise ValueError(f"sizes {names[0]}={lo} to {names[1]}={hi} by x{factor} are not allowed: need "
+                         f"{names[1]} >= {names[0]} and factor >= 2")
+    out, size = [], lo
+    while size <= hi:
+        out.append(size)
+        size *= factor
+    return out
+

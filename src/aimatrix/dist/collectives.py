@@ -44,16 +44,7 @@ def bus_bandwidth(op: str, algbw_gbps: float, world: int) -> float:
 
 def sweep_sizes(min_bytes: int = 8, max_bytes: int = 4 << 30, factor: int = 2) -> list[int]:
     """Sizes from min to max bytes, multiplying by factor (nccl-tests -b 8 -e 4G -f 2)."""
-    min_bytes = _check.positive_int("min_bytes", min_bytes)
-    max_bytes = _check.positive_int("max_bytes", max_bytes)
-    factor = _check.positive_int("factor", factor)
-    if max_bytes < min_bytes or factor < 2:
-        raise ValueError(f"sizes {min_bytes}..{max_bytes} x{factor} are not allowed: need max >= min and factor >= 2")
-    out, s = [], min_bytes
-    while s <= max_bytes:
-        out.append(s)
-        s *= factor
-    return out
+    return _check.geometric_sizes(min_bytes, max_bytes, factor, names=("min_bytes", "max_bytes"))
 
 
 def _dist():

@@ -138,14 +138,8 @@ SWEEP_MIN, SWEEP_MAX = 4 << 10, 4 << 30
 
 
 def sweep_sizes(lo: int = SWEEP_MIN, hi: int = SWEEP_MAX, factor: int = 4) -> list[int]:
-    lo, hi, factor = _check.positive_int("lo", lo), _check.positive_int("hi", hi), _check.positive_int("factor", factor)
-    if factor < 2 or hi < lo:
-        raise ValueError(f"sweep from {lo} to {hi} by x{factor} is not allowed: need factor >= 2 and hi >= lo")
-    out, size = [], lo
-    while size <= hi:
-        out.append(size)
-        size *= factor
-    return out
+    """Buffer sizes of a bandwidth sweep: lo, lo * factor, ... up to hi bytes."""
+    return _check.geometric_sizes(lo, hi, factor)
 
 
 def sweep_passes(nbytes: int, *, min_traffic: int = 256 << 20) -> int:

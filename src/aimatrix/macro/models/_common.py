@@ -33,7 +33,7 @@ class LRN(nn.Module):
     slices: elementwise work in any memory format, with no reshape. (A reshape of a
     channels-last tensor into an average pool's input, the previous form, made
     torch.compile's Inductor emit a fused kernel that read out of bounds on an H100:
-    bench/RESULTS.md, issue 4. ``nn.LocalResponseNorm``'s 3-D pool has no bf16 CPU kernel.)
+    bench/CHANGELOG.md, issue 4. ``nn.LocalResponseNorm``'s 3-D pool has no bf16 CPU kernel.)
     """
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
