@@ -6,7 +6,7 @@ import traceback
 
 import torch
 
-from aimatrix.macro.models.alexnet import build
+from aimatrix.models.alexnet import build
 
 torch.manual_seed(0)
 m = build("full").cuda().eval().to(memory_format=torch.channels_last)

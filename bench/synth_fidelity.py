@@ -166,7 +166,7 @@ def combine(a) -> None:
 
 def ship(a) -> None:
     import aimatrix.synth as S
-    from aimatrix.macro.models.statsnet import SYNTHESIS
+    from aimatrix.models.statsnet import SYNTHESIS
 
     _, groups, _ = model_set("paper")
     sm = S.synthesize(groups, seed=0)

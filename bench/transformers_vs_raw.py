@@ -32,7 +32,7 @@ from triton.testing import do_bench
 from aimatrix.layers import layer
 from aimatrix.macro import model, verify, zoo
 from aimatrix.macro.llm import build_phase, llm
-from aimatrix.macro.models import llama
+from aimatrix.models import llama
 from aimatrix.results.jsonl import JsonlWriter
 
 # The compared figures: the same warm-up and window as do_bench's below (at the H100's power cap a longer

@@ -43,7 +43,7 @@ def test_alexnet_is_the_caffe_reference():
 
 @pytest.mark.parametrize("shape", [(2, 96, 7, 9), (3, 5, 4, 4), (1, 1, 3, 3)])
 def test_lrn_is_torch_local_response_norm_in_any_memory_format(shape):
-    from aimatrix.macro.models._common import LRN
+    from aimatrix.models._common import LRN
     x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     ref = torch.nn.LocalResponseNorm(5, alpha=0.01, beta=0.75, k=1.0)(x)  # a large alpha: the window shows
     for xx in (x, x.contiguous(memory_format=torch.channels_last)):

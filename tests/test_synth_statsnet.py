@@ -11,7 +11,7 @@ from _models_common import FAST, torch
 import aimatrix as am
 import aimatrix.synth as S
 from aimatrix.macro import zoo
-from aimatrix.macro.models import statsnet
+from aimatrix.models import statsnet
 
 
 def test_full_size_is_the_shipped_synthesis():

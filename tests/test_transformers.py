@@ -13,7 +13,7 @@ from aimatrix import OutOfMemoryError, UnsupportedError
 from aimatrix.layers import layer
 from aimatrix.macro import model, zoo
 from aimatrix.macro.llm import llm, run_llm
-from aimatrix.macro.models import bert, llama
+from aimatrix.models import bert, llama
 from aimatrix.micro import catalog as micro_catalog
 
 TINY = llama.CONFIGS["tiny"]
@@ -53,7 +53,7 @@ def test_transformer_layers(name, shape, flops, dtype):
 
 def test_rotary_is_a_rotation():
     """Norms are kept per pair and position 0 is left as is."""
-    from aimatrix.macro.models._transformer import Rotary
+    from aimatrix.models._transformer import Rotary
 
     q, k = torch.randn(1, 2, 5, 8), torch.randn(1, 2, 5, 8)
     rq, rk = Rotary(8, 5)(q, k)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .. import _check
-from .models import _common, classification as cls
+from ..models import _common, classification as cls
 
 SIZES = _common.SIZES
 
@@ -59,7 +59,7 @@ def _classifier(name: str, build: Callable[..., nn.Module], batch: int, desc: st
 
 
 def _registry() -> dict[str, ModelSpec]:
-    from .models import alexnet, densenet, googlenet, resnet, vgg
+    from ..models import alexnet, densenet, googlenet, resnet, vgg
 
     specs = [
         _classifier("alexnet", alexnet.build, 256, "AlexNet, Caffe reference definition (grouped convs, LRN)"),
@@ -78,7 +78,7 @@ def _more_specs() -> list[ModelSpec]:
     out = []
     for mod in ("maskrcnn", "ssd", "nmt", "deepspeech", "din", "bert", "llama", "statsnet"):
         try:
-            module = __import__(f"aimatrix.macro.models.{mod}", fromlist=["SPECS"])
+            module = __import__(f"aimatrix.models.{mod}", fromlist=["SPECS"])
         except ImportError:  # a family not written yet
             continue
         out += module.specs(ModelSpec)

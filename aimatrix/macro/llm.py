@@ -33,8 +33,8 @@ from ..system.env import device_info, environment
 from ..results.result import Result
 from . import _guard, _memory, backends, verify
 from .backends.base import DTYPES, bare_case, flat
-from .models import _transformer as tf
-from .models import llama
+from ..models import _transformer as tf
+from ..models import llama
 
 PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")

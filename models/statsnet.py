@@ -20,12 +20,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
-SYNTHESIS = Path(__file__).resolve().parents[2] / "synth" / "data" / "syntheses" / "statsnet_paper.json"
+from ..synth.database import DATA
+
+SYNTHESIS = DATA / "syntheses" / "statsnet_paper.json"
 TINY_EDGE = (2, 7)  # numerator, denominator
 TINY_WIDTH = 8
 TINY_MIN = 8
@@ -33,7 +33,7 @@ TINY_MIN = 8
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str):
-    from ...synth.synthesize import SyntheticModel
+    from ..synth.synthesize import SyntheticModel
 
     return SyntheticModel.load(path)
 
@@ -56,7 +56,7 @@ def synthesis(size: str = "full", synthesis: str | os.PathLike | None = None):
 
 
 def build(size: str = "full", synthesis: str | os.PathLike | None = None) -> nn.Module:
-    from ...synth.emit import build_module
+    from ..synth.emit import build_module
 
     m = build_module(globals()["synthesis"](size, synthesis))
     for c in m.modules():

@@ -2,8 +2,8 @@
 
 - ``deepbench-{train,inference-server,inference-device}-{gemm,conv}``: Baidu DeepBench's
   problem sets, as published in https://github.com/baidu-research/DeepBench
-  (code/kernels/gemm_problems.h and conv_problems.h; copied into data/deepbench_*.csv,
-  which cite them line for line). ``deepbench-inference-gemm``/``-conv`` are the server sets.
+  (code/kernels/gemm_problems.h and conv_problems.h; copied into the repository's
+  third_party/deepbench/, with DeepBench's licence and origin). ``deepbench-inference-gemm``/``-conv`` are the server sets.
 - ``resnet50-conv``: the distinct convolution layers of ResNet-50 v1.5 (torchvision's
   ``resnet50``: stride on the 3x3 convolution) at 224x224 input, with how often each
   occurs in the network (``count``), He et al., "Deep Residual Learning for Image
@@ -24,6 +24,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from .._data import installed
+
 _DATA = Path(__file__).with_name("data")
 
 _DEEPBENCH_SETS = {"train": "train", "inference-server": "server", "inference-device": "device",
@@ -31,14 +33,14 @@ _DEEPBENCH_SETS = {"train": "train", "inference-server": "server", "inference-de
 
 
 def _rows(file: str, which: str) -> list[dict[str, str]]:
-    with open(_DATA / file, encoding="utf-8") as f:
+    with open(installed("third_party", "deepbench", file), encoding="utf-8") as f:
         lines = [line for line in f if not line.startswith("#")]
     return [row for row in csv.DictReader(lines) if row["set"] == which]
 
 
 def _deepbench_gemm(which: str) -> list[dict]:
     out = []
-    for i, row in enumerate(_rows("deepbench_gemm.csv", which)):
+    for i, row in enumerate(_rows("gemm_problems.csv", which)):
         m, n, k = int(row["m"]), int(row["n"]), int(row["k"])
         ta, tb = row["a_t"] == "1", row["b_t"] == "1"
         out.append({"op": "gemm", "name": f"deepbench-{which}-gemm-{i}", "m": m, "n": n, "k": k,
@@ -48,7 +50,7 @@ def _deepbench_gemm(which: str) -> list[dict]:
 
 def _deepbench_conv(which: str) -> list[dict]:
     out = []
-    for i, row in enumerate(_rows("deepbench_conv.csv", which)):
+    for i, row in enumerate(_rows("conv_problems.csv", which)):
         v = {key: int(val) for key, val in row.items() if key != "set"}
         out.append({"op": "conv", "name": f"deepbench-{which}-conv-{i}", "n": v["n"], "c": v["c"], "h": v["h"],
                     "w": v["w"], "k": v["k"], "r": v["r"], "s": v["s"], "stride": (v["stride_h"], v["stride_w"]),

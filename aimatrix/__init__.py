@@ -10,6 +10,12 @@ Every benchmark returns a :class:`Result`; bad arguments raise ``ValueError`` /
 
 from __future__ import annotations
 
+from pkgutil import extend_path
+
+# Run inside a checkout after `pip install .`, the checkout's aimatrix/ comes first on sys.path; the package then
+# also spans the installed one, which holds what the build made: the compiled modules and the zoo (aimatrix/models).
+__path__ = extend_path(__path__, __name__)
+
 __version__ = "0.1.0"
 
 from . import dist, synth, timing

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from ...errors import UnsupportedError
+from ..errors import UnsupportedError
 
 SDPA_BACKENDS: dict[str, SDPBackend | None] = {
     "auto": None, "flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..macro.models.din import Dice
-from ..macro.models import _transformer as tf
+from ..models.din import Dice
+from ..models import _transformer as tf
 
 
 

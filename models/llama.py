@@ -255,7 +255,7 @@ def _size(size: str, kw: dict) -> str:
 
 def build(size: str = "full", **kw) -> nn.Module:
     """The zoo's model, built on the host in fp32 (refused first when its weights do not fit in free host memory)."""
-    from .._memory import require
+    from ..macro._memory import require
 
     c = CONFIGS[_size(size, kw)]
     if torch.get_default_device().type != "meta":  # a meta build (counting, shapes) allocates nothing
