@@ -6,7 +6,7 @@
 #      3, 8, 32, 128, 512, 1024), fp32/bf16/fp16 x batch 1/32, each conv alone -> the conv-time table
 #   3. bench/synth_fidelity.py --fidelity: both objectives synthesized from it, timed against the real convs
 # Writes $OUT/synth/synth_fidelity.md (the log and tables) and $OUT/synth/conv_times_<device>.json (the table with
-# the fidelity rows in meta.fidelity: copy it to src/aimatrix/synth/data/efficiency/ to ship it).
+# the fidelity rows in meta.fidelity: copy it to aimatrix/synth/data/efficiency/ to ship it).
 # EXTRA_TABLES="path ...": other devices' tables, synthesized from together with this one (the same proxy on every
 # device: run it again on the first device with the second's table for the cross-device spread).
 set -uo pipefail
