@@ -135,3 +135,15 @@ def test_status_reports_each_library():
             assert text.startswith({"openblas": "OpenBLAS", "onednn": "oneDNN 3."}[name]), text
         else:
             assert "not available" in text and "pip install" in text
+
+
+def test_info_lists_the_vendor_libraries(tmp_path):
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", "info"], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    for name in ("openblas", "onednn"):
+        line = next(ln for ln in p.stdout.splitlines() if ln.strip().startswith(f"backend {name}:"))
+        assert ("pip install" in line) != _vendor.available(name), line
+    assert f"auto on the CPU: gemm {_vendor.auto('gemm')}, conv {_vendor.auto('conv')}" in p.stdout
