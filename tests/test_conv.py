@@ -24,7 +24,7 @@ ODD = [
 def test_cpu_conv_odd_shapes(shape, direction, layout, fast):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
     res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups,
-                  direction=direction, layout=layout, device="cpu", **fast)
+                  direction=direction, layout=layout, device="cpu", backend="cpu", **fast)
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5
     ho, wo = res.params["ho"], res.params["wo"]
     assert res.metrics["flops"] == 2 * n * k * ho * wo * (c // groups) * r * s
@@ -70,7 +70,7 @@ def test_conv_bad_arguments(kwargs, exc, text):
 
 def test_cpu_conv_rejects_half_precision():
     with pytest.raises(am.UnsupportedError, match="cpu backend runs dtype fp32 only, not bf16"):
-        am.conv(1, 4, 8, 8, k=4, r=3, dtype="bf16", device="cpu")
+        am.conv(1, 4, 8, 8, k=4, r=3, dtype="bf16", device="cpu", backend="cpu")
 
 
 def test_cuda_conv_backend_on_cpu_is_unsupported():

@@ -11,7 +11,7 @@ from aimatrix import _native
 @pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 33, 129), (129, 7, 33), (33, 129, 7), (65, 17, 300)])
 @pytest.mark.parametrize("trans_a, trans_b", list(itertools.product([False, True], repeat=2)))
 def test_cpu_gemm_odd_shapes_and_transposes(m, n, k, trans_a, trans_b, fast):
-    r = am.gemm(m, n, k, trans_a=trans_a, trans_b=trans_b, device="cpu", **fast)
+    r = am.gemm(m, n, k, trans_a=trans_a, trans_b=trans_b, device="cpu", backend="cpu", **fast)
     assert r.ok and r.verify["passed"]
     assert r.rel_error <= 1e-5
     assert r.verify["checked"] == min(m, 32) * min(n, 32)
@@ -20,26 +20,26 @@ def test_cpu_gemm_odd_shapes_and_transposes(m, n, k, trans_a, trans_b, fast):
 
 
 def test_cpu_gemm_batched(fast):
-    r = am.gemm(17, 9, 31, batch=5, trans_b=True, device="cpu", **fast)
+    r = am.gemm(17, 9, 31, batch=5, trans_b=True, device="cpu", backend="cpu", **fast)
     assert r.verify["passed"] and r.params["batch"] == 5
     assert r.metrics["flops"] == 2 * 17 * 9 * 31 * 5
 
 
 def test_cpu_gemm_crosses_cache_blocks(fast):
     # k > 256 and n > 2048 exercise the accumulation across K blocks and N panels.
-    r = am.gemm(5, 2100, 600, device="cpu", **fast)
+    r = am.gemm(5, 2100, 600, device="cpu", backend="cpu", **fast)
     assert r.verify["passed"]
 
 
 def test_cpu_gemm_seed_changes_data_not_correctness(fast):
-    a = am.gemm(31, 31, 31, seed=1, device="cpu", **fast)
-    b = am.gemm(31, 31, 31, seed=2, device="cpu", **fast)
+    a = am.gemm(31, 31, 31, seed=1, device="cpu", backend="cpu", **fast)
+    b = am.gemm(31, 31, 31, seed=2, device="cpu", backend="cpu", **fast)
     assert a.verify["passed"] and b.verify["passed"]
     assert a.rel_error != b.rel_error  # different random inputs
 
 
 def test_result_carries_environment_and_params(fast):
-    r = am.gemm(8, 8, 8, device="cpu", **fast)
+    r = am.gemm(8, 8, 8, device="cpu", backend="cpu", **fast)
     assert r.env["aimatrix"] == am.__version__
     assert r.device == "cpu" and r.backend == "cpu" and r.dtype == "fp32"
     assert r.params["timer"] == "steady-clock"
@@ -67,7 +67,7 @@ def test_gemm_bad_arguments(kwargs, exc, text):
 
 def test_cpu_backend_rejects_other_dtypes():
     with pytest.raises(am.UnsupportedError, match="cpu backend runs dtype fp32 only, not bf16"):
-        am.gemm(8, 8, 8, dtype="bf16", device="cpu")
+        am.gemm(8, 8, 8, dtype="bf16", device="cpu", backend="cpu")
 
 
 def test_cuda_backend_on_cpu_device_is_unsupported():

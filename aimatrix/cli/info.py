@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
     rev = f" ({env['git_revision']})" if env.get("git_revision") else ""
     con.print(f"[bold]aimatrix {env['aimatrix']}{escape(rev)}[/bold] on {env['host']}: Python {env['python']}, {env['platform']}")
     con.print(f"CPU: {env['cpu']} ({env['cpu_count']} logical CPUs, {env['cpu_threads']} OpenMP threads); "
-                  "backend cpu: fp32 GEMM (own blocked OpenMP kernel)")
+              "backend cpu: fp32 GEMM and convolution (own kernels)")
+    from .. import _vendor
+
+    for name, detail in _vendor.status().items():  # the CPU's vendor libraries: version, or how to add them
+        con.print(f"  backend {name}: {escape(detail)}")
+    con.print(f"  auto on the CPU: gemm {_vendor.auto('gemm')}, conv {_vendor.auto('conv')}")
     nvml = nvml_unavailable_reason()
     con.print("telemetry: NVML" + (f" not available — {escape(nvml)}" if nvml else
                                        " (clocks, power, temperature, throttling, energy during each GPU measurement)"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from .. import _vendor
 from ..device import resolve
 from ..micro.conv import LAYOUTS
 from ..micro.catalog import catalog, names
@@ -30,7 +31,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", type=csv_list(DTYPES), default=None,
                    help=f"comma list of {', '.join(DTYPES)} (default: every dtype the device runs)")
     p.add_argument("--backend", type=csv_list(BACKENDS, extra=("all",)), default=["auto"],
-                   help=f"comma list of {', '.join(BACKENDS)}, or all (default auto: cuBLASLt on a GPU)")
+                   help=f"comma list of {', '.join(BACKENDS)}, or all (default auto: cuBLASLt on a GPU, "
+                        "OpenBLAS or oneDNN on a CPU when installed, else the own kernel)")
     p.add_argument("--shapes", type=gemm_shapes, default=None, metavar="MxNxK,...",
                    help="GEMM shapes to run instead of the sweep's (e.g. 4096x4096x4096,35x700x2048)")
     p.add_argument("--mode", default="hot", choices=["hot", "cold"],
@@ -46,7 +48,7 @@ def _backend_runs(backend: str, dtype: str, cuda: bool) -> bool:
     if backend == "auto":
         backend = default_backend(cuda, dtype)
     return {"simt": dtype == "fp32", "tensorcore": dtype in ("fp16", "bf16"), "cublas": dtype != "fp8",
-            "cpu": dtype == "fp32"}.get(backend, True)
+            "cpu": dtype == "fp32", "openblas": dtype == "fp32", "onednn": dtype == "fp32"}.get(backend, True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                               layout=args.layout, mode=args.mode, timing=timing)
         return run_suite(args, cases, device=str(dev), title=f"catalogue {args.catalog} on {dev}").code
     expand = args.backend == ["all"]
-    backends = (["cublaslt", "cublas", "simt", "tensorcore"] if dev.is_cuda else ["cpu"]) if expand else args.backend
+    cpu_all = ["cpu"] + [b for b in _vendor.LIBRARIES if _vendor.available(b)]  # the vendor libraries installed
+    backends = (["cublaslt", "cublas", "simt", "tensorcore"] if dev.is_cuda else cpu_all) if expand else args.backend
     cases = [c for c in gemm_suite(dev, dtypes=args.dtype or device_dtypes(dev), backends=backends,
                                    shapes=args.shapes, timing=timing,
                                    **({"mode": args.mode} if args.mode != "hot" else {}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import _check, timing
+from .. import _check, _vendor, timing
 from ..device import Device, resolve
 from ..errors import UnsupportedError
 from ..system.peaks import peak_gbps, peak_tflops
@@ -14,16 +14,21 @@ from ..system.telemetry import sampling
 
 
 def resolve_backend(op: str, backend: str, device: str | Device, cuda_backends: tuple[str, ...],
-                    default_cuda: str) -> tuple[Device, str]:
-    """The device and the concrete backend; UnsupportedError for a CPU/GPU mismatch."""
-    _check.choice("backend", backend, ("auto", "cpu") + cuda_backends)
+                    default_cuda: str, cpu_backends: tuple[str, ...] = ("cpu",)) -> tuple[Device, str]:
+    """The device and the concrete backend; UnsupportedError for a CPU/GPU mismatch.
+
+    ``auto`` on the CPU: the first of ``cpu_backends``' vendor libraries installed (see aimatrix/_vendor.py), else
+    "cpu" (our own kernels).
+    """
+    _check.choice("backend", backend, ("auto",) + cpu_backends + cuda_backends)
     dev = resolve(device)
     if backend == "auto":
-        backend = default_cuda if dev.is_cuda else "cpu"
-    if dev.is_cuda and backend == "cpu":
-        raise UnsupportedError(f"backend='cpu' runs on device='cpu', not {dev}")
-    if not dev.is_cuda and backend != "cpu":
-        raise UnsupportedError(f"{op} backend={backend!r} needs a CUDA device; on the CPU use backend='cpu'")
+        backend = default_cuda if dev.is_cuda else next((b for b in cpu_backends[1:] if _vendor.available(b)), "cpu")
+    if dev.is_cuda and backend in cpu_backends:
+        raise UnsupportedError(f"backend={backend!r} runs on device='cpu', not {dev}")
+    if not dev.is_cuda and backend not in cpu_backends:
+        raise UnsupportedError(f"{op} backend={backend!r} needs a CUDA device; on the CPU use one of "
+                               f"{', '.join(cpu_backends)}")
     return dev, backend
 
 

@@ -4,7 +4,9 @@ Backends: ``cudnn`` (cuDNN 9's graph API, as PyTorch uses it: every engine confi
 the heuristics offer timed, or the heuristics' first; cuDNN's legacy algorithms on
 request; the workspace allocated once), ``igemm`` (our implicit-GEMM kernels:
 fp32 on CUDA cores, fp16/bf16 on tensor cores; forward, NHWC), ``cpu`` (im2col +
-our OpenMP sgemm, every direction and layout, fp32).
+our OpenMP sgemm, every direction and layout, fp32), ``onednn`` (oneDNN's convolution
+primitives on the CPU, every direction and layout, fp32; the ``onednn`` wheel, picked by
+``auto`` on a CPU when installed).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numbers
 from typing import Any, Sequence
 
-from .. import _check, timing
+from .. import _check, _vendor, timing
 from ..results.result import Result
 from . import _run
 
@@ -20,7 +22,8 @@ DTYPES = ("fp32", "tf32", "fp16", "bf16")
 LAYOUTS = ("nchw", "nhwc")
 DIRECTIONS = ("fwd", "bwd_data", "bwd_filter")
 CUDA_BACKENDS = ("cudnn", "igemm")
-BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
+CPU_BACKENDS = ("cpu", "onednn")
+BACKENDS = ("auto",) + CPU_BACKENDS + CUDA_BACKENDS
 #: cuDNN algorithm choices (``algo=``). Graph API: "find" (time the engine configs), "heuristic" (the heuristics'
 #: order), "engine:N" (engine N) or "engine:N(KNOB=V,...)" (engine N with these knob choices, e.g.
 #: "engine:58(WORKSPACE=1)"; knob names as cuDNN's CUDNN_KNOB_TYPE_* or their numbers). Legacy API:
@@ -169,7 +172,7 @@ def _run_specs(specs: list[dict], shapes: list[dict], params: dict, *, dtype: st
         raise TypeError(f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} "
                         "or a cuDNN legacy algorithm name")
     opts = _run.timing_rule(timing_options)
-    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn")
+    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn", CPU_BACKENDS)
     if not dev.is_cuda:
         _check.host_memory("cpu conv" if len(specs) == 1 else f"cpu conv chain of {len(specs)} layers",
                            sum(x["cpu_bytes"] for x in shapes))
@@ -177,7 +180,8 @@ def _run_specs(specs: list[dict], shapes: list[dict], params: dict, *, dtype: st
     arg = specs[0] if len(specs) == 1 else specs
     raw, tel = _run.run(dev, telemetry=telemetry, what="conv",
                         cuda_call=lambda m: m.conv(dev.index, backend, algo, arg, cold, opts),
-                        cpu_call=lambda m: m.conv(arg, cold, opts))
+                        cpu_call=lambda m: m.conv(arg, cold, opts, backend=backend,
+                                                  library="" if backend == "cpu" else _vendor.path(backend)))
     params = dict(params)
     if backend == "cudnn":
         params["algo_choice"] = algo

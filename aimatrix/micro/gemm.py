@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _check, _native, timing
+from .. import _check, _native, _vendor, timing
 from ..device import resolve
 from ..errors import UnsupportedError
 from ..system.peaks import peak_tflops
@@ -14,13 +14,14 @@ from ..system.telemetry import sampling
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")
-BACKENDS = ("auto", "cpu") + CUDA_BACKENDS
+CPU_BACKENDS = ("cpu", "openblas", "onednn")
+BACKENDS = ("auto",) + CPU_BACKENDS + CUDA_BACKENDS
 
 
 def default_backend(device_is_cuda: bool, dtype: str) -> str:
-    """cuBLASLt on a GPU (cuBLAS for int8), our own kernel on the CPU."""
+    """cuBLASLt on a GPU (cuBLAS for int8); on the CPU the vendor library when installed (fp32), else our kernel."""
     if not device_is_cuda:
-        return "cpu"
+        return _vendor.auto("gemm") if dtype == "fp32" else "cpu"
     return "cublas" if dtype == "int8" else "cublaslt"
 
 
@@ -32,7 +33,9 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
     Inputs are random (seeded), the output is checked against a float64 reference
     on sampled elements (and for NaN/unwritten values everywhere) before timing.
     Backends: ``cublas``, ``cublaslt``, ``simt`` (our fp32 kernel), ``tensorcore``
-    (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel).
+    (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel), ``openblas``
+    (cblas_sgemm) and ``onednn`` (dnnl_sgemm) on the CPU, fp32; the last two need their
+    wheels (``pip install "aimatrix[cpu]"``) and ``auto`` picks them when installed.
     Timing options (``target``, ``max_time``, ...) are those of ``aimatrix.timing``.
     On a GPU, NVML telemetry (clocks, power, throttling, energy) is sampled while it
     runs and kept in ``Result.telemetry``; ``telemetry=False`` skips it.
@@ -54,10 +57,11 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
         _check.host_memory(f"cpu gemm m={m} n={n} k={k} batch={batch}", _gemm_bytes(m, n, k, batch, dtype))
     if backend == "auto":
         backend = default_backend(dev.is_cuda, dtype)
-    if dev.is_cuda and backend == "cpu":
-        raise UnsupportedError(f"backend='cpu' runs on device='cpu', not {dev}")
-    if not dev.is_cuda and backend != "cpu":
-        raise UnsupportedError(f"backend={backend!r} needs a CUDA device; on the CPU use backend='cpu'")
+    if dev.is_cuda and backend in CPU_BACKENDS:
+        raise UnsupportedError(f"backend={backend!r} runs on device='cpu', not {dev}")
+    if not dev.is_cuda and backend not in CPU_BACKENDS:
+        raise UnsupportedError(f"backend={backend!r} needs a CUDA device; on the CPU use one of "
+                               f"{', '.join(CPU_BACKENDS)}")
 
     params = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
     telemetry = _check.boolean("telemetry", telemetry)
@@ -70,7 +74,9 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     else:
-        raw = _native.core.gemm(m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts)
+        library = "" if backend == "cpu" else _vendor.path(backend)
+        raw = _native.core.gemm(m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend,
+                                library=library)
         peak, tel = None, None
     params.update(mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw["extra"])
     flops = 2.0 * m * n * k * batch

@@ -13,6 +13,7 @@
 #include "cpu/conv.hpp"
 #include "cpu/stream.hpp"
 #include "common/gemm_spec.hpp"
+#include "cpu/backend.hpp"
 #include "cpu/cache_flush.hpp"
 #include "cpu/gemm.hpp"
 #include "timing/cpu_timer.hpp"
@@ -58,17 +59,22 @@ NB_MODULE(_core, m) {
      "The stopping rule fed scripted per-launch times on a virtual clock (for tests of the rule).");
 
   m.def("gemm", [](int64_t mm, int64_t n, int64_t k, int64_t batch, bool ta, bool tb, const std::string& dtype,
-                   uint64_t seed, bool cold, nb::dict rule) {
+                   uint64_t seed, bool cold, nb::dict rule, const std::string& backend, const std::string& library) {
     GemmSpec s{mm, n, k, batch, ta, tb, parse_dtype(dtype), seed};
     const StopRule r = bind::stop_rule(rule);
     RunResult res;
     {
       nb::gil_scoped_release nogil;
-      res = cpu::run_gemm(s, r, cold);
+      res = cpu::run_gemm(s, r, cold, cpu::gemm_backend(backend, library));
     }
     return bind::to_dict(res);
   }, nb::arg("m"), nb::arg("n"), nb::arg("k"), nb::arg("batch"), nb::arg("trans_a"), nb::arg("trans_b"),
-     nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), "CPU GEMM benchmark (fp32).");
+     nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), nb::arg("backend") = "cpu",
+     nb::arg("library") = "",
+     "CPU GEMM benchmark (fp32): backend cpu (own kernel), openblas or onednn (the vendor library at `library`).");
+
+  m.def("vendor_version", &cpu::vendor_version, nb::arg("backend"), nb::arg("library"),
+        "A CPU vendor library's account of itself (backend openblas or onednn, loaded from `library`).");
 
   m.def("cpu_threads", [] {
 #ifdef _OPENMP
@@ -80,16 +86,17 @@ NB_MODULE(_core, m) {
 
   bind::bind_synth(m);
 
-  m.def("conv", [](nb::handle spec, bool cold, nb::dict rule) {
+  m.def("conv", [](nb::handle spec, bool cold, nb::dict rule, const std::string& backend, const std::string& library) {
     const std::vector<ConvSpec> s = bind::conv_specs(spec);
     const StopRule r = bind::stop_rule(rule);
     RunResult res;
     {
       nb::gil_scoped_release nogil;
-      res = cpu::run_conv(s, r, cold);
+      res = cpu::run_conv(s, r, cold, backend, cpu::conv_backend(backend, library));
     }
     return bind::to_dict(res);
-  }, nb::arg("spec"), nb::arg("cold"), nb::arg("rule"), "CPU convolution benchmark (im2col + sgemm, fp32).");
+  }, nb::arg("spec"), nb::arg("cold"), nb::arg("rule"), nb::arg("backend") = "cpu", nb::arg("library") = "",
+     "CPU convolution benchmark (fp32): backend cpu (im2col + own sgemm) or onednn (the library at `library`).");
 
   m.def("membw", [](const std::string& kind, int64_t n, int passes, uint64_t seed, bool cold, nb::dict rule) {
     const MembwSpec s = bind::membw_spec(kind, n, passes, true, -1, seed);

@@ -120,28 +120,24 @@ void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, Con
 
 namespace {
 
-// One layer of a run: its operands and scratch, filled and verified.
+// One layer of a run: its operands and kernel, filled and verified.
 struct PreparedConv {
   ConvSpec s;
   std::vector<float> a, b, c;
-  ConvScratch scratch;
+  ConvKernel kernel;
   Verification verify;
-  void run() { conv(s, a.data(), b.data(), c.data(), scratch); }
 };
 
-void prepare(PreparedConv& p) {
+void prepare(PreparedConv& p, const std::string& backend, const ConvFactory& factory) {
   const ConvSpec& s = p.s;
   const double P = double(s.ho()) * double(s.wo()), CRS = double(s.cg()) * double(s.r) * double(s.s);
   // the tensors, then the scratch: im2col's buffer, the output's and the filters' (and bwd_filter's accumulator)
   require_host_memory(s.bytes() + 4.0 * (P * (CRS + double(s.kg())) + 2.0 * double(s.kg()) * CRS),
-                      "cpu " + s.describe());
+                      backend + " " + s.describe());
   try {
     p.a.resize(size_t(s.elems(s.in0())));
     p.b.resize(size_t(s.elems(s.in1())));
     p.c.assign(size_t(s.elems(s.out())), std::numeric_limits<float>::quiet_NaN());
-    const int64_t P = s.ho() * s.wo(), CRS = s.cg() * s.r * s.s;
-    p.scratch.col.reserve(size_t(P * CRS));
-    p.scratch.yt.reserve(size_t(P * s.kg()));
   } catch (const std::bad_alloc&) {
     throw OutOfMemoryError("cpu conv needs " + std::to_string(s.bytes() / 1e9) +
                            " GB of host memory (plus its im2col buffer), which could not be allocated");
@@ -150,7 +146,9 @@ void prepare(PreparedConv& p) {
   for (size_t i = 0; i < p.a.size(); ++i) p.a[i] = uniform_pm1(sa, i);
   for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = uniform_pm1(sb, i);
 
-  p.run();
+  p.kernel = factory(s, p.a.data(), p.b.data(), p.c.data());
+  p.kernel.run();
+  if (p.kernel.fetch) p.kernel.fetch();
 
   Verification& v = p.verify;
   v.tolerance = conv_tolerance(s.dtype);
@@ -161,29 +159,30 @@ void prepare(PreparedConv& p) {
   for (int64_t i : probe) got.push_back(p.c[size_t(i)]);
   v.rel_error = conv_probe_error(s, probe, p.a.data(), p.b.data(), got.data());
   v.checked = int64_t(probe.size());
-  require_passed(v, "cpu " + s.describe());
+  require_passed(v, backend + " " + s.describe());
 }
 
 }  // namespace
 
-RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold) {
+RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold, const std::string& backend,
+                   const ConvFactory& factory) {
   if (chain.empty()) throw std::invalid_argument("run_conv: no convolution given");
   for (const ConvSpec& s : chain) {
     s.validate();
     if (s.dtype != DType::f32)
-      throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
+      throw UnsupportedError("the " + backend + " backend runs dtype fp32 only, not " + dtype_name(s.dtype));
   }
   rule.validate();
   std::vector<PreparedConv> layers(chain.size());
   Verification worst;
   for (size_t i = 0; i < chain.size(); ++i) {
     layers[i].s = chain[i];
-    prepare(layers[i]);
+    prepare(layers[i], backend, factory);
     merge_check(worst, layers[i].verify);
   }
-  std::string algos = "im2col+sgemm";  // each layer's, ';'-separated as the CUDA runner reports a chain
-  for (size_t i = 1; i < chain.size(); ++i) algos += ";im2col+sgemm";
-  return time_verified([&] { for (auto& l : layers) l.run(); }, rule, cold, worst, "algo", algos);
+  std::string algos;  // each layer's, ';'-separated as the CUDA runner reports a chain
+  for (size_t i = 0; i < chain.size(); ++i) algos += (i ? ";" : "") + layers[i].kernel.algo;
+  return time_verified([&] { for (auto& l : layers) l.kernel.run(); }, rule, cold, worst, "algo", algos, backend);
 }
 
 }  // namespace am::cpu

@@ -5,6 +5,7 @@
 
 #include "common/conv_spec.hpp"
 #include "common/run_result.hpp"
+#include "cpu/backend.hpp"
 
 namespace am::cpu {
 
@@ -16,7 +17,9 @@ struct ConvScratch {
 void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& scratch);
 
 // Fill, run once, verify against float64 on sampled outputs, then time. `chain`: one
-// convolution, or several run back to back as one sample (each verified first).
-RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold);
+// convolution, or several run back to back as one sample (each verified first). `backend` names
+// the backend whose `factory` makes each layer's kernel (see cpu/backend.hpp).
+RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, bool cold, const std::string& backend,
+                   const ConvFactory& factory);
 
 }  // namespace am::cpu

@@ -92,25 +92,25 @@ void sgemm(const GemmSpec& s, const float* a, const float* bm, float* c) {
   }
 }
 
-RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
+RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold, const GemmBackend& be) {
   s.validate();
   if (s.dtype != DType::f32)
-    throw UnsupportedError(std::string("the cpu backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
+    throw UnsupportedError("the " + be.name + " backend runs dtype fp32 only, not " + dtype_name(s.dtype));
   rule.validate();
-  require_host_memory(s.bytes(), "cpu gemm");
+  require_host_memory(s.bytes(), be.name + " gemm");
   std::vector<float> a, b, c;
   try {
     a.resize(size_t(s.a_elems() * s.batch));
     b.resize(size_t(s.b_elems() * s.batch));
     c.assign(size_t(s.c_elems() * s.batch), std::numeric_limits<float>::quiet_NaN());
   } catch (const std::bad_alloc&) {
-    throw OutOfMemoryError("cpu gemm needs " + std::to_string(s.bytes() / 1e9) + " GB of host memory, which could not be allocated");
+    throw OutOfMemoryError(be.name + " gemm needs " + std::to_string(s.bytes() / 1e9) + " GB of host memory, which could not be allocated");
   }
   const uint64_t sa = operand_seed(s.seed, 0), sb = operand_seed(s.seed, 1);
   for (size_t i = 0; i < a.size(); ++i) a[i] = uniform_pm1(sa, i);
   for (size_t i = 0; i < b.size(); ++i) b[i] = uniform_pm1(sb, i);
 
-  sgemm(s, a.data(), b.data(), c.data());
+  be.run(s, a.data(), b.data(), c.data());
 
   // Check: every output written and finite, sampled elements against float64.
   Verification v;
@@ -132,9 +132,9 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold) {
   }
   v.rel_error = gemm_probe_error(s, p, ar, bc, cc);
   v.checked = p.count();
-  require_passed(v, "cpu gemm");
+  require_passed(v, be.name + " gemm");
 
-  return time_verified([&] { sgemm(s, a.data(), b.data(), c.data()); }, rule, cold, v, "kernel", "blocked-omp-sgemm");
+  return time_verified([&] { be.run(s, a.data(), b.data(), c.data()); }, rule, cold, v, "kernel", be.info, be.name);
 }
 
 }  // namespace am::cpu

@@ -2,14 +2,15 @@
 #pragma once
 #include "common/gemm_spec.hpp"
 #include "common/run_result.hpp"
+#include "cpu/backend.hpp"
 
 namespace am::cpu {
 
 // C = op(A) op(B) for every batch (row-major, see GemmSpec). fp32 only.
 void sgemm(const GemmSpec& s, const float* a, const float* b, float* c);
 
-// Fill, run once, verify against float64, then time. cold=true evicts the
+// Fill, run `be` once, verify against float64, then time it. cold=true evicts the
 // caches (writes a buffer larger than the last-level cache) before each sample.
-RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold);
+RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold, const GemmBackend& be);
 
 }  // namespace am::cpu

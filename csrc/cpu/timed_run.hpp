@@ -11,7 +11,8 @@
 namespace am::cpu {
 
 inline RunResult time_verified(const std::function<void()>& fn, const StopRule& rule, bool cold,
-                               const Verification& v, const std::string& info_key, const std::string& info) {
+                               const Verification& v, const std::string& info_key, const std::string& info,
+                               const std::string& backend = "cpu") {
   CpuSampler sampler(fn);
   CacheFlusher flush;
   if (cold) sampler.set_before_each([&] { flush(); });
@@ -19,7 +20,7 @@ inline RunResult time_verified(const std::function<void()>& fn, const StopRule& 
   r.measurement = run_measurement(sampler, rule);
   r.measurement.timer = "steady-clock";
   r.verify = v;
-  r.backend = "cpu";
+  r.backend = backend;
   r.extra[info_key] = info;
   return r;
 }
