@@ -18,14 +18,11 @@ __path__ = extend_path(__path__, __name__)
 
 __version__ = "0.1.0"
 
-from . import dist, synth, timing
+from . import dist, micro, synth, timing
 from .device import Device, devices
 from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError, VerificationError
-from .micro import gemm
-from . import micro
-from .micro import conv, launch, membw
+from .micro import conv, gemm, launch, membw
 from .results import Result, read_jsonl, write_jsonl
-
 
 
 def __getattr__(name: str):
@@ -36,8 +33,13 @@ def __getattr__(name: str):
     """
     import importlib
 
-    lazy = {"model": ("macro", "model"), "macro": ("macro", None), "layer": ("layers", "layer"),
-            "layers": ("layers", None), "llm": ("macro.llm", "llm")}
+    lazy = {
+        "model": ("macro", "model"),
+        "macro": ("macro", None),
+        "layer": ("layers", "layer"),
+        "layers": ("layers", None),
+        "llm": ("macro.llm", "llm"),
+    }
     if name not in lazy:
         raise AttributeError(f"module 'aimatrix' has no attribute {name!r}")
     module_name, attr = lazy[name]
@@ -45,13 +47,34 @@ def __getattr__(name: str):
         module = importlib.import_module(f"{__name__}.{module_name}")
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in ("torch", "torchvision"):
-            raise UnsupportedError(f"aimatrix.{name} needs PyTorch, which is not installed: "
-                                   'pip install "aimatrix[torch]"') from e
+            raise UnsupportedError(
+                f'aimatrix.{name} needs PyTorch, which is not installed: pip install "aimatrix[torch]"'
+            ) from e
         raise
     return module if attr is None else getattr(module, attr)
 
 
 __all__ = [
-    "__version__", "gemm", "conv", "membw", "launch", "micro", "model", "layer", "llm", "timing", "synth", "dist", "devices", "Device", "Result", "read_jsonl", "write_jsonl",
-    "AimatrixError", "CudaError", "OutOfMemoryError", "UnsupportedError", "VerificationError",
+    "__version__",
+    "gemm",
+    "conv",
+    "membw",
+    "launch",
+    "micro",
+    "model",
+    "layer",
+    "llm",
+    "timing",
+    "synth",
+    "dist",
+    "devices",
+    "Device",
+    "Result",
+    "read_jsonl",
+    "write_jsonl",
+    "AimatrixError",
+    "CudaError",
+    "OutOfMemoryError",
+    "UnsupportedError",
+    "VerificationError",
 ]

@@ -27,12 +27,16 @@ def _bound(value: int) -> str:
 
 def integer(name: str, value: Any, *, minimum: int, maximum: int = INT64_MAX) -> int:
     """An integer in minimum..maximum (TypeError for bools and non-integers, ValueError outside the range)."""
-    allowed = (f"a positive integer, at most {_bound(maximum)}" if minimum == 1 else
-               f"an integer >= 0, at most {_bound(maximum)}" if minimum == 0 else
-               f"an integer in {minimum}..{_bound(maximum)}")
+    allowed = (
+        f"a positive integer, at most {_bound(maximum)}"
+        if minimum == 1
+        else f"an integer >= 0, at most {_bound(maximum)}"
+        if minimum == 0
+        else f"an integer in {minimum}..{_bound(maximum)}"
+    )
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}={value!r} is not allowed: it must be {allowed}, not {type(value).__name__}")
-    if not minimum <= value <= maximum:
+    if not minimum <= int(value) <= maximum:
         raise ValueError(f"{name}={value!r} is not allowed: it must be {allowed}")
     return int(value)
 
@@ -45,16 +49,28 @@ def non_negative_int(name: str, value: Any, *, maximum: int = INT64_MAX) -> int:
     return integer(name, value, minimum=0, maximum=maximum)
 
 
-def number(name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None,
-           above: float | None = None, below: float | None = None) -> float:
+def number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+) -> float:
     """A finite number within the bounds given (``minimum``/``maximum`` inclusive, ``above``/``below`` exclusive)."""
     bounds = [f"{op} {b}" for op, b in ((">=", minimum), (">", above), ("<=", maximum), ("<", below)) if b is not None]
     allowed = " ".join(["a finite number", " and ".join(bounds)]).strip()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}={value!r} is not allowed: it must be {allowed}, not {type(value).__name__}")
     v = float(value)
-    if (not math.isfinite(v) or (minimum is not None and v < minimum) or (maximum is not None and v > maximum)
-            or (above is not None and v <= above) or (below is not None and v >= below)):
+    if (
+        not math.isfinite(v)
+        or (minimum is not None and v < minimum)
+        or (maximum is not None and v > maximum)
+        or (above is not None and v <= above)
+        or (below is not None and v >= below)
+    ):
         raise ValueError(f"{name}={value!r} is not allowed: it must be {allowed}")
     return v
 
@@ -79,8 +95,9 @@ def count(expr: str, *factors: int, itemsize: int = 1) -> int:
     """
     total = math.prod(factors)
     if total * itemsize > INT64_MAX:
-        why = (f"{INT64_MAX // itemsize} ({itemsize}-byte elements: 2^63 - 1 bytes)" if itemsize > 1
-               else _bound(INT64_MAX))
+        why = (
+            f"{INT64_MAX // itemsize} ({itemsize}-byte elements: 2^63 - 1 bytes)" if itemsize > 1 else _bound(INT64_MAX)
+        )
         raise ValueError(f"{expr}={'*'.join(map(str, factors))}={total} is not allowed: it must be at most {why}")
     return total
 
@@ -97,8 +114,10 @@ def host_memory(what: str, nbytes: int | float) -> None:
     """OutOfMemoryError, before any allocation, when ``what`` needs more host memory than the machine has."""
     total = physical_memory()
     if total and nbytes > total:
-        raise OutOfMemoryError(f"{what} needs {nbytes:.0f} bytes ({nbytes / 1e9:.3g} GB) of host memory, more than "
-                               f"this machine's {total} bytes ({total / 1e9:.3g} GB) of physical memory")
+        raise OutOfMemoryError(
+            f"{what} needs {nbytes:.0f} bytes ({nbytes / 1e9:.3g} GB) of host memory, more than "
+            f"this machine's {total} bytes ({total / 1e9:.3g} GB) of physical memory"
+        )
 
 
 def geometric_sizes(lo: int, hi: int, factor: int, names: tuple[str, str] = ("lo", "hi")) -> list[int]:
@@ -106,11 +125,12 @@ def geometric_sizes(lo: int, hi: int, factor: int, names: tuple[str, str] = ("lo
     in the messages, as the caller's arguments are called."""
     lo, hi, factor = positive_int(names[0], lo), positive_int(names[1], hi), positive_int("factor", factor)
     if factor < 2 or hi < lo:
-        raise ValueError(f"sizes {names[0]}={lo} to {names[1]}={hi} by x{factor} are not allowed: need "
-                         f"{names[1]} >= {names[0]} and factor >= 2")
+        raise ValueError(
+            f"sizes {names[0]}={lo} to {names[1]}={hi} by x{factor} are not allowed: need "
+            f"{names[1]} >= {names[0]} and factor >= 2"
+        )
     out, size = [], lo
     while size <= hi:
         out.append(size)
         size *= factor
     return out
-

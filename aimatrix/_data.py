@@ -14,5 +14,7 @@ def installed(*parts: str) -> Path:
         path = Path(root, *parts)
         if path.exists():
             return path
-    raise FileNotFoundError(f"aimatrix/{'/'.join(parts)} is not installed: install the package (pip install .), "
-                            "or in a checkout run tools/dev_links.sh")
+    raise FileNotFoundError(
+        f"aimatrix/{'/'.join(parts)} is not installed: install the package (pip install .), "
+        "or in a checkout run tools/dev_links.sh"
+    )

@@ -72,7 +72,11 @@ def _load() -> None:
         except ImportError as e:
             msg = str(e)
             hint = ""
-            for lib, pkg in (("libcublas", "nvidia-cublas"), ("libcudnn", "nvidia-cudnn-cu13"), ("libcudart", "nvidia-cuda-runtime")):
+            for lib, pkg in (
+                ("libcublas", "nvidia-cublas"),
+                ("libcudnn", "nvidia-cudnn-cu13"),
+                ("libcudart", "nvidia-cuda-runtime"),
+            ):
                 if lib in msg:
                     hint = f" (install {pkg}, or a CUDA toolkit that provides {lib})"
             errors.append(f"{name}: {msg}{hint}")
@@ -103,9 +107,11 @@ def cuda_install_hint() -> str:
         wheel_extra = False
     if wheel_extra:
         return 'pip install "aimatrix[cu13]"'
-    return ("pip install nvidia-cublas nvidia-cuda-runtime nvidia-cudnn-cu13 nanobind scikit-build-core cmake ninja "
-            "&& AIMATRIX_CUDA=ON pip install --no-build-isolation --force-reinstall --no-deps . "
-            "(in the source tree, with nvcc on PATH)")
+    return (
+        "pip install nvidia-cublas nvidia-cuda-runtime nvidia-cudnn-cu13 nanobind scikit-build-core cmake ninja "
+        "&& AIMATRIX_CUDA=ON pip install --no-build-isolation --force-reinstall --no-deps . "
+        "(in the source tree, with nvcc on PATH)"
+    )
 
 
 def cuda_available() -> bool:

@@ -29,10 +29,13 @@ class Library:
     runs: str
 
 
-LIBRARIES = {lib.name: lib for lib in (
-    Library("openblas", "scipy-openblas32", "fp32 GEMM"),
-    Library("onednn", "onednn", "fp32 GEMM and convolution (fwd, bwd_data, bwd_filter)"),
-)}
+LIBRARIES = {
+    lib.name: lib
+    for lib in (
+        Library("openblas", "scipy-openblas32", "fp32 GEMM"),
+        Library("onednn", "onednn", "fp32 GEMM and convolution (fwd, bwd_data, bwd_filter)"),
+    )
+}
 #: What ``backend="auto"`` picks on a CPU, per operation, in this order; the own kernels when none is installed.
 PREFERRED = {"gemm": ("openblas", "onednn"), "conv": ("onednn",)}
 
@@ -101,8 +104,10 @@ def path(name: str) -> str:
     """The path of vendor library `name`, loaded; UnsupportedError naming the wheel to install."""
     found, reason = _find(name)
     if found is None:
-        raise UnsupportedError(f"backend={name!r} ({LIBRARIES[name].runs}) needs the {name} library: {reason}; "
-                               f"to add it: {install_hint(name)}")
+        raise UnsupportedError(
+            f"backend={name!r} ({LIBRARIES[name].runs}) needs the {name} library: {reason}; "
+            f"to add it: {install_hint(name)}"
+        )
     return found
 
 

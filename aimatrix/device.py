@@ -33,7 +33,9 @@ def resolve(device: str | Device = "auto") -> Device:
     if isinstance(device, Device):
         return _exists(device) if device.is_cuda else device
     if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda' or 'cuda:0', not {type(device).__name__}")
+        raise TypeError(
+            f"device must be a string such as 'auto', 'cpu', 'cuda' or 'cuda:0', not {type(device).__name__}"
+        )
     name = device.strip().lower()
     if name == "auto":
         return Device("cuda", 0) if _native.cuda_available() else Device("cpu")
@@ -42,9 +44,12 @@ def resolve(device: str | Device = "auto") -> Device:
     if name == "cuda" or name.startswith("cuda:"):
         idx_text = name[5:] if name.startswith("cuda:") else "0"
         if not idx_text.isdigit():
-            raise ValueError(f"device={device!r} is not allowed: expected 'auto', 'cpu', 'cuda' or 'cuda:N' with N a GPU index")
-        return _exists(Device("cuda", _check.non_negative_int("device index", int(idx_text),
-                                                              maximum=_check.INT32_MAX)), device)
+            raise ValueError(
+                f"device={device!r} is not allowed: expected 'auto', 'cpu', 'cuda' or 'cuda:N' with N a GPU index"
+            )
+        return _exists(
+            Device("cuda", _check.non_negative_int("device index", int(idx_text), maximum=_check.INT32_MAX)), device
+        )
     raise ValueError(f"device={device!r} is not allowed: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
 
@@ -52,8 +57,7 @@ def _exists(dev: Device, name: str | Device | None = None) -> Device:
     """The CUDA device if this machine has it; UnsupportedError saying why CUDA is missing, else ValueError."""
     count = _native.cuda().device_count()
     if dev.index >= count:
-        raise ValueError(f"device={name or dev!r} is not allowed: {count} CUDA device(s) found, "
-                         f"indices 0..{count - 1}")
+        raise ValueError(f"device={name or dev!r} is not allowed: {count} CUDA device(s) found, indices 0..{count - 1}")
     return dev
 
 

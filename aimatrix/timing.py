@@ -45,13 +45,22 @@ QUICK = {"warmup": 0.2, "min_time": 0.3, "max_time": 1.0}
 
 #: What each option allows (checked by ``rule``): numbers finite, counts within the native engine's ``int``.
 MAX_REPEAT = 10000  # the native engine's cap on launches per sample (StopRule::max_repeat)
-_NUMBER_BOUNDS: dict[str, dict] = {"target": {"above": 0.0, "below": 1.0}, "min_time": {"minimum": 0.0},
-                                   "max_time": {"above": 0.0}, "warmup": {"minimum": 0.0},
-                                   "warmup_max": {"minimum": 0.0}, "settle": {"above": 0.0},
-                                   "auto_cupti_below_ms": {"minimum": 0.0}, "pause": {"minimum": 0.0},
-                                   "min_sample_ms": {"above": 0.0}}
-_INT_BOUNDS: dict[str, tuple[int, int]] = {"min_samples": (1, _check.INT32_MAX), "max_samples": (1, _check.INT32_MAX),
-                                           "repeat": (0, MAX_REPEAT)}
+_NUMBER_BOUNDS: dict[str, dict] = {
+    "target": {"above": 0.0, "below": 1.0},
+    "min_time": {"minimum": 0.0},
+    "max_time": {"above": 0.0},
+    "warmup": {"minimum": 0.0},
+    "warmup_max": {"minimum": 0.0},
+    "settle": {"above": 0.0},
+    "auto_cupti_below_ms": {"minimum": 0.0},
+    "pause": {"minimum": 0.0},
+    "min_sample_ms": {"above": 0.0},
+}
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "min_samples": (1, _check.INT32_MAX),
+    "max_samples": (1, _check.INT32_MAX),
+    "repeat": (0, MAX_REPEAT),
+}
 
 
 def rule(preset: dict | None = None, **options: Any) -> dict:
@@ -62,7 +71,7 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
     ``warmup <= warmup_max``, ``min_samples <= max_samples`` once the defaults are filled in.
     ``preset`` (e.g. ``QUICK``) supplies values the options do not set, shortened to fit ``max_time``.
     """
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in options.items():
         if key not in DEFAULTS:
             raise TypeError(f"unknown timing option {key!r}: expected one of {', '.join(DEFAULTS)}")
@@ -92,12 +101,13 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
         out["warmup"] = min(DEFAULTS["warmup"], out["warmup_max"])
     # Every option is passed on: these defaults, not the native engine's, are the ones in force.
     out = {**DEFAULTS, **out}
-    for lo, hi in (("min_time", "max_time"), ("warmup", "warmup_max"), ("min_samples", "max_samples")):
-        if out[lo] > out[hi]:
-            bad, other = (lo, hi) if lo in given else (hi, lo)
+    for first, second in (("min_time", "max_time"), ("warmup", "warmup_max"), ("min_samples", "max_samples")):
+        if out[first] > out[second]:
+            bad, other = (first, second) if first in given else (second, first)
             origin = "" if other in given else " (its default)"
-            raise ValueError(f"{bad}={out[bad]!r} is not allowed: {lo} must be <= {hi}, and {other}={out[other]!r}"
-                             f"{origin}")
+            raise ValueError(
+                f"{bad}={out[bad]!r} is not allowed: {first} must be <= {second}, and {other}={out[other]!r}{origin}"
+            )
     return out
 
 
@@ -144,8 +154,7 @@ def discard_throttled(raw: dict, timeline: list[tuple[float, int | None]], inter
         mask |= REASONS.get(name, 0)
     hot = [t for t, reasons in timeline if reasons and reasons & mask]
     samples = raw["samples_ms"]
-    keep = [i for i, (a, b) in enumerate(zip(t0s, t1s))
-            if not any(a - interval_s <= t <= b + interval_s for t in hot)]
+    keep = [i for i, (a, b) in enumerate(zip(t0s, t1s)) if not any(a - interval_s <= t <= b + interval_s for t in hot)]
     dropped = len(samples) - len(keep)
     if dropped and not keep:
         stats.update(discarded_throttled=0, throttle_note="every sample was taken while throttled: none discarded")
@@ -153,8 +162,24 @@ def discard_throttled(raw: dict, timeline: list[tuple[float, int | None]], inter
     if dropped:
         kept = [samples[i] for i in keep]
         fresh = dict(_native.core.stats(kept))
-        stats.update({k: fresh[k] for k in ("n", "median_ms", "mean_ms", "min_ms", "max_ms", "stdev_ms", "p10_ms",
-                                             "p90_ms", "ci_lo_ms", "ci_hi_ms", "rel_ci")})
+        stats.update(
+            {
+                k: fresh[k]
+                for k in (
+                    "n",
+                    "median_ms",
+                    "mean_ms",
+                    "min_ms",
+                    "max_ms",
+                    "stdev_ms",
+                    "p10_ms",
+                    "p90_ms",
+                    "ci_lo_ms",
+                    "ci_hi_ms",
+                    "rel_ci",
+                )
+            }
+        )
         if "samples_ms" in stats:
             stats["samples_ms"] = kept
         if "event_samples_ms" in stats:
@@ -181,8 +206,15 @@ class Measurement:
         return {"stats": self.stats, "samples_ms": self.samples_ms}[key]
 
 
-def measure(fn: Callable[[], Any], *, device: str | Device = "auto", mode: str = "hot",
-            stream: int | None = None, telemetry: bool = True, **timing: Any) -> Measurement:
+def measure(
+    fn: Callable[[], Any],
+    *,
+    device: str | Device = "auto",
+    mode: str = "hot",
+    stream: int | None = None,
+    telemetry: bool = True,
+    **timing: Any,
+) -> Measurement:
     """Time ``fn()`` (no arguments) with the native engine.
 
     On a CUDA device, ``fn`` must launch its work on ``stream`` (a ``cudaStream_t``

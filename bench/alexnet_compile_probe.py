@@ -1,6 +1,7 @@
 """Does torch.compile'd AlexNet (Caffe definition, fp32, batch 256, channels-last) fault, and in which kernel?
 One process per try (an illegal address ends the CUDA context). Run with CUDA_LAUNCH_BLOCKING=1 so the
 failing launch raises where it is made.   python bench/alexnet_compile_probe.py [iterations]"""
+
 import sys
 import traceback
 
@@ -26,5 +27,9 @@ with torch.inference_mode():
     except Exception as e:  # noqa: BLE001 - the probe reports whatever broke
         tb = traceback.format_exc().splitlines()
         print(f"FAULT at iteration {i}: {type(e).__name__}: {str(e).splitlines()[0]}")
-        print("\n".join(ln for ln in tb if "File" in ln and ("/tmp/" in ln or "torchinductor" in ln or "output_code" in ln))[-2000:])
+        print(
+            "\n".join(
+                ln for ln in tb if "File" in ln and ("/tmp/" in ln or "torchinductor" in ln or "output_code" in ln)
+            )[-2000:]
+        )
         print("\n".join(tb[-12:]))

@@ -59,9 +59,11 @@ def main() -> None:
         raw.append(raw_all_reduce_busbw(gib))
     o, t = statistics.median(ours), statistics.median(raw)
     say(f"## all_reduce 1 GiB fp32, {world} GPUs ({torch.cuda.get_device_name()}), {args.rounds} interleaved rounds\n")
-    say(f"aimatrix busbw {o:.1f} GB/s (rounds {', '.join(f'{x:.1f}' for x in ours)}); raw torch.distributed "
+    say(
+        f"aimatrix busbw {o:.1f} GB/s (rounds {', '.join(f'{x:.1f}' for x in ours)}); raw torch.distributed "
         f"{t:.1f} GB/s (rounds {', '.join(f'{x:.1f}' for x in raw)}); ratio {o / t:.4f} "
-        f"({'PASS' if abs(o / t - 1) <= 0.03 else 'FAIL'}: within 3%)\n")
+        f"({'PASS' if abs(o / t - 1) <= 0.03 else 'FAIL'}: within 3%)\n"
+    )
 
     say("## Sweep (nccl-tests conventions: size = one rank's whole buffer)\n")
     say("| op | size | time us | algbw GB/s | busbw GB/s |\n|---|---:|---:|---:|---:|")
@@ -73,14 +75,19 @@ def main() -> None:
             if w:
                 w.write(r)
             if nbytes in (8, 1 << 10, 1 << 20, 1 << 24, 1 << 28, 1 << 30, args.max_bytes):
-                say(f"| {op} | {nbytes} | {r.median_ms * 1e3:.1f} | {r.metrics['algbw_gbps']:.2f} | "
-                    f"{r.metrics['busbw_gbps']:.2f} |", flush=True)
+                say(
+                    f"| {op} | {nbytes} | {r.median_ms * 1e3:.1f} | {r.metrics['algbw_gbps']:.2f} | "
+                    f"{r.metrics['busbw_gbps']:.2f} |",
+                    flush=True,
+                )
     dist.barrier()
     if rank == 0:
         from aimatrix.dist.p2p import COLUMNS, p2p_matrix
 
-        say("\n## P2P matrix (1 GiB: GB/s by the copy engine and an SM kernel, one way and both ways; "
-            "8 B: copy-engine latency us)\n")
+        say(
+            "\n## P2P matrix (1 GiB: GB/s by the copy engine and an SM kernel, one way and both ways; "
+            "8 B: copy-engine latency us)\n"
+        )
         m = p2p_matrix(1 << 30, max_time=1.0)
         cols = list(COLUMNS)
         say("| src -> dst | " + " | ".join(cols) + " | latency us |\n|---|" + "---:|" * (len(cols) + 1))

@@ -72,8 +72,19 @@ def conv_torch(e: dict, direction: str, layout: str, timing: dict) -> float:
     if mask is None:
         fn = lambda: F.conv2d(x, w, stride=st, padding=pad)  # noqa: E731
     else:
-        fn = lambda: torch.ops.aten.convolution_backward(dy, x, w, None, [st, st], [pad, pad], [1, 1], False,  # noqa
-                                                          [0, 0], 1, mask)
+        fn = lambda: torch.ops.aten.convolution_backward(
+            dy,
+            x,
+            w,
+            None,
+            [st, st],
+            [pad, pad],
+            [1, 1],
+            False,  # noqa
+            [0, 0],
+            1,
+            mask,
+        )
     with torch.no_grad():
         out = fn() if mask is None else fn()[0 if direction == "bwd_data" else 1]
         # The same gradient in float64 on a slice of the batch (bwd_filter sums over the batch: one image each side).
@@ -83,8 +94,9 @@ def conv_torch(e: dict, direction: str, layout: str, timing: dict) -> float:
         elif direction == "bwd_data":
             got, ref = out[:1], torch.nn.grad.conv2d_input(x64.shape, w64, dy64, stride=st, padding=pad)
         else:
-            o1 = torch.ops.aten.convolution_backward(dy[:1], x[:1], w, None, [st, st], [pad, pad], [1, 1], False,
-                                                     [0, 0], 1, mask)[1]
+            o1 = torch.ops.aten.convolution_backward(
+                dy[:1], x[:1], w, None, [st, st], [pad, pad], [1, 1], False, [0, 0], 1, mask
+            )[1]
             got, ref = o1, torch.nn.grad.conv2d_weight(x64, w64.shape, dy64, stride=st, padding=pad)
         err = rel_error(got.double().numpy(), ref.numpy())
     if err > 1e-5:
@@ -149,14 +161,18 @@ def main() -> int:
     out(f"# aimatrix CPU kernels vs the CPU's vendor libraries ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     out()
     env = am.gemm(8, 8, 8, device="cpu", backend="cpu", max_time=0.01).env
-    out(f"CPU: {env.get('cpu')}, {os.cpu_count()} logical CPUs; aimatrix OpenMP threads {env.get('cpu_threads')}, "
-        f"torch threads {torch.get_num_threads()}; numpy {np.__version__}, torch {torch.__version__}")
+    out(
+        f"CPU: {env.get('cpu')}, {os.cpu_count()} logical CPUs; aimatrix OpenMP threads {env.get('cpu_threads')}, "
+        f"torch threads {torch.get_num_threads()}; numpy {np.__version__}, torch {torch.__version__}"
+    )
     for name, detail in _vendor.status().items():
         out(f"- {name}: {detail}")
     out(f"- numpy's BLAS: {np.show_config(mode='dicts')['Build Dependencies']['blas'].get('version', '?')}")
     out(f"- load average (1, 5, 15 min) before: {load0[0]:.2f}, {load0[1]:.2f}, {load0[2]:.2f}")
-    out(f"- timing: aimatrix.timing, steady clock, hot, max_time {args.max_time} s per column, {args.rounds} round(s), "
-        f"{args.settle} s pause before each column")
+    out(
+        f"- timing: aimatrix.timing, steady clock, hot, max_time {args.max_time} s per column, {args.rounds} round(s), "
+        f"{args.settle} s pause before each column"
+    )
     out()
 
     out("## fp32 GEMM n x n x n, GFLOP/s (median)")
@@ -165,16 +181,20 @@ def main() -> int:
     out("|---|---|---|---|---|---|---|---|")
     gemm_ratios = []
     for n in (int(s) for s in args.sizes.split(",")):
+
         def am_col(backend, n=n):
             return lambda: am.gemm(n, n, n, device="cpu", backend=backend, **timing).median_ms
+
         cases = [(b, am_col(b)) for b in GEMM_BACKENDS] + [("numpy", lambda n=n: gemm_numpy(n, timing))]
         ms = run_cases(cases, args.rounds, args.settle)
-        gf = {k: (2.0 * n ** 3 / v / 1e6 if v else None) for k, v in ms.items()}
+        gf = {k: (2.0 * n**3 / v / 1e6 if v else None) for k, v in ms.items()}
         if gf["cpu"] and gf["openblas"]:
             gemm_ratios.append((n, gf["cpu"] / gf["openblas"]))
-        out(f"| {n} | {fmt(gf['cpu'])} | {fmt(gf['openblas'])} | {fmt(gf['onednn'])} | {fmt(gf['numpy'])} | "
+        out(
+            f"| {n} | {fmt(gf['cpu'])} | {fmt(gf['openblas'])} | {fmt(gf['onednn'])} | {fmt(gf['numpy'])} | "
             f"{ratio(gf['cpu'], gf['openblas'])} | {ratio(gf['onednn'], gf['openblas'])} | "
-            f"{ratio(gf['openblas'], gf['numpy'])} |")
+            f"{ratio(gf['openblas'], gf['numpy'])} |"
+        )
 
     layers = catalog("resnet50-conv", batch=args.batch)
     want = args.layers.split(",")
@@ -184,35 +204,50 @@ def main() -> int:
     out()
     out(f"## Convolution, ResNet-50 layers, batch {args.batch}, {args.layout.upper()}, fp32, GFLOP/s (median)")
     out()
-    out("onednn's kernel: what oneDNN picked (+reorder: tensors moved into and out of its formats inside the timed "
-        "call, as a framework call on plain tensors does)")
+    out(
+        "onednn's kernel: what oneDNN picked (+reorder: tensors moved into and out of its formats inside the timed "
+        "call, as a framework call on plain tensors does)"
+    )
     out()
     out("| layer | dir | own cpu | onednn | torch | own / onednn | onednn / torch | onednn's kernel |")
     out("|---|---|---|---|---|---|---|---|")
     conv_ratios: dict[str, list] = {d: [] for d in directions}
     for e in layers:
-        shape = dict(n=e["n"], c=e["c"], h=e["h"], w=e["w"], k=e["k"], r=e["r"], s=e["s"], stride=e["stride"],
-                     pad=e["pad"])
+        shape = dict(
+            n=e["n"], c=e["c"], h=e["h"], w=e["w"], k=e["k"], r=e["r"], s=e["s"], stride=e["stride"], pad=e["pad"]
+        )
         for d in directions:
             info: dict[str, str] = {}
-            flops = 2.0 * e["n"] * e["k"] * e["c"] * e["r"] * e["s"] * \
-                output_size(e["h"], e["r"], e["stride"], e["pad"], 1) ** 2
+            flops = (
+                2.0
+                * e["n"]
+                * e["k"]
+                * e["c"]
+                * e["r"]
+                * e["s"]
+                * output_size(e["h"], e["r"], e["stride"], e["pad"], 1) ** 2
+            )
 
             def am_col(backend, d=d, shape=shape, info=info):
                 def run():
                     res = am.conv(**shape, direction=d, layout=args.layout, device="cpu", backend=backend, **timing)
                     info[backend] = res.params.get("algo", "")
                     return res.median_ms
+
                 return run
-            cases = [(b, am_col(b)) for b in CONV_BACKENDS] + [("torch", lambda d=d, e=e: conv_torch(e, d, args.layout,
-                                                                                                     timing))]
+
+            cases = [(b, am_col(b)) for b in CONV_BACKENDS] + [
+                ("torch", lambda d=d, e=e: conv_torch(e, d, args.layout, timing))
+            ]
             ms = run_cases(cases, args.rounds, args.settle)
             gf = {k: (flops / v / 1e6 if v else None) for k, v in ms.items()}
             if gf["cpu"] and gf["onednn"]:
                 conv_ratios[d].append(gf["cpu"] / gf["onednn"])
-            out(f"| {e['name'].removeprefix('resnet50.')} {e['r']}x{e['s']}/{e['stride']} | {d} | {fmt(gf['cpu'])} | "
+            out(
+                f"| {e['name'].removeprefix('resnet50.')} {e['r']}x{e['s']}/{e['stride']} | {d} | {fmt(gf['cpu'])} | "
                 f"{fmt(gf['onednn'])} | {fmt(gf['torch'])} | {ratio(gf['cpu'], gf['onednn'])} | "
-                f"{ratio(gf['onednn'], gf['torch'])} | {info.get('onednn', '')} |")
+                f"{ratio(gf['onednn'], gf['torch'])} | {info.get('onednn', '')} |"
+            )
 
     out()
     out("## Summary")
@@ -221,11 +256,15 @@ def main() -> int:
         out(f"- GEMM {n}^3: own / openblas {r:.2f}")
     for d, rs in conv_ratios.items():
         if rs:
-            out(f"- conv {d}: own / onednn median {statistics.median(rs):.2f}, min {min(rs):.2f}, max {max(rs):.2f} "
-                f"over {len(rs)} layers")
+            out(
+                f"- conv {d}: own / onednn median {statistics.median(rs):.2f}, min {min(rs):.2f}, max {max(rs):.2f} "
+                f"over {len(rs)} layers"
+            )
     load1 = os.getloadavg()
-    out(f"- load average (1, 5, 15 min) after: {load1[0]:.2f}, {load1[1]:.2f}, {load1[2]:.2f}; "
-        f"run took {time.time() - start:.0f} s")
+    out(
+        f"- load average (1, 5, 15 min) after: {load1[0]:.2f}, {load1[1]:.2f}, {load1[2]:.2f}; "
+        f"run took {time.time() - start:.0f} s"
+    )
     if args.out:
         os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:

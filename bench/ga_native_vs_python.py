@@ -31,16 +31,29 @@ def main() -> None:
     a = ap.parse_args()
     groups = cluster(profile(["alexnet", "vgg16", "googlenet"]), [224, 112, 56, 28, 14, 7])
     opts = {"population": a.population, "generations": a.generations, "seed": 0}
-    print(f"threads: {_native.core.cpu_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; from 2^14 genes "
-          f"per generation the GA times generations on one thread and on all and keeps the faster, from 2^17 uses all), AVX-512 passes: {'yes' if _native.core.synth_vectorized() else 'no'}, "
-          f"population {a.population} x {a.generations} generations, 10-bit genes\n")
-    print(f"| group | genes | native s (best of {a.repeat}) | numpy s (best of {a.repeat_numpy}) | speed-up | same result |")
+    print(
+        f"threads: {_native.core.cpu_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; from 2^14 genes "
+        f"per generation the GA times generations on one thread and on all and keeps the faster, from 2^17 uses all), AVX-512 passes: {'yes' if _native.core.synth_vectorized() else 'no'}, "
+        f"population {a.population} x {a.generations} generations, 10-bit genes\n"
+    )
+    print(
+        f"| group | genes | native s (best of {a.repeat}) | numpy s (best of {a.repeat_numpy}) | speed-up | same result |"
+    )
     print("|---:|---:|---:|---:|---:|:---:|")
     tn_all = tp_all = 0.0
     for k, g in enumerate(groups):
         kernels, strides = synthetic_layers(g)  # as synthesize() builds them (group 224 ends with a stride-2 conv)
-        p = _problem(g, kernels, 10, DEFAULT_WARP_MODEL, 1.0, cin0=3 if k == 0 else 64,
-                     cin0_max=0 if k == 0 else 128, min_filters=8, strides=strides)
+        p = _problem(
+            g,
+            kernels,
+            10,
+            DEFAULT_WARP_MODEL,
+            1.0,
+            cin0=3 if k == 0 else 64,
+            cin0_max=0 if k == 0 else 128,
+            min_filters=8,
+            strides=strides,
+        )
         tn = float("inf")
         for _ in range(a.repeat):
             t = time.perf_counter()

@@ -47,20 +47,23 @@ def torch_fn(m: int, n: int, k: int, dtype: str) -> Callable[[], object]:
     return lambda: torch.matmul(a, b)
 
 
-def measurements(m: int, n: int, k: int, dtype: str, w: am.results.JsonlWriter, timing: dict,
-                 modes: tuple[str, ...]) -> dict[str, Callable]:
+def measurements(
+    m: int, n: int, k: int, dtype: str, w: am.results.JsonlWriter, timing: dict, modes: tuple[str, ...]
+) -> dict[str, Callable]:
     """Each column as a function returning TFLOP/s (or None when the pairing cannot run)."""
     flops = 2.0 * m * n * k
     fn = torch_fn(m, n, k, dtype)
     rule = {**am.timing.DEFAULTS, **timing}
     warm_ms, rep_ms = 1e3 * rule["warmup"], 1e3 * rule["min_time"]
     out: dict[str, Callable] = {
-        "torch do_bench": lambda: flops / triton.testing.do_bench(fn, warmup=warm_ms, rep=rep_ms,
-                                                                  return_mode="median") / 1e9,
+        "torch do_bench": lambda: (
+            flops / triton.testing.do_bench(fn, warmup=warm_ms, rep=rep_ms, return_mode="median") / 1e9
+        ),
         "torch am cold": lambda: flops / am.timing.measure(fn, device="cuda", mode="cold", **timing).median_ms / 1e9,
     }
     for backend in ("cublaslt", "cublas"):
         for mode in modes:
+
             def run(backend=backend, mode=mode):
                 try:
                     r = am.gemm(m, n, k, dtype=dtype, backend=backend, mode=mode, trans_b=dtype == "fp8", **timing)
@@ -68,6 +71,7 @@ def measurements(m: int, n: int, k: int, dtype: str, w: am.results.JsonlWriter, 
                     return None
                 w.write(r)
                 return r.tflops
+
             out[f"{backend} {mode}"] = run
     return out
 
@@ -87,7 +91,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="bf16 and fp8 only, square shapes")
     ap.add_argument("--warmup", type=float, default=None, help="warm-up seconds, both sides (default: the library's)")
-    ap.add_argument("--min-time", type=float, default=None, help="measuring seconds, both sides (default: the library's)")
+    ap.add_argument(
+        "--min-time", type=float, default=None, help="measuring seconds, both sides (default: the library's)"
+    )
     ap.add_argument("--no-hot", action="store_true", help="cold columns only (the ones compared with do_bench)")
     ap.add_argument("--sections", default="compare,own,spread", help="comma list of compare, own, spread")
     ap.add_argument("--shapes", default=None, help="comma list of MxNxK for the comparison (default: all)")
@@ -97,9 +103,11 @@ def main() -> None:
     sections = set(args.sections.split(","))
     w = am.results.JsonlWriter(args.out, append=False)
     dev = am.devices()[-1]
-    print(f"device: {am.system.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
-          f"{args.rounds} interleaved rounds, median TFLOP/s (min-max); warm-up and measuring time "
-          f"{timing or 'library defaults'} for aimatrix and do_bench alike\n")
+    print(
+        f"device: {am.system.env.device_info(dev)['name']}, torch {torch.__version__}, triton {triton.__version__}, "
+        f"{args.rounds} interleaved rounds, median TFLOP/s (min-max); warm-up and measuring time "
+        f"{timing or 'library defaults'} for aimatrix and do_bench alike\n"
+    )
     if "compare" in sections:
         shapes, dtypes = (SHAPES[:3], ["bf16", "fp8"]) if args.quick else (SHAPES, DTYPES)
         if args.shapes:
@@ -110,8 +118,10 @@ def main() -> None:
     if "spread" in sections:
         medians = [am.gemm(4096, 4096, 4096, dtype="bf16", **timing).median_ms for _ in range(5)]
         spread = (max(medians) - min(medians)) / statistics.median(medians)
-        print(f"\nrun-to-run spread of the median, 4096^3 bf16 cublaslt hot, 5 runs: {100 * spread:.2f}% "
-              f"(medians ms: {', '.join(f'{x:.4f}' for x in medians)})")
+        print(
+            f"\nrun-to-run spread of the median, 4096^3 bf16 cublaslt hot, 5 runs: {100 * spread:.2f}% "
+            f"(medians ms: {', '.join(f'{x:.4f}' for x in medians)})"
+        )
     w.close()
 
 
@@ -127,8 +137,12 @@ def compare(shapes: list, dtypes: list, columns: list, modes: tuple, rounds: int
             res = interleaved(measurements(m, n, k, dtype, w, timing, modes), rounds)
             ref = res["torch do_bench"][0]
             ratio = lambda c: "n/a" if res[c][0] is None else f"{res[c][0] / ref:.3f}"  # noqa: E731
-            print(f"| {m}x{n}x{k} | {dtype} | " + " | ".join(f(res[c]) for c in columns) +
-                  f" | {ratio('cublaslt cold')} | {ratio('cublas cold')} |", flush=True)
+            print(
+                f"| {m}x{n}x{k} | {dtype} | "
+                + " | ".join(f(res[c]) for c in columns)
+                + f" | {ratio('cublaslt cold')} | {ratio('cublas cold')} |",
+                flush=True,
+            )
 
 
 def own_kernels(w, timing: dict) -> None:
@@ -141,8 +155,11 @@ def own_kernels(w, timing: dict) -> None:
                 own = am.gemm(m, n, k, dtype=dtype, backend=backend, **timing)
                 ref = am.gemm(m, n, k, dtype=dtype, backend="cublaslt", **timing)
                 w.write(own)
-                print(f"| {backend} ({own.params.get('kernel')}) | {m}x{n}x{k} | {dtype} | {own.tflops:.1f} | "
-                      f"{ref.tflops:.1f} | {own.tflops / ref.tflops:.3f} |", flush=True)
+                print(
+                    f"| {backend} ({own.params.get('kernel')}) | {m}x{n}x{k} | {dtype} | {own.tflops:.1f} | "
+                    f"{ref.tflops:.1f} | {own.tflops / ref.tflops:.3f} |",
+                    flush=True,
+                )
             except Exception as e:  # keep going: report the failure
                 print(f"| {backend} | {m}x{n}x{k} | {dtype} | FAILED {type(e).__name__}: {e} | | |", flush=True)
 

@@ -1,4 +1,5 @@
 """Where NMT under torch-graph fails on the GPU (the suite recorded "hx and cx should also be 3-D"): a traceback."""
+
 import traceback
 
 import aimatrix as am

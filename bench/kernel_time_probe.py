@@ -13,6 +13,7 @@ lower is faster.
 
     python bench/kernel_time_probe.py [--layers NAME,...] [--dtypes bf16,fp16] [--batch 32]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,10 @@ import statistics
 import tempfile
 from collections import defaultdict
 
-import aimatrix as am
 import micro_vs_torch as mvt
 import torch_cudnn_plan
+
+import aimatrix as am
 from aimatrix.micro.catalog import catalog
 
 TIMING = dict(warmup=0.05, warmup_max=0.5, min_time=0.15, max_time=0.5)
@@ -68,10 +70,12 @@ def per_call_us(ops, names: set[str]) -> tuple[float, int]:
 
 def torch_side(fn, flush, calls: int):
     """torch's ops per call (flush excluded) and their names."""
+
     def run(k):
         for _ in range(k):
             flush.zero_()
             fn()
+
     ops = profiled(run, calls)
     flush_names = {n for _, n, _ in profiled(lambda k: [flush.zero_() for _ in range(k)], 3)}
     # Memsets are left out on both sides: aimatrix's L2 flush is one, and cannot be told from a cuDNN memset.
@@ -101,17 +105,22 @@ def row(label: str, fn, aimatrix_run, flush, w) -> None:
     anames = timed_kernels(aops)
     k_am, n_am = per_call_us(aops, anames)
     same = "same kernels" if anames == tnames else f"aimatrix: {', '.join(sorted(anames))[:80]}"
-    print(f"| {label} | {t_do:.2f} | {t_amt:.2f} | {t_am:.2f} | {k_torch:.2f} | {k_am:.2f} | "
-          f"{t_am / t_do:.3f} | {k_am / k_torch:.3f} | torch: {', '.join(sorted(tnames))[:80]} ({n_torch} runs); "
-          f"{same} ({n_am} runs) |", flush=True)
+    print(
+        f"| {label} | {t_do:.2f} | {t_amt:.2f} | {t_am:.2f} | {k_torch:.2f} | {k_am:.2f} | "
+        f"{t_am / t_do:.3f} | {k_am / k_torch:.3f} | torch: {', '.join(sorted(tnames))[:80]} ({n_torch} runs); "
+        f"{same} ({n_am} runs) |",
+        flush=True,
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--dtypes", default="bf16,fp16")
-    ap.add_argument("--layers", default="layer1.conv1.first,layer4.conv3,layer3.conv2,layer4.conv2,layer2.conv3,"
-                                        "layer4.downsample,layer1.conv2")
+    ap.add_argument(
+        "--layers",
+        default="layer1.conv1.first,layer4.conv3,layer3.conv2,layer4.conv2,layer2.conv3,layer4.downsample,layer1.conv2",
+    )
     ap.add_argument("--nbytes", type=int, default=1 << 30)
     ap.add_argument("--out", default="kernel_time_probe.jsonl")
     args = ap.parse_args()
@@ -125,8 +134,10 @@ def main() -> None:
     gen = torch.Generator(device="cuda").manual_seed(0)
     flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
     w = am.results.JsonlWriter(args.out, append=False)
-    print("| case | torch do_bench µs | torch, aimatrix timer µs | aimatrix µs | torch kernels µs (CUPTI) | "
-          "aimatrix kernels µs (CUPTI) | aimatrix / do_bench (time) | aimatrix / torch (kernels) | kernels (torch/aimatrix runs) |")
+    print(
+        "| case | torch do_bench µs | torch, aimatrix timer µs | aimatrix µs | torch kernels µs (CUPTI) | "
+        "aimatrix kernels µs (CUPTI) | aimatrix / do_bench (time) | aimatrix / torch (kernels) | kernels (torch/aimatrix runs) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     want = args.layers.split(",")
     layers = [e for e in catalog("resnet50-conv", batch=args.batch) if any(s in e["name"] for s in want)]
@@ -143,15 +154,35 @@ def main() -> None:
             if algo is None:
                 print(f"| {e['name']} {dtype} | PyTorch's choice was not logged |")
                 continue
-            run = lambda: am.conv(n, c, h, h, k=k, r=r, stride=st, pad=pad, dtype=dtype, layout="nhwc",  # noqa: E731
-                                  backend="cudnn", algo=algo, mode="cold", **TIMING)
+            run = lambda: am.conv(
+                n,
+                c,
+                h,
+                h,
+                k=k,
+                r=r,
+                stride=st,
+                pad=pad,
+                dtype=dtype,
+                layout="nhwc",  # noqa: E731
+                backend="cudnn",
+                algo=algo,
+                mode="cold",
+                **TIMING,
+            )
             try:
                 row(f"{e['name']} {dtype} conv {algo}", fn, run, flush, w)
             except Exception as ex:  # noqa: BLE001 - a probe row reports and goes on
                 print(f"| {e['name']} {dtype} | FAILED: {type(ex).__name__}: {ex} |", flush=True)
     nb = args.nbytes
     a, c_ = (torch.rand(nb // 4, device="cuda") for _ in range(2))
-    row(f"copy {nb >> 20} MiB", lambda: c_.copy_(a), lambda: am.membw("copy", nbytes=nb, mode="cold", **TIMING), flush, w)
+    row(
+        f"copy {nb >> 20} MiB",
+        lambda: c_.copy_(a),
+        lambda: am.membw("copy", nbytes=nb, mode="cold", **TIMING),
+        flush,
+        w,
+    )
     w.close()
 
 

@@ -38,12 +38,12 @@ from concurrent.futures import ProcessPoolExecutor
 import torch
 
 from aimatrix import timing as am_timing
-from aimatrix.suite.case import Case
-from aimatrix.suite.runner import may_poison_context, run_cases
 from aimatrix.macro import backends as be_mod
 from aimatrix.macro import model, zoo
 from aimatrix.results.jsonl import JsonlWriter, load_results
 from aimatrix.results.result import Result
+from aimatrix.suite.case import Case
+from aimatrix.suite.runner import may_poison_context, run_cases
 
 ORDER = ("torch", "torch-graph", "onnxruntime", "tensorrt", "tensorflow", "torch-compile")  # compiles last
 
@@ -54,7 +54,11 @@ def raw_resnet50_graph(batch: int) -> float:
 
     torch.backends.cudnn.benchmark = True
     m = zoo.build("resnet50", device="cuda").to(torch.bfloat16).to(memory_format=torch.channels_last)
-    x = zoo.inputs("resnet50", batch, device="cuda")[0][0].to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    x = (
+        zoo.inputs("resnet50", batch, device="cuda")[0][0]
+        .to(torch.bfloat16)
+        .contiguous(memory_format=torch.channels_last)
+    )
     with torch.inference_mode():
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -83,9 +87,11 @@ def overhead_check(batch: int, out: JsonlWriter) -> bool:
     print("| | img/s |\n|---|---:|")
     print(f"| triton do_bench (before) | {raw1:,.0f} |\n| aimatrix.model | {r.items_per_s:,.0f} |")
     print(f"| triton do_bench (after) | {raw2:,.0f} |")
-    print(f"\nratio aimatrix/raw = {ratio:.4f} ({'PASS' if ok else 'FAIL'}: must be within 1%); "
-          f"verify rel_error {r.verify.get('rel_error'):.3g}, n={r.stats.get('n')}, converged={r.stats.get('converged')}\n",
-          flush=True)
+    print(
+        f"\nratio aimatrix/raw = {ratio:.4f} ({'PASS' if ok else 'FAIL'}: must be within 1%); "
+        f"verify rel_error {r.verify.get('rel_error'):.3g}, n={r.stats.get('n')}, converged={r.stats.get('converged')}\n",
+        flush=True,
+    )
     return ok
 
 
@@ -95,11 +101,25 @@ def _precompile_one(task: tuple) -> tuple[str, str, str, bool]:
     the case out)."""
     name, dt, device, size = task
     try:
-        r = model(name, dtype=dt, backend="torch-compile", device=device, size=size, max_time=0.01, min_time=0.0,
-                  min_samples=1, warmup=0.0)
+        r = model(
+            name,
+            dtype=dt,
+            backend="torch-compile",
+            device=device,
+            size=size,
+            max_time=0.01,
+            min_time=0.0,
+            min_samples=1,
+            warmup=0.0,
+        )
         return name, dt, f"compiled in {r.metrics['compile_s']:.0f} s", False
     except Exception as e:  # noqa: BLE001 - the timed pass compiles it again and reports
-        return name, dt, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}", may_poison_context({"type": type(e).__name__})
+        return (
+            name,
+            dt,
+            f"{type(e).__name__}: {str(e).splitlines()[0][:120]}",
+            may_poison_context({"type": type(e).__name__}),
+        )
 
 
 def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) -> dict[tuple[str, str], str]:
@@ -128,8 +148,11 @@ def precompile(cases: list[tuple[str, str]], jobs: int, device: str, size: str) 
             os.environ.pop("TORCHINDUCTOR_COMPILE_THREADS", None)
         else:
             os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = saved
-    print(f"\n(torch-compile cases precompiled in {jobs} processes in {time.monotonic() - t0:.0f} s; "
-          "compile_s below is the timed pass's, with warm caches)\n", flush=True)
+    print(
+        f"\n(torch-compile cases precompiled in {jobs} processes in {time.monotonic() - t0:.0f} s; "
+        "compile_s below is the timed pass's, with warm caches)\n",
+        flush=True,
+    )
     return broken
 
 
@@ -146,12 +169,24 @@ def done_cases(path: str) -> set[tuple[str, str, str]]:
     return {(r.params.get("model"), r.backend, r.dtype) for r in load_results(path).results if r.op == "model" and r.ok}
 
 
-def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlWriter, budget_s: float,
-          timing: dict, device: str = "cuda", size: str = "full", precompile_jobs: int = 0,
-          isolate: str = "compile", done: set | None = None) -> int:
+def table(
+    models: list[str],
+    backends: list[str],
+    dtypes: list[str],
+    out: JsonlWriter,
+    budget_s: float,
+    timing: dict,
+    device: str = "cuda",
+    size: str = "full",
+    precompile_jobs: int = 0,
+    isolate: str = "compile",
+    done: set | None = None,
+) -> int:
     print("## Throughput at default batch\n")
-    print("| model | backend | dtype | batch | items/s | unit | median ms | TFLOP/s | peak mem GiB | rel_error | "
-          "compile/export s | status |")
+    print(
+        "| model | backend | dtype | batch | items/s | unit | median ms | TFLOP/s | peak mem GiB | rel_error | "
+        "compile/export s | status |"
+    )
     print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|", flush=True)
     start, failures, skipped, done, poisoned = time.monotonic(), 0, [], done or set(), False
     for be in backends:
@@ -166,16 +201,27 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
             t0 = time.monotonic()
             isolated = poisoned or isolate == "all" or (isolate == "compile" and be == "torch-compile")
             if (name, dt) in broken:
-                r = Result.failed("model", {"model": name}, backend=be, dtype=dt, device=device,
-                                  exc=RuntimeError(f"not timed: compiling it alone may have broken its CUDA context "
-                                                   f"({broken[name, dt]})"))
+                r = Result.failed(
+                    "model",
+                    {"model": name},
+                    backend=be,
+                    dtype=dt,
+                    device=device,
+                    exc=RuntimeError(
+                        f"not timed: compiling it alone may have broken its CUDA context ({broken[name, dt]})"
+                    ),
+                )
             else:
                 r = run_case(name, dt, be, device, size, timing, isolated)
                 if not isolated and r.error and may_poison_context(r.error):
                     # this process's CUDA context is gone: the cases after it each get a fresh process
                     poisoned = True
-                    print(f"(a CUDA error in {name}/{be}/{dt} ended this process's context: the remaining cases run "
-                          "each in a fresh process)", file=sys.stderr, flush=True)
+                    print(
+                        f"(a CUDA error in {name}/{be}/{dt} ended this process's context: the remaining cases run "
+                        "each in a fresh process)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             out.write(r)
             took = time.monotonic() - t0
             if r.ok:
@@ -188,9 +234,12 @@ def table(models: list[str], backends: list[str], dtypes: list[str], out: JsonlW
                     status += f", {r.metrics['graph_breaks']} graph break(s)"
                 if r.params.get("compiled", "whole model") != "whole model":
                     status += ", dense parts compiled"
-                print(f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
-                      f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {'non-finite' if err is None else f'{err:.2g}'} | "
-                      f"{setup} | {status} ({took:.0f} s) |", flush=True)
+                print(
+                    f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "
+                    f"{r.median_ms:.3f} | {r.tflops or 0:.1f} | {mem:.1f} | {'non-finite' if err is None else f'{err:.2g}'} | "
+                    f"{setup} | {status} ({took:.0f} s) |",
+                    flush=True,
+                )
             else:
                 failures += 1
                 msg = r.error["message"].replace("|", "/").replace("\n", " ")[:200]
@@ -210,13 +259,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=256, help="batch of the overhead check")
     p.add_argument("--budget-s", type=float, default=180.0, help="stop starting table cases after this long")
     p.add_argument("--max-time", type=float, default=1.0, help="timing budget per case (s)")
-    p.add_argument("--quick", action="store_true",
-                   help="aimatrix.timing.QUICK for the table (0.3 s warm-up, 0.5 s of samples, at least 3 samples)")
-    p.add_argument("--precompile-jobs", type=int, default=0,
-                   help="compile the torch-compile cases in this many processes first (warm Inductor caches)")
-    p.add_argument("--isolate", default="none", choices=("none", "compile", "all"),
-                   help="time these cases each in a fresh process (about 30 s more per torch-compile case)")
-    p.add_argument("--resume", action="store_true", help="append to --out, skipping the cases it holds a successful Result of")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="aimatrix.timing.QUICK for the table (0.3 s warm-up, 0.5 s of samples, at least 3 samples)",
+    )
+    p.add_argument(
+        "--precompile-jobs",
+        type=int,
+        default=0,
+        help="compile the torch-compile cases in this many processes first (warm Inductor caches)",
+    )
+    p.add_argument(
+        "--isolate",
+        default="none",
+        choices=("none", "compile", "all"),
+        help="time these cases each in a fresh process (about 30 s more per torch-compile case)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="append to --out, skipping the cases it holds a successful Result of"
+    )
     p.add_argument("--skip-overhead", action="store_true")
     p.add_argument("--device", default="cuda", help="cpu (with --skip-overhead --size tiny) for a smoke run")
     p.add_argument("--size", default="full", choices=zoo.SIZES)
@@ -244,8 +306,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             timing = dict(max_time=a.max_time, min_time=min(0.1, a.max_time), min_samples=3)
         print(f"table timing per case: {timing}\n", flush=True)
-        failures = table(a.models.split(","), backends, a.dtypes.split(","), out, a.budget_s, timing, a.device, a.size,
-                         a.precompile_jobs, a.isolate, done)
+        failures = table(
+            a.models.split(","),
+            backends,
+            a.dtypes.split(","),
+            out,
+            a.budget_s,
+            timing,
+            a.device,
+            a.size,
+            a.precompile_jobs,
+            a.isolate,
+            done,
+        )
     print(f"\n{failures} case(s) failed; overhead check {'passed' if ok else 'FAILED'}")
     return 0 if ok else 1
 

@@ -31,8 +31,9 @@ import sys
 import time
 from typing import Callable
 
-import aimatrix as am
 import torch_cudnn_plan
+
+import aimatrix as am
 from aimatrix.micro.catalog import catalog
 
 #: Where the cuDNN frontend logs PyTorch's timed plans (set before torch's first convolution).
@@ -88,12 +89,18 @@ def conv_section(args, w, timing) -> None:
         # "1x1" / "3x3" / "7x7" pick by filter size, anything else by a substring of the name.
         want = args.layers.split(",")
         layers = [e for e in layers if any(f"{e['r']}x{e['s']}" == w_ or w_ in e["name"] for w_ in want)]
-    print(f"\n## Convolution: ResNet-50 layers, batch {args.batch}, NHWC, median TFLOP/s "
-          f"(torch: do_bench; aimatrix: cold mode, L2 flushed every sample)\n")
-    print("torch's config: the one PyTorch's benchmark mode chose (cuDNN frontend log); same: aimatrix cudnn with it; "
-          f"{args.algo}: aimatrix cudnn, algo={args.algo!r}\n")
-    print(f"| layer | dtype | torch do_bench | same config | same / torch | torch's config | {args.algo} | "
-          f"{args.algo} / torch | {args.algo} config | igemm cold | igemm / cudnn |")
+    print(
+        f"\n## Convolution: ResNet-50 layers, batch {args.batch}, NHWC, median TFLOP/s "
+        f"(torch: do_bench; aimatrix: cold mode, L2 flushed every sample)\n"
+    )
+    print(
+        "torch's config: the one PyTorch's benchmark mode chose (cuDNN frontend log); same: aimatrix cudnn with it; "
+        f"{args.algo}: aimatrix cudnn, algo={args.algo!r}\n"
+    )
+    print(
+        f"| layer | dtype | torch do_bench | same config | same / torch | torch's config | {args.algo} | "
+        f"{args.algo} / torch | {args.algo} config | igemm cold | igemm / cudnn |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     summary: dict[str, list] = {"ratio": [], "same": [], "igemm3x3": []}
     for dtype in args.dtypes:
@@ -121,13 +128,28 @@ def conv_section(args, w, timing) -> None:
                         choice = {} if algo is None else {"algo": algo()}
                         if choice and choice["algo"] is None:
                             return None, "PyTorch's choice was not logged"
-                        res = am.conv(n, c, h, h, k=k, r=r, stride=st, pad=pad, dtype=dtype, layout="nhwc",
-                                      backend=backend, mode="cold", **choice, **timing)
+                        res = am.conv(
+                            n,
+                            c,
+                            h,
+                            h,
+                            k=k,
+                            r=r,
+                            stride=st,
+                            pad=pad,
+                            dtype=dtype,
+                            layout="nhwc",
+                            backend=backend,
+                            mode="cold",
+                            **choice,
+                            **timing,
+                        )
                     except (am.UnsupportedError, ValueError) as ex:
                         return None, str(ex)
                     w.write(res)
                     flops = res.metrics["flops"]
                     return res.median_ms, res.params.get("algo_exact") or res.params.get("algo", "")
+
                 return run
 
             cols = {"torch": torch_col, "same": am_col("cudnn", lambda: torch_algo)}
@@ -160,17 +182,23 @@ def conv_section(args, w, timing) -> None:
                 summary["same"].append((dtype, same))
             if ig and r == 3:
                 summary["igemm3x3"].append((dtype, ig))
-            print(f"| {e['name']} | {dtype} | {fmt(tf['torch'])} | {fmt(tf['same'])} | {fmt_r(same)} | "
-                  f"{info.get('same', '')} | {fmt(tf['cudnn'])} | {fmt_r(ratio)} | {info.get('cudnn', '')} | "
-                  f"{fmt(tf.get('igemm'))} | {fmt_r(ig, 2)} |", flush=True)
+            print(
+                f"| {e['name']} | {dtype} | {fmt(tf['torch'])} | {fmt(tf['same'])} | {fmt_r(same)} | "
+                f"{info.get('same', '')} | {fmt(tf['cudnn'])} | {fmt_r(ratio)} | {info.get('cudnn', '')} | "
+                f"{fmt(tf.get('igemm'))} | {fmt_r(ig, 2)} |",
+                flush=True,
+            )
     for dtype in args.dtypes:
         ig = [v for d, v in summary["igemm3x3"] if d == dtype]
         print(f"\n{dtype}:", end="")
         for key, label in (("same", "same config / torch"), ("ratio", f"{args.algo} / torch")):
             rs = [v for d, v in summary[key] if d == dtype]
             if rs:
-                print(f" {label}: median {statistics.median(rs):.3f}, min {min(rs):.3f}, max {max(rs):.3f}, "
-                      f"within ±3%: {sum(abs(v - 1) <= 0.03 for v in rs)}/{len(rs)};", end="")
+                print(
+                    f" {label}: median {statistics.median(rs):.3f}, min {min(rs):.3f}, max {max(rs):.3f}, "
+                    f"within ±3%: {sum(abs(v - 1) <= 0.03 for v in rs)}/{len(rs)};",
+                    end="",
+                )
         if ig:
             print(f"; igemm/cudnn on 3x3 layers: median {statistics.median(ig):.2f}, min {min(ig):.2f}", end="")
     print()
@@ -181,8 +209,8 @@ def memory_section(args, w, timing) -> None:
     n = nbytes // 4
     a, b, c = (torch.rand(n, device="cuda") for _ in range(3))
     torch_cols = {
-        "copy": (lambda: c.copy_(a), 2 * nbytes),
-        "triad": (lambda: torch.add(b, c, alpha=3.0, out=a), 3 * nbytes),
+        "copy": (lambda a=a, c=c: c.copy_(a), 2 * nbytes),
+        "triad": (lambda a=a, b=b, c=c: torch.add(b, c, alpha=3.0, out=a), 3 * nbytes),
     }
     print(f"\n## Memory bandwidth, {nbytes >> 20} MiB arrays, GB/s (bytes read + written)\n")
     print("| kind | torch do_bench | aimatrix hot | aimatrix cold | aimatrix / torch | % of peak |")
@@ -205,9 +233,13 @@ def memory_section(args, w, timing) -> None:
             t = moved / do_bench_ms(fn) / 1e6
         ratio = f"{cold.metrics['gbps'] / t:.3f}" if t else "n/a"
         label = kind if kernel == "auto" else f"{kind} ({kernel})"
-        print(f"| {label} | {'n/a' if t is None else f'{t:.0f}'} | {hot.metrics['gbps']:.0f} | {cold.metrics['gbps']:.0f} | "
-              f"{ratio} | {cold.metrics.get('pct_of_peak', 0):.1f} |", flush=True)
-    del a, b, c
+        torch_gbps = "n/a" if t is None else f"{t:.0f}"
+        print(
+            f"| {label} | {torch_gbps} | {hot.metrics['gbps']:.0f} | {cold.metrics['gbps']:.0f} | "
+            f"{ratio} | {cold.metrics.get('pct_of_peak', 0):.1f} |",
+            flush=True,
+        )
+    del a, b, c, torch_cols  # free the arrays before the transfer rows
     tb = 256 << 20
     host = torch.empty(tb // 4, pin_memory=True)
     host.uniform_()
@@ -215,14 +247,19 @@ def memory_section(args, w, timing) -> None:
     print(f"\n## Transfers, {tb >> 20} MiB, GB/s (bytes crossing once)\n")
     print("| kind | torch (pinned) | aimatrix pinned | aimatrix pageable | aimatrix pinned / torch |")
     print("|---|---|---|---|---|")
-    for kind, fn in (("h2d", lambda: dev.copy_(host, non_blocking=True)), ("d2h", lambda: host.copy_(dev, non_blocking=True))):
+    for kind, fn in (
+        ("h2d", lambda: dev.copy_(host, non_blocking=True)),
+        ("d2h", lambda: host.copy_(dev, non_blocking=True)),
+    ):
         t = tb / do_bench_ms(fn) / 1e6
         pin = am.membw(kind, nbytes=tb, **timing)
         page = am.membw(kind, nbytes=tb, pinned=False, **timing)
         w.write(pin)
         w.write(page)
-        print(f"| {kind} | {t:.1f} | {pin.metrics['gbps']:.1f} | {page.metrics['gbps']:.1f} | {pin.metrics['gbps'] / t:.3f} |",
-              flush=True)
+        print(
+            f"| {kind} | {t:.1f} | {pin.metrics['gbps']:.1f} | {page.metrics['gbps']:.1f} | {pin.metrics['gbps'] / t:.3f} |",
+            flush=True,
+        )
 
 
 def launch_and_sweep(args, w, timing) -> None:
@@ -233,7 +270,10 @@ def launch_and_sweep(args, w, timing) -> None:
         r = am.launch(kind, **timing)
         w.write(r)
         s = r.stats
-        print(f"| {kind} | {r.metrics['latency_us']:.2f} | {s['p10_ms'] * 1e3:.2f} | {s['p90_ms'] * 1e3:.2f} |", flush=True)
+        print(
+            f"| {kind} | {r.metrics['latency_us']:.2f} | {s['p10_ms'] * 1e3:.2f} | {s['p90_ms'] * 1e3:.2f} |",
+            flush=True,
+        )
     if args.quick:
         return
     print("\n## membw sweep: read, hot, GB/s (small sizes: many passes per launch; every SM reads the whole array)\n")
@@ -256,8 +296,12 @@ def main() -> None:
     ap.add_argument("--layers", default="", help="conv layers: 1x1, 3x3, 7x7 or substrings of names, comma-separated")
     ap.add_argument("--no-igemm", action="store_true", help="conv: leave out the igemm column")
     ap.add_argument("--algo", default="find", help="conv: aimatrix cudnn's algo= (find, heuristic, legacy-find, ...)")
-    ap.add_argument("--benchmark-limit", type=int, default=24,
-                    help="conv: torch.backends.cudnn.benchmark_limit (configs PyTorch's benchmark mode tries; 0: all)")
+    ap.add_argument(
+        "--benchmark-limit",
+        type=int,
+        default=24,
+        help="conv: torch.backends.cudnn.benchmark_limit (configs PyTorch's benchmark mode tries; 0: all)",
+    )
     ap.add_argument("--sections", default="conv,memory,launch")
     ap.add_argument("--no-torch", action="store_true", help="aimatrix only: PyTorch is never imported")
     args = ap.parse_args()
@@ -271,8 +315,10 @@ def main() -> None:
     else:
         torch_cudnn_plan.enable(PLAN_LOG)  # before torch's first convolution: the frontend reads it once
         import_torch()
-        print(f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
-              f"aimatrix cuDNN {cudnn}, triton {triton.__version__}")
+        print(
+            f"device: {info['name']}, torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}), "
+            f"aimatrix cuDNN {cudnn}, triton {triton.__version__}"
+        )
     print(f"libcudnn mapped: {', '.join(loaded_cudnn()) or 'none yet'}")
     t0 = time.time()
     for section in args.sections.split(","):

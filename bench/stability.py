@@ -17,7 +17,7 @@ import time
 import aimatrix as am
 
 SETTINGS = [
-    {},                                   # the library's defaults (warm-up until settled, 0.5 s)
+    {},  # the library's defaults (warm-up until settled, 0.5 s)
     {"min_time": 2.0},
     {"warmup": 2.0, "min_time": 2.0},
     {"warmup": 2.0, "min_time": 5.0},
@@ -32,8 +32,10 @@ def main() -> None:
     ap.add_argument("--mode", default="hot")
     args = ap.parse_args()
     n = args.shape
-    print(f"| settings | medians ms | spread | within-run ±CI | SM clock MHz per run (NVML median) | "
-          f"clock-normalised spread | s per run |")
+    print(
+        "| settings | medians ms | spread | within-run ±CI | SM clock MHz per run (NVML median) | "
+        "clock-normalised spread | s per run |"
+    )
     print("|---|---|---|---|---|---|---|")
     for s in SETTINGS:
         meds, cis, clocks, t0 = [], [], [], time.perf_counter()
@@ -48,8 +50,11 @@ def main() -> None:
         cyc = [m * c for m, c in zip(meds, clocks) if c]
         cspread = f"{100 * (max(cyc) - min(cyc)) / statistics.median(cyc):.2f}%" if len(cyc) == len(meds) else "n/a"
         name = ", ".join(f"{k}={v}" for k, v in s.items()) or "defaults"
-        print(f"| {name} | {', '.join(f'{m:.4f}' for m in meds)} | {100 * spread:.2f}% | {100 * max(cis):.2f}% | "
-              f"{', '.join(str(c) for c in clocks)} | {cspread} | {per_run:.2f} |", flush=True)
+        print(
+            f"| {name} | {', '.join(f'{m:.4f}' for m in meds)} | {100 * spread:.2f}% | {100 * max(cis):.2f}% | "
+            f"{', '.join(str(c) for c in clocks)} | {cspread} | {per_run:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

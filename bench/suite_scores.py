@@ -25,8 +25,10 @@ def row(path: Path, reference: list) -> str:
     run = (results[0].run or {}) if results else {}
     passed = sum(r.ok for r in results)
     scores = " / ".join(f"{tiers[t]:.2f}" if tiers.get(t) else "–" for t in TIERS)
-    return (f"| `{path.name}` | {run.get('command', '?')} | {wall:.0f} s | {passed} of {len(results)} | {scores} | "
-            f"**{card['overall']['score']:.3f}** |")
+    return (
+        f"| `{path.name}` | {run.get('command', '?')} | {wall:.0f} s | {passed} of {len(results)} | {scores} | "
+        f"**{card['overall']['score']:.3f}** |"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -26,17 +26,14 @@ stores the rows in the table's ``meta["fidelity"]``. Timings are aimatrix.timing
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 SETS = {"paper": ["alexnet", "vgg16", "googlenet"], "heldout": ["resnet50", "densenet121"]}
 CENTERS = [224, 112, 56, 28, 14, 7]
 DTYPES = ["fp32", "bf16", "fp16"]
 BATCHES = [1, 32]
-TIMING = {"min_samples": 5, "min_time": 0.005, "max_time": 0.02, "warmup": 0.005, "warmup_max": 0.01,
-          "target": 0.02}
+TIMING = {"min_samples": 5, "min_time": 0.005, "max_time": 0.02, "warmup": 0.005, "warmup_max": 0.01, "target": 0.02}
 CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
 LIMITS = {"paper": 0.10, "heldout": 0.15}  # per-group |ratio - 1| of issue 17
 
@@ -69,11 +66,19 @@ def measure(a) -> None:
     for dtype in a.dtypes:  # saved after each configuration: a run cut short keeps what it measured
         for b in a.batches:
             for wl, groups, layouts in sets.values():
-                table = table + E.measure(wl, groups, layouts, device="cuda", dtypes=[dtype], batches=[b],
-                                          channels=a.channels, **TIMING)
-            table.meta.update(torch=torch.__version__, cudnn=torch.backends.cudnn.version(), sets=SETS,
-                              channels=list(a.channels), date=time.strftime("%Y-%m-%d"), timing=TIMING,
-                              device=torch.cuda.get_device_name(0), seconds=round(time.time() - t0, 1))
+                table = table + E.measure(
+                    wl, groups, layouts, device="cuda", dtypes=[dtype], batches=[b], channels=a.channels, **TIMING
+                )
+            table.meta.update(
+                torch=torch.__version__,
+                cudnn=torch.backends.cudnn.version(),
+                sets=SETS,
+                channels=list(a.channels),
+                date=time.strftime("%Y-%m-%d"),
+                timing=TIMING,
+                device=torch.cuda.get_device_name(0),
+                seconds=round(time.time() - t0, 1),
+            )
             table.save(a.table[0])
             print(f"  {dtype} batch {b}: {len(table.rows)} rows so far ({time.time() - t0:.0f} s)", flush=True)
     print(f"conv-time table: {a.table[0]}")
@@ -116,9 +121,19 @@ def fidelity(a) -> None:
                 for obj, sm in syn.items():
                     rows = S.fidelity(sm, wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
                     for r in rows:
-                        results.append({"set": name, "objective": obj, "device": dev, "dtype": dtype, "batch": b,
-                                        "center": r["center"], "real_ms": r["real_ms"], "synth_ms": r["synth_ms"],
-                                        "ratio": r["synth_ms"] / r["real_ms"]})
+                        results.append(
+                            {
+                                "set": name,
+                                "objective": obj,
+                                "device": dev,
+                                "dtype": dtype,
+                                "batch": b,
+                                "center": r["center"],
+                                "real_ms": r["real_ms"],
+                                "synth_ms": r["synth_ms"],
+                                "ratio": r["synth_ms"] / r["real_ms"],
+                            }
+                        )
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
     report(results)
     tables[0].meta["fidelity"] = results
@@ -146,13 +161,19 @@ def report(results: list[dict]) -> None:
                     cells.append("" if x is None else f"{x:.3f}{mark}")
                 body.append([f"**{c}**" if c == "all" else c] + cells)
             whole = [by[(d, t, b, "all")] for d, t, b in cfgs if (d, t, b, "all") in by]
-            hits = sum(abs(by[(d, t, b, c)] - 1) <= lim for d, t, b in cfgs for c in centers if c != "all"
-                       and (d, t, b, c) in by)
+            hits = sum(
+                abs(by[(d, t, b, c)] - 1) <= lim
+                for d, t, b in cfgs
+                for c in centers
+                if c != "all" and (d, t, b, c) in by
+            )
             n = sum(1 for d, t, b in cfgs for c in centers if c != "all" and (d, t, b, c) in by)
             print(f"\n### {name} set, objective={obj}: synthetic / real conv time (✓ within ±{100 * lim:.0f}%)\n")
             print(md_table(head, body))
-            print(f"\nper-group cells within ±{100 * lim:.0f}%: {hits} of {n}; whole-proxy ratio spread across "
-                  f"{len(whole)} configurations: {100 * (max(whole) / min(whole) - 1):.1f}% (limit 5%)")
+            print(
+                f"\nper-group cells within ±{100 * lim:.0f}%: {hits} of {n}; whole-proxy ratio spread across "
+                f"{len(whole)} configurations: {100 * (max(whole) / min(whole) - 1):.1f}% (limit 5%)"
+            )
 
 
 def combine(a) -> None:
@@ -193,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     if (a.measure or a.fidelity) and not a.table:
         ap.error("--measure and --fidelity need --table PATH")
     {"measure": measure, "fidelity": fidelity, "combine": combine, "ship": ship}[
-        next(k for k in ("measure", "fidelity", "combine", "ship") if getattr(a, k))](a)
+        next(k for k in ("measure", "fidelity", "combine", "ship") if getattr(a, k))
+    ](a)
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     models = a.models.split(",")
     timing = {"max_time": a.max_time, "min_time": 0.05, "warmup": 0.05}
-    print(f"# StatsNet on {torch.cuda.get_device_name(0)} ({a.dtype}, torch {torch.__version__}, "
-          f"cuDNN {torch.backends.cudnn.version()})\n")
+    print(
+        f"# StatsNet on {torch.cuda.get_device_name(0)} ({a.dtype}, torch {torch.__version__}, "
+        f"cuDNN {torch.backends.cudnn.version()})\n"
+    )
 
     # 1. measured warps and the estimator
     wl = S.profile(models, device="cuda", warps="measure", dtype=a.dtype)
@@ -62,20 +64,41 @@ def main() -> None:
     rows = []
     for name, wm in PRESETS.items():
         c = calibrate(convs, wm)
-        rows.append([name, str(wm.to_json()), f"{c['scale']:.4g}", f"{100 * c['median_abs_rel_error']:.1f}%",
-                     f"{100 * c['mean_abs_rel_error']:.1f}%"])
+        rows.append(
+            [
+                name,
+                str(wm.to_json()),
+                f"{c['scale']:.4g}",
+                f"{100 * c['median_abs_rel_error']:.1f}%",
+                f"{100 * c['mean_abs_rel_error']:.1f}%",
+            ]
+        )
     print(md_table(["preset", "model", "scale (measured / estimated)", "median |error|", "mean |error|"], rows))
     rows = []
     for name, wm in PRESETS.items():
         e = estimator_error(convs, wm)
-        rows.append([name, f"{100 * e['median_abs_rel_error']:.1f}%", f"{100 * e['max_abs_rel_error']:.0f}%",
-                     ", ".join(f"{c}: {100 * v:+.1f}%" for c, v in e["groups"].items())])
+        rows.append(
+            [
+                name,
+                f"{100 * e['median_abs_rel_error']:.1f}%",
+                f"{100 * e['max_abs_rel_error']:.0f}%",
+                ", ".join(f"{c}: {100 * v:+.1f}%" for c, v in e["groups"].items()),
+            ]
+        )
     print("\nUnscaled (the estimate as the GA uses it):\n")
     print(md_table(["preset", "median |error|", "max |error|", "per-group total error"], rows))
     print("\nPer layer (default launch model h100, scaled):\n")
     c = calibrate(convs, PRESETS["h100"])
-    lrows = [[x.model, x.name, f"{x.cin}->{x.cout} {x.kh}x{x.kw}/{x.stride_h} g{x.groups} @{x.in_h}", f"{x.warps:,}",
-              f"{100 * e:+.0f}%"] for x, e in zip(convs, c["errors"])]
+    lrows = [
+        [
+            x.model,
+            x.name,
+            f"{x.cin}->{x.cout} {x.kh}x{x.kw}/{x.stride_h} g{x.groups} @{x.in_h}",
+            f"{x.warps:,}",
+            f"{100 * e:+.0f}%",
+        ]
+        for x, e in zip(convs, c["errors"])
+    ]
     print(md_table(["model", "layer", "shape", "measured warps", "estimate error"], lrows))
 
     # 2. the paper experiment against measured warps
@@ -96,14 +119,33 @@ def main() -> None:
     i = 0
     rows = []
     for g in sm.groups:
-        w = sum(m["warps"] for m in meas[i:i + len(g.filters)])
+        w = sum(m["warps"] for m in meas[i : i + len(g.filters)])
         i += len(g.filters)
         pred = g.warps * sm.warps_scale
-        rows.append([g.center, f"{g.warps_real * sm.warps_scale:,.0f}", f"{pred:,.0f}", f"{w:,}", f"{100 * (w - pred) / pred:+.1f}%",
-                     f"{100 * g.fitness_error:.4f}%"])
+        rows.append(
+            [
+                g.center,
+                f"{g.warps_real * sm.warps_scale:,.0f}",
+                f"{pred:,.0f}",
+                f"{w:,}",
+                f"{100 * (w - pred) / pred:+.1f}%",
+                f"{100 * g.fitness_error:.4f}%",
+            ]
+        )
     print("## 3. Synthetic model: GA-predicted vs measured warps\n")
-    print(md_table(["group", "real warps (measured)", "synthetic warps (GA, scaled)", "synthetic warps (measured)",
-                    "prediction error", "fitness error"], rows))
+    print(
+        md_table(
+            [
+                "group",
+                "real warps (measured)",
+                "synthetic warps (GA, scaled)",
+                "synthetic warps (measured)",
+                "prediction error",
+                "fitness error",
+            ],
+            rows,
+        )
+    )
 
     # 4. the synthetic model and the real models under torch
     print("\n## 4. Forward time under torch (batch 1)\n")
@@ -112,11 +154,20 @@ def main() -> None:
         r = sm.run(device="cuda", dtype=dtype, channels_last=cl, **timing)
         rows.append(["synthetic (torch)", dtype, cl, f"{r.median_ms:.4g}", f"{r.tflops:.4g}"])
         r = sm.run(device="cuda", backend="native", dtype=dtype, channels_last=cl, **timing)
-        rows.append(["synthetic (native: its convs through cuDNN, one graph)", dtype, cl, f"{r.median_ms:.4g}",
-                     f"{r.tflops:.4g}"])
+        rows.append(
+            [
+                "synthetic (native: its convs through cuDNN, one graph)",
+                dtype,
+                cl,
+                f"{r.median_ms:.4g}",
+                f"{r.tflops:.4g}",
+            ]
+        )
         tot = 0.0
         for m in models:
-            mod = zoo.build(m, device="cuda").to({"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+            mod = zoo.build(m, device="cuda").to(
+                {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+            )
             xi = torch.randn(1, 3, 224, 224, device="cuda", dtype=next(mod.parameters()).dtype)
             if cl:
                 mod, xi = mod.to(memory_format=torch.channels_last), xi.contiguous(memory_format=torch.channels_last)

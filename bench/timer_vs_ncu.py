@@ -15,6 +15,7 @@ whose call enqueues one shows it. Target: every CUPTI row within 2% of ncu's.
 
     python bench/timer_vs_ncu.py [--cases NAME,...] [--calls 20] [--ncu PATH] [--out FILE.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,7 +72,7 @@ CASES = {
     "add-1MiB-cold": ("cold", lambda: _add(1 << 20)),
     "neg-4MiB-hot": ("hot", lambda: _neg(4 << 20)),
     "gemm-35x700x2048-fp16-cold": ("cold", lambda: _gemm(35, 700, 2048, torch.float16)),  # DeepBench inference
-    "conv-r50-3x3-b1-cold": ("cold", lambda: _conv(1, 64, 56, 64, 3)),                  # ResNet-50 layer, batch 1
+    "conv-r50-3x3-b1-cold": ("cold", lambda: _conv(1, 64, 56, 64, 3)),  # ResNet-50 layer, batch 1
     "gemm-1024-bf16-hot": ("hot", lambda: _gemm(1024, 1024, 1024)),
     "conv-r50-3x3-b32-hot": ("hot", lambda: _conv(32, 64, 56, 64, 3)),
     "neg-256MiB-cold": ("cold", lambda: _neg(256 << 20)),
@@ -119,8 +120,12 @@ def count_ops(names: list[str], calls: int = 5) -> dict:
 
 def ops_per_call(names: list[str]) -> dict:
     """count_ops in a child process (torch.profiler holds CUPTI while it runs; this process times with it)."""
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--count-ops", ",".join(names)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--count-ops", ",".join(names)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -133,13 +138,33 @@ _UNIT_US = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1
 def ncu_us_per_call(ncu: str, name: str, calls: int) -> tuple[float, int]:
     """(µs per call, kernels profiled) from ncu for the case ``name``."""
     cache = "all" if CASES[name][0] == "cold" else "none"
-    cmd = [ncu, "--clock-control", "none", "--cache-control", cache, "--metrics", "gpu__time_duration.sum",
-           "--csv", "--print-units", "base", "--nvtx", "--nvtx-include", f"{RANGE}/", "--target-processes", "all",
-           sys.executable, os.path.abspath(__file__), "--launch", name, "--calls", str(calls)]
+    cmd = [
+        ncu,
+        "--clock-control",
+        "none",
+        "--cache-control",
+        cache,
+        "--metrics",
+        "gpu__time_duration.sum",
+        "--csv",
+        "--print-units",
+        "base",
+        "--nvtx",
+        "--nvtx-include",
+        f"{RANGE}/",
+        "--target-processes",
+        "all",
+        sys.executable,
+        os.path.abspath(__file__),
+        "--launch",
+        name,
+        "--calls",
+        str(calls),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     if p.returncode != 0:
         raise RuntimeError(f"ncu failed ({p.returncode}): {(p.stderr or p.stdout)[-800:]}")
-    text = p.stdout[p.stdout.find('"ID"'):] if '"ID"' in p.stdout else ""
+    text = p.stdout[p.stdout.find('"ID"') :] if '"ID"' in p.stdout else ""
     total, kernels = 0.0, 0
     for row in csv.DictReader(io.StringIO(text)):
         if row.get("Metric Name") != "gpu__time_duration.sum":
@@ -191,13 +216,17 @@ def main() -> int:
             raise SystemExit(f"unknown case {n!r}: expected one of {', '.join(CASES)}")
     why = am.timing.cupti_unavailable_reason("cuda")
     print(f"# timers vs Nsight Compute on {torch.cuda.get_device_name()}\n")
-    print(f"CUPTI: {'available' if why is None else why}; ncu: {a.ncu}; {a.calls} calls per case under ncu; "
-          f"aimatrix medians with {TIMING}\n")
+    print(
+        f"CUPTI: {'available' if why is None else why}; ncu: {a.ncu}; {a.calls} calls per case under ncu; "
+        f"aimatrix medians with {TIMING}\n"
+    )
     ops = ops_per_call(names)
     if "error" in ops:
         print(f"(torch.profiler count failed: {ops['error']})\n")
-    print("| case | mode | ncu µs | kernels/call (ncu) | memsets+memcpys/call | CUPTI µs | Δ | events µs | Δ "
-          "| auto µs (ran) | CUPTI ≤ 2% |")
+    print(
+        "| case | mode | ncu µs | kernels/call (ncu) | memsets+memcpys/call | CUPTI µs | Δ | events µs | Δ "
+        "| auto µs (ran) | CUPTI ≤ 2% |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
     rows, failed = [], 0
     for n in names:
@@ -211,10 +240,13 @@ def main() -> int:
             row["cupti_delta"] = row["cupti"] / row["ncu"] - 1
             row["events_delta"] = row["events"] / row["ncu"] - 1
             row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
-            print(f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {other:.1f} | "
-                  f"{row['cupti']:.2f} | "
-                  f"{100 * row['cupti_delta']:+.1f}% | {row['events']:.2f} | {100 * row['events_delta']:+.1f}% | "
-                  f"{row['auto']:.2f} ({row['auto_ran']}) | {'yes' if row['ok'] else '**no**'} |", flush=True)
+            print(
+                f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {other:.1f} | "
+                f"{row['cupti']:.2f} | "
+                f"{100 * row['cupti_delta']:+.1f}% | {row['events']:.2f} | {100 * row['events_delta']:+.1f}% | "
+                f"{row['auto']:.2f} ({row['auto_ran']}) | {'yes' if row['ok'] else '**no**'} |",
+                flush=True,
+            )
         except Exception as e:  # noqa: BLE001 - one case's failure is a row, the others still run
             row["error"] = f"{type(e).__name__}: {e}"
             row["ok"] = False

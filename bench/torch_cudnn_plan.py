@@ -8,6 +8,7 @@ into aimatrix's ``algo="engine:N(knob=value,…)"``, so aimatrix can time the ve
 The frontend reads its environment once: call ``enable`` before torch runs its first convolution.
     python bench/torch_cudnn_plan.py     # on a GPU machine: print the plans of one ResNet-50 layer
 """
+
 from __future__ import annotations
 
 import os

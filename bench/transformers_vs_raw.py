@@ -97,13 +97,15 @@ def raw_flash(n: int, heads: int, kv_heads: int, seq: int, dim: int):
     g = torch.Generator().manual_seed(0)
     q = torch.randn(n, heads, seq, dim, generator=g).cuda()
     k, v = (torch.randn(n, kv_heads, seq, dim, generator=g).cuda() for _ in range(2))
-    ref = F.scaled_dot_product_attention(q, k.repeat_interleave(heads // kv_heads, 1),
-                                         v.repeat_interleave(heads // kv_heads, 1), is_causal=True)
+    ref = F.scaled_dot_product_attention(
+        q, k.repeat_interleave(heads // kv_heads, 1), v.repeat_interleave(heads // kv_heads, 1), is_causal=True
+    )
     q, k, v = (t.to(torch.bfloat16) for t in (q, k, v))
 
     def call():
         with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
             return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+
     err = _check_raw(call(), ref, "flash attention")
     return (lambda: _bench(call)), err
 
@@ -124,9 +126,11 @@ def compare(what: str, raw, run_aimatrix, limit: float, out: JsonlWriter, rows: 
     ratio = raw_ms / r.median_ms
     ok = r.ok and r.verify.get("passed") and abs(ratio - 1.0) <= limit
     bw = r.metrics.get("pct_of_peak_bandwidth")
-    rows.append(f"| {what} | {before:.4f} / {after:.4f} | {r.median_ms:.4f} | {ratio:.4f} | ±{100 * limit:.0f}% | "
-                f"{raw_err:.2g} / {r.verify.get('rel_error', float('nan')):.2g} | "
-                f"{'' if bw is None else f'{bw:.1f}%'} | {'PASS' if ok else 'FAIL'} |")
+    rows.append(
+        f"| {what} | {before:.4f} / {after:.4f} | {r.median_ms:.4f} | {ratio:.4f} | ±{100 * limit:.0f}% | "
+        f"{raw_err:.2g} / {r.verify.get('rel_error', float('nan')):.2g} | "
+        f"{'' if bw is None else f'{bw:.1f}%'} | {'PASS' if ok else 'FAIL'} |"
+    )
     print(rows[-1], flush=True)
     torch.cuda.empty_cache()
     return bool(ok)
@@ -134,11 +138,21 @@ def compare(what: str, raw, run_aimatrix, limit: float, out: JsonlWriter, rows: 
 
 def serving_table(out: JsonlWriter) -> None:
     print("\n## Serving figures (torch-graph, bf16, prompt/context 1024)\n")
-    print("| model | phase | batch | TTFT / TPOT / e2e ms | tokens/s | GFLOP/token | MB/token | % peak FLOP/s | "
-          "% peak bandwidth | bound |")
+    print(
+        "| model | phase | batch | TTFT / TPOT / e2e ms | tokens/s | GFLOP/token | MB/token | % peak FLOP/s | "
+        "% peak bandwidth | bound |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
-    cases = [("1b", "prefill", 1), ("1b", "prefill", 64), ("1b", "decode", 1), ("1b", "decode", 8),
-             ("1b", "decode", 64), ("1b", "generate", 1), ("8b", "decode", 1), ("8b", "decode", 8)]
+    cases = [
+        ("1b", "prefill", 1),
+        ("1b", "prefill", 64),
+        ("1b", "decode", 1),
+        ("1b", "decode", 8),
+        ("1b", "decode", 64),
+        ("1b", "generate", 1),
+        ("8b", "decode", 1),
+        ("8b", "decode", 8),
+    ]
     for config, phase, batch in cases:
         try:
             r = llm(phase, config=config, batch=batch, backend="torch-graph", device="cuda", **QUICK)
@@ -148,16 +162,20 @@ def serving_table(out: JsonlWriter) -> None:
         out.write(r)
         m = r.metrics
         t = m.get("ttft_ms") or m.get("tpot_ms") or m.get("e2e_ms")
-        print(f"| llama_{config} | {phase} | {batch} | {t:.3f} | {m['tokens_per_s']:,.0f} | "
-              f"{m['flops_per_token'] / 1e9:.2f} | {m['bytes_per_token'] / 1e6:.1f} | "
-              f"{m.get('pct_of_peak_flops', 0):.1f} | {m.get('pct_of_peak_bandwidth', 0):.1f} | {m.get('bound')} |",
-              flush=True)
+        print(
+            f"| llama_{config} | {phase} | {batch} | {t:.3f} | {m['tokens_per_s']:,.0f} | "
+            f"{m['flops_per_token'] / 1e9:.2f} | {m['bytes_per_token'] / 1e6:.1f} | "
+            f"{m.get('pct_of_peak_flops', 0):.1f} | {m.get('pct_of_peak_bandwidth', 0):.1f} | {m.get('bound')} |",
+            flush=True,
+        )
         del r
         torch.cuda.empty_cache()
     r = model("bert_large", batch=64, dtype="bf16", backend="torch-graph", device="cuda", **QUICK)
     out.write(r)
-    print(f"\nBERT-large, batch 64, sequence 384, bf16, torch-graph: {r.items_per_s:,.0f} sequences/s, "
-          f"{r.tflops:.0f} TFLOP/s, rel_error {r.rel_error:.2g}")
+    print(
+        f"\nBERT-large, batch 64, sequence 384, bf16, torch-graph: {r.items_per_s:,.0f} sequences/s, "
+        f"{r.tflops:.0f} TFLOP/s, rel_error {r.rel_error:.2g}"
+    )
 
 
 def main() -> int:
@@ -167,21 +185,51 @@ def main() -> int:
     args = p.parse_args()
     out = JsonlWriter(args.out, append=False)
     print(f"# Transformers on {torch.cuda.get_device_name()}: aimatrix vs raw PyTorch (triton do_bench)\n")
-    print("| case | raw ms (before / after) | aimatrix ms | raw/aimatrix | limit | rel_error raw / aimatrix | "
-          "% peak bandwidth | |")
+    print(
+        "| case | raw ms (before / after) | aimatrix ms | raw/aimatrix | limit | rel_error raw / aimatrix | "
+        "% peak bandwidth | |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|", flush=True)
     rows: list[str] = []
-    ok = compare("BERT-base b256 s128 bf16 torch", raw_bert(256, 128),
-                 lambda: model("bert_base", batch=256, dtype="bf16", backend="torch", device="cuda",
-                               model_kw={"seq": 128}, **STRICT), 0.01, out, rows)
+    ok = compare(
+        "BERT-base b256 s128 bf16 torch",
+        raw_bert(256, 128),
+        lambda: model(
+            "bert_base", batch=256, dtype="bf16", backend="torch", device="cuda", model_kw={"seq": 128}, **STRICT
+        ),
+        0.01,
+        out,
+        rows,
+    )
     for b in (1, 64):
-        ok &= compare(f"llama_1b decode b{b} ctx1024 bf16 torch-graph (TPOT)", raw_decode(b, 1024),
-                      lambda b=b: llm("decode", config="1b", batch=b, prompt=1024, backend="torch-graph",
-                                      device="cuda", **STRICT), 0.02, out, rows)
+        ok &= compare(
+            f"llama_1b decode b{b} ctx1024 bf16 torch-graph (TPOT)",
+            raw_decode(b, 1024),
+            lambda b=b: llm(
+                "decode", config="1b", batch=b, prompt=1024, backend="torch-graph", device="cuda", **STRICT
+            ),
+            0.02,
+            out,
+            rows,
+        )
     shape = dict(n=4, heads=32, kv_heads=8, seq=4096, dim=128)
-    ok &= compare("SDPA flash causal GQA 32/8 d128 s4096 b4 bf16", raw_flash(**shape),
-                  lambda: layer("attention", kv_seq=shape["seq"], causal=True, sdpa_backend="flash", dtype="bf16",
-                                device="cuda", **shape, **STRICT), 0.01, out, rows)
+    ok &= compare(
+        "SDPA flash causal GQA 32/8 d128 s4096 b4 bf16",
+        raw_flash(**shape),
+        lambda: layer(
+            "attention",
+            kv_seq=shape["seq"],
+            causal=True,
+            sdpa_backend="flash",
+            dtype="bf16",
+            device="cuda",
+            **shape,
+            **STRICT,
+        ),
+        0.01,
+        out,
+        rows,
+    )
     print(f"\nchecks: {'all PASS' if ok else 'FAIL'}", flush=True)
     if not args.skip_table:
         serving_table(out)

@@ -44,7 +44,7 @@ class LRN(nn.Module):
         c = x.shape[1]
         lo = self.size // 2
         sq = nn.functional.pad(x * x, (0, 0, 0, 0, lo, self.size - 1 - lo))  # zero channels at both ends
-        window = sum(sq[:, i:i + c] for i in range(self.size))
+        window = sum(sq[:, i : i + c] for i in range(self.size))
         return x / (self.k + (self.alpha / self.size) * window).pow(self.beta)
 
 

@@ -20,14 +20,24 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from ..errors import UnsupportedError
 
 SDPA_BACKENDS: dict[str, SDPBackend | None] = {
-    "auto": None, "flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
-    "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH,
+    "auto": None,
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+    "math": SDPBackend.MATH,
 }
 _NAME_OF = {int(b): name for name, b in SDPA_BACKENDS.items() if b is not None}
 
 
-def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = False, backend: str = "auto",
-         mask: torch.Tensor | None = None) -> torch.Tensor:
+def sdpa(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    causal: bool = False,
+    backend: str = "auto",
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     """SDPA of q [N, H, L, d] over k, v [N, Hkv, S, d] (grouped-query when Hkv < H) with one backend or ``auto``."""
     gqa = q.shape[1] != k.shape[1]
     if backend == "auto":
@@ -36,8 +46,9 @@ def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = Fa
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=gqa)
 
 
-def chosen_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool,
-                   mask: torch.Tensor | None = None) -> str:
+def chosen_backend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, mask: torch.Tensor | None = None
+) -> str:
     """The kernel PyTorch's ``auto`` picks for these tensors (its own dispatcher's answer)."""
     try:
         choice = torch._fused_sdp_choice(q, k, v, mask, 0.0, causal, scale=None, enable_gqa=q.shape[1] != k.shape[1])
@@ -58,8 +69,19 @@ def _runs(backend: str, q, k, v, causal: bool, mask) -> str | None:
             return (reasons or str(e).splitlines()[0])[:400]
 
 
-def check_sdpa(backend: str, *, heads: int, kv_heads: int, seq: int, kv_seq: int, dim: int, causal: bool,
-               dtype: torch.dtype, device: torch.device, masked: bool = False) -> str:
+def check_sdpa(
+    backend: str,
+    *,
+    heads: int,
+    kv_heads: int,
+    seq: int,
+    kv_seq: int,
+    dim: int,
+    causal: bool,
+    dtype: torch.dtype,
+    device: torch.device,
+    masked: bool = False,
+) -> str:
     """The kernel that will run this shape: ``backend`` itself, or PyTorch's pick for ``auto``.
 
     UnsupportedError when ``backend`` cannot run it, naming the backends that can. Probes
@@ -85,9 +107,11 @@ def check_sdpa(backend: str, *, heads: int, kv_heads: int, seq: int, kv_seq: int
         return backend
     others = [b for b in SDPA_BACKENDS if b not in ("auto", backend)]
     can = [b for b in others if b == "math" or _runs(b, q, k, k, causal, mask) is None]
-    raise UnsupportedError(f"sdpa_backend={backend!r} cannot run heads={heads}, kv_heads={kv_heads}, seq={seq}, "
-                           f"kv_seq={kv_seq}, dim={dim}, causal={causal}{', masked' if masked else ''}, {dtype} on "
-                           f"{device} ({why}); backends that can: {', '.join(can)}")
+    raise UnsupportedError(
+        f"sdpa_backend={backend!r} cannot run heads={heads}, kv_heads={kv_heads}, seq={seq}, "
+        f"kv_seq={kv_seq}, dim={dim}, causal={causal}{', masked' if masked else ''}, {dtype} on "
+        f"{device} ({why}); backends that can: {', '.join(can)}"
+    )
 
 
 def attention_flops(n: int, heads: int, seq: int, kv_seq: int, dim: int, causal: bool) -> float:

@@ -107,9 +107,21 @@ def _loss(m: Bert, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 def specs(ModelSpec) -> list:
     count = lambda b, size, **kw: float(b)  # noqa: E731  sequences
-    desc = "BERT-{} (SQuAD span head, MLPerf's BERT), {} layers, hidden {}, sequence 384 (model_kw seq=128), " \
-           "sequences/s"
-    return [ModelSpec(f"bert_{name}", "nlp", build, make_inputs, count, "sequences", 256 if name == "base" else 64,
-                      _loss, kw={"config": name},
-                      description=desc.format(name, CONFIGS[name]["layers"], CONFIGS[name]["hidden"]))
-            for name in ("base", "large")]
+    desc = (
+        "BERT-{} (SQuAD span head, MLPerf's BERT), {} layers, hidden {}, sequence 384 (model_kw seq=128), sequences/s"
+    )
+    return [
+        ModelSpec(
+            f"bert_{name}",
+            "nlp",
+            build,
+            make_inputs,
+            count,
+            "sequences",
+            256 if name == "base" else 64,
+            _loss,
+            kw={"config": name},
+            description=desc.format(name, CONFIGS[name]["layers"], CONFIGS[name]["hidden"]),
+        )
+        for name in ("base", "large")
+    ]

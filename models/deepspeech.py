@@ -33,8 +33,17 @@ def _mel_filterbank(n_freq: int, n_mels: int, rate: int) -> torch.Tensor:
 
 
 class DeepSpeech(nn.Module):
-    def __init__(self, hidden: int = 2048, n_mfcc: int = 26, context: int = 9, chars: int = 29,
-                 win: int = 512, hop: int = 320, n_mels: int = 40, clip: float = 20.0) -> None:
+    def __init__(
+        self,
+        hidden: int = 2048,
+        n_mfcc: int = 26,
+        context: int = 9,
+        chars: int = 29,
+        win: int = 512,
+        hop: int = 320,
+        n_mels: int = 40,
+        clip: float = 20.0,
+    ) -> None:
         super().__init__()
         self.hop, self.context, self.clip = hop, context, clip
         n_freq = win // 2 + 1
@@ -55,14 +64,14 @@ class DeepSpeech(nn.Module):
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """MFCC frames with context: [B, samples] -> [B, T, n_mfcc * (2*context+1)]."""
-        spec = F.conv1d(audio.unsqueeze(1), self.dft, stride=self.hop)   # [B, 2F, T]
+        spec = F.conv1d(audio.unsqueeze(1), self.dft, stride=self.hop)  # [B, 2F, T]
         re, im = spec.chunk(2, 1)
-        power = (re * re + im * im).transpose(1, 2)                      # [B, T, F]
-        mfcc = torch.log(power @ self.mel + 1e-6) @ self.dct             # [B, T, n_mfcc]
+        power = (re * re + im * im).transpose(1, 2)  # [B, T, F]
+        mfcc = torch.log(power @ self.mel + 1e-6) @ self.dct  # [B, T, n_mfcc]
         c = self.context
         padded, t = F.pad(mfcc, (0, 0, c, c)), mfcc.shape[1]
         # Frame-major windows as in Mozilla's graph: [frame t-c, ..., frame t+c], each n_mfcc wide.
-        return torch.cat([padded[:, i:i + t] for i in range(2 * c + 1)], -1)
+        return torch.cat([padded[:, i : i + t] for i in range(2 * c + 1)], -1)
 
     def logits(self, audio: torch.Tensor) -> torch.Tensor:
         relu = lambda x: F.hardtanh(x, 0.0, self.clip)  # noqa: E731  clipped ReLU min(max(x, 0), 20)
@@ -109,7 +118,17 @@ def _loss(m: DeepSpeech, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 
 def specs(ModelSpec) -> list:
-    return [ModelSpec(
-        "deepspeech", "speech", build, make_inputs, lambda b, size, **kw: b * _cfg(size, kw)["seconds"],
-        "audio_seconds", 16, _loss, verify_view=lambda flat: [flat[0]],
-        description="DeepSpeech (Mozilla): MFCC+context, 3 clipped-ReLU dense, LSTM, greedy CTC")]
+    return [
+        ModelSpec(
+            "deepspeech",
+            "speech",
+            build,
+            make_inputs,
+            lambda b, size, **kw: b * _cfg(size, kw)["seconds"],
+            "audio_seconds",
+            16,
+            _loss,
+            verify_view=lambda flat: [flat[0]],
+            description="DeepSpeech (Mozilla): MFCC+context, 3 clipped-ReLU dense, LSTM, greedy CTC",
+        )
+    ]

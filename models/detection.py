@@ -22,12 +22,16 @@ def scene(height: int, width: int, seed: int, *, num_classes: int = 91, objects:
     for _ in range(objects):
         x0, y0 = (torch.rand(2, generator=g) * 0.7).tolist()
         w, h = (0.1 + torch.rand(2, generator=g) * 0.25).tolist()
-        box = [int(x0 * width), int(y0 * height), max(int(x0 * width) + 2, int((x0 + w) * width)),
-               max(int(y0 * height) + 2, int((y0 + h) * height))]
+        box = [
+            int(x0 * width),
+            int(y0 * height),
+            max(int(x0 * width) + 2, int((x0 + w) * width)),
+            max(int(y0 * height) + 2, int((y0 + h) * height)),
+        ]
         colour = torch.rand(3, 1, 1, generator=g)
-        img[:, box[1]:box[3], box[0]:box[2]] = colour
+        img[:, box[1] : box[3], box[0] : box[2]] = colour
         mask = torch.zeros(height, width, dtype=torch.uint8)
-        mask[box[1]:box[3], box[0]:box[2]] = 1
+        mask[box[1] : box[3], box[0] : box[2]] = 1
         boxes.append(box)
         masks.append(mask)
     img = (img + 0.02 * torch.randn(3, height, width, generator=g)).clamp(0, 1)
@@ -58,12 +62,14 @@ def verify_view(fields: tuple[str, ...]):
     i = fields.index("scores")
 
     def view(flat: list) -> list:
-        return [torch.sort(s.float().flatten(), descending=True).values for s in flat[i::len(fields)]]
+        return [torch.sort(s.float().flatten(), descending=True).values for s in flat[i :: len(fields)]]
+
     return view
 
 
-def loss(module: DetectionOutputs, inputs: tuple, gen: torch.Generator, *, seed: int = 0,
-         num_classes: int = 91) -> torch.Tensor:
+def loss(
+    module: DetectionOutputs, inputs: tuple, gen: torch.Generator, *, seed: int = 0, num_classes: int = 91
+) -> torch.Tensor:
     """torchvision's training losses against the synthetic scenes' own boxes and masks."""
     images = inputs[0]
     n, _, h, w = images.shape

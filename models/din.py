@@ -48,13 +48,13 @@ class DIN(nn.Module):
 
     def forward(self, goods, cat, hist_goods, hist_cats, hist_len):
         """Click probability [B] of candidate (goods, cat) [B] given the history [B, T] of hist_len [B] items."""
-        q = torch.cat([self.goods_emb(goods), self.cat_emb(cat)], -1)                  # [B, D]
-        k = torch.cat([self.goods_emb(hist_goods), self.cat_emb(hist_cats)], -1)       # [B, T, D]
+        q = torch.cat([self.goods_emb(goods), self.cat_emb(cat)], -1)  # [B, D]
+        k = torch.cat([self.goods_emb(hist_goods), self.cat_emb(hist_cats)], -1)  # [B, T, D]
         qe = q.unsqueeze(1).expand_as(k)
-        w = self.att(torch.cat([qe, k, qe - k, qe * k], -1)).squeeze(-1)               # [B, T]
+        w = self.att(torch.cat([qe, k, qe - k, qe * k], -1)).squeeze(-1)  # [B, T]
         valid = torch.arange(k.shape[1], device=k.device).unsqueeze(0) < hist_len.unsqueeze(1)
         w = w.masked_fill(~valid, torch.finfo(w.dtype).min) * (1.0 / math.sqrt(k.shape[-1]))
-        interest = torch.bmm(torch.softmax(w, -1).unsqueeze(1), k).squeeze(1)          # [B, D]
+        interest = torch.bmm(torch.softmax(w, -1).unsqueeze(1), k).squeeze(1)  # [B, D]
         x = self.bn(torch.cat([interest, q, interest * q], -1))
         return torch.sigmoid(self.mlp(x).squeeze(-1))
 
@@ -72,9 +72,15 @@ def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
     c = _cfg(size, kw)
     g = torch.Generator().manual_seed(seed)
     t = c["history"]
-    return [(torch.randint(0, c["goods"], (batch,), generator=g), torch.randint(0, c["cats"], (batch,), generator=g),
-             torch.randint(0, c["goods"], (batch, t), generator=g), torch.randint(0, c["cats"], (batch, t), generator=g),
-             torch.randint(1, t + 1, (batch,), generator=g))]
+    return [
+        (
+            torch.randint(0, c["goods"], (batch,), generator=g),
+            torch.randint(0, c["cats"], (batch,), generator=g),
+            torch.randint(0, c["goods"], (batch, t), generator=g),
+            torch.randint(0, c["cats"], (batch, t), generator=g),
+            torch.randint(1, t + 1, (batch,), generator=g),
+        )
+    ]
 
 
 def _loss(m: DIN, inputs: tuple, g: torch.Generator) -> torch.Tensor:
@@ -85,6 +91,18 @@ def _loss(m: DIN, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 def specs(ModelSpec) -> list:
     from ._common import calibrate_batchnorm
-    return [ModelSpec("din", "ctr", build, make_inputs, lambda b, size, **kw: float(b), "samples", 1024, _loss,
-                      calibrate=calibrate_batchnorm,
-                      description="Deep Interest Network: local activation unit, Dice, MLP; samples/s")]
+
+    return [
+        ModelSpec(
+            "din",
+            "ctr",
+            build,
+            make_inputs,
+            lambda b, size, **kw: float(b),
+            "samples",
+            1024,
+            _loss,
+            calibrate=calibrate_batchnorm,
+            description="Deep Interest Network: local activation unit, Dice, MLP; samples/s",
+        )
+    ]

@@ -14,10 +14,15 @@ from ._common import conv_relu, init_caffe_style, lrn
 
 # (name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) from the prototxt.
 INCEPTION = [
-    ("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64),
-    ("4a", 192, 96, 208, 16, 48, 64), ("4b", 160, 112, 224, 24, 64, 64), ("4c", 128, 128, 256, 24, 64, 64),
-    ("4d", 112, 144, 288, 32, 64, 64), ("4e", 256, 160, 320, 32, 128, 128),
-    ("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128),
+    ("3a", 64, 96, 128, 16, 32, 32),
+    ("3b", 128, 128, 192, 32, 96, 64),
+    ("4a", 192, 96, 208, 16, 48, 64),
+    ("4b", 160, 112, 224, 24, 64, 64),
+    ("4c", 128, 128, 256, 24, 64, 64),
+    ("4d", 112, 144, 288, 32, 64, 64),
+    ("4e", 256, 160, 320, 32, 128, 128),
+    ("5a", 256, 160, 320, 32, 128, 128),
+    ("5b", 384, 192, 384, 48, 128, 128),
 ]
 
 
@@ -42,9 +47,13 @@ class GoogLeNet(nn.Module):
         w = lambda c: max(1, int(round(c * width)))  # noqa: E731
         pool = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731
         layers: list[nn.Module] = [
-            conv_relu(3, w(64), 7, stride=2, pad=3), pool(), lrn(),             # conv1/7x7_s2, pool1, norm1
-            conv_relu(w(64), w(64), 1), conv_relu(w(64), w(192), 3, pad=1),    # conv2/3x3_reduce, conv2/3x3
-            lrn(), pool(),                                                     # norm2, pool2
+            conv_relu(3, w(64), 7, stride=2, pad=3),
+            pool(),
+            lrn(),  # conv1/7x7_s2, pool1, norm1
+            conv_relu(w(64), w(64), 1),
+            conv_relu(w(64), w(192), 3, pad=1),  # conv2/3x3_reduce, conv2/3x3
+            lrn(),
+            pool(),  # norm2, pool2
         ]
         cin = w(192)
         for name, *cs in INCEPTION:
@@ -52,7 +61,7 @@ class GoogLeNet(nn.Module):
             layers.append(block)
             cin = block.out_channels
             if name in ("3b", "4e"):
-                layers.append(pool())                                          # pool3, pool4
+                layers.append(pool())  # pool3, pool4
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)  # pool5/7x7_s1 (7x7 average at 224)
         self.dropout = nn.Dropout(0.4)

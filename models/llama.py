@@ -42,8 +42,8 @@ class Config:
 
 
 CONFIGS = {
-    "1b": Config(128256, 2048, 16, 32, 8, 8192, tied=True),      # Llama 3.2 1B
-    "8b": Config(128256, 4096, 32, 32, 8, 14336),                 # Llama 3.1 8B
+    "1b": Config(128256, 2048, 16, 32, 8, 8192, tied=True),  # Llama 3.2 1B
+    "8b": Config(128256, 4096, 32, 32, 8, 14336),  # Llama 3.1 8B
     "tiny": Config(256, 64, 2, 4, 2, 128, max_pos=4096),
 }
 
@@ -93,7 +93,7 @@ class Block(nn.Module):
 
     def decode(self, x, cos, sin, cache_k, cache_v, pos, mask, backend: str):
         c = self.c
-        q, k, v = self._qkv(x, cos, sin)                     # q [B, H, 1, d], k/v [B, Hkv, 1, d]
+        q, k, v = self._qkv(x, cos, sin)  # q [B, H, 1, d], k/v [B, Hkv, 1, d]
         cache_k.index_copy_(2, pos, k)
         cache_v.index_copy_(2, pos, v)
         b, g = x.shape[0], c.heads // c.kv_heads
@@ -120,8 +120,14 @@ class Llama(nn.Module):
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, cache_k: torch.Tensor | None = None, cache_v: torch.Tensor | None = None,
-                pos: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        cache_k: torch.Tensor | None = None,
+        cache_v: torch.Tensor | None = None,
+        pos: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Prefill (``pos`` None): tokens [B, T] at positions 0..T-1, their keys/values written to the
         cache [layers, B, kv_heads, length, d] when given. Decode: one token per sequence (tokens
         [B, 1]) at position ``pos`` (a 1-element long tensor on the device), attending to the cache
@@ -280,7 +286,18 @@ def specs(ModelSpec) -> list:
     out = []
     for name in ("1b", "8b"):
         c = CONFIGS[name]
-        out.append(ModelSpec(f"llama_{name}", "llm", build, make_inputs, count, "tokens", 1, _loss,
-                             kw={"config": name},
-                             description=desc.format(name, c.layers, c.hidden, c.heads, c.kv_heads, PROMPT[name])))
+        out.append(
+            ModelSpec(
+                f"llama_{name}",
+                "llm",
+                build,
+                make_inputs,
+                count,
+                "tokens",
+                1,
+                _loss,
+                kw={"config": name},
+                description=desc.format(name, c.layers, c.hidden, c.heads, c.kv_heads, PROMPT[name]),
+            )
+        )
     return out

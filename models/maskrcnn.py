@@ -10,7 +10,6 @@ detections (with masks).
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
 from torchvision.models.detection import MaskRCNN
@@ -25,8 +24,14 @@ from .resnet import tame_residuals
 
 FIELDS = ("boxes", "labels", "scores", "masks")
 #: The dense compute (see ModelSpec.parts); anchors, box decoding, NMS, RoIAlign and mask pasting are outside.
-PARTS = ("model.backbone", "model.rpn.head", "model.roi_heads.box_head", "model.roi_heads.box_predictor",
-         "model.roi_heads.mask_head", "model.roi_heads.mask_predictor")
+PARTS = (
+    "model.backbone",
+    "model.rpn.head",
+    "model.roi_heads.box_head",
+    "model.roi_heads.box_predictor",
+    "model.roi_heads.mask_head",
+    "model.roi_heads.mask_predictor",
+)
 FIXED_WORK = dict(rpn_nms_thresh=1.0, box_score_thresh=0.0, box_nms_thresh=1.0)
 FULL = dict(images=28, height=480, width=640, num_classes=91, proposals=1000, detections=100)
 TINY = dict(images=2, height=64, width=64, num_classes=5, proposals=20, detections=8)
@@ -38,22 +43,36 @@ def _cfg(size: str, kw: dict) -> dict:
 
 def build(size: str = "full", **kw) -> nn.Module:
     c = _cfg(size, kw)
-    common = dict(num_classes=c["num_classes"], rpn_pre_nms_top_n_test=c["proposals"],
-                  rpn_post_nms_top_n_test=c["proposals"], box_detections_per_img=c["detections"], **FIXED_WORK)
+    common = dict(
+        num_classes=c["num_classes"],
+        rpn_pre_nms_top_n_test=c["proposals"],
+        rpn_post_nms_top_n_test=c["proposals"],
+        box_detections_per_img=c["detections"],
+        **FIXED_WORK,
+    )
     if size == "full":
         # BatchNorm2d rather than the frozen kind so its statistics can be calibrated (same eval maths).
-        backbone = resnet_fpn_backbone(backbone_name="resnet101", weights=None, norm_layer=nn.BatchNorm2d,
-                                       trainable_layers=5)
+        backbone = resnet_fpn_backbone(
+            backbone_name="resnet101", weights=None, norm_layer=nn.BatchNorm2d, trainable_layers=5
+        )
         model = MaskRCNN(backbone, min_size=800, max_size=1333, **common)
     else:  # a one-block-per-stage ResNet-18-style body, 32-channel FPN and heads
         body = tv_resnet.ResNet(tv_resnet.BasicBlock, [1, 1, 1, 1])
-        backbone = BackboneWithFPN(body, {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"},
-                                   [64, 128, 256, 512], 32)
+        backbone = BackboneWithFPN(
+            body, {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}, [64, 128, 256, 512], 32
+        )
         k = c["num_classes"]
-        model = MaskRCNN(backbone, min_size=c["height"], max_size=c["width"],
-                         rpn_head=RPNHead(32, 3), box_head=TwoMLPHead(32 * 7 * 7, 64),
-                         box_predictor=FastRCNNPredictor(64, k), mask_head=MaskRCNNHeads(32, [32, 32], 1),
-                         mask_predictor=MaskRCNNPredictor(32, 32, k), **{**common, "num_classes": None})
+        model = MaskRCNN(
+            backbone,
+            min_size=c["height"],
+            max_size=c["width"],
+            rpn_head=RPNHead(32, 3),
+            box_head=TwoMLPHead(32 * 7 * 7, 64),
+            box_predictor=FastRCNNPredictor(64, k),
+            mask_head=MaskRCNNHeads(32, [32, 32], 1),
+            mask_predictor=MaskRCNNPredictor(32, 32, k),
+            **{**common, "num_classes": None},
+        )
     tame_residuals(model.backbone.body)
     return detection.DetectionOutputs(model, FIELDS)
 
@@ -61,8 +80,14 @@ def build(size: str = "full", **kw) -> nn.Module:
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
     """One step per synthetic image: that image repeated ``batch`` times."""
     c = _cfg(size, kw)
-    return [(detection.scene(c["height"], c["width"], seed * 1000 + i, num_classes=c["num_classes"])[0]
-             .unsqueeze(0).repeat(batch, 1, 1, 1),) for i in range(c["images"])]
+    return [
+        (
+            detection.scene(c["height"], c["width"], seed * 1000 + i, num_classes=c["num_classes"])[0]
+            .unsqueeze(0)
+            .repeat(batch, 1, 1, 1),
+        )
+        for i in range(c["images"])
+    ]
 
 
 def _calibrate(module: detection.DetectionOutputs, inputs: tuple) -> None:
@@ -74,9 +99,24 @@ def _calibrate(module: detection.DetectionOutputs, inputs: tuple) -> None:
 def specs(ModelSpec) -> list:
     def loss(m, x, g, **kw):
         return detection.loss(m, x, g, num_classes=m.model.roi_heads.box_predictor.cls_score.out_features)
-    return [ModelSpec(
-        "maskrcnn", "detection", build, make_inputs,
-        lambda b, size, **kw: float(b * _cfg(size, kw)["images"]), "images", 1, loss,
-        cnn=True, precision="autocast", graph_capturable=False, verify_view=detection.verify_view(FIELDS),
-        calibrate=_calibrate, parts=PARTS,
-        description="Mask R-CNN, ResNet-101-FPN backbone, 28 synthetic images x batch (fixed proposal/detection counts)")]
+
+    return [
+        ModelSpec(
+            "maskrcnn",
+            "detection",
+            build,
+            make_inputs,
+            lambda b, size, **kw: float(b * _cfg(size, kw)["images"]),
+            "images",
+            1,
+            loss,
+            cnn=True,
+            precision="autocast",
+            graph_capturable=False,
+            verify_view=detection.verify_view(FIELDS),
+            calibrate=_calibrate,
+            parts=PARTS,
+            description="Mask R-CNN, ResNet-101-FPN backbone, 28 synthetic images x batch "
+            "(fixed proposal/detection counts)",
+        )
+    ]

@@ -20,8 +20,17 @@ SOS = 1
 
 
 class NMT(nn.Module):
-    def __init__(self, vocab: int, hidden: int, layers: int, *, attention: str = "luong", beam: int = 1,
-                 max_len: int = 50, src_len: int = 50) -> None:
+    def __init__(
+        self,
+        vocab: int,
+        hidden: int,
+        layers: int,
+        *,
+        attention: str = "luong",
+        beam: int = 1,
+        max_len: int = 50,
+        src_len: int = 50,
+    ) -> None:
         super().__init__()
         if attention not in ("luong", "bahdanau"):
             raise ValueError(f"attention={attention!r} is not allowed: expected one of luong, bahdanau")
@@ -30,7 +39,7 @@ class NMT(nn.Module):
         self.tgt_emb = nn.Embedding(vocab, hidden)
         self.encoder = nn.LSTM(hidden, hidden, layers, batch_first=True)
         self.decoder = nn.LSTM(2 * hidden, hidden, layers, batch_first=True)
-        self.w_key = nn.Linear(hidden, hidden, bias=False)    # Luong "general" W_a, or Bahdanau W_1
+        self.w_key = nn.Linear(hidden, hidden, bias=False)  # Luong "general" W_a, or Bahdanau W_1
         if attention == "bahdanau":
             self.w_query = nn.Linear(hidden, hidden, bias=False)
             self.v = nn.Linear(hidden, 1, bias=False)
@@ -45,7 +54,7 @@ class NMT(nn.Module):
         """One decoder step: logits of the next token, the attentional state, the LSTM state."""
         out, state = self.decoder(torch.cat([self.tgt_emb(y), feed], -1).unsqueeze(1), state)
         if self.attention == "luong":
-            score = torch.bmm(keys, out.transpose(1, 2)).squeeze(2)                  # [B, S]
+            score = torch.bmm(keys, out.transpose(1, 2)).squeeze(2)  # [B, S]
         else:
             score = self.v(torch.tanh(keys + self.w_query(out))).squeeze(2)
         ctx = torch.bmm(torch.softmax(score, -1).unsqueeze(1), memory).squeeze(1)  # [B, H]
@@ -87,7 +96,7 @@ class NMT(nn.Module):
         for _ in range(self.max_len):
             logits, feed, state = self.step(y, feed, state, memory, keys)
             total = scores.unsqueeze(2) + F.log_softmax(logits.float(), -1).view(b, k, v)
-            scores, idx = total.view(b, k * v).topk(k, -1)                 # sorted: beam 0 is the best
+            scores, idx = total.view(b, k * v).topk(k, -1)  # sorted: beam 0 is the best
             origin = (base + torch.div(idx, v, rounding_mode="floor")).view(-1)
             y = (idx % v).view(-1)
             feed, state = feed[origin], tuple(s[:, origin] for s in state)
@@ -113,8 +122,15 @@ def _cfg(size: str, kw: dict) -> dict:
 
 def build(size: str = "full", **kw) -> nn.Module:
     c = _cfg(size, kw)
-    return NMT(c["vocab"], c["hidden"], c["layers"], attention=c["attention"], beam=c.get("beam", 1),
-               max_len=c["max_len"], src_len=c["src_len"])
+    return NMT(
+        c["vocab"],
+        c["hidden"],
+        c["layers"],
+        attention=c["attention"],
+        beam=c.get("beam", 1),
+        max_len=c["max_len"],
+        src_len=c["src_len"],
+    )
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
@@ -134,8 +150,30 @@ def specs(ModelSpec) -> list:
     view = lambda flat: [flat[1].float()]  # noqa: E731  sequence log-probabilities
     desc = "NMT: {}-layer LSTM encoder-decoder with attention, {} decoding, tokens/s"
     return [
-        ModelSpec("nmt", "translation", build, make_inputs, count, "tokens", 128, _loss,
-                  verify_view=view, kw={"beam": 1}, description=desc.format(FULL["layers"], "greedy")),
-        ModelSpec("nmt_beam", "translation", build, make_inputs, count, "tokens", 32, _loss,
-                  verify_view=view, kw={"beam": 10}, description=desc.format(FULL["layers"], "beam-search (width 10)")),
+        ModelSpec(
+            "nmt",
+            "translation",
+            build,
+            make_inputs,
+            count,
+            "tokens",
+            128,
+            _loss,
+            verify_view=view,
+            kw={"beam": 1},
+            description=desc.format(FULL["layers"], "greedy"),
+        ),
+        ModelSpec(
+            "nmt_beam",
+            "translation",
+            build,
+            make_inputs,
+            count,
+            "tokens",
+            32,
+            _loss,
+            verify_view=view,
+            kw={"beam": 10},
+            description=desc.format(FULL["layers"], "beam-search (width 10)"),
+        ),
     ]

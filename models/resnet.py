@@ -30,8 +30,12 @@ def tame_residuals(module: nn.Module, gamma: float = RESIDUAL_GAMMA) -> nn.Modul
 def build(size: str = "full", *, depth: str = "resnet50", num_classes: int = 1000) -> nn.Module:
     """torchvision ``resnet50``/``resnet152``; ``tiny`` is one bottleneck per stage at 1/4 width."""
     if size == "tiny":
-        m = tv_resnet.ResNet(tv_resnet.Bottleneck, [1, 1, 1, 1], num_classes=10 if num_classes == 1000 else num_classes,
-                             width_per_group=16)
+        m = tv_resnet.ResNet(
+            tv_resnet.Bottleneck,
+            [1, 1, 1, 1],
+            num_classes=10 if num_classes == 1000 else num_classes,
+            width_per_group=16,
+        )
     else:
         m = tv_resnet.ResNet(tv_resnet.Bottleneck, DEPTHS[depth], num_classes=num_classes)
     return tame_residuals(m)

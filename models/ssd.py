@@ -35,24 +35,53 @@ class _TinyBackbone(nn.Module):
 
 def build(size: str = "full", *, num_classes: int | None = None) -> nn.Module:
     if size == "full":
-        m = tv_ssd.ssd300_vgg16(weights=None, weights_backbone=None, num_classes=num_classes or 91,
-                                detections_per_img=200, topk_candidates=400, **FIXED_WORK)
+        m = tv_ssd.ssd300_vgg16(
+            weights=None,
+            weights_backbone=None,
+            num_classes=num_classes or 91,
+            detections_per_img=200,
+            topk_candidates=400,
+            **FIXED_WORK,
+        )
     else:
-        m = tv_ssd.SSD(_TinyBackbone(), DefaultBoxGenerator([[2], [2]]), (64, 64), num_classes or 5,
-                       detections_per_img=10, topk_candidates=20, **FIXED_WORK)
+        m = tv_ssd.SSD(
+            _TinyBackbone(),
+            DefaultBoxGenerator([[2], [2]]),
+            (64, 64),
+            num_classes or 5,
+            detections_per_img=10,
+            topk_candidates=20,
+            **FIXED_WORK,
+        )
     return detection.DetectionOutputs(m, FIELDS)
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
     edge = 300 if size == "full" else 64
     import torch
+
     return [(torch.stack([detection.scene(edge, edge, seed * 1000 + i)[0] for i in range(batch)]),)]
 
 
 def specs(ModelSpec) -> list:
     def loss(m, x, g, **kw):
         return detection.loss(m, x, g, num_classes=m.model.head.classification_head.num_columns)
-    return [ModelSpec(
-        "ssd", "detection", build, make_inputs, lambda b, size, **kw: float(b), "images", 32, loss,
-        cnn=True, precision="autocast", graph_capturable=False, verify_view=detection.verify_view(FIELDS),
-        parts=PARTS, description="SSD300, VGG16 backbone (fixed detection count)")]
+
+    return [
+        ModelSpec(
+            "ssd",
+            "detection",
+            build,
+            make_inputs,
+            lambda b, size, **kw: float(b),
+            "images",
+            32,
+            loss,
+            cnn=True,
+            precision="autocast",
+            graph_capturable=False,
+            verify_view=detection.verify_view(FIELDS),
+            parts=PARTS,
+            description="SSD300, VGG16 backbone (fixed detection count)",
+        )
+    ]

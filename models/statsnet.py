@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+
 import torch
 from torch import nn
 
@@ -49,8 +50,11 @@ def synthesis(size: str = "full", synthesis: str | os.PathLike | None = None):
         if g.h % den or g.w % den:
             raise ValueError(f"size='tiny' needs group sizes divisible by {den}; group {g.center} is {g.h}x{g.w}")
         filters = [max(TINY_MIN, f // TINY_WIDTH) for f in g.filters]
-        groups.append(dataclasses.replace(g, center=g.center * num // den, h=g.h * num // den, w=g.w * num // den,
-                                          cin=cin, filters=filters))
+        groups.append(
+            dataclasses.replace(
+                g, center=g.center * num // den, h=g.h * num // den, w=g.w * num // den, cin=cin, filters=filters
+            )
+        )
         cin = filters[-1]
     return dataclasses.replace(m, groups=groups)
 
@@ -84,6 +88,17 @@ def _loss(module: nn.Module, inputs: tuple, gen: torch.Generator) -> torch.Tenso
 
 
 def specs(ModelSpec) -> list:
-    return [ModelSpec("statsnet", "synthetic", build, make_inputs, lambda b, size, **kw: float(b), "images", 256,
-                      _loss, cnn=True,
-                      description="StatsNet: the synthetic proxy of AlexNet + VGG16 + GoogLeNet (aimatrix.synth)")]
+    return [
+        ModelSpec(
+            "statsnet",
+            "synthetic",
+            build,
+            make_inputs,
+            lambda b, size, **kw: float(b),
+            "images",
+            256,
+            _loss,
+            cnn=True,
+            description="StatsNet: the synthetic proxy of AlexNet + VGG16 + GoogLeNet (aimatrix.synth)",
+        )
+    ]

@@ -12,6 +12,8 @@ def build(size: str = "full", *, num_classes: int = 1000) -> nn.Module:
         cfg = [c if c == "M" else c // 16 for c in tv_vgg.cfgs["D"]]
         m = tv_vgg.VGG(tv_vgg.make_layers(cfg), num_classes=10 if num_classes == 1000 else num_classes)
         m.avgpool = nn.AdaptiveAvgPool2d(1)
-        m.classifier = nn.Sequential(nn.Linear(cfg[-2], 64), nn.ReLU(inplace=True), nn.Linear(64, m.classifier[-1].out_features))
+        m.classifier = nn.Sequential(
+            nn.Linear(cfg[-2], 64), nn.ReLU(inplace=True), nn.Linear(64, m.classifier[-1].out_features)
+        )
         return m
     return tv_vgg.vgg16(weights=None, num_classes=num_classes)

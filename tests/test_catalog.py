@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import aimatrix as am
 from aimatrix.micro.catalog import catalog, names
 
 
@@ -24,7 +23,15 @@ def test_deepbench_sizes():
     assert len(catalog("deepbench-inference-device-conv")) == 16
     assert catalog("deepbench-inference-gemm") == catalog("deepbench-inference-server-gemm")
     first = catalog("deepbench-train-conv")[0]  # DeepBench: w=700 h=161 c=1 n=4 k=32 s=20 r=5 pad 0 stride 2
-    assert (first["w"], first["h"], first["c"], first["n"], first["k"], first["s"], first["r"]) == (700, 161, 1, 4, 32, 20, 5)
+    assert (first["w"], first["h"], first["c"], first["n"], first["k"], first["s"], first["r"]) == (
+        700,
+        161,
+        1,
+        4,
+        32,
+        20,
+        5,
+    )
     assert first["stride"] == (2, 2) and first["pad"] == (0, 0)
     g = catalog("deepbench-train-gemm")[40]
     assert (g["m"], g["n"], g["k"], g["trans_a"], g["trans_b"]) == (1760, 7133, 1760, False, True)
@@ -43,8 +50,19 @@ def test_resnet50_layers():
     layers = catalog("resnet50-conv", batch=8)
     assert all(e["n"] == 8 for e in layers)
     assert sum(e["count"] for e in layers) == 53  # 1 stem + 16 blocks x 3 + 4 downsamples
-    macs = sum(e["count"] * e["n"] * e["k"] * e["c"] * e["r"] * e["s"] *
-               ((e["h"] + 2 * e["pad"] - e["r"]) // e["stride"] + 1) ** 2 for e in layers) / 8
+    macs = (
+        sum(
+            e["count"]
+            * e["n"]
+            * e["k"]
+            * e["c"]
+            * e["r"]
+            * e["s"]
+            * ((e["h"] + 2 * e["pad"] - e["r"]) // e["stride"] + 1) ** 2
+            for e in layers
+        )
+        / 8
+    )
     assert abs(macs / 1e9 - 4.09) < 0.05  # ResNet-50's ~4.1 GMACs of convolution per 224x224 image
 
 
@@ -69,12 +87,14 @@ def test_catalogue_runs_end_to_end_into_jsonl(tmp_path):
 
 
 def test_catalogue_case_with_an_impossible_shape_is_recorded_and_the_run_goes_on(tmp_path):
+    from aimatrix.device import resolve
     from aimatrix.suite.micro import catalog_cases
     from aimatrix.suite.runner import run_cases
-    from aimatrix.device import resolve
 
-    entries = [{"op": "conv", "name": "bad", "n": 1, "c": 3, "h": 4, "w": 4, "k": 4, "r": 7, "s": 7, "stride": 1, "pad": 0},
-               {"op": "gemm", "name": "ok", "m": 8, "n": 8, "k": 8, "trans_a": False, "trans_b": False}]
+    entries = [
+        {"op": "conv", "name": "bad", "n": 1, "c": 3, "h": 4, "w": 4, "k": 4, "r": 7, "s": 7, "stride": 1, "pad": 0},
+        {"op": "gemm", "name": "ok", "m": 8, "n": 8, "k": 8, "trans_a": False, "trans_b": False},
+    ]
     cases = catalog_cases(entries, resolve("cpu"), dtypes=["fp32"], timing=dict(max_time=0.05, min_time=0.0))
     results = run_cases(cases, device="cpu", out=str(tmp_path / "r.jsonl"))
     assert results[0].error["type"] == "ValueError" and "larger than the padded input" in results[0].error["message"]

@@ -11,16 +11,48 @@ from aimatrix.cli import main
 
 def test_default_suite_writes_jsonl_html_and_a_score_card(tmp_path, capsys):
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    assert main(["--device", "cpu", "--quick", "--tiers", "micro", "--max-time", "0.05", "--out", str(first),
-                 "--reference", "none"]) == 0
+    assert (
+        main(
+            [
+                "--device",
+                "cpu",
+                "--quick",
+                "--tiers",
+                "micro",
+                "--max-time",
+                "0.05",
+                "--out",
+                str(first),
+                "--reference",
+                "none",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(x) for x in first.read_text().splitlines()]
     assert {d["op"] for d in lines} == {"gemm", "conv", "membw"}
     assert all(d["error"] is None and d["verify"]["passed"] for d in lines)
     assert (tmp_path / "a.html").exists()
     capsys.readouterr()
     # The same cases again, scored against the first run: every case has a reference.
-    assert main(["--device", "cpu", "--quick", "--tiers", "micro", "--max-time", "0.05", "--out", str(second),
-                 "--reference", str(first)]) == 0
+    assert (
+        main(
+            [
+                "--device",
+                "cpu",
+                "--quick",
+                "--tiers",
+                "micro",
+                "--max-time",
+                "0.05",
+                "--out",
+                str(second),
+                "--reference",
+                str(first),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"({len(lines)} of {len(lines)} cases scored)" in out and "Score against a" in out
     page = (tmp_path / "b.html").read_text()
@@ -30,8 +62,21 @@ def test_default_suite_writes_jsonl_html_and_a_score_card(tmp_path, capsys):
 def test_failing_case_is_recorded_and_run_goes_on(tmp_path):
     out = tmp_path / "run.jsonl"
     # bf16 is not runnable on the CPU: every case fails, each is recorded, exit code says so.
-    rc = main(["micro", "--device", "cpu", "--shapes", "64x64x64,32x48x16", "--dtype", "bf16,fp32", "--max-time", "0.05",
-               "--out", str(out)])
+    rc = main(
+        [
+            "micro",
+            "--device",
+            "cpu",
+            "--shapes",
+            "64x64x64,32x48x16",
+            "--dtype",
+            "bf16,fp32",
+            "--max-time",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 1
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     failed = [r for r in recs if r["error"]]
@@ -46,16 +91,32 @@ def test_bad_option_is_a_clear_error(tmp_path, capsys):
 
 
 def test_module_entry_point_info(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", "info"], capture_output=True, text=True, timeout=120,
-                       cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", "info"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert p.returncode == 0
     assert "aimatrix" in p.stdout and "CPU:" in p.stdout
 
 
 def test_macro_subcommand_tiny(tmp_path):
     out = tmp_path / "m.jsonl"
-    rc = main(["macro", "--device", "cpu", "--models", "resnet50,din", "--batch", "2", "--size", "tiny",
-               "--max-time", "0.05", "--out", str(out)])
+    rc = main(
+        [
+            "macro",
+            "--device",
+            "cpu",
+            "--models",
+            "resnet50,din",
+            "--batch",
+            "2",
+            "--size",
+            "tiny",
+            "--max-time",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+    )
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert rc == 0, recs
     assert {r["params"]["model"] for r in recs} == {"resnet50", "din"}
@@ -84,8 +145,27 @@ def test_synth_subcommand_no_run(tmp_path, capsys):
 
 def test_collectives_subcommand_gloo(tmp_path):
     out = tmp_path / "c.jsonl"
-    rc = main(["collectives", "--backend", "gloo", "--nproc", "2", "--ops", "all_reduce,broadcast", "--min-bytes", "64",
-               "--max-bytes", "256", "--samples", "3", "--master-port", "29621", "--out", str(out)])
+    rc = main(
+        [
+            "collectives",
+            "--backend",
+            "gloo",
+            "--nproc",
+            "2",
+            "--ops",
+            "all_reduce,broadcast",
+            "--min-bytes",
+            "64",
+            "--max-bytes",
+            "256",
+            "--samples",
+            "3",
+            "--master-port",
+            "29621",
+            "--out",
+            str(out),
+        ]
+    )
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert rc == 0 and len(recs) == 6 and all(r["verify"]["passed"] for r in recs)
 
@@ -104,8 +184,24 @@ def test_layers_unknown_name_is_a_bad_argument(tmp_path, capsys):
 
 def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
     out = tmp_path / "mem.jsonl"
-    rc = main(["membw", "--device", "cpu", "--kind", "copy,p2p", "--nbytes", "4096", "--p2p-method", "kernel",
-               "--bidirectional", "--max-time", "0.05", "--out", str(out)])
+    rc = main(
+        [
+            "membw",
+            "--device",
+            "cpu",
+            "--kind",
+            "copy,p2p",
+            "--nbytes",
+            "4096",
+            "--p2p-method",
+            "kernel",
+            "--bidirectional",
+            "--max-time",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+    )
     recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rc == 1  # the p2p case fails on the CPU, is recorded, and the copy case still ran
     assert recs["copy"]["error"] is None and recs["copy"]["verify"]["passed"]
@@ -115,8 +211,23 @@ def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
 
 def test_membw_subcommand_kernel_reaches_only_device_kernels(tmp_path):
     out = tmp_path / "mem.jsonl"
-    rc = main(["membw", "--device", "cpu", "--kind", "copy,h2d", "--nbytes", "4096", "--kernel", "tma",
-               "--max-time", "0.05", "--out", str(out)])
+    rc = main(
+        [
+            "membw",
+            "--device",
+            "cpu",
+            "--kind",
+            "copy,h2d",
+            "--nbytes",
+            "4096",
+            "--kernel",
+            "tma",
+            "--max-time",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+    )
     recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rc == 1  # both fail on the CPU, each for its own reason, and both are recorded
     assert "kernel='tma' names a CUDA kernel" in recs["copy"]["error"]["message"]

@@ -11,9 +11,17 @@ from aimatrix.cli import COMMANDS, main, parse
 from aimatrix.cli.options import SHARED, byte_size
 
 # A value for each shared option that takes one (flags take none).
-VALUES = {"device": "cpu", "out": "x.jsonl", "max_time": "0.5", "target": "0.02", "timeout": "30", "csv": "x.csv",
-          "timer": "cupti", "pause": "1",
-          "devices": "cpu,cpu"}
+VALUES = {
+    "device": "cpu",
+    "out": "x.jsonl",
+    "max_time": "0.5",
+    "target": "0.02",
+    "timeout": "30",
+    "csv": "x.csv",
+    "timer": "cupti",
+    "pause": "1",
+    "devices": "cpu,cpu",
+}
 
 
 def _words(name: str) -> list[str]:
@@ -53,8 +61,10 @@ def test_no_subcommand_is_the_whole_suite_with_its_options():
     assert parse(["--out", "micro", "--quick"]).out == "micro"  # an option's value is not a subcommand
 
 
-@pytest.mark.parametrize("text,value", [("4096", 4096), ("64K", 65536), ("4G", 4 << 30), ("256Mi", 256 << 20),
-                                        ("1GB", 10**9), ("1.5Ki", 1536)])
+@pytest.mark.parametrize(
+    "text,value",
+    [("4096", 4096), ("64K", 65536), ("4G", 4 << 30), ("256Mi", 256 << 20), ("1GB", 10**9), ("1.5Ki", 1536)],
+)
 def test_byte_sizes_take_the_suffixes_nccl_tests_takes(text, value):
     assert byte_size(text) == value
 
@@ -78,9 +88,15 @@ BAD = [
 
 @pytest.mark.parametrize("argv,option,message", BAD, ids=[" ".join(b[0]) for b in BAD])
 def test_a_bad_value_is_a_bad_argument_exit_2_one_line(argv, option, message, tmp_path):
-    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", *argv, "--out", str(tmp_path / "x.jsonl")]
-                       if argv[0] != "collectives" else [sys.executable, "-m", "aimatrix.bench", *argv],
-                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", *argv, "--out", str(tmp_path / "x.jsonl")]
+        if argv[0] != "collectives"
+        else [sys.executable, "-m", "aimatrix.bench", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert p.returncode == 2, p.stderr
     last = p.stderr.strip().splitlines()[-1]
     assert option in last and message in last, last
@@ -88,16 +104,21 @@ def test_a_bad_value_is_a_bad_argument_exit_2_one_line(argv, option, message, tm
 
 
 def test_version_and_help_with_examples():
-    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", "--version"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0 and p.stdout.startswith("aimatrix ")
     for command in COMMANDS:
-        h = subprocess.run([sys.executable, "-m", "aimatrix.bench", command, "--help"], capture_output=True, text=True,
-                           timeout=60)
+        h = subprocess.run(
+            [sys.executable, "-m", "aimatrix.bench", command, "--help"], capture_output=True, text=True, timeout=60
+        )
         assert h.returncode == 0 and "examples:" in h.stdout, command
 
 
-@pytest.mark.parametrize("target,why", [("/dev/full", "not a regular file"), (".", "it is a folder"),
-                                        ("nosuchdir/x.jsonl", "does not exist")])
+@pytest.mark.parametrize(
+    "target,why",
+    [("/dev/full", "not a regular file"), (".", "it is a folder"), ("nosuchdir/x.jsonl", "does not exist")],
+)
 def test_an_unusable_out_is_refused_before_any_work(target, why, tmp_path, capsys):
     assert main(["micro", "--device", "cpu", "--shapes", "8x8x8", "--out", target]) == 2
     err = capsys.readouterr().err
@@ -138,10 +159,13 @@ def test_resume_refuses_a_file_that_is_not_aimatrix_jsonl(tmp_path, capsys):
 
 
 def _run_without_torch(argv, tmp_path):
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
-            "from aimatrix.cli import main; sys.exit(main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
+        "from aimatrix.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
 
 
 @pytest.mark.parametrize("argv", [["macro", "--models", "resnet50"], ["layers"], ["layers", "--dtype", "fp32"]])
@@ -152,8 +176,10 @@ def test_without_pytorch_the_torch_commands_say_how_to_install_it(argv, tmp_path
 
 
 def test_without_pytorch_am_model_says_how_to_install_it(tmp_path):
-    code = ("import sys; sys.modules['torch'] = None\nimport aimatrix as am\n"
-            "try:\n    am.model\nexcept am.UnsupportedError as e:\n    print(e)")
+    code = (
+        "import sys; sys.modules['torch'] = None\nimport aimatrix as am\n"
+        "try:\n    am.model\nexcept am.UnsupportedError as e:\n    print(e)"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert 'pip install "aimatrix[torch]"' in p.stdout, p.stderr
 
@@ -164,8 +190,12 @@ def test_every_option_has_help_text():
     from aimatrix.cli import build_parser
 
     parser, subs = build_parser()
-    missing = [f"{name} {a.option_strings or a.dest}" for name, p in [("aimatrix", parser), *subs.items()]
-               for a in p._actions if not isinstance(a, argparse._SubParsersAction) and not a.help]
+    missing = [
+        f"{name} {a.option_strings or a.dest}"
+        for name, p in [("aimatrix", parser), *subs.items()]
+        for a in p._actions
+        if not isinstance(a, argparse._SubParsersAction) and not a.help
+    ]
     assert missing == []
 
 

@@ -41,8 +41,13 @@ def test_bad_inputs_without_a_group():
 
 def test_gloo_sweep_two_processes(tmp_path):
     out = tmp_path / "coll.jsonl"
-    rc = torchrun("aimatrix.dist.worker", ["--backend", "gloo", "--sizes", "8,1024,65536", "--samples", "5",
-                                           "--out", str(out)], nproc=2, master_port=29611, timeout_s=300)
+    rc = torchrun(
+        "aimatrix.dist.worker",
+        ["--backend", "gloo", "--sizes", "8,1024,65536", "--samples", "5", "--out", str(out)],
+        nproc=2,
+        master_port=29611,
+        timeout_s=300,
+    )
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert rc == 0, recs
     assert len(recs) == 6 * 3
@@ -56,9 +61,13 @@ def test_gloo_sweep_two_processes(tmp_path):
 
 def test_size_not_divisible_is_recorded(tmp_path):
     out = tmp_path / "coll.jsonl"
-    rc = torchrun("aimatrix.dist.worker", ["--backend", "gloo", "--ops", "all_gather,all_reduce", "--sizes", "12",
-                                           "--samples", "3", "--out", str(out)], nproc=2, master_port=29612,
-                  timeout_s=300)
+    rc = torchrun(
+        "aimatrix.dist.worker",
+        ["--backend", "gloo", "--ops", "all_gather,all_reduce", "--sizes", "12", "--samples", "3", "--out", str(out)],
+        nproc=2,
+        master_port=29612,
+        timeout_s=300,
+    )
     recs = {r["params"]["op"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rc == 1  # one case failed
     assert "must divide by the world size 2" in recs["all_gather"]["error"]["message"]
@@ -76,11 +85,14 @@ def test_two_nodes_on_loopback(tmp_path):
     import subprocess
 
     outs = [tmp_path / f"node{i}.jsonl" for i in range(2)]
-    cmd = [sys.executable, "-c",
-           "import sys; from aimatrix.dist.launch import torchrun; "
-           "sys.exit(torchrun('aimatrix.dist.worker', ['--backend','gloo','--ops','all_reduce','--sizes','4096',"
-           "'--samples','3','--out',sys.argv[2]], nproc=1, nnodes=2, node_rank=int(sys.argv[1]), master_port=29614, "
-           "timeout_s=240))"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from aimatrix.dist.launch import torchrun; "
+        "sys.exit(torchrun('aimatrix.dist.worker', ['--backend','gloo','--ops','all_reduce','--sizes','4096',"
+        "'--samples','3','--out',sys.argv[2]], nproc=1, nnodes=2, node_rank=int(sys.argv[1]), master_port=29614, "
+        "timeout_s=240))",
+    ]
     procs = [subprocess.Popen(cmd + [str(i), str(outs[i])], cwd=tmp_path) for i in range(2)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     (rec,) = [json.loads(line) for line in outs[0].read_text().splitlines()]  # global rank 0 writes
@@ -91,8 +103,15 @@ def torchrun_script(script: Path, nproc: int, port: int) -> int:
     import os
     import subprocess
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}", f"--master-port={port}",
-           "--max-restarts=0", str(script)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={nproc}",
+        f"--master-port={port}",
+        "--max-restarts=0",
+        str(script),
+    ]
     return subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONSAFEPATH="1"), timeout=300).returncode
 
 
@@ -119,8 +138,20 @@ def test_fleet_run_on_two_cpu_processes(tmp_path):
     from aimatrix.cli import main
 
     out = tmp_path / "f.jsonl"
-    rc = main(["micro", "--devices", "cpu,cpu", "--shapes", "64x64x64,32x32x32", "--quick", "--max-time", "0.05",
-               "--out", str(out)])
+    rc = main(
+        [
+            "micro",
+            "--devices",
+            "cpu,cpu",
+            "--shapes",
+            "64x64x64,32x32x32",
+            "--quick",
+            "--max-time",
+            "0.05",
+            "--out",
+            str(out),
+        ]
+    )
     files = sorted(tmp_path.glob("f.*.jsonl"))
     assert rc in (0, 1)  # 1 only if one CPU process happened to be flagged slow (they share 2 cores)
     assert [f.name for f in files] == ["f.cpu-0.jsonl", "f.cpu-1.jsonl"]

@@ -1,28 +1,38 @@
 """compare: regressions are caught, noise is not, verdicts know the confidence intervals; CLI exit codes."""
 
 import pytest
-
 from _sample_runs import h100_run
+
 from aimatrix.cli import main
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.compare import compare, parse_threshold, verdict
 
 
 def _r(median, rel_ci=0.005, **kw):
-    return Result("gemm", {"m": 1}, "cublaslt", "bf16", "cuda:0",
-                  stats={"median_ms": median, "rel_ci": rel_ci, "converged": True}, **kw)
+    return Result(
+        "gemm",
+        {"m": 1},
+        "cublaslt",
+        "bf16",
+        "cuda:0",
+        stats={"median_ms": median, "rel_ci": rel_ci, "converged": True},
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("base,new,expected", [
-    (_r(1.0), _r(1.08), "slower"),                  # 8% slower, CIs ±0.5%: a regression
-    (_r(1.0), _r(0.90), "faster"),
-    (_r(1.0), _r(1.01), "same"),                    # real but within the 3% threshold
-    (_r(1.0, 0.10), _r(1.08, 0.10), "ambiguous"),  # 8% but each median only known to ±10%
-    (_r(1.0, 0.002), _r(1.029, 0.002), "ambiguous"),  # too close to the threshold to call
-    (_r(1.0, None), _r(1.0, None), "ambiguous"),    # no CI at all: no claim
-    (_r(1.0), _r(1.0, error={"type": "CudaError", "message": "x"}), "new failure"),
-    (_r(1.0, error={"type": "CudaError", "message": "x"}), _r(1.0), "fixed"),
-])
+@pytest.mark.parametrize(
+    "base,new,expected",
+    [
+        (_r(1.0), _r(1.08), "slower"),  # 8% slower, CIs ±0.5%: a regression
+        (_r(1.0), _r(0.90), "faster"),
+        (_r(1.0), _r(1.01), "same"),  # real but within the 3% threshold
+        (_r(1.0, 0.10), _r(1.08, 0.10), "ambiguous"),  # 8% but each median only known to ±10%
+        (_r(1.0, 0.002), _r(1.029, 0.002), "ambiguous"),  # too close to the threshold to call
+        (_r(1.0, None), _r(1.0, None), "ambiguous"),  # no CI at all: no claim
+        (_r(1.0), _r(1.0, error={"type": "CudaError", "message": "x"}), "new failure"),
+        (_r(1.0, error={"type": "CudaError", "message": "x"}), _r(1.0), "fixed"),
+    ],
+)
 def test_verdicts(base, new, expected):
     assert verdict(base, new, 0.03)[0] == expected
 
@@ -79,8 +89,15 @@ def test_cli_exit_codes(tmp_path, capsys):
 def test_two_devices_side_by_side_is_not_a_gate_unless_asked(tmp_path, capsys):
     a, b = tmp_path / "h100.jsonl", tmp_path / "a100.jsonl"
     write_jsonl(a, h100_run(0))
-    a100 = [r.with_(env={**r.env, "gpu": {**r.env["gpu"], "name": "NVIDIA A100-SXM4-80GB"}},
-                    stats={**r.stats, "median_ms": r.stats["median_ms"] * 3}) if r.ok else r for r in h100_run(1)]
+    a100 = [
+        r.with_(
+            env={**r.env, "gpu": {**r.env["gpu"], "name": "NVIDIA A100-SXM4-80GB"}},
+            stats={**r.stats, "median_ms": r.stats["median_ms"] * 3},
+        )
+        if r.ok
+        else r
+        for r in h100_run(1)
+    ]
     write_jsonl(b, a100)
     assert main(["compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
@@ -96,6 +113,11 @@ def test_module_entry_point_compare(tmp_path):
     a, slow = tmp_path / "a.jsonl", tmp_path / "s.jsonl"
     write_jsonl(a, h100_run(0))
     write_jsonl(slow, h100_run(1, slow={"8192x8192x8192 fp32": 1.5}))
-    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", "compare", str(a), str(slow)], capture_output=True,
-                       text=True, timeout=120, cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", "compare", str(a), str(slow)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert p.returncode == 1, p.stderr

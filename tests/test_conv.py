@@ -12,9 +12,9 @@ ODD = [
     (2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1),
     (3, 5, 9, 11, 7, 3, 2, (2, 1), (1, 2), 1, 1),
     (2, 6, 10, 9, 4, 3, 3, 2, 0, (2, 1), 2),
-    (1, 4, 8, 8, 8, 5, 5, 3, 2, 1, 4),      # depthwise-like groups
-    (2, 3, 13, 6, 5, 1, 1, 2, 0, 1, 1),     # 1x1, stride 2
-    (1, 2, 5, 5, 3, 5, 5, 1, 0, 1, 1),      # filter as large as the input: 1x1 output
+    (1, 4, 8, 8, 8, 5, 5, 3, 2, 1, 4),  # depthwise-like groups
+    (2, 3, 13, 6, 5, 1, 1, 2, 0, 1, 1),  # 1x1, stride 2
+    (1, 2, 5, 5, 3, 5, 5, 1, 0, 1, 1),  # filter as large as the input: 1x1 output
 ]
 
 
@@ -23,8 +23,24 @@ ODD = [
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_cpu_conv_odd_shapes(shape, direction, layout, fast):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups,
-                  direction=direction, layout=layout, device="cpu", backend="cpu", **fast)
+    res = am.conv(
+        n,
+        c,
+        h,
+        w,
+        k=k,
+        r=r,
+        s=s,
+        stride=stride,
+        pad=pad,
+        dilation=dil,
+        groups=groups,
+        direction=direction,
+        layout=layout,
+        device="cpu",
+        backend="cpu",
+        **fast,
+    )
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5
     ho, wo = res.params["ho"], res.params["wo"]
     assert res.metrics["flops"] == 2 * n * k * ho * wo * (c // groups) * r * s
@@ -42,25 +58,28 @@ def test_cpu_conv_checks_every_output_of_small_problems(fast):
     assert r.verify["checked"] == 1 * 3 * 4 * 4
 
 
-@pytest.mark.parametrize("kwargs, exc, text", [
-    (dict(n=0), ValueError, "n=0 is not allowed"),
-    (dict(k=-1), ValueError, "k=-1 is not allowed"),
-    (dict(c=2.5), TypeError, "c=2.5 is not allowed"),
-    (dict(stride=0), ValueError, "stride=0 is not allowed"),
-    (dict(stride=(1, -2)), ValueError, r"stride=\(1, -2\) is not allowed"),
-    (dict(pad=-1), ValueError, "pad=-1 is not allowed"),
-    (dict(pad=(1, 2, 3)), ValueError, "expected an integer or a pair"),
-    (dict(dilation=0), ValueError, "dilation=0 is not allowed"),
-    (dict(groups=3), ValueError, "groups=3 is not allowed: it must divide both c=4 and k=8"),
-    (dict(r=9), ValueError, "larger than the padded input 8x8"),
-    (dict(r=3, dilation=4), ValueError, "larger than the padded input"),
-    (dict(dtype="fp8"), ValueError, "dtype='fp8' is not allowed"),
-    (dict(layout="chwn"), ValueError, "layout='chwn' is not allowed"),
-    (dict(direction="bwd"), ValueError, "direction='bwd' is not allowed"),
-    (dict(mode="warm"), ValueError, "mode='warm' is not allowed"),
-    (dict(backend="winograd"), ValueError, "backend='winograd' is not allowed"),
-    (dict(algo=3), TypeError, "algo=3 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, text",
+    [
+        (dict(n=0), ValueError, "n=0 is not allowed"),
+        (dict(k=-1), ValueError, "k=-1 is not allowed"),
+        (dict(c=2.5), TypeError, "c=2.5 is not allowed"),
+        (dict(stride=0), ValueError, "stride=0 is not allowed"),
+        (dict(stride=(1, -2)), ValueError, r"stride=\(1, -2\) is not allowed"),
+        (dict(pad=-1), ValueError, "pad=-1 is not allowed"),
+        (dict(pad=(1, 2, 3)), ValueError, "expected an integer or a pair"),
+        (dict(dilation=0), ValueError, "dilation=0 is not allowed"),
+        (dict(groups=3), ValueError, "groups=3 is not allowed: it must divide both c=4 and k=8"),
+        (dict(r=9), ValueError, "larger than the padded input 8x8"),
+        (dict(r=3, dilation=4), ValueError, "larger than the padded input"),
+        (dict(dtype="fp8"), ValueError, "dtype='fp8' is not allowed"),
+        (dict(layout="chwn"), ValueError, "layout='chwn' is not allowed"),
+        (dict(direction="bwd"), ValueError, "direction='bwd' is not allowed"),
+        (dict(mode="warm"), ValueError, "mode='warm' is not allowed"),
+        (dict(backend="winograd"), ValueError, "backend='winograd' is not allowed"),
+        (dict(algo=3), TypeError, "algo=3 is not allowed"),
+    ],
+)
 def test_conv_bad_arguments(kwargs, exc, text):
     args = dict(n=1, c=4, h=8, w=8, k=8, r=3, device="cpu")
     args.update(kwargs)
@@ -84,8 +103,11 @@ def test_cpu_conv_out_of_memory_is_an_exception():
 
 
 # A small network's convs: 3x3, a strided 3x3, a 1x1.
-CHAIN = [dict(n=2, c=8, h=12, w=12, k=16, r=3, pad=1), dict(n=2, c=16, h=12, w=12, k=16, r=3, stride=2, pad=1),
-         dict(n=2, c=16, h=6, w=6, k=24, r=1)]
+CHAIN = [
+    dict(n=2, c=8, h=12, w=12, k=16, r=3, pad=1),
+    dict(n=2, c=16, h=12, w=12, k=16, r=3, stride=2, pad=1),
+    dict(n=2, c=16, h=6, w=6, k=24, r=1),
+]
 
 
 def _chain_flops(layers):
@@ -101,15 +123,18 @@ def test_cpu_conv_chain(fast):
     assert one.metrics["flops"] == _chain_flops(CHAIN[:1])
 
 
-@pytest.mark.parametrize("layers, exc, text", [
-    ([], ValueError, "non-empty list"),
-    (CHAIN[0], ValueError, "non-empty list"),
-    ([CHAIN[0], 3], TypeError, r"layers\[1\]=3"),
-    ([dict(CHAIN[0], kernel=3)], ValueError, r"unknown key\(s\) \['kernel'\]"),
-    ([dict(n=1, c=2, h=4, w=4, k=2)], ValueError, r"lacks \['r'\]"),
-    ([CHAIN[0], dict(n=1, c=2, h=2, w=2, k=2, r=5)], ValueError, r"layers\[1\]: filter 5x5"),
-    ([dict(CHAIN[0], groups=3)], ValueError, r"layers\[0\]: groups=3"),
-])
+@pytest.mark.parametrize(
+    "layers, exc, text",
+    [
+        ([], ValueError, "non-empty list"),
+        (CHAIN[0], ValueError, "non-empty list"),
+        ([CHAIN[0], 3], TypeError, r"layers\[1\]=3"),
+        ([dict(CHAIN[0], kernel=3)], ValueError, r"unknown key\(s\) \['kernel'\]"),
+        ([dict(n=1, c=2, h=4, w=4, k=2)], ValueError, r"lacks \['r'\]"),
+        ([CHAIN[0], dict(n=1, c=2, h=2, w=2, k=2, r=5)], ValueError, r"layers\[1\]: filter 5x5"),
+        ([dict(CHAIN[0], groups=3)], ValueError, r"layers\[0\]: groups=3"),
+    ],
+)
 def test_conv_chain_bad_arguments(layers, exc, text):
     with pytest.raises(exc, match=text):
         am.micro.conv_chain(layers, device="cpu")
@@ -129,12 +154,38 @@ QUICK = dict(max_time=0.2, min_time=0.0, min_samples=3)
 @pytest.mark.cuda
 @pytest.mark.parametrize("shape", CUDA_SHAPES)
 @pytest.mark.parametrize("direction", DIRECTIONS)
-@pytest.mark.parametrize("dtype, layout", [("fp32", "nchw"), ("fp32", "nhwc"), ("tf32", "nhwc"), ("fp16", "nchw"),
-                                           ("fp16", "nhwc"), ("bf16", "nchw"), ("bf16", "nhwc")])
+@pytest.mark.parametrize(
+    "dtype, layout",
+    [
+        ("fp32", "nchw"),
+        ("fp32", "nhwc"),
+        ("tf32", "nhwc"),
+        ("fp16", "nchw"),
+        ("fp16", "nhwc"),
+        ("bf16", "nchw"),
+        ("bf16", "nhwc"),
+    ],
+)
 def test_cudnn_conv(shape, direction, dtype, layout):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups, dtype=dtype,
-                  layout=layout, direction=direction, backend="cudnn", **QUICK)
+    res = am.conv(
+        n,
+        c,
+        h,
+        w,
+        k=k,
+        r=r,
+        s=s,
+        stride=stride,
+        pad=pad,
+        dilation=dil,
+        groups=groups,
+        dtype=dtype,
+        layout=layout,
+        direction=direction,
+        backend="cudnn",
+        **QUICK,
+    )
     assert res.ok and res.verify["passed"], res.verify
     assert res.backend == "cudnn" and res.params["algo_choice"] == "find"
     p = res.params
@@ -150,14 +201,29 @@ def test_cudnn_conv(shape, direction, dtype, layout):
 @pytest.mark.cuda
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_cudnn_find_in_cold_mode_times_cold_launches(direction):
-    res = am.conv(8, 64, 28, 28, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction=direction, backend="cudnn",
-                  mode="cold", **QUICK)
+    res = am.conv(
+        8,
+        64,
+        28,
+        28,
+        k=64,
+        r=3,
+        pad=1,
+        dtype="bf16",
+        layout="nhwc",
+        direction=direction,
+        backend="cudnn",
+        mode="cold",
+        **QUICK,
+    )
     assert res.verify["passed"] and res.params["algo_find_mode"] == "cold" and float(res.params["algo_find_ms"]) > 0
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("algo, api", [("heuristic", "graph"), ("legacy-find", "legacy"),
-                                       ("legacy-heuristic", "legacy"), ("IMPLICIT_GEMM", "legacy")])
+@pytest.mark.parametrize(
+    "algo, api",
+    [("heuristic", "graph"), ("legacy-find", "legacy"), ("legacy-heuristic", "legacy"), ("IMPLICIT_GEMM", "legacy")],
+)
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_cudnn_algo_choice(algo, api, direction):
     if algo == "IMPLICIT_GEMM" and direction != "fwd":
@@ -213,12 +279,17 @@ def test_cudnn_knobs_by_number_as_in_frontend_tags():
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("algo, match", [("engine:0(NOT_A_KNOB=1)", "knob 'NOT_A_KNOB=1' is not allowed"),
-                                         ("engine:0(TILE_SIZE)", "knob 'TILE_SIZE' is not allowed"),
-                                         ("engine:0(TILE_SIZE=x)", "knob 'TILE_SIZE=x' is not allowed"),
-                                         ("engine:0(TILE_SIZE=1,TILE_SIZE=2)", "given twice"),
-                                         ("engine:0()", r"algo='engine:0\(\)' is not allowed"),
-                                         ("engine:0(TILE_SIZE=1", "is not allowed")])
+@pytest.mark.parametrize(
+    "algo, match",
+    [
+        ("engine:0(NOT_A_KNOB=1)", "knob 'NOT_A_KNOB=1' is not allowed"),
+        ("engine:0(TILE_SIZE)", "knob 'TILE_SIZE' is not allowed"),
+        ("engine:0(TILE_SIZE=x)", "knob 'TILE_SIZE=x' is not allowed"),
+        ("engine:0(TILE_SIZE=1,TILE_SIZE=2)", "given twice"),
+        ("engine:0()", r"algo='engine:0\(\)' is not allowed"),
+        ("engine:0(TILE_SIZE=1", "is not allowed"),
+    ],
+)
 def test_cudnn_bad_knobs_are_value_errors(algo, match):
     with pytest.raises(ValueError, match=match):
         am.conv(1, 4, 8, 8, k=4, r=3, backend="cudnn", algo=algo, **QUICK)
@@ -241,17 +312,48 @@ def test_cudnn_unknown_algo_is_a_value_error(algo):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("shape", CUDA_SHAPES + [(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1), (1, 8, 7, 7, 136, 3, 3, 2, 1, 1, 1)])
+@pytest.mark.parametrize(
+    "shape", CUDA_SHAPES + [(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1), (1, 8, 7, 7, 136, 3, 3, 2, 1, 1, 1)]
+)
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
 def test_igemm_conv(shape, dtype):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
     if groups != 1:
         with pytest.raises(am.UnsupportedError, match="groups"):
-            am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups, dtype=dtype,
-                    layout="nhwc", backend="igemm", **QUICK)
+            am.conv(
+                n,
+                c,
+                h,
+                w,
+                k=k,
+                r=r,
+                s=s,
+                stride=stride,
+                pad=pad,
+                dilation=dil,
+                groups=groups,
+                dtype=dtype,
+                layout="nhwc",
+                backend="igemm",
+                **QUICK,
+            )
         return
-    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
-                  backend="igemm", **QUICK)
+    res = am.conv(
+        n,
+        c,
+        h,
+        w,
+        k=k,
+        r=r,
+        s=s,
+        stride=stride,
+        pad=pad,
+        dilation=dil,
+        dtype=dtype,
+        layout="nhwc",
+        backend="igemm",
+        **QUICK,
+    )
     assert res.ok and res.verify["passed"], res.verify
     assert res.backend == "igemm"
 
@@ -276,8 +378,22 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     n, c, h, w, k, r, s, stride, pad, dil, _ = shape
     monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     try:
-        res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
-                      backend="igemm", **QUICK)
+        res = am.conv(
+            n,
+            c,
+            h,
+            w,
+            k=k,
+            r=r,
+            s=s,
+            stride=stride,
+            pad=pad,
+            dilation=dil,
+            dtype=dtype,
+            layout="nhwc",
+            backend="igemm",
+            **QUICK,
+        )
     except am.UnsupportedError as e:
         if kernel.startswith("wgmma") and "sm_90a" in str(e):
             pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
@@ -314,8 +430,9 @@ def test_cuda_conv_out_of_memory_is_an_exception_and_device_stays_usable():
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("backend, dtype, layout", [("cudnn", "fp32", "nchw"), ("cudnn", "bf16", "nhwc"),
-                                                     ("igemm", "fp16", "nhwc")])
+@pytest.mark.parametrize(
+    "backend, dtype, layout", [("cudnn", "fp32", "nchw"), ("cudnn", "bf16", "nhwc"), ("igemm", "fp16", "nhwc")]
+)
 def test_cuda_conv_chain(backend, dtype, layout):
     r = am.micro.conv_chain(CHAIN, dtype=dtype, layout=layout, backend=backend, **QUICK)
     assert r.ok and r.verify["passed"] and r.backend == backend
@@ -332,6 +449,8 @@ def test_cuda_conv_after_torch_is_imported_first(backend):
     import sys
 
     pytest.importorskip("torch")
-    code = ("import torch, aimatrix as am; r = am.conv(2, 8, 12, 12, k=16, r=3, pad=1, dtype='fp16', layout='nhwc', "
-            f"backend={backend!r}, max_time=0.1); assert r.verify['passed'], r")
+    code = (
+        "import torch, aimatrix as am; r = am.conv(2, 8, 12, 12, k=16, r=3, pad=1, dtype='fp16', layout='nhwc', "
+        f"backend={backend!r}, max_time=0.1); assert r.verify['passed'], r"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

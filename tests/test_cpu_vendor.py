@@ -9,8 +9,10 @@ import pytest
 import aimatrix as am
 from aimatrix import _vendor
 
-needs = {name: pytest.mark.skipif(not _vendor.available(name), reason=f"{name} not installed: "
-                                  f"{_vendor.install_hint(name)}") for name in _vendor.LIBRARIES}
+needs = {
+    name: pytest.mark.skipif(not _vendor.available(name), reason=f"{name} not installed: {_vendor.install_hint(name)}")
+    for name in _vendor.LIBRARIES
+}
 VENDOR_GEMM = [pytest.param(b, marks=needs[b]) for b in ("openblas", "onednn")]
 DIRECTIONS = ["fwd", "bwd_data", "bwd_filter"]
 # (n, c, h, w, k, r, s, stride, pad, dilation, groups): odd channel counts, rectangular filters, strides, padding,
@@ -48,8 +50,24 @@ def test_vendor_gemm_batches(backend, fast):
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_onednn_conv_odd_shapes(shape, direction, layout, fast):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, groups=groups,
-                  direction=direction, layout=layout, device="cpu", backend="onednn", **fast)
+    res = am.conv(
+        n,
+        c,
+        h,
+        w,
+        k=k,
+        r=r,
+        s=s,
+        stride=stride,
+        pad=pad,
+        dilation=dil,
+        groups=groups,
+        direction=direction,
+        layout=layout,
+        device="cpu",
+        backend="onednn",
+        **fast,
+    )
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5 and res.verify["nonfinite"] == 0
     assert res.backend == "onednn" and res.params["direction"] == direction and res.params["layout"] == layout
     assert res.params["algo"]  # the kernel oneDNN chose, e.g. "brg_conv_fwd:avx512_core +reorder(w)"
@@ -80,10 +98,13 @@ def test_vendor_gemm_refuses_other_dtypes(backend):
         am.gemm(8, 8, 8, dtype="fp16", device="cpu", backend=backend)
 
 
-@pytest.mark.parametrize("call, text", [
-    (lambda: am.gemm(8, 8, 8, device="cpu", backend="mkl"), "backend='mkl' is not allowed"),
-    (lambda: am.conv(1, 3, 8, 8, k=4, r=3, device="cpu", backend="openblas"), "backend='openblas' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "call, text",
+    [
+        (lambda: am.gemm(8, 8, 8, device="cpu", backend="mkl"), "backend='mkl' is not allowed"),
+        (lambda: am.conv(1, 3, 8, 8, k=4, r=3, device="cpu", backend="openblas"), "backend='openblas' is not allowed"),
+    ],
+)
 def test_unknown_backend_is_refused(call, text):
     with pytest.raises(ValueError, match=text) as e:
         call()
@@ -104,10 +125,12 @@ def without(monkeypatch):
         if name == "openblas":
             monkeypatch.setitem(sys.modules, "scipy_openblas32", None)  # import fails as when not installed
         else:
+
             def files(dist):
                 if dist == "onednn":
                     raise md.PackageNotFoundError(dist)
                 return md.files(dist)
+
             monkeypatch.setattr(_vendor.md, "files", files)
         _vendor._find.cache_clear()
 
@@ -140,8 +163,9 @@ def test_status_reports_each_library():
 def test_info_lists_the_vendor_libraries(tmp_path):
     import subprocess
 
-    p = subprocess.run([sys.executable, "-m", "aimatrix.bench", "info"], capture_output=True, text=True, timeout=120,
-                       cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", "info"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     for name in ("openblas", "onednn"):
         line = next(ln for ln in p.stdout.splitlines() if ln.strip().startswith(f"backend {name}:"))

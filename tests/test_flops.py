@@ -52,8 +52,8 @@ def test_attention_block(device):
         def forward(self, x):
             return self.attn(x, x, x, need_weights=False)[0]
 
-    proj = 4 * b * length * e * e           # q, k, v and output projections
-    scores = 2 * b * length * length * e    # q @ k^T and softmax(...) @ v, over all heads together
+    proj = 4 * b * length * e * e  # q, k, v and output projections
+    scores = 2 * b * length * length * e  # q @ k^T and softmax(...) @ v, over all heads together
     assert count_macs(Block(), _x(b, length, e, device=device)) == proj + scores
 
 
@@ -70,7 +70,7 @@ def test_functional_ops_and_embedding_bags_are_counted(device):
 
     audio, a, b = _x(2, 1, 128, device=device), _x(3, 5, 6, device=device), _x(3, 6, 7, device=device)
     idx = torch.randint(0, 50, (4, 10), generator=torch.Generator().manual_seed(1)).to(device)
-    conv = 2 * 4 * 15 * 16          # batch x out channels x out length x kernel
+    conv = 2 * 4 * 15 * 16  # batch x out channels x out length x kernel
     assert count_macs(F(), audio, a, b, idx) == conv + 3 * 5 * 6 * 7 + 4 * 10 * 8
 
 
@@ -89,8 +89,10 @@ def _rnn_hand_macs(module, *inputs):
         x = args[0]
         dirs = 2 if m.bidirectional else 1
         gates = {nn.LSTM: 4, nn.GRU: 3, nn.RNN: 1}[type(m)]
-        per = sum(gates * m.hidden_size * ((m.input_size if i == 0 else dirs * m.hidden_size) + m.hidden_size) * dirs
-                  for i in range(m.num_layers))
+        per = sum(
+            gates * m.hidden_size * ((m.input_size if i == 0 else dirs * m.hidden_size) + m.hidden_size) * dirs
+            for i in range(m.num_layers)
+        )
         total.append(x.shape[:-1].numel() * per)
 
     hs = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.LSTM, nn.GRU, nn.RNN))]

@@ -46,20 +46,23 @@ def test_result_carries_environment_and_params(fast):
     assert "median" in repr(r) and "TFLOP/s" in repr(r)
 
 
-@pytest.mark.parametrize("kwargs, exc, text", [
-    (dict(m=0, n=1, k=1), ValueError, "m=0 is not allowed: it must be a positive integer"),
-    (dict(m=1, n=-3, k=1), ValueError, "n=-3 is not allowed"),
-    (dict(m=1, n=1, k=2.5), TypeError, "k=2.5 is not allowed"),
-    (dict(m=True, n=1, k=1), TypeError, "m=True is not allowed"),
-    (dict(m=1, n=1, k=1, batch=0), ValueError, "batch=0 is not allowed"),
-    (dict(m=1, n=1, k=1, dtype="fp64"), ValueError, "dtype='fp64' is not allowed: expected one of fp32, tf32"),
-    (dict(m=1, n=1, k=1, backend="magma"), ValueError, "backend='magma' is not allowed: expected one of auto, cpu"),
-    (dict(m=1, n=1, k=1, device="tpu"), ValueError, "device='tpu' is not allowed"),
-    (dict(m=1, n=1, k=1, device="cuda:x"), ValueError, "device='cuda:x' is not allowed"),
-    (dict(m=1, n=1, k=1, mode="warm"), ValueError, "mode='warm' is not allowed"),
-    (dict(m=1, n=1, k=1, trans_a="yes"), TypeError, "trans_a='yes' is not allowed"),
-    (dict(m=1, n=1, k=1, seed=-1), ValueError, "seed=-1 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, text",
+    [
+        (dict(m=0, n=1, k=1), ValueError, "m=0 is not allowed: it must be a positive integer"),
+        (dict(m=1, n=-3, k=1), ValueError, "n=-3 is not allowed"),
+        (dict(m=1, n=1, k=2.5), TypeError, "k=2.5 is not allowed"),
+        (dict(m=True, n=1, k=1), TypeError, "m=True is not allowed"),
+        (dict(m=1, n=1, k=1, batch=0), ValueError, "batch=0 is not allowed"),
+        (dict(m=1, n=1, k=1, dtype="fp64"), ValueError, "dtype='fp64' is not allowed: expected one of fp32, tf32"),
+        (dict(m=1, n=1, k=1, backend="magma"), ValueError, "backend='magma' is not allowed: expected one of auto, cpu"),
+        (dict(m=1, n=1, k=1, device="tpu"), ValueError, "device='tpu' is not allowed"),
+        (dict(m=1, n=1, k=1, device="cuda:x"), ValueError, "device='cuda:x' is not allowed"),
+        (dict(m=1, n=1, k=1, mode="warm"), ValueError, "mode='warm' is not allowed"),
+        (dict(m=1, n=1, k=1, trans_a="yes"), TypeError, "trans_a='yes' is not allowed"),
+        (dict(m=1, n=1, k=1, seed=-1), ValueError, "seed=-1 is not allowed"),
+    ],
+)
 def test_gemm_bad_arguments(kwargs, exc, text):
     with pytest.raises(exc, match=text):
         am.gemm(**kwargs)
@@ -88,9 +91,11 @@ def test_cuda_device_without_cuda_says_why():
 
 
 # ---------------------------------------------------------------- CUDA ----
-CUDA_COMBOS = [("cublas", d) for d in ("fp32", "tf32", "fp16", "bf16")] + \
-              [("cublaslt", d) for d in ("fp32", "tf32", "fp16", "bf16")] + \
-              [("simt", "fp32"), ("tensorcore", "fp16"), ("tensorcore", "bf16")]
+CUDA_COMBOS = (
+    [("cublas", d) for d in ("fp32", "tf32", "fp16", "bf16")]
+    + [("cublaslt", d) for d in ("fp32", "tf32", "fp16", "bf16")]
+    + [("simt", "fp32"), ("tensorcore", "fp16"), ("tensorcore", "bf16")]
+)
 
 
 @pytest.mark.cuda

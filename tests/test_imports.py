@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def test_import_does_not_load_frameworks(tmp_path):
-    code = "import sys, aimatrix; bad = [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules]; print(bad)"
+    code = "import sys, aimatrix; print([m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -16,10 +16,12 @@ def test_import_does_not_load_frameworks(tmp_path):
 def test_matching_does_not_depend_on_what_was_imported(tmp_path):
     """Which params count when matching cases (compare, resume) is one fixed list, the same before any benchmark
     module is imported as after."""
-    code = ("import aimatrix as am; from aimatrix.results.result import Result, MEASURED_PARAMS as M; "
-            "r = lambda **p: Result('layer', {'layer': 'attention', **p}, backend='torch', dtype='bf16', device='cpu'); "
-            "same = r(sdpa_ran='flash', torch='2.11').spec_key() == r(sdpa_ran='math', torch='2.14').spec_key(); "
-            "print(type(M).__name__, same, 'sdpa_ran' in M and 'algo_find_ms' in M and 'grid' in M)")
+    code = (
+        "import aimatrix as am; from aimatrix.results.result import Result, MEASURED_PARAMS as M; "
+        "r = lambda **p: Result('layer', {'layer': 'attention', **p}, backend='torch', dtype='bf16', device='cpu'); "
+        "same = r(sdpa_ran='flash', torch='2.11').spec_key() == r(sdpa_ran='math', torch='2.14').spec_key(); "
+        "print(type(M).__name__, same, 'sdpa_ran' in M and 'algo_find_ms' in M and 'grid' in M)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["frozenset", "True", "True"]
@@ -42,8 +44,11 @@ def _import_graph(root: Path) -> dict[str, set[str]]:
                 node.body = []
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                base = ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else [])) \
-                    if node.level else (node.module or "")
+                base = (
+                    ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
+                    if node.level
+                    else (node.module or "")
+                )
                 names = [base] + [f"{base}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -85,6 +90,7 @@ def test_the_package_has_no_import_cycles():
                 comp.append(stack.pop())
             if len(comp) > 1:
                 cycles.append(sorted(comp))
+
     for v in sorted(graph):
         if v not in index:
             visit(v)

@@ -1,7 +1,6 @@
 """Layer benchmarks on the CPU at tiny shapes; GPU checks marked cuda."""
 
 import pytest
-
 from _models_common import FAST, cuda, torch
 
 from aimatrix import UnsupportedError
@@ -10,14 +9,23 @@ from aimatrix.layers.layer_case import _shape
 from aimatrix.macro.flops import count_macs
 
 SMALL = {
-    "conv_bn_relu": dict(n=2, c=4, h=8, w=8, k=4), "linear": dict(n=4, in_features=8, out_features=8),
-    "lstm": dict(n=2, seq=3, input=8, hidden=8), "gru": dict(n=2, seq=3, input=8, hidden=8),
-    "attention": dict(n=1, heads=2, seq=4, kv_seq=6, dim=8), "maxpool": dict(n=1, c=2, h=8, w=8),
-    "avgpool": dict(n=1, c=2, h=8, w=8), "batchnorm": dict(n=2, c=2, h=4, w=4), "layernorm": dict(n=4, features=8),
-    "softmax": dict(n=4, features=8), "embedding": dict(n=2, seq=3, vocab=10, dim=4),
-    "embedding_bag": dict(n=2, bag=3, vocab=10, dim=4), "relu": dict(n=4, features=8),
-    "clipped_relu": dict(n=4, features=8), "dice": dict(n=4, features=8),
-    "rmsnorm": dict(n=4, features=8), "rotary": dict(n=1, heads=2, seq=4, dim=8),
+    "conv_bn_relu": dict(n=2, c=4, h=8, w=8, k=4),
+    "linear": dict(n=4, in_features=8, out_features=8),
+    "lstm": dict(n=2, seq=3, input=8, hidden=8),
+    "gru": dict(n=2, seq=3, input=8, hidden=8),
+    "attention": dict(n=1, heads=2, seq=4, kv_seq=6, dim=8),
+    "maxpool": dict(n=1, c=2, h=8, w=8),
+    "avgpool": dict(n=1, c=2, h=8, w=8),
+    "batchnorm": dict(n=2, c=2, h=4, w=4),
+    "layernorm": dict(n=4, features=8),
+    "softmax": dict(n=4, features=8),
+    "embedding": dict(n=2, seq=3, vocab=10, dim=4),
+    "embedding_bag": dict(n=2, bag=3, vocab=10, dim=4),
+    "relu": dict(n=4, features=8),
+    "clipped_relu": dict(n=4, features=8),
+    "dice": dict(n=4, features=8),
+    "rmsnorm": dict(n=4, features=8),
+    "rotary": dict(n=1, heads=2, seq=4, dim=8),
     "swiglu": dict(n=4, hidden=8, intermediate=16),
 }
 
@@ -42,12 +50,15 @@ def test_low_precision_layer():
     assert r.verify["passed"] and r.verify["rel_error"] > 0
 
 
-@pytest.mark.parametrize("name, shape", [
-    ("conv_bn_relu", dict(n=2, c=6, h=9, w=7, k=4, r=3, stride=2, pad=1, groups=2)),
-    ("linear", dict(n=3, in_features=5, out_features=7)),
-    ("lstm", dict(n=2, seq=3, input=5, hidden=4, layers=2)),
-    ("gru", dict(n=2, seq=3, input=5, hidden=4, layers=1)),
-])
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("conv_bn_relu", dict(n=2, c=6, h=9, w=7, k=4, r=3, stride=2, pad=1, groups=2)),
+        ("linear", dict(n=3, in_features=5, out_features=7)),
+        ("lstm", dict(n=2, seq=3, input=5, hidden=4, layers=2)),
+        ("gru", dict(n=2, seq=3, input=5, hidden=4, layers=1)),
+    ],
+)
 def test_flops_match_the_mac_counter(name, shape):
     s = _shape(name, shape)
     d = LAYERS[name]
@@ -67,14 +78,17 @@ def test_catalog_holds_the_macro_models_shapes():
     assert any(e["layer"] == "embedding" and e["shape"]["vocab"] == 63001 for e in catalog("din"))
 
 
-@pytest.mark.parametrize("call, exc, words", [
-    (lambda: layer("conv3d"), ValueError, ["conv3d", "conv_bn_relu", "dice"]),
-    (lambda: layer("linear", n=0), ValueError, ["n=0"]),
-    (lambda: layer("linear", kernel=3), TypeError, ["kernel", "in_features"]),
-    (lambda: layer("linear", backend="onnxruntime"), ValueError, ["onnxruntime", "torch-graph"]),
-    (lambda: layer("linear", train=True, backend="torch-compile"), UnsupportedError, ["train=True", "torch"]),
-    (lambda: layer("linear", backend="torch-graph", device="cpu"), UnsupportedError, ["CUDA"]),
-])
+@pytest.mark.parametrize(
+    "call, exc, words",
+    [
+        (lambda: layer("conv3d"), ValueError, ["conv3d", "conv_bn_relu", "dice"]),
+        (lambda: layer("linear", n=0), ValueError, ["n=0"]),
+        (lambda: layer("linear", kernel=3), TypeError, ["kernel", "in_features"]),
+        (lambda: layer("linear", backend="onnxruntime"), ValueError, ["onnxruntime", "torch-graph"]),
+        (lambda: layer("linear", train=True, backend="torch-compile"), UnsupportedError, ["train=True", "torch"]),
+        (lambda: layer("linear", backend="torch-graph", device="cpu"), UnsupportedError, ["CUDA"]),
+    ],
+)
 def test_bad_layer_input(call, exc, words):
     with pytest.raises(exc) as e:
         call()
@@ -83,8 +97,11 @@ def test_bad_layer_input(call, exc, words):
 
 
 def test_run_layers_records_failures():
-    cases = [{"layer": "relu", "shape": SMALL["relu"]}, {"layer": "nope", "shape": {}},
-             {"layer": "linear", "shape": {"n": 0}}]
+    cases = [
+        {"layer": "relu", "shape": SMALL["relu"]},
+        {"layer": "nope", "shape": {}},
+        {"layer": "linear", "shape": {"n": 0}},
+    ]
     out = list(run_layers(cases, "fp32", "torch", device="cpu", **FAST))
     assert [r.ok for r in out] == [True, False, False]
     assert out[1].error["type"] == "ValueError" and "nope" in out[1].error["message"]

@@ -4,7 +4,6 @@ import importlib.util
 import os
 
 import pytest
-
 from _models_common import FAST, HAS_CUDA, cuda, torch
 
 from aimatrix import UnsupportedError
@@ -34,10 +33,21 @@ def test_onnx_export_is_cached(tmp_path):
 
 
 def test_onnxruntime_fp16_and_unsupported_bf16(tmp_path):
-    r = model("resnet50", size="tiny", batch=2, dtype="fp16", backend="onnxruntime", device="cpu", cache_dir=tmp_path, **FAST)
+    r = model(
+        "resnet50", size="tiny", batch=2, dtype="fp16", backend="onnxruntime", device="cpu", cache_dir=tmp_path, **FAST
+    )
     assert r.verify["passed"] and r.verify["rel_error"] > 0
     with pytest.raises(UnsupportedError, match="onnxruntime"):  # the CPU EP has no bf16 convolution
-        model("resnet50", size="tiny", batch=2, dtype="bf16", backend="onnxruntime", device="cpu", cache_dir=tmp_path, **FAST)
+        model(
+            "resnet50",
+            size="tiny",
+            batch=2,
+            dtype="bf16",
+            backend="onnxruntime",
+            device="cpu",
+            cache_dir=tmp_path,
+            **FAST,
+        )
 
 
 def test_best_reports_every_backend_fastest_first(tmp_path):
@@ -54,8 +64,12 @@ def test_onnx_export_failure_is_one_line_and_a_log(tmp_path, monkeypatch, capfd)
     def chatty_failure(*args, **kwargs):
         print("graph dump line\n" * 5000)  # what the dynamo exporter prints before it fails
         os.write(2, b"C++ warning from the tracer\n")
-        raise RuntimeError("The following operation failed in the TorchScript interpreter.\nTraceback ...\n"
-                           + "  frame\n" * 200 + "RuntimeError: \"nms_kernel\" not implemented for 'Half'")
+        raise RuntimeError(
+            "The following operation failed in the TorchScript interpreter.\nTraceback ...\n"
+            + "  frame\n" * 200
+            + "RuntimeError: \"nms_kernel\" not implemented for 'Half'"
+        )
+
     monkeypatch.setattr(torch.onnx, "export", chatty_failure)
     with pytest.raises(UnsupportedError) as e:
         model("din", size="tiny", batch=2, backend="onnxruntime", device="cpu", cache_dir=tmp_path, **FAST)
@@ -96,6 +110,7 @@ def test_detection_onnx_fp16_runs_dense_parts_in_fp16(name, tmp_path):
             for a in n.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
                     yield from nodes(a.g)
+
     g = onnx.load(r.params["onnx_file"]).graph
     convs = [n for n in g.node if n.op_type == "Conv"]
     assert convs and any(n.op_type == "NonMaxSuppression" for n in nodes(g))
@@ -140,7 +155,10 @@ def test_torch_compile_mode_is_checked():
 def test_channels_last_is_on_for_cnns_only():
     assert model("alexnet", size="tiny", batch=1, device="cpu", **FAST).params["channels_last"] is True
     assert model("din", size="tiny", batch=1, device="cpu", **FAST).params["channels_last"] is False
-    assert model("alexnet", size="tiny", batch=1, device="cpu", channels_last=False, **FAST).params["channels_last"] is False
+    assert (
+        model("alexnet", size="tiny", batch=1, device="cpu", channels_last=False, **FAST).params["channels_last"]
+        is False
+    )
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="checks the CPU refusal")
@@ -151,9 +169,14 @@ def test_graph_backend_needs_cuda():
 
 @cuda
 @pytest.mark.cuda
-@pytest.mark.parametrize("backend, dtype", [
-    (b, d) for b in ("torch-graph", "onnxruntime", "tensorrt", "tensorflow") for d in ("fp32", "tf32", "fp16", "bf16")
-])  # torch-compile: tests/test_models.py compiles every tiny model (a full-size compile takes a minute)
+@pytest.mark.parametrize(
+    "backend, dtype",
+    [
+        (b, d)
+        for b in ("torch-graph", "onnxruntime", "tensorrt", "tensorflow")
+        for d in ("fp32", "tf32", "fp16", "bf16")
+    ],
+)  # torch-compile: tests/test_models.py compiles every tiny model (a full-size compile takes a minute)
 def test_gpu_backends_resnet50(backend, dtype, tmp_path):
     """Full-size ResNet-50 under every GPU backend and precision: runs and verifies, or says why it cannot."""
     try:

@@ -1,9 +1,10 @@
 """Memory bandwidth: CPU STREAM kinds, the sweep, bad inputs; CUDA kernels and transfers (marked)."""
 
+import importlib
+
 import pytest
 
 import aimatrix as am
-import importlib
 
 mb = importlib.import_module("aimatrix.micro.membw")
 
@@ -31,24 +32,27 @@ def test_transfers_need_cuda(kind):
         am.membw(kind, nbytes=1 << 20, device="cpu")
 
 
-@pytest.mark.parametrize("kwargs, exc, text", [
-    (dict(kind="stream"), ValueError, "kind='stream' is not allowed"),
-    (dict(nbytes=0), ValueError, "nbytes=0 is not allowed"),
-    (dict(nbytes=6), ValueError, "nbytes=6 is not allowed: it must be a multiple of 4"),
-    (dict(nbytes="1G"), TypeError, "nbytes='1G' is not allowed"),
-    (dict(passes=0), ValueError, "passes=0 is not allowed"),
-    (dict(kind="h2d", passes=2), ValueError, "passes=2 is not allowed for kind 'h2d'"),
-    (dict(dtype="fp16"), ValueError, "dtype='fp16' is not allowed"),
-    (dict(pinned="yes"), TypeError, "pinned='yes' is not allowed"),
-    (dict(peer=1), ValueError, "peer=1 is not allowed for kind 'triad'"),
-    (dict(method="kernel"), ValueError, "method='kernel', bidirectional=False is not allowed for kind 'triad'"),
-    (dict(kind="d2d", bidirectional=True), ValueError, "is not allowed for kind 'd2d': only p2p"),
-    (dict(kind="p2p", method="sm"), ValueError, "method='sm' is not allowed"),
-    (dict(kernel="wgmma"), ValueError, "kernel='wgmma' is not allowed: expected one of auto, ldst, tma"),
-    (dict(kind="d2d", kernel="ldst"), ValueError, "kernel='ldst' is not allowed for kind 'd2d': a transfer"),
-    (dict(kind="dot", kernel="tma"), ValueError, "kernel='tma' is not allowed for kind 'dot' with passes=1"),
-    (dict(kernel="tma", passes=4), ValueError, "kernel='tma' is not allowed for kind 'triad' with passes=4"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, text",
+    [
+        (dict(kind="stream"), ValueError, "kind='stream' is not allowed"),
+        (dict(nbytes=0), ValueError, "nbytes=0 is not allowed"),
+        (dict(nbytes=6), ValueError, "nbytes=6 is not allowed: it must be a multiple of 4"),
+        (dict(nbytes="1G"), TypeError, "nbytes='1G' is not allowed"),
+        (dict(passes=0), ValueError, "passes=0 is not allowed"),
+        (dict(kind="h2d", passes=2), ValueError, "passes=2 is not allowed for kind 'h2d'"),
+        (dict(dtype="fp16"), ValueError, "dtype='fp16' is not allowed"),
+        (dict(pinned="yes"), TypeError, "pinned='yes' is not allowed"),
+        (dict(peer=1), ValueError, "peer=1 is not allowed for kind 'triad'"),
+        (dict(method="kernel"), ValueError, "method='kernel', bidirectional=False is not allowed for kind 'triad'"),
+        (dict(kind="d2d", bidirectional=True), ValueError, "is not allowed for kind 'd2d': only p2p"),
+        (dict(kind="p2p", method="sm"), ValueError, "method='sm' is not allowed"),
+        (dict(kernel="wgmma"), ValueError, "kernel='wgmma' is not allowed: expected one of auto, ldst, tma"),
+        (dict(kind="d2d", kernel="ldst"), ValueError, "kernel='ldst' is not allowed for kind 'd2d': a transfer"),
+        (dict(kind="dot", kernel="tma"), ValueError, "kernel='tma' is not allowed for kind 'dot' with passes=1"),
+        (dict(kernel="tma", passes=4), ValueError, "kernel='tma' is not allowed for kind 'triad' with passes=4"),
+    ],
+)
 def test_membw_bad_arguments(kwargs, exc, text):
     with pytest.raises(exc, match=text):
         am.membw(**{"device": "cpu", **kwargs})

@@ -4,8 +4,7 @@ import importlib.util
 import math
 
 import pytest
-
-from _models_common import FAST, HAS_CUDA, cuda, torch
+from _models_common import FAST, cuda, torch
 
 from aimatrix import OutOfMemoryError, UnsupportedError
 from aimatrix.macro import backends, model, run_macro, zoo
@@ -17,8 +16,20 @@ PUBLISHED_GMACS = {"resnet50": 4.09, "resnet152": 11.51, "vgg16": 15.47, "densen
 
 
 def test_zoo_lists_every_family():
-    assert set(MODELS) >= {"alexnet", "googlenet", "vgg16", "resnet50", "resnet152", "densenet121", "maskrcnn",
-                           "ssd", "nmt", "nmt_beam", "deepspeech", "din"}
+    assert set(MODELS) >= {
+        "alexnet",
+        "googlenet",
+        "vgg16",
+        "resnet50",
+        "resnet152",
+        "densenet121",
+        "maskrcnn",
+        "ssd",
+        "nmt",
+        "nmt_beam",
+        "deepspeech",
+        "din",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_GMACS))
@@ -30,7 +41,13 @@ def test_alexnet_is_the_caffe_reference():
     m = zoo.build("alexnet", device="meta")
     _, layers = count_macs(m, torch.empty(1, 3, 224, 224, device="meta"), per_layer=True)
     convs = [r for r in layers if r["type"] == "Conv2d"]
-    assert [r["output"][1:] for r in convs] == [(96, 54, 54), (256, 27, 27), (384, 13, 13), (384, 13, 13), (256, 13, 13)]
+    assert [r["output"][1:] for r in convs] == [
+        (96, 54, 54),
+        (256, 27, 27),
+        (384, 13, 13),
+        (384, 13, 13),
+        (256, 13, 13),
+    ]
     groups = [mod.groups for mod in m.modules() if isinstance(mod, torch.nn.Conv2d)]
     assert groups == [1, 2, 1, 2, 2]
     first = next(mod for mod in m.modules() if isinstance(mod, torch.nn.Conv2d))
@@ -44,6 +61,7 @@ def test_alexnet_is_the_caffe_reference():
 @pytest.mark.parametrize("shape", [(2, 96, 7, 9), (3, 5, 4, 4), (1, 1, 3, 3)])
 def test_lrn_is_torch_local_response_norm_in_any_memory_format(shape):
     from aimatrix.models._common import LRN
+
     x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     ref = torch.nn.LocalResponseNorm(5, alpha=0.01, beta=0.75, k=1.0)(x)  # a large alpha: the window shows
     for xx in (x, x.contiguous(memory_format=torch.channels_last)):
@@ -113,8 +131,16 @@ def test_every_tiny_model_runs_and_verifies(name, backend, tmp_path_factory):
 
 
 def test_single_stream_reports_latency_percentiles():
-    r = model("resnet50", size="tiny", scenario="single_stream", device="cpu", min_queries=20, min_duration=0.01,
-              warmup=0.01, loadgen=False)
+    r = model(
+        "resnet50",
+        size="tiny",
+        scenario="single_stream",
+        device="cpu",
+        min_queries=20,
+        min_duration=0.01,
+        warmup=0.01,
+        loadgen=False,
+    )
     assert r.params["batch"] == 1 and r.stats["repeat"] == 1 and r.stats["n"] >= 20
     p = [r.metrics[f"latency_p{q}_ms"] for q in (50, 90, 99)]
     assert 0 < p[0] <= p[1] <= p[2]
@@ -133,26 +159,30 @@ def test_warm_start_trains_the_weights():
     m = zoo.build("din", "tiny")
     before = [p.detach().clone() for p in m.parameters()]
     from aimatrix.macro.model_case import warm_start
+
     warm_start(m, spec, zoo.inputs("din", 4, "tiny", seed=1), 3, seed=0)
     assert any(not torch.equal(a, b) for a, b in zip(before, m.parameters()))
     assert not m.training and ref.ok
 
 
-@pytest.mark.parametrize("kwargs, exc, words", [
-    (dict(name="resnet5"), ValueError, ["resnet5", "resnet50", "maskrcnn"]),
-    (dict(name="din", backend="mxnet"), ValueError, ["mxnet", "torch-graph", "onnxruntime"]),
-    (dict(name="din", scenario="batch"), ValueError, ["batch", "offline", "single_stream", "server"]),
-    (dict(name="din", batch=0), ValueError, ["batch=0"]),
-    (dict(name="din", batch=-3), ValueError, ["batch=-3"]),
-    (dict(name="din", batch=2.5), TypeError, ["batch=2.5"]),
-    (dict(name="din", scenario="single_stream", batch=4), ValueError, ["single_stream", "batch 1"]),
-    (dict(name="din", dtype="fp8"), ValueError, ["fp8", "bf16"]),
-    (dict(name="din", size="huge"), ValueError, ["huge", "tiny"]),
-    (dict(name="din", backend="tensorrt"), UnsupportedError, ["pip install tensorrt"]),
-    (dict(name="din", backend="tensorflow"), UnsupportedError, ["pip install tensorflow"]),
-    (dict(name="din", backend="torch-graph"), UnsupportedError, ["CUDA", "cpu"]),
-    (dict(name="din", dtype="tf32"), UnsupportedError, ["tf32", "fp32"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(name="resnet5"), ValueError, ["resnet5", "resnet50", "maskrcnn"]),
+        (dict(name="din", backend="mxnet"), ValueError, ["mxnet", "torch-graph", "onnxruntime"]),
+        (dict(name="din", scenario="batch"), ValueError, ["batch", "offline", "single_stream", "server"]),
+        (dict(name="din", batch=0), ValueError, ["batch=0"]),
+        (dict(name="din", batch=-3), ValueError, ["batch=-3"]),
+        (dict(name="din", batch=2.5), TypeError, ["batch=2.5"]),
+        (dict(name="din", scenario="single_stream", batch=4), ValueError, ["single_stream", "batch 1"]),
+        (dict(name="din", dtype="fp8"), ValueError, ["fp8", "bf16"]),
+        (dict(name="din", size="huge"), ValueError, ["huge", "tiny"]),
+        (dict(name="din", backend="tensorrt"), UnsupportedError, ["pip install tensorrt"]),
+        (dict(name="din", backend="tensorflow"), UnsupportedError, ["pip install tensorflow"]),
+        (dict(name="din", backend="torch-graph"), UnsupportedError, ["CUDA", "cpu"]),
+        (dict(name="din", dtype="tf32"), UnsupportedError, ["tf32", "fp32"]),
+    ],
+)
 def test_bad_input_is_a_clear_error(kwargs, exc, words):
     name = kwargs.pop("name")
     if kwargs.get("backend") in ("tensorrt", "tensorflow") and importlib.util.find_spec(kwargs["backend"]):
@@ -215,8 +245,9 @@ def test_gpu_every_model_every_backend(name, backend, tmp_path_factory):
         if backend == "torch-compile":
             assert r.metrics["compile_s"] > 0
         if backend == "torch-graph":
-            assert r.params["graph"] == ("whole model" if zoo.spec(name).graph_capturable else
-                                         "parts: " + ", ".join(zoo.spec(name).parts)), r.params
+            assert r.params["graph"] == (
+                "whole model" if zoo.spec(name).graph_capturable else "parts: " + ", ".join(zoo.spec(name).parts)
+            ), r.params
     if len(refused) == 2:
         pytest.skip("; ".join(refused))
 

@@ -22,7 +22,7 @@ def _blocks(kind: str, cuda: bool) -> list[tuple[int, str]]:
     out = []
     for m in BLOCK.finditer(text):
         if m.group(1) == kind and ("cuda" in m.group(2).split()) == cuda:
-            out.append((text[:m.start()].count("\n") + 1, m.group(3)))
+            out.append((text[: m.start()].count("\n") + 1, m.group(3)))
     return out
 
 

@@ -4,8 +4,8 @@ import re
 import struct
 
 import pytest
-
 from _sample_runs import h100_run
+
 from aimatrix.cli import main
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.report import build_report, export_pngs, find_chromium, render_in_browser, write_report
@@ -13,7 +13,8 @@ from aimatrix.results.scorecard_view import format_scorecard
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None,
-    reason="no headless Chromium on this machine (Debian/Ubuntu: apt-get install -y chromium; .ci/run installs it)")
+    reason="no headless Chromium on this machine (Debian/Ubuntu: apt-get install -y chromium; .ci/run installs it)",
+)
 
 
 @pytest.fixture
@@ -26,12 +27,34 @@ def runs(tmp_path):
 
 def test_report_has_every_section_and_no_external_resource(runs):
     page, charts = build_report([(str(runs[0]), h100_run(0)), (str(runs[1]), h100_run(1))])
-    assert {c.name for c in charts} == {"roofline-1", "gemm-1", "membw-1", "model-throughput-1", "model-latency-1",
-                                        "roofline-2", "gemm-2", "membw-2", "model-throughput-2", "model-latency-2",
-                                        "compare-2"}
-    for text in ("NVIDIA H100 80GB HBM3", "GPU-5f1c2d3e", "0000:19:00.0", "580.65.06", "Latency percentiles",
-                 "Synthetic benchmark groups", "fitness_error", "Telemetry during each measurement", "throttled",
-                 "Failures (1)", "fp8 GEMMs need m, n, k multiples of 16", "Comparison with", "bf16/fp16 peak 1071"):
+    assert {c.name for c in charts} == {
+        "roofline-1",
+        "gemm-1",
+        "membw-1",
+        "model-throughput-1",
+        "model-latency-1",
+        "roofline-2",
+        "gemm-2",
+        "membw-2",
+        "model-throughput-2",
+        "model-latency-2",
+        "compare-2",
+    }
+    for text in (
+        "NVIDIA H100 80GB HBM3",
+        "GPU-5f1c2d3e",
+        "0000:19:00.0",
+        "580.65.06",
+        "Latency percentiles",
+        "Synthetic benchmark groups",
+        "fitness_error",
+        "Telemetry during each measurement",
+        "throttled",
+        "Failures (1)",
+        "fp8 GEMMs need m, n, k multiples of 16",
+        "Comparison with",
+        "bf16/fp16 peak 1071",
+    ):
         assert text in page, text
     # offline: nothing is fetched (SVG namespaces are identifiers, not fetches)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
@@ -39,8 +62,14 @@ def test_report_has_every_section_and_no_external_resource(runs):
 
 
 def test_report_of_cpu_results_and_failures_only(tmp_path):
-    failed = Result("gemm", {"m": 8, "n": 8, "k": 8}, "auto", "bf16", "cpu",
-                    error={"type": "UnsupportedError", "message": "bf16 needs a GPU"})
+    failed = Result(
+        "gemm",
+        {"m": 8, "n": 8, "k": 8},
+        "auto",
+        "bf16",
+        "cpu",
+        error={"type": "UnsupportedError", "message": "bf16 needs a GPU"},
+    )
     page, charts = build_report([("cpu.jsonl", [failed])])
     assert charts == [] and "bf16 needs a GPU" in page and "Failures (1)" in page
 
@@ -82,14 +111,32 @@ def test_png_export_of_each_chart(tmp_path):
         assert p.stat().st_size > 5000  # a drawn chart, not a blank page
 
 
-CARD = {"reference": {"name": "H100 SXM (aimatrix 0.2.0, 2026-12-06)", "device": "NVIDIA H100 80GB HBM3",
-                      "date": "2026-12-06", "driver": "580.65.06", "versions": {"cuda": "13.0", "cudnn": "9.13"},
-                      "command": "aimatrix suite --out ref.jsonl"},
-        "tiers": [{"tier": "micro", "score": 1.0312, "cases": 20, "scored": 18,
-                   "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"]},
-                  {"tier": "macro", "score": None, "cases": 4, "scored": 0, "no_reference": []}],
-        "overall": {"score": 0.9751, "cases": 24, "scored": 18,
-                    "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"]}}
+CARD = {
+    "reference": {
+        "name": "H100 SXM (aimatrix 0.2.0, 2026-12-06)",
+        "device": "NVIDIA H100 80GB HBM3",
+        "date": "2026-12-06",
+        "driver": "580.65.06",
+        "versions": {"cuda": "13.0", "cudnn": "9.13"},
+        "command": "aimatrix suite --out ref.jsonl",
+    },
+    "tiers": [
+        {
+            "tier": "micro",
+            "score": 1.0312,
+            "cases": 20,
+            "scored": 18,
+            "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"],
+        },
+        {"tier": "macro", "score": None, "cases": 4, "scored": 0, "no_reference": []},
+    ],
+    "overall": {
+        "score": 0.9751,
+        "cases": 24,
+        "scored": 18,
+        "no_reference": ["gemm 35x700x2048 fp8", "conv quick-conv-1x1-s2 bf16"],
+    },
+}
 
 
 def test_score_card_comes_first(tmp_path):
@@ -97,15 +144,23 @@ def test_score_card_comes_first(tmp_path):
     page = report.path.read_text()
     card = page.index("id='scorecard'")
     assert card < page.index("<h2")  # before the input warnings and every run's sections
-    section = page[card:page.index("</section>", card)]
+    section = page[card : page.index("</section>", card)]
     assert "data-score='0.98'" in section and "2.5% slower than the reference" in section
-    assert re.search(r"<td>micro</td><td class='num score'>1\.03</td><td class='num'>20</td><td class='num'>18</td>"
-                     r"<td class='num'>2</td>", section)
+    assert re.search(
+        r"<td>micro</td><td class='num score'>1\.03</td><td class='num'>20</td><td class='num'>18</td>"
+        r"<td class='num'>2</td>",
+        section,
+    )
     assert "<td>macro</td><td class='num score'>n/a</td>" in section  # nothing scored: no number made up
-    assert re.search(r"<details><summary>Cases without a reference[^<]*\(2\)</summary>"
-                     r"<ul><li>gemm 35x700x2048 fp8</li>", section)
-    assert "Reference: device: NVIDIA H100 80GB HBM3; date: 2026-12-06; driver: 580.65.06; versions: cuda 13.0, " \
-           "cudnn 9.13; command: aimatrix suite --out ref.jsonl" in section
+    assert re.search(
+        r"<details><summary>Cases without a reference[^<]*\(2\)</summary>"
+        r"<ul><li>gemm 35x700x2048 fp8</li>",
+        section,
+    )
+    assert (
+        "Reference: device: NVIDIA H100 80GB HBM3; date: 2026-12-06; driver: 580.65.06; versions: cuda 13.0, "
+        "cudnn 9.13; command: aimatrix suite --out ref.jsonl" in section
+    )
     assert "id='scorecard'" not in build_report([("a", h100_run(0))])[0]  # no card unless given
 
 
@@ -118,8 +173,11 @@ def test_score_card_as_text_and_from_a_broken_card():
     assert re.search(r"^  macro\s+n/a  \(0 of 4 cases scored\)$", text, re.M)
     assert re.search(r"^  overall\s+0\.98  \(18 of 24 cases scored\)$", text, re.M)
     assert lines[-1] == "  without a reference (2): gemm 35x700x2048 fp8, conv quick-conv-1x1-s2 bf16"
-    broken = {"reference": "H100", "tiers": [{"tier": "micro\x1b[2J", "score": "fast", "cases": None}, 5],
-              "overall": {"score": float("nan"), "no_reference": [f"case {i}" for i in range(25)]}}
+    broken = {
+        "reference": "H100",
+        "tiers": [{"tier": "micro\x1b[2J", "score": "fast", "cases": None}, 5],
+        "overall": {"score": float("nan"), "no_reference": [f"case {i}" for i in range(25)]},
+    }
     text = format_scorecard(broken)
     assert "\x1b" not in text and "micro\ufffd[2J" in text and "n/a" in text and ", and 15 more" in text
     page, _ = build_report([("a", h100_run(0))], scorecard=broken)

@@ -4,8 +4,8 @@ import csv
 import json
 
 import pytest
-
 from _sample_runs import h100_run
+
 from aimatrix.cli import main
 from aimatrix.results import Result, read_jsonl, write_jsonl
 from aimatrix.results.export import write_csv
@@ -85,8 +85,16 @@ def test_csv_export(good, tmp_path, capsys):
     assert write_csv(out, results) == len(results)
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == len(results)
-    assert {"op", "case", "params.m", "stats.median_ms", "metrics.tflops", "telemetry.sm_clock_mhz.median",
-            "error.type", "env.gpu.name"} <= set(rows[0])
+    assert {
+        "op",
+        "case",
+        "params.m",
+        "stats.median_ms",
+        "metrics.tflops",
+        "telemetry.sm_clock_mhz.median",
+        "error.type",
+        "env.gpu.name",
+    } <= set(rows[0])
     assert rows[0]["env.gpu.name"] == "NVIDIA H100 80GB HBM3"
     assert rows[-1]["error.type"] == "UnsupportedError"
     assert main(["export", str(good), "-o", str(tmp_path / "cli.csv")]) == 0

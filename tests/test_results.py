@@ -11,8 +11,18 @@ MEAS = {"stats": {"median_ms": 2.0, "rel_ci": 0.004, "n": 50, "converged": True}
 
 
 def test_metrics_from_measurement():
-    r = Result.from_measurement("gemm", {"m": 1}, backend="cublas", dtype="bf16", device="cuda:0", measurement=MEAS,
-                                flops=4e12, bytes=2e9, items=100, peak_tflops=4000.0)
+    r = Result.from_measurement(
+        "gemm",
+        {"m": 1},
+        backend="cublas",
+        dtype="bf16",
+        device="cuda:0",
+        measurement=MEAS,
+        flops=4e12,
+        bytes=2e9,
+        items=100,
+        peak_tflops=4000.0,
+    )
     assert r.tflops == pytest.approx(2000.0)
     assert r.gbps == pytest.approx(1000.0)
     assert r.items_per_s == pytest.approx(50000.0)
@@ -23,16 +33,29 @@ def test_metrics_from_measurement():
 def test_failed_result_records_error():
     from aimatrix.errors import CudaError
 
-    r = Result.failed("gemm", {"m": 1}, backend="cublas", dtype="fp32", device="cuda:0",
-                      exc=CudaError("boom", "CUBLAS_STATUS_EXECUTION_FAILED"))
+    r = Result.failed(
+        "gemm",
+        {"m": 1},
+        backend="cublas",
+        dtype="fp32",
+        device="cuda:0",
+        exc=CudaError("boom", "CUBLAS_STATUS_EXECUTION_FAILED"),
+    )
     assert not r.ok
     assert r.error == {"type": "CudaError", "message": "boom", "status": "CUBLAS_STATUS_EXECUTION_FAILED"}
     assert "FAILED CudaError" in repr(r)
 
 
 def test_round_trip_and_json_safety(tmp_path):
-    r = Result.from_measurement("gemm", {"m": 3}, backend="cpu", dtype="fp32", device="cpu",
-                                measurement={"stats": {"median_ms": 1.0, "rel_ci": math.inf}}, flops=1e9)
+    r = Result.from_measurement(
+        "gemm",
+        {"m": 3},
+        backend="cpu",
+        dtype="fp32",
+        device="cpu",
+        measurement={"stats": {"median_ms": 1.0, "rel_ci": math.inf}},
+        flops=1e9,
+    )
     d = r.to_dict()
     assert d["schema"] == "aimatrix.result/1"
     assert d["stats"]["rel_ci"] is None  # non-finite floats become null, JSON stays valid

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from aimatrix.suite.case import Case
 from aimatrix.cli import main
-from aimatrix.suite.runner import run_cases
 from aimatrix.micro.gemm import gemm
 from aimatrix.results.jsonl import load_results
+from aimatrix.suite.case import Case
+from aimatrix.suite.runner import run_cases
 
 # Each case measures for at least `min_time` seconds: long enough to kill a run between two cases.
 SCRIPT = textwrap.dedent("""
@@ -44,8 +44,9 @@ def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
     out = tmp_path / "run.jsonl"
     script = tmp_path / "suite.py"
     script.write_text(SCRIPT)
-    p = subprocess.Popen([sys.executable, str(script), str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, str(script), str(out)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     _wait_for_lines(out, 3, p)
     p.kill()  # SIGKILL: no cleanup of any kind
     p.wait()
@@ -53,7 +54,9 @@ def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
     assert kept.problems == [] or "cut off" in kept.problems[-1]
     assert len(kept.results) >= 3 and all(r.ok and r.case for r in kept.results)
     done_before = {r.case for r in kept.results}
-    q = subprocess.run([sys.executable, str(script), str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    q = subprocess.run(
+        [sys.executable, str(script), str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert q.returncode == 0, q.stderr
     assert f"skipped {len(done_before)}" in q.stdout
     final = load_results(out)
@@ -66,14 +69,35 @@ def test_killed_run_keeps_every_finished_case_and_resume_completes_it(tmp_path):
 def _interrupt_after_first_case(tmp_path, isolate, attempt):
     out = tmp_path / f"run{attempt}.jsonl"
     # Each case runs its full 6 s (the target is never met): time enough for Ctrl-C to land in the second.
-    cmd = [sys.executable, "-m", "aimatrix.bench", "micro", "--device", "cpu", "--shapes", "256x256x256,128x128x128",
-           "--quick", "--max-time", "6",
-           "--target", "0.000001", "--out", str(out), *isolate]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aimatrix.bench",
+        "micro",
+        "--device",
+        "cpu",
+        "--shapes",
+        "256x256x256,128x128x128",
+        "--quick",
+        "--max-time",
+        "6",
+        "--target",
+        "0.000001",
+        "--out",
+        str(out),
+        *isolate,
+    ]
     t0 = time.monotonic()
     # SIGINT at its default in the child: a shell's background job (`cmd &`) starts with it ignored, and Python
     # then never raises KeyboardInterrupt; a user's Ctrl-C reaches a foreground process.
-    p = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    p = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for_lines(out, 1, p)
     when = f"SIGINT at {time.monotonic() - t0:.1f} s with {len(_lines(out))} line(s) written"
     p.send_signal(signal.SIGINT)
@@ -110,8 +134,20 @@ def test_resume_on_the_cli_skips_finished_cases(tmp_path, capsys):
 
 def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
     out = tmp_path / "run.jsonl"
-    args = ["micro", "--device", "cpu", "--shapes", "64x64x64,48x48x48", "--quick", "--dtype", "fp32,bf16",
-            "--max-time", "0.05", "--out", str(out)]
+    args = [
+        "micro",
+        "--device",
+        "cpu",
+        "--shapes",
+        "64x64x64,48x48x48",
+        "--quick",
+        "--dtype",
+        "fp32,bf16",
+        "--max-time",
+        "0.05",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 1
     n = len(_lines(out))
     assert main(args + ["--resume"]) == 1  # the failures are still there: the exit code says so
@@ -123,7 +159,8 @@ def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
 @pytest.fixture
 def faulty(tmp_path, monkeypatch):
     """A module of cases that crash their process, hang, or fail, importable by the child process."""
-    (tmp_path / "faulty_cases.py").write_text(textwrap.dedent("""
+    (tmp_path / "faulty_cases.py").write_text(
+        textwrap.dedent("""
         import os, signal, time
         from aimatrix.errors import CudaError
 
@@ -139,7 +176,8 @@ def faulty(tmp_path, monkeypatch):
         def pid(n):
             from aimatrix.results.result import Result
             return Result(op="pid", params={"pid": os.getpid()}, backend="none", dtype="fp32", device="cpu")
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     import faulty_cases
 
@@ -148,29 +186,36 @@ def faulty(tmp_path, monkeypatch):
 
 def test_isolate_a_crash_or_a_hang_costs_one_case(tmp_path, faulty):
     quick = dict(device="cpu", max_time=0.05, min_time=0.0, min_samples=3, warmup=0.0)
-    cases = [Case("gemm", gemm, (16, 16, 16), quick, ("m", "n", "k")),
-             Case("fault", faulty.segfault, (1,), {}, ("n",)),
-             Case("gemm", gemm, (24, 16, 16), quick, ("m", "n", "k")),
-             Case("fault", faulty.hang, (2,), {}, ("n",)),
-             Case("fault", faulty.sticky_error, (3,), {}, ("n",)),
-             Case("gemm", gemm, (32, 16, 16), quick, ("m", "n", "k"))]
+    cases = [
+        Case("gemm", gemm, (16, 16, 16), quick, ("m", "n", "k")),
+        Case("fault", faulty.segfault, (1,), {}, ("n",)),
+        Case("gemm", gemm, (24, 16, 16), quick, ("m", "n", "k")),
+        Case("fault", faulty.hang, (2,), {}, ("n",)),
+        Case("fault", faulty.sticky_error, (3,), {}, ("n",)),
+        Case("gemm", gemm, (32, 16, 16), quick, ("m", "n", "k")),
+    ]
     out = tmp_path / "iso.jsonl"
     results = run_cases(cases, device="cpu", out=str(out), timeout=5.0)
     assert [r.ok for r in results] == [True, False, True, False, False, True]
     assert results[1].error["type"] == "ProcessCrashed" and "SIGSEGV" in results[1].error["message"]
     assert results[3].error["type"] == "Timeout" and "5 s" in results[3].error["message"]
-    assert results[4].error == {"type": "CudaError", "message": "an illegal memory access was encountered",
-                                "status": "cudaErrorIllegalAddress"}
+    assert results[4].error == {
+        "type": "CudaError",
+        "message": "an illegal memory access was encountered",
+        "status": "cudaErrorIllegalAddress",
+    }
     assert len(load_results(out).results) == 6
 
 
 def test_after_a_context_poisoning_failure_the_rest_runs_isolated(tmp_path, faulty):
     import os
 
-    cases = [Case("pid", faulty.pid, (1,), {}, ("n",)),
-             Case("fault", faulty.sticky_error, (2,), {}, ("n",)),
-             Case("pid", faulty.pid, (3,), {}, ("n",)),
-             Case("pid", faulty.pid, (4,), {}, ("n",))]
+    cases = [
+        Case("pid", faulty.pid, (1,), {}, ("n",)),
+        Case("fault", faulty.sticky_error, (2,), {}, ("n",)),
+        Case("pid", faulty.pid, (3,), {}, ("n",)),
+        Case("pid", faulty.pid, (4,), {}, ("n",)),
+    ]
     results = run_cases(cases, device="cuda:0", out=str(tmp_path / "r.jsonl"))
     assert [r.ok for r in results] == [True, False, True, True]
     pids = [r.params["pid"] for r in results if r.ok]

@@ -16,13 +16,19 @@ def _r(op, params, median_ms, case, error=None):
 
 
 def test_the_score_is_the_geometric_mean_of_each_case_speed_over_the_reference():
-    ref = [_r("gemm", {"m": 1}, 2.0, "g1"), _r("gemm", {"m": 2}, 1.0, "g2"), _r("layer", {"layer": "lstm"}, 3.0, "l1"),
-           _r("model", {"model": "resnet50"}, 10.0, "m1")]
-    run = [_r("gemm", {"m": 1}, 1.0, "g1"),        # 2x faster
-           _r("gemm", {"m": 2}, 2.0, "g2"),        # 2x slower
-           _r("layer", {"layer": "lstm"}, 1.0, "l1"),  # 3x faster
-           _r("model", {"model": "resnet50"}, 1.0, "m1", error={"type": "CudaError", "message": "x"}),
-           _r("synth", {"model": "synthetic"}, 5.0, "s1")]  # no reference
+    ref = [
+        _r("gemm", {"m": 1}, 2.0, "g1"),
+        _r("gemm", {"m": 2}, 1.0, "g2"),
+        _r("layer", {"layer": "lstm"}, 3.0, "l1"),
+        _r("model", {"model": "resnet50"}, 10.0, "m1"),
+    ]
+    run = [
+        _r("gemm", {"m": 1}, 1.0, "g1"),  # 2x faster
+        _r("gemm", {"m": 2}, 2.0, "g2"),  # 2x slower
+        _r("layer", {"layer": "lstm"}, 1.0, "l1"),  # 3x faster
+        _r("model", {"model": "resnet50"}, 1.0, "m1", error={"type": "CudaError", "message": "x"}),
+        _r("synth", {"model": "synthetic"}, 5.0, "s1"),
+    ]  # no reference
     card = score.scorecard(run, ref, name="ref")
     tiers = {t["tier"]: t for t in card["tiers"]}
     assert tiers["micro"]["score"] == pytest.approx(1.0) and tiers["micro"]["scored"] == 2
@@ -34,9 +40,16 @@ def test_the_score_is_the_geometric_mean_of_each_case_speed_over_the_reference()
 
 
 def test_tiers_follow_the_op():
-    assert [tier_of(op, p) for op, p in [("gemm", {}), ("layer", {}), ("model", {"model": "ssd"}), ("synth", {}),
-                                         ("model", {"model": "statsnet"})]] == \
-        ["micro", "layers", "macro", "synthetic", "synthetic"]
+    assert [
+        tier_of(op, p)
+        for op, p in [
+            ("gemm", {}),
+            ("layer", {}),
+            ("model", {"model": "ssd"}),
+            ("synth", {}),
+            ("model", {"model": "statsnet"}),
+        ]
+    ] == ["micro", "layers", "macro", "synthetic", "synthetic"]
 
 
 def test_the_shipped_reference_is_a_whole_h100_run_with_its_provenance():

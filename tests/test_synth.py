@@ -27,15 +27,17 @@ def paper_workload():
 
 @pytest.fixture(scope="module")
 def paper_model(paper_workload):
-    return S.synthesize(S.cluster(paper_workload, [224, 112, 56, 28, 14, 7]), bits=10, population=5000, generations=50, seed=0)
+    return S.synthesize(
+        S.cluster(paper_workload, [224, 112, 56, 28, 14, 7]), bits=10, population=5000, generations=50, seed=0
+    )
 
 
 # -- MAC counts of classic layers, by hand ----------------------------------------------------------
 def test_alexnet_macs_by_hand(paper_workload):
     a = [x for x in paper_workload.model("alexnet") if x.type == "conv"]
     assert [(x.in_h, x.out_h) for x in a] == [(224, 54), (27, 27), (13, 13), (13, 13), (13, 13)]
-    assert a[0].macs == 54 * 54 * 96 * 3 * 11 * 11          # conv1 VALID 11x11/4
-    assert a[1].macs == 27 * 27 * 256 * (96 // 2) * 5 * 5   # conv2 groups=2
+    assert a[0].macs == 54 * 54 * 96 * 3 * 11 * 11  # conv1 VALID 11x11/4
+    assert a[1].macs == 27 * 27 * 256 * (96 // 2) * 5 * 5  # conv2 groups=2
     assert a[2].macs == 13 * 13 * 384 * 256 * 3 * 3
     assert a[3].macs == 13 * 13 * 384 * (384 // 2) * 3 * 3
     assert a[4].macs == 13 * 13 * 256 * (384 // 2) * 3 * 3
@@ -58,8 +60,13 @@ def test_vgg_and_googlenet_macs_by_hand(paper_workload):
 
 
 def test_profile_torch_module_and_onnx(tmp_path):
-    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2),
-                      nn.Flatten(), nn.Linear(16 * 16 * 16, 10))
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2),
+        nn.Flatten(),
+        nn.Linear(16 * 16 * 16, 10),
+    )
     wl = S.profile({"toy": m}, input_size=32)
     assert [x.type for x in wl] == ["conv", "conv", "fc"]
     assert wl[1].macs == 16 * 16 * 16 * 4 * 9 and wl[1].groups == 2 and wl[1].out_h == 16
@@ -67,7 +74,9 @@ def test_profile_torch_module_and_onnx(tmp_path):
     path = tmp_path / "toy.onnx"
     torch.onnx.export(m, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False)
     wo = S.profile(str(path), input_size=32)
-    assert [(x.type, x.macs, x.cin, x.cout, x.groups) for x in wo] == [(x.type, x.macs, x.cin, x.cout, x.groups) for x in wl]
+    assert [(x.type, x.macs, x.cin, x.cout, x.groups) for x in wo] == [
+        (x.type, x.macs, x.cin, x.cout, x.groups) for x in wl
+    ]
 
 
 # -- workload files --------------------------------------------------------------------------------
@@ -86,7 +95,7 @@ def test_workload_roundtrip_and_errors(paper_workload, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(d))
     with pytest.raises(ValueError, match=r"bad\.json: record 2: field 'macs' is missing"):
         S.load(tmp_path / "bad.json")
-    (tmp_path / "broken.json").write_text("{\n  \"layers\": [\n")
+    (tmp_path / "broken.json").write_text('{\n  "layers": [\n')
     with pytest.raises(ValueError, match=r"broken\.json: line \d+: not valid JSON"):
         S.load(tmp_path / "broken.json")
 
@@ -110,8 +119,19 @@ def test_cluster_paper_groups(paper_workload, tmp_path):
 
 # -- native fitness = reference ----------------------------------------------------------------------------
 def _problem(**kw):
-    p = dict(batch=2, h=28, w=28, cin0=64, cin0_max=0, last_fixed=0, kernels=[(5, 5), (3, 3), (1, 1), (3, 3)],
-             macs_real=3.0e9, warps_real=40000.0, bits=10, warp_model=(32, 1, 1))
+    p = dict(
+        batch=2,
+        h=28,
+        w=28,
+        cin0=64,
+        cin0_max=0,
+        last_fixed=0,
+        kernels=[(5, 5), (3, 3), (1, 1), (3, 3)],
+        macs_real=3.0e9,
+        warps_real=40000.0,
+        bits=10,
+        warp_model=(32, 1, 1),
+    )
     p.update(kw)
     return p
 
@@ -129,8 +149,11 @@ def test_native_fitness_equals_reference(wm, strides):
     ref = R.fitness_batch(p, chains)
     assert np.array_equal(native, ref)
     c = [int(v) for v in chains[7]]
-    assert tuple(core.synth_totals(p, c)) == R.totals(p, c) == chain_totals(
-        batch=2, h=28, w=28, kernels=p["kernels"], chain=c, warp_model=wm, strides=strides)
+    assert (
+        tuple(core.synth_totals(p, c))
+        == R.totals(p, c)
+        == chain_totals(batch=2, h=28, w=28, kernels=p["kernels"], chain=c, warp_model=wm, strides=strides)
+    )
 
 
 def test_macs_formula_of_synthetic_layer():
@@ -138,15 +161,26 @@ def test_macs_formula_of_synthetic_layer():
     assert conv_warps(WarpModel(128, 128, 8), 1, 27, 27, 256, 2) == 2 * 1 * 6 * 8
 
 
-@pytest.mark.parametrize("free,last,mf,wm", [(False, 0, 1, (32, 1, 1)), (True, 0, 8, _H100_LAYERS), (True, 77, 8, _H100_LAYERS)])
-@pytest.mark.parametrize("opts", [{"population": 200, "generations": 8, "seed": 11},
-                                  {"population": 300, "generations": 5, "seed": 3, "mutation": 0.6, "crossover": 1.0,
-                                   "tournament": 2},
-                                  {"population": 257, "generations": 6, "seed": 5, "elite": 0},  # no elite
-                                  {"population": 400, "generations": 4, "seed": 7, "elite": 100}])  # elite > 64: sorted
+@pytest.mark.parametrize(
+    "free,last,mf,wm", [(False, 0, 1, (32, 1, 1)), (True, 0, 8, _H100_LAYERS), (True, 77, 8, _H100_LAYERS)]
+)
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"population": 200, "generations": 8, "seed": 11},
+        {"population": 300, "generations": 5, "seed": 3, "mutation": 0.6, "crossover": 1.0, "tournament": 2},
+        {"population": 257, "generations": 6, "seed": 5, "elite": 0},  # no elite
+        {"population": 400, "generations": 4, "seed": 7, "elite": 100},
+    ],
+)  # elite > 64: sorted
 def test_native_ga_equals_reference_and_reproduces(free, last, mf, wm, opts):
-    p = _problem(cin0_max=200 if free else 0, last_fixed=last, min_filters=mf, warp_model=wm,
-                 strides=[1, 1, 1, 2] if free else [1, 1, 1, 1])
+    p = _problem(
+        cin0_max=200 if free else 0,
+        last_fixed=last,
+        min_filters=mf,
+        warp_model=wm,
+        strides=[1, 1, 1, 2] if free else [1, 1, 1, 1],
+    )
     a = core.synth_ga(p, opts)
     b = R.run_ga(p, opts)
     assert a["ga_chain"] == b["ga_chain"] and a["history"] == b["history"]
@@ -171,11 +205,22 @@ def test_ga_independent_of_thread_count(tmp_path, population, generations):
     import subprocess
     import sys
 
-    code = ("import aimatrix._core as c, json; p=dict(batch=1,h=14,w=14,cin0=32,kernels=[(3,3),(1,1),(5,5)],"
-            "macs_real=5e8,warps_real=9000.,bits=10); "
-            f"print(json.dumps(c.synth_ga(p,{{'population':{population},'generations':{generations},'seed':4}})))")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": str(n)},
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout for n in (1, 2)}
+    code = (
+        "import aimatrix._core as c, json; p=dict(batch=1,h=14,w=14,cin0=32,kernels=[(3,3),(1,1),(5,5)],"
+        "macs_real=5e8,warps_real=9000.,bits=10); "
+        f"print(json.dumps(c.synth_ga(p,{{'population':{population},'generations':{generations},'seed':4}})))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "OMP_NUM_THREADS": str(n)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout
+        for n in (1, 2)
+    }
     assert len(outs) == 1
 
 
@@ -184,8 +229,9 @@ def test_paper_experiment_fitness(paper_model):
     m = paper_model
     assert [g.center for g in m.groups] == [224, 112, 56, 28, 14, 7]
     for g in m.groups:
-        assert (g.macs, g.warps) == chain_totals(batch=1, h=g.h, w=g.w, kernels=g.kernels, strides=g.strides,
-                                                 chain=[g.cin] + g.filters)
+        assert (g.macs, g.warps) == chain_totals(
+            batch=1, h=g.h, w=g.w, kernels=g.kernels, strides=g.strides, chain=[g.cin] + g.filters
+        )
         assert all(1 <= f <= 1023 for f in g.filters)
         # the group's chain: each group's input channels are the previous group's last filter count
     for a, b in zip(m.groups, m.groups[1:]):
@@ -253,8 +299,18 @@ def test_synthetic_model_json_torch_onnx(paper_model, tmp_path):
 
 
 def test_run_small_model_on_cpu():
-    wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
-                                          nn.Conv2d(32, 32, 1))}, input_size=32)
+    wl = S.profile(
+        {
+            "toy": nn.Sequential(
+                nn.Conv2d(3, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1),
+                nn.Conv2d(32, 32, 1),
+            )
+        },
+        input_size=32,
+    )
     sm = S.synthesize(S.cluster(wl, [32, 16]), population=200, generations=10, min_layers=3, min_filters=1)
     r = sm.run(device="cpu", max_time=0.05, min_time=0.01, warmup=0.01)
     assert r.op == "synth" and r.median_ms > 0 and r.params["convs"] == sm.conv_count
@@ -291,7 +347,9 @@ def test_run_synth_rejects_an_unknown_backend_before_profiling():
 
 
 def _toy_groups():
-    wl = S.profile({"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))}, input_size=16)
+    wl = S.profile(
+        {"toy": nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))}, input_size=16
+    )
     return S.cluster(wl, [16])
 
 
@@ -307,7 +365,7 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match="population=1 is not allowed"):
         S.synthesize(g, population=1)
     with pytest.raises(ValueError, match=r"impossible target.*more than \d+ layers of 1023 filters"):
-        big = Layer("big", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 10 ** 13, 0, 4096)
+        big = Layer("big", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 10**13, 0, 4096)
         S.synthesize(S.cluster(Workload([big]), [16]))
     zero = Layer("z", "c", "conv", 1, 16, 16, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 16, 16, 0, 0, 4096)
     with pytest.raises(ValueError, match="group 16 has zero MACs"):
@@ -333,12 +391,66 @@ def test_warps_from_trace():
     ev = [
         {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}0", "ts": 0, "dur": 10, "pid": 1, "tid": 1},
         {"ph": "X", "cat": "user_annotation", "name": f"{RANGE_PREFIX}1", "ts": 20, "dur": 10, "pid": 1, "tid": 1},
-        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 2, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 5}},
-        {"ph": "X", "cat": "cuda_driver", "name": "cuLaunchKernelEx", "ts": 4, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 6}},
-        {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 22, "dur": 1, "pid": 1, "tid": 1, "args": {"correlation": 7}},
-        {"ph": "X", "cat": "kernel", "name": "k1", "ts": 100, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 5, "grid": [10, 2, 1], "block": [256, 1, 1]}},
-        {"ph": "X", "cat": "kernel", "name": "k2", "ts": 110, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 6, "grid": [3, 1, 1], "block": [48, 1, 1]}},
-        {"ph": "X", "cat": "kernel", "name": "k3", "ts": 120, "dur": 5, "pid": 0, "tid": 7, "args": {"correlation": 7, "grid": [1, 1, 1], "block": [32, 1, 1]}},
+        {
+            "ph": "X",
+            "cat": "cuda_runtime",
+            "name": "cudaLaunchKernel",
+            "ts": 2,
+            "dur": 1,
+            "pid": 1,
+            "tid": 1,
+            "args": {"correlation": 5},
+        },
+        {
+            "ph": "X",
+            "cat": "cuda_driver",
+            "name": "cuLaunchKernelEx",
+            "ts": 4,
+            "dur": 1,
+            "pid": 1,
+            "tid": 1,
+            "args": {"correlation": 6},
+        },
+        {
+            "ph": "X",
+            "cat": "cuda_runtime",
+            "name": "cudaLaunchKernel",
+            "ts": 22,
+            "dur": 1,
+            "pid": 1,
+            "tid": 1,
+            "args": {"correlation": 7},
+        },
+        {
+            "ph": "X",
+            "cat": "kernel",
+            "name": "k1",
+            "ts": 100,
+            "dur": 5,
+            "pid": 0,
+            "tid": 7,
+            "args": {"correlation": 5, "grid": [10, 2, 1], "block": [256, 1, 1]},
+        },
+        {
+            "ph": "X",
+            "cat": "kernel",
+            "name": "k2",
+            "ts": 110,
+            "dur": 5,
+            "pid": 0,
+            "tid": 7,
+            "args": {"correlation": 6, "grid": [3, 1, 1], "block": [48, 1, 1]},
+        },
+        {
+            "ph": "X",
+            "cat": "kernel",
+            "name": "k3",
+            "ts": 120,
+            "dur": 5,
+            "pid": 0,
+            "tid": 7,
+            "args": {"correlation": 7, "grid": [1, 1, 1], "block": [32, 1, 1]},
+        },
     ]
     got = warps_from_trace({"traceEvents": ev})
     assert got[0]["warps"] == 20 * 8 + 3 * 2 and got[0]["kernels"] == ["k1", "k2"]

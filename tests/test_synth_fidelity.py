@@ -58,8 +58,15 @@ def test_fidelity_objective_matches_toy_time(paper):
     def err(sm):  # predicted time errors per group, recomputed from the layers (not the stored field)
         out = []
         for sg, g in zip(sm.groups, order):
-            es = [sum(model.predict(c, x["kh"], x["kw"], x["stride"], x["h"], x["w"], x["cin"], x["cout"])
-                      for x in sg.layers()) / model.real_ms(c, g.layers) - 1 for c in CONFIGS]
+            es = [
+                sum(
+                    model.predict(c, x["kh"], x["kw"], x["stride"], x["h"], x["w"], x["cin"], x["cout"])
+                    for x in sg.layers()
+                )
+                / model.real_ms(c, g.layers)
+                - 1
+                for c in CONFIGS
+            ]
             out.append(sum(map(abs, es)) / len(es))
         return out
 
@@ -95,13 +102,20 @@ def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
     """The measuring path itself (the GPU run uses it unchanged): a small model set, a 2 x 2 channel grid."""
     from torch import nn
 
-    m = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.MaxPool2d(2),
-                      nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=2), nn.Conv2d(16, 32, 1))
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 5, padding=2),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=2),
+        nn.Conv2d(16, 32, 1),
+    )
     wl = S.profile({"toy": m}, input_size=16)
     groups = sorted(S.cluster(wl, [16, 8, 4]), key=lambda g: -g.center)
     layouts = [synthetic_layers(g, downsample=False) for g in groups]
-    t = E.measure(wl, groups, layouts, device="cpu", dtypes=["fp32"], batches=[2], channels=(8, 16), mac_cap=100.0,
-                  **fast)
+    t = E.measure(
+        wl, groups, layouts, device="cpu", dtypes=["fp32"], batches=[2], channels=(8, 16), mac_cap=100.0, **fast
+    )
     cfg = t.configs[0]
     assert cfg.endswith("|fp32|2") and len(t.configs) == 1
     assert len(t.real_ms(cfg)) == sum(x.type == "conv" for x in wl)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _models_common import FAST, torch
 
 import aimatrix as am
@@ -39,7 +38,7 @@ def test_tiny_keeps_layers_kernels_and_strides():
     assert [g.h for g in tiny.groups] == [64, 32, 16, 8, 4, 2]
     for a, b in zip(tiny.groups, tiny.groups[1:]):
         assert b.cin == a.filters[-1]
-    (x,), = zoo.inputs("statsnet", 2, "tiny")
+    ((x,),) = zoo.inputs("statsnet", 2, "tiny")
     out = zoo.build("statsnet", "tiny")(x)
     assert out.shape == (2, tiny.groups[-1].filters[-1], 2, 2) and torch.isfinite(out).all()
 
@@ -71,14 +70,16 @@ def test_another_saved_synthesis(tmp_path):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("backend, dtype", [("torch", "bf16"), ("torch-graph", "fp16"), ("torch-compile", "fp32"),
-                                            ("onnxruntime", "fp32")])
+@pytest.mark.parametrize(
+    "backend, dtype", [("torch", "bf16"), ("torch-graph", "fp16"), ("torch-compile", "fp32"), ("onnxruntime", "fp32")]
+)
 def test_gpu_statsnet_every_backend(backend, dtype, tmp_path):
     if backend == "onnxruntime":
         pytest.importorskip("onnxruntime")
-    r = am.model("statsnet", size="tiny", batch=2, dtype=dtype, backend=backend, device="cuda", cache_dir=tmp_path,
-                 **FAST)
-    assert r.ok and r.verify["passed"], (r.error if not r.ok else r.verify)
+    r = am.model(
+        "statsnet", size="tiny", batch=2, dtype=dtype, backend=backend, device="cuda", cache_dir=tmp_path, **FAST
+    )
+    assert r.ok and r.verify["passed"], r.error if not r.ok else r.verify
 
 
 @pytest.mark.cuda

@@ -4,8 +4,8 @@ import pytest
 
 from aimatrix import timing
 from aimatrix.results import Result
-from aimatrix.system import env as envmod
 from aimatrix.results.result import energy_metrics
+from aimatrix.system import env as envmod
 from aimatrix.system.telemetry import REASONS, _Sample, nvml_unavailable_reason, sampling, summarize
 
 IDLE, CAP, THERMAL = REASONS["gpu_idle"], REASONS["sw_power_cap"], REASONS["hw_thermal_slowdown"]
@@ -16,7 +16,9 @@ def _samples(busy_clock=1755.0, reasons=CAP, n=20, power=650.0):
     out = [_Sample(0.0, 345.0, 2619.0, 80.0, 40.0, IDLE, 1_000_000.0)]
     for i in range(1, n + 1):
         t = 0.05 * i
-        out.append(_Sample(t, busy_clock, 2619.0, power, 40.0 + i, reasons, 1_000_000.0 + 80.0 * 50 + power * (t - 0.05) * 1e3))
+        out.append(
+            _Sample(t, busy_clock, 2619.0, power, 40.0 + i, reasons, 1_000_000.0 + 80.0 * 50 + power * (t - 0.05) * 1e3)
+        )
     return out
 
 
@@ -39,8 +41,16 @@ def test_thermal_slowdown_or_low_clock_flags_the_result():
 
 def test_energy_figures_join_the_metrics():
     tel = summarize(_samples(), interval_s=0.05, max_sm_mhz=1980.0, power_limit_w=700.0)
-    r = Result.from_measurement("gemm", {"m": 1}, backend="cublaslt", dtype="bf16", device="cuda:0",
-                                measurement={"stats": {"median_ms": 0.2}}, flops=1.4e11, telemetry=tel)
+    r = Result.from_measurement(
+        "gemm",
+        {"m": 1},
+        backend="cublaslt",
+        dtype="bf16",
+        device="cuda:0",
+        measurement={"stats": {"median_ms": 0.2}},
+        flops=1.4e11,
+        telemetry=tel,
+    )
     assert r.metrics["joules_per_op"] == pytest.approx(650.0 * 0.2e-3)
     assert r.metrics["tflops_per_watt"] == pytest.approx(r.tflops / 650.0)
     assert not r.throttled and r.telemetry["source"] == "nvml"

@@ -20,15 +20,18 @@ def _work(n=2000):
     return lambda: sum(range(n))
 
 
-@pytest.mark.parametrize("kwargs, exc, words", [
-    (dict(timer="ncu"), ValueError, ["timer='ncu'", "events", "cupti", "auto"]),
-    (dict(timer=None), None, []),
-    (dict(keep_samples=1), TypeError, ["keep_samples=1"]),
-    (dict(keep_samples="yes"), TypeError, ["keep_samples='yes'"]),
-    (dict(discard_throttled=0), TypeError, ["discard_throttled=0"]),
-    (dict(pause=-1), ValueError, ["pause=-1"]),
-    (dict(timer="cupti"), UnsupportedError, ["cupti", "CUDA device"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(timer="ncu"), ValueError, ["timer='ncu'", "events", "cupti", "auto"]),
+        (dict(timer=None), None, []),
+        (dict(keep_samples=1), TypeError, ["keep_samples=1"]),
+        (dict(keep_samples="yes"), TypeError, ["keep_samples='yes'"]),
+        (dict(discard_throttled=0), TypeError, ["discard_throttled=0"]),
+        (dict(pause=-1), ValueError, ["pause=-1"]),
+        (dict(timer="cupti"), UnsupportedError, ["cupti", "CUDA device"]),
+    ],
+)
 def test_bad_timer_options(kwargs, exc, words):
     if exc is None:  # None means "the default", like every other timing option
         assert am.timing.rule(**kwargs)["timer"] == "events"
@@ -67,8 +70,9 @@ def test_samples_round_trip_through_jsonl(tmp_path):
 
 def _result(fn, **kw):
     m = am.timing.measure(fn, device="cpu", keep_samples=True, min_samples=30, **QUICK, **kw)
-    return Result.from_measurement("layer", {"name": "sum"}, backend="python", dtype="fp32", device="cpu",
-                                   measurement=m)
+    return Result.from_measurement(
+        "layer", {"name": "sum"}, backend="python", dtype="fp32", device="cpu", measurement=m
+    )
 
 
 def test_compare_ranks_kept_samples():
@@ -151,8 +155,18 @@ def _cupti_ok():
 def test_cupti_times_a_short_gemm_without_the_flush_gap(mode):
     if not _cupti_ok():
         pytest.skip(f"CUPTI cannot run here: {am.timing.cupti_unavailable_reason('cuda')}")
-    r = am.gemm(256, 256, 256, dtype="bf16", device="cuda", mode=mode, timer="cupti", keep_samples=True,
-                max_time=1.0, min_time=0.3)
+    r = am.gemm(
+        256,
+        256,
+        256,
+        dtype="bf16",
+        device="cuda",
+        mode=mode,
+        timer="cupti",
+        keep_samples=True,
+        max_time=1.0,
+        min_time=0.3,
+    )
     s = r.stats
     assert r.ok and r.verify["passed"] and s["timer"] == "cupti" and s["timer_requested"] == "cupti"
     assert len(s["samples_ms"]) == len(s["event_samples_ms"]) == s["n"]
@@ -180,8 +194,7 @@ def test_cupti_sums_every_kernel_a_callable_launches():
         pytest.skip("CUPTI cannot run here")
     a = torch.randn(1024, 1024, device="cuda")
     one = am.timing.measure(lambda: a @ a, device="cuda", timer="cupti", max_time=0.5, min_time=0.2)
-    three = am.timing.measure(lambda: (a @ a, a @ a, a @ a), device="cuda", timer="cupti", max_time=0.5,
-                              min_time=0.2)
+    three = am.timing.measure(lambda: (a @ a, a @ a, a @ a), device="cuda", timer="cupti", max_time=0.5, min_time=0.2)
     assert one.stats["timer"] == three.stats["timer"] == "cupti"
     assert three.median_ms == pytest.approx(3 * one.median_ms, rel=0.1)
 
@@ -193,8 +206,17 @@ def test_models_take_the_cupti_timer():
         pytest.skip("CUPTI cannot run here")
     from aimatrix.macro import model
 
-    r = model("resnet50", size="tiny", batch=2, device="cuda", timer="cupti", keep_samples=True, max_time=0.5,
-              min_time=0.1, warmup=0.1)
+    r = model(
+        "resnet50",
+        size="tiny",
+        batch=2,
+        device="cuda",
+        timer="cupti",
+        keep_samples=True,
+        max_time=0.5,
+        min_time=0.1,
+        warmup=0.1,
+    )
     assert r.ok and r.stats["timer"] == "cupti" and len(r.stats["samples_ms"]) == r.stats["n"]
     # The kernels' summed durations: no more than the events' span around them (launch gaps left out).
     assert 0 < r.median_ms <= r.stats["event_median_ms"] * 1.02

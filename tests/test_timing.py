@@ -35,7 +35,7 @@ def test_median_ci_uses_order_statistics():
 
 def test_ci_is_infinite_with_few_samples():
     assert math.isinf(_native.core.stats([1.0, 2.0, 3.0])["rel_ci"])
-    assert _native.core.stats([]) ["n"] == 0
+    assert _native.core.stats([])["n"] == 0
 
 
 def _busy(ms):
@@ -43,6 +43,7 @@ def _busy(ms):
         end = time.perf_counter() + ms / 1e3
         while time.perf_counter() < end:
             pass
+
     return fn
 
 
@@ -72,20 +73,24 @@ def test_cold_mode_runs_one_launch_per_sample():
 def test_callable_exceptions_propagate():
     def boom():
         raise RuntimeError("kaboom")
+
     with pytest.raises(RuntimeError, match="kaboom"):
         am.timing.measure(boom, device="cpu")
 
 
-@pytest.mark.parametrize("opts, exc, text", [
-    (dict(target=0), ValueError, "target=0"),
-    (dict(target=2.0), ValueError, "target=2"),
-    (dict(min_samples=0), ValueError, "min_samples=0"),
-    (dict(max_time=-1), ValueError, "max_time=-1"),
-    (dict(min_time=5, max_time=1), ValueError, "max_time=1"),
-    (dict(repeat=-1), ValueError, "repeat=-1"),
-    (dict(min_samples="ten"), TypeError, "min_samples='ten'"),
-    (dict(bogus=1), TypeError, "unknown timing option 'bogus'"),
-])
+@pytest.mark.parametrize(
+    "opts, exc, text",
+    [
+        (dict(target=0), ValueError, "target=0"),
+        (dict(target=2.0), ValueError, "target=2"),
+        (dict(min_samples=0), ValueError, "min_samples=0"),
+        (dict(max_time=-1), ValueError, "max_time=-1"),
+        (dict(min_time=5, max_time=1), ValueError, "max_time=1"),
+        (dict(repeat=-1), ValueError, "repeat=-1"),
+        (dict(min_samples="ten"), TypeError, "min_samples='ten'"),
+        (dict(bogus=1), TypeError, "unknown timing option 'bogus'"),
+    ],
+)
 def test_bad_timing_options(opts, exc, text):
     with pytest.raises(exc, match=text):
         am.timing.measure(lambda: None, device="cpu", **opts)
@@ -131,7 +136,7 @@ def test_rule_stops_at_min_time_once_the_target_is_met():
     st, taken = _scripted([1.0])  # defaults: 2 s of warm-up, then at least 2 s and 10 samples
     assert st["converged"] and st["settled"] and st["median_ms"] == 1.0 and st["repeat"] == 1
     assert 2.0 <= st["warmup_s"] <= 2.0 + 0.11  # settled within one 0.1 s window after the minimum
-    assert 2000 <= st["n"] <= 2000 + 20          # checks come between chunks of <= 20 ms
+    assert 2000 <= st["n"] <= 2000 + 20  # checks come between chunks of <= 20 ms
     assert taken == st["n"] + st["warmup_samples"]
 
 

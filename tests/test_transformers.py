@@ -6,25 +6,27 @@ CPU tests run the tiny configurations; GPU checks are marked cuda.
 import math
 
 import pytest
-
 from _models_common import FAST, cuda, torch
 
 from aimatrix import OutOfMemoryError, UnsupportedError
 from aimatrix.layers import layer
 from aimatrix.macro import model, zoo
 from aimatrix.macro.llm import llm, run_llm
-from aimatrix.models import bert, llama
 from aimatrix.micro import catalog as micro_catalog
+from aimatrix.models import bert, llama
 
 TINY = llama.CONFIGS["tiny"]
 
 
 # -- layers ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", [
-    dict(heads=4, kv_heads=0, causal=False),    # multi-head
-    dict(heads=4, kv_heads=2, causal=True),     # grouped-query, causal
-    dict(heads=4, kv_heads=1, causal=False, sdpa_backend="math"),
-])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        dict(heads=4, kv_heads=0, causal=False),  # multi-head
+        dict(heads=4, kv_heads=2, causal=True),  # grouped-query, causal
+        dict(heads=4, kv_heads=1, causal=False, sdpa_backend="math"),
+    ],
+)
 def test_attention_layer_runs_verified(shape):
     r = layer("attention", n=2, seq=8, kv_seq=8, dim=16, device="cpu", **shape, **FAST)
     assert r.ok and r.verify["passed"]
@@ -40,11 +42,14 @@ def test_attention_flops_by_hand():
     assert full.metrics["flops"] == 32768 and causal.metrics["flops"] == 16384
 
 
-@pytest.mark.parametrize("name, shape, flops", [
-    ("rmsnorm", dict(n=4, features=8), None),
-    ("rotary", dict(n=1, heads=2, seq=4, dim=8), None),
-    ("swiglu", dict(n=4, hidden=8, intermediate=16), 6 * 4 * 8 * 16),
-])
+@pytest.mark.parametrize(
+    "name, shape, flops",
+    [
+        ("rmsnorm", dict(n=4, features=8), None),
+        ("rotary", dict(n=1, heads=2, seq=4, dim=8), None),
+        ("swiglu", dict(n=4, hidden=8, intermediate=16), 6 * 4 * 8 * 16),
+    ],
+)
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_transformer_layers(name, shape, flops, dtype):
     r = layer(name, dtype=dtype, device="cpu", **shape, **FAST)
@@ -100,8 +105,8 @@ def test_bert_configurations_and_flops():
 
 # -- the decoder --------------------------------------------------------------------------------
 def test_decoder_parameter_counts_match_the_published_sizes():
-    assert llama.params(llama.CONFIGS["1b"])["total"] == pytest.approx(1.236e9, rel=0.005)   # Llama 3.2 1B
-    assert llama.params(llama.CONFIGS["8b"])["total"] == pytest.approx(8.03e9, rel=0.005)    # Llama 3.1 8B
+    assert llama.params(llama.CONFIGS["1b"])["total"] == pytest.approx(1.236e9, rel=0.005)  # Llama 3.2 1B
+    assert llama.params(llama.CONFIGS["8b"])["total"] == pytest.approx(8.03e9, rel=0.005)  # Llama 3.1 8B
     tiny = llama.Llama(TINY, max_pos=32)
     assert sum(p.numel() for p in tiny.parameters()) == llama.params(TINY)["total"]
 
@@ -148,6 +153,7 @@ def test_decode_takes_the_attention_output_in_any_layout(monkeypatch):
     def flash_like(*a, **kw):
         o = plain(*a, **kw)
         return o.transpose(1, 2).contiguous().transpose(1, 2)  # same values, the fused kernels' strides
+
     torch.manual_seed(0)
     m = llama.Llama(TINY, max_pos=32).eval()
     tokens = torch.randint(0, TINY.vocab, (2, 9))
@@ -209,17 +215,20 @@ def test_zoo_decoder_too_big_for_the_host_is_refused_before_building(monkeypatch
     assert zoo.build("llama_1b", device="meta").c.layers == 16  # a shape-only build allocates nothing
 
 
-@pytest.mark.parametrize("kw, exc, words", [
-    (dict(batch=0), ValueError, ["batch=0"]),
-    (dict(new_tokens=0, phase="generate"), ValueError, ["new_tokens=0"]),
-    (dict(prompt=-1), ValueError, ["prompt=-1"]),
-    (dict(phase="serve"), ValueError, ["phase='serve'", "prefill, decode, generate"]),
-    (dict(config="3b"), ValueError, ["config='3b'", "1b, 8b, tiny"]),
-    (dict(backend="onnxruntime"), ValueError, ["onnxruntime", "torch-graph"]),
-    (dict(prompt=5000), ValueError, ["prompt=5000", "4096"]),
-    (dict(config="8b", batch=4096, prompt=8192), OutOfMemoryError, ["needs about", "GiB"]),
-    (dict(sdpa_backend="cudnn"), UnsupportedError, ["sdpa_backend='cudnn'", "math"]),
-])
+@pytest.mark.parametrize(
+    "kw, exc, words",
+    [
+        (dict(batch=0), ValueError, ["batch=0"]),
+        (dict(new_tokens=0, phase="generate"), ValueError, ["new_tokens=0"]),
+        (dict(prompt=-1), ValueError, ["prompt=-1"]),
+        (dict(phase="serve"), ValueError, ["phase='serve'", "prefill, decode, generate"]),
+        (dict(config="3b"), ValueError, ["config='3b'", "1b, 8b, tiny"]),
+        (dict(backend="onnxruntime"), ValueError, ["onnxruntime", "torch-graph"]),
+        (dict(prompt=5000), ValueError, ["prompt=5000", "4096"]),
+        (dict(config="8b", batch=4096, prompt=8192), OutOfMemoryError, ["needs about", "GiB"]),
+        (dict(sdpa_backend="cudnn"), UnsupportedError, ["sdpa_backend='cudnn'", "math"]),
+    ],
+)
 def test_llm_bad_input(kw, exc, words):
     args = dict(config="tiny", device="cpu", **FAST)
     args.update(kw)
@@ -249,8 +258,20 @@ def test_gpu_sdpa_backends(dim, causal):
     ran = {}
     for be in ("flash", "efficient", "cudnn", "math"):
         try:
-            r = layer("attention", n=2, heads=16, kv_heads=4, seq=1024, kv_seq=1024, dim=dim, causal=causal,
-                      sdpa_backend=be, dtype="bf16", device="cuda", **FAST)
+            r = layer(
+                "attention",
+                n=2,
+                heads=16,
+                kv_heads=4,
+                seq=1024,
+                kv_seq=1024,
+                dim=dim,
+                causal=causal,
+                sdpa_backend=be,
+                dtype="bf16",
+                device="cuda",
+                **FAST,
+            )
         except UnsupportedError as e:
             assert "backends that can" in str(e)
             continue
@@ -264,8 +285,18 @@ def test_gpu_sdpa_backends(dim, causal):
 @pytest.mark.cuda
 def test_gpu_flash_refuses_fp32():
     with pytest.raises(UnsupportedError, match=r"sdpa_backend='flash'.*backends that can: .*efficient"):
-        layer("attention", n=1, heads=8, seq=512, kv_seq=512, dim=64, sdpa_backend="flash", dtype="fp32",
-              device="cuda", **FAST)
+        layer(
+            "attention",
+            n=1,
+            heads=8,
+            seq=512,
+            kv_seq=512,
+            dim=64,
+            sdpa_backend="flash",
+            dtype="fp32",
+            device="cuda",
+            **FAST,
+        )
 
 
 @cuda

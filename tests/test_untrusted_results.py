@@ -11,14 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _sample_runs import h100_run
+
 from aimatrix.results import Result, write_jsonl
 from aimatrix.results.compare import compare
 from aimatrix.results.export import write_csv
 from aimatrix.results.jsonl import check_resumable, drop_partial_last_line, load_results, run_ids
 from aimatrix.results.report import build_report, find_chromium, render_in_browser, write_report
-
 
 
 def _set(record: dict, path: str, value) -> dict:
@@ -49,23 +48,38 @@ BAD_LINES = [
     ("median negative", json.dumps(_set(GOOD, "stats.median_ms", -2.0)), "field 'stats.median_ms' must be"),
     ("median zero", json.dumps(_set(GOOD, "stats.median_ms", 0)), "field 'stats.median_ms' must be"),
     ("median NaN", json.dumps(_set(GOOD, "stats.median_ms", float("nan"))), "field 'stats.median_ms' must be"),
-    ("median 1e400", json.dumps(_set(GOOD, "stats.median_ms", 1.5)).replace('"median_ms": 1.5', '"median_ms": 1e400'),
-     "field 'stats.median_ms' must be a finite number"),
+    (
+        "median 1e400",
+        json.dumps(_set(GOOD, "stats.median_ms", 1.5)).replace('"median_ms": 1.5', '"median_ms": 1e400'),
+        "field 'stats.median_ms' must be a finite number",
+    ),
     ("rel_ci true", json.dumps(_set(GOOD, "stats.rel_ci", True)), "field 'stats.rel_ci' must be"),
     ("tflops a string", json.dumps(_set(GOOD, "metrics.tflops", "fast")), "field 'metrics.tflops' must be"),
     ("bytes tiny", json.dumps(_set(GOOD, "metrics.bytes", 1e-300)), "field 'metrics.bytes' must be"),
-    ("flops huge int", json.dumps(_set(GOOD, "metrics.flops", 10 ** 400)), "field 'metrics.flops' must be"),
-    ("sm clock a number", json.dumps(_set(GOOD, "telemetry", {"sm_clock_mhz": 5})),
-     "field 'telemetry.sm_clock_mhz' must be an object of numbers"),
-    ("reasons a string", json.dumps(_set(GOOD, "telemetry.throttle_reasons", "hot")),
-     "field 'telemetry.throttle_reasons' must be a list of strings"),
-    ("unavailable a number", json.dumps(_set(GOOD, "telemetry", {"unavailable": 5})),
-     "field 'telemetry.unavailable' must be a string"),
+    ("flops huge int", json.dumps(_set(GOOD, "metrics.flops", 10**400)), "field 'metrics.flops' must be"),
+    (
+        "sm clock a number",
+        json.dumps(_set(GOOD, "telemetry", {"sm_clock_mhz": 5})),
+        "field 'telemetry.sm_clock_mhz' must be an object of numbers",
+    ),
+    (
+        "reasons a string",
+        json.dumps(_set(GOOD, "telemetry.throttle_reasons", "hot")),
+        "field 'telemetry.throttle_reasons' must be a list of strings",
+    ),
+    (
+        "unavailable a number",
+        json.dumps(_set(GOOD, "telemetry", {"unavailable": 5})),
+        "field 'telemetry.unavailable' must be a string",
+    ),
     ("passed a string", json.dumps(_set(GOOD, "verify.passed", "yes")), "field 'verify.passed' must be true or false"),
     ("env a list", json.dumps(_set(GOOD, "env", [1])), "field 'env' must be an object"),
     ("gpu a string", json.dumps(_set(GOOD, "env.gpu", "H100")), "field 'env.gpu' must be an object"),
-    ("gpu memory a string", json.dumps(_set(GOOD, "env.gpu.total_mem_bytes", "80 GB")),
-     "field 'env.gpu.total_mem_bytes' must be"),
+    (
+        "gpu memory a string",
+        json.dumps(_set(GOOD, "env.gpu.total_mem_bytes", "80 GB")),
+        "field 'env.gpu.total_mem_bytes' must be",
+    ),
     ("gpu name a list", json.dumps(_set(GOOD, "env.gpu.name", ["H100"])), "field 'env.gpu.name' must be a string"),
     ("revision a number", json.dumps(_set(GOOD, "env.git_revision", 7)), "field 'env.git_revision' must be a string"),
     ("frameworks a list", json.dumps(_set(GOOD, "env.frameworks", ["torch"])), "field 'env.frameworks' must be an"),
@@ -78,8 +92,11 @@ BAD_LINES = [
     ("run id a number", json.dumps(_set(GOOD, "run", {"run_id": 1})), "field 'run.run_id' must be a string"),
     ("lone surrogate", json.dumps(GOOD).replace('"cublaslt"', '"cub\\ud800"'), "lone surrogate"),
     ("100k brackets", "[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
-    ("nested params", json.dumps(_set(GOOD, "params.model_kw", json.loads("[" * NESTED + "]" * NESTED))),
-     "nested deeper than 32 levels (in field 'params')"),
+    (
+        "nested params",
+        json.dumps(_set(GOOD, "params.model_kw", json.loads("[" * NESTED + "]" * NESTED))),
+        "nested deeper than 32 levels (in field 'params')",
+    ),
     ("a JSON array", "[1, 2]", "expected a JSON object, got list"),
 ]
 
@@ -123,17 +140,20 @@ def test_public_functions_work_on_what_passed(tmp_path):
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}  # the aimatrix this interpreter imports, installed or on PYTHONPATH
-    return subprocess.run([sys.executable, "-m", "aimatrix.bench", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "aimatrix.bench", *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
+    )
 
 
 def test_cli_compare_report_export_skip_bad_lines_with_warnings(tmp_path):
     p, good, expected = _mixed_file(tmp_path)
     base = tmp_path / "base.jsonl"
     write_jsonl(base, h100_run(1))
-    runs = {"compare": _cli("compare", str(base), str(p), cwd=tmp_path),
-            "report": _cli("report", str(p), str(base), "-o", str(tmp_path / "r.html"), cwd=tmp_path),
-            "export": _cli("export", str(p), "-o", str(tmp_path / "r.csv"), cwd=tmp_path)}
+    runs = {
+        "compare": _cli("compare", str(base), str(p), cwd=tmp_path),
+        "report": _cli("report", str(p), str(base), "-o", str(tmp_path / "r.html"), cwd=tmp_path),
+        "export": _cli("export", str(p), "-o", str(tmp_path / "r.csv"), cwd=tmp_path),
+    }
     for name, proc in runs.items():
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, (name, proc.stderr[-3000:])
         flat = " ".join(proc.stderr.split())  # the console may wrap long warnings
@@ -171,8 +191,14 @@ def _taint(x, keep=("schema", "op")):
 
 
 def _tainted_run() -> list[dict]:
-    run = {"run_id": "r1", "started_utc": "2026-12-06T10:00:00Z", "command": "aimatrix micro", "aimatrix": "0.2.0",
-           "git_revision": "abc", "host": "node"}
+    run = {
+        "run_id": "r1",
+        "started_utc": "2026-12-06T10:00:00Z",
+        "command": "aimatrix micro",
+        "aimatrix": "0.2.0",
+        "git_revision": "abc",
+        "host": "node",
+    }
     out = []
     for r in h100_run(0):
         d = r.to_dict()
@@ -199,18 +225,24 @@ def _tainted_page(tmp_path):
     assert sum(MARK in str(r.to_dict()) for r in lo.results) == len(records)  # the markup survived loading
     other = [r.with_(backend=r.backend + "x") for r in lo.results]  # a second run with markup: the comparison too
     reference = {k: MARK for k in ("name", "device", "date", "driver", "command")} | {"versions": {MARK: MARK}}
-    scorecard = {"reference": reference,
-                 "tiers": [{"tier": MARK, "score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}],
-                 "overall": {"score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}}
-    return build_report([(str(p) + MARK, lo.results), (MARK, lo.results), ("other", other)],
-                        title=MARK, problems=lo.problems, scorecard=scorecard)
+    scorecard = {
+        "reference": reference,
+        "tiers": [{"tier": MARK, "score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]}],
+        "overall": {"score": 1.5, "cases": 2, "scored": 1, "no_reference": [MARK]},
+    }
+    return build_report(
+        [(str(p) + MARK, lo.results), (MARK, lo.results), ("other", other)],
+        title=MARK,
+        problems=lo.problems,
+        scorecard=scorecard,
+    )
 
 
 def test_report_escapes_every_string_from_the_records(tmp_path):
     page, charts = _tainted_page(tmp_path)
     assert charts  # the charts were drawn: their titles, legends and tooltips are in the page
-    for raw in (SCRIPT, IMG, "<img", "<script>alert", 'x onerror=alert(1)>'):
-        assert raw not in page, (raw, page[max(0, page.find(raw) - 300):page.find(raw) + 100])
+    for raw in (SCRIPT, IMG, "<img", "<script>alert", "x onerror=alert(1)>"):
+        assert raw not in page, (raw, page[max(0, page.find(raw) - 300) : page.find(raw) + 100])
     assert page.count("<script") == 1  # the report's own chart check, nothing else
     assert html.escape(MARK, quote=True) in page
     for text in ("unavailable: " + html.escape(MARK), "aimatrix micro" + html.escape(MARK)):
@@ -242,8 +274,11 @@ def test_check_resumable_refuses_files_that_are_not_aimatrix_jsonl(tmp_path):
     check_resumable(cut)
     table = tmp_path / "table.csv"
     table.write_text("op,median_ms\ngemm,1.0\n")
-    with pytest.raises(ValueError, match=r"table.csv is not an aimatrix results file \(line 1: not JSON .*\); "
-                                         r"refusing to resume into it"):
+    with pytest.raises(
+        ValueError,
+        match=r"table.csv is not an aimatrix results file \(line 1: not JSON .*\); "
+        r"refusing to resume into it",
+    ):
         check_resumable(table)
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(good.read_text() + "notes: the H100 was hot\n" + good.read_text())
@@ -256,8 +291,14 @@ def test_check_resumable_refuses_files_that_are_not_aimatrix_jsonl(tmp_path):
 
 
 def _with_run(results, run_id):
-    run = {"run_id": run_id, "started_utc": "2026-12-06T10:00:00Z", "command": ["aimatrix", "micro", "--out", "x"],
-           "aimatrix": "0.2.0", "git_revision": None, "host": "node-1"}
+    run = {
+        "run_id": run_id,
+        "started_utc": "2026-12-06T10:00:00Z",
+        "command": ["aimatrix", "micro", "--out", "x"],
+        "aimatrix": "0.2.0",
+        "git_revision": None,
+        "host": "node-1",
+    }
     return [r.with_(run=run) for r in results]
 
 
@@ -279,8 +320,9 @@ def test_run_ids_and_csv_and_compare_with_the_run_field(tmp_path):
 def test_cli_compare_prints_record_text_literally(tmp_path):
     base, other = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     write_jsonl(base, h100_run(0))
-    write_jsonl(other, [r.with_(env={**r.env, "gpu": {**r.env["gpu"], "name": "[/bold] GPU [red]x"}})
-                        for r in h100_run(1)])
+    write_jsonl(
+        other, [r.with_(env={**r.env, "gpu": {**r.env["gpu"], "name": "[/bold] GPU [red]x"}}) for r in h100_run(1)]
+    )
     proc = _cli("compare", str(base), str(other), cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "[/bold] GPU [red]x" in proc.stdout
@@ -303,7 +345,7 @@ def test_drop_partial_last_line_cuts_only_a_cut_off_record(tmp_path):
     assert drop_partial_last_line(p) == 100 and p.read_text() == text
 
 
-HOSTILE = [None, True, 0, -1, 0.5, 1e-300, 1e300, 10 ** 30, "", "x", "[/b]", [], ["a", 1], {}, {"median": "x"}]
+HOSTILE = [None, True, 0, -1, 0.5, 1e-300, 1e300, 10**30, "", "x", "[/b]", [], ["a", 1], {}, {"median": "x"}]
 
 
 def _paths(x, pre=()):

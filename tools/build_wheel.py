@@ -22,7 +22,6 @@ wheel for every later Python.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -35,7 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHS = "80-real;86-real;89-real;90a-real;90-virtual"
 RUNTIME = {
     "cu13": ["nvidia-cublas==13.*", "nvidia-cuda-runtime==13.*", "nvidia-cudnn-cu13==9.*", "cuda-pathfinder>=1.2"],
-    "cu12": ["nvidia-cublas-cu12==12.*", "nvidia-cuda-runtime-cu12==12.*", "nvidia-cudnn-cu12==9.*", "cuda-pathfinder>=1.2"],
+    "cu12": [
+        "nvidia-cublas-cu12==12.*",
+        "nvidia-cuda-runtime-cu12==12.*",
+        "nvidia-cudnn-cu12==9.*",
+        "cuda-pathfinder>=1.2",
+    ],
 }
 EXCLUDE = ["libcuda.so.1", "libcublas.so.*", "libcublasLt.so.*", "libcudart.so.*", "libcudnn*.so.*", "libnvrtc*"]
 
@@ -59,15 +63,19 @@ def pyproject_for(flavor: str) -> str:
         for cu in RUNTIME:
             text = re.sub(rf"^{cu} = \[.*\]$", f'{cu} = ["aimatrix-{cu}=={v}"]', text, flags=re.M)
         if "cu12 = " not in text:
-            text = text.replace("[project.optional-dependencies]\n", f'[project.optional-dependencies]\ncu12 = ["aimatrix-cu12=={v}"]\n')
+            text = text.replace(
+                "[project.optional-dependencies]\n", f'[project.optional-dependencies]\ncu12 = ["aimatrix-cu12=={v}"]\n'
+            )
         return text
     text = re.sub(r'^name = "aimatrix"$', f'name = "aimatrix-{flavor}"', text, flags=re.M)
     text = re.sub(r"^description = .*$", f'description = "aimatrix CUDA {flavor[2:]} back end"', text, flags=re.M)
-    text = re.sub(r"^dependencies = .*$", f"dependencies = {_toml_list([f'aimatrix=={v}'] + RUNTIME[flavor])}", text, flags=re.M)
+    text = re.sub(
+        r"^dependencies = .*$", f"dependencies = {_toml_list([f'aimatrix=={v}'] + RUNTIME[flavor])}", text, flags=re.M
+    )
     # No extras, scripts or Python packages: only aimatrix/_backends/<flavor>/ (installed by CMake).
     text = re.sub(r"\[project\.optional-dependencies\]\n(?:.*\n)*?\n", "", text)
     text = re.sub(r"\[project\.scripts\]\n(?:.*\n)*?\n", "", text)
-    text = re.sub(r'^wheel\.packages = .*$', "wheel.packages = []", text, flags=re.M)
+    text = re.sub(r"^wheel\.packages = .*$", "wheel.packages = []", text, flags=re.M)
     return text
 
 
@@ -80,13 +88,17 @@ def build(flavor: str, out: Path, archs: str, nvcc: str | None, repair: bool, pl
             (src / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, src / f)
         (src / "pyproject.toml").write_text(pyproject_for(flavor))
-        env = dict(os.environ, AIMATRIX_CUDA_ARCHS=archs,
-                   AIMATRIX_COMPONENT="frontend" if flavor == "cpu" else "backend")
+        env = dict(
+            os.environ, AIMATRIX_CUDA_ARCHS=archs, AIMATRIX_COMPONENT="frontend" if flavor == "cpu" else "backend"
+        )
         if nvcc:
             env["CUDACXX"] = nvcc
         raw = Path(tmp) / "raw"
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(raw), str(src)],
-                       env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(raw), str(src)],
+            env=env,
+            check=True,
+        )
         (wheel,) = raw.glob("*.whl")
         if flavor != "cpu" and not any("_backends/" + flavor in n for n in _names(wheel)):
             raise SystemExit(f"the {flavor} wheel has no CUDA module: was nvcc/cuBLAS found? ({wheel.name})")
@@ -115,9 +127,12 @@ def main() -> None:
     ap.add_argument("--archs", default=DEFAULT_ARCHS, help=f"CUDA architectures (default {DEFAULT_ARCHS})")
     ap.add_argument("--nvcc", default=None, help="the nvcc to use (e.g. from the nvidia-cuda-nvcc-cu12 wheel)")
     ap.add_argument("--no-repair", action="store_true", help="skip auditwheel (e.g. for a quick local test)")
-    ap.add_argument("--plat", default=None,
-                    help="manylinux tag to repair to (default: the most compatible the build allows; a Debian 12 "
-                         "toolchain gives manylinux_2_34, a manylinux_2_28 container gives manylinux_2_28)")
+    ap.add_argument(
+        "--plat",
+        default=None,
+        help="manylinux tag to repair to (default: the most compatible the build allows; a Debian 12 "
+        "toolchain gives manylinux_2_34, a manylinux_2_28 container gives manylinux_2_28)",
+    )
     args = ap.parse_args()
     wheel = build(args.flavor, Path(args.out).resolve(), args.archs, args.nvcc, not args.no_repair, args.plat)
     print(f"{wheel} ({wheel.stat().st_size / 2**20:.1f} MiB)")

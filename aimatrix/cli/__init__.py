@@ -20,8 +20,10 @@ from . import collectives, compare, export, info, layers, macro, membw, micro, r
 from .common import Command, stderr
 from .options import SHARED, add_shared, merge_shared
 
-COMMANDS: dict[str, Command] = {m.COMMAND.name: m.COMMAND for m in (
-    suite, micro, membw, layers, macro, synth, collectives, info, compare, report, export)}
+COMMANDS: dict[str, Command] = {
+    m.COMMAND.name: m.COMMAND
+    for m in (suite, micro, membw, layers, macro, synth, collectives, info, compare, report, export)
+}
 DEFAULT = "suite"
 
 _EPILOG = """examples:
@@ -43,8 +45,9 @@ def _version() -> str:
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser and each subcommand's."""
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="aimatrix", description="How fast is this AI accelerator, really?",
-                                     epilog=_EPILOG, formatter_class=fmt)
+    parser = argparse.ArgumentParser(
+        prog="aimatrix", description="How fast is this AI accelerator, really?", epilog=_EPILOG, formatter_class=fmt
+    )
     parser.add_argument("--version", action="version", version=_version())
     add_shared(parser, SHARED, top=True)
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
@@ -96,8 +99,10 @@ def _run_fleet(argv: list[str], spec: str) -> int:
     rc, files = run_fleet(argv, devices)
     flags = summarize(files)
     for f in flags:
-        con.print(f"[yellow]{f['device']} is {100 * f['slower_by']:.1f}% slower than its peers[/yellow] on "
-                  f"{escape(f['case'])} ({f['median_ms']:.4g} ms vs {f['peers_median_ms']:.4g} ms)")
+        con.print(
+            f"[yellow]{f['device']} is {100 * f['slower_by']:.1f}% slower than its peers[/yellow] on "
+            f"{escape(f['case'])} ({f['median_ms']:.4g} ms vs {f['peers_median_ms']:.4g} ms)"
+        )
     con.print(f"{len(flags)} slow case(s) across {len(devices)} devices; results in {', '.join(files.values())}")
     return max(rc, 1 if flags else 0)
 
@@ -123,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as e:
         if not _torch_missing(e):
             raise
-        stderr().print("[red]error:[/red] " + escape('this command needs PyTorch, which is not installed: '
-                                                     'pip install "aimatrix[torch]"'))
+        stderr().print(
+            "[red]error:[/red] "
+            + escape('this command needs PyTorch, which is not installed: pip install "aimatrix[torch]"')
+        )
         return 2
     except (ValueError, TypeError, UnsupportedError) as e:
         stderr().print(f"[red]error:[/red] {escape(str(e))}")

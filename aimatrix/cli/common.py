@@ -18,6 +18,7 @@ from ..suite.case import Case
 from ..suite.runner import RunResults, run_cases
 from .console import print_results
 
+
 def console() -> Console:
     """Wide enough for the results table when writing to a file or pipe."""
     c = Console(soft_wrap=True)
@@ -31,9 +32,15 @@ def stderr() -> Console:
 def timing_of(args: argparse.Namespace) -> dict:
     """The stopping rule of every case: --max-time, --target, and --quick's short budget (``timing.QUICK``,
     one meaning for every subcommand)."""
-    return timing.rule(max_time=args.max_time, target=args.target, timer=args.timer, pause=args.pause,
-                       keep_samples=args.keep_samples or None, discard_throttled=args.discard_throttled or None,
-                       preset=timing.QUICK if args.quick else None)
+    return timing.rule(
+        max_time=args.max_time,
+        target=args.target,
+        timer=args.timer,
+        pause=args.pause,
+        keep_samples=args.keep_samples or None,
+        discard_throttled=args.discard_throttled or None,
+        preset=timing.QUICK if args.quick else None,
+    )
 
 
 def device_title(dev) -> str:
@@ -74,8 +81,15 @@ class Outcome:
     code: int = 0
 
 
-def run_suite(args: argparse.Namespace, cases: Sequence[Case], *, device: str, title: str,
-              con: Console | None = None, table: bool = True) -> Outcome:
+def run_suite(
+    args: argparse.Namespace,
+    cases: Sequence[Case],
+    *,
+    device: str,
+    title: str,
+    con: Console | None = None,
+    table: bool = True,
+) -> Outcome:
     """Run ``cases`` with the suite options in ``args``: check --out first, stamp the run, print, summarise.
 
     The exit code (``Outcome.code``): 0 every case passed; 1 some case failed; 130 interrupted
@@ -93,8 +107,16 @@ def run_suite(args: argparse.Namespace, cases: Sequence[Case], *, device: str, t
         outfile.check_writable(args.csv, "--csv")
     run = provenance.new_run(getattr(args, "argv", None))
     con.print(f"[bold]aimatrix[/bold] {escape(title)}: {len(cases)} cases -> {escape(out)} (run {run['run_id']})")
-    results = run_cases(cases, device=device, out=out, resume=args.resume, isolate=args.isolate,
-                        timeout=args.timeout, retry_failed=args.retry_failed, run=run)
+    results = run_cases(
+        cases,
+        device=device,
+        out=out,
+        resume=args.resume,
+        isolate=args.isolate,
+        timeout=args.timeout,
+        retry_failed=args.retry_failed,
+        run=run,
+    )
     if results.skipped:
         con.print(f"--resume: {len(results.skipped)} case(s) already in {escape(out)}, not run again")
     shown = [*results.skipped, *results]
@@ -111,9 +133,11 @@ def run_suite(args: argparse.Namespace, cases: Sequence[Case], *, device: str, t
     tail += f"; {loaded} measured while other processes kept the CPU busy" if loaded else ""
     if results.interrupted:
         running = f" while running {results.running}" if results.running else ""
-        con.print(f"[yellow]interrupted{escape(running)}[/yellow]: {ok} passed, {failed} failed, "
-                  f"{results.not_run + (1 if results.running else 0)} not run{tail}; "
-                  f"every finished case is in {escape(out)} (go on with --resume --out {escape(out)})")
+        con.print(
+            f"[yellow]interrupted{escape(running)}[/yellow]: {ok} passed, {failed} failed, "
+            f"{results.not_run + (1 if results.running else 0)} not run{tail}; "
+            f"every finished case is in {escape(out)} (go on with --resume --out {escape(out)})"
+        )
         return Outcome(results, out, run, shown, 130)
     con.print(f"{ok} passed, {failed} failed{tail}; results in {escape(out)}")
     return Outcome(results, out, run, shown, 1 if failed else 0)

@@ -15,8 +15,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("base", help="results of the base run (JSON Lines)")
     p.add_argument("new", help="results of the new run (JSON Lines)")
     p.add_argument("--threshold", default="3%", help="smallest change that counts as a regression (default 3%%)")
-    p.add_argument("--gate", action="store_true",
-                   help="exit 1 on a regression even when the runs are on different devices")
+    p.add_argument(
+        "--gate", action="store_true", help="exit 1 on a regression even when the runs are on different devices"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     # Device names and file names come from outside: escaped, never read as markup.
     base_dev, new_dev, base_f, new_f = map(escape, (cmp.base_device, cmp.new_device, args.base, args.new))
     if not cmp.matched:
-        con.print(f"[red]no case in common[/red] between {base_f} ({len(base.results)} results, {base_dev}) and "
-                  f"{new_f} ({len(new.results)} results, {new_dev}): nothing to compare")
+        con.print(
+            f"[red]no case in common[/red] between {base_f} ({len(base.results)} results, {base_dev}) and "
+            f"{new_f} ({len(new.results)} results, {new_dev}): nothing to compare"
+        )
         return 2
     if cmp.devices_differ:
         con.print(f"base: {base_dev} ({base_f}); new: {new_dev} ({new_f})")
@@ -43,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {v}" for v, n in cmp.counts().most_common())
     gate = args.gate or not cmp.devices_differ
     if cmp.devices_differ:
-        con.print(f"devices differ ({base_dev} vs {new_dev}): side-by-side comparison"
-                  + ("" if args.gate else ", not a regression gate (--gate makes it one)"))
+        con.print(
+            f"devices differ ({base_dev} vs {new_dev}): side-by-side comparison"
+            + ("" if args.gate else ", not a regression gate (--gate makes it one)")
+        )
     regressions = cmp.regressions
     if regressions and gate:
-        con.print(f"{summary}. [red]{len(regressions)} regression(s)[/red] beyond {threshold:.1%}: "
-                  + escape("; ".join(r.label + f" ({r.verdict})" for r in regressions[:10])))
+        con.print(
+            f"{summary}. [red]{len(regressions)} regression(s)[/red] beyond {threshold:.1%}: "
+            + escape("; ".join(r.label + f" ({r.verdict})" for r in regressions[:10]))
+        )
         return 1
     if gate:
         con.print(f"{summary}. No significant regression beyond {threshold:.1%}.")
@@ -56,7 +63,14 @@ def run(args: argparse.Namespace) -> int:
         con.print(f"{summary} ({new_dev} against {base_dev}, threshold {threshold:.1%}).")
     return 0
 
-COMMAND = Command("compare", "compare two runs case by case; exit 1 on a significant regression",
-                  """examples:
+
+COMMAND = Command(
+    "compare",
+    "compare two runs case by case; exit 1 on a significant regression",
+    """examples:
   aimatrix compare base.jsonl new.jsonl --threshold 2%
-  aimatrix compare h100.jsonl h200.jsonl --csv side-by-side.csv""", ("csv",), add_options, run)
+  aimatrix compare h100.jsonl h200.jsonl --csv side-by-side.csv""",
+    ("csv",),
+    add_options,
+    run,
+)

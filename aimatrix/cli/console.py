@@ -42,11 +42,15 @@ def _flops(r: Result, giga: bool) -> str:
 
 #: (heading, cell) of the optional columns; a column is shown when some row has a value in it.
 def _columns(giga: bool) -> list[tuple[str, Callable[[Result], str]]]:
-    return [("GFLOP/s" if giga else "TFLOP/s", lambda r: _flops(r, giga)), ("GB/s", lambda r: _fmt(r.gbps, ".4g")),
-            ("items/s", lambda r: _fmt(r.items_per_s, ",.5g")), ("% peak", lambda r: _fmt(r.pct_of_peak, ".1f")),
-            ("W", lambda r: _fmt(r.metrics.get("avg_power_w"), ".0f")),
-            ("TFLOP/s/W", lambda r: _fmt(r.metrics.get("tflops_per_watt"), ".3g")),
-            ("rel err", lambda r: _fmt(r.rel_error, ".1e"))]
+    return [
+        ("GFLOP/s" if giga else "TFLOP/s", lambda r: _flops(r, giga)),
+        ("GB/s", lambda r: _fmt(r.gbps, ".4g")),
+        ("items/s", lambda r: _fmt(r.items_per_s, ",.5g")),
+        ("% peak", lambda r: _fmt(r.pct_of_peak, ".1f")),
+        ("W", lambda r: _fmt(r.metrics.get("avg_power_w"), ".0f")),
+        ("TFLOP/s/W", lambda r: _fmt(r.metrics.get("tflops_per_watt"), ".3g")),
+        ("rel err", lambda r: _fmt(r.rel_error, ".1e")),
+    ]
 
 
 def results_table(results: Sequence[Result], title: str = "aimatrix") -> Table:
@@ -55,9 +59,16 @@ def results_table(results: Sequence[Result], title: str = "aimatrix") -> Table:
     giga = bool(done) and all(r.device == "cpu" for r in done)
     optional = [(h, cell) for h, cell in _columns(giga) if any(cell(r) for r in done)]
     t = Table(title=escape(title))
-    for col, just in [("op", "left"), ("shape", "left"), ("dtype", "left"), ("backend", "left"),
-                      ("median ms", "right"), ("±CI", "right"), *((h, "right") for h, _ in optional),
-                      ("status", "left")]:
+    for col, just in [
+        ("op", "left"),
+        ("shape", "left"),
+        ("dtype", "left"),
+        ("backend", "left"),
+        ("median ms", "right"),
+        ("±CI", "right"),
+        *((h, "right") for h, _ in optional),
+        ("status", "left"),
+    ]:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in results:
         head = [escape(str(x)) for x in (r.op, shape_label(r), r.dtype, r.backend)]
@@ -72,9 +83,17 @@ def print_results(results: Sequence[Result], console: Console | None = None, tit
     (console or Console()).print(results_table(results, title))
 
 
-_VERDICT_STYLE = {"same": "green", "faster": "bold green", "slower": "bold red", "ambiguous": "yellow",
-                  "new failure": "bold red", "fixed": "green", "failed in both": "red", "only in base": "dim",
-                  "only in new": "dim"}
+_VERDICT_STYLE = {
+    "same": "green",
+    "faster": "bold green",
+    "slower": "bold red",
+    "ambiguous": "yellow",
+    "new failure": "bold red",
+    "fixed": "green",
+    "failed in both": "red",
+    "only in base": "dim",
+    "only in new": "dim",
+}
 
 
 def comparison_table(cmp: "Comparison") -> Table:
@@ -83,11 +102,20 @@ def comparison_table(cmp: "Comparison") -> Table:
 
     base_t, new_t = "base", "new"
     t = Table(title=f"{cmp.base_name} → {cmp.new_name} (threshold {cmp.threshold:.1%})")
-    for col, just in (("case", "left"), (f"{base_t} ms", "right"), (f"{new_t} ms", "right"), ("time Δ", "right"),
-                      ("±noise", "right"), (f"{base_t} rate", "right"), (f"{new_t} rate", "right"),
-                      ("speed-up", "right"), ("verdict", "left")):
+    for col, just in (
+        ("case", "left"),
+        (f"{base_t} ms", "right"),
+        (f"{new_t} ms", "right"),
+        ("time Δ", "right"),
+        ("±noise", "right"),
+        (f"{base_t} rate", "right"),
+        (f"{new_t} rate", "right"),
+        ("speed-up", "right"),
+        ("verdict", "left"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in cmp.rows:
+
         def rate_txt(r):
             if r is None or r.error:
                 return "" if r is None else "[red]failed[/red]"
@@ -96,15 +124,27 @@ def comparison_table(cmp: "Comparison") -> Table:
 
         med = lambda r: _fmt(r.median_ms, ".4g") if r is not None and r.ok else ""  # noqa: E731
         change = f"{100 * row.change:+.2f}%" if row.change is not None else ""
-        noise = f"{100 * row.noise:.2f}%" if row.noise is not None and row.noise != float("inf") else (
-            "∞" if row.noise is not None else "")
+        noise = (
+            f"{100 * row.noise:.2f}%"
+            if row.noise is not None and row.noise != float("inf")
+            else ("∞" if row.noise is not None else "")
+        )
         speed = f"{1 / row.ratio:.3f}×" if row.ratio else ""
         style = _VERDICT_STYLE.get(row.verdict, "")
         verdict = f"[{style}]{row.verdict}[/{style}]" if style else row.verdict
         if row.throttled:
             verdict += " [yellow](throttled)[/yellow]"
-        t.add_row(escape(row.label), med(row.base), med(row.new), change, noise, rate_txt(row.base), rate_txt(row.new),
-                  speed, verdict)
+        t.add_row(
+            escape(row.label),
+            med(row.base),
+            med(row.new),
+            change,
+            noise,
+            rate_txt(row.base),
+            rate_txt(row.new),
+            speed,
+            verdict,
+        )
     return t
 
 
@@ -116,8 +156,17 @@ def write_comparison_csv(path: str, cmp: "Comparison") -> None:
             w = csv.writer(f)
             w.writerow(["case", "base_median_ms", "new_median_ms", "ratio", "change", "noise", "verdict", "throttled"])
             for row in cmp.rows:
-                w.writerow([row.label, row.base.median_ms if row.base else "", row.new.median_ms if row.new else "",
-                            row.ratio if row.ratio is not None else "", row.change if row.change is not None else "",
-                            row.noise if row.noise is not None else "", row.verdict, row.throttled])
+                w.writerow(
+                    [
+                        row.label,
+                        row.base.median_ms if row.base else "",
+                        row.new.median_ms if row.new else "",
+                        row.ratio if row.ratio is not None else "",
+                        row.change if row.change is not None else "",
+                        row.noise if row.noise is not None else "",
+                        row.verdict,
+                        row.throttled,
+                    ]
+                )
     except OSError as e:
         raise ValueError(f"cannot write CSV to {path!r}: {e.strerror}") from e

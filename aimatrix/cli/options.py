@@ -68,8 +68,9 @@ def positive_int(text: str) -> int:
     return int(_number(text, int, "a whole number", lambda v: 1 <= v < 2**31, "a whole number from 1 to 2^31-1"))
 
 
-def csv_list(allowed: Iterable[str] | Callable[[], Iterable[str]] | None = None, *,
-             extra: Sequence[str] = ()) -> Callable[[str], list[str]]:
+def csv_list(
+    allowed: Iterable[str] | Callable[[], Iterable[str]] | None = None, *, extra: Sequence[str] = ()
+) -> Callable[[str], list[str]]:
     """A comma list whose items must be in ``allowed`` (a list, or a function giving it) or ``extra``."""
 
     def parse(text: str) -> list[str]:
@@ -108,46 +109,113 @@ def int_list(text: str) -> list[int]:
 #: subcommand that names it in its ``SHARED`` tuple.
 SHARED: dict[str, tuple[tuple[str, ...], dict]] = {
     "device": (("--device",), dict(metavar="DEV", help="auto (the first GPU, else the CPU), cpu, cuda, cuda:N")),
-    "out": (("--out",), dict(metavar="FILE.jsonl",
-                             help="JSON Lines file for the results (default: aimatrix-DEVICE-TIME.jsonl); a file "
-                                  "holding another run is refused unless --resume or --append")),
-    "quick": (("--quick",), dict(action="store_true",
-                                 help=f"the same cases with a short time budget each ({QUICK['warmup']} s warm-up, "
-                                      f"{QUICK['min_time']} s of samples, {QUICK['max_time']} s at most): numbers "
-                                      "for a glance, less reproducible")),
-    "max_time": (("--max-time",), dict(type=positive_float, metavar="S",
-                                       help=f"seconds of samples per case at most (default {DEFAULTS['max_time']:g}; "
-                                            f"--quick {QUICK['max_time']:g})")),
-    "target": (("--target",), dict(type=fraction, metavar="F",
-                                   help="stop when the median's 95%% CI half-width is below F (default 0.01 = 1%%)")),
-    "timer": (("--timer",), dict(choices=["events", "cupti", "auto"],
-                                 help="events (CUDA events, default), cupti (the device's kernel durations, the L2 "
-                                      "flush left out), auto (CUPTI for cold samples under 50 us)")),
-    "keep_samples": (("--keep-samples",), dict(action="store_true",
-                                               help="keep every sample's time in the record (compare then uses a "
-                                                    "rank test)")),
-    "discard_throttled": (("--discard-throttled",), dict(action="store_true",
-                                                         help="drop samples taken while NVML reports a thermal or "
-                                                              "power-brake slowdown (the count is recorded)")),
-    "pause": (("--pause",), dict(type=non_negative_float, metavar="S",
-                                 help="seconds of idle before each case, so the GPU cools between cases")),
+    "out": (
+        ("--out",),
+        dict(
+            metavar="FILE.jsonl",
+            help="JSON Lines file for the results (default: aimatrix-DEVICE-TIME.jsonl); a file "
+            "holding another run is refused unless --resume or --append",
+        ),
+    ),
+    "quick": (
+        ("--quick",),
+        dict(
+            action="store_true",
+            help=f"the same cases with a short time budget each ({QUICK['warmup']} s warm-up, "
+            f"{QUICK['min_time']} s of samples, {QUICK['max_time']} s at most): numbers "
+            "for a glance, less reproducible",
+        ),
+    ),
+    "max_time": (
+        ("--max-time",),
+        dict(
+            type=positive_float,
+            metavar="S",
+            help=f"seconds of samples per case at most (default {DEFAULTS['max_time']:g}; "
+            f"--quick {QUICK['max_time']:g})",
+        ),
+    ),
+    "target": (
+        ("--target",),
+        dict(
+            type=fraction, metavar="F", help="stop when the median's 95%% CI half-width is below F (default 0.01 = 1%%)"
+        ),
+    ),
+    "timer": (
+        ("--timer",),
+        dict(
+            choices=["events", "cupti", "auto"],
+            help="events (CUDA events, default), cupti (the device's kernel durations, the L2 "
+            "flush left out), auto (CUPTI for cold samples under 50 us)",
+        ),
+    ),
+    "keep_samples": (
+        ("--keep-samples",),
+        dict(action="store_true", help="keep every sample's time in the record (compare then uses a rank test)"),
+    ),
+    "discard_throttled": (
+        ("--discard-throttled",),
+        dict(
+            action="store_true",
+            help="drop samples taken while NVML reports a thermal or power-brake slowdown (the count is recorded)",
+        ),
+    ),
+    "pause": (
+        ("--pause",),
+        dict(
+            type=non_negative_float,
+            metavar="S",
+            help="seconds of idle before each case, so the GPU cools between cases",
+        ),
+    ),
     "resume": (("--resume",), dict(action="store_true", help="go on with the run in --out: skip its finished cases")),
-    "append": (("--append",), dict(action="store_true",
-                                   help="add this run's records to an --out that holds another run")),
+    "append": (
+        ("--append",),
+        dict(action="store_true", help="add this run's records to an --out that holds another run"),
+    ),
     "retry_failed": (("--retry-failed",), dict(action="store_true", help="with --resume: run failed cases again")),
-    "isolate": (("--isolate",), dict(action="store_true",
-                                     help="run cases in a child process: a kernel fault or crash costs one case")),
-    "timeout": (("--timeout",), dict(type=positive_float, metavar="S",
-                                     help="seconds a case may take before its process is ended (implies --isolate)")),
+    "isolate": (
+        ("--isolate",),
+        dict(action="store_true", help="run cases in a child process: a kernel fault or crash costs one case"),
+    ),
+    "timeout": (
+        ("--timeout",),
+        dict(
+            type=positive_float,
+            metavar="S",
+            help="seconds a case may take before its process is ended (implies --isolate)",
+        ),
+    ),
     "csv": (("--csv",), dict(metavar="FILE", help="also write the results as CSV")),
-    "devices": (("--devices",), dict(metavar="all|LIST",
-                                     help="run on several GPUs at once (one process each, results OUT.DEVICE.jsonl) "
-                                          "and flag a device that is significantly slower than its peers")),
+    "devices": (
+        ("--devices",),
+        dict(
+            metavar="all|LIST",
+            help="run on several GPUs at once (one process each, results OUT.DEVICE.jsonl) "
+            "and flag a device that is significantly slower than its peers",
+        ),
+    ),
 }
 
 #: The shared options of a suite subcommand (one that runs timed cases through the suite runner).
-SUITE = ("device", "out", "quick", "max_time", "target", "timer", "keep_samples", "discard_throttled", "pause",
-         "resume", "append", "retry_failed", "isolate", "timeout", "csv", "devices")
+SUITE = (
+    "device",
+    "out",
+    "quick",
+    "max_time",
+    "target",
+    "timer",
+    "keep_samples",
+    "discard_throttled",
+    "pause",
+    "resume",
+    "append",
+    "retry_failed",
+    "isolate",
+    "timeout",
+    "csv",
+    "devices",
+)
 
 _TOP = "top_"  # dest prefix of a shared option given before the subcommand
 
@@ -160,8 +228,9 @@ def add_shared(parser: argparse.ArgumentParser, names: Iterable[str], *, top: bo
         group.add_argument(*flags, dest=_TOP + name if top else name, default=argparse.SUPPRESS, **kw)
 
 
-def merge_shared(args: argparse.Namespace, command: str, takes: Sequence[str],
-                 error: Callable[[str], None]) -> argparse.Namespace:
+def merge_shared(
+    args: argparse.Namespace, command: str, takes: Sequence[str], error: Callable[[str], None]
+) -> argparse.Namespace:
     """Fold the options given before the subcommand into ``args``; every shared option gets its default.
 
     ``error`` (argparse's ``parser.error``) is called for an option the subcommand does not
@@ -174,8 +243,10 @@ def merge_shared(args: argparse.Namespace, command: str, takes: Sequence[str],
             delattr(args, _TOP + name)
         if top is not None and top is not False:
             if name not in takes:
-                error(f"{flag} does not apply to '{command}' (it takes: "
-                      f"{', '.join(SHARED[n][0][0] for n in takes) or 'none of the shared options'})")
+                error(
+                    f"{flag} does not apply to '{command}' (it takes: "
+                    f"{', '.join(SHARED[n][0][0] for n in takes) or 'none of the shared options'})"
+                )
             here = getattr(args, name, None)
             if here is not None and here != top:
                 error(f"{flag} was given twice with different values ({top!r} before '{command}', {here!r} after)")

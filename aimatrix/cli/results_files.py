@@ -23,5 +23,3 @@ def load_runs(paths: Sequence[str]) -> list:
             err.print(f"[yellow]warning:[/yellow] {escape(problem)} (line skipped; the readable lines are used)")
         runs.append(loaded)
     return runs
-
-

@@ -27,12 +27,25 @@ from .options import SUITE, csv_list
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tiers", type=csv_list(TIERS), default=list(TIERS), metavar="LIST",
-                   help=f"comma list of {', '.join(TIERS)} (default: all)")
-    p.add_argument("--html", default=None, metavar="FILE",
-                   help="the HTML report, score card on top (default: --out's name with .html)")
-    p.add_argument("--reference", default=None, metavar="FILE.jsonl|none",
-                   help="score against this run instead of the reference shipped with aimatrix (none: no score)")
+    p.add_argument(
+        "--tiers",
+        type=csv_list(TIERS),
+        default=list(TIERS),
+        metavar="LIST",
+        help=f"comma list of {', '.join(TIERS)} (default: all)",
+    )
+    p.add_argument(
+        "--html",
+        default=None,
+        metavar="FILE",
+        help="the HTML report, score card on top (default: --out's name with .html)",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        metavar="FILE.jsonl|none",
+        help="score against this run instead of the reference shipped with aimatrix (none: no score)",
+    )
 
 
 def _header(con, dev) -> None:
@@ -44,8 +57,10 @@ def _header(con, dev) -> None:
         return
     busy = other_load()
     if busy is not None and busy > CPU_BUSY:
-        con.print(f"[yellow]warning:[/yellow] other processes are using {100 * busy:.0f}% of the CPUs: CPU timings "
-                  "will be wrong (each case's share is in its telemetry.cpu_busy_other)")
+        con.print(
+            f"[yellow]warning:[/yellow] other processes are using {100 * busy:.0f}% of the CPUs: CPU timings "
+            "will be wrong (each case's share is in its telemetry.cpu_busy_other)"
+        )
 
 
 def _reference(args: argparse.Namespace, results) -> tuple[str, list] | None:
@@ -71,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     _header(con, dev)
     cases = default.cases(dev, timing_of(args), tuple(args.tiers))
     est = sum(c.est_s for c in cases)
-    con.print(f"{len(cases)} cases in {', '.join(t for t in TIERS if t in args.tiers)}, about "
-              f"{f'{est / 60:.0f} min' if est >= 120 else f'{est:.0f} s'}{' (--quick)' if args.quick else ''}")
+    con.print(
+        f"{len(cases)} cases in {', '.join(t for t in TIERS if t in args.tiers)}, about "
+        f"{f'{est / 60:.0f} min' if est >= 120 else f'{est:.0f} s'}{' (--quick)' if args.quick else ''}"
+    )
     outcome = run_suite(args, cases, device=str(dev), title="suite", con=con, table=False)
     for tier in TIERS:
         rows = [r for r in outcome.shown if tier_of(r.op, r.params) == tier]
@@ -85,18 +102,25 @@ def run(args: argparse.Namespace) -> int:
         con.print(format_scorecard(card), markup=False, highlight=False)
     elif args.reference != "none":
         con.print("no score: no reference run shares a case with this one")
-    report = write_report(html, [(outcome.out, outcome.shown)], title=f"aimatrix suite on {device_title(dev)}",
-                          scorecard=card)
-    con.print(f"results: {escape(outcome.out)}\nreport:  {escape(str(report.path))}\n"
-              f"finished in {time.monotonic() - t0:.0f} s")
+    report = write_report(
+        html, [(outcome.out, outcome.shown)], title=f"aimatrix suite on {device_title(dev)}", scorecard=card
+    )
+    con.print(
+        f"results: {escape(outcome.out)}\nreport:  {escape(str(report.path))}\n"
+        f"finished in {time.monotonic() - t0:.0f} s"
+    )
     return outcome.code
 
 
 COMMAND = Command(
-    "suite", "every tier — micro, layers, macro, synthetic — and a score against a reference device (the default)",
+    "suite",
+    "every tier — micro, layers, macro, synthetic — and a score against a reference device (the default)",
     """examples:
   python -m aimatrix.bench                       # the whole suite on the first GPU (else the CPU)
   python -m aimatrix.bench --quick               # the same cases, a short time budget each
   python -m aimatrix.bench --tiers micro,macro --out run.jsonl
   python -m aimatrix.bench --device cpu --quick --reference none""",
-    SUITE, add_options, run)
+    SUITE,
+    add_options,
+    run,
+)

@@ -4,7 +4,7 @@ shapes the macro models use. Needs PyTorch (the ``aimatrix[torch]`` extra)."""
 from __future__ import annotations
 
 from .catalog import catalog
-from .ops import LAYERS, NAMES
 from .layer_case import LAYER_BACKENDS, layer, run_layers
+from .ops import LAYERS, NAMES
 
 __all__ = ["layer", "run_layers", "catalog", "LAYERS", "NAMES", "LAYER_BACKENDS"]

@@ -11,7 +11,12 @@ _ENTRIES = [
     ("conv_bn_relu", dict(n=256, c=256, h=14, w=14, k=256, r=3, stride=1, pad=1), "resnet50", "layer3 3x3"),
     ("conv_bn_relu", dict(n=256, c=512, h=7, w=7, k=512, r=3, stride=1, pad=1), "resnet50", "layer4 3x3"),
     ("conv_bn_relu", dict(n=256, c=3, h=224, w=224, k=96, r=11, stride=4, pad=0), "alexnet", "conv1 (VALID 11x11/4)"),
-    ("conv_bn_relu", dict(n=256, c=96, h=27, w=27, k=256, r=5, stride=1, pad=2, groups=2), "alexnet", "conv2 (group 2)"),
+    (
+        "conv_bn_relu",
+        dict(n=256, c=96, h=27, w=27, k=256, r=5, stride=1, pad=2, groups=2),
+        "alexnet",
+        "conv2 (group 2)",
+    ),
     ("conv_bn_relu", dict(n=256, c=16, h=28, w=28, k=32, r=5, stride=1, pad=2), "googlenet", "inception 3a 5x5"),
     ("conv_bn_relu", dict(n=128, c=256, h=56, w=56, k=256, r=3, stride=1, pad=1), "vgg16", "conv3_x"),
     ("maxpool", dict(n=256, c=64, h=112, w=112, r=3, stride=2, pad=1), "resnet50", "maxpool"),
@@ -44,23 +49,39 @@ _ENTRIES = [
     ("layernorm", dict(n=256 * 128, features=768), "bert_base", "post-attention layer norm"),
     ("attention", dict(n=64, heads=16, seq=384, kv_seq=384, dim=64), "bert_large", "self-attention, sequence 384"),
     ("linear", dict(n=64 * 384, in_features=1024, out_features=4096), "bert_large", "feed-forward 1"),
-    ("attention", dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=64, causal=True), "llama_1b",
-     "prefill attention (GQA 32/8)"),
-    ("attention", dict(n=64, heads=32, kv_heads=8, seq=1, kv_seq=1025, dim=64), "llama_1b",
-     "decode attention over the KV cache, batch 64"),
+    (
+        "attention",
+        dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=64, causal=True),
+        "llama_1b",
+        "prefill attention (GQA 32/8)",
+    ),
+    (
+        "attention",
+        dict(n=64, heads=32, kv_heads=8, seq=1, kv_seq=1025, dim=64),
+        "llama_1b",
+        "decode attention over the KV cache, batch 64",
+    ),
     ("rmsnorm", dict(n=1024, features=2048), "llama_1b", "pre-attention RMSNorm"),
     ("rotary", dict(n=1, heads=32, seq=1024, dim=64), "llama_1b", "rotary embedding of q and k"),
     ("swiglu", dict(n=1024, hidden=2048, intermediate=8192), "llama_1b", "SwiGLU MLP (prefill)"),
     ("swiglu", dict(n=64, hidden=2048, intermediate=8192), "llama_1b", "SwiGLU MLP (decode, batch 64)"),
-    ("attention", dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=128, causal=True), "llama_8b",
-     "prefill attention (GQA 32/8, head dim 128)"),
-    ("attention", dict(n=1, heads=32, kv_heads=8, seq=16384, kv_seq=16384, dim=128, causal=True), "llama_8b",
-     "prefill attention, 16k-token context"),
+    (
+        "attention",
+        dict(n=1, heads=32, kv_heads=8, seq=1024, kv_seq=1024, dim=128, causal=True),
+        "llama_8b",
+        "prefill attention (GQA 32/8, head dim 128)",
+    ),
+    (
+        "attention",
+        dict(n=1, heads=32, kv_heads=8, seq=16384, kv_seq=16384, dim=128, causal=True),
+        "llama_8b",
+        "prefill attention, 16k-token context",
+    ),
     ("swiglu", dict(n=1024, hidden=4096, intermediate=14336), "llama_8b", "SwiGLU MLP (prefill)"),
 ]
 
 
 def catalog(model: str | None = None) -> list[dict]:
     """Layer cases from the macro models: ``{"layer", "shape", "model", "where"}`` each (one model's if given)."""
-    out = [{"layer": l, "shape": dict(s), "model": m, "where": w} for l, s, m, w in _ENTRIES]
+    out = [{"layer": name, "shape": dict(s), "model": m, "where": w} for name, s, m, w in _ENTRIES]
     return [e for e in out if model is None or e["model"] == model]

@@ -9,11 +9,11 @@ import torch
 from .. import _check, timing
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
-from ..system.peaks import peak_tflops
-from ..system.env import device_info, environment
-from ..results.result import Result
 from ..macro import _guard, backends, verify
 from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat
+from ..results.result import Result
+from ..system.env import device_info, environment
+from ..system.peaks import peak_tflops
 from .catalog import catalog
 from .ops import LAYERS, NAMES
 
@@ -42,8 +42,18 @@ def _shape(name: str, shape: dict) -> dict:
     return out
 
 
-def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str = "auto", train: bool = False,
-          seed: int = 0, channels_last: bool | None = None, mode: str = "hot", **shape_and_timing: Any) -> Result:
+def layer(
+    name: str,
+    *,
+    dtype: str = "fp32",
+    backend: str = "torch",
+    device: str = "auto",
+    train: bool = False,
+    seed: int = 0,
+    channels_last: bool | None = None,
+    mode: str = "hot",
+    **shape_and_timing: Any,
+) -> Result:
     """Benchmark one layer (``aimatrix.layers.NAMES``) at a shape; unspecified dimensions take the defaults.
 
     Shape keywords depend on the layer (e.g. ``conv_bn_relu``: n, c, h, w, k, r,
@@ -96,9 +106,19 @@ def layer(name: str, *, dtype: str = "fp32", backend: str = "torch", device: str
     params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
     env = environment(dev)
     env["torch"] = torch.__version__
-    return Result.from_measurement("layer", params, backend=backend, dtype=dtype, device=str(dev), measurement=m,
-                                   flops=flops, bytes=d.elements(s) * _BYTES[dtype] * (2.0 if train else 1.0),
-                                   peak_tflops=peak, verify=ver, env=env)
+    return Result.from_measurement(
+        "layer",
+        params,
+        backend=backend,
+        dtype=dtype,
+        device=str(dev),
+        measurement=m,
+        flops=flops,
+        bytes=d.elements(s) * _BYTES[dtype] * (2.0 if train else 1.0),
+        peak_tflops=peak,
+        verify=ver,
+        env=env,
+    )
 
 
 def _train_prepared(case: ModelCase) -> backends.Prepared:
@@ -122,12 +142,19 @@ def _train_prepared(case: ModelCase) -> backends.Prepared:
             out = flat(module(*inputs))
         module.train()
         return [out]
+
     return backends.Prepared(run, collect)
 
 
-def run_layers(cases: Iterable[dict] | str | Iterable[str] | None = None, dtypes: str | Iterable[str] = ("fp32",),
-               backends_: str | Iterable[str] = ("torch",), *, train: bool = False, device: str = "auto",
-               **options: Any) -> Iterator[Result]:
+def run_layers(
+    cases: Iterable[dict] | str | Iterable[str] | None = None,
+    dtypes: str | Iterable[str] = ("fp32",),
+    backends_: str | Iterable[str] = ("torch",),
+    *,
+    train: bool = False,
+    device: str = "auto",
+    **options: Any,
+) -> Iterator[Result]:
     """Yield one Result per (case, dtype, backend), through the suite runner; a failure is a failed Result.
 
     ``cases``: None for the whole :func:`catalog` (the macro models' shapes), a
@@ -148,7 +175,16 @@ def run_layers(cases: Iterable[dict] | str | Iterable[str] | None = None, dtypes
     from ..suite.case import Case
     from ..suite.runner import iter_results
 
-    cases = [Case("layer", layer, (e["layer"],), dict(e.get("shape", {}), dtype=dt, backend=be, device=device,
-                                                      train=train, **options), arg_names=("layer",))
-             for e in entries for dt in dts for be in bes]
+    cases = [
+        Case(
+            "layer",
+            layer,
+            (e["layer"],),
+            dict(e.get("shape", {}), dtype=dt, backend=be, device=device, train=train, **options),
+            arg_names=("layer",),
+        )
+        for e in entries
+        for dt in dts
+        for be in bes
+    ]
     yield from iter_results(cases, device=str(device))

@@ -54,7 +54,9 @@ def errors(what: str, device: Device) -> Iterator[None]:
             _release()
             raise OutOfMemoryError(f"{what} does not fit in {device} memory: {msg.splitlines()[0]}") from e
         if "not implemented for" in low or "unsupported" in low or "no kernel" in low:
-            raise UnsupportedError(f"{what}: an operation is not available for this dtype/device: {msg.splitlines()[0]}") from e
+            raise UnsupportedError(
+                f"{what}: an operation is not available for this dtype/device: {msg.splitlines()[0]}"
+            ) from e
         raise
 
 
@@ -105,7 +107,8 @@ def captured(log_path: Path) -> Iterator[TextIO]:
             with warnings.catch_warnings():  # restores showwarning and the filters on exit
                 warnings.simplefilter("always")
                 warnings.showwarning = lambda msg, cat, fn, ln, file=None, line=None: f.write(
-                    warnings.formatwarning(msg, cat, fn, ln, line))
+                    warnings.formatwarning(msg, cat, fn, ln, line)
+                )
                 yield f
         finally:
             with contextlib.suppress(Exception):

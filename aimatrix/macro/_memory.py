@@ -31,5 +31,4 @@ def require(need: float, device: torch.device, what: str) -> None:
     """OutOfMemoryError naming the size ``what`` needs when more than the free memory of ``device``."""
     have = free_bytes(device)
     if need > have:
-        raise OutOfMemoryError(f"{what} needs about {need / _GIB:.2f} GiB, but {device} has {have / _GIB:.2f} GiB "
-                               "free")
+        raise OutOfMemoryError(f"{what} needs about {need / _GIB:.2f} GiB, but {device} has {have / _GIB:.2f} GiB free")

@@ -73,13 +73,23 @@ LAYER_TYPES = (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM, nn.GRU, nn.RNN, nn.E
 
 
 #: Queries of a tensor's layout that FlopCounterMode passes over (they are not computations).
-_SKIP = {torch.ops.aten.sym_is_contiguous.default, torch.ops.aten.is_contiguous.default,
-         torch.ops.aten.is_contiguous.memory_format, torch.ops.aten.is_strides_like_format.default,
-         torch.ops.aten.is_non_overlapping_and_dense.default, torch.ops.aten.size.default,
-         torch.ops.aten.sym_size.default, torch.ops.aten.stride.default, torch.ops.aten.sym_stride.default,
-         torch.ops.aten.storage_offset.default, torch.ops.aten.sym_storage_offset.default,
-         torch.ops.aten.numel.default, torch.ops.aten.sym_numel.default, torch.ops.aten.dim.default,
-         torch.ops.prim.layout.default}
+_SKIP = {
+    torch.ops.aten.sym_is_contiguous.default,
+    torch.ops.aten.is_contiguous.default,
+    torch.ops.aten.is_contiguous.memory_format,
+    torch.ops.aten.is_strides_like_format.default,
+    torch.ops.aten.is_non_overlapping_and_dense.default,
+    torch.ops.aten.size.default,
+    torch.ops.aten.sym_size.default,
+    torch.ops.aten.stride.default,
+    torch.ops.aten.sym_stride.default,
+    torch.ops.aten.storage_offset.default,
+    torch.ops.aten.sym_storage_offset.default,
+    torch.ops.aten.numel.default,
+    torch.ops.aten.sym_numel.default,
+    torch.ops.aten.dim.default,
+    torch.ops.prim.layout.default,
+}
 
 
 class Counter(TorchDispatchMode):
@@ -133,8 +143,15 @@ def run_counting(module: nn.Module, *inputs: Any, within: tuple[str, ...] = ()) 
     def post(m: nn.Module, args: tuple, out: Any) -> None:
         first = out[0] if isinstance(out, tuple) else out
         flops = mode.get_total_flops() - starts[id(m)].pop()
-        records.append({"name": names.get(m, ""), "type": type(m).__name__, "macs": flops // 2,
-                        "input": tuple(args[0].shape), "output": tuple(first.shape)})
+        records.append(
+            {
+                "name": names.get(m, ""),
+                "type": type(m).__name__,
+                "macs": flops // 2,
+                "input": tuple(args[0].shape),
+                "output": tuple(first.shape),
+            }
+        )
 
     handles = []
     for m in module.modules():
@@ -152,7 +169,7 @@ def run_counting(module: nn.Module, *inputs: Any, within: tuple[str, ...] = ()) 
         part = module.get_submodule(path)
         handles += [part.register_forward_pre_hook(count_on), part.register_forward_hook(count_off)]
     try:
-        with torch.no_grad(), (contextlib.nullcontext() if within else mode):
+        with torch.no_grad(), contextlib.nullcontext() if within else mode:
             out = module(*inputs)
     finally:
         for h in handles:

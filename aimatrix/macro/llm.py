@@ -28,13 +28,13 @@ import torch
 from .. import _check, timing
 from ..device import resolve
 from ..errors import VerificationError
-from ..system.peaks import peak_gbps, peak_tflops
-from ..system.env import device_info, environment
-from ..results.result import Result
-from . import _guard, _memory, backends, verify
-from .backends.base import DTYPES, bare_case, flat
 from ..models import _transformer as tf
 from ..models import llama
+from ..results.result import Result
+from ..system.env import device_info, environment
+from ..system.peaks import peak_gbps, peak_tflops
+from . import _guard, _memory, backends, verify
+from .backends.base import DTYPES, bare_case, flat
 
 PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")
@@ -52,10 +52,22 @@ def _need_bytes(c: llama.Config, phase: str, batch: int, prompt: int, new: int) 
     return 4.0 * llama.params(c)["total"] + llama.kv_cache_bytes(c, batch, length, 4) + act
 
 
-def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: int | None = None,
-        new_tokens: int | None = None, dtype: str = "bf16", backend: str = "torch", device: str = "auto",
-        sdpa_backend: str = "auto", seed: int = 0, strict: bool = False, mode: str = "hot",
-        **timing_options: Any) -> Result:
+def llm(
+    phase: str = "decode",
+    *,
+    config: str = "1b",
+    batch: int = 1,
+    prompt: int | None = None,
+    new_tokens: int | None = None,
+    dtype: str = "bf16",
+    backend: str = "torch",
+    device: str = "auto",
+    sdpa_backend: str = "auto",
+    seed: int = 0,
+    strict: bool = False,
+    mode: str = "hot",
+    **timing_options: Any,
+) -> Result:
     """Benchmark one serving phase (``prefill``, ``decode``, ``generate``) of the Llama-style decoder.
 
     ``config``: ``1b`` (Llama 3.2 1B), ``8b`` (Llama 3.1 8B) or ``tiny`` (tests).
@@ -82,8 +94,9 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
     c = llama.CONFIGS[config]
     length = prompt + (new if phase == "generate" else 1)
     if length > c.max_pos:
-        raise ValueError(f"prompt={prompt} + new_tokens={new} is not allowed: config {config!r} has "
-                         f"{c.max_pos} positions")
+        raise ValueError(
+            f"prompt={prompt} + new_tokens={new} is not allowed: config {config!r} has {c.max_pos} positions"
+        )
     dev = resolve(device)
     tdev = torch.device(str(dev))
     be = backends.get(backend)
@@ -104,15 +117,23 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
         prep = be.prepare(case)
         ver = verify.compare([_view(phase, o) for o in prep.collect()], [ref], dtype)
         if not ver["passed"] and strict:
-            raise VerificationError(f"{what}: logits differ from the eager fp32 reference: rel_error "
-                                    f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
+            raise VerificationError(
+                f"{what}: logits differ from the eager fp32 reference: rel_error "
+                f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}"
+            )
         m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=mode, **opts)
         peak_mem = torch.cuda.max_memory_allocated(dev.index) if dev.is_cuda else None
     flops, nbytes, tokens = _counts(c, phase, batch, prompt, new, _WIDTH[dtype])
     sec = m.median_ms / 1e3
-    extra: dict[str, Any] = {"unit": "tokens", "tokens_per_s": tokens / sec, "flops_per_token": flops / tokens,
-                             "bytes_per_token": nbytes / tokens, "kv_cache_bytes": llama.kv_cache_bytes(
-                                 c, batch, length, _WIDTH[dtype]), "params": llama.params(c)["total"], **prep.metrics}
+    extra: dict[str, Any] = {
+        "unit": "tokens",
+        "tokens_per_s": tokens / sec,
+        "flops_per_token": flops / tokens,
+        "bytes_per_token": nbytes / tokens,
+        "kv_cache_bytes": llama.kv_cache_bytes(c, batch, length, _WIDTH[dtype]),
+        "params": llama.params(c)["total"],
+        **prep.metrics,
+    }
     extra[{"prefill": "ttft_ms", "decode": "tpot_ms", "generate": "e2e_ms"}[phase]] = m.median_ms
     if peak_mem is not None:
         extra["peak_memory_bytes"] = peak_mem
@@ -122,20 +143,47 @@ def llm(phase: str = "decode", *, config: str = "1b", batch: int = 1, prompt: in
         pt = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
         pg = peak_gbps(info.get("mem_clock_khz", 0), info.get("bus_width_bits", 0))
         extra.update(_roofline(flops, nbytes, sec, pt, pg))
-    params = {"model": name, "phase": phase, "config": config, "batch": batch, "prompt": prompt,
-              "context": prompt if phase == "decode" else 0, "new_tokens": new if phase == "generate" else 1,
-              "sdpa_backend": sdpa_backend, "sdpa_ran": sdpa_ran, "seed": seed, "mode": mode,
-              **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))}}
+    params = {
+        "model": name,
+        "phase": phase,
+        "config": config,
+        "batch": batch,
+        "prompt": prompt,
+        "context": prompt if phase == "decode" else 0,
+        "new_tokens": new if phase == "generate" else 1,
+        "sdpa_backend": sdpa_backend,
+        "sdpa_ran": sdpa_ran,
+        "seed": seed,
+        "mode": mode,
+        **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))},
+    }
     env = environment(dev)
     env["torch"] = torch.__version__
-    return Result.from_measurement("model", params, backend=backend, dtype=dtype, device=str(dev), measurement=m,
-                                   flops=flops, bytes=nbytes, items=tokens, peak_tflops=pt, verify=ver,
-                                   extra_metrics=extra, env=env)
+    return Result.from_measurement(
+        "model",
+        params,
+        backend=backend,
+        dtype=dtype,
+        device=str(dev),
+        measurement=m,
+        flops=flops,
+        bytes=nbytes,
+        items=tokens,
+        peak_tflops=pt,
+        verify=ver,
+        extra_metrics=extra,
+        env=env,
+    )
 
 
-def run_llm(config: str = "1b", *, phases: Iterable[str] = ("prefill", "decode"),
-            batches: Iterable[int] = (1, 8, 64), backends_: Iterable[str] = ("torch-graph",),
-            **options: Any) -> Iterator[Result]:
+def run_llm(
+    config: str = "1b",
+    *,
+    phases: Iterable[str] = ("prefill", "decode"),
+    batches: Iterable[int] = (1, 8, 64),
+    backends_: Iterable[str] = ("torch-graph",),
+    **options: Any,
+) -> Iterator[Result]:
     """Yield one Result per (phase, batch, backend) of :func:`llm`, through the suite runner; a failure is a
     failed Result.
 
@@ -146,30 +194,61 @@ def run_llm(config: str = "1b", *, phases: Iterable[str] = ("prefill", "decode")
     from ..suite.case import Case
     from ..suite.runner import iter_results
 
-    cases = [Case("model", llm, (phase,), dict(options, config=config, batch=batch, backend=be), arg_names=("phase",))
-             for phase in phases for batch in batches for be in backends_]
+    cases = [
+        Case("model", llm, (phase,), dict(options, config=config, batch=batch, backend=be), arg_names=("phase",))
+        for phase in phases
+        for batch in batches
+        for be in backends_
+    ]
     yield from iter_results(cases, device=str(options.get("device", "auto")))
 
 
-def check_phase(c: llama.Config, phase: str, prompt: int, new: int, sdpa_backend: str, dev: torch.device,
-                dtype: str) -> str:
+def check_phase(
+    c: llama.Config, phase: str, prompt: int, new: int, sdpa_backend: str, dev: torch.device, dtype: str
+) -> str:
     """The attention kernels the phase runs (``"prefill flash, decode efficient"``); UnsupportedError
     when ``sdpa_backend`` cannot run one of its attention shapes."""
     tdt = backends.base.TORCH_DTYPE[dtype]
     ran = []
     if phase != "decode":  # prefill: causal over the prompt, grouped-query
-        ran.append("prefill " + tf.check_sdpa(sdpa_backend, heads=c.heads, kv_heads=c.kv_heads, seq=prompt,
-                                              kv_seq=prompt, dim=c.head_dim, causal=True, dtype=tdt, device=dev))
+        ran.append(
+            "prefill "
+            + tf.check_sdpa(
+                sdpa_backend,
+                heads=c.heads,
+                kv_heads=c.kv_heads,
+                seq=prompt,
+                kv_seq=prompt,
+                dim=c.head_dim,
+                causal=True,
+                dtype=tdt,
+                device=dev,
+            )
+        )
     if phase != "prefill":  # decode: a group's queries as one block over its KV head's cache (generate: masked)
         g = c.heads // c.kv_heads
         length = prompt + (new if phase == "generate" else 1)
-        ran.append("decode " + tf.check_sdpa(sdpa_backend, heads=g, kv_heads=g, seq=g, kv_seq=length, dim=c.head_dim,
-                                             causal=False, dtype=tdt, device=dev, masked=phase == "generate"))
+        ran.append(
+            "decode "
+            + tf.check_sdpa(
+                sdpa_backend,
+                heads=g,
+                kv_heads=g,
+                seq=g,
+                kv_seq=length,
+                dim=c.head_dim,
+                causal=False,
+                dtype=tdt,
+                device=dev,
+                masked=phase == "generate",
+            )
+        )
     return ", ".join(ran)
 
 
-def build_phase(c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_backend: str, seed: int,
-                dev: torch.device) -> tuple[torch.nn.Module, tuple]:
+def build_phase(
+    c: llama.Config, phase: str, batch: int, prompt: int, new: int, sdpa_backend: str, seed: int, dev: torch.device
+) -> tuple[torch.nn.Module, tuple]:
     """The phase's module (fp32, eval) and its inputs, made on ``dev`` (random weights from its generator)."""
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []), torch.device(dev):
         torch.manual_seed(seed)
@@ -198,8 +277,9 @@ def _counts(c: llama.Config, phase: str, batch: int, prompt: int, new: int, widt
     if phase == "decode":
         return llama.flops(c, batch, 1, prompt), llama.bytes_moved(c, batch, 1, prompt, width), float(batch)
     fl = llama.flops(c, batch, prompt, 0) + sum(llama.flops(c, batch, 1, prompt + j) for j in range(new - 1))
-    by = llama.bytes_moved(c, batch, prompt, 0, width) + sum(llama.bytes_moved(c, batch, 1, prompt + j, width)
-                                                            for j in range(new - 1))
+    by = llama.bytes_moved(c, batch, prompt, 0, width) + sum(
+        llama.bytes_moved(c, batch, 1, prompt + j, width) for j in range(new - 1)
+    )
     return fl, by, float(batch * new)
 
 

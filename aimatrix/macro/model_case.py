@@ -15,9 +15,9 @@ import torch
 from .. import _check, timing
 from ..device import Device, resolve
 from ..errors import VerificationError
-from ..system.peaks import peak_tflops
-from ..system.env import device_info, environment
 from ..results.result import Result
+from ..system.env import device_info, environment
+from ..system.peaks import peak_tflops
 from . import _guard, backends, scenarios, verify, zoo
 from .backends.base import DTYPES, ModelCase, flat
 from .flops import run_counting
@@ -31,8 +31,9 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("AIMATRIX_CACHE_DIR") or Path.home() / ".cache" / "aimatrix")
 
 
-def warm_start(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], iters: int, seed: int,
-               lr: float = 1e-3) -> None:
+def warm_start(
+    module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], iters: int, seed: int, lr: float = 1e-3
+) -> None:
     """Train ``iters`` SGD iterations on synthetic data (the original suite's random-data checkpoint)."""
     g = torch.Generator().manual_seed(seed)
     params = [p for p in module.parameters() if p.requires_grad]
@@ -47,13 +48,16 @@ def warm_start(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple],
     module.eval()
 
 
-def _reference(module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], device: Device) -> tuple[list, int | None]:
+def _reference(
+    module: torch.nn.Module, spec: zoo.ModelSpec, steps: list[tuple], device: Device
+) -> tuple[list, int | None]:
     """Eager fp32 outputs (the compared views) of every step, and the MACs of the run (None: not countable).
 
     PyTorch's FLOP counter rides along the reference pass (a pass fewer: Mask R-CNN's is 28 images),
     switched on only inside the model's dense parts where it has them (the detection models' products
-    are all there; their host-side post-processing then runs at full speed), except in models with RNNs: under the counter (a dispatch mode) cuDNN's LSTM handed NMT's decoder
-    4-D states on an H100 (PyTorch 2.11), so those are counted in a pass of their own. A model the
+    are all there; their host-side post-processing then runs at full speed), except in models with RNNs:
+    under the counter (a dispatch mode) cuDNN's LSTM handed NMT's decoder 4-D states on an H100
+    (PyTorch 2.11), so those are counted in a pass of their own. A model the
     counter cannot run gets None, and its Result no FLOP rates, rather than no Result.
     """
     apart = any(isinstance(m, torch.nn.RNNBase) for m in module.modules())
@@ -81,14 +85,32 @@ def _count(module: torch.nn.Module, steps: list[tuple]) -> int | None:
         return None
 
 
-def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: str = "torch",
-          scenario: str = "offline", size: str = "full", device: str | Device = "auto", warm_start_iters: int = 0,
-          seed: int = 0, channels_last: bool | None = None, strict: bool = False,
-          cache_dir: str | os.PathLike | None = None, mode: str = "hot", model_kw: dict | None = None,
-          compile_mode: str = "default", min_queries: int | None = None, min_duration: float | None = None,
-          max_duration: float | None = None, target_qps: float | None = None, latency_bound_ms: float | None = None,
-          loadgen: bool | None = None, log_dir: str | os.PathLike | None = None,
-          **timing_options: Any) -> Result | list[Result]:
+def model(
+    name: str,
+    *,
+    batch: int | None = None,
+    dtype: str = "fp32",
+    backend: str = "torch",
+    scenario: str = "offline",
+    size: str = "full",
+    device: str | Device = "auto",
+    warm_start_iters: int = 0,
+    seed: int = 0,
+    channels_last: bool | None = None,
+    strict: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+    mode: str = "hot",
+    model_kw: dict | None = None,
+    compile_mode: str = "default",
+    min_queries: int | None = None,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
+    target_qps: float | None = None,
+    latency_bound_ms: float | None = None,
+    loadgen: bool | None = None,
+    log_dir: str | os.PathLike | None = None,
+    **timing_options: Any,
+) -> Result | list[Result]:
     """Benchmark the zoo model ``name`` (see ``aimatrix.macro.zoo.names()``) under one backend.
 
     ``batch``: samples per step (default: the model's own, 1 for ``single_stream``);
@@ -140,21 +162,45 @@ def model(name: str, *, batch: int | None = None, dtype: str = "fp32", backend: 
         if batch not in (None, fixed):
             raise ValueError(f"batch={batch!r} is not allowed with scenario={scenario!r}: it runs batch {fixed}")
         batch = fixed
-    sc = scenarios.settings(scenario, min_queries=min_queries, min_duration=min_duration, max_duration=max_duration,
-                            target_qps=target_qps, latency_bound_ms=latency_bound_ms, loadgen=loadgen, log_dir=log_dir)
+    sc = scenarios.settings(
+        scenario,
+        min_queries=min_queries,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        target_qps=target_qps,
+        latency_bound_ms=latency_bound_ms,
+        loadgen=loadgen,
+        log_dir=log_dir,
+    )
     if scenario == "offline" and loadgen is None:  # offline stays the native engine's unless LoadGen is asked for
         sc = dataclasses.replace(sc, loadgen=False)
     if not sc.loadgen and scenario == "offline" and (min_queries, min_duration, max_duration) != (None,) * 3:
-        raise ValueError("min_queries, min_duration and max_duration are for the latency scenarios (or offline with "
-                         "loadgen=True): native offline runs the timing options' stopping rule")
+        raise ValueError(
+            "min_queries, min_duration and max_duration are for the latency scenarios (or offline with "
+            "loadgen=True): native offline runs the timing options' stopping rule"
+        )
     batch = batch or spec.default_batch
     if channels_last is not None:
         channels_last = _check.boolean("channels_last", channels_last)
     kw = dict(model_kw or {})
     opts = timing.rule(**timing_options)
-    args = dict(name=spec.name, batch=batch, dtype=dtype, scenario=scenario, scenario_settings=sc, size=size,
-                device=device, warm_start_iters=warm_start_iters, seed=seed, channels_last=channels_last, strict=strict,
-                cache_dir=cache_dir, mode=mode, model_kw=kw, compile_mode=compile_mode)
+    args = dict(
+        name=spec.name,
+        batch=batch,
+        dtype=dtype,
+        scenario=scenario,
+        scenario_settings=sc,
+        size=size,
+        device=device,
+        warm_start_iters=warm_start_iters,
+        seed=seed,
+        channels_last=channels_last,
+        strict=strict,
+        cache_dir=cache_dir,
+        mode=mode,
+        model_kw=kw,
+        compile_mode=compile_mode,
+    )
     if backend == "best":
         return _best(spec.name, args, opts)
     be = backends.get(backend)
@@ -172,20 +218,52 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
     with _guard.errors(what, dev), _guard.precision(a["dtype"], dev):
         options = {"compile_mode": a["compile_mode"]}
         # Refusals that depend only on the spec, device and dtype come before building anything.
-        be.check(ModelCase(spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options))
+        be.check(
+            ModelCase(
+                spec, None, [], a["dtype"], dev, a["size"], a["batch"], cl, "", cache_dir(a["cache_dir"]), options
+            )
+        )
         if dev.is_cuda:
             torch.cuda.reset_peak_memory_stats(dev.index)
         t0 = time.perf_counter()
         module = zoo.build(spec.name, a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
         steps = zoo.inputs(spec.name, a["batch"], a["size"], seed=a["seed"], device=tdev, **a["model_kw"])
         if a["warm_start_iters"]:
-            train = zoo.inputs(spec.name, min(a["batch"], 8), a["size"], seed=a["seed"] + 1, device=tdev, **a["model_kw"])
+            train = zoo.inputs(
+                spec.name, min(a["batch"], 8), a["size"], seed=a["seed"] + 1, device=tdev, **a["model_kw"]
+            )
             warm_start(module, spec, train, a["warm_start_iters"], a["seed"])
-        key = "|".join(map(str, (spec.name, a["size"], a["batch"], a["dtype"], a["seed"], sorted(a["model_kw"].items()),
-                                 a["warm_start_iters"], torch.__version__, _tv_version(), _version(),
-                                 _source_digest(module))))
-        case = ModelCase(spec, module, steps, a["dtype"], dev, a["size"], a["batch"], cl, key, cache_dir(a["cache_dir"]),
-                    options=options)
+        key = "|".join(
+            map(
+                str,
+                (
+                    spec.name,
+                    a["size"],
+                    a["batch"],
+                    a["dtype"],
+                    a["seed"],
+                    sorted(a["model_kw"].items()),
+                    a["warm_start_iters"],
+                    torch.__version__,
+                    _tv_version(),
+                    _version(),
+                    _source_digest(module),
+                ),
+            )
+        )
+        case = ModelCase(
+            spec,
+            module,
+            steps,
+            a["dtype"],
+            dev,
+            a["size"],
+            a["batch"],
+            cl,
+            key,
+            cache_dir(a["cache_dir"]),
+            options=options,
+        )
         be.check(case)
         t1 = time.perf_counter()
         ref, macs = _reference(module, spec, steps, dev)
@@ -196,8 +274,10 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
             ref = [[prep.info.pop("reference")]]
         ver = verify.compare(got, ref, a["dtype"])
         if not ver["passed"] and a["strict"]:
-            raise VerificationError(f"{what}: output differs from the eager fp32 reference: rel_error "
-                                    f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}")
+            raise VerificationError(
+                f"{what}: output differs from the eager fp32 reference: rel_error "
+                f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}"
+            )
         t3 = time.perf_counter()
         m, scenario_metrics = _measure(prep, dev, a, opts)
         # Where a case's time goes before timing starts: building, the fp32 reference, the backend's preparation.
@@ -209,17 +289,37 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
     if dev.is_cuda:
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], a["dtype"])
-    params = {"model": spec.name, "batch": a["batch"], "size": a["size"], "scenario": a["scenario"],
-              "steps": len(steps), "seed": a["seed"], "warm_start_iters": a["warm_start_iters"], "channels_last": cl,
-              "precision": spec.precision if a["dtype"] in ("fp16", "bf16") else "fp32",
-              "mode": a["mode"], "model_kw": a["model_kw"],
-              **_scenario_params(a["scenario_settings"]),
-              **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))}}
+    params = {
+        "model": spec.name,
+        "batch": a["batch"],
+        "size": a["size"],
+        "scenario": a["scenario"],
+        "steps": len(steps),
+        "seed": a["seed"],
+        "warm_start_iters": a["warm_start_iters"],
+        "channels_last": cl,
+        "precision": spec.precision if a["dtype"] in ("fp16", "bf16") else "fp32",
+        "mode": a["mode"],
+        "model_kw": a["model_kw"],
+        **_scenario_params(a["scenario_settings"]),
+        **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))},
+    }
     env = environment(dev)
     env["torch"] = torch.__version__
-    return Result.from_measurement("model", params, backend=be.name, dtype=a["dtype"], device=str(dev), measurement=m,
-                                   flops=None if macs is None else 2.0 * macs, items=zoo.items(spec.name, a["batch"], a["size"], **a["model_kw"]),
-                                   peak_tflops=peak, verify=ver, extra_metrics=extra, env=env)
+    return Result.from_measurement(
+        "model",
+        params,
+        backend=be.name,
+        dtype=a["dtype"],
+        device=str(dev),
+        measurement=m,
+        flops=None if macs is None else 2.0 * macs,
+        items=zoo.items(spec.name, a["batch"], a["size"], **a["model_kw"]),
+        peak_tflops=peak,
+        verify=ver,
+        extra_metrics=extra,
+        env=env,
+    )
 
 
 def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
@@ -247,9 +347,9 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             name = f"{a['name']}-{sc.scenario}-{stamp}-{os.getpid()}"
             log = sc.log_dir or cache_dir(a["cache_dir"]) / "loadgen" / name
-            raw, metrics = scenarios.run_loadgen(prep.run, sync, sc, batch=a["batch"],
-                                                 estimate_ms=scenarios.expected_latency_ms(warm),
-                                                 log_dir=Path(log))
+            raw, metrics = scenarios.run_loadgen(
+                prep.run, sync, sc, batch=a["batch"], estimate_ms=scenarios.expected_latency_ms(warm), log_dir=Path(log)
+            )
             raw["stats"]["warmup_samples"] = len(warm)
         raw["telemetry"] = tel.data
     st = raw["stats"]
@@ -279,13 +379,15 @@ def _scenario_params(sc: scenarios.Settings) -> dict:
 
 def _version() -> str:
     from .. import __version__
+
     return __version__
 
 
 def _source_digest(module: torch.nn.Module) -> str:
     """Hash of the aimatrix files defining ``module``'s classes, so an edited model never reuses a stale export."""
-    files = sorted({inspect.getsourcefile(type(m)) or "" for m in module.modules()
-                    if type(m).__module__.startswith("aimatrix")})
+    files = sorted(
+        {inspect.getsourcefile(type(m)) or "" for m in module.modules() if type(m).__module__.startswith("aimatrix")}
+    )
     h = hashlib.sha256()
     for f in files:
         h.update(Path(f).read_bytes())
@@ -302,9 +404,16 @@ def _best(name: str, args: dict, opts: dict) -> list[Result]:
         try:
             ok.append(_run(zoo.spec(name), be, args, opts))
         except Exception as e:  # noqa: BLE001 - recorded, the others still run
-            failed.append(Result.failed("model", {"model": name, "batch": args["batch"], "size": args["size"],
-                                                  "scenario": args["scenario"]},
-                                        backend=bname, dtype=args["dtype"], device=str(dev), exc=e))
+            failed.append(
+                Result.failed(
+                    "model",
+                    {"model": name, "batch": args["batch"], "size": args["size"], "scenario": args["scenario"]},
+                    backend=bname,
+                    dtype=args["dtype"],
+                    device=str(dev),
+                    exc=e,
+                )
+            )
     ok.sort(key=lambda r: r.median_ms)
     tried = [r.backend for r in ok + failed]
     out = [r.with_(params={**r.params, "best_of": tried}) for r in ok + failed]
@@ -315,4 +424,5 @@ def _best(name: str, args: dict, opts: dict) -> list[Result]:
 
 def _tv_version() -> str:
     import torchvision
+
     return torchvision.__version__

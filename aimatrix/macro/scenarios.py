@@ -38,7 +38,7 @@ LOADGEN_PIP = "pip install mlcommons-loadgen"
 #: MLPerf inference's minima for a performance run (single_stream, multi_stream, server).
 MLPERF_MIN_QUERIES = 1024
 MLPERF_MIN_DURATION_S = 60.0
-MLPERF_SAMPLES_PER_QUERY = 8   # multi_stream
+MLPERF_SAMPLES_PER_QUERY = 8  # multi_stream
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,18 @@ def loadgen_module() -> Any | None:
         return None
 
 
-def settings(scenario: str, *, min_queries: int | None = None, min_duration: float | None = None,
-             max_duration: float | None = None, target_qps: float | None = None,
-             latency_bound_ms: float | None = None, samples_per_query: int | None = None,
-             loadgen: bool | None = None, log_dir: str | Path | None = None) -> Settings:
+def settings(
+    scenario: str,
+    *,
+    min_queries: int | None = None,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
+    target_qps: float | None = None,
+    latency_bound_ms: float | None = None,
+    samples_per_query: int | None = None,
+    loadgen: bool | None = None,
+    log_dir: str | Path | None = None,
+) -> Settings:
     """Checked scenario arguments. ``loadgen``: None = use LoadGen when installed (required for
     ``multi_stream``/``server``), True = require it, False = native (``offline``/``single_stream`` only)."""
     _check.choice("scenario", scenario, SCENARIOS)
@@ -136,7 +144,7 @@ def warm_up(query: Callable[[], None], seconds: float, minimum: int = 4) -> list
 
 def expected_latency_ms(warm: list[float]) -> float:
     """LoadGen plans its query count from this: low rather than high, or it stops before min_duration."""
-    return 0.9 * statistics.median(warm[len(warm) // 2:])
+    return 0.9 * statistics.median(warm[len(warm) // 2 :])
 
 
 def single_stream(query: Callable[[], None], s: Settings, *, warmup_s: float) -> tuple[dict, dict]:
@@ -158,8 +166,12 @@ def single_stream(query: Callable[[], None], s: Settings, *, warmup_s: float) ->
         lat.append((clock() - a) * 1e3)
     wall = clock() - t0
     stats = _stats(lat, met=not cut, warmup=warm, wall_s=wall, timer="wall-clock")
-    metrics = {**percentiles(lat), "queries": len(lat), "scenario_source": "native",
-               "mlperf_valid": s.mlperf_minima and not cut}
+    metrics = {
+        **percentiles(lat),
+        "queries": len(lat),
+        "scenario_source": "native",
+        "mlperf_valid": s.mlperf_minima and not cut,
+    }
     return {"stats": stats, "samples_ms": lat}, metrics
 
 
@@ -192,16 +204,21 @@ def parse_summary(text: str) -> dict:
     return out
 
 
-def run_loadgen(run: Callable[[], None], sync: Callable[[], None], s: Settings, *, batch: int,
-                estimate_ms: float, log_dir: Path) -> tuple[dict, dict]:
+def run_loadgen(
+    run: Callable[[], None], sync: Callable[[], None], s: Settings, *, batch: int, estimate_ms: float, log_dir: Path
+) -> tuple[dict, dict]:
     """Run the scenario under LoadGen; ({stats, samples_ms}, metrics). ``run()`` processes ``batch``
     samples (inputs are the model's fixed synthetic ones), ``sync()`` waits for the device."""
     lg = loadgen_module()
     if lg is None:
         raise UnsupportedError(f"scenario={s.scenario!r} with LoadGen needs MLCommons LoadGen: {LOADGEN_PIP}")
     ts = lg.TestSettings()
-    ts.scenario = {"offline": lg.TestScenario.Offline, "single_stream": lg.TestScenario.SingleStream,
-                   "multi_stream": lg.TestScenario.MultiStream, "server": lg.TestScenario.Server}[s.scenario]
+    ts.scenario = {
+        "offline": lg.TestScenario.Offline,
+        "single_stream": lg.TestScenario.SingleStream,
+        "multi_stream": lg.TestScenario.MultiStream,
+        "server": lg.TestScenario.Server,
+    }[s.scenario]
     ts.mode = lg.TestMode.PerformanceOnly
     ts.min_query_count = s.min_queries
     ts.min_duration_ms = int(s.min_duration * 1e3)
@@ -229,7 +246,7 @@ def run_loadgen(run: Callable[[], None], sync: Callable[[], None], s: Settings, 
     def serve(samples: list) -> None:
         # One run per `batch` samples, in arrival order; each sample completes with its run.
         for i in range(0, len(samples), batch):
-            chunk = samples[i:i + batch]
+            chunk = samples[i : i + batch]
             a = time.perf_counter()
             run()
             sync()
@@ -279,9 +296,13 @@ def run_loadgen(run: Callable[[], None], sync: Callable[[], None], s: Settings, 
     wall = time.perf_counter() - t0
     summary = log_dir / "mlperf_log_summary.txt"
     metrics = parse_summary(summary.read_text()) if summary.exists() else {}
-    metrics.update(scenario_source="loadgen", queries=len(lat), loadgen_summary=str(summary),
-                   loadgen_detail=str(log_dir / "mlperf_log_detail.txt"),
-                   mlperf_valid=metrics.get("loadgen_result") == "VALID" and s.mlperf_minima)
+    metrics.update(
+        scenario_source="loadgen",
+        queries=len(lat),
+        loadgen_summary=str(summary),
+        loadgen_detail=str(log_dir / "mlperf_log_detail.txt"),
+        mlperf_valid=metrics.get("loadgen_result") == "VALID" and s.mlperf_minima,
+    )
     if not lat:
         raise RuntimeError(f"LoadGen issued no query (see {summary})")
     if s.scenario == "server" and s.target_qps is None and "loadgen_target_qps" in metrics:

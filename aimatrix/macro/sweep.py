@@ -20,10 +20,19 @@ def _names(value: str | Iterable[str] | None, known: Sequence[str]) -> list[str]
     return list(value)
 
 
-def run_macro(models: str | Iterable[str] | None = None, batches: Iterable[int | None] | None = None,
-              dtypes: str | Iterable[str] = ("fp32",), backends_: str | Iterable[str] | None = ("torch",), *,
-              scenario: str = "offline", size: str = "full", device: str = "auto", warm_start_iters: int = 0,
-              seed: int = 0, **options: Any) -> Iterator[Result]:
+def run_macro(
+    models: str | Iterable[str] | None = None,
+    batches: Iterable[int | None] | None = None,
+    dtypes: str | Iterable[str] = ("fp32",),
+    backends_: str | Iterable[str] | None = ("torch",),
+    *,
+    scenario: str = "offline",
+    size: str = "full",
+    device: str = "auto",
+    warm_start_iters: int = 0,
+    seed: int = 0,
+    **options: Any,
+) -> Iterator[Result]:
     """Yield one Result per (model, batch, dtype, backend), in that nesting order, through the suite runner.
 
     ``models``/``dtypes``/``backends_`` take lists or comma-separated strings;
@@ -41,12 +50,33 @@ def run_macro(models: str | Iterable[str] | None = None, batches: Iterable[int |
     except Exception:  # noqa: BLE001 - every case will record why
         dev, dev_name = None, str(device)
     if backends_ is None:
-        backend_names = [n for n in backends.installed() if dev is not None and (dev.is_cuda or not backends.BACKENDS[n].needs_cuda)]
+        backend_names = [
+            n for n in backends.installed() if dev is not None and (dev.is_cuda or not backends.BACKENDS[n].needs_cuda)
+        ]
     else:
         backend_names = _names(backends_, backends.NAMES)
     batch_list = [None] if batches is None else list(batches)
-    cases = [Case("model", model, (name,), dict(batch=batch, dtype=dtype, backend=be, scenario=scenario, size=size,
-                                                device=dev_name, warm_start_iters=warm_start_iters, seed=seed,
-                                                **options), arg_names=("model",))
-             for name in model_names for batch in batch_list for dtype in dtype_names for be in backend_names]
+    cases = [
+        Case(
+            "model",
+            model,
+            (name,),
+            dict(
+                batch=batch,
+                dtype=dtype,
+                backend=be,
+                scenario=scenario,
+                size=size,
+                device=dev_name,
+                warm_start_iters=warm_start_iters,
+                seed=seed,
+                **options,
+            ),
+            arg_names=("model",),
+        )
+        for name in model_names
+        for batch in batch_list
+        for dtype in dtype_names
+        for be in backend_names
+    ]
     yield from iter_results(cases, device=dev_name)

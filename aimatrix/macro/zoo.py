@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from .. import _check
-from ..models import _common, classification as cls
+from ..models import _common
+from ..models import classification as cls
 
 SIZES = _common.SIZES
 
@@ -29,16 +30,16 @@ class ModelSpec:
     """How to build, feed, count and train one model."""
 
     name: str
-    family: str                                  # classification, detection, translation, speech, ctr
-    builder: Callable[..., nn.Module]            # (size, **kw) -> module
-    make_inputs: Callable[..., list[tuple]]      # (batch, size, seed, **kw) -> steps
-    count_items: Callable[..., float]            # (batch, size, **kw) -> items per run
-    unit: str                                    # what items are
+    family: str  # classification, detection, translation, speech, ctr
+    builder: Callable[..., nn.Module]  # (size, **kw) -> module
+    make_inputs: Callable[..., list[tuple]]  # (batch, size, seed, **kw) -> steps
+    count_items: Callable[..., float]  # (batch, size, **kw) -> items per run
+    unit: str  # what items are
     default_batch: int
     loss: Callable[[nn.Module, tuple, torch.Generator], torch.Tensor]
-    cnn: bool = False                            # channels-last applies
-    precision: str = "cast"                      # "cast" the module, or "autocast" (ops with fp32-only kernels)
-    graph_capturable: bool = True                # no host synchronisation inside forward
+    cnn: bool = False  # channels-last applies
+    precision: str = "cast"  # "cast" the module, or "autocast" (ops with fp32-only kernels)
+    graph_capturable: bool = True  # no host synchronisation inside forward
     # Dotted paths of the submodules that hold the dense compute, for models whose forward also has
     # data-dependent control flow (detection: box decoding, NMS, mask pasting). When set, torch-compile
     # compiles only these, torch-graph captures only these (when the whole forward is not capturable), and a
@@ -46,16 +47,24 @@ class ModelSpec:
     parts: tuple[str, ...] = ()
     verify_view: Callable[[list], list] | None = None  # flat outputs -> tensors to compare
     calibrate: Callable[[nn.Module, tuple], None] | None = None
-    kw: dict = field(default_factory=dict)       # builder keyword arguments
+    kw: dict = field(default_factory=dict)  # builder keyword arguments
     description: str = ""
 
 
 def _classifier(name: str, build: Callable[..., nn.Module], batch: int, desc: str, **kw: Any) -> ModelSpec:
     return ModelSpec(
-        name, "classification", lambda size, **k: build(size, **{**kw, **k}),
+        name,
+        "classification",
+        lambda size, **k: build(size, **{**kw, **k}),
         lambda b, size, seed, **k: [(cls.images(b, cls.edge(name, size), seed),)],
-        lambda b, size, **k: float(b), "images", batch, cls.loss, cnn=True,
-        calibrate=lambda m, x: _common.calibrate_batchnorm(m, x), description=desc)
+        lambda b, size, **k: float(b),
+        "images",
+        batch,
+        cls.loss,
+        cnn=True,
+        calibrate=lambda m, x: _common.calibrate_batchnorm(m, x),
+        description=desc,
+    )
 
 
 def _registry() -> dict[str, ModelSpec]:
@@ -107,8 +116,15 @@ def _check_size(size: str) -> str:
     return _check.choice("size", size, SIZES)
 
 
-def build(name: str, size: str = "full", *, seed: int = 0, device: str | torch.device = "cpu",
-          calibrate: bool = True, **kw: Any) -> nn.Module:
+def build(
+    name: str,
+    size: str = "full",
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    calibrate: bool = True,
+    **kw: Any,
+) -> nn.Module:
     """The model ``name`` as an eval-mode ``torch.nn.Module`` with random weights fixed by ``seed``.
 
     ``size="tiny"`` is a small configuration of the same family for CPU tests.
@@ -132,8 +148,15 @@ def build(name: str, size: str = "full", *, seed: int = 0, device: str | torch.d
     return m
 
 
-def inputs(name: str, batch: int | None = None, size: str = "full", *, seed: int = 0,
-           device: str | torch.device = "cpu", **kw: Any) -> list[tuple]:
+def inputs(
+    name: str,
+    batch: int | None = None,
+    size: str = "full",
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    **kw: Any,
+) -> list[tuple]:
     """Deterministic inputs of one run of ``name``: a list of steps, each a tuple of tensors."""
     s = spec(name)
     batch = s.default_batch if batch is None else _check.positive_int("batch", batch)

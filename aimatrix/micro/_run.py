@@ -7,14 +7,20 @@ from typing import Any, Callable
 from .. import _check, _vendor, timing
 from ..device import Device, resolve
 from ..errors import UnsupportedError
-from ..system.peaks import peak_gbps, peak_tflops
-from ..system.env import device_info, environment
 from ..results.result import Result
+from ..system.env import device_info, environment
+from ..system.peaks import peak_gbps, peak_tflops
 from ..system.telemetry import sampling
 
 
-def resolve_backend(op: str, backend: str, device: str | Device, cuda_backends: tuple[str, ...],
-                    default_cuda: str, cpu_backends: tuple[str, ...] = ("cpu",)) -> tuple[Device, str]:
+def resolve_backend(
+    op: str,
+    backend: str,
+    device: str | Device,
+    cuda_backends: tuple[str, ...],
+    default_cuda: str,
+    cpu_backends: tuple[str, ...] = ("cpu",),
+) -> tuple[Device, str]:
     """The device and the concrete backend; UnsupportedError for a CPU/GPU mismatch.
 
     ``auto`` on the CPU: the first of ``cpu_backends``' vendor libraries installed (see aimatrix/_vendor.py), else
@@ -27,13 +33,15 @@ def resolve_backend(op: str, backend: str, device: str | Device, cuda_backends: 
     if dev.is_cuda and backend in cpu_backends:
         raise UnsupportedError(f"backend={backend!r} runs on device='cpu', not {dev}")
     if not dev.is_cuda and backend not in cpu_backends:
-        raise UnsupportedError(f"{op} backend={backend!r} needs a CUDA device; on the CPU use one of "
-                               f"{', '.join(cpu_backends)}")
+        raise UnsupportedError(
+            f"{op} backend={backend!r} needs a CUDA device; on the CPU use one of {', '.join(cpu_backends)}"
+        )
     return dev, backend
 
 
-def run(dev: Device, *, telemetry: bool, cuda_call: Callable[[Any], dict], cpu_call: Callable[[Any], dict] | None,
-        what: str) -> tuple[dict, dict]:
+def run(
+    dev: Device, *, telemetry: bool, cuda_call: Callable[[Any], dict], cpu_call: Callable[[Any], dict] | None, what: str
+) -> tuple[dict, dict]:
     """Call the native runner of the device (GIL released inside); (raw dict, telemetry)."""
     from .. import _native
 
@@ -62,13 +70,25 @@ def peak_memory(dev: Device) -> float | None:
     return peak_gbps(info["mem_clock_khz"], info["bus_width_bits"])
 
 
-def result(op: str, params: dict, raw: dict, *, dev: Device, dtype: str, tel: dict, mode: str, seed: int,
-           **metrics: Any) -> Result:
+def result(
+    op: str, params: dict, raw: dict, *, dev: Device, dtype: str, tel: dict, mode: str, seed: int, **metrics: Any
+) -> Result:
     """A Result from a native runner's dict: params gain mode, seed, the batching and what the runner chose."""
-    params = dict(params, mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"],
-                  **raw.get("extra", {}))
-    return Result.from_measurement(op, params, backend=raw["backend"], dtype=dtype, device=str(dev), measurement=raw,
-                                   verify=raw["verify"], env=environment(dev), telemetry=tel, **metrics)
+    params = dict(
+        params, mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw.get("extra", {})
+    )
+    return Result.from_measurement(
+        op,
+        params,
+        backend=raw["backend"],
+        dtype=dtype,
+        device=str(dev),
+        measurement=raw,
+        verify=raw["verify"],
+        env=environment(dev),
+        telemetry=tel,
+        **metrics,
+    )
 
 
 def timing_rule(timing_options: dict) -> dict:

@@ -3,7 +3,8 @@
 - ``deepbench-{train,inference-server,inference-device}-{gemm,conv}``: Baidu DeepBench's
   problem sets, as published in https://github.com/baidu-research/DeepBench
   (code/kernels/gemm_problems.h and conv_problems.h; copied into the repository's
-  third_party/deepbench/, with DeepBench's licence and origin). ``deepbench-inference-gemm``/``-conv`` are the server sets.
+  third_party/deepbench/, with DeepBench's licence and origin). ``deepbench-inference-gemm``/``-conv``
+  are the server sets.
 - ``resnet50-conv``: the distinct convolution layers of ResNet-50 v1.5 (torchvision's
   ``resnet50``: stride on the 3x3 convolution) at 224x224 input, with how often each
   occurs in the network (``count``), He et al., "Deep Residual Learning for Image
@@ -28,8 +29,7 @@ from .._data import installed
 
 _DATA = Path(__file__).with_name("data")
 
-_DEEPBENCH_SETS = {"train": "train", "inference-server": "server", "inference-device": "device",
-                   "inference": "server"}
+_DEEPBENCH_SETS = {"train": "train", "inference-server": "server", "inference-device": "device", "inference": "server"}
 
 
 def _rows(file: str, which: str) -> list[dict[str, str]]:
@@ -43,8 +43,9 @@ def _deepbench_gemm(which: str) -> list[dict]:
     for i, row in enumerate(_rows("gemm_problems.csv", which)):
         m, n, k = int(row["m"]), int(row["n"]), int(row["k"])
         ta, tb = row["a_t"] == "1", row["b_t"] == "1"
-        out.append({"op": "gemm", "name": f"deepbench-{which}-gemm-{i}", "m": m, "n": n, "k": k,
-                    "trans_a": ta, "trans_b": tb})
+        out.append(
+            {"op": "gemm", "name": f"deepbench-{which}-gemm-{i}", "m": m, "n": n, "k": k, "trans_a": ta, "trans_b": tb}
+        )
     return out
 
 
@@ -52,9 +53,21 @@ def _deepbench_conv(which: str) -> list[dict]:
     out = []
     for i, row in enumerate(_rows("conv_problems.csv", which)):
         v = {key: int(val) for key, val in row.items() if key != "set"}
-        out.append({"op": "conv", "name": f"deepbench-{which}-conv-{i}", "n": v["n"], "c": v["c"], "h": v["h"],
-                    "w": v["w"], "k": v["k"], "r": v["r"], "s": v["s"], "stride": (v["stride_h"], v["stride_w"]),
-                    "pad": (v["pad_h"], v["pad_w"])})
+        out.append(
+            {
+                "op": "conv",
+                "name": f"deepbench-{which}-conv-{i}",
+                "n": v["n"],
+                "c": v["c"],
+                "h": v["h"],
+                "w": v["w"],
+                "k": v["k"],
+                "r": v["r"],
+                "s": v["s"],
+                "stride": (v["stride_h"], v["stride_w"]),
+                "pad": (v["pad_h"], v["pad_w"]),
+            }
+        )
     return out
 
 
@@ -89,9 +102,23 @@ _RESNET50 = [
 
 def resnet50_conv(batch: int = 32) -> list[dict]:
     """ResNet-50's distinct convolution layers at batch ``batch`` (``count``: occurrences in the network)."""
-    return [{"op": "conv", "name": f"resnet50.{name}", "n": batch, "c": c, "h": h, "w": h, "k": k, "r": r, "s": r,
-             "stride": stride, "pad": pad, "count": count}
-            for name, c, h, k, r, stride, pad, count in _RESNET50]
+    return [
+        {
+            "op": "conv",
+            "name": f"resnet50.{name}",
+            "n": batch,
+            "c": c,
+            "h": h,
+            "w": h,
+            "k": k,
+            "r": r,
+            "s": r,
+            "stride": stride,
+            "pad": pad,
+            "count": count,
+        }
+        for name, c, h, k, r, stride, pad, count in _RESNET50
+    ]
 
 
 LLM_TOKENS = (1, 16, 128, 2048, 8192)
@@ -105,26 +132,68 @@ def llm_gemm() -> list[dict]:
     for row in rows:
         v = {k: int(x) for k, x in row.items() if k != "model"}
         layers = v["layers"]
-        proj = [("qkv", (v["heads"] + 2 * v["kv_heads"]) * v["head_dim"], v["hidden"], layers),
-                ("o", v["hidden"], v["heads"] * v["head_dim"], layers),
-                ("gate_up", 2 * v["intermediate"], v["hidden"], layers),
-                ("down", v["hidden"], v["intermediate"], layers),
-                ("lm_head", v["vocab"], v["hidden"], 1)]
+        proj = [
+            ("qkv", (v["heads"] + 2 * v["kv_heads"]) * v["head_dim"], v["hidden"], layers),
+            ("o", v["hidden"], v["heads"] * v["head_dim"], layers),
+            ("gate_up", 2 * v["intermediate"], v["hidden"], layers),
+            ("down", v["hidden"], v["intermediate"], layers),
+            ("lm_head", v["vocab"], v["hidden"], 1),
+        ]
         for tokens in LLM_TOKENS:
             for name, n, k, count in proj:
-                out.append({"op": "gemm", "name": f"llm-{row['model']}-{name}-t{tokens}", "m": tokens, "n": n, "k": k,
-                            "trans_a": False, "trans_b": True, "count": count})
+                out.append(
+                    {
+                        "op": "gemm",
+                        "name": f"llm-{row['model']}-{name}-t{tokens}",
+                        "m": tokens,
+                        "n": n,
+                        "k": k,
+                        "trans_a": False,
+                        "trans_b": True,
+                        "count": count,
+                    }
+                )
     return out
 
 
 def _quick() -> list[dict]:
     return [
         {"op": "gemm", "name": "quick-gemm-512", "m": 512, "n": 512, "k": 512, "trans_a": False, "trans_b": False},
-        {"op": "gemm", "name": "quick-gemm-deepbench", "m": 35, "n": 700, "k": 2048, "trans_a": False, "trans_b": False},
-        {"op": "conv", "name": "quick-conv-3x3", "n": 2, "c": 64, "h": 28, "w": 28, "k": 64, "r": 3, "s": 3,
-         "stride": 1, "pad": 1},
-        {"op": "conv", "name": "quick-conv-1x1-s2", "n": 2, "c": 64, "h": 28, "w": 28, "k": 128, "r": 1, "s": 1,
-         "stride": 2, "pad": 0},
+        {
+            "op": "gemm",
+            "name": "quick-gemm-deepbench",
+            "m": 35,
+            "n": 700,
+            "k": 2048,
+            "trans_a": False,
+            "trans_b": False,
+        },
+        {
+            "op": "conv",
+            "name": "quick-conv-3x3",
+            "n": 2,
+            "c": 64,
+            "h": 28,
+            "w": 28,
+            "k": 64,
+            "r": 3,
+            "s": 3,
+            "stride": 1,
+            "pad": 1,
+        },
+        {
+            "op": "conv",
+            "name": "quick-conv-1x1-s2",
+            "n": 2,
+            "c": 64,
+            "h": 28,
+            "w": 28,
+            "k": 128,
+            "r": 1,
+            "s": 1,
+            "stride": 2,
+            "pad": 0,
+        },
         {"op": "membw", "name": "quick-membw-triad", "kind": "triad", "nbytes": 16 << 20},
         {"op": "membw", "name": "quick-membw-copy", "kind": "copy", "nbytes": 16 << 20},
         {"op": "launch", "name": "quick-launch-empty", "kind": "empty"},
@@ -149,5 +218,5 @@ def catalog(name: str, *, batch: int = 32) -> list[dict]:
         return _quick()
     if name == "llm-gemm":
         return llm_gemm()
-    which, op = name[len("deepbench-"):].rsplit("-", 1)
+    which, op = name[len("deepbench-") :].rsplit("-", 1)
     return (_deepbench_gemm if op == "gemm" else _deepbench_conv)(_DEEPBENCH_SETS[which])

@@ -49,9 +49,10 @@ def _pair(name: str, value: Any, *, minimum: int) -> tuple[int, int]:
     for v in vals:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"{name}={value!r} is not allowed: it must be an integer or a pair of integers")
-        if not minimum <= v <= _check.INT32_MAX:
-            raise ValueError(f"{name}={value!r} is not allowed: each must be in "
-                             f"{minimum}..{_check.INT32_MAX} (2^31 - 1)")
+        if not minimum <= int(v) <= _check.INT32_MAX:
+            raise ValueError(
+                f"{name}={value!r} is not allowed: each must be in {minimum}..{_check.INT32_MAX} (2^31 - 1)"
+            )
     return int(vals[0]), int(vals[1])
 
 
@@ -59,10 +60,30 @@ def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) ->
     return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None, stride: Any = 1, pad: Any = 0,
-         dilation: Any = 1, groups: int = 1, dtype: str = "fp32", layout: str = "nchw", direction: str = "fwd",
-         backend: str = "auto", algo: str = "find", device: str = "auto", mode: str = "hot", seed: int = 0,
-         telemetry: bool = True, **timing_options: Any) -> Result:
+def conv(
+    n: int,
+    c: int,
+    h: int,
+    w: int,
+    *,
+    k: int,
+    r: int,
+    s: int | None = None,
+    stride: Any = 1,
+    pad: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    dtype: str = "fp32",
+    layout: str = "nchw",
+    direction: str = "fwd",
+    backend: str = "auto",
+    algo: str = "find",
+    device: str = "auto",
+    mode: str = "hot",
+    seed: int = 0,
+    telemetry: bool = True,
+    **timing_options: Any,
+) -> Result:
     """Benchmark one 2-D convolution (cross-correlation, as cuDNN and PyTorch compute it).
 
     x is [n, c, h, w] (or NHWC), the filter [k, c/groups, r, s], the output
@@ -82,17 +103,53 @@ def conv(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None
     cores (no TF32); tf32 may. What ran is in ``params`` (the list above; ``results.result.MEASURED_PARAMS``
     leaves it out of matching).
     """
-    spec, shape = _spec(n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups,
-                        dtype=dtype, layout=layout, direction=direction, seed=seed)
+    spec, shape = _spec(
+        n,
+        c,
+        h,
+        w,
+        k=k,
+        r=r,
+        s=s,
+        stride=stride,
+        pad=pad,
+        dilation=dilation,
+        groups=groups,
+        dtype=dtype,
+        layout=layout,
+        direction=direction,
+        seed=seed,
+    )
     params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
     params.update(ho=shape["ho"], wo=shape["wo"])
-    return _run_specs([spec], [shape], params, dtype=dtype, backend=backend, algo=algo, device=device, mode=mode,
-                      seed=seed, telemetry=telemetry, timing_options=timing_options)
+    return _run_specs(
+        [spec],
+        [shape],
+        params,
+        dtype=dtype,
+        backend=backend,
+        algo=algo,
+        device=device,
+        mode=mode,
+        seed=seed,
+        telemetry=telemetry,
+        timing_options=timing_options,
+    )
 
 
-def conv_chain(layers: Sequence[dict], *, dtype: str = "fp32", layout: str = "nhwc", backend: str = "auto",
-               algo: str = "find", device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
-               **timing_options: Any) -> Result:
+def conv_chain(
+    layers: Sequence[dict],
+    *,
+    dtype: str = "fp32",
+    layout: str = "nhwc",
+    backend: str = "auto",
+    algo: str = "find",
+    device: str = "auto",
+    mode: str = "hot",
+    seed: int = 0,
+    telemetry: bool = True,
+    **timing_options: Any,
+) -> Result:
     """Benchmark forward convolutions run back to back, as one sample: a network's conv layers.
 
     ``layers``: dicts with ``conv``'s shape arguments (``n, c, h, w, k, r`` and optionally
@@ -120,25 +177,63 @@ def conv_chain(layers: Sequence[dict], *, dtype: str = "fp32", layout: str = "nh
             raise type(e)(f"layers[{i}]: {e}") from None
         specs.append(sp)
         shapes.append(sh)
-    params = {"layers": len(specs), "layout": layout, "direction": "fwd", "shapes": [
-        f"{sp['n']}x{sp['c']}x{sp['h']}x{sp['w']} k{sp['k']} {sp['r']}x{sp['s']}/{sp['stride_h']}" for sp in specs]}
-    return _run_specs(specs, shapes, params, dtype=dtype, backend=backend, algo=algo, device=device, mode=mode,
-                      seed=seed, telemetry=telemetry, timing_options=timing_options)
+    params = {
+        "layers": len(specs),
+        "layout": layout,
+        "direction": "fwd",
+        "shapes": [
+            f"{sp['n']}x{sp['c']}x{sp['h']}x{sp['w']} k{sp['k']} {sp['r']}x{sp['s']}/{sp['stride_h']}" for sp in specs
+        ],
+    }
+    return _run_specs(
+        specs,
+        shapes,
+        params,
+        dtype=dtype,
+        backend=backend,
+        algo=algo,
+        device=device,
+        mode=mode,
+        seed=seed,
+        telemetry=telemetry,
+        timing_options=timing_options,
+    )
 
 
 _LAYER_KEYS = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation", "groups"}
 
 
-def _spec(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = None, stride: Any = 1, pad: Any = 0,
-          dilation: Any = 1, groups: int = 1, dtype: str, layout: str, direction: str, seed: int) -> tuple[dict, dict]:
+def _spec(
+    n: int,
+    c: int,
+    h: int,
+    w: int,
+    *,
+    k: int,
+    r: int,
+    s: int | None = None,
+    stride: Any = 1,
+    pad: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    dtype: str,
+    layout: str,
+    direction: str,
+    seed: int,
+) -> tuple[dict, dict]:
     """The native runner's spec of one conv, validated, and its output size, FLOPs and bytes."""
     # Each dimension within 32 bits (as cuDNN's legacy API takes them), their products within 64 (below).
-    n, c, h, w, k, r = (_check.positive_int(nm, v, maximum=_check.INT32_MAX) for nm, v in
-                        (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r)))
+    n, c, h, w, k, r = (
+        _check.positive_int(nm, v, maximum=_check.INT32_MAX)
+        for nm, v in (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r))
+    )
     s = r if s is None else _check.positive_int("s", s, maximum=_check.INT32_MAX)
     groups = _check.positive_int("groups", groups, maximum=_check.INT32_MAX)
-    (sh, sw), (ph, pw), (dh, dw) = (_pair("stride", stride, minimum=1), _pair("pad", pad, minimum=0),
-                                    _pair("dilation", dilation, minimum=1))
+    (sh, sw), (ph, pw), (dh, dw) = (
+        _pair("stride", stride, minimum=1),
+        _pair("pad", pad, minimum=0),
+        _pair("dilation", dilation, minimum=1),
+    )
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("layout", layout, LAYOUTS)
     _check.choice("direction", direction, DIRECTIONS)
@@ -147,51 +242,116 @@ def _spec(n: int, c: int, h: int, w: int, *, k: int, r: int, s: int | None = Non
         raise ValueError(f"groups={groups} is not allowed: it must divide both c={c} and k={k}")
     ho, wo = output_size(h, r, sh, ph, dh), output_size(w, s, sw, pw, dw)
     if ho < 1 or wo < 1:
-        raise ValueError(f"filter {r}x{s} (dilation {dh}x{dw}) is larger than the padded input {h + 2 * ph}x{w + 2 * pw}: "
-                         f"the output would be {ho}x{wo}")
+        raise ValueError(
+            f"filter {r}x{s} (dilation {dh}x{dw}) is larger than the padded input {h + 2 * ph}x{w + 2 * pw}: "
+            f"the output would be {ho}x{wo}"
+        )
     size, cg, kg = 4 if dtype in ("fp32", "tf32") else 2, c // groups, k // groups
-    for expr, factors in (("n*c*h*w", (n, c, h, w)), ("k*(c/groups)*r*s", (k, cg, r, s)), ("n*k*ho*wo", (n, k, ho, wo)),
-                          ("ho*wo*(c/groups)*r*s", (ho, wo, cg, r, s))):  # the last: the CPU's im2col buffer
+    for expr, factors in (
+        ("n*c*h*w", (n, c, h, w)),
+        ("k*(c/groups)*r*s", (k, cg, r, s)),
+        ("n*k*ho*wo", (n, k, ho, wo)),
+        ("ho*wo*(c/groups)*r*s", (ho, wo, cg, r, s)),
+    ):  # the last: the CPU's im2col buffer
         _check.count(expr, *factors, itemsize=size)
     # What the CPU runner allocates (fp32): the three tensors and, per group, im2col's buffer, the output's and the
     # filters' scratch (and an accumulator for bwd_filter).
-    cpu_elems = n * c * h * w + k * cg * r * s + n * k * ho * wo + ho * wo * (cg * r * s + kg) + \
-        kg * cg * r * s * (2 if direction == "bwd_filter" else 1)
-    spec = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw,
-                groups=groups, dtype=dtype, layout=layout, direction=direction, seed=seed)
-    shape = {"ho": ho, "wo": wo, "flops": 2.0 * n * k * ho * wo * (c // groups) * r * s,
-             "bytes": conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction), "cpu_bytes": 4 * cpu_elems}
+    cpu_elems = (
+        n * c * h * w
+        + k * cg * r * s
+        + n * k * ho * wo
+        + ho * wo * (cg * r * s + kg)
+        + kg * cg * r * s * (2 if direction == "bwd_filter" else 1)
+    )
+    spec = dict(
+        n=n,
+        c=c,
+        h=h,
+        w=w,
+        k=k,
+        r=r,
+        s=s,
+        stride_h=sh,
+        stride_w=sw,
+        pad_h=ph,
+        pad_w=pw,
+        dil_h=dh,
+        dil_w=dw,
+        groups=groups,
+        dtype=dtype,
+        layout=layout,
+        direction=direction,
+        seed=seed,
+    )
+    shape = {
+        "ho": ho,
+        "wo": wo,
+        "flops": 2.0 * n * k * ho * wo * (c // groups) * r * s,
+        "bytes": conv_bytes(n, c, h, w, k, r, s, ho, wo, groups, dtype, direction),
+        "cpu_bytes": 4 * cpu_elems,
+    }
     return spec, shape
 
 
-def _run_specs(specs: list[dict], shapes: list[dict], params: dict, *, dtype: str, backend: str, algo: str,
-               device: str, mode: str, seed: int, telemetry: bool, timing_options: dict) -> Result:
+def _run_specs(
+    specs: list[dict],
+    shapes: list[dict],
+    params: dict,
+    *,
+    dtype: str,
+    backend: str,
+    algo: str,
+    device: str,
+    mode: str,
+    seed: int,
+    telemetry: bool,
+    timing_options: dict,
+) -> Result:
     """Run one conv or a chain through the device's native runner; the Result."""
     _check.choice("mode", mode, timing.MODES)
     if not isinstance(algo, str) or not algo:
-        raise TypeError(f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} "
-                        "or a cuDNN legacy algorithm name")
+        raise TypeError(
+            f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} or a cuDNN legacy algorithm name"
+        )
     opts = _run.timing_rule(timing_options)
     dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn", CPU_BACKENDS)
     if not dev.is_cuda:
-        _check.host_memory("cpu conv" if len(specs) == 1 else f"cpu conv chain of {len(specs)} layers",
-                           sum(x["cpu_bytes"] for x in shapes))
+        _check.host_memory(
+            "cpu conv" if len(specs) == 1 else f"cpu conv chain of {len(specs)} layers",
+            sum(x["cpu_bytes"] for x in shapes),
+        )
     cold = mode == "cold"
     arg = specs[0] if len(specs) == 1 else specs
-    raw, tel = _run.run(dev, telemetry=telemetry, what="conv",
-                        cuda_call=lambda m: m.conv(dev.index, backend, algo, arg, cold, opts),
-                        cpu_call=lambda m: m.conv(arg, cold, opts, backend=backend,
-                                                  library="" if backend == "cpu" else _vendor.path(backend)))
+    raw, tel = _run.run(
+        dev,
+        telemetry=telemetry,
+        what="conv",
+        cuda_call=lambda m: m.conv(dev.index, backend, algo, arg, cold, opts),
+        cpu_call=lambda m: m.conv(
+            arg, cold, opts, backend=backend, library="" if backend == "cpu" else _vendor.path(backend)
+        ),
+    )
     params = dict(params)
     if backend == "cudnn":
         params["algo_choice"] = algo
-    return _run.result("conv", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
-                       flops=sum(x["flops"] for x in shapes), bytes=sum(x["bytes"] for x in shapes),
-                       peak_tflops=_run.peak_compute(dev, dtype))
+    return _run.result(
+        "conv",
+        params,
+        raw,
+        dev=dev,
+        dtype=dtype,
+        tel=tel,
+        mode=mode,
+        seed=seed,
+        flops=sum(x["flops"] for x in shapes),
+        bytes=sum(x["bytes"] for x in shapes),
+        peak_tflops=_run.peak_compute(dev, dtype),
+    )
 
 
-def conv_bytes(n: int, c: int, h: int, w: int, k: int, r: int, s: int, ho: int, wo: int, groups: int, dtype: str,
-               direction: str) -> float:
+def conv_bytes(
+    n: int, c: int, h: int, w: int, k: int, r: int, s: int, ho: int, wo: int, groups: int, dtype: str, direction: str
+) -> float:
     """Fewest bytes moved: both inputs read once, the output written once."""
     x, wt, y = n * c * h * w, k * (c // groups) * r * s, n * k * ho * wo
     size = 4 if dtype in ("fp32", "tf32") else 2

@@ -7,9 +7,9 @@ from typing import Any
 from .. import _check, _native, _vendor, timing
 from ..device import resolve
 from ..errors import UnsupportedError
-from ..system.peaks import peak_tflops
-from ..system.env import device_info, environment
 from ..results.result import Result
+from ..system.env import device_info, environment
+from ..system.peaks import peak_tflops
 from ..system.telemetry import sampling
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
@@ -25,9 +25,22 @@ def default_backend(device_is_cuda: bool, dtype: str) -> str:
     return "cublas" if dtype == "int8" else "cublaslt"
 
 
-def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, trans_b: bool = False,
-         batch: int = 1, backend: str = "auto", device: str = "auto", mode: str = "hot", seed: int = 0,
-         telemetry: bool = True, **timing_options: Any) -> Result:
+def gemm(
+    m: int,
+    n: int,
+    k: int,
+    *,
+    dtype: str = "fp32",
+    trans_a: bool = False,
+    trans_b: bool = False,
+    batch: int = 1,
+    backend: str = "auto",
+    device: str = "auto",
+    mode: str = "hot",
+    seed: int = 0,
+    telemetry: bool = True,
+    **timing_options: Any,
+) -> Result:
     """Benchmark C[m,n] = op(A)[m,k] @ op(B)[k,n] (row-major, ``batch`` independent products).
 
     Inputs are random (seeded), the output is checked against a float64 reference
@@ -48,8 +61,11 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
     trans_a, trans_b = _check.boolean("trans_a", trans_a), _check.boolean("trans_b", trans_b)
     seed = _check.non_negative_int("seed", seed)
     # Every operand's element and byte count fits 64 bits (the native runners' arithmetic), on any device.
-    for expr, a, b, size in (("m*k*batch", m, k, _IN_BYTES[dtype]), ("k*n*batch", k, n, _IN_BYTES[dtype]),
-                             ("m*n*batch", m, n, _OUT_BYTES[dtype])):
+    for expr, a, b, size in (
+        ("m*k*batch", m, k, _IN_BYTES[dtype]),
+        ("k*n*batch", k, n, _IN_BYTES[dtype]),
+        ("m*n*batch", m, n, _OUT_BYTES[dtype]),
+    ):
         _check.count(expr, a, b, batch, itemsize=size)
     opts = timing.rule(**timing_options)
     dev = resolve(device)
@@ -60,30 +76,43 @@ def gemm(m: int, n: int, k: int, *, dtype: str = "fp32", trans_a: bool = False, 
     if dev.is_cuda and backend in CPU_BACKENDS:
         raise UnsupportedError(f"backend={backend!r} runs on device='cpu', not {dev}")
     if not dev.is_cuda and backend not in CPU_BACKENDS:
-        raise UnsupportedError(f"backend={backend!r} needs a CUDA device; on the CPU use one of "
-                               f"{', '.join(CPU_BACKENDS)}")
+        raise UnsupportedError(
+            f"backend={backend!r} needs a CUDA device; on the CPU use one of {', '.join(CPU_BACKENDS)}"
+        )
 
-    params = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
+    params: dict[str, Any] = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
     telemetry = _check.boolean("telemetry", telemetry)
     if dev.is_cuda:
         with sampling(dev, enabled=telemetry) as tel:
-            raw = _native.cuda().gemm(dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold",
-                                      opts)
+            raw = _native.cuda().gemm(
+                dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts
+            )
         if "sample_t0_s" in raw:  # discard_throttled was asked for
             raw = timing.discard_throttled(raw, tel.timeline, tel.interval_s)
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     else:
         library = "" if backend == "cpu" else _vendor.path(backend)
-        raw = _native.core.gemm(m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend,
-                                library=library)
+        raw = _native.core.gemm(
+            m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend, library=library
+        )
         peak, tel = None, None
     params.update(mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw["extra"])
     flops = 2.0 * m * n * k * batch
     return Result.from_measurement(
-        "gemm", params, backend=raw["backend"], dtype=dtype, device=str(dev), measurement=raw,
-        flops=flops, bytes=_gemm_bytes(m, n, k, batch, dtype), peak_tflops=peak, verify=raw["verify"],
-        env=environment(dev), telemetry=tel.data if tel else {})
+        "gemm",
+        params,
+        backend=raw["backend"],
+        dtype=dtype,
+        device=str(dev),
+        measurement=raw,
+        flops=flops,
+        bytes=_gemm_bytes(m, n, k, batch, dtype),
+        peak_tflops=peak,
+        verify=raw["verify"],
+        env=environment(dev),
+        telemetry=tel.data if tel else {},
+    )
 
 
 _IN_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}

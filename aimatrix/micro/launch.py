@@ -24,7 +24,22 @@ def launch(kind: str = "empty", *, device: str = "auto", telemetry: bool = False
     _check.choice("kind", kind, KINDS)
     opts = _run.timing_rule(timing_options)
     dev, _ = _run.resolve_backend("launch", "auto", device, ("cuda",), "cuda")
-    raw, tel = _run.run(dev, telemetry=telemetry, what="launch latency",
-                        cuda_call=lambda m: m.launch(dev.index, kind, opts), cpu_call=None)
-    return _run.result("launch", {"kind": kind}, raw, dev=dev, dtype="", tel=tel, mode="hot", seed=0, items=1.0,
-                       extra_metrics={"latency_us": raw["stats"]["median_ms"] * 1e3})
+    raw, tel = _run.run(
+        dev,
+        telemetry=telemetry,
+        what="launch latency",
+        cuda_call=lambda m: m.launch(dev.index, kind, opts),
+        cpu_call=None,
+    )
+    return _run.result(
+        "launch",
+        {"kind": kind},
+        raw,
+        dev=dev,
+        dtype="",
+        tel=tel,
+        mode="hot",
+        seed=0,
+        items=1.0,
+        extra_metrics={"latency_us": raw["stats"]["median_ms"] * 1e3},
+    )

@@ -21,8 +21,19 @@ KERNELS = ("read", "write", "copy", "scale", "add", "triad", "dot")
 TRANSFERS = ("h2d", "d2h", "d2d", "p2p")
 KINDS = KERNELS + TRANSFERS
 #: Arrays read and written per pass (STREAM's accounting); transfers count the bytes that cross once.
-TRAFFIC = {"read": (1, 0), "write": (0, 1), "copy": (1, 1), "scale": (1, 1), "add": (2, 1), "triad": (2, 1),
-           "dot": (2, 0), "h2d": (1, 0), "d2h": (1, 0), "d2d": (1, 1), "p2p": (1, 0)}
+TRAFFIC = {
+    "read": (1, 0),
+    "write": (0, 1),
+    "copy": (1, 1),
+    "scale": (1, 1),
+    "add": (2, 1),
+    "triad": (2, 1),
+    "dot": (2, 0),
+    "h2d": (1, 0),
+    "d2h": (1, 0),
+    "d2d": (1, 1),
+    "p2p": (1, 0),
+}
 DTYPES = ("fp32",)
 P2P_METHODS = ("copy", "kernel")
 #: How the CUDA device kernels move data: per-thread 16-byte loads/stores, or Hopper's bulk async copies.
@@ -38,10 +49,23 @@ MAX_PASSES = 1 << 16
 MAX_BANDWIDTH = 50e12
 
 
-def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pinned: bool = True, passes: int = 1,
-          peer: int | None = None, method: str = "copy", bidirectional: bool = False, kernel: str = "auto",
-          device: str = "auto", mode: str = "hot", seed: int = 0, telemetry: bool = True,
-          **timing_options: Any) -> Result:
+def membw(
+    kind: str = "triad",
+    *,
+    nbytes: int = 1 << 30,
+    dtype: str = "fp32",
+    pinned: bool = True,
+    passes: int = 1,
+    peer: int | None = None,
+    method: str = "copy",
+    bidirectional: bool = False,
+    kernel: str = "auto",
+    device: str = "auto",
+    mode: str = "hot",
+    seed: int = 0,
+    telemetry: bool = True,
+    **timing_options: Any,
+) -> Result:
     """Benchmark one memory kind on arrays of ``nbytes`` bytes each.
 
     ``passes`` sweeps over the arrays per launch (device kernels and the CPU): small
@@ -71,41 +95,68 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     _check.choice("method", method, P2P_METHODS)
     bidirectional = _check.boolean("bidirectional", bidirectional)
     if kind != "p2p" and (method != "copy" or bidirectional):
-        raise ValueError(f"method={method!r}, bidirectional={bidirectional!r} is not allowed for kind {kind!r}: "
-                         "only p2p has a kernel-based or bidirectional copy")
+        raise ValueError(
+            f"method={method!r}, bidirectional={bidirectional!r} is not allowed for kind {kind!r}: "
+            "only p2p has a kernel-based or bidirectional copy"
+        )
     _check.choice("kernel", kernel, KERNEL_CHOICES)
     if kernel != "auto" and kind in TRANSFERS:
         raise ValueError(f"kernel={kernel!r} is not allowed for kind {kind!r}: a transfer runs no kernel of ours")
     if kernel == "tma" and (kind not in TMA_KINDS or passes > 1):
-        raise ValueError(f"kernel='tma' is not allowed for kind {kind!r} with passes={passes}: it runs "
-                         f"{', '.join(TMA_KINDS)} in one pass")
+        raise ValueError(
+            f"kernel='tma' is not allowed for kind {kind!r} with passes={passes}: it runs "
+            f"{', '.join(TMA_KINDS)} in one pass"
+        )
     seed = _check.non_negative_int("seed", seed)
     opts = _run.timing_rule(timing_options)
     reads, writes = TRAFFIC[kind]
     per_pass = nbytes * (reads + writes)
     most = max(1, int(opts["max_time"] * MAX_BANDWIDTH // per_pass))
     if passes > most:  # one pass is bounded by the arrays' memory; passes multiply it
-        raise ValueError(f"passes={passes} is not allowed with nbytes={nbytes}: one launch of {kind!r} would move "
-                         f"{passes * per_pass} bytes, more than max_time={opts['max_time']} s allows even at "
-                         f"{MAX_BANDWIDTH:.0e} B/s (faster than any memory); it must be in 1..{most}")
+        raise ValueError(
+            f"passes={passes} is not allowed with nbytes={nbytes}: one launch of {kind!r} would move "
+            f"{passes * per_pass} bytes, more than max_time={opts['max_time']} s allows even at "
+            f"{MAX_BANDWIDTH:.0e} B/s (faster than any memory); it must be in 1..{most}"
+        )
     dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
     if not dev.is_cuda:
         _check.host_memory(f"cpu membw {kind!r} of {reads + writes} arrays", nbytes * (reads + writes))
     if kernel != "auto" and not dev.is_cuda:
-        raise UnsupportedError(f"membw kernel={kernel!r} names a CUDA kernel; the CPU runs its STREAM loops "
-                               "(leave kernel='auto')")
+        raise UnsupportedError(
+            f"membw kernel={kernel!r} names a CUDA kernel; the CPU runs its STREAM loops (leave kernel='auto')"
+        )
     if kind == "p2p":
         peer = _peer(dev, peer)
     elif peer is not None:
         raise ValueError(f"peer={peer!r} is not allowed for kind {kind!r}: only p2p copies to another GPU")
     n = nbytes // 4
     cold = mode == "cold"
-    raw, tel = _run.run(dev, telemetry=telemetry, what=f"membw kind {kind!r}",
-                        cuda_call=lambda m: m.membw(dev.index, kind, n, passes, pinned, -1 if peer is None else peer,
-                                                    seed, cold, opts, method == "kernel", bidirectional, kernel),
-                        cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts))
-    params: dict[str, Any] = {"kind": kind, "nbytes": nbytes, "passes": passes,
-                              "bytes_counted": "transferred once" if kind in ("h2d", "d2h", "p2p") else "read + written"}
+    raw, tel = _run.run(
+        dev,
+        telemetry=telemetry,
+        what=f"membw kind {kind!r}",
+        cuda_call=lambda m: m.membw(
+            dev.index,
+            kind,
+            n,
+            passes,
+            pinned,
+            -1 if peer is None else peer,
+            seed,
+            cold,
+            opts,
+            method == "kernel",
+            bidirectional,
+            kernel,
+        ),
+        cpu_call=None if kind in TRANSFERS else lambda m: m.membw(kind, n, passes, seed, cold, opts),
+    )
+    params: dict[str, Any] = {
+        "kind": kind,
+        "nbytes": nbytes,
+        "passes": passes,
+        "bytes_counted": "transferred once" if kind in ("h2d", "d2h", "p2p") else "read + written",
+    }
     if kind in ("h2d", "d2h"):
         params["pinned"] = pinned
     if kind == "p2p":
@@ -113,8 +164,18 @@ def membw(kind: str = "triad", *, nbytes: int = 1 << 30, dtype: str = "fp32", pi
     if kernel != "auto":
         params["kernel_choice"] = kernel
     peak = _run.peak_memory(dev) if kind not in ("h2d", "d2h", "p2p") else None
-    return _run.result("membw", params, raw, dev=dev, dtype=dtype, tel=tel, mode=mode, seed=seed,
-                       bytes=float(nbytes) * (reads + writes) * passes * (2 if bidirectional else 1), peak_gbps=peak)
+    return _run.result(
+        "membw",
+        params,
+        raw,
+        dev=dev,
+        dtype=dtype,
+        tel=tel,
+        mode=mode,
+        seed=seed,
+        bytes=float(nbytes) * (reads + writes) * passes * (2 if bidirectional else 1),
+        peak_gbps=peak,
+    )
 
 
 def _peer(dev, peer: int | None) -> int:

@@ -87,10 +87,16 @@ def shape_label(r: Result) -> str:
         return f"{p['m']}x{p['n']}x{p['k']} {t}{b}"
     if r.op == "conv" and {"n", "c", "h", "w", "k", "r"} <= p.keys():
         stride = p.get("stride_h", p.get("stride", 1))
-        return (f"{p['n']}x{p['c']}x{p['h']}x{p['w']} k{p['k']} {p['r']}x{p.get('s', p['r'])}/{stride} "
-                f"{p.get('direction', 'fwd')}")
+        return (
+            f"{p['n']}x{p['c']}x{p['h']}x{p['w']} k{p['k']} {p['r']}x{p.get('s', p['r'])}/{stride} "
+            f"{p.get('direction', 'fwd')}"
+        )
     if r.op == "layer" and isinstance(p.get("layer"), str):
-        dims = [f"{k}={v}" for k, v in p.items() if k not in ("layer", "seed") and isinstance(v, int) and not isinstance(v, bool)]
+        dims = [
+            f"{k}={v}"
+            for k, v in p.items()
+            if k not in ("layer", "seed") and isinstance(v, int) and not isinstance(v, bool)
+        ]
         return f"{p['layer']} {' '.join(dims)}"[:48]
     words = []
     for k in ("model", "name", "kind", "kernel"):
@@ -106,8 +112,11 @@ def shape_label(r: Result) -> str:
         words.append(f"b{p['batch']}")
     if words:
         return " ".join(str(w) for w in words)
-    return " ".join(f"{k}={v}" for k, v in p.items()
-                    if not isinstance(v, (dict, list)) and k not in ("seed", "mode", "repeat", "timer"))[:60]
+    return " ".join(
+        f"{k}={v}"
+        for k, v in p.items()
+        if not isinstance(v, (dict, list)) and k not in ("seed", "mode", "repeat", "timer")
+    )[:60]
 
 
 def case_label(r: Result) -> str:
@@ -233,8 +242,14 @@ def _latest(results: Sequence[Result]) -> list[Result]:
     return list(last.values())
 
 
-def compare(base: Sequence[Result], new: Sequence[Result], *, threshold: float = 0.03,
-            base_name: str = "base", new_name: str = "new") -> Comparison:
+def compare(
+    base: Sequence[Result],
+    new: Sequence[Result],
+    *,
+    threshold: float = 0.03,
+    base_name: str = "base",
+    new_name: str = "new",
+) -> Comparison:
     """Match the cases of two runs and give each pair a verdict (see the module doc)."""
     cmp = Comparison(base_name, new_name, device_name(base), device_name(new), threshold)
     base_l = _latest(base)

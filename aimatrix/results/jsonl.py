@@ -115,10 +115,18 @@ def _scan(text: str) -> Iterator[tuple[int, Result | None, str, bool]]:
         try:
             yield i + 1, _parse(line), "", False
         except ValueError as e:
-            cut = (isinstance(e, _NotJson) and i == len(lines) - 1 and not text.endswith("\n")
-                   and line.lstrip().startswith("{"))
-            yield i + 1, None, ("the line is cut off (the run writing it was probably interrupted)" if cut
-                                else str(e)), cut
+            cut = (
+                isinstance(e, _NotJson)
+                and i == len(lines) - 1
+                and not text.endswith("\n")
+                and line.lstrip().startswith("{")
+            )
+            yield (
+                i + 1,
+                None,
+                ("the line is cut off (the run writing it was probably interrupted)" if cut else str(e)),
+                cut,
+            )
 
 
 def load_results(path: str | os.PathLike) -> Loaded:
@@ -155,16 +163,20 @@ def check_resumable(path: str | os.PathLike) -> None:
         return
     for lineno, result, why, cut in _scan(_read_text(path)):
         if result is None and not cut:
-            raise ValueError(f"{path} is not an aimatrix results file (line {lineno}: {why}); "
-                             "refusing to resume into it")
+            raise ValueError(
+                f"{path} is not an aimatrix results file (line {lineno}: {why}); refusing to resume into it"
+            )
 
 
 def run_ids(path: str | os.PathLike) -> set[str]:
     """The distinct ``run["run_id"]`` of the readable records of a file (empty for a missing file)."""
     if not Path(path).exists():
         return set()
-    return {r.run["run_id"] for r in load_results(path).results
-            if r.run is not None and isinstance(r.run.get("run_id"), str)}
+    return {
+        r.run["run_id"]
+        for r in load_results(path).results
+        if r.run is not None and isinstance(r.run.get("run_id"), str)
+    }
 
 
 def drop_partial_last_line(path: str | os.PathLike) -> int:

@@ -24,18 +24,50 @@ def _clean(x: Any) -> Any:
 #: Parameters that record what a run chose or measured rather than what was asked for; left out when
 #: matching cases across runs (``Result.spec_key``). One list, so matching does not depend on which
 #: modules were imported.
-MEASURED_PARAMS: frozenset[str] = frozenset({
-    # every native benchmark: launches per sample, the timer, the library's algorithm or kernel
-    "repeat", "timer", "algo", "algo_id", "tile_id", "stages_id", "splitk", "workspace_bytes", "api", "kernel",
-    # convolution: what cuDNN's find chose and how (aimatrix/micro/conv.py)
-    "algo_find_ms", "algos_rejected", "math", "engine", "knobs", "algo_exact", "notes", "behavior", "heur",
-    "heur_rank", "algo_find_count", "algo_find_mode", "configs_declined",
-    # memory bandwidth: the launch shape and copy granularity picked (aimatrix/micro/membw.py)
-    "grid", "block", "vector_bytes", "bulk_chunk_bytes",
-    # layers and models: the attention kernel PyTorch picked, the framework's version and what it captured
-    "sdpa_ran", "torch", "onnxruntime", "tensorrt", "tensorflow", "provider", "graph", "compiled",
-    "graph_break_reasons",
-})
+MEASURED_PARAMS: frozenset[str] = frozenset(
+    {
+        # every native benchmark: launches per sample, the timer, the library's algorithm or kernel
+        "repeat",
+        "timer",
+        "algo",
+        "algo_id",
+        "tile_id",
+        "stages_id",
+        "splitk",
+        "workspace_bytes",
+        "api",
+        "kernel",
+        # convolution: what cuDNN's find chose and how (aimatrix/micro/conv.py)
+        "algo_find_ms",
+        "algos_rejected",
+        "math",
+        "engine",
+        "knobs",
+        "algo_exact",
+        "notes",
+        "behavior",
+        "heur",
+        "heur_rank",
+        "algo_find_count",
+        "algo_find_mode",
+        "configs_declined",
+        # memory bandwidth: the launch shape and copy granularity picked (aimatrix/micro/membw.py)
+        "grid",
+        "block",
+        "vector_bytes",
+        "bulk_chunk_bytes",
+        # layers and models: the attention kernel PyTorch picked, the framework's version and what it captured
+        "sdpa_ran",
+        "torch",
+        "onnxruntime",
+        "tensorrt",
+        "tensorflow",
+        "provider",
+        "graph",
+        "compiled",
+        "graph_break_reasons",
+    }
+)
 
 
 #: A CPU case whose telemetry says other processes used more than this share of the CPUs
@@ -66,9 +98,11 @@ def check_schema(schema: Any) -> None:
         raise NewerSchemaError(f"schema {schema!r} is newer than this aimatrix reads ({SCHEMA!r}): upgrade aimatrix")
 
 
-def energy_metrics(telemetry: dict, *, median_ms: float | None, tflops: float | None = None,
-                    items_per_s: float | None = None) -> dict:
-    """Energy figures from a telemetry record and the median time: joules per launch, TFLOP/s per watt, items per joule."""
+def energy_metrics(
+    telemetry: dict, *, median_ms: float | None, tflops: float | None = None, items_per_s: float | None = None
+) -> dict:
+    """Energy figures from a telemetry record and the median time: joules per launch, TFLOP/s per watt and
+    items per joule."""
     p = telemetry.get("avg_power_w")
     if not p or p <= 0 or not median_ms:
         return {}
@@ -162,14 +196,26 @@ class Result:
                 telemetry = measurement.get("telemetry")
         telemetry = dict(telemetry or {})
         if telemetry:
-            m.update(energy_metrics(telemetry, median_ms=stats["median_ms"], tflops=m.get("tflops"),
-                                     items_per_s=m.get("items_per_s")))
+            m.update(
+                energy_metrics(
+                    telemetry, median_ms=stats["median_ms"], tflops=m.get("tflops"), items_per_s=m.get("items_per_s")
+                )
+            )
         m.update(extra_metrics or {})
         return cls(op, dict(params), backend, dtype, device, stats, m, dict(verify or {}), telemetry, dict(env or {}))
 
     @classmethod
-    def failed(cls, op: str, params: Mapping[str, Any], *, backend: str, dtype: str, device: str,
-               exc: BaseException, env: Mapping[str, Any] | None = None) -> "Result":
+    def failed(
+        cls,
+        op: str,
+        params: Mapping[str, Any],
+        *,
+        backend: str,
+        dtype: str,
+        device: str,
+        exc: BaseException,
+        env: Mapping[str, Any] | None = None,
+    ) -> "Result":
         """A case that could not run: the error is recorded, not raised."""
         return cls(op, dict(params), backend, dtype, device, env=dict(env or {}), error=error_record(exc))
 
@@ -209,8 +255,9 @@ class Result:
         Parameters that record what the run chose or measured (``MEASURED_PARAMS``:
         launches per sample, timer, cuBLASLt algorithm, kernel name, ...) are left out.
         """
-        params = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.params.items()
-                              if k not in MEASURED_PARAMS))
+        params = tuple(
+            sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.params.items() if k not in MEASURED_PARAMS)
+        )
         key = (self.op, self.dtype, self.backend, params)
         return key + (self.device,) if with_device else key
 
@@ -242,9 +289,18 @@ class Result:
     def to_dict(self) -> dict:
         """The JSON object of this Result (schema ``aimatrix.result/1``)."""
         d = {
-            "schema": self.schema, "op": self.op, "params": self.params, "backend": self.backend,
-            "dtype": self.dtype, "device": self.device, "stats": self.stats, "metrics": self.metrics,
-            "verify": self.verify, "telemetry": self.telemetry, "env": self.env, "error": self.error,
+            "schema": self.schema,
+            "op": self.op,
+            "params": self.params,
+            "backend": self.backend,
+            "dtype": self.dtype,
+            "device": self.device,
+            "stats": self.stats,
+            "metrics": self.metrics,
+            "verify": self.verify,
+            "telemetry": self.telemetry,
+            "env": self.env,
+            "error": self.error,
         }
         if self.case is not None:
             d["case"] = self.case
@@ -266,10 +322,22 @@ class Result:
             raise ValueError(f"expected a JSON object, got {type(d).__name__}")
         check_schema(d.get("schema", SCHEMA))
         check_record(d)  # a file from elsewhere: wrong types are named here, not met later by a chart or CSV writer
-        return cls(d["op"], dict(d["params"]), d["backend"], d["dtype"], d["device"],
-                   dict(d.get("stats") or {}), dict(d.get("metrics") or {}), dict(d.get("verify") or {}),
-                   dict(d.get("telemetry") or {}), dict(d.get("env") or {}), d.get("error"), d.get("schema", SCHEMA),
-                   d.get("case"), dict(d["run"]) if d.get("run") is not None else None)
+        return cls(
+            d["op"],
+            dict(d["params"]),
+            d["backend"],
+            d["dtype"],
+            d["device"],
+            dict(d.get("stats") or {}),
+            dict(d.get("metrics") or {}),
+            dict(d.get("verify") or {}),
+            dict(d.get("telemetry") or {}),
+            dict(d.get("env") or {}),
+            d.get("error"),
+            d.get("schema", SCHEMA),
+            d.get("case"),
+            dict(d["run"]) if d.get("run") is not None else None,
+        )
 
     def __repr__(self) -> str:
         shape = ", ".join(f"{k}={v}" for k, v in self.params.items() if not isinstance(v, (dict, list)))

@@ -85,14 +85,18 @@ def format_scorecard(card: Mapping[str, Any]) -> str:
     card = _obj(card)
     ref = _obj(card.get("reference"))
     overall = _obj(card.get("overall"))
-    lines = [f"Score against {_plain(ref.get('name') or 'the reference')}: {score_text(overall.get('score'))} "
-             f"({speed_words(overall.get('score'))})"]
+    lines = [
+        f"Score against {_plain(ref.get('name') or 'the reference')}: {score_text(overall.get('score'))} "
+        f"({speed_words(overall.get('score'))})"
+    ]
     lines += [f"  reference {label}: {_plain(text)}" for label, text in _provenance(ref)]
     rows = _rows(card)
     width = max(len(_plain(name)) for name, _ in rows)
     for name, row in rows:
-        lines.append(f"  {_plain(name):<{width}}  {score_text(row.get('score')):>5}  "
-                     f"({_count(row.get('scored'))} of {_count(row.get('cases'))} cases scored)")
+        lines.append(
+            f"  {_plain(name):<{width}}  {score_text(row.get('score')):>5}  "
+            f"({_count(row.get('scored'))} of {_count(row.get('cases'))} cases scored)"
+        )
     missing = [_plain(c) for c in _list(overall.get("no_reference"))]
     if missing:
         more = f", and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
@@ -121,18 +125,24 @@ def scorecard_html(card: Mapping[str, Any]) -> str:
     ref = _obj(card.get("reference"))
     overall = _obj(card.get("overall"))
     score = esc(score_text(overall.get("score")))
-    head = (f"<div class='big' data-score='{score}'>{score} <small>{esc(speed_words(overall.get('score')))}</small>"
-            f"</div><p>Score against <b>{esc(ref.get('name') or 'the reference')}</b>: the geometric mean over the "
-            "scored cases of this device's speed over the reference's (&gt; 1: faster).</p>")
+    head = (
+        f"<div class='big' data-score='{score}'>{score} <small>{esc(speed_words(overall.get('score')))}</small>"
+        f"</div><p>Score against <b>{esc(ref.get('name') or 'the reference')}</b>: the geometric mean over the "
+        "scored cases of this device's speed over the reference's (&gt; 1: faster).</p>"
+    )
     rows = _rows(card)
-    body = "".join(f"<tr{' class=overall' if i == len(rows) - 1 else ''}><td>{esc(name)}</td>"
-                   f"<td class='num score'>{esc(score_text(row.get('score')))}</td>"
-                   f"<td class='num'>{esc(_count(row.get('cases')))}</td>"
-                   f"<td class='num'>{esc(_count(row.get('scored')))}</td>"
-                   f"<td class='num'>{len(_list(row.get('no_reference')))}</td></tr>"
-                   for i, (name, row) in enumerate(rows))
-    table = ("<table><thead><tr><th>tier</th><th>score</th><th>cases</th><th>scored</th><th>without reference</th>"
-             f"</tr></thead><tbody>{body}</tbody></table>")
+    body = "".join(
+        f"<tr{' class=overall' if i == len(rows) - 1 else ''}><td>{esc(name)}</td>"
+        f"<td class='num score'>{esc(score_text(row.get('score')))}</td>"
+        f"<td class='num'>{esc(_count(row.get('cases')))}</td>"
+        f"<td class='num'>{esc(_count(row.get('scored')))}</td>"
+        f"<td class='num'>{len(_list(row.get('no_reference')))}</td></tr>"
+        for i, (name, row) in enumerate(rows)
+    )
+    table = (
+        "<table><thead><tr><th>tier</th><th>score</th><th>cases</th><th>scored</th><th>without reference</th>"
+        f"</tr></thead><tbody>{body}</tbody></table>"
+    )
     missing = _missing_html(_list(overall.get("no_reference")), "Cases without a reference in the reference run")
     prov = "; ".join(f"{esc(label)}: {esc(text)}" for label, text in _provenance(ref))
     prov_html = f"<p class='muted'>Reference: {prov}</p>" if prov else ""

@@ -13,8 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
-           "#bcbd22"]
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\""
 
 
@@ -38,7 +37,7 @@ class Series:
     name: str
     points: list[tuple[float, float, str]] = field(default_factory=list)  # (x, y, tooltip)
     color: str | None = None
-    line: bool = False      # connect the points (sorted by x)
+    line: bool = False  # connect the points (sorted by x)
     markers: bool = True
     dash: str | None = None
     label_at_end: bool = False  # write the name next to the last point (for ceilings)
@@ -71,7 +70,7 @@ class _Scale:
     def ticks(self) -> list[float]:
         if self.log:
             lo, hi = math.floor(self.lo), math.ceil(self.hi)
-            dec = [10.0 ** e for e in range(lo, hi + 1)]
+            dec = [10.0**e for e in range(lo, hi + 1)]
             if len(dec) <= 3:
                 dec = sorted({d * m for d in dec for m in (1, 2, 5)})
             return [t for t in dec if self.lo - 1e-9 <= math.log10(t) <= self.hi + 1e-9]
@@ -86,11 +85,13 @@ class _Scale:
 
 def _open(width: int, height: int, title: str, legend_svg: str) -> list[str]:
     """The start of every chart: the svg element, a white background, the title and the legend."""
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'{FONT} role="img" aria-label="{esc(title)}">',
-            f'<rect width="{width}" height="{height}" fill="#fff"/>',
-            f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
-            f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else ""]
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'{FONT} role="img" aria-label="{esc(title)}">',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="15" font-weight="600">{esc(title)}</text>',
+        f'<g transform="translate(0,44)">{legend_svg}</g>' if legend_svg else "",
+    ]
 
 
 def _range(values: list[float], log: bool, pad: float) -> tuple[float, float]:
@@ -111,15 +112,28 @@ def _legend(series: Sequence[tuple[str, str]], x: float, y: float, width: float)
         w = 18 + 7 * len(name)
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 18
-        out.append(f'<rect x="{cx:.1f}" y="{cy - 9:.1f}" width="10" height="10" fill="{color}"/>'
-                   f'<text x="{cx + 14:.1f}" y="{cy:.1f}" font-size="12">{esc(name)}</text>')
+        out.append(
+            f'<rect x="{cx:.1f}" y="{cy - 9:.1f}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{cx + 14:.1f}" y="{cy:.1f}" font-size="12">{esc(name)}</text>'
+        )
         cx += w + 10
     return "".join(out), (cy - y) + 18 if series else 0
 
 
-def xy_chart(name: str, title: str, series: Sequence[Series], *, x_label: str, y_label: str, x_log: bool = False,
-             y_log: bool = False, width: int = 760, height: int = 440, x_range: tuple[float, float] | None = None,
-             y_range: tuple[float, float] | None = None) -> Chart:
+def xy_chart(
+    name: str,
+    title: str,
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    x_log: bool = False,
+    y_log: bool = False,
+    width: int = 760,
+    height: int = 440,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+) -> Chart:
     """Points and lines; log axes drop non-positive values."""
     colors = {}
     for i, s in enumerate(series):
@@ -137,20 +151,32 @@ def xy_chart(name: str, title: str, series: Sequence[Series], *, x_label: str, y
     # grid and ticks
     for t in sx.ticks():
         x = sx(t)
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
-                     f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>'
+        )
     for t in sy.ticks():
         y = sy(t)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e5e5"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{fmt(t)}</text>')
-    parts.append(f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
-                 'fill="none" stroke="#888"/>')
-    parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 14}" text-anchor="middle" font-size="12">'
-                 f'{esc(x_label)}</text>')
-    parts.append(f'<text transform="translate(16,{(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle" '
-                 f'font-size="12">{esc(y_label)}</text>')
-    parts.append(f'<clipPath id="clip-{esc(name)}"><rect x="{left}" y="{top}" width="{width - left - right}" '
-                 f'height="{height - top - bottom}"/></clipPath><g clip-path="url(#clip-{esc(name)})">')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e5e5"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{fmt(t)}</text>'
+        )
+    parts.append(
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
+        'fill="none" stroke="#888"/>'
+    )
+    parts.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 14}" text-anchor="middle" font-size="12">'
+        f"{esc(x_label)}</text>"
+    )
+    parts.append(
+        f'<text transform="translate(16,{(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle" '
+        f'font-size="12">{esc(y_label)}</text>'
+    )
+    parts.append(
+        f'<clipPath id="clip-{esc(name)}"><rect x="{left}" y="{top}" width="{width - left - right}" '
+        f'height="{height - top - bottom}"/></clipPath><g clip-path="url(#clip-{esc(name)})">'
+    )
 
     def ok(p):
         return math.isfinite(p[0]) and math.isfinite(p[1]) and (p[0] > 0 or not x_log) and (p[1] > 0 or not y_log)
@@ -160,30 +186,48 @@ def xy_chart(name: str, title: str, series: Sequence[Series], *, x_label: str, y
         color = colors[s.name]
         pts = [p for p in s.points if ok(p)]
         if s.line and len(pts) >= 2:
-            path = " ".join(f"{'M' if i == 0 else 'L'}{sx(p[0]):.1f},{sy(p[1]):.1f}"
-                            for i, p in enumerate(sorted(pts, key=lambda p: p[0])))
+            path = " ".join(
+                f"{'M' if i == 0 else 'L'}{sx(p[0]):.1f},{sy(p[1]):.1f}"
+                for i, p in enumerate(sorted(pts, key=lambda p: p[0]))
+            )
             dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-            parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.8"{dash}>'
-                         f'<title>{esc(s.name)}</title></path>')
+            parts.append(
+                f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.8"{dash}>'
+                f"<title>{esc(s.name)}</title></path>"
+            )
         if s.markers:
             for p in pts:
-                parts.append(f'<circle cx="{sx(p[0]):.1f}" cy="{sy(p[1]):.1f}" r="4.5" fill="{color}" fill-opacity="0.85" '
-                             f'stroke="#fff" stroke-width="0.8"><title>{esc(p[2])}</title></circle>')
+                parts.append(
+                    f'<circle cx="{sx(p[0]):.1f}" cy="{sy(p[1]):.1f}" r="4.5" fill="{color}" fill-opacity="0.85" '
+                    f'stroke="#fff" stroke-width="0.8"><title>{esc(p[2])}</title></circle>'
+                )
         if s.label_at_end and pts:
             last = max(pts, key=lambda p: p[0])
-            labels.append(f'<text x="{min(sx(last[0]), width - right) - 4:.1f}" y="{sy(last[1]) - 5:.1f}" '
-                          f'text-anchor="end" font-size="11" fill="{color}">{esc(s.name)}</text>')
+            labels.append(
+                f'<text x="{min(sx(last[0]), width - right) - 4:.1f}" y="{sy(last[1]) - 5:.1f}" '
+                f'text-anchor="end" font-size="11" fill="{color}">{esc(s.name)}</text>'
+            )
     parts.append("</g>")
     parts += labels
     parts.append("</svg>")
     return Chart(name, title, "".join(parts), width, height)
 
 
-def bar_chart(name: str, title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-              *, value_label: str, width: int = 760, ranges: Sequence[tuple[float, float] | None] | None = None,
-              reference: float | None = None, band: tuple[float, float] | None = None,
-              tooltips: Sequence[Sequence[str]] | None = None, value_format: str = ".3g",
-              bar_colors: Sequence[str | None] | None = None) -> Chart:
+def bar_chart(
+    name: str,
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    value_label: str,
+    width: int = 760,
+    ranges: Sequence[tuple[float, float] | None] | None = None,
+    reference: float | None = None,
+    band: tuple[float, float] | None = None,
+    tooltips: Sequence[Sequence[str]] | None = None,
+    value_format: str = ".3g",
+    bar_colors: Sequence[str | None] | None = None,
+) -> Chart:
     """Horizontal bars: one row per category, one bar per series in it.
 
     ``ranges`` draws, for a single series, a whisker lo..hi per category (percentiles).
@@ -215,14 +259,20 @@ def bar_chart(name: str, title: str, categories: Sequence[str], series: Sequence
     parts = _open(width, height, title, legend_svg)
     for t in sx.ticks():
         x = sx(t)
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
-                     f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>'
+        )
     if band:
-        parts.append(f'<rect x="{sx(band[0]):.1f}" y="{top}" width="{sx(band[1]) - sx(band[0]):.1f}" '
-                     f'height="{height - top - bottom}" fill="#2ca02c" fill-opacity="0.08"/>')
+        parts.append(
+            f'<rect x="{sx(band[0]):.1f}" y="{top}" width="{sx(band[1]) - sx(band[0]):.1f}" '
+            f'height="{height - top - bottom}" fill="#2ca02c" fill-opacity="0.08"/>'
+        )
     for i, cat in enumerate(categories):
         y0 = top + i * row_h + 5
-        parts.append(f'<text x="{left - 8}" y="{y0 + row_h / 2 + 1:.1f}" text-anchor="end" font-size="11">{esc(cat)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y0 + row_h / 2 + 1:.1f}" text-anchor="end" font-size="11">{esc(cat)}</text>'
+        )
         for j, (sname, vs) in enumerate(series):
             v = vs[i] if i < len(vs) else None
             if v is None or not math.isfinite(v):
@@ -231,21 +281,30 @@ def bar_chart(name: str, title: str, categories: Sequence[str], series: Sequence
             x0, x1 = base, sx(v)
             y = y0 + j * bar_h
             tip = tooltips[j][i] if tooltips else f"{sname}: {v:.4g} {value_label}"
-            parts.append(f'<rect x="{min(x0, x1):.1f}" y="{y:.1f}" width="{max(1.0, abs(x1 - x0)):.1f}" '
-                         f'height="{bar_h - 3}" fill="{color}"><title>{esc(tip)}</title></rect>'
-                         f'<text x="{max(x0, x1) + 3:.1f}" y="{y + bar_h - 5:.1f}" font-size="10">{v:{value_format}}</text>')
+            parts.append(
+                f'<rect x="{min(x0, x1):.1f}" y="{y:.1f}" width="{max(1.0, abs(x1 - x0)):.1f}" '
+                f'height="{bar_h - 3}" fill="{color}"><title>{esc(tip)}</title></rect>'
+                f'<text x="{max(x0, x1) + 3:.1f}" y="{y + bar_h - 5:.1f}" font-size="10">{v:{value_format}}</text>'
+            )
             if ranges and ranges[i]:
                 a, b = ranges[i]  # type: ignore[misc]
                 ym = y + (bar_h - 3) / 2
-                parts.append(f'<line x1="{sx(a):.1f}" y1="{ym:.1f}" x2="{sx(b):.1f}" y2="{ym:.1f}" stroke="#222" '
-                             f'stroke-width="1.5"/><line x1="{sx(a):.1f}" y1="{ym - 4:.1f}" x2="{sx(a):.1f}" '
-                             f'y2="{ym + 4:.1f}" stroke="#222"/><line x1="{sx(b):.1f}" y1="{ym - 4:.1f}" x2="{sx(b):.1f}" '
-                             f'y2="{ym + 4:.1f}" stroke="#222"/>')
+                parts.append(
+                    f'<line x1="{sx(a):.1f}" y1="{ym:.1f}" x2="{sx(b):.1f}" y2="{ym:.1f}" stroke="#222" '
+                    f'stroke-width="1.5"/><line x1="{sx(a):.1f}" y1="{ym - 4:.1f}" x2="{sx(a):.1f}" '
+                    f'y2="{ym + 4:.1f}" stroke="#222"/><line x1="{sx(b):.1f}" y1="{ym - 4:.1f}" x2="{sx(b):.1f}" '
+                    f'y2="{ym + 4:.1f}" stroke="#222"/>'
+                )
     if reference is not None:
         x = sx(reference)
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#333" '
-                     'stroke-dasharray="4 3"/>')
-    parts.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#888"/>')
-    parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle" font-size="12">'
-                 f'{esc(value_label)}</text></svg>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#333" stroke-dasharray="4 3"/>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#888"/>'
+    )
+    parts.append(
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle" font-size="12">'
+        f"{esc(value_label)}</text></svg>"
+    )
     return Chart(name, title, "".join(parts), width, height)

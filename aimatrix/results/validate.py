@@ -22,10 +22,10 @@ SCHEMA_NAME, SCHEMA_VERSION = "aimatrix.result", 1
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
 OPS = ("gemm", "conv", "membw", "launch", "layer", "model", "synth", "collective")
 
-MAX_DEPTH = 32         # levels of objects and arrays in one record (real records use 4)
-MAX_TIME_MS = 1e12     # 30 years: a longer "time" is a broken record
-MAX_FIGURE = 1e30      # rates, counts and sizes: larger is a broken record
-MIN_FIGURE = 1e-30     # smallest non-zero magnitude, so that ratios of two figures stay finite
+MAX_DEPTH = 32  # levels of objects and arrays in one record (real records use 4)
+MAX_TIME_MS = 1e12  # 30 years: a longer "time" is a broken record
+MAX_FIGURE = 1e30  # rates, counts and sizes: larger is a broken record
+MIN_FIGURE = 1e-30  # smallest non-zero magnitude, so that ratios of two figures stay finite
 _OP = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON "\ud800" escapes decode to strings no file can hold
 
@@ -62,36 +62,116 @@ KINDS: dict[str, tuple[Check, str]] = {
     "positive time": (lambda x: _time(x) and x > 0, f"a time in ms above 0 and below {MAX_TIME_MS:g}"),
     "object": (lambda x: isinstance(x, Mapping), "an object"),
     "strings": (lambda x: isinstance(x, list) and all(isinstance(s, str) for s in x), "a list of strings"),
-    "command": (lambda x: isinstance(x, str) or (isinstance(x, list) and all(isinstance(s, str) for s in x)),
-                "a string or a list of strings"),
-    "spread": (lambda x: isinstance(x, Mapping) and all(v is None or KINDS["number"][0](v) for v in x.values()),
-               "an object of numbers (min, median, max, ...)"),
+    "command": (
+        lambda x: isinstance(x, str) or (isinstance(x, list) and all(isinstance(s, str) for s in x)),
+        "a string or a list of strings",
+    ),
+    "spread": (
+        lambda x: isinstance(x, Mapping) and all(v is None or KINDS["number"][0](v) for v in x.values()),
+        "an object of numbers (min, median, max, ...)",
+    ),
 }
 
 _TIMES = ("mean_ms", "min_ms", "max_ms", "stdev_ms", "p10_ms", "p50_ms", "p90_ms", "p99_ms", "ci_lo_ms", "ci_hi_ms")
 #: The known fields of each section and their kind.
 FIELDS: dict[str, dict[str, str]] = {
     "params": {"m": "number", "n": "number", "k": "number", "batch": "number"},
-    "stats": {"median_ms": "positive time", **{k: "time" for k in _TIMES}, "rel_ci": "figure", "n": "figure",
-              "repeat": "figure", "warmup_samples": "figure", "wall_s": "figure", "converged": "bool", "timer": "str"},
-    "metrics": {k: "figure" for k in ("flops", "bytes", "items", "tflops", "gbps", "items_per_s", "pct_of_peak",
-                                      "peak_tflops", "peak_gbps", "avg_power_w", "joules_per_op", "tflops_per_watt",
-                                      "items_per_joule", "latency_us", "algbw_gbps", "busbw_gbps", "macs",
-                                      "peak_memory_bytes")},
+    "stats": {
+        "median_ms": "positive time",
+        **{k: "time" for k in _TIMES},
+        "rel_ci": "figure",
+        "n": "figure",
+        "repeat": "figure",
+        "warmup_samples": "figure",
+        "wall_s": "figure",
+        "converged": "bool",
+        "timer": "str",
+    },
+    "metrics": {
+        k: "figure"
+        for k in (
+            "flops",
+            "bytes",
+            "items",
+            "tflops",
+            "gbps",
+            "items_per_s",
+            "pct_of_peak",
+            "peak_tflops",
+            "peak_gbps",
+            "avg_power_w",
+            "joules_per_op",
+            "tflops_per_watt",
+            "items_per_joule",
+            "latency_us",
+            "algbw_gbps",
+            "busbw_gbps",
+            "macs",
+            "peak_memory_bytes",
+        )
+    },
     "verify": {"rel_error": "nonneg", "tolerance": "nonneg", "passed": "bool"},
-    "telemetry": {"unavailable": "str", "source": "str", "throttle_detail": "str", "avg_power_source": "str",
-                  "throttled": "bool", "throttle_reasons": "strings", "sm_clock_mhz": "spread",
-                  "mem_clock_mhz": "spread", "power_w": "spread", "temperature_c": "spread",
-                  **{k: "number" for k in ("interval_ms", "samples", "busy_samples", "window_s", "max_sm_clock_mhz",
-                                           "power_limit_w", "energy_j", "avg_power_w")}},
-    "env": {"gpu": "object", "frameworks": "object", "cpu_count": "figure", "cpu_threads": "figure",
-            **{k: "str" for k in ("aimatrix", "git_revision", "python", "platform", "host", "cpu", "numpy")}},
-    "env.gpu": {"name": "str", "uuid": "str", "pci_bus_id": "str", "nvml_driver_version": "str",
-                **{k: "figure" for k in ("cc_major", "cc_minor", "sm_count", "clock_khz", "mem_clock_khz",
-                                         "bus_width_bits", "total_mem_bytes", "power_limit_w", "max_sm_clock_mhz")}},
+    "telemetry": {
+        "unavailable": "str",
+        "source": "str",
+        "throttle_detail": "str",
+        "avg_power_source": "str",
+        "throttled": "bool",
+        "throttle_reasons": "strings",
+        "sm_clock_mhz": "spread",
+        "mem_clock_mhz": "spread",
+        "power_w": "spread",
+        "temperature_c": "spread",
+        **{
+            k: "number"
+            for k in (
+                "interval_ms",
+                "samples",
+                "busy_samples",
+                "window_s",
+                "max_sm_clock_mhz",
+                "power_limit_w",
+                "energy_j",
+                "avg_power_w",
+            )
+        },
+    },
+    "env": {
+        "gpu": "object",
+        "frameworks": "object",
+        "cpu_count": "figure",
+        "cpu_threads": "figure",
+        **{k: "str" for k in ("aimatrix", "git_revision", "python", "platform", "host", "cpu", "numpy")},
+    },
+    "env.gpu": {
+        "name": "str",
+        "uuid": "str",
+        "pci_bus_id": "str",
+        "nvml_driver_version": "str",
+        **{
+            k: "figure"
+            for k in (
+                "cc_major",
+                "cc_minor",
+                "sm_count",
+                "clock_khz",
+                "mem_clock_khz",
+                "bus_width_bits",
+                "total_mem_bytes",
+                "power_limit_w",
+                "max_sm_clock_mhz",
+            )
+        },
+    },
     "error": {"type": "str", "message": "str", "status": "str"},
-    "run": {"run_id": "str", "started_utc": "str", "command": "command", "aimatrix": "str", "git_revision": "str",
-            "host": "str"},
+    "run": {
+        "run_id": "str",
+        "started_utc": "str",
+        "command": "command",
+        "aimatrix": "str",
+        "git_revision": "str",
+        "host": "str",
+    },
 }
 
 
@@ -142,8 +222,10 @@ def check_record(d: Mapping[str, Any]) -> None:
         if not isinstance(d[name], str):
             raise ValueError(f"field {name!r} must be a string, not {_show(d[name])}")
     if not _OP.fullmatch(d["op"]):  # a name, not a closed list: suites may add ops (the runner's tests do)
-        raise ValueError(f"field 'op' is {_show(d['op'])}: not an op name (lower-case letters, digits, '_'; "
-                         f"aimatrix's own: {', '.join(OPS)})")
+        raise ValueError(
+            f"field 'op' is {_show(d['op'])}: not an op name (lower-case letters, digits, '_'; "
+            f"aimatrix's own: {', '.join(OPS)})"
+        )
     _check("case", d.get("case"), "str")
     if not isinstance(d["params"], Mapping):
         raise ValueError(f"field 'params' must be an object, not {_show(d['params'])}")

@@ -52,16 +52,22 @@ class Case:
     @property
     def label(self) -> str:
         shape = "x".join(str(a) for a in self.args)
-        extra = " ".join(f"{k}={v}" for k, v in self.kwargs.items()
-                         if k in ("dtype", "backend", "trans_b", "kind", "name", "direction", "batch"))
+        extra = " ".join(
+            f"{k}={v}"
+            for k, v in self.kwargs.items()
+            if k in ("dtype", "backend", "trans_b", "kind", "name", "direction", "batch")
+        )
         return f"{self.op} {shape} {extra}".strip()
 
     @property
     def id(self) -> str:
         """What this case asks for, as canonical JSON: op, named arguments, and keywords other than HOW_TO_RUN."""
         names = self.arg_names or tuple(f"arg{i}" for i in range(len(self.args)))
-        spec = {"op": self.op, **dict(zip(names, self.args)),
-                **{k: v for k, v in self.kwargs.items() if k not in HOW_TO_RUN}}
+        spec = {
+            "op": self.op,
+            **dict(zip(names, self.args)),
+            **{k: v for k, v in self.kwargs.items() if k not in HOW_TO_RUN},
+        }
         return json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
 
     def failed(self, exc: BaseException, device: str) -> Result:
@@ -72,5 +78,12 @@ class Case:
         names = self.arg_names or tuple(f"arg{i}" for i in range(len(self.args)))
         params = dict(zip(names, self.args))
         params.update({k: v for k, v in self.kwargs.items() if k not in ("dtype", "backend", "device")})
-        return Result(self.op, params, str(self.kwargs.get("backend", "auto")), str(self.kwargs.get("dtype", "")),
-                      device, error=dict(error), case=self.id)
+        return Result(
+            self.op,
+            params,
+            str(self.kwargs.get("backend", "auto")),
+            str(self.kwargs.get("dtype", "")),
+            device,
+            error=dict(error),
+            case=self.id,
+        )

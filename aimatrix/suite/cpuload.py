@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 
+
 def _busy_seconds() -> float | None:
     try:
         with open("/proc/stat", encoding="ascii") as f:

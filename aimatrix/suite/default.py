@@ -28,15 +28,33 @@ GPU_CONV_BATCH, CPU_CONV_BATCH = 256, 1
 MEMORY_GPU = [("copy", 1 << 30), ("triad", 1 << 30), ("h2d", 256 << 20), ("d2h", 256 << 20)]
 MEMORY_CPU = [("copy", 256 << 20), ("triad", 256 << 20)]  # beyond the caches of a server CPU
 # Layers: (name, catalogue model, where) from aimatrix.layers.catalog — one of each family.
-LAYERS = [("conv_bn_relu", "resnet50", "layer1 3x3"), ("linear", "vgg16", "fc6"), ("lstm", "nmt", "encoder"),
-          ("attention", "nmt", "attention per decoder step"), ("layernorm", "nmt", "(GNMT-with-layer-norm variant)"),
-          ("embedding_bag", "din", "history pooled as a bag (sum)")]
+LAYERS = [
+    ("conv_bn_relu", "resnet50", "layer1 3x3"),
+    ("linear", "vgg16", "fc6"),
+    ("lstm", "nmt", "encoder"),
+    ("attention", "nmt", "attention per decoder step"),
+    ("layernorm", "nmt", "(GNMT-with-layer-norm variant)"),
+    ("embedding_bag", "din", "history pooled as a bag (sum)"),
+]
 # On the CPU: batch 1 at full size where a forward takes at most ~1 s on two cores; the
 # detection and sequence models at their "tiny" size (full Mask R-CNN is 28 images of 800 px).
 CPU_MACRO_TINY = ("maskrcnn", "ssd", "nmt", "nmt_beam", "deepspeech", "vgg16", "resnet152")
 # The original AI Matrix suite's models, and BERT-base (MLPerf's: sequence 128), as AI Matrix added it.
-MACRO_MODELS = ("alexnet", "googlenet", "vgg16", "resnet50", "resnet152", "densenet121", "maskrcnn", "ssd", "nmt",
-                "nmt_beam", "deepspeech", "din", "bert_base")
+MACRO_MODELS = (
+    "alexnet",
+    "googlenet",
+    "vgg16",
+    "resnet50",
+    "resnet152",
+    "densenet121",
+    "maskrcnn",
+    "ssd",
+    "nmt",
+    "nmt_beam",
+    "deepspeech",
+    "din",
+    "bert_base",
+)
 # The ~1B Llama-style decoder as LLM serving is measured: prefill (time to first token, compute-bound)
 # and decode with a KV cache (time per output token, bandwidth-bound), one user and a full batch.
 # The CPU runs the "tiny" configuration: the 1B one's prefill alone is ~2.5 TFLOP.
@@ -60,8 +78,11 @@ def micro_cases(dev: Device, timing: dict) -> list[Case]:
     cases = gemm_suite(dev, shapes=GPU_GEMMS if dev.is_cuda else CPU_GEMMS, timing=timing)
     layers = {e["name"]: e for e in resnet50_conv_layers(GPU_CONV_BATCH if dev.is_cuda else CPU_CONV_BATCH)}
     if dev.is_cuda:
-        cases += [conv_case(layers[name], dev, dtype=_gpu_dtype(dev), layout="nhwc", direction=d, timing=timing)
-                  for name in CONV_LAYERS for d in ("fwd", "bwd_data", "bwd_filter")]
+        cases += [
+            conv_case(layers[name], dev, dtype=_gpu_dtype(dev), layout="nhwc", direction=d, timing=timing)
+            for name in CONV_LAYERS
+            for d in ("fwd", "bwd_data", "bwd_filter")
+        ]
         cases += [membw_case(kind, nbytes, dev, timing=timing) for kind, nbytes in MEMORY_GPU]
         cases += [launch_case(kind, dev, timing=timing) for kind in LAUNCH_KINDS]
     else:  # the CPU back end runs forward convolutions; transfers and launches are GPU notions
@@ -102,19 +123,40 @@ def macro_cases(dev: Device, timing: dict) -> list[Case]:
             kw = dict(dtype=_gpu_dtype(dev), backend=_torch_backend(dev))
         else:
             kw = dict(batch=1, dtype="fp32", backend="torch", size="tiny" if name in CPU_MACRO_TINY else "full")
-        cases.append(Case("model", model, (name,), dict(kw, device=str(dev), **timing), arg_names=("model",),
-                          est_s=est_seconds(timing, 8.0 if dev.is_cuda else 3.0)))
+        cases.append(
+            Case(
+                "model",
+                model,
+                (name,),
+                dict(kw, device=str(dev), **timing),
+                arg_names=("model",),
+                est_s=est_seconds(timing, 8.0 if dev.is_cuda else 3.0),
+            )
+        )
     for phase, batch in LLM_PHASES:
         kw = dict(config="1b", dtype=_gpu_dtype(dev)) if dev.is_cuda else dict(config="tiny", dtype="fp32")
         kw.update(batch=batch, backend=_torch_backend(dev), device=str(dev), **timing)
-        cases.append(Case("model", llm, (phase,), kw, arg_names=("phase",),
-                          est_s=est_seconds(timing, 8.0 if dev.is_cuda else 1.0)))
+        cases.append(
+            Case(
+                "model", llm, (phase,), kw, arg_names=("phase",), est_s=est_seconds(timing, 8.0 if dev.is_cuda else 1.0)
+            )
+        )
     return cases
 
 
-def statsnet_proxy(models: str, *, dtype: str, device: str, backend: str = "torch", size: str = "full",
-                   seed: int = 0, bits: int = 10, population: int = 5000, generations: int = 50,
-                   **timing_options) -> "Result":
+def statsnet_proxy(
+    models: str,
+    *,
+    dtype: str,
+    device: str,
+    backend: str = "torch",
+    size: str = "full",
+    seed: int = 0,
+    bits: int = 10,
+    population: int = 5000,
+    generations: int = 50,
+    **timing_options,
+) -> "Result":
     """Profile ``models`` (comma list), cluster their convolutions, synthesize the proxy (native GA), run it.
 
     The synthesis is seeded and its warps estimated, so every run on every device builds the same
@@ -140,12 +182,15 @@ def synthetic_cases(dev: Device, timing: dict) -> list[Case]:
     proxy = statsnet_proxy
     dtype = _gpu_dtype(dev) if dev.is_cuda else "fp32"
     kw = dict(dtype=dtype, backend=_torch_backend(dev), device=str(dev), **timing)
-    return [Case("synth", proxy, (",".join(SYNTH_MODELS),), kw,
-                 arg_names=("models",), est_s=est_seconds(timing, 10.0))]
+    return [Case("synth", proxy, (",".join(SYNTH_MODELS),), kw, arg_names=("models",), est_s=est_seconds(timing, 10.0))]
 
 
 BUILDERS: dict[str, Callable[[Device, dict], list[Case]]] = {
-    "micro": micro_cases, "layers": layer_cases, "macro": macro_cases, "synthetic": synthetic_cases}
+    "micro": micro_cases,
+    "layers": layer_cases,
+    "macro": macro_cases,
+    "synthetic": synthetic_cases,
+}
 assert tuple(BUILDERS) == TIERS
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..device import Device
-from ..micro.conv import DTYPES as CONV_DTYPES
-from ..micro.membw import KERNELS as MEMORY_KERNELS
-from ..micro.membw import sweep_passes
 from ..micro.catalog import catalog
+from ..micro.conv import DTYPES as CONV_DTYPES
 from ..micro.conv import conv
 from ..micro.gemm import gemm
 from ..micro.launch import launch
-from ..micro.membw import membw
+from ..micro.membw import KERNELS as MEMORY_KERNELS
+from ..micro.membw import membw, sweep_passes
 from ..system.env import device_info
 from .case import Case
 
@@ -40,8 +39,9 @@ def device_dtypes(dev: Device) -> list[str]:
     return out
 
 
-def gemm_case(m: int, n: int, k: int, dev: Device, *, dtype: str, backend: str = "auto",
-              timing: dict | None = None, **extra: Any) -> Case:
+def gemm_case(
+    m: int, n: int, k: int, dev: Device, *, dtype: str, backend: str = "auto", timing: dict | None = None, **extra: Any
+) -> Case:
     """One GEMM case; 8-bit tensor-core kernels take C = A @ B^T (both operands K-major, "TN") unless
     ``extra`` says otherwise (``trans_a``, ``trans_b``, ``mode``, ...)."""
     timing = dict(timing or {})
@@ -50,29 +50,61 @@ def gemm_case(m: int, n: int, k: int, dev: Device, *, dtype: str, backend: str =
     return Case("gemm", gemm, (m, n, k), kw, arg_names=("m", "n", "k"), est_s=est_seconds(timing))
 
 
-def gemm_suite(dev: Device, *, dtypes: Iterable[str] | None = None, backends: Iterable[str] = ("auto",),
-               shapes: Iterable[tuple[int, int, int]] | None = None, timing: dict | None = None,
-               **extra: Any) -> list[Case]:
+def gemm_suite(
+    dev: Device,
+    *,
+    dtypes: Iterable[str] | None = None,
+    backends: Iterable[str] = ("auto",),
+    shapes: Iterable[tuple[int, int, int]] | None = None,
+    timing: dict | None = None,
+    **extra: Any,
+) -> list[Case]:
     """A GEMM sweep: shapes x dtypes x backends on one device (fp8 only where every size is a multiple of 16)."""
     shapes = list(shapes or (GPU_SHAPES if dev.is_cuda else CPU_SHAPES))
-    return [gemm_case(m, n, k, dev, dtype=dtype, backend=backend, timing=timing, **extra)
-            for dtype in (dtypes or device_dtypes(dev)) for backend in backends for m, n, k in shapes
-            if not (dtype == "fp8" and (m % 16 or n % 16 or k % 16))]
+    return [
+        gemm_case(m, n, k, dev, dtype=dtype, backend=backend, timing=timing, **extra)
+        for dtype in (dtypes or device_dtypes(dev))
+        for backend in backends
+        for m, n, k in shapes
+        if not (dtype == "fp8" and (m % 16 or n % 16 or k % 16))
+    ]
 
 
-def conv_case(shape: dict, dev: Device, *, dtype: str, backend: str = "auto", layout: str = "nchw",
-              direction: str = "fwd", timing: dict | None = None, **extra: Any) -> Case:
+def conv_case(
+    shape: dict,
+    dev: Device,
+    *,
+    dtype: str,
+    backend: str = "auto",
+    layout: str = "nchw",
+    direction: str = "fwd",
+    timing: dict | None = None,
+    **extra: Any,
+) -> Case:
     """One convolution case from a catalogue entry's shape (``n c h w k r`` and optionally ``s stride pad``)."""
     timing = dict(timing or {})
     kw = {key: shape[key] for key in ("k", "r", "s", "stride", "pad", "groups") if key in shape}
     kw.update(dtype=dtype, layout=layout, direction=direction, backend=backend, device=str(dev), **extra, **timing)
-    return Case("conv", conv, tuple(shape[a] for a in _CONV_ARGS), kw, arg_names=_CONV_ARGS,
-                est_s=est_seconds(timing, setup=1.0))
+    return Case(
+        "conv",
+        conv,
+        tuple(shape[a] for a in _CONV_ARGS),
+        kw,
+        arg_names=_CONV_ARGS,
+        est_s=est_seconds(timing, setup=1.0),
+    )
 
 
-def catalog_cases(entries: Iterable[dict], dev: Device, *, dtypes: list[str] | None = None,
-                  backends: list[str] | None = None, layout: str = "nchw", mode: str = "hot",
-                  timing: dict | None = None) -> list[Case]:
+def catalog_cases(
+    entries: Iterable[dict],
+    dev: Device,
+    *,
+    dtypes: list[str] | None = None,
+    backends: list[str] | None = None,
+    layout: str = "nchw",
+    mode: str = "hot",
+    timing: dict | None = None,
+) -> list[Case]:
     """Cases for catalogue entries: each GEMM/conv entry once per dtype and backend, memory/launch entries once.
 
     ``mode`` (hot or cold L2) goes to the GEMM, conv and memory cases; launches have none.
@@ -85,12 +117,29 @@ def catalog_cases(entries: Iterable[dict], dev: Device, *, dtypes: list[str] | N
     for e in entries:
         op = e["op"]
         if op == "gemm":
-            cases += [gemm_case(e["m"], e["n"], e["k"], dev, dtype=dt, backend=be, timing=timing,
-                                trans_a=e["trans_a"], trans_b=e["trans_b"], **cold)
-                      for dt in dtypes for be in backends]
+            cases += [
+                gemm_case(
+                    e["m"],
+                    e["n"],
+                    e["k"],
+                    dev,
+                    dtype=dt,
+                    backend=be,
+                    timing=timing,
+                    trans_a=e["trans_a"],
+                    trans_b=e["trans_b"],
+                    **cold,
+                )
+                for dt in dtypes
+                for be in backends
+            ]
         elif op == "conv":
-            cases += [conv_case(e, dev, dtype=dt, backend=be, layout=layout, timing=timing, **cold)
-                      for dt in dtypes if dt in CONV_DTYPES for be in backends]
+            cases += [
+                conv_case(e, dev, dtype=dt, backend=be, layout=layout, timing=timing, **cold)
+                for dt in dtypes
+                if dt in CONV_DTYPES
+                for be in backends
+            ]
         elif op == "membw":
             cases.append(membw_case(e["kind"], e["nbytes"], dev, timing=timing, **cold))
         elif op == "launch":
@@ -102,18 +151,34 @@ def catalog_cases(entries: Iterable[dict], dev: Device, *, dtypes: list[str] | N
 
 def membw_case(kind: str, nbytes: int, dev: Device, *, timing: dict | None = None, **kwargs: Any) -> Case:
     timing = dict(timing or {})
-    return Case("membw", membw, (kind,), dict(nbytes=nbytes, device=str(dev), **kwargs, **timing),
-                arg_names=("kind",), est_s=est_seconds(timing))
+    return Case(
+        "membw",
+        membw,
+        (kind,),
+        dict(nbytes=nbytes, device=str(dev), **kwargs, **timing),
+        arg_names=("kind",),
+        est_s=est_seconds(timing),
+    )
 
 
 def launch_case(kind: str, dev: Device, *, timing: dict | None = None) -> Case:
     timing = dict(timing or {})
-    return Case("launch", launch, (kind,), dict(device=str(dev), **timing), arg_names=("kind",),
-                est_s=est_seconds(timing))
+    return Case(
+        "launch", launch, (kind,), dict(device=str(dev), **timing), arg_names=("kind",), est_s=est_seconds(timing)
+    )
 
 
-def membw_cases(dev: Device, kinds: list[str], sizes: list[int], *, sweep: bool, timing: dict | None = None,
-                p2p: dict | None = None, kernel: str = "auto", **kwargs: Any) -> list[Case]:
+def membw_cases(
+    dev: Device,
+    kinds: list[str],
+    sizes: list[int],
+    *,
+    sweep: bool,
+    timing: dict | None = None,
+    p2p: dict | None = None,
+    kernel: str = "auto",
+    **kwargs: Any,
+) -> list[Case]:
     """One case per kind and size; with ``sweep``, small device arrays get several passes per launch.
 
     ``p2p`` holds options of the p2p kind alone (``method``, ``bidirectional``, ``peer``); ``kernel``

@@ -26,8 +26,9 @@ def check_writable(path: str | os.PathLike, what: str = "--out") -> Path:
     if not parent.is_dir():
         raise ValueError(f"{what} {str(path)!r} is not allowed: its folder {str(parent)!r} does not exist")
     if not os.access(p if p.exists() else parent, os.W_OK):
-        raise ValueError(f"{what} {str(path)!r} is not allowed: "
-                         f"{'the file' if p.exists() else 'its folder'} is not writable")
+        raise ValueError(
+            f"{what} {str(path)!r} is not allowed: {'the file' if p.exists() else 'its folder'} is not writable"
+        )
     return p
 
 
@@ -38,8 +39,10 @@ def prepare(path: str | os.PathLike, *, resume: bool = False, append: bool = Fal
     ``resume`` or ``append``; with either, a file holding lines that are not aimatrix records.
     """
     if resume and append:
-        raise ValueError("--resume and --append are not allowed together: --resume goes on with the run in the "
-                         "file, --append adds a new run beside it")
+        raise ValueError(
+            "--resume and --append are not allowed together: --resume goes on with the run in the "
+            "file, --append adds a new run beside it"
+        )
     p = check_writable(path)
     if not p.exists() or p.stat().st_size == 0:
         return []
@@ -53,5 +56,7 @@ def prepare(path: str | os.PathLike, *, resume: bool = False, append: bool = Fal
     loaded = load_results(p)
     runs = ", ".join(sorted(run_ids(p))) or "written without a run id"
     what = f"{len(loaded.results)} results of another run ({runs})" if loaded.results else "lines that are not results"
-    raise ValueError(f"--out {str(path)!r} already holds {what}: give --resume to go on with that run, --append "
-                     "to add this run to the file, or another --out")
+    raise ValueError(
+        f"--out {str(path)!r} already holds {what}: give --resume to go on with that run, --append "
+        "to add this run to the file, or another --out"
+    )

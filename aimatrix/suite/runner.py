@@ -116,7 +116,9 @@ class _Worker:
             left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if left <= 0:
                 self.kill()
-                raise _Lost({"type": "Timeout", "message": f"did not {what} within {timeout:g} s; its process was ended"})
+                raise _Lost(
+                    {"type": "Timeout", "message": f"did not {what} within {timeout:g} s; its process was ended"}
+                )
             try:
                 if self.conn.poll(left):
                     return self.conn.recv()
@@ -129,7 +131,9 @@ class _Worker:
                     name = signal.Signals(-code).name if code is not None and code < 0 else f"exit code {code}"
                 except ValueError:
                     name = f"exit code {code}"
-                raise _Lost({"type": "ProcessCrashed", "message": f"the case's process died ({name}) before it finished"})
+                raise _Lost(
+                    {"type": "ProcessCrashed", "message": f"the case's process died ({name}) before it finished"}
+                )
 
     def run(self, case: Case, timeout: float | None) -> tuple[str, Any]:
         try:
@@ -169,8 +173,9 @@ def _already_done(out: str, device: str, retry_failed: bool, notes: list[str]) -
         notes.append(f"dropped a cut-off last line ({cut} bytes) left in {out} by an interrupted run")
     loaded = load_results(out)
     notes.extend(p for p in loaded.problems if "the file is empty" not in p)
-    return {r.case: r for r in loaded.results
-            if r.case is not None and r.device == device and (r.ok or not retry_failed)}
+    return {
+        r.case: r for r in loaded.results if r.case is not None and r.device == device and (r.ok or not retry_failed)
+    }
 
 
 class _Runner:
@@ -185,8 +190,10 @@ class _Runner:
             r = _run_here(case, self.device)
             if r.error and may_poison_context(r.error) and self.device.startswith("cuda"):
                 self.isolate = True
-                note = (f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
-                        "context: the remaining cases run each in a child process")
+                note = (
+                    f"{case.label} failed with {r.error['type']}, which may have ended this process's CUDA "
+                    "context: the remaining cases run each in a child process"
+                )
                 self.notes.append(note)
                 self.say(f"[yellow]warning:[/yellow] {escape(note)}")
             return r
@@ -210,8 +217,16 @@ class _Runner:
             self.worker = None
 
 
-def iter_results(cases: Sequence[Case], *, device: str, isolate: bool = False, timeout: float | None = None,
-                 run: dict | None = None, notes: list[str] | None = None, say=lambda text: None) -> Iterator[Result]:
+def iter_results(
+    cases: Sequence[Case],
+    *,
+    device: str,
+    isolate: bool = False,
+    timeout: float | None = None,
+    run: dict | None = None,
+    notes: list[str] | None = None,
+    say=lambda text: None,
+) -> Iterator[Result]:
     """Yield each case's Result as it finishes (failures recorded, not raised): the one loop of every suite.
 
     The Python sweeps (``run_macro``, ``run_layers``, ``membw.sweep``) and ``run_cases`` all go through it.
@@ -240,9 +255,18 @@ def iter_results(cases: Sequence[Case], *, device: str, isolate: bool = False, t
         runner.close(interrupted)
 
 
-def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, console: Console | None = None,
-              resume: bool = False, isolate: bool = False, timeout: float | None = None,
-              retry_failed: bool = False, run: dict | None = None) -> RunResults:
+def run_cases(
+    cases: Sequence[Case],
+    *,
+    device: str,
+    out: str | None = None,
+    console: Console | None = None,
+    resume: bool = False,
+    isolate: bool = False,
+    timeout: float | None = None,
+    retry_failed: bool = False,
+    run: dict | None = None,
+) -> RunResults:
     """Run every case in order and write each Result as it finishes; see the module doc for the options.
 
     ``out`` is appended to: check it first with ``aimatrix.suite.outfile.prepare``.
@@ -262,17 +286,26 @@ def run_cases(cases: Sequence[Case], *, device: str, out: str | None = None, con
     writer = JsonlWriter(out) if out else None
     left = sum(c.est_s for c in todo)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[n]}"),
-                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(compact=True),
-                      console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[n]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(compact=True),
+            console=console,
+            transient=True,
+        ) as progress:
             task = progress.add_task("starting", total=max(left, 1e-9), n="")
             say = progress.console.print
-            it = iter_results(todo, device=device, isolate=isolate, timeout=timeout, run=run, notes=results.notes,
-                              say=say)
+            it = iter_results(
+                todo, device=device, isolate=isolate, timeout=timeout, run=run, notes=results.notes, say=say
+            )
             for i, case in enumerate(todo):
                 results.running = case.label
-                progress.update(task, description=f"[bold]{case.tier}[/bold] {escape(case.label)}",
-                                n=f"{i + 1}/{len(todo)}")
+                progress.update(
+                    task, description=f"[bold]{case.tier}[/bold] {escape(case.label)}", n=f"{i + 1}/{len(todo)}"
+                )
                 r = next(it)
                 results.append(r)
                 if writer:

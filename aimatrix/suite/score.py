@@ -34,14 +34,27 @@ def provenance(results: Sequence[Result], name: str) -> dict:
     gpu = env.get("gpu") or {}
     run = (first.run if first else None) or {}
     frameworks = env.get("frameworks") or {}
-    versions = {k: v for k, v in {
-        "aimatrix": env.get("aimatrix"), "git_revision": env.get("git_revision"),
-        "cuda_runtime": gpu.get("cuda_runtime_version"), "cublas": gpu.get("cublas_version"),
-        "cudnn": gpu.get("cudnn_version"), "torch": frameworks.get("torch") if isinstance(frameworks, dict) else None,
-    }.items() if v is not None}
-    return {"name": name, "device": device_name(results), "date": run.get("started_utc"),
-            "driver": gpu.get("nvml_driver_version") or gpu.get("driver_version"), "versions": versions,
-            "command": run.get("command"), "cases": len(results)}
+    versions = {
+        k: v
+        for k, v in {
+            "aimatrix": env.get("aimatrix"),
+            "git_revision": env.get("git_revision"),
+            "cuda_runtime": gpu.get("cuda_runtime_version"),
+            "cublas": gpu.get("cublas_version"),
+            "cudnn": gpu.get("cudnn_version"),
+            "torch": frameworks.get("torch") if isinstance(frameworks, dict) else None,
+        }.items()
+        if v is not None
+    }
+    return {
+        "name": name,
+        "device": device_name(results),
+        "date": run.get("started_utc"),
+        "driver": gpu.get("nvml_driver_version") or gpu.get("driver_version"),
+        "versions": versions,
+        "command": run.get("command"),
+        "cases": len(results),
+    }
 
 
 def _geomean(xs: Sequence[float]) -> float | None:
@@ -56,8 +69,9 @@ def scorecard(results: Sequence[Result], reference: Sequence[Result], *, name: s
     ``failed`` (labels of this run's failed cases).
     """
     cmp = compare(reference, results)
-    buckets: dict[str, dict] = {t: {"tier": t, "speeds": [], "cases": 0, "no_reference": [], "failed": []}
-                                for t in TIERS}
+    buckets: dict[str, dict] = {
+        t: {"tier": t, "speeds": [], "cases": 0, "no_reference": [], "failed": []} for t in TIERS
+    }
     for row in cmp.rows:
         r = row.new
         if r is None:
@@ -76,9 +90,13 @@ def scorecard(results: Sequence[Result], reference: Sequence[Result], *, name: s
             speeds = b.pop("speeds")
             tiers.append({**b, "score": _geomean(speeds), "scored": len(speeds), "_speeds": speeds})
     all_speeds = [s for t in tiers for s in t.pop("_speeds")]
-    overall = {"score": _geomean(all_speeds), "cases": sum(t["cases"] for t in tiers), "scored": len(all_speeds),
-               "no_reference": [x for t in tiers for x in t["no_reference"]],
-               "failed": [x for t in tiers for x in t["failed"]]}
+    overall = {
+        "score": _geomean(all_speeds),
+        "cases": sum(t["cases"] for t in tiers),
+        "scored": len(all_speeds),
+        "no_reference": [x for t in tiers for x in t["no_reference"]],
+        "failed": [x for t in tiers for x in t["failed"]],
+    }
     return {"reference": provenance(list(reference), name), "tiers": tiers, "overall": overall}
 
 
@@ -86,7 +104,7 @@ def pick_reference(results: Sequence[Result], paths: Sequence[Path] | None = Non
     """The reference (name, its Results) sharing the most case ids with ``results``; None when none shares any."""
     ids = {r.case for r in results if r.case is not None}
     best: tuple[int, str, list[Result]] | None = None
-    for path in (shipped_references() if paths is None else paths):
+    for path in shipped_references() if paths is None else paths:
         ref = load_results(path).results
         common = len(ids & {r.case for r in ref})
         if common and (best is None or common > best[0]):

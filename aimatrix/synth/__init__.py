@@ -22,15 +22,35 @@ from . import database, efficiency
 from .cluster import FilterType, Group, cluster, format_table, save_groups
 from .efficiency import ConvTimeModel, ConvTimes
 from .model import DEFAULT_WARP_MODEL, WarpModel, conv_macs, conv_warps
-from .profile import profile
 from .pipeline import format_synth_table, run_synth
+from .profile import profile
 from .run import fidelity, run_model
 from .synthesize import SyntheticGroup, SyntheticModel, synthesize
 from .workload import Layer, Workload, load
 
 __all__ = [
-    "database", "efficiency", "ConvTimes", "ConvTimeModel", "profile", "cluster", "synthesize", "fidelity",
-    "run_model", "run_synth", "load",
-    "Layer", "Workload", "Group", "FilterType", "SyntheticGroup", "SyntheticModel", "WarpModel",
-    "DEFAULT_WARP_MODEL", "conv_macs", "conv_warps", "format_table", "format_synth_table", "save_groups",
+    "database",
+    "efficiency",
+    "ConvTimes",
+    "ConvTimeModel",
+    "profile",
+    "cluster",
+    "synthesize",
+    "fidelity",
+    "run_model",
+    "run_synth",
+    "load",
+    "Layer",
+    "Workload",
+    "Group",
+    "FilterType",
+    "SyntheticGroup",
+    "SyntheticModel",
+    "WarpModel",
+    "DEFAULT_WARP_MODEL",
+    "conv_macs",
+    "conv_warps",
+    "format_table",
+    "format_synth_table",
+    "save_groups",
 ]

@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Sequence
 
 from .workload import Layer, Workload
 
@@ -67,8 +67,10 @@ class Group:
         for x in self.layers:
             acc.setdefault((x.kh, x.kw, x.stride_h), []).append(x)
         keys = sorted(acc, key=lambda k: (-k[0] * k[1], -k[0], k[2]))
-        return [FilterType(k[0], k[1], k[2], len(acc[k]), sum(x.macs for x in acc[k]), sum(x.warps for x in acc[k]))
-                for k in keys]
+        return [
+            FilterType(k[0], k[1], k[2], len(acc[k]), sum(x.macs for x in acc[k]), sum(x.warps for x in acc[k]))
+            for k in keys
+        ]
 
     @property
     def kernels(self) -> dict[tuple[int, int], int]:
@@ -79,9 +81,15 @@ class Group:
         return out
 
     def to_dict(self) -> dict:
-        return {"center": self.center, "layers": len(self.layers), "macs": self.macs, "warps": self.warps,
-                "models": self.models, "types": {t.label: t.count for t in self.types},
-                "layer_names": [f"{x.model}/{x.name}" for x in self.layers]}
+        return {
+            "center": self.center,
+            "layers": len(self.layers),
+            "macs": self.macs,
+            "warps": self.warps,
+            "models": self.models,
+            "types": {t.label: t.count for t in self.types},
+            "layer_names": [f"{x.model}/{x.name}" for x in self.layers],
+        }
 
     def __repr__(self) -> str:
         return f"<Group {self.center}: {len(self.layers)} layers, {self.macs / 1e9:.4g} GMACs, {self.warps} warps>"
@@ -90,7 +98,7 @@ class Group:
 def default_centers(workload: Workload, count: int = 6) -> list[int]:
     """The paper's centres: the largest conv input size halved ``count - 1`` times (224 -> 7)."""
     top = max(max(x.in_h, x.in_w) for x in workload)
-    return [max(1, round(top / 2 ** k)) for k in range(count)]
+    return [max(1, round(top / 2**k)) for k in range(count)]
 
 
 def learn_centers(sizes: Sequence[float], k: int, iters: int = 100) -> list[int]:
@@ -107,7 +115,7 @@ def learn_centers(sizes: Sequence[float], k: int, iters: int = 100) -> list[int]
         if new == cs:
             break
         cs = new
-    return sorted({round(2 ** c) for c in cs}, reverse=True)
+    return sorted({round(2**c) for c in cs}, reverse=True)
 
 
 def _size(x: Layer) -> float:
@@ -136,7 +144,9 @@ def cluster(workload: Workload, centers: Sequence[int] | int | None = None) -> l
     else:
         cs = list(centers)
         if not cs or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in cs):
-            raise ValueError(f"centers={centers!r} is not allowed: give positive integer input sizes, e.g. [224, 112, 56]")
+            raise ValueError(
+                f"centers={centers!r} is not allowed: give positive integer input sizes, e.g. [224, 112, 56]"
+            )
         cs = sorted(set(cs), reverse=True)
     members: dict[int, list[Layer]] = {c: [] for c in cs}
     for x in convs:
@@ -150,8 +160,16 @@ def cluster(workload: Workload, centers: Sequence[int] | int | None = None) -> l
 def group_rows(groups: Sequence[Group]) -> list[dict]:
     rows = []
     for g in groups:
-        rows.append({"group": g.center, "layers": len(g.layers), "types": ", ".join(f"{t.label}: {t.count}" for t in g.types),
-                     "models": ", ".join(g.models), "gmacs": g.macs / 1e9, "warps": g.warps})
+        rows.append(
+            {
+                "group": g.center,
+                "layers": len(g.layers),
+                "types": ", ".join(f"{t.label}: {t.count}" for t in g.types),
+                "models": ", ".join(g.models),
+                "gmacs": g.macs / 1e9,
+                "warps": g.warps,
+            }
+        )
     return rows
 
 
@@ -160,7 +178,9 @@ def format_table(groups: Sequence[Group]) -> str:
     head = "| group | layers | filter types (k x k / stride: count) | models | GMACs | warps |"
     lines = [head, "|---:|---:|:---|:---|---:|---:|"]
     for r in group_rows(groups):
-        lines.append(f"| {r['group']} | {r['layers']} | {r['types']} | {r['models']} | {r['gmacs']:.4f} | {r['warps']:,} |")
+        lines.append(
+            f"| {r['group']} | {r['layers']} | {r['types']} | {r['models']} | {r['gmacs']:.4f} | {r['warps']:,} |"
+        )
     tm = sum(g.macs for g in groups) / 1e9
     tw = sum(g.warps for g in groups)
     lines.append(f"| **all** | {sum(len(g.layers) for g in groups)} | | | {tm:.4f} | {tw:,} |")
@@ -173,10 +193,14 @@ def save_groups(groups: Sequence[Group], path: str | os.PathLike) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
     if suffix == ".json":
-        p.write_text(json.dumps({"schema": "aimatrix.groups/1", "groups": [g.to_dict() for g in groups]}, indent=1) + "\n")
+        p.write_text(
+            json.dumps({"schema": "aimatrix.groups/1", "groups": [g.to_dict() for g in groups]}, indent=1) + "\n"
+        )
     elif suffix == ".csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["group", "layers", "types", "models", "gmacs", "warps"], lineterminator="\n")
+        w = csv.DictWriter(
+            buf, fieldnames=["group", "layers", "types", "models", "gmacs", "warps"], lineterminator="\n"
+        )
         w.writeheader()
         for r in group_rows(groups):
             w.writerow(r)

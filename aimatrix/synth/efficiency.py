@@ -46,8 +46,21 @@ KINDS = ("real", "grid")
 
 def real_key(x: Any) -> tuple:
     """The shape of a real conv (a workload Layer), batch left out: the configuration holds it."""
-    return (x.cin, x.cout, x.kh, x.kw, x.stride_h, x.stride_w, x.pad_h, x.pad_w, x.dil_h, x.dil_w, x.groups,
-            x.in_h, x.in_w)
+    return (
+        x.cin,
+        x.cout,
+        x.kh,
+        x.kw,
+        x.stride_h,
+        x.stride_w,
+        x.pad_h,
+        x.pad_w,
+        x.dil_h,
+        x.dil_w,
+        x.groups,
+        x.in_h,
+        x.in_w,
+    )
 
 
 def grid_key(kh: int, kw: int, stride: int, h: int, w: int) -> tuple:
@@ -158,8 +171,9 @@ class ConvTimeModel:
     def families(self, config: str) -> list[tuple]:
         return [k[1] for k in self._tables if k[0] == config]
 
-    def predict(self, config: str, kh: int, kw: int, stride: int, h: int, w: int, cin: int, cout: int,
-                batch: int = 1) -> float:
+    def predict(
+        self, config: str, kh: int, kw: int, stride: int, h: int, w: int, cin: int, cout: int, batch: int = 1
+    ) -> float:
         """Predicted ms of a SAME conv (stride ``stride``, ``h x w`` input) of ``cin`` -> ``cout`` channels.
         ``batch`` only scales the MACs the table's per-MAC time multiplies; the table is per batch already."""
         memo = (config, kh, kw, stride, h, w, cin, cout)
@@ -167,8 +181,10 @@ class ConvTimeModel:
             return self._cache[memo] * batch
         key = (config, grid_key(kh, kw, stride, h, w))
         if key not in self._tables:
-            raise ValueError(f"no measured grid for a {kh}x{kw}/{stride} conv at {h}x{w} under {config}: "
-                             f"measure it (bench/synth_fidelity.py --measure)")
+            raise ValueError(
+                f"no measured grid for a {kh}x{kw}/{stride} conv at {h}x{w} under {config}: "
+                f"measure it (bench/synth_fidelity.py --measure)"
+            )
         lc, lf, g = self._tables[key]
         x, y = min(max(math.log2(cin), lc[0]), lc[-1]), min(max(math.log2(cout), lf[0]), lf[-1])
         i = min(max(bisect.bisect_left(lc, x) - 1, 0), max(len(lc) - 2, 0))
@@ -176,7 +192,7 @@ class ConvTimeModel:
         tx = (x - lc[i]) / (lc[i + 1] - lc[i]) if len(lc) > 1 else 0.0
         ty = (y - lf[j]) / (lf[j + 1] - lf[j]) if len(lf) > 1 else 0.0
         i1, j1 = min(i + 1, len(lc) - 1), min(j + 1, len(lf) - 1)
-        v = ((1 - tx) * (1 - ty) * g[i][j] + tx * (1 - ty) * g[i1][j] + (1 - tx) * ty * g[i][j1] + tx * ty * g[i1][j1])
+        v = (1 - tx) * (1 - ty) * g[i][j] + tx * (1 - ty) * g[i1][j] + (1 - tx) * ty * g[i][j1] + tx * ty * g[i1][j1]
         ho, wo = -(-h // stride), -(-w // stride)
         self._cache[memo] = ms = math.exp(v) * conv_macs(1, ho, wo, cin, cout, kh, kw)
         return ms * batch
@@ -220,10 +236,20 @@ def grid_points(families: dict, *, mac_cap: float = 1.0, channels: Sequence[int]
     return out
 
 
-def measure(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list, list]], *, device: str = "auto",
-            dtypes: Sequence[str] = ("fp32",), batches: Sequence[int] = (1,), mac_cap: float = 1.0,
-            channels: Sequence[int] = CHANNELS, seed: int = 0, progress: Callable[[str], Any] | None = None,
-            **timing_options: Any) -> ConvTimes:
+def measure(
+    workload: Any,
+    groups: Sequence[Group],
+    layouts: Sequence[tuple[list, list]],
+    *,
+    device: str = "auto",
+    dtypes: Sequence[str] = ("fp32",),
+    batches: Sequence[int] = (1,),
+    mac_cap: float = 1.0,
+    channels: Sequence[int] = CHANNELS,
+    seed: int = 0,
+    progress: Callable[[str], Any] | None = None,
+    **timing_options: Any,
+) -> ConvTimes:
     """Time the real convs of ``workload`` and the synthetic grid of ``groups`` on ``device`` (each conv alone,
     torch) for every dtype and batch; returns the table (save it into ``DATA`` to ship it)."""
     from .. import _check
@@ -241,20 +267,35 @@ def measure(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list
             cfg, cache = config_key(name, dtype, b), {}
             for x in reals:
                 shape = _real_shape(x)[:11] + (b,) + _real_shape(x)[12:]
-                out.add(cfg, "real", real_key(x), _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache,
-                                                             **timing_options))
+                out.add(
+                    cfg,
+                    "real",
+                    real_key(x),
+                    _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options),
+                )
             for kh, kw, s, h, w, c, f in points:
                 shape = (c, f, kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, b, h, w, s == 1)
-                out.add(cfg, "grid", (kh, kw, s, h, w, c, f), _conv_time(shape, dev=dev, dtype=dtype, seed=seed,
-                                                                          cache=cache, **timing_options))
+                out.add(
+                    cfg,
+                    "grid",
+                    (kh, kw, s, h, w, c, f),
+                    _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options),
+                )
             if progress:
                 progress(f"{cfg}: {len(reals)} real convs, {len(points)} grid points")
     return out
 
 
-def toy(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list, list]],
-        time_fn: Callable[..., float], *, configs: Sequence[str] = ("toy|fp32|1",), mac_cap: float = 1.0,
-        channels: Sequence[int] = CHANNELS) -> ConvTimes:
+def toy(
+    workload: Any,
+    groups: Sequence[Group],
+    layouts: Sequence[tuple[list, list]],
+    time_fn: Callable[..., float],
+    *,
+    configs: Sequence[str] = ("toy|fp32|1",),
+    mac_cap: float = 1.0,
+    channels: Sequence[int] = CHANNELS,
+) -> ConvTimes:
     """A table from an analytic ``time_fn(config, kh, kw, stride, h, w, cin, cout)`` -> ms (CPU tests):
     the same rows :func:`measure` takes, computed instead of timed."""
     points = grid_points(grid_families(groups, layouts), mac_cap=mac_cap, channels=channels)
@@ -264,8 +305,12 @@ def toy(workload: Any, groups: Sequence[Group], layouts: Sequence[tuple[list, li
             # a real conv's own padding: its output size is what its MACs say
             # a grouped conv as `groups` convs of cin/groups -> cout/groups; its own padding: scale by its output
             t = time_fn(cfg, x.kh, x.kw, x.stride_h, x.in_h, x.in_w, x.cin // x.groups, x.cout // x.groups)
-            out.add(cfg, "real", real_key(x), t * x.groups * x.out_h * x.out_w /
-                    (-(-x.in_h // x.stride_h) * -(-x.in_w // x.stride_w)))
+            out.add(
+                cfg,
+                "real",
+                real_key(x),
+                t * x.groups * x.out_h * x.out_w / (-(-x.in_h // x.stride_h) * -(-x.in_w // x.stride_w)),
+            )
         for kh, kw, s, h, w, c, f in points:
             out.add(cfg, "grid", (kh, kw, s, h, w, c, f), time_fn(cfg, kh, kw, s, h, w, c, f))
     return out

@@ -50,8 +50,9 @@ def build_module(model: Any):
         for i, x in enumerate(g.layers()):
             s = x["stride"]
             pad = "same" if s == 1 else (x["kh"] // 2, x["kw"] // 2)  # odd kernels: out = ceil(in / s)
-            mods.append((f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), s, padding=pad,
-                                                          bias=True)))
+            mods.append(
+                (f"g{g.center}_conv{i}", nn.Conv2d(x["cin"], x["cout"], (x["kh"], x["kw"]), s, padding=pad, bias=True))
+            )
             mods.append((f"g{g.center}_bn{i}", nn.BatchNorm2d(x["cout"])))
             mods.append((f"g{g.center}_relu{i}", nn.ReLU(inplace=True)))
         prev = g

@@ -10,8 +10,8 @@ MACs of a convolution (a fully connected layer is a 1x1 conv on a 1x1 input)::
 
 A synthetic layer is a SAME conv (groups 1) reading its group's input size
 H x W: stride 1 (or, for a group's last layer when the real group downsamples, stride
-s with a ceil(H/s) x ceil(W/s) output), so ``MACs = batch * Hout * Wout * Cout * Cin * Kh * Kw`` with ``Cin`` the previous
-synthetic layer's filter count (for a group's first layer: the previous group's
+s with a ceil(H/s) x ceil(W/s) output), so ``MACs = batch * Hout * Wout * Cout * Cin * Kh * Kw``
+with ``Cin`` the previous synthetic layer's filter count (for a group's first layer: the previous group's
 last filter count, 3 for the image).
 
 Warps -- the analytic launch-shape estimator. Per filter class (1x1, 3x3,
@@ -51,7 +51,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-
 CLASSES = ("1x1", "3x3", "5x5", "other")
 
 
@@ -84,7 +83,9 @@ class WarpModel:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"warp model {name}={v!r} is not allowed: it must be an integer >= 1")
         if self.reduce not in (0, 1, 2) or self.bias not in (0, 1):
-            raise ValueError(f"warp model reduce={self.reduce!r}, bias={self.bias!r} is not allowed: reduce 0..2, bias 0..1")
+            raise ValueError(
+                f"warp model reduce={self.reduce!r}, bias={self.bias!r} is not allowed: reduce 0..2, bias 0..1"
+            )
 
     def as_tuple(self) -> tuple:
         return (self.tm, self.tn, self.wpt, self.ctas, self.kc, self.reduce, self.bias)
@@ -105,16 +106,22 @@ class WarpModel:
             return value
         if isinstance(value, str):
             if value not in PRESETS:
-                raise ValueError(f"warp_model={value!r} is not allowed: expected one of {', '.join(PRESETS)} or (tm, tn, wpt)")
+                raise ValueError(
+                    f"warp_model={value!r} is not allowed: expected one of {', '.join(PRESETS)} or (tm, tn, wpt)"
+                )
             return PRESETS[value]
         if isinstance(value, dict):
             return LaunchModel({k: cls.of(v) for k, v in value.items()})
         try:
             t = tuple(value)
         except TypeError:
-            raise ValueError(f"warp_model={value!r} is not allowed: expected (tm, tn, wpt) or one of {', '.join(PRESETS)}") from None
+            raise ValueError(
+                f"warp_model={value!r} is not allowed: expected (tm, tn, wpt) or one of {', '.join(PRESETS)}"
+            ) from None
         if len(t) not in (3, 7):
-            raise ValueError(f"warp_model={value!r} is not allowed: expected (tm, tn, wpt) or (tm, tn, wpt, ctas, kc, reduce, bias)")
+            raise ValueError(
+                f"warp_model={value!r} is not allowed: expected (tm, tn, wpt) or (tm, tn, wpt, ctas, kc, reduce, bias)"
+            )
         return cls(*t)
 
 
@@ -124,7 +131,9 @@ class LaunchModel:
     def __init__(self, models: dict) -> None:
         bad = set(models) - set(CLASSES)
         if bad or "other" not in models:
-            raise ValueError(f"a launch model needs WarpModels for classes {CLASSES} ('other' at least), got {sorted(models)}")
+            raise ValueError(
+                f"a launch model needs WarpModels for classes {CLASSES} ('other' at least), got {sorted(models)}"
+            )
         self.models = {k: (v if isinstance(v, WarpModel) else WarpModel.of(v)) for k, v in models.items()}
 
     def for_kernel(self, kh: int, kw: int, stride: int = 1) -> WarpModel:
@@ -147,18 +156,20 @@ class LaunchModel:
 
 
 # Fitted to the H100 measurements (module docstring); (tm, tn, wpt, ctas, kc, reduce, bias) per class.
-H100 = LaunchModel({
-    "1x1": WarpModel(64, 32, 32, 132, 256, 1, 0),
-    "3x3": WarpModel(512, 8, 32, 1056, 128, 0, 1),
-    "5x5": WarpModel(512, 8, 8, 132, 32, 1, 1),
-    "other": WarpModel(32, 128, 2, 528, 128, 1, 1),
-})
+H100 = LaunchModel(
+    {
+        "1x1": WarpModel(64, 32, 32, 132, 256, 1, 0),
+        "3x3": WarpModel(512, 8, 32, 1056, 128, 0, 1),
+        "5x5": WarpModel(512, 8, 8, 132, 32, 1, 1),
+        "other": WarpModel(32, 128, 2, 528, 128, 1, 1),
+    }
+)
 
 PRESETS: dict = {
     "h100": H100,
-    "direct": WarpModel(32, 1, 1),        # one thread per output element
-    "igemm128": WarpModel(128, 128, 8),   # 128x128 implicit-GEMM CTA, 8 warps
-    "igemm64": WarpModel(64, 64, 4),      # 64x64 implicit-GEMM CTA, 4 warps
+    "direct": WarpModel(32, 1, 1),  # one thread per output element
+    "igemm128": WarpModel(128, 128, 8),  # 128x128 implicit-GEMM CTA, 8 warps
+    "igemm64": WarpModel(64, 64, 4),  # 64x64 implicit-GEMM CTA, 4 warps
 }
 DEFAULT_WARP_MODEL = H100
 
@@ -172,8 +183,19 @@ def conv_macs(batch: int, hout: int, wout: int, cin: int, cout: int, kh: int, kw
     return batch * hout * wout * cout * (cin // groups) * kh * kw
 
 
-def conv_warps(model: Any, batch: int, hout: int, wout: int, cout: int, groups: int = 1, *, cin: int = 1, kh: int = 1,
-               kw: int = 1, stride: int = 1) -> int:
+def conv_warps(
+    model: Any,
+    batch: int,
+    hout: int,
+    wout: int,
+    cout: int,
+    groups: int = 1,
+    *,
+    cin: int = 1,
+    kh: int = 1,
+    kw: int = 1,
+    stride: int = 1,
+) -> int:
     """Warps the estimator assigns to a conv layer's launch (see the module docstring)."""
     m = WarpModel.of(model).for_kernel(kh, kw, stride)
     M, N, K = batch * hout * wout, cout // groups, (cin // groups) * kh * kw
@@ -200,8 +222,16 @@ def layer_models(warp_model: Any, kernels: Sequence[tuple[int, int]]) -> list[Wa
     return [m.for_kernel(kh, kw, 1) for kh, kw in kernels]
 
 
-def chain_totals(*, batch: int, h: int, w: int, kernels: Sequence[tuple[int, int]], chain: Sequence[int],
-                 warp_model: Any = None, strides: Sequence[int] | None = None) -> tuple[int, int]:
+def chain_totals(
+    *,
+    batch: int,
+    h: int,
+    w: int,
+    kernels: Sequence[tuple[int, int]],
+    chain: Sequence[int],
+    warp_model: Any = None,
+    strides: Sequence[int] | None = None,
+) -> tuple[int, int]:
     """(MACs, warps) of a synthetic group: SAME convs reading ``h x w`` (stride 1 unless ``strides`` says
     otherwise; a stride-s layer's output is ceil(h / s) x ceil(w / s)); ``chain`` = [input channels, filters...].
     ``warp_model``: a launch model, or a list of one WarpModel per layer."""

@@ -29,24 +29,46 @@ def format_synth_table(model: SyntheticModel, fid: list[dict] | None = None) -> 
     by = {r["center"]: r for r in fid or []}
     s = model.warps_scale
     for g in model.groups:
-        line = (f"| {g.center} | {len(g.real_layers)} | {len(g.filters)} | {g.macs_real / 1e9:.4f} | {g.macs / 1e9:.4f} | "
-                f"{g.warps_real * s:,.0f} | {g.warps * s:,.0f} | {100 * g.fitness_error:.4f}% |")
+        line = (
+            f"| {g.center} | {len(g.real_layers)} | {len(g.filters)} | {g.macs_real / 1e9:.4f} | {g.macs / 1e9:.4f} | "
+            f"{g.warps_real * s:,.0f} | {g.warps * s:,.0f} | {100 * g.fitness_error:.4f}% |"
+        )
         if fid:
             r = by[g.center]
             line += f" {r['real_ms']:.4g} | {r['synth_ms']:.4g} | {100 * r['error']:+.1f}% |"
         lines.append(line)
     if fid:
         r = by["all"]
-        lines.append(f"| **all** | {r['real_layers']} | {r['synth_layers']} | {sum(g.macs_real for g in model.groups) / 1e9:.4f} | "
-                     f"{model.macs / 1e9:.4f} | | | | {r['real_ms']:.4g} | {r['synth_ms']:.4g} | {100 * r['error']:+.1f}% |")
+        real_gmacs = sum(g.macs_real for g in model.groups) / 1e9
+        lines.append(
+            f"| **all** | {r['real_layers']} | {r['synth_layers']} | {real_gmacs:.4f} | "
+            f"{model.macs / 1e9:.4f} | | | | {r['real_ms']:.4g} | {r['synth_ms']:.4g} | {100 * r['error']:+.1f}% |"
+        )
     return "\n".join(lines)
 
 
-def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str = "fp32", out: str | None = None,
-              input_size: int = 224, batch: int = 1, centers: Any = None, bits: int = 10, population: int = 5000,
-              generations: int = 50, seed: int = 0, warps: str = "auto", warp_model: Any = None, run: bool = True,
-              with_fidelity: bool = True, size: str = "full", backends: Sequence[str] = BACKENDS, print_fn: Callable[[str], Any] | None = print,
-              **timing_options: Any) -> dict:
+def run_synth(
+    models: Sequence[str] | str,
+    *,
+    device: str = "auto",
+    dtype: str = "fp32",
+    out: str | None = None,
+    input_size: int = 224,
+    batch: int = 1,
+    centers: Any = None,
+    bits: int = 10,
+    population: int = 5000,
+    generations: int = 50,
+    seed: int = 0,
+    warps: str = "auto",
+    warp_model: Any = None,
+    run: bool = True,
+    with_fidelity: bool = True,
+    size: str = "full",
+    backends: Sequence[str] = BACKENDS,
+    print_fn: Callable[[str], Any] | None = print,
+    **timing_options: Any,
+) -> dict:
     """profile -> cluster -> synthesize -> run, printing the group table; the CLI's ``synth`` subcommand.
 
     ``models``: zoo names, ONNX paths or a comma-separated string. Writes to
@@ -63,19 +85,35 @@ def run_synth(models: Sequence[str] | str, *, device: str = "auto", dtype: str =
         models = [m.strip() for m in models.split(",") if m.strip()]
     dev = resolve(device)
     say = print_fn or (lambda s: None)
-    wl = profile(list(models), input_size=input_size, batch=batch, device=str(dev), warps=warps,
-                 warp_model=warp_model, dtype=dtype, size=size)
+    wl = profile(
+        list(models),
+        input_size=input_size,
+        batch=batch,
+        device=str(dev),
+        warps=warps,
+        warp_model=warp_model,
+        dtype=dtype,
+        size=size,
+    )
     groups = cluster(wl, centers)
     say("## Workload groups\n\n" + format_table(groups) + "\n")
     sm = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed, warp_model=warp_model)
     fid = fidelity(sm, wl, device=str(dev), dtype=dtype, seed=seed, **timing_options) if run and with_fidelity else None
     results: list[Result] = []
-    for backend in (backends if run else ()):
+    for backend in backends if run else ():
         try:
             results.append(run_model(sm, device=str(dev), dtype=dtype, backend=backend, seed=seed, **timing_options))
         except Exception as e:  # a backend that cannot run is recorded; the other still runs
-            results.append(Result.failed("synth", {"model": "synthetic", "convs": sm.conv_count}, backend=backend,
-                                         dtype=dtype, device=str(dev), exc=e))
+            results.append(
+                Result.failed(
+                    "synth",
+                    {"model": "synthetic", "convs": sm.conv_count},
+                    backend=backend,
+                    dtype=dtype,
+                    device=str(dev),
+                    exc=e,
+                )
+            )
     say("## Synthetic model vs real layers\n\n" + format_synth_table(sm, fid) + "\n")
     for r in results:
         say(repr(r))

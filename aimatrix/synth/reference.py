@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-
 _M64 = (1 << 64) - 1
 _GEN_STEP = 0x632BE59BD9B4E019
 _SLOT_BITS = 16
@@ -162,8 +161,19 @@ def skip_thresholds(p: float, nbits: int) -> np.ndarray:
 
 def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
     """The GA + refinement of ``csrc/synth/ga.cpp`` in numpy; same result for the same seed (see ga.hpp)."""
-    o = {"population": 5000, "generations": 50, "seed": 0, "tournament": 3, "crossover": 0.9, "mutation": -1.0,
-         "elite": -1, "refine": True, "refine_radius": 3, "refine_max_steps": 10000, **(options or {})}
+    o = {
+        "population": 5000,
+        "generations": 50,
+        "seed": 0,
+        "tournament": 3,
+        "crossover": 0.9,
+        "mutation": -1.0,
+        "elite": -1,
+        "refine": True,
+        "refine_radius": 3,
+        "refine_max_steps": 10000,
+        **(options or {}),
+    }
     bits = prob["bits"]
     if not 1 <= bits <= 20:
         raise ValueError(f"bits={bits!r} is not allowed: gene length must be 1..20")
@@ -172,8 +182,8 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
         raise ValueError(f"population={P} is not allowed: it must be >= 2")
     pos = _free_positions(prob)
     n, c = len(pos), len(prob["kernels"]) + 1
-    B = n * bits                       # chromosome bits
-    W = (B + 63) // 64                 # 64-bit words
+    B = n * bits  # chromosome bits
+    W = (B + 63) // 64  # 64-bit words
     last_mask = np.uint64((1 << (B % 64)) - 1 if B % 64 else _M64)
     pmut = 1.0 / n if o["mutation"] < 0 else float(o["mutation"])
     thr = skip_thresholds(pmut / bits, B)
@@ -250,10 +260,19 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
         fit = new_fit
         history.append(float(fit[np.argmin(fit)]))
     best = int(np.argmin(fit))
-    ga_chain = [int(v) for v in chains_of(genes[best:best + 1])[0]]
+    ga_chain = [int(v) for v in chains_of(genes[best : best + 1])[0]]
     chain, f, steps = ga_chain, float(fit[best]), 0
     if o["refine"]:
         chain, f, steps = refine(prob, ga_chain, int(o["refine_radius"]), int(o["refine_max_steps"]))
     macs, warps = totals(prob, chain)
-    return {"chain": chain, "ga_chain": ga_chain, "fitness": f, "ga_fitness": float(fit[best]), "macs": macs,
-            "warps": warps, "history": history, "evaluations": evals, "refine_steps": steps}
+    return {
+        "chain": chain,
+        "ga_chain": ga_chain,
+        "fitness": f,
+        "ga_fitness": float(fit[best]),
+        "macs": macs,
+        "warps": warps,
+        "history": history,
+        "evaluations": evals,
+        "refine_steps": steps,
+    }

@@ -45,21 +45,44 @@ def _env(dev) -> dict:
         return {}
 
 
-def _run_native(model: SyntheticModel, *, dev, dtype: str, batch: int, channels_last: bool, seed: int,
-                **timing_options: Any) -> Result:
+def _run_native(
+    model: SyntheticModel, *, dev, dtype: str, batch: int, channels_last: bool, seed: int, **timing_options: Any
+) -> Result:
     """The synthetic convs alone, back to back through the native conv runner (cuDNN on a GPU, our
     im2col + sgemm on the CPU): ``aimatrix.micro.conv_chain``. Batch norm, ReLU and pooling are
     left out: they are the framework's, not the convolution's, work."""
     from ..micro.conv import conv_chain
 
-    layers = [{"n": batch, "c": x["cin"], "h": x["h"], "w": x["w"], "k": x["cout"], "r": x["kh"], "s": x["kw"],
-               "stride": x["stride"], "pad": (x["kh"] // 2, x["kw"] // 2)} for x in layer_specs(model)]
-    return conv_chain(layers, dtype=dtype, layout="nhwc" if channels_last else "nchw", device=dev, seed=seed,
-                      **timing_options)
+    layers = [
+        {
+            "n": batch,
+            "c": x["cin"],
+            "h": x["h"],
+            "w": x["w"],
+            "k": x["cout"],
+            "r": x["kh"],
+            "s": x["kw"],
+            "stride": x["stride"],
+            "pad": (x["kh"] // 2, x["kw"] // 2),
+        }
+        for x in layer_specs(model)
+    ]
+    return conv_chain(
+        layers, dtype=dtype, layout="nhwc" if channels_last else "nchw", device=dev, seed=seed, **timing_options
+    )
 
 
-def _run_torch(model: SyntheticModel, *, dev, dtype: str, backend: str, batch: int, channels_last: bool,
-               seed: int, **timing_options: Any) -> tuple[dict, dict]:
+def _run_torch(
+    model: SyntheticModel,
+    *,
+    dev,
+    dtype: str,
+    backend: str,
+    batch: int,
+    channels_last: bool,
+    seed: int,
+    **timing_options: Any,
+) -> tuple[dict, dict]:
     """The whole module through a macro torch backend (eager or CUDA graph), checked first against
     its fp32 forward: (measurement, verify)."""
     import torch
@@ -82,8 +105,17 @@ def _run_torch(model: SyntheticModel, *, dev, dtype: str, backend: str, batch: i
     return raw, ver
 
 
-def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32", backend: str = "torch",
-              batch: int | None = None, channels_last: bool = False, seed: int = 0, **timing_options: Any) -> Result:
+def run_model(
+    model: SyntheticModel,
+    *,
+    device: str = "auto",
+    dtype: str = "fp32",
+    backend: str = "torch",
+    batch: int | None = None,
+    channels_last: bool = False,
+    seed: int = 0,
+    **timing_options: Any,
+) -> Result:
     """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``), verified first.
 
     ``backend``: ``torch`` (the whole module: convs, batch norm, ReLU, pooling), ``torch-graph``
@@ -95,21 +127,59 @@ def run_model(model: SyntheticModel, *, device: str = "auto", dtype: str = "fp32
     dev = resolve(device)
     b = model.batch if batch is None else _check.positive_int("batch", batch)
     macs = model.macs * b // model.batch
-    params = {"model": "synthetic", "groups": [g.center for g in model.groups], "convs": model.conv_count,
-              "batch": b, "macs": macs, "channels_last": channels_last,
-              "fitness_error": {str(g.center): g.fitness_error for g in model.groups}, "models": model.models}
+    params = {
+        "model": "synthetic",
+        "groups": [g.center for g in model.groups],
+        "convs": model.conv_count,
+        "batch": b,
+        "macs": macs,
+        "channels_last": channels_last,
+        "fitness_error": {str(g.center): g.fitness_error for g in model.groups},
+        "models": model.models,
+    }
     if backend != "native":
-        raw, ver = _run_torch(model, dev=dev, dtype=dtype, backend=backend, batch=b, channels_last=channels_last,
-                              seed=seed, **timing_options)
-        return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev), measurement=raw,
-                                       flops=2.0 * macs, items=float(b), verify=ver, env=_env(dev))
-    native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed,
-                         **timing_options)
-    params.update(ops="convs only", algo=native.params.get("algo"), repeat=native.params.get("repeat"),
-                  timer=native.params.get("timer"))
-    return Result.from_measurement("synth", params, backend=backend, dtype=dtype, device=str(dev),
-                                   measurement={"stats": native.stats}, flops=native.metrics["flops"], items=float(b),
-                                   verify=native.verify, env=native.env, telemetry=native.telemetry)
+        raw, ver = _run_torch(
+            model,
+            dev=dev,
+            dtype=dtype,
+            backend=backend,
+            batch=b,
+            channels_last=channels_last,
+            seed=seed,
+            **timing_options,
+        )
+        return Result.from_measurement(
+            "synth",
+            params,
+            backend=backend,
+            dtype=dtype,
+            device=str(dev),
+            measurement=raw,
+            flops=2.0 * macs,
+            items=float(b),
+            verify=ver,
+            env=_env(dev),
+        )
+    native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options)
+    params.update(
+        ops="convs only",
+        algo=native.params.get("algo"),
+        repeat=native.params.get("repeat"),
+        timer=native.params.get("timer"),
+    )
+    return Result.from_measurement(
+        "synth",
+        params,
+        backend=backend,
+        dtype=dtype,
+        device=str(dev),
+        measurement={"stats": native.stats},
+        flops=native.metrics["flops"],
+        items=float(b),
+        verify=native.verify,
+        env=native.env,
+        telemetry=native.telemetry,
+    )
 
 
 # -- fidelity ---------------------------------------------------------------------------
@@ -155,21 +225,47 @@ def _verify_conv(conv, x, dtype: str, shape: tuple) -> None:
 
     with torch.inference_mode():
         got = conv(x[:1]).double()
-        ref = torch.nn.functional.conv2d(x[:1].double(), conv.weight.double(), None, conv.stride,
-                                         conv.padding, conv.dilation, conv.groups)
+        ref = torch.nn.functional.conv2d(
+            x[:1].double(), conv.weight.double(), None, conv.stride, conv.padding, conv.dilation, conv.groups
+        )
     err = ((got - ref).norm() / ref.norm().clamp_min(1e-300)).item()
     if not err <= CONV_TOLERANCE[dtype]:
-        raise VerificationError(f"conv {shape} in {dtype}: relative error {err:.3g} against float64 is over "
-                                f"{CONV_TOLERANCE[dtype]}")
+        raise VerificationError(
+            f"conv {shape} in {dtype}: relative error {err:.3g} against float64 is over {CONV_TOLERANCE[dtype]}"
+        )
 
 
 def _real_shape(x: Layer) -> tuple:
-    return (x.cin, x.cout, x.kh, x.kw, x.stride_h, x.stride_w, x.pad_h, x.pad_w, x.dil_h, x.dil_w, x.groups,
-            x.batch, x.in_h, x.in_w, False)
+    return (
+        x.cin,
+        x.cout,
+        x.kh,
+        x.kw,
+        x.stride_h,
+        x.stride_w,
+        x.pad_h,
+        x.pad_w,
+        x.dil_h,
+        x.dil_w,
+        x.groups,
+        x.batch,
+        x.in_h,
+        x.in_w,
+        False,
+    )
 
 
-def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, device: str = "auto", dtype: str = "fp32",
-             seed: int = 0, batch: int | None = None, cache: dict | None = None, **timing_options: Any) -> list[dict]:
+def fidelity(
+    model: SyntheticModel,
+    workload: Workload | Sequence[Group],
+    *,
+    device: str = "auto",
+    dtype: str = "fp32",
+    seed: int = 0,
+    batch: int | None = None,
+    cache: dict | None = None,
+    **timing_options: Any,
+) -> list[dict]:
     """Per group: measured time of the synthetic convs vs the real convs they stand for.
 
     Each conv is timed alone (torch, same device and dtype; ``batch``: both at this batch instead of the
@@ -194,16 +290,58 @@ def fidelity(model: SyntheticModel, workload: Workload | Sequence[Group], *, dev
         missing = [n for n in g.real_layers if n not in by_name]
         if missing:
             raise ValueError(f"group {g.center}: the workload lacks the real layer(s) {', '.join(missing[:3])}")
-        real = sum(_conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache,
-                              **timing_options)
-                   for n in g.real_layers)
-        syn = sum(_conv_time(at((x["cin"], x["cout"], x["kh"], x["kw"], x["stride"], x["stride"], x["kh"] // 2,
-                                 x["kw"] // 2, 1, 1, 1, x["batch"], x["h"], x["w"], x["stride"] == 1)),
-                             dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options) for x in g.layers())
-        rows.append({"center": g.center, "real_layers": len(g.real_layers), "synth_layers": len(g.filters),
-                     "real_ms": real, "synth_ms": syn, "error": (syn - real) / real if real > 0 else float("nan")})
+        real = sum(
+            _conv_time(at(_real_shape(by_name[n])), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+            for n in g.real_layers
+        )
+        syn = sum(
+            _conv_time(
+                at(
+                    (
+                        x["cin"],
+                        x["cout"],
+                        x["kh"],
+                        x["kw"],
+                        x["stride"],
+                        x["stride"],
+                        x["kh"] // 2,
+                        x["kw"] // 2,
+                        1,
+                        1,
+                        1,
+                        x["batch"],
+                        x["h"],
+                        x["w"],
+                        x["stride"] == 1,
+                    )
+                ),
+                dev=dev,
+                dtype=dtype,
+                seed=seed,
+                cache=cache,
+                **timing_options,
+            )
+            for x in g.layers()
+        )
+        rows.append(
+            {
+                "center": g.center,
+                "real_layers": len(g.real_layers),
+                "synth_layers": len(g.filters),
+                "real_ms": real,
+                "synth_ms": syn,
+                "error": (syn - real) / real if real > 0 else float("nan"),
+            }
+        )
     tr, ts = sum(r["real_ms"] for r in rows), sum(r["synth_ms"] for r in rows)
-    rows.append({"center": "all", "real_layers": sum(r["real_layers"] for r in rows),
-                 "synth_layers": sum(r["synth_layers"] for r in rows), "real_ms": tr, "synth_ms": ts,
-                 "error": (ts - tr) / tr if tr > 0 else float("nan")})
+    rows.append(
+        {
+            "center": "all",
+            "real_layers": sum(r["real_layers"] for r in rows),
+            "synth_layers": sum(r["synth_layers"] for r in rows),
+            "real_ms": tr,
+            "synth_ms": ts,
+            "error": (ts - tr) / tr if tr > 0 else float("nan"),
+        }
+    )
     return rows

@@ -20,8 +20,8 @@ on the integer filter counts.
 
 Groups are synthesized from the smallest input size to the largest: each group
 also chooses its own input channel count (a gene: at most the filter count at
-which the previous group's last layer alone costs half of that group's warps), which then fixes the previous group's last
-filter count. (Going the other way, a group would inherit whatever channel
+which the previous group's last layer alone costs half of that group's warps), which then fixes the
+previous group's last filter count. (Going the other way, a group would inherit whatever channel
 count the previous group happened to end with, and the MACs of a group whose
 warps fix its total filter count may then be out of reach.)
 """
@@ -50,15 +50,15 @@ class SyntheticGroup:
     h: int
     w: int
     batch: int
-    cin: int                          # input channels of the group's first layer
-    kernels: list                     # [(kh, kw)] per synthetic layer
-    filters: list                     # filter count per synthetic layer
+    cin: int  # input channels of the group's first layer
+    kernels: list  # [(kh, kw)] per synthetic layer
+    filters: list  # filter count per synthetic layer
     macs: int
-    warps: int                        # in the estimator's units
+    warps: int  # in the estimator's units
     macs_real: int
-    warps_real: float                 # in the estimator's units (measured / warps_scale)
-    fitness_error: float              # a fraction: 0.0123 = 1.23 %
-    ga_fitness_error: float = 0.0     # the GA's best before refinement
+    warps_real: float  # in the estimator's units (measured / warps_scale)
+    fitness_error: float  # a fraction: 0.0123 = 1.23 %
+    ga_fitness_error: float = 0.0  # the GA's best before refinement
     real_layers: list = field(default_factory=list)  # "model/layer" names it stands for
     history: list = field(default_factory=list, repr=False)
     evaluations: int = 0
@@ -91,8 +91,20 @@ class SyntheticGroup:
         out, cin = [], self.cin
         for i, ((kh, kw), f) in enumerate(zip(self.kernels, self.filters)):
             s = self.stride(i)
-            out.append({"cin": cin, "cout": f, "kh": kh, "kw": kw, "stride": s, "h": self.h, "w": self.w,
-                         "out_h": -(-self.h // s), "out_w": -(-self.w // s), "batch": self.batch})
+            out.append(
+                {
+                    "cin": cin,
+                    "cout": f,
+                    "kh": kh,
+                    "kw": kw,
+                    "stride": s,
+                    "h": self.h,
+                    "w": self.w,
+                    "out_h": -(-self.h // s),
+                    "out_w": -(-self.w // s),
+                    "batch": self.batch,
+                }
+            )
             cin = f
         return out
 
@@ -108,11 +120,11 @@ class SyntheticModel:
     generations: int = 50
     seed: int = 0
     warp_model: Any = field(default_factory=DEFAULT_WARP_MODEL.to_json)  # the launch model (JSON form)
-    warps_scale: float = 1.0           # measured warps per estimated warp (1.0 when the targets were estimated)
+    warps_scale: float = 1.0  # measured warps per estimated warp (1.0 when the targets were estimated)
     models: list = field(default_factory=list)
     schema: str = SCHEMA
-    objective: str = "paper"            # "paper" (MACs + warps) or "fidelity" (+ predicted time, timefit.py)
-    ga_evaluations: int = 0             # fitness evaluations of all the synthesis' GA runs: its cost
+    objective: str = "paper"  # "paper" (MACs + warps) or "fidelity" (+ predicted time, timefit.py)
+    ga_evaluations: int = 0  # fitness evaluations of all the synthesis' GA runs: its cost
 
     @property
     def batch(self) -> int:
@@ -136,7 +148,10 @@ class SyntheticModel:
 
     def __repr__(self) -> str:
         errs = ", ".join(f"{g.center}: {100 * g.fitness_error:.4f}%" for g in self.groups)
-        return f"<SyntheticModel {len(self.groups)} groups, {self.conv_count} convs, {self.macs / 1e9:.4g} GMACs; fitness error {errs}>"
+        return (
+            f"<SyntheticModel {len(self.groups)} groups, {self.conv_count} convs, {self.macs / 1e9:.4g} GMACs; "
+            f"fitness error {errs}>"
+        )
 
     # -- serialisation ---------------------------------------------------------
     def to_dict(self) -> dict:
@@ -173,8 +188,20 @@ class SyntheticModel:
             if kw.get("strides") and len(kw["strides"]) != len(kw["filters"]):
                 raise ValueError(f"{source}: group {i}: 'strides' and 'filters' differ in length")
             groups.append(SyntheticGroup(**kw))
-        top = {k: d[k] for k in ("bits", "population", "generations", "seed", "warps_scale", "models", "objective",
-                                 "ga_evaluations") if k in d}
+        top = {
+            k: d[k]
+            for k in (
+                "bits",
+                "population",
+                "generations",
+                "seed",
+                "warps_scale",
+                "models",
+                "objective",
+                "ga_evaluations",
+            )
+            if k in d
+        }
         if "warp_model" in d:
             top["warp_model"] = d["warp_model"]
         return cls(groups, **top)
@@ -310,8 +337,9 @@ def downsampling_kernel(group: Group) -> tuple[int, int] | None:
     return (t.kh, t.kw)
 
 
-def synthetic_layers(group: Group, *, max_per_type: int = 4, min_layers: int = 4,
-                     downsample: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
+def synthetic_layers(
+    group: Group, *, max_per_type: int = 4, min_layers: int = 4, downsample: bool = True
+) -> tuple[list[tuple[int, int]], list[int]]:
     """Kernel sizes and strides of a group's synthetic layers (see the module docstring). ``downsample``:
     whether the group may end with a stride-2 conv (when its real layers downsample)."""
     counts = group.kernels  # largest kernel first
@@ -328,13 +356,35 @@ def synthetic_layers(group: Group, *, max_per_type: int = 4, min_layers: int = 4
     return kernels + [down], [1] * len(kernels) + [2]
 
 
-def _problem(group: Group, kernels, bits: int, wm: Any, scale: float, *, cin0: int = 3, cin0_max: int = 0,
-             last_fixed: int = 0, min_filters: int = 1, strides=None) -> dict:
+def _problem(
+    group: Group,
+    kernels,
+    bits: int,
+    wm: Any,
+    scale: float,
+    *,
+    cin0: int = 3,
+    cin0_max: int = 0,
+    last_fixed: int = 0,
+    min_filters: int = 1,
+    strides=None,
+) -> dict:
     strides = list(strides) if strides else [1] * len(kernels)
-    return {"batch": group.batch, "h": group.center, "w": group.center, "cin0": cin0, "cin0_max": cin0_max,
-            "last_fixed": last_fixed, "kernels": [tuple(k) for k in kernels], "strides": strides,
-            "macs_real": float(group.macs), "warps_real": group.warps / scale, "bits": bits,
-            "min_filters": min_filters, "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)]}
+    return {
+        "batch": group.batch,
+        "h": group.center,
+        "w": group.center,
+        "cin0": cin0,
+        "cin0_max": cin0_max,
+        "last_fixed": last_fixed,
+        "kernels": [tuple(k) for k in kernels],
+        "strides": strides,
+        "macs_real": float(group.macs),
+        "warps_real": group.warps / scale,
+        "bits": bits,
+        "min_filters": min_filters,
+        "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)],
+    }
 
 
 def free_positions(prob: dict) -> list[int]:
@@ -362,29 +412,49 @@ def check_problem(prob: dict, center: int) -> None:
     n = len(prob["kernels"])
     if not free_positions(prob):
         raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
-                strides=prob.get("strides"))
+    args = dict(
+        batch=prob["batch"],
+        h=prob["h"],
+        w=prob["w"],
+        kernels=prob["kernels"],
+        warp_model=prob["warp_model"],
+        strides=prob.get("strides"),
+    )
     lo_m, lo_w = chain_totals(chain=chain_at(prob, 1), **args)
     hi_m, hi_w = chain_totals(chain=chain_at(prob, fmax), **args)
     if prob["macs_real"] > hi_m:
-        raise ValueError(f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is more than {n} layers of "
-                         f"{fmax} filters reach ({hi_m:.6g} MACs with bits={prob['bits']}); use more bits")
+        raise ValueError(
+            f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is more than {n} layers of "
+            f"{fmax} filters reach ({hi_m:.6g} MACs with bits={prob['bits']}); use more bits"
+        )
     if prob["warps_real"] > hi_w:
-        raise ValueError(f"group {center}: impossible target: {prob['warps_real']:.6g} warps is more than {n} layers of "
-                         f"{fmax} filters reach ({hi_w:.6g} warps with bits={prob['bits']}); use more bits")
+        raise ValueError(
+            f"group {center}: impossible target: {prob['warps_real']:.6g} warps is more than {n} layers of "
+            f"{fmax} filters reach ({hi_w:.6g} warps with bits={prob['bits']}); use more bits"
+        )
     lo = prob.get("min_filters", 1)
     if prob["macs_real"] < lo_m:
-        raise ValueError(f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is fewer than {n} layers of "
-                         f"{lo} filters cost ({lo_m:.6g} MACs); lower min_filters")
+        raise ValueError(
+            f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is fewer than {n} layers of "
+            f"{lo} filters cost ({lo_m:.6g} MACs); lower min_filters"
+        )
     if prob["warps_real"] < lo_w:
-        raise ValueError(f"group {center}: impossible target: {prob['warps_real']:.6g} warps is fewer than {n} layers of "
-                         f"{lo} filters cost ({lo_w:.6g} warps); lower min_filters")
+        raise ValueError(
+            f"group {center}: impossible target: {prob['warps_real']:.6g} warps is fewer than {n} layers of "
+            f"{lo} filters cost ({lo_w:.6g} warps); lower min_filters"
+        )
 
 
 def reachable(prob: dict) -> bool:
     """Whether the group's MAC and warp targets lie between all filters at min_filters and all at 2^bits - 1."""
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
-                strides=prob.get("strides"))
+    args = dict(
+        batch=prob["batch"],
+        h=prob["h"],
+        w=prob["w"],
+        kernels=prob["kernels"],
+        warp_model=prob["warp_model"],
+        strides=prob.get("strides"),
+    )
     hi_m, hi_w = chain_totals(chain=chain_at(prob, (1 << prob["bits"]) - 1), **args)
     # head room: a target at the very edge of the range leaves the GA no freedom
     return prob["macs_real"] <= 0.8 * hi_m and prob["warps_real"] <= 0.8 * hi_w
@@ -393,17 +463,38 @@ def reachable(prob: dict) -> bool:
 def reachable_low(prob: dict) -> bool:
     """Whether the group's narrowest chain (every free filter count at min_filters) costs at most half its MAC
     and warp targets (the GA's room below them)."""
-    args = dict(batch=prob["batch"], h=prob["h"], w=prob["w"], kernels=prob["kernels"], warp_model=prob["warp_model"],
-                strides=prob.get("strides"))
+    args = dict(
+        batch=prob["batch"],
+        h=prob["h"],
+        w=prob["w"],
+        kernels=prob["kernels"],
+        warp_model=prob["warp_model"],
+        strides=prob.get("strides"),
+    )
     lo_m, lo_w = chain_totals(chain=chain_at(prob, prob.get("min_filters", 1)), **args)
     return lo_m <= 0.5 * prob["macs_real"] and lo_w <= 0.5 * prob["warps_real"]
 
 
-def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 5000, generations: int = 50,
-               seed: int = 0, warp_model: Any = None, warps_scale: float | None = None, max_per_type: int = 4,
-               min_layers: int = 4, max_layers: int = 64, min_filters: int = 8, refine: bool = True,
-               engine: str = "native", objective: str = "paper", efficiency: Any = None, time_weight: float = 1.0,
-               **ga_options: Any) -> SyntheticModel:
+def synthesize(
+    groups: Sequence[Group],
+    *,
+    bits: int = 10,
+    population: int = 5000,
+    generations: int = 50,
+    seed: int = 0,
+    warp_model: Any = None,
+    warps_scale: float | None = None,
+    max_per_type: int = 4,
+    min_layers: int = 4,
+    max_layers: int = 64,
+    min_filters: int = 8,
+    refine: bool = True,
+    engine: str = "native",
+    objective: str = "paper",
+    efficiency: Any = None,
+    time_weight: float = 1.0,
+    **ga_options: Any,
+) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
 
     ``bits``: gene length (1..20; filter counts up to 2^bits - 1). ``population``
@@ -454,7 +545,9 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
         if g.warps <= 0:
             raise ValueError(f"group {g.center} has zero warps: profile with warps first")
         if len({x.batch for x in g.layers}) != 1:
-            raise ValueError(f"group {g.center} mixes batch sizes {sorted({x.batch for x in g.layers})}: profile at one batch")
+            raise ValueError(
+                f"group {g.center} mixes batch sizes {sorted({x.batch for x in g.layers})}: profile at one batch"
+            )
     if warps_scale is None:
         measured = [x for g in groups for x in g.layers if x.warps_source == "measured"]
         if measured:
@@ -475,16 +568,31 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
         raise ValueError(f"min_filters={min_filters} is not allowed: it must be at most {fmax // 2} with bits={bits}")
     max_layers = _check.positive_int("max_layers", max_layers)
     # a group may end with a stride-2 conv when its output (ceil(center / 2)) is not smaller than the next group's
-    layers = [synthetic_layers(g, max_per_type=max_per_type, min_layers=min_layers,
-                               downsample=k + 1 == m or order[k + 1].center <= -(-g.center // 2))
-              for k, g in enumerate(order)]
+    layers = [
+        synthetic_layers(
+            g,
+            max_per_type=max_per_type,
+            min_layers=min_layers,
+            downsample=k + 1 == m or order[k + 1].center <= -(-g.center // 2),
+        )
+        for k, g in enumerate(order)
+    ]
     kernels = [x[0] for x in layers]
     strides = [x[1] for x in layers]
 
     def prob(k: int, *, cin0: int = 3, free_cin: bool = False, last: int = 0) -> dict:
-        return _problem(order[k], kernels[k], bits, wm, warps_scale, cin0=cin0,
-                        cin0_max=caps[k] if free_cin else 0, last_fixed=last, min_filters=min_filters,
-                        strides=strides[k])
+        return _problem(
+            order[k],
+            kernels[k],
+            bits,
+            wm,
+            warps_scale,
+            cin0=cin0,
+            cin0_max=caps[k] if free_cin else 0,
+            last_fixed=last,
+            min_filters=min_filters,
+            strides=strides[k],
+        )
 
     # Layer count per group: the real group's composition (one synthetic layer per real layer of each
     # kernel size, up to max_per_type, at least min_layers: the shape of the original suite's six-group,
@@ -522,16 +630,24 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
             if conv_warps(wm, g.batch, ho, wo, f, cin=f, kh=kh, kw=kw) > budget:
                 break
             p = prob(k - 1, cin0=3 if k == 1 else min_filters, last=f)
-            lo_m, lo_w = chain_totals(batch=p["batch"], h=p["h"], w=p["w"], kernels=p["kernels"], strides=p["strides"],
-                                      warp_model=p["warp_model"], chain=chain_at(p, min_filters))
+            lo_m, lo_w = chain_totals(
+                batch=p["batch"],
+                h=p["h"],
+                w=p["w"],
+                kernels=p["kernels"],
+                strides=p["strides"],
+                warp_model=p["warp_model"],
+                chain=chain_at(p, min_filters),
+            )
             if lo_m > p["macs_real"] / 2 or lo_w > p["warps_real"] / 2:
                 break
             best = f
         return best
 
     genes = max(len(x) for x in kernels) + 1  # the most free filter counts a group's GA may have
-    _check.host_memory(f"the GA's population={population} of {genes} genes x bits={bits}",
-                       ga_bytes(population, genes, bits))
+    _check.host_memory(
+        f"the GA's population={population} of {genes} genes x bits={bits}", ga_bytes(population, genes, bits)
+    )
     caps = [0] + [cap(k) for k in range(1, m)]
     seeds = [(seed * 1000003 + k) % (1 << 64) for k in range(m)]
     # 1. smallest group first: each chooses its input channels, fixing the previous group's last filter count
@@ -556,7 +672,14 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
                 best = (max(fits[k - 1], fits[k]), fits[k - 1] + fits[k], bounds[k])
                 best_state = None
                 b0 = bounds[k]
-                cands = sorted({min(caps[k], max(min_filters, b0 + sgn * d)) for d in [2 ** i for i in range(bits)] for sgn in (1, -1)} - {b0})
+                cands = sorted(
+                    {
+                        min(caps[k], max(min_filters, b0 + sgn * d))
+                        for d in [2**i for i in range(bits)]
+                        for sgn in (1, -1)
+                    }
+                    - {b0}
+                )
                 for b in cands:
                     bounds[k] = b
                     ca, cb = list(chains[k - 1]), list(chains[k])
@@ -621,14 +744,40 @@ def synthesize(groups: Sequence[Group], *, bits: int = 10, population: int = 500
             chain = chains[k]
         macs, warps = eng.totals(p, chain)
         fe = fitness(macs, warps, p["macs_real"], p["warps_real"])
-        out.append(SyntheticGroup(g.center, g.center, g.center, g.batch, chain[0], [tuple(x) for x in kernels[k]],
-                                  chain[1:], int(macs), int(warps), int(g.macs), p["warps_real"], fe,
-                                  float(r["ga_fitness"]), [f"{x.model}/{x.name}" for x in g.layers],
-                                  list(r["history"]), int(r["evaluations"]), int(r["refine_steps"]),
-                                  [int(x) for x in strides[k]]))
+        out.append(
+            SyntheticGroup(
+                g.center,
+                g.center,
+                g.center,
+                g.batch,
+                chain[0],
+                [tuple(x) for x in kernels[k]],
+                chain[1:],
+                int(macs),
+                int(warps),
+                int(g.macs),
+                p["warps_real"],
+                fe,
+                float(r["ga_fitness"]),
+                [f"{x.model}/{x.name}" for x in g.layers],
+                list(r["history"]),
+                int(r["evaluations"]),
+                int(r["refine_steps"]),
+                [int(x) for x in strides[k]],
+            )
+        )
     models = list(dict.fromkeys(m for g in groups for m in g.models))
-    sm = SyntheticModel(out, bits, population, generations, seed, wm.to_json(), float(warps_scale), models,
-                        ga_evaluations=eng.evaluations)
+    sm = SyntheticModel(
+        out,
+        bits,
+        population,
+        generations,
+        seed,
+        wm.to_json(),
+        float(warps_scale),
+        models,
+        ga_evaluations=eng.evaluations,
+    )
     return sm if eff is None else _fidelity(sm, order, eff, time_weight, min_filters)
 
 
@@ -645,8 +794,10 @@ def _efficiency(value: Any):
         return ConvTimeModel(value)
     if isinstance(value, (str, os.PathLike)):
         return ConvTimeModel(ConvTimes.load(value))
-    raise TypeError(f"efficiency={value!r} is not allowed with objective='fidelity': give a conv-time table "
-                    "(ConvTimes, ConvTimeModel or the path of one; see aimatrix.synth.efficiency)")
+    raise TypeError(
+        f"efficiency={value!r} is not allowed with objective='fidelity': give a conv-time table "
+        "(ConvTimes, ConvTimeModel or the path of one; see aimatrix.synth.efficiency)"
+    )
 
 
 def _fidelity(sm: SyntheticModel, order: list, eff: Any, time_weight: float, min_filters: int) -> SyntheticModel:
@@ -658,8 +809,24 @@ def _fidelity(sm: SyntheticModel, order: list, eff: Any, time_weight: float, min
     chains, errors = improve(sm, order, eff, time_weight=time_weight, min_filters=min_filters)
     out = []
     for sg, g, chain, err in zip(sm.groups, order, chains, errors):
-        macs, warps = chain_totals(batch=sg.batch, h=sg.h, w=sg.w, kernels=sg.kernels, strides=sg.strides, chain=chain,
-                                   warp_model=sm.warp_model)
-        out.append(replace(sg, cin=chain[0], filters=list(chain[1:]), macs=int(macs), warps=int(warps),
-                           fitness_error=fitness(macs, warps, sg.macs_real, sg.warps_real), time_errors=err))
+        macs, warps = chain_totals(
+            batch=sg.batch,
+            h=sg.h,
+            w=sg.w,
+            kernels=sg.kernels,
+            strides=sg.strides,
+            chain=chain,
+            warp_model=sm.warp_model,
+        )
+        out.append(
+            replace(
+                sg,
+                cin=chain[0],
+                filters=list(chain[1:]),
+                macs=int(macs),
+                warps=int(warps),
+                fitness_error=fitness(macs, warps, sg.macs_real, sg.warps_real),
+                time_errors=err,
+            )
+        )
     return replace(sm, groups=out, objective="fidelity")

@@ -69,16 +69,24 @@ class _Group:
         return chain, terms
 
 
-def improve(synth: Any, groups: Sequence[Any], eff: ConvTimeModel, *, time_weight: float = 1.0,
-            min_filters: int = 8, max_steps: int = 2000) -> tuple[list[list[int]], list[dict]]:
+def improve(
+    synth: Any,
+    groups: Sequence[Any],
+    eff: ConvTimeModel,
+    *,
+    time_weight: float = 1.0,
+    min_filters: int = 8,
+    max_steps: int = 2000,
+) -> tuple[list[list[int]], list[dict]]:
     """Local search on the fidelity objective from ``synth`` (a SyntheticModel); ``groups``: its Groups, large to
     small. Returns the new chains ([cin, filters...] per group) and per group {config: predicted time error}."""
     fmax = (1 << synth.bits) - 1
     gs = [_Group(sg, g, eff, synth.warp_model, synth.warps_scale, time_weight) for sg, g in zip(synth.groups, groups)]
     scores = [g.score() for g in gs]
     # moves: (group, position); a boundary (last entry of a group but the last) moves with the next group's first
-    entries = [(k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain))
-               if p < len(g.chain) - 1 or k + 1 < len(gs)]
+    entries = [
+        (k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain)) if p < len(g.chain) - 1 or k + 1 < len(gs)
+    ]
     deltas = [d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1)]
     for _step in range(max_steps):
         moved = False

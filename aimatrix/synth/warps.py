@@ -25,8 +25,18 @@ RANGE_PREFIX = "am_synth_layer#"
 def estimate(layer: Any, warp_model: Any = None) -> int:
     """Analytic warps of a :class:`~aimatrix.synth.workload.Layer` (or anything with its fields)."""
     m = WarpModel.of(warp_model) if warp_model is not None else DEFAULT_WARP_MODEL
-    return conv_warps(m, layer.batch, layer.out_h, layer.out_w, layer.cout, layer.groups, cin=layer.cin, kh=layer.kh,
-                      kw=layer.kw, stride=layer.stride_h)
+    return conv_warps(
+        m,
+        layer.batch,
+        layer.out_h,
+        layer.out_w,
+        layer.cout,
+        layer.groups,
+        cin=layer.cin,
+        kh=layer.kh,
+        kw=layer.kw,
+        stride=layer.stride_h,
+    )
 
 
 def kernel_warps(grid: Sequence[int], block: Sequence[int]) -> int:
@@ -55,10 +65,12 @@ def warps_from_trace(trace: dict, prefix: str = RANGE_PREFIX) -> dict[int, dict]
         args = e.get("args") or {}
         if cat in ("user_annotation", "cpu_op") and name.startswith(prefix):
             try:
-                idx = int(name[len(prefix):])
+                idx = int(name[len(prefix) :])
             except ValueError:
                 continue
-            ranges.setdefault((e.get("pid"), e.get("tid")), []).append((float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0)), idx))
+            ranges.setdefault((e.get("pid"), e.get("tid")), []).append(
+                (float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0)), idx)
+            )
         elif cat in ("cuda_runtime", "cuda_driver") and "correlation" in args:
             launches[int(args["correlation"])] = ((e.get("pid"), e.get("tid")), float(e["ts"]))
         elif cat == "kernel" and "grid" in args and "block" in args:
@@ -132,8 +144,10 @@ def measure_torch(module: Any, x: Any, *, kinds: Iterable[type] | None = None, w
     finally:
         os.unlink(path)
     per = warps_from_trace(trace)
-    return [{"name": calls[i], "warps": per.get(i, {}).get("warps", 0), "kernels": per.get(i, {}).get("kernels", [])}
-            for i in range(len(calls))]
+    return [
+        {"name": calls[i], "warps": per.get(i, {}).get("warps", 0), "kernels": per.get(i, {}).get("kernels", [])}
+        for i in range(len(calls))
+    ]
 
 
 def calibrate(layers: Iterable[Any], warp_model: Any = None) -> dict:
@@ -142,14 +156,23 @@ def calibrate(layers: Iterable[Any], warp_model: Any = None) -> dict:
     Returns ``{"scale": Σ measured / Σ estimated, "layers": n, "mean_abs_rel_error": ...,
     "median_abs_rel_error": ..., "errors": [per-layer (scaled estimate - measured) / measured]}``.
     """
-    pairs = [(x.warps, estimate(x, warp_model)) for x in layers if getattr(x, "warps_source", "") == "measured" and x.warps > 0]
+    pairs = [
+        (x.warps, estimate(x, warp_model))
+        for x in layers
+        if getattr(x, "warps_source", "") == "measured" and x.warps > 0
+    ]
     if not pairs:
         raise ValueError("no layer has measured warps: profile on a CUDA device with warps='measure' first")
     scale = sum(m for m, _ in pairs) / sum(e for _, e in pairs)
     errs = [(scale * e - m) / m for m, e in pairs]
     a = sorted(abs(v) for v in errs)
-    return {"scale": scale, "layers": len(pairs), "mean_abs_rel_error": sum(a) / len(a),
-            "median_abs_rel_error": a[len(a) // 2], "errors": errs}
+    return {
+        "scale": scale,
+        "layers": len(pairs),
+        "mean_abs_rel_error": sum(a) / len(a),
+        "median_abs_rel_error": a[len(a) // 2],
+        "errors": errs,
+    }
 
 
 def estimator_error(layers: Iterable[Any], warp_model: Any = None, *, warps: str = "warps", centers=None) -> dict:
@@ -171,9 +194,14 @@ def estimator_error(layers: Iterable[Any], warp_model: Any = None, *, warps: str
         c = min(centers, key=lambda c: (abs(math.log2(size) - math.log2(c)), -c))
         ge, gm = groups.get(c, (0, 0))
         groups[c] = (ge + e, gm + m)
-    return {"layers": len(a), "median_abs_rel_error": statistics.median(a), "mean_abs_rel_error": sum(a) / len(a),
-            "max_abs_rel_error": max(a), "errors": errs,
-            "groups": {c: (ge - gm) / gm for c, (ge, gm) in sorted(groups.items(), reverse=True)}}
+    return {
+        "layers": len(a),
+        "median_abs_rel_error": statistics.median(a),
+        "mean_abs_rel_error": sum(a) / len(a),
+        "max_abs_rel_error": max(a),
+        "errors": errs,
+        "groups": {c: (ge - gm) / gm for c, (ge, gm) in sorted(groups.items(), reverse=True)},
+    }
 
 
 class _Rec:

@@ -26,7 +26,7 @@ class Layer:
 
     model: str
     name: str
-    type: str            # "conv" or "fc"
+    type: str  # "conv" or "fc"
     batch: int
     in_h: int
     in_w: int
@@ -46,7 +46,7 @@ class Layer:
     macs: int
     params: int
     warps: int
-    warps_source: str = "estimate"   # "estimate" (analytic) or "measured" (GPU profiler)
+    warps_source: str = "estimate"  # "estimate" (analytic) or "measured" (GPU profiler)
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -99,8 +99,22 @@ def _layer_from(record: Any, where: str) -> Layer:
             values[name] = str(raw)
     if values["type"] not in TYPES:
         raise ValueError(f"{where}: field 'type' = {values['type']!r} must be one of {', '.join(TYPES)}")
-    for name in ("batch", "in_h", "in_w", "cin", "cout", "kh", "kw", "stride_h", "stride_w", "groups",
-                 "dil_h", "dil_w", "out_h", "out_w"):
+    for name in (
+        "batch",
+        "in_h",
+        "in_w",
+        "cin",
+        "cout",
+        "kh",
+        "kw",
+        "stride_h",
+        "stride_w",
+        "groups",
+        "dil_h",
+        "dil_w",
+        "out_h",
+        "out_w",
+    ):
         if values[name] < 1:
             raise ValueError(f"{where}: field {name!r} = {values[name]} must be >= 1")
     return Layer(**values)
@@ -186,7 +200,9 @@ class Workload(Sequence[Layer]):
             raise ValueError(f"{source}: schema {d.get('schema')!r} is not {SCHEMA!r}")
         if not isinstance(d["layers"], list):
             raise ValueError(f"{source}: 'layers' must be a list")
-        return cls([_layer_from(r, f"{source}: record {i}") for i, r in enumerate(d["layers"])], meta=d.get("meta") or {})
+        return cls(
+            [_layer_from(r, f"{source}: record {i}") for i, r in enumerate(d["layers"])], meta=d.get("meta") or {}
+        )
 
     @classmethod
     def from_csv(cls, text: str, *, source: str = "<csv>") -> "Workload":

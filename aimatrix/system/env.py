@@ -67,8 +67,12 @@ def git_revision() -> str | None:
     if not any((p / ".git").exists() for p in (here, *here.parents)):
         return None
     try:
-        p = subprocess.run(["git", "-C", str(here), "describe", "--always", "--dirty", "--abbrev=12"],
-                           capture_output=True, text=True, timeout=5)
+        p = subprocess.run(
+            ["git", "-C", str(here), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return p.stdout.strip() or None if p.returncode == 0 else None

@@ -35,14 +35,21 @@ from .nvml import TelemetryUnavailable, device_handle, nvml_module, nvml_unavail
 
 #: NVML clock event ("throttle") reason bits, by the name used in the records.
 REASONS = {
-    "gpu_idle": 0x1, "applications_clocks_setting": 0x2, "sw_power_cap": 0x4, "hw_slowdown": 0x8,
-    "sync_boost": 0x10, "sw_thermal_slowdown": 0x20, "hw_thermal_slowdown": 0x40, "hw_power_brake_slowdown": 0x80,
+    "gpu_idle": 0x1,
+    "applications_clocks_setting": 0x2,
+    "sw_power_cap": 0x4,
+    "hw_slowdown": 0x8,
+    "sync_boost": 0x10,
+    "sw_thermal_slowdown": 0x20,
+    "hw_thermal_slowdown": 0x40,
+    "hw_power_brake_slowdown": 0x80,
     "display_clock_setting": 0x100,
 }
 #: Reasons that mean the GPU ran slower than it should: a result measured under them is flagged.
 SLOWDOWNS = ("hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
 CLOCK_THRESHOLD = 0.75  # flag a result whose busy SM clock dropped below this fraction of the maximum
 DEFAULT_INTERVAL_S = 0.05
+
 
 @dataclass
 class _Sample:
@@ -63,19 +70,25 @@ class _Sampler:
         self.samples: list[_Sample] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="aimatrix-nvml", daemon=True)
-        reasons = getattr(self.nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
-            self.nv.nvmlDeviceGetCurrentClocksThrottleReasons
+        reasons = (
+            getattr(self.nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
+            or self.nv.nvmlDeviceGetCurrentClocksThrottleReasons
+        )
         self._reasons = reasons
         self.max_sm_mhz = read(self.nv.nvmlDeviceGetMaxClockInfo, handle, self.nv.NVML_CLOCK_SM)
         self.power_limit_w = read(self.nv.nvmlDeviceGetEnforcedPowerLimit, handle, scale=1e-3)
 
     def read(self) -> _Sample:
         nv, h = self.nv, self.h
-        return _Sample(time.perf_counter(), read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
-                       read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM),
-                       read(nv.nvmlDeviceGetPowerUsage, h, scale=1e-3),
-                       read(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
-                       read(self._reasons, h), read(nv.nvmlDeviceGetTotalEnergyConsumption, h))
+        return _Sample(
+            time.perf_counter(),
+            read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
+            read(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_MEM),
+            read(nv.nvmlDeviceGetPowerUsage, h, scale=1e-3),
+            read(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+            read(self._reasons, h),
+            read(nv.nvmlDeviceGetTotalEnergyConsumption, h),
+        )
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -89,8 +102,9 @@ class _Sampler:
         self._stop.set()
         self._thread.join()
         self.samples.append(self.read())
-        return summarize(self.samples, interval_s=self.interval_s, max_sm_mhz=self.max_sm_mhz,
-                         power_limit_w=self.power_limit_w)
+        return summarize(
+            self.samples, interval_s=self.interval_s, max_sm_mhz=self.max_sm_mhz, power_limit_w=self.power_limit_w
+        )
 
 
 def _spread(values: list[float]) -> dict | None:
@@ -99,16 +113,18 @@ def _spread(values: list[float]) -> dict | None:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
-def summarize(samples: list[_Sample], *, interval_s: float, max_sm_mhz: float | None,
-              power_limit_w: float | None) -> dict:
+def summarize(
+    samples: list[_Sample], *, interval_s: float, max_sm_mhz: float | None, power_limit_w: float | None
+) -> dict:
     """The telemetry record from raw samples (the first at the start, the last at the end of the block)."""
+
     def busy(s: _Sample) -> bool:
         return s.reasons is None or not (s.reasons & REASONS["gpu_idle"])
 
     active = [s for s in samples if busy(s)] or samples
     seen = 0
     for s in active:
-        seen |= (s.reasons or 0)
+        seen |= s.reasons or 0
     reasons = [name for name, bit in REASONS.items() if seen & bit and name != "gpu_idle"]
     sm = [s.sm_mhz for s in active if s.sm_mhz is not None]
     mem = [s.mem_mhz for s in active if s.mem_mhz is not None]
@@ -116,9 +132,14 @@ def summarize(samples: list[_Sample], *, interval_s: float, max_sm_mhz: float | 
     temps = [s.temp_c for s in samples if s.temp_c is not None]
     window_s = samples[-1].t - samples[0].t
     out: dict[str, Any] = {
-        "source": "nvml", "interval_ms": 1e3 * interval_s, "samples": len(samples), "busy_samples": len(active),
+        "source": "nvml",
+        "interval_ms": 1e3 * interval_s,
+        "samples": len(samples),
+        "busy_samples": len(active),
         "window_s": window_s,
-        "sm_clock_mhz": _spread(sm), "mem_clock_mhz": _spread(mem), "max_sm_clock_mhz": max_sm_mhz,
+        "sm_clock_mhz": _spread(sm),
+        "mem_clock_mhz": _spread(mem),
+        "max_sm_clock_mhz": max_sm_mhz,
         "power_w": ({"mean": statistics.fmean(power), "max": max(power)} if power else None),
         "power_limit_w": power_limit_w,
         "temperature_c": ({"start": temps[0], "max": max(temps), "end": temps[-1]} if temps else None),

@@ -1,6 +1,7 @@
 """aimatrix.conv on the ResNet-50 3x3 layers (batch 32, NHWC, cold mode: L2 flushed before
 every sample): backend igemm (the kernel the runner picks, and the mma.sync kernel forced
 through AIMATRIX_IGEMM_KERNEL=mma) and backend cudnn, TFLOP/s per layer and dtype."""
+
 import os
 import sys
 
@@ -31,8 +32,10 @@ def main():
             t_auto, kern = run(name, c, hw, k, stride, dtype, "igemm")
             t_mma, _ = run(name, c, hw, k, stride, dtype, "igemm", "mma")
             t_cudnn, _ = run(name, c, hw, k, stride, dtype, "cudnn")
-            print(f"| {name} | {dtype} | {t_auto:.1f} | {kern} | {t_mma:.1f} | {t_cudnn:.1f} | {t_auto / t_cudnn:.2f} |",
-                  flush=True)
+            print(
+                f"| {name} | {dtype} | {t_auto:.1f} | {kern} | {t_mma:.1f} | {t_cudnn:.1f} | {t_auto / t_cudnn:.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

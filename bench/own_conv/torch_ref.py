@@ -1,6 +1,7 @@
 """cuDNN through PyTorch on the ResNet-50 3x3 layers (batch 32): F.conv2d, channels_last,
 cudnn.benchmark=True, triton.testing.do_bench (median; it zeroes a 256 MB buffer before
 each call, like the harness's L2 flush). Prints TFLOP/s per layer and dtype."""
+
 import os
 import sys
 
@@ -14,7 +15,6 @@ except ImportError:  # pragma: no cover - fallback without triton
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
 from layers import LAYERS  # noqa: E402
-
 
 
 def bench(fn):

@@ -14,17 +14,47 @@ def cupti_status() -> str:
 def measure(fn: Callable[[], None], device: int, stream: int, cold: bool, rule: dict[str, float]) -> dict[str, Any]:
     """Time a callable that launches work on `stream` with CUDA events."""
 
-def gemm(device: int, backend: str, m: int, n: int, k: int, batch: int, trans_a: bool, trans_b: bool, dtype: str,
-         seed: int, cold: bool, rule: dict[str, float]) -> dict[str, Any]:
+def gemm(
+    device: int,
+    backend: str,
+    m: int,
+    n: int,
+    k: int,
+    batch: int,
+    trans_a: bool,
+    trans_b: bool,
+    dtype: str,
+    seed: int,
+    cold: bool,
+    rule: dict[str, float],
+) -> dict[str, Any]:
     """GEMM benchmark: fill, verify, time. Returns stats, samples_ms, verify, backend, extra."""
 
-def conv(device: int, backend: str, algo: str, spec: dict[str, Any] | list[dict[str, Any]], cold: bool, rule: dict[str, float]) -> dict[str, Any]:
+def conv(
+    device: int,
+    backend: str,
+    algo: str,
+    spec: dict[str, Any] | list[dict[str, Any]],
+    cold: bool,
+    rule: dict[str, float],
+) -> dict[str, Any]:
     """Convolution benchmark (backends cudnn, igemm): fill, verify, time. spec: n, c, h, w, k, r, s, stride_h/w,
     pad_h/w, dil_h/w, groups, dtype, layout, direction, seed."""
 
-def membw(device: int, kind: str, n: int, passes: int, pinned: bool, peer: int, seed: int, cold: bool,
-          rule: dict[str, float], p2p_kernel: bool = False, bidirectional: bool = False,
-          kernel: str = "auto") -> dict[str, Any]:
+def membw(
+    device: int,
+    kind: str,
+    n: int,
+    passes: int,
+    pinned: bool,
+    peer: int,
+    seed: int,
+    cold: bool,
+    rule: dict[str, float],
+    p2p_kernel: bool = False,
+    bidirectional: bool = False,
+    kernel: str = "auto",
+) -> dict[str, Any]:
     """Memory-bandwidth benchmark: STREAM kernels over n fp32 elements per array (kernel: auto, ldst, tma), or a
     transfer (p2p: by the copy engine or an SM kernel, one way or both at once)."""
 

@@ -31,9 +31,7 @@ inline void register_errors() {
       raise_py("OutOfMemoryError", e.what());
     } catch (const am::UnsupportedError& e) {
       raise_py("UnsupportedError", e.what());
-    } catch (const am::VerificationError& e) {
-      raise_py("VerificationError", e.what());
-    }
+    } catch (const am::VerificationError& e) { raise_py("VerificationError", e.what()); }
   });
 }
 

@@ -17,10 +17,21 @@ inline ConvSpec conv_spec(const nb::dict& d) {
   ConvSpec s;
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(key);
-    int64_t* field = k == "n" ? &s.n : k == "c" ? &s.c : k == "h" ? &s.h : k == "w" ? &s.w : k == "k" ? &s.k
-                   : k == "r" ? &s.r : k == "s" ? &s.s : k == "stride_h" ? &s.stride_h : k == "stride_w" ? &s.stride_w
-                   : k == "pad_h" ? &s.pad_h : k == "pad_w" ? &s.pad_w : k == "dil_h" ? &s.dil_h
-                   : k == "dil_w" ? &s.dil_w : k == "groups" ? &s.groups : nullptr;
+    int64_t* field = k == "n"          ? &s.n
+                     : k == "c"        ? &s.c
+                     : k == "h"        ? &s.h
+                     : k == "w"        ? &s.w
+                     : k == "k"        ? &s.k
+                     : k == "r"        ? &s.r
+                     : k == "s"        ? &s.s
+                     : k == "stride_h" ? &s.stride_h
+                     : k == "stride_w" ? &s.stride_w
+                     : k == "pad_h"    ? &s.pad_h
+                     : k == "pad_w"    ? &s.pad_w
+                     : k == "dil_h"    ? &s.dil_h
+                     : k == "dil_w"    ? &s.dil_w
+                     : k == "groups"   ? &s.groups
+                                       : nullptr;
     if (field) *field = nb::cast<int64_t>(value);
     else if (k == "dtype") s.dtype = parse_dtype(nb::cast<std::string>(value));
     else if (k == "layout") s.layout = parse_layout(nb::cast<std::string>(value));

@@ -98,63 +98,81 @@ using FilterArray = nb::ndarray<const int32_t, nb::ndim<2>, nb::c_contig, nb::de
 }  // namespace
 
 void bind_synth(nb::module_& m) {
-  m.def("synth_fitness", [](nb::dict prob, FilterArray filters) {
-    const synth::Problem p = problem(prob);
-    if (filters.shape(1) != p.layers.size() + 1)
-      throw std::invalid_argument("chains have " + std::to_string(filters.shape(1)) + " columns, the group needs " +
-                                  std::to_string(p.layers.size() + 1) + " (input channels + one filter count per layer)");
-    std::vector<double> out(filters.shape(0));
-    {
-      nb::gil_scoped_release nogil;
-      synth::evaluate_population(p, filters.data(), int64_t(filters.shape(0)), out.data());
-    }
-    return out;
-  }, nb::arg("problem"), nb::arg("chains"), "Fitness of each row [input channels, filter counts...] (OpenMP).");
+  m.def(
+      "synth_fitness",
+      [](nb::dict prob, FilterArray filters) {
+        const synth::Problem p = problem(prob);
+        if (filters.shape(1) != p.layers.size() + 1)
+          throw std::invalid_argument("chains have " + std::to_string(filters.shape(1)) + " columns, the group needs " +
+                                      std::to_string(p.layers.size() + 1) +
+                                      " (input channels + one filter count per layer)");
+        std::vector<double> out(filters.shape(0));
+        {
+          nb::gil_scoped_release nogil;
+          synth::evaluate_population(p, filters.data(), int64_t(filters.shape(0)), out.data());
+        }
+        return out;
+      },
+      nb::arg("problem"), nb::arg("chains"), "Fitness of each row [input channels, filter counts...] (OpenMP).");
 
-  m.def("synth_totals", [](nb::dict prob, std::vector<int32_t> filters) {
-    const synth::Problem p = problem(prob);
-    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
-    int64_t macs, warps;
-    synth::totals(p, filters.data(), macs, warps);
-    return nb::make_tuple(macs, warps);
-  }, nb::arg("problem"), nb::arg("chain"), "(MACs, warps) of a synthetic group's chain.");
+  m.def(
+      "synth_totals",
+      [](nb::dict prob, std::vector<int32_t> filters) {
+        const synth::Problem p = problem(prob);
+        if (filters.size() != p.layers.size() + 1)
+          throw std::invalid_argument("a chain is input channels + one filter count per layer");
+        int64_t macs, warps;
+        synth::totals(p, filters.data(), macs, warps);
+        return nb::make_tuple(macs, warps);
+      },
+      nb::arg("problem"), nb::arg("chain"), "(MACs, warps) of a synthetic group's chain.");
 
-  m.def("synth_ga", [](nb::dict prob, nb::dict opts) {
-    const synth::Problem p = problem(prob);
-    const synth::GaOptions o = options(opts);
-    synth::GaResult r;
-    {
-      nb::gil_scoped_release nogil;
-      r = synth::run_ga(p, o);
-    }
-    nb::dict d;
-    d["chain"] = r.chain;
-    d["ga_chain"] = r.ga_chain;
-    d["fitness"] = r.fitness;
-    d["ga_fitness"] = r.ga_fitness;
-    d["macs"] = r.macs;
-    d["warps"] = r.warps;
-    d["history"] = r.history;
-    d["evaluations"] = r.evaluations;
-    d["refine_steps"] = r.refine_steps;
-    return d;
-  }, nb::arg("problem"), nb::arg("options"), "Genetic algorithm + local refinement for one group.");
+  m.def(
+      "synth_ga",
+      [](nb::dict prob, nb::dict opts) {
+        const synth::Problem p = problem(prob);
+        const synth::GaOptions o = options(opts);
+        synth::GaResult r;
+        {
+          nb::gil_scoped_release nogil;
+          r = synth::run_ga(p, o);
+        }
+        nb::dict d;
+        d["chain"] = r.chain;
+        d["ga_chain"] = r.ga_chain;
+        d["fitness"] = r.fitness;
+        d["ga_fitness"] = r.ga_fitness;
+        d["macs"] = r.macs;
+        d["warps"] = r.warps;
+        d["history"] = r.history;
+        d["evaluations"] = r.evaluations;
+        d["refine_steps"] = r.refine_steps;
+        return d;
+      },
+      nb::arg("problem"), nb::arg("options"), "Genetic algorithm + local refinement for one group.");
 
   m.def("synth_vectorized", &synth::ga_vectorized,
         "Whether the native GA runs its passes eight children at a time (AVX-512) on this CPU.");
 
-  m.def("synth_random", [](uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
-    return synth::ga_random(seed, generation, individual, slot);
-  }, "The GA's keyed random number (for the reference tests).");
+  m.def(
+      "synth_random",
+      [](uint64_t seed, int64_t generation, int64_t individual, uint32_t slot) {
+        return synth::ga_random(seed, generation, individual, slot);
+      },
+      "The GA's keyed random number (for the reference tests).");
 
-  m.def("synth_refine", [](nb::dict prob, std::vector<int32_t> filters, int radius, int max_steps) {
-    const synth::Problem p = problem(prob);
-    if (filters.size() != p.layers.size() + 1) throw std::invalid_argument("a chain is input channels + one filter count per layer");
-    double fit = synth::fitness(p, filters.data());
-    int64_t evals = 0;
-    const int steps = synth::refine(p, filters, fit, radius, max_steps, evals);
-    return nb::make_tuple(filters, fit, steps);
-  }, nb::arg("problem"), nb::arg("chain"), nb::arg("radius") = 3, nb::arg("max_steps") = 10000);
+  m.def(
+      "synth_refine",
+      [](nb::dict prob, std::vector<int32_t> filters, int radius, int max_steps) {
+        const synth::Problem p = problem(prob);
+        if (filters.size() != p.layers.size() + 1)
+          throw std::invalid_argument("a chain is input channels + one filter count per layer");
+        double fit = synth::fitness(p, filters.data());
+        int64_t evals = 0;
+        const int steps = synth::refine(p, filters, fit, radius, max_steps, evals);
+        return nb::make_tuple(filters, fit, steps);
+      },
+      nb::arg("problem"), nb::arg("chain"), nb::arg("radius") = 3, nb::arg("max_steps") = 10000);
 }
 
 }  // namespace am::bind

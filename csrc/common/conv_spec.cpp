@@ -57,13 +57,17 @@ int64_t ConvSpec::index(ConvTensor t, int64_t i0, int64_t i1, int64_t i2, int64_
 std::array<int64_t, 4> ConvSpec::coords(ConvTensor t, int64_t off) const {
   const auto d = dims(t);
   if (layout == Layout::nchw) {
-    const int64_t i3 = off % d[3]; off /= d[3];
-    const int64_t i2 = off % d[2]; off /= d[2];
+    const int64_t i3 = off % d[3];
+    off /= d[3];
+    const int64_t i2 = off % d[2];
+    off /= d[2];
     const int64_t i1 = off % d[1];
     return {off / d[1], i1, i2, i3};
   }
-  const int64_t i1 = off % d[1]; off /= d[1];
-  const int64_t i3 = off % d[3]; off /= d[3];
+  const int64_t i1 = off % d[1];
+  off /= d[1];
+  const int64_t i3 = off % d[3];
+  off /= d[3];
   const int64_t i2 = off % d[2];
   return {off / d[2], i1, i2, i3};
 }
@@ -79,12 +83,12 @@ double ConvSpec::bytes() const {
 
 void ConvSpec::validate() const {
   auto bad = [](const std::string& msg) { throw std::invalid_argument(msg); };
-  const std::pair<const char*, int64_t> pos[] = {{"n", n}, {"c", c}, {"h", h}, {"w", w}, {"k", k}, {"r", r},
-                                                 {"s", s}, {"groups", groups}};
+  const std::pair<const char*, int64_t> pos[] = {{"n", n}, {"c", c}, {"h", h}, {"w", w},
+                                                 {"k", k}, {"r", r}, {"s", s}, {"groups", groups}};
   for (auto [name, v] : pos)
     if (v < 1) bad(std::string(name) + "=" + std::to_string(v) + " is not allowed: it must be a positive integer");
-  const std::pair<const char*, int64_t> strides[] = {{"stride", stride_h}, {"stride", stride_w},
-                                                     {"dilation", dil_h}, {"dilation", dil_w}};
+  const std::pair<const char*, int64_t> strides[] = {
+      {"stride", stride_h}, {"stride", stride_w}, {"dilation", dil_h}, {"dilation", dil_w}};
   for (auto [name, v] : strides)
     if (v < 1) bad(std::string(name) + "=" + std::to_string(v) + " is not allowed: it must be a positive integer");
   if (pad_h < 0 || pad_w < 0)
@@ -98,12 +102,14 @@ void ConvSpec::validate() const {
   if (er > h + 2 * pad_h || es > w + 2 * pad_w) {
     std::ostringstream os;
     os << "filter " << r << "x" << s << " (dilation " << dil_h << "x" << dil_w << ", extent " << er << "x" << es
-       << ") is larger than the padded input " << h + 2 * pad_h << "x" << w + 2 * pad_w << ": the output would be empty";
+       << ") is larger than the padded input " << h + 2 * pad_h << "x" << w + 2 * pad_w
+       << ": the output would be empty";
     bad(os.str());
   }
   for (ConvTensor t : {ConvTensor::x, ConvTensor::w, ConvTensor::y}) {
     const auto d = dims(t);
-    if (double(d[0]) * double(d[1]) * double(d[2]) * double(d[3]) > 4e18) bad("conv shape overflows 64-bit element counts");
+    if (double(d[0]) * double(d[1]) * double(d[2]) * double(d[3]) > 4e18)
+      bad("conv shape overflows 64-bit element counts");
   }
 }
 

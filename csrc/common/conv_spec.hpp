@@ -57,8 +57,8 @@ struct ConvSpec {
     return dir == ConvDir::fwd ? ConvTensor::y : dir == ConvDir::bwd_data ? ConvTensor::x : ConvTensor::w;
   }
 
-  double flops() const;  // 2 * N * K * Ho * Wo * (C/groups) * R * S, every direction
-  double bytes() const;  // both inputs read once + the output written once
+  double flops() const;   // 2 * N * K * Ho * Wo * (C/groups) * R * S, every direction
+  double bytes() const;   // both inputs read once + the output written once
   void validate() const;  // throws std::invalid_argument naming the bad value
   std::string describe() const;
 };

@@ -28,7 +28,8 @@ const char* dtype_name(DType d) {
 
 Storage input_storage(DType d) {
   switch (d) {
-    case DType::f32: case DType::tf32: return Storage::f32;
+    case DType::f32:
+    case DType::tf32: return Storage::f32;
     case DType::f16: return Storage::f16;
     case DType::bf16: return Storage::bf16;
     case DType::fp8: return Storage::fp8e4m3;
@@ -39,9 +40,11 @@ Storage input_storage(DType d) {
 
 Storage output_storage(DType d) {
   switch (d) {
-    case DType::f32: case DType::tf32: return Storage::f32;
+    case DType::f32:
+    case DType::tf32: return Storage::f32;
     case DType::f16: return Storage::f16;
-    case DType::bf16: case DType::fp8: return Storage::bf16;
+    case DType::bf16:
+    case DType::fp8: return Storage::bf16;
     case DType::int8: return Storage::i32;
   }
   return Storage::f32;
@@ -49,9 +52,12 @@ Storage output_storage(DType d) {
 
 size_t storage_bytes(Storage s) {
   switch (s) {
-    case Storage::f32: case Storage::i32: return 4;
-    case Storage::f16: case Storage::bf16: return 2;
-    case Storage::fp8e4m3: case Storage::i8: return 1;
+    case Storage::f32:
+    case Storage::i32: return 4;
+    case Storage::f16:
+    case Storage::bf16: return 2;
+    case Storage::fp8e4m3:
+    case Storage::i8: return 1;
   }
   return 4;
 }
@@ -72,7 +78,8 @@ double gemm_tolerance(DType d) {
   switch (d) {
     case DType::f32: return 1e-5;
     case DType::tf32: return 1e-3;
-    case DType::f16: case DType::bf16: return 1e-2;
+    case DType::f16:
+    case DType::bf16: return 1e-2;
     case DType::fp8: return 2e-2;  // bf16 output of fp8 products
     case DType::int8: return 0.0;  // int32 accumulation is exact
   }
@@ -81,10 +88,26 @@ double gemm_tolerance(DType d) {
 
 double load_as_double(Storage s, const void* p) {
   switch (s) {
-    case Storage::f32: { float v; std::memcpy(&v, p, 4); return v; }
-    case Storage::i32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case Storage::f16: { uint16_t v; std::memcpy(&v, p, 2); return half_bits_to_float(v); }
-    case Storage::bf16: { uint16_t v; std::memcpy(&v, p, 2); return bf16_bits_to_float(v); }
+    case Storage::f32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case Storage::i32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case Storage::f16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return half_bits_to_float(v);
+    }
+    case Storage::bf16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return bf16_bits_to_float(v);
+    }
     case Storage::fp8e4m3: return fp8e4m3_bits_to_float(*static_cast<const uint8_t*>(p));
     case Storage::i8: return *static_cast<const int8_t*>(p);
   }

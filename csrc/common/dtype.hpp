@@ -1,9 +1,9 @@
 // Data type tags and host-side decoding of the stored formats, so reference
 // checks (csrc/common/verify) need no CUDA headers.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <cmath>
 #include <string>
 
 namespace am {

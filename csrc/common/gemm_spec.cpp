@@ -19,11 +19,15 @@ double GemmSpec::bytes() const {
 void GemmSpec::validate() const {
   const std::pair<const char*, int64_t> dims[] = {{"m", m}, {"n", n}, {"k", k}, {"batch", batch}};
   for (auto [name, v] : dims)
-    if (v < 1) throw std::invalid_argument(std::string(name) + "=" + std::to_string(v) + " is not allowed: it must be a positive integer");
+    if (v < 1)
+      throw std::invalid_argument(std::string(name) + "=" + std::to_string(v) +
+                                  " is not allowed: it must be a positive integer");
   // Every operand's bytes, batch included, in 64-bit integers (m = k = 2^31 with batch 4 wraps to 0 elements).
   const int64_t in = int64_t(storage_bytes(input_storage(dtype))), out = int64_t(storage_bytes(output_storage(dtype)));
-  const struct { const char* expr; int64_t x, y, size; } ops[] = {
-      {"m*k*batch", m, k, in}, {"k*n*batch", k, n, in}, {"m*n*batch", m, n, out}};
+  const struct {
+    const char* expr;
+    int64_t x, y, size;
+  } ops[] = {{"m*k*batch", m, k, in}, {"k*n*batch", k, n, in}, {"m*n*batch", m, n, out}};
   for (const auto& o : ops) {
     int64_t r;
     if (__builtin_mul_overflow(o.x, o.y, &r) || __builtin_mul_overflow(r, batch, &r) ||

@@ -20,14 +20,10 @@ struct GemmSpec {
   int64_t b_elems() const { return k * n; }
   int64_t c_elems() const { return m * n; }
   // Offsets of op(A)(b,i,t) and op(B)(b,t,j) in elements.
-  int64_t a_index(int64_t b, int64_t i, int64_t t) const {
-    return b * a_elems() + (trans_a ? t * m + i : i * k + t);
-  }
-  int64_t b_index(int64_t b, int64_t t, int64_t j) const {
-    return b * b_elems() + (trans_b ? j * k + t : t * n + j);
-  }
+  int64_t a_index(int64_t b, int64_t i, int64_t t) const { return b * a_elems() + (trans_a ? t * m + i : i * k + t); }
+  int64_t b_index(int64_t b, int64_t t, int64_t j) const { return b * b_elems() + (trans_b ? j * k + t : t * n + j); }
   double flops() const { return 2.0 * double(m) * double(n) * double(k) * double(batch); }
-  double bytes() const;  // inputs read once + output written once
+  double bytes() const;   // inputs read once + output written once
   void validate() const;  // throws std::invalid_argument naming the bad value
 };
 

@@ -8,16 +8,11 @@ namespace am {
 
 namespace {
 //                      name      rd wr  reduce transfer flops in    out
-const MembwInfo kInfo[] = {{"read", 1, 0, true, false, 1, 0b001, -1},
-                           {"write", 0, 1, false, false, 0, 0b000, 0},
-                           {"copy", 1, 1, false, false, 0, 0b001, 2},
-                           {"scale", 1, 1, false, false, 1, 0b100, 1},
-                           {"add", 2, 1, false, false, 1, 0b011, 2},
-                           {"triad", 2, 1, false, false, 2, 0b110, 0},
-                           {"dot", 2, 0, true, false, 2, 0b011, -1},
-                           {"h2d", 1, 0, false, true, 0, 0b001, 1},
-                           {"d2h", 1, 0, false, true, 0, 0b001, 1},
-                           {"d2d", 1, 1, false, true, 0, 0b001, 1},
+const MembwInfo kInfo[] = {{"read", 1, 0, true, false, 1, 0b001, -1}, {"write", 0, 1, false, false, 0, 0b000, 0},
+                           {"copy", 1, 1, false, false, 0, 0b001, 2}, {"scale", 1, 1, false, false, 1, 0b100, 1},
+                           {"add", 2, 1, false, false, 1, 0b011, 2},  {"triad", 2, 1, false, false, 2, 0b110, 0},
+                           {"dot", 2, 0, true, false, 2, 0b011, -1},  {"h2d", 1, 0, false, true, 0, 0b001, 1},
+                           {"d2h", 1, 0, false, true, 0, 0b001, 1},   {"d2d", 1, 1, false, true, 0, 0b001, 1},
                            {"p2p", 1, 0, false, true, 0, 0b001, 1}};
 }  // namespace
 
@@ -40,14 +35,15 @@ void MembwSpec::validate() const {
   if (n < 1) throw std::invalid_argument("nbytes must hold at least one 4-byte element");
   // Three arrays of n floats and their byte counts stay within 64 bits.
   if (n > INT64_MAX / 16)
-    throw std::invalid_argument("n=" + std::to_string(n) + " fp32 elements per array is not allowed: it must be at most " +
+    throw std::invalid_argument("n=" + std::to_string(n) +
+                                " fp32 elements per array is not allowed: it must be at most " +
                                 std::to_string(INT64_MAX / 16));
   if (passes < 1 || passes > kMembwMaxPasses)
     throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed: it must be in 1.." +
                                 std::to_string(kMembwMaxPasses));
   if (passes > 1 && membw_info(kind).transfer)
-    throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" + membw_info(kind).name +
-                                "': transfers make one copy per launch");
+    throw std::invalid_argument("passes=" + std::to_string(passes) + " is not allowed for kind '" +
+                                membw_info(kind).name + "': transfers make one copy per launch");
   if (kernel != "auto" && kernel != "ldst" && kernel != "tma")
     throw std::invalid_argument("kernel='" + kernel + "' is not allowed: expected one of auto, ldst, tma");
   if (kernel != "auto" && membw_info(kind).transfer)
@@ -63,8 +59,8 @@ void MembwSpec::validate() const {
 }
 
 bool MembwSpec::tma_capable() const {
-  return passes == 1 && (kind == MembwKind::copy || kind == MembwKind::scale || kind == MembwKind::add ||
-                         kind == MembwKind::triad);
+  return passes == 1 &&
+         (kind == MembwKind::copy || kind == MembwKind::scale || kind == MembwKind::add || kind == MembwKind::triad);
 }
 
 double membw_probe_error(MembwKind k, const float* a, const float* b, const float* c, const float* out, size_t count) {

@@ -38,10 +38,10 @@ constexpr int kMembwMaxPasses = 1 << 16;
 
 struct MembwSpec {
   MembwKind kind = MembwKind::copy;
-  int64_t n = 0;        // fp32 elements per array
-  int passes = 1;       // sweeps over the arrays per launch (small arrays: the caches, not the launch)
-  bool pinned = true;   // h2d/d2h: page-locked host buffer, else pageable
-  int peer = -1;        // p2p: the other device
+  int64_t n = 0;               // fp32 elements per array
+  int passes = 1;              // sweeps over the arrays per launch (small arrays: the caches, not the launch)
+  bool pinned = true;          // h2d/d2h: page-locked host buffer, else pageable
+  int peer = -1;               // p2p: the other device
   bool p2p_kernel = false;     // p2p: an SM copy kernel writes into the peer's memory (else the copy engine)
   bool bidirectional = false;  // p2p: both directions at once (the bytes of both counted)
   // Device kernels: "ldst" (each thread's 16-byte loads and stores), "tma" (Hopper's bulk asynchronous copies

@@ -11,7 +11,7 @@
 namespace am {
 
 struct Verification {
-  double rel_error = 0;   // ||out - ref|| / ||ref|| over the checked elements
+  double rel_error = 0;  // ||out - ref|| / ||ref|| over the checked elements
   double tolerance = 0;
   int64_t checked = 0;    // output elements compared with the reference
   int64_t nonfinite = 0;  // NaN/Inf anywhere in the output (it is poisoned with NaN before the run)
@@ -22,8 +22,8 @@ struct Verification {
 inline const Verification& require_passed(const Verification& v, const std::string& what) {
   if (v.passed()) return v;
   std::ostringstream os;
-  os << what << " failed verification: relative error " << v.rel_error << " (tolerance " << v.tolerance
-     << ") over " << v.checked << " checked elements, " << v.nonfinite << " non-finite or unwritten outputs";
+  os << what << " failed verification: relative error " << v.rel_error << " (tolerance " << v.tolerance << ") over "
+     << v.checked << " checked elements, " << v.nonfinite << " non-finite or unwritten outputs";
   throw VerificationError(os.str());
 }
 

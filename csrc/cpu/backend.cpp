@@ -1,4 +1,5 @@
 #include "cpu/backend.hpp"
+
 #include <memory>
 #include <stdexcept>
 

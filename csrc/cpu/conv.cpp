@@ -1,7 +1,7 @@
 #include "cpu/conv.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -10,9 +10,9 @@
 
 #include "common/gemm_spec.hpp"
 #include "common/rng.hpp"
+#include "cpu/gemm.hpp"
 #include "cpu/host_memory.hpp"
 #include "cpu/timed_run.hpp"
-#include "cpu/gemm.hpp"
 #include "timing/cpu_timer.hpp"
 
 namespace am::cpu {
@@ -182,7 +182,11 @@ RunResult run_conv(const std::vector<ConvSpec>& chain, const StopRule& rule, boo
   }
   std::string algos;  // each layer's, ';'-separated as the CUDA runner reports a chain
   for (size_t i = 0; i < chain.size(); ++i) algos += (i ? ";" : "") + layers[i].kernel.algo;
-  return time_verified([&] { for (auto& l : layers) l.kernel.run(); }, rule, cold, worst, "algo", algos, backend);
+  return time_verified(
+      [&] {
+        for (auto& l : layers) l.kernel.run();
+      },
+      rule, cold, worst, "algo", algos, backend);
 }
 
 }  // namespace am::cpu

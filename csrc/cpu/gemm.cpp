@@ -14,7 +14,7 @@
 namespace am::cpu {
 namespace {
 
-constexpr int MR = 4, NR = 16;           // register tile
+constexpr int MR = 4, NR = 16;                // register tile
 constexpr int MC = 128, KC = 256, NC = 2048;  // cache blocks (L2: A block, L3: B panel)
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as [mc/MR][kc][MR], zero-padded.
@@ -38,8 +38,9 @@ void pack_b(const GemmSpec& s, const float* bm, int64_t b, int64_t p0, int kc, i
 }
 
 // acc[MR][NR] = sum_p a[p][MR] x b[p][NR]; vectorised per ISA at load time.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void micro_kernel(int kc, const float* __restrict a, const float* __restrict bp, float* __restrict acc) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void micro_kernel(int kc, const float* __restrict a,
+                                                                               const float* __restrict bp,
+                                                                               float* __restrict acc) {
   float c[MR][NR] = {};
   for (int p = 0; p < kc; ++p) {
     const float* brow = bp + p * NR;
@@ -104,7 +105,8 @@ RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold, const Gem
     b.resize(size_t(s.b_elems() * s.batch));
     c.assign(size_t(s.c_elems() * s.batch), std::numeric_limits<float>::quiet_NaN());
   } catch (const std::bad_alloc&) {
-    throw OutOfMemoryError(be.name + " gemm needs " + std::to_string(s.bytes() / 1e9) + " GB of host memory, which could not be allocated");
+    throw OutOfMemoryError(be.name + " gemm needs " + std::to_string(s.bytes() / 1e9) +
+                           " GB of host memory, which could not be allocated");
   }
   const uint64_t sa = operand_seed(s.seed, 0), sb = operand_seed(s.seed, 1);
   for (size_t i = 0; i < a.size(); ++i) a[i] = uniform_pm1(sa, i);

@@ -73,8 +73,12 @@ struct Onednn {
   std::string describe() const {
     const d::version_t* v = version();
     const unsigned rt = v->cpu_runtime;
-    const char* runtime = rt == 1 ? "sequential" : rt == 2 ? "OpenMP" : rt == 4 ? "TBB" : rt == 8 ? "threadpool"
-                          : rt == 512 ? "SYCL" : "other";
+    const char* runtime = rt == 1     ? "sequential"
+                          : rt == 2   ? "OpenMP"
+                          : rt == 4   ? "TBB"
+                          : rt == 8   ? "threadpool"
+                          : rt == 512 ? "SYCL"
+                                      : "other";
     return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
            " (" + runtime + " CPU runtime)";
   }
@@ -151,8 +155,8 @@ struct ConvState {
                         : api->reorder(&pd, want, api->engine, user_md, api->engine, nullptr),
                   "dnnl_reorder_primitive_desc_create");
     own.pds.push_back(pd);
-    (input ? before : after).push_back({primitive(pd), {{d::arg_from, input ? user : inner},
-                                                        {d::arg_to, input ? inner : user}}});
+    (input ? before : after)
+        .push_back({primitive(pd), {{d::arg_from, input ? user : inner}, {d::arg_to, input ? inner : user}}});
     return inner;
   }
 };
@@ -166,16 +170,15 @@ GemmBackend onednn_gemm(const std::string& library) {
   g.info = "dnnl_sgemm, " + api.describe();
   g.run = [&api](const GemmSpec& s, const float* a, const float* b, float* c) {
     for (int64_t i = 0; i < s.batch; ++i)
-      Onednn::check(api.sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, 1.0f, a + i * s.a_elems(),
-                              s.trans_a ? s.m : s.k, b + i * s.b_elems(), s.trans_b ? s.k : s.n, 0.0f,
-                              c + i * s.c_elems(), s.n),
-                    "dnnl_sgemm");
+      Onednn::check(
+          api.sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, 1.0f, a + i * s.a_elems(),
+                    s.trans_a ? s.m : s.k, b + i * s.b_elems(), s.trans_b ? s.k : s.n, 0.0f, c + i * s.c_elems(), s.n),
+          "dnnl_sgemm");
   };
   return g;
 }
 
-ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const float* in0, const float* in1,
-                       float* out) {
+ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const float* in0, const float* in1, float* out) {
   if (s.dtype != DType::f32)
     throw UnsupportedError(std::string("the onednn conv backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
   Onednn& api = load(library);
@@ -189,8 +192,8 @@ ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const floa
   // The user's tensors, plain (as ConvSpec stores them: NCHW/KCRS or NHWC/KRSC).
   d::handle x_md = st->md(4, x_dims, nhwc ? d::tag_nhwc : d::tag_nchw);
   d::handle y_md = st->md(4, y_dims, nhwc ? d::tag_nhwc : d::tag_nchw);
-  d::handle w_md = grouped ? st->md(5, w_dims, nhwc ? d::tag_gohwi : d::tag_goihw)
-                           : st->md(4, w4, nhwc ? d::tag_ohwi : d::tag_oihw);
+  d::handle w_md =
+      grouped ? st->md(5, w_dims, nhwc ? d::tag_gohwi : d::tag_goihw) : st->md(4, w4, nhwc ? d::tag_ohwi : d::tag_oihw);
   d::handle x_any = st->md(4, x_dims, d::tag_any), y_any = st->md(4, y_dims, d::tag_any);
   d::handle w_any = grouped ? st->md(5, w_dims, d::tag_any) : st->md(4, w4, d::tag_any);
   const d::dims strides = {s.stride_h, s.stride_w}, dil = {s.dil_h - 1, s.dil_w - 1}, pad = {s.pad_h, s.pad_w};
@@ -204,8 +207,8 @@ ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const floa
   if (s.dir == ConvDir::fwd) {
     pd = fwd;
   } else if (s.dir == ConvDir::bwd_data) {
-    Onednn::check(api.conv_bwd_data(&pd, api.engine, d::convolution_direct, x_any, w_any, y_any, strides, dil, pad,
-                                    pad, fwd, nullptr),
+    Onednn::check(api.conv_bwd_data(&pd, api.engine, d::convolution_direct, x_any, w_any, y_any, strides, dil, pad, pad,
+                                    fwd, nullptr),
                   "dnnl_convolution_backward_data_primitive_desc_create");
     st->own.pds.push_back(pd);
   } else {
@@ -243,7 +246,10 @@ ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const floa
     }
     bool r = false;
     d::handle inner = st->bind(user, o->user_md, api.query_md(pd, o->query, 0), !is_out, before, after, r);
-    if (r) reordered += std::string(reordered.empty() ? "" : ",") + (o->t == ConvTensor::x ? "x" : o->t == ConvTensor::w ? "w" : "y");
+    if (r)
+      reordered += std::string(reordered.empty() ? "" : ",") + (o->t == ConvTensor::x   ? "x"
+                                                                : o->t == ConvTensor::w ? "w"
+                                                                                        : "y");
     conv.args.push_back({o->arg, inner});
   }
   const char* impl = nullptr;

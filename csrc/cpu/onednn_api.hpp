@@ -29,8 +29,8 @@ constexpr unsigned stream_default_flags = 1;  // in order
 constexpr int f32 = 3;
 // dnnl_format_tag_t
 constexpr int tag_any = 1, tag_abcd = 5, tag_abcde = 6, tag_acdb = 22, tag_abdec = 31;
-constexpr int tag_nchw = tag_abcd, tag_nhwc = tag_acdb, tag_oihw = tag_abcd, tag_ohwi = tag_acdb,
-              tag_goihw = tag_abcde, tag_gohwi = tag_abdec;
+constexpr int tag_nchw = tag_abcd, tag_nhwc = tag_acdb, tag_oihw = tag_abcd, tag_ohwi = tag_acdb, tag_goihw = tag_abcde,
+              tag_gohwi = tag_abdec;
 // dnnl_prop_kind_t, dnnl_alg_kind_t
 constexpr int forward_training = 64, forward_inference = 96;
 constexpr int convolution_direct = 1;

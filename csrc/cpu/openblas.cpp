@@ -47,8 +47,8 @@ GemmBackend openblas_gemm(const std::string& library) {
       throw UnsupportedError("openblas (scipy-openblas32) takes m, n, k up to 2^31 - 1");
     for (int64_t i = 0; i < s.batch; ++i)
       ob.sgemm(RowMajor, s.trans_a ? Trans : NoTrans, s.trans_b ? Trans : NoTrans, int(s.m), int(s.n), int(s.k), 1.0f,
-               a + i * s.a_elems(), int(s.trans_a ? s.m : s.k), b + i * s.b_elems(), int(s.trans_b ? s.k : s.n),
-               0.0f, c + i * s.c_elems(), int(s.n));
+               a + i * s.a_elems(), int(s.trans_a ? s.m : s.k), b + i * s.b_elems(), int(s.trans_b ? s.k : s.n), 0.0f,
+               c + i * s.c_elems(), int(s.n));
   };
   return g;
 }

@@ -49,8 +49,7 @@ double stream_launch(MembwKind k, int passes, int64_t n, float* a, float* b, flo
 #pragma omp parallel for simd schedule(static) reduction(+ : sum)
         for (int64_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
         break;
-      default:
-        throw UnsupportedError(std::string("membw kind '") + membw_info(k).name + "' needs a CUDA device");
+      default: throw UnsupportedError(std::string("membw kind '") + membw_info(k).name + "' needs a CUDA device");
     }
   }
   return sum;

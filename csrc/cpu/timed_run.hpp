@@ -10,8 +10,8 @@
 
 namespace am::cpu {
 
-inline RunResult time_verified(const std::function<void()>& fn, const StopRule& rule, bool cold,
-                               const Verification& v, const std::string& info_key, const std::string& info,
+inline RunResult time_verified(const std::function<void()>& fn, const StopRule& rule, bool cold, const Verification& v,
+                               const std::string& info_key, const std::string& info,
                                const std::string& backend = "cpu") {
   CpuSampler sampler(fn);
   CacheFlusher flush;

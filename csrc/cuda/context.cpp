@@ -12,7 +12,8 @@ namespace am::cuda {
 
 [[noreturn]] void throw_cublas(cublasStatus_t s, const char* expr, const char* file, int line) {
   std::ostringstream os;
-  os << cublasGetStatusName(s) << ": " << cublasGetStatusString(s) << " (in " << expr << " at " << file << ":" << line << ")";
+  os << cublasGetStatusName(s) << ": " << cublasGetStatusString(s) << " (in " << expr << " at " << file << ":" << line
+     << ")";
   if (s == CUBLAS_STATUS_NOT_SUPPORTED) throw UnsupportedError(os.str());
   if (s == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemoryError(os.str());
   throw CudaError(cublasGetStatusName(s), os.str());

@@ -28,11 +28,11 @@ class Context {
   static Context& get(int device);  // makes the device current too
   const DeviceFacts& facts() const { return facts_; }
   cudaStream_t stream() const { return stream_; }
-  cublasHandle_t blas();             // created on first use, bound to stream(), with workspace
+  cublasHandle_t blas();  // created on first use, bound to stream(), with workspace
   cublasLtHandle_t lt();
   void* workspace() const { return workspace_.get(); }
   size_t workspace_bytes() const { return workspace_.bytes(); }
-  void flush_l2(cudaStream_t s);     // writes a buffer of max(2 x L2, 256 MB): docs/design.md §4
+  void flush_l2(cudaStream_t s);  // writes a buffer of max(2 x L2, 256 MB): docs/design.md §4
   ~Context();
 
  private:

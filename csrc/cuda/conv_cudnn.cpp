@@ -2,9 +2,9 @@
 // as PyTorch uses it: "find" (every engine config timed, fastest first; the
 // default), "heuristic" (heuristics mode A's order), "engine:N" (engine N's
 // configs) or "engine:N(KNOB=V,...)" (engine N with these knob choices: one exact
-// config, as a Result's params["algo_exact"] names it); cuDNN's legacy API: "legacy-find", "legacy-heuristic" or a legacy
-// algorithm name (IMPLICIT_GEMM, WINOGRAD, ...). The runner tries the candidates
-// in order and keeps the first that verifies.
+// config, as a Result's params["algo_exact"] names it); cuDNN's legacy API: "legacy-find", "legacy-heuristic" or a
+// legacy algorithm name (IMPLICIT_GEMM, WINOGRAD, ...). The runner tries the candidates in order and keeps the first
+// that verifies.
 #include "cuda/conv_cudnn.hpp"
 
 #if AM_HAVE_CUDNN
@@ -39,7 +39,8 @@ EngineAlgo engine_of(const std::string& algo) {
   std::string n = algo.substr(prefix.size()), knobs;
   const size_t open = n.find('(');
   const auto bad = [&] {
-    return std::invalid_argument("algo='" + algo + "' is not allowed: expected engine:N or engine:N(KNOB=V,...) with N "
+    return std::invalid_argument("algo='" + algo +
+                                 "' is not allowed: expected engine:N or engine:N(KNOB=V,...) with N "
                                  "a cuDNN engine number");
   };
   if (open != std::string::npos) {
@@ -69,8 +70,8 @@ std::shared_ptr<CudnnCandidates> candidates_for(Context& ctx, const ConvSpec& s,
 
 }  // namespace
 
-CudnnConv::CudnnConv(Context& ctx, const ConvSpec& s, const std::string& algo, const void* in0, const void* in1, void* out,
-                     bool cold)
+CudnnConv::CudnnConv(Context& ctx, const ConvSpec& s, const std::string& algo, const void* in0, const void* in1,
+                     void* out, bool cold)
     : impl_(std::make_shared<Impl>()) {
   size_t free_b = 0, total_b = 0;
   AM_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
@@ -92,7 +93,8 @@ namespace am::cuda {
 int cudnn_version() { return 0; }
 struct CudnnConv::Impl {};
 CudnnConv::CudnnConv(Context&, const ConvSpec&, const std::string&, const void*, const void*, void*, bool) {
-  throw UnsupportedError("backend 'cudnn': this aimatrix was built without cuDNN (pip install nvidia-cudnn-cu13 and rebuild)");
+  throw UnsupportedError(
+      "backend 'cudnn': this aimatrix was built without cuDNN (pip install nvidia-cudnn-cu13 and rebuild)");
 }
 size_t CudnnConv::candidates() const { return 0; }
 ConvPlan CudnnConv::plan(size_t) const { return {}; }

@@ -38,19 +38,65 @@ constexpr int kFindLaunches = 5;
 constexpr int64_t kUidX = 1, kUidW = 2, kUidY = 3;
 
 // Names of cuDNN's enum values, by value (later cuDNN versions may add some: printed as numbers).
-const char* const kNumericalNotes[] = {"TENSOR_CORE", "DOWN_CONVERT_INPUTS", "REDUCED_PRECISION_REDUCTION", "FFT",
-                                       "NONDETERMINISTIC", "WINOGRAD", "WINOGRAD_TILE_4x4", "WINOGRAD_TILE_6x6",
-                                       "WINOGRAD_TILE_13x13", "STRICT_NAN_PROP"};
+const char* const kNumericalNotes[] = {"TENSOR_CORE",
+                                       "DOWN_CONVERT_INPUTS",
+                                       "REDUCED_PRECISION_REDUCTION",
+                                       "FFT",
+                                       "NONDETERMINISTIC",
+                                       "WINOGRAD",
+                                       "WINOGRAD_TILE_4x4",
+                                       "WINOGRAD_TILE_6x6",
+                                       "WINOGRAD_TILE_13x13",
+                                       "STRICT_NAN_PROP"};
 const char* const kBehaviorNotes[] = {"RUNTIME_COMPILATION", "REQUIRES_FILTER_INT8x32_REORDER",
                                       "REQUIRES_BIAS_INT8x32_REORDER", "SUPPORTS_CUDA_GRAPH_NATIVE_API",
                                       "CUBLASLT_DEPENDENCY"};
-const char* const kKnobTypes[] = {
-    "SPLIT_K", "SWIZZLE", "TILE_SIZE", "USE_TEX", "EDGE", "KBLOCK", "LDGA", "LDGB", "CHUNK_K", "SPLIT_H", "WINO_TILE",
-    "MULTIPLY", "SPLIT_K_BUF", "TILEK", "STAGES", "REDUCTION_MODE", "CTA_SPLIT_K_MODE", "SPLIT_K_SLC", "IDX_MODE",
-    "SLICED", "SPLIT_RS", "SINGLEBUFFER", "LDGC", "SPECFILT", "KERNEL_CFG", "WORKSPACE", "TILE_CGA", "TILE_CGA_M",
-    "TILE_CGA_N", "BLOCK_SIZE", "OCCUPANCY", "ARRAY_SIZE_PER_THREAD", "NUM_C_PER_BLOCK", "SPLIT_COLS", "TILE_ROWS",
-    "TILE_COLS", "LOAD_SIZE", "CTA_COUNT", "STREAM_K", "SPLIT_P_SLC", "TILE_M", "TILE_N", "WARP_SPEC_CFG", "SWAP_AB",
-    "INPUT_TMA_ENABLE", "OUTPUT_TMA_ENABLE"};
+const char* const kKnobTypes[] = {"SPLIT_K",
+                                  "SWIZZLE",
+                                  "TILE_SIZE",
+                                  "USE_TEX",
+                                  "EDGE",
+                                  "KBLOCK",
+                                  "LDGA",
+                                  "LDGB",
+                                  "CHUNK_K",
+                                  "SPLIT_H",
+                                  "WINO_TILE",
+                                  "MULTIPLY",
+                                  "SPLIT_K_BUF",
+                                  "TILEK",
+                                  "STAGES",
+                                  "REDUCTION_MODE",
+                                  "CTA_SPLIT_K_MODE",
+                                  "SPLIT_K_SLC",
+                                  "IDX_MODE",
+                                  "SLICED",
+                                  "SPLIT_RS",
+                                  "SINGLEBUFFER",
+                                  "LDGC",
+                                  "SPECFILT",
+                                  "KERNEL_CFG",
+                                  "WORKSPACE",
+                                  "TILE_CGA",
+                                  "TILE_CGA_M",
+                                  "TILE_CGA_N",
+                                  "BLOCK_SIZE",
+                                  "OCCUPANCY",
+                                  "ARRAY_SIZE_PER_THREAD",
+                                  "NUM_C_PER_BLOCK",
+                                  "SPLIT_COLS",
+                                  "TILE_ROWS",
+                                  "TILE_COLS",
+                                  "LOAD_SIZE",
+                                  "CTA_COUNT",
+                                  "STREAM_K",
+                                  "SPLIT_P_SLC",
+                                  "TILE_M",
+                                  "TILE_N",
+                                  "WARP_SPEC_CFG",
+                                  "SWAP_AB",
+                                  "INPUT_TMA_ENABLE",
+                                  "OUTPUT_TMA_ENABLE"};
 
 template <size_t N>
 std::string enum_name(const char* const (&names)[N], int v, const char* prefix) {
@@ -84,8 +130,10 @@ Knobs parse_knobs(const std::string& text) {
     if (type < 0 || !number) {
       std::string names;
       for (const char* n : kKnobTypes) names += (names.empty() ? "" : ", ") + std::string(n);
-      throw std::invalid_argument("knob '" + item + "' is not allowed: expected NAME=VALUE with an integer VALUE and a "
-                                  "cuDNN knob NAME (" + names + ") or its number");
+      throw std::invalid_argument("knob '" + item +
+                                  "' is not allowed: expected NAME=VALUE with an integer VALUE and a "
+                                  "cuDNN knob NAME (" +
+                                  names + ") or its number");
     }
     for (const auto& [t, v] : out)
       if (t == type) throw std::invalid_argument("knob '" + name + "' is given twice in '" + text + "'");
@@ -112,20 +160,29 @@ struct OpAttrs {
 OpAttrs op_attrs(ConvDir d) {
   switch (d) {
     case ConvDir::fwd:
-      return {CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+      return {CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
               CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y};
     case ConvDir::bwd_data:
-      return {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
+      return {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
               CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY};
     default:
       return {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
-              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY};
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW,
+              CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY};
   }
 }
 
@@ -196,10 +253,12 @@ struct Config {
   Knobs knob_values;  // the same choices as numbers
   std::vector<cudnnBackendNumericalNote_t> notes;
   std::vector<cudnnBackendBehaviorNote_t> behavior;
-  std::string heur;  // "A", "FALLBACK" or "engine"
+  std::string heur;   // "A", "FALLBACK" or "engine"
   int heur_rank = 0;  // position in that heuristic's list
   bool has(cudnnBackendNumericalNote_t n) const { return std::find(notes.begin(), notes.end(), n) != notes.end(); }
-  bool has(cudnnBackendBehaviorNote_t n) const { return std::find(behavior.begin(), behavior.end(), n) != behavior.end(); }
+  bool has(cudnnBackendBehaviorNote_t n) const {
+    return std::find(behavior.begin(), behavior.end(), n) != behavior.end();
+  }
 };
 
 Config describe(BackendDescPtr cfg, const std::string& heur, int rank) {
@@ -211,7 +270,8 @@ Config describe(BackendDescPtr cfg, const std::string& heur, int rank) {
   if (eng.empty()) throw std::logic_error("cuDNN engine config without an engine");
   c.engine = eng[0]->get_int(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
   std::array<cudnnBackendNumericalNote_t, 64> notes{};
-  const int64_t nn = eng[0]->get(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, notes.size(), notes.data());
+  const int64_t nn =
+      eng[0]->get(CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, notes.size(), notes.data());
   c.notes.assign(notes.begin(), notes.begin() + std::min<int64_t>(nn, notes.size()));
   std::array<cudnnBackendBehaviorNote_t, 64> beh{};
   const int64_t nb = eng[0]->get(CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE, beh.size(), beh.data());
@@ -237,7 +297,8 @@ bool numerically_allowed(const Config& c, DType dt) {
 
 std::vector<Config> heuristic_configs(const BackendDesc& graph, cudnnBackendHeurMode_t mode, const char* name) {
   BackendDesc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-  heur.set_desc(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph).set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+  heur.set_desc(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph)
+      .set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
   if (heur.try_finalize() != CUDNN_STATUS_SUCCESS) return {};
   const int64_t n = heur.count(CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR);
   std::vector<Config> out;
@@ -266,14 +327,16 @@ std::vector<Config> engine_config(const BackendDesc& graph, int64_t id, const Kn
     for (const auto& [type, value] : knobs) {
       auto k = std::make_shared<BackendDesc>(CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR);
       const auto t = cudnnBackendKnobType_t(type);
-      k->set(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1, &t).set_int(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE, value);
+      k->set(CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE, CUDNN_TYPE_KNOB_TYPE, 1, &t)
+          .set_int(CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE, value);
       if (k->try_finalize() != CUDNN_STATUS_SUCCESS) return {};
       raw.push_back(k->get());
       choices.push_back(std::move(k));
     }
     auto cfg = std::make_shared<BackendDesc>(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
     cfg->set_desc(CUDNN_ATTR_ENGINECFG_ENGINE, *eng);
-    if (!raw.empty()) cfg->set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_TYPE_BACKEND_DESCRIPTOR, int64_t(raw.size()), raw.data());
+    if (!raw.empty())
+      cfg->set(CUDNN_ATTR_ENGINECFG_KNOB_CHOICES, CUDNN_TYPE_BACKEND_DESCRIPTOR, int64_t(raw.size()), raw.data());
     if (cfg->try_finalize() != CUDNN_STATUS_SUCCESS) return {};
     return {describe(cfg, "engine", 0)};
   } catch (const UnsupportedError&) {
@@ -292,9 +355,7 @@ BackendDescPtr finalize_plan(cudnnHandle_t h, const Config& c, std::string& why)
     const cudnnStatus_t st = plan->try_finalize();
     if (st == CUDNN_STATUS_SUCCESS) return plan;
     why = cudnnGetErrorString(st);
-  } catch (const std::exception& e) {
-    why = e.what();
-  }
+  } catch (const std::exception& e) { why = e.what(); }
   return nullptr;
 }
 
@@ -391,8 +452,9 @@ struct Declined {
   std::string first;  // the first reason in words
   int total() const { return numerics + rtc + finalize + workspace + execute; }
   std::string str() const {
-    return "numerics=" + std::to_string(numerics) + ",rtc=" + std::to_string(rtc) + ",finalize=" +
-           std::to_string(finalize) + ",workspace=" + std::to_string(workspace) + ",execute=" + std::to_string(execute);
+    return "numerics=" + std::to_string(numerics) + ",rtc=" + std::to_string(rtc) +
+           ",finalize=" + std::to_string(finalize) + ",workspace=" + std::to_string(workspace) +
+           ",execute=" + std::to_string(execute);
   }
 };
 
@@ -445,8 +507,9 @@ GraphConv::GraphConv(Context& ctx, const ConvSpec& s, const std::string& choice,
   }
   if (choice == "find") find(ctx.stream(), cold ? &ctx : nullptr);
   if (cands_.empty()) {
-    std::string what = choice == "engine" ? "engine " + std::to_string(engine) + (knobs.empty() ? "" : " (" + knobs + ")")
-                                          : "engine config";
+    std::string what = choice == "engine"
+                           ? "engine " + std::to_string(engine) + (knobs.empty() ? "" : " (" + knobs + ")")
+                           : "engine config";
     throw UnsupportedError("cuDNN has no " + what + " that runs " + s.describe() + " here (" +
                            std::to_string(declined_.total()) + " configs declined: " + declined_.str() +
                            (declined_.first.empty() ? "" : "; first: " + declined_.first) + ")");
@@ -499,7 +562,8 @@ void GraphConv::find(cudaStream_t st, Context* flush) {
     else ++declined_.execute;
   }
   AM_CUDA_CHECK(cudaStreamSynchronize(st));
-  std::stable_sort(ran.begin(), ran.end(), [](const Candidate& a, const Candidate& b) { return a.find_ms < b.find_ms; });
+  std::stable_sort(ran.begin(), ran.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.find_ms < b.find_ms; });
   cands_ = std::move(ran);
 }
 

@@ -17,7 +17,8 @@ namespace am::cuda {
 
 // Is s 1 to max_len decimal digits? (The numbers in an algo string: engine:N(KNOB=V,...).)
 inline bool is_digits(const std::string& s, size_t max_len) {
-  return !s.empty() && s.size() <= max_len && std::all_of(s.begin(), s.end(), [](unsigned char ch) { return std::isdigit(ch); });
+  return !s.empty() && s.size() <= max_len &&
+         std::all_of(s.begin(), s.end(), [](unsigned char ch) { return std::isdigit(ch); });
 }
 
 // A problem's candidates, best first; plan(i) allocates candidate i's workspace.

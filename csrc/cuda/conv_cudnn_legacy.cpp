@@ -39,10 +39,11 @@ struct Descs {
   Descs& operator=(const Descs&) = delete;
 };
 
-const char* const kFwdNames[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
-                                 "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+const char* const kFwdNames[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                 "WINOGRAD",      "WINOGRAD_NONFUSED"};
 const char* const kBwdDataNames[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
-const char* const kBwdFilterNames[] = {"ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+const char* const kBwdFilterNames[] = {"ALGO_0",    "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED",
+                                       "FFT_TILING"};
 
 struct AlgoNames {
   const char* const* names;
@@ -82,8 +83,8 @@ struct Dir<ConvDir::fwd> {
   using Algo = cudnnConvolutionFwdAlgo_t;
   using PerfT = cudnnConvolutionFwdAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n, PerfT* p,
-                            void* ws, size_t wsb) {
+  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
+                            PerfT* p, void* ws, size_t wsb) {
     return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, in0, d.w, in1, d.conv, d.y, out, kCount, n, p, ws, wsb);
   }
   static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
@@ -92,8 +93,8 @@ struct Dir<ConvDir::fwd> {
   static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
     return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, Algo(a), b);
   }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a, void* ws,
-                           size_t wsb, const float* one, const float* zero) {
+  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
+                           void* ws, size_t wsb, const float* one, const float* zero) {
     return cudnnConvolutionForward(h, one, d.x, in0, d.w, in1, d.conv, Algo(a), ws, wsb, zero, d.y, out);
   }
 };
@@ -104,8 +105,8 @@ struct Dir<ConvDir::bwd_data> {
   using PerfT = cudnnConvolutionBwdDataAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
   // in0 = dy, in1 = w, out = dx
-  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n, PerfT* p,
-                            void* ws, size_t wsb) {
+  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
+                            PerfT* p, void* ws, size_t wsb) {
     return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, in1, d.y, in0, d.conv, d.x, out, kCount, n, p, ws, wsb);
   }
   static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
@@ -114,8 +115,8 @@ struct Dir<ConvDir::bwd_data> {
   static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, Algo(a), b);
   }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a, void* ws,
-                           size_t wsb, const float* one, const float* zero) {
+  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
+                           void* ws, size_t wsb, const float* one, const float* zero) {
     return cudnnConvolutionBackwardData(h, one, d.w, in1, d.y, in0, d.conv, Algo(a), ws, wsb, zero, d.x, out);
   }
 };
@@ -126,9 +127,10 @@ struct Dir<ConvDir::bwd_filter> {
   using PerfT = cudnnConvolutionBwdFilterAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
   // in0 = x, in1 = dy, out = dw
-  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n, PerfT* p,
-                            void* ws, size_t wsb) {
-    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, in0, d.y, in1, d.conv, d.w, out, kCount, n, p, ws, wsb);
+  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
+                            PerfT* p, void* ws, size_t wsb) {
+    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, in0, d.y, in1, d.conv, d.w, out, kCount, n, p, ws,
+                                                         wsb);
   }
   static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
     return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, kCount, n, p);
@@ -136,8 +138,8 @@ struct Dir<ConvDir::bwd_filter> {
   static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
     return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, Algo(a), b);
   }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a, void* ws,
-                           size_t wsb, const float* one, const float* zero) {
+  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
+                           void* ws, size_t wsb, const float* one, const float* zero) {
     return cudnnConvolutionBackwardFilter(h, one, d.x, in0, d.y, in1, d.conv, Algo(a), ws, wsb, zero, d.w, out);
   }
 };
@@ -154,8 +156,8 @@ size_t max_workspace(cudnnHandle_t h, const Descs& d, size_t cap) {
 }
 
 template <ConvDir D>
-std::vector<Perf> algo_candidates(cudnnHandle_t h, const Descs& d, const std::string& algo, const void* in0, const void* in1,
-                             void* out, cudnnMathType_t math, size_t cap, cudaStream_t st) {
+std::vector<Perf> algo_candidates(cudnnHandle_t h, const Descs& d, const std::string& algo, const void* in0,
+                                  const void* in1, void* out, cudnnMathType_t math, size_t cap, cudaStream_t st) {
   using PerfT = typename Dir<D>::PerfT;
   std::vector<Perf> out_list;
   if (algo == "find" || algo == "heuristic") {
@@ -212,10 +214,12 @@ LegacyConv::LegacyConv(Context& ctx, const ConvSpec& s, const std::string& algo,
     if (v > INT32_MAX) throw UnsupportedError(std::string("backend 'cudnn' takes ") + what + " below 2^31");
     return int(v);
   };
-  AM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.x, fmt, dt, as_int(s.n, "n"), as_int(s.c, "c"), as_int(s.h, "h"), as_int(s.w, "w")));
+  AM_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.x, fmt, dt, as_int(s.n, "n"), as_int(s.c, "c"), as_int(s.h, "h"),
+                                            as_int(s.w, "w")));
   AM_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d_.w, dt, fmt, as_int(s.k, "k"), as_int(s.cg(), "c"), int(s.r), int(s.s)));
   AM_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d_.conv, int(s.pad_h), int(s.pad_w), int(s.stride_h), int(s.stride_w),
-                                                 int(s.dil_h), int(s.dil_w), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+                                                 int(s.dil_h), int(s.dil_w), CUDNN_CROSS_CORRELATION,
+                                                 CUDNN_DATA_FLOAT));
   AM_CUDNN_CHECK(cudnnSetConvolutionGroupCount(d_.conv, int(s.groups)));
   // fp32 is true fp32 (no TF32 tensor cores); tf32 and the half types use tensor cores.
   math_ = s.dtype == DType::f32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
@@ -228,9 +232,15 @@ LegacyConv::LegacyConv(Context& ctx, const ConvSpec& s, const std::string& algo,
 
   const cudaStream_t st = ctx.stream();
   switch (s.dir) {
-    case ConvDir::fwd: cands_ = algo_candidates<ConvDir::fwd>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st); break;
-    case ConvDir::bwd_data: cands_ = algo_candidates<ConvDir::bwd_data>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st); break;
-    case ConvDir::bwd_filter: cands_ = algo_candidates<ConvDir::bwd_filter>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st); break;
+    case ConvDir::fwd:
+      cands_ = algo_candidates<ConvDir::fwd>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st);
+      break;
+    case ConvDir::bwd_data:
+      cands_ = algo_candidates<ConvDir::bwd_data>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st);
+      break;
+    case ConvDir::bwd_filter:
+      cands_ = algo_candidates<ConvDir::bwd_filter>(h_, d_, algo, ops.in0, ops.in1, ops.out, math_, cap, st);
+      break;
   }
 }
 
@@ -239,13 +249,16 @@ void LegacyConv::run(int algo, const DeviceBuffer& ws, cudaStream_t st) const {
   AM_CUDNN_CHECK(cudnnSetStream(h_, st));
   switch (spec_.dir) {
     case ConvDir::fwd:
-      AM_CUDNN_CHECK(Dir<ConvDir::fwd>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
+      AM_CUDNN_CHECK(
+          Dir<ConvDir::fwd>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
       break;
     case ConvDir::bwd_data:
-      AM_CUDNN_CHECK(Dir<ConvDir::bwd_data>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
+      AM_CUDNN_CHECK(
+          Dir<ConvDir::bwd_data>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
       break;
     case ConvDir::bwd_filter:
-      AM_CUDNN_CHECK(Dir<ConvDir::bwd_filter>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
+      AM_CUDNN_CHECK(
+          Dir<ConvDir::bwd_filter>::run(h_, d_, ops_.in0, ops_.in1, ops_.out, algo, ws.get(), ws.bytes(), &one, &zero));
       break;
   }
 }

@@ -20,8 +20,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "cuda/check.hpp"
 #include "cuda/buffer.hpp"
+#include "cuda/check.hpp"
 #include "cuda/conv_igemm_kernels.cuh"
 #include "cuda/launch_util.cuh"
 #include "cuda/micro.hpp"
@@ -80,7 +80,10 @@ __global__ void __launch_bounds__(THREADS, 2)
         if (hh >= 0 && hh < g.H && ww >= 0 && ww < g.W)
           v = *reinterpret_cast<const float4*>(x + (int64_t(a_base + hh) * g.W + ww) * g.C + c);
       }
-      ra[0] = v.x; ra[1] = v.y; ra[2] = v.z; ra[3] = v.w;
+      ra[0] = v.x;
+      ra[1] = v.y;
+      ra[2] = v.z;
+      ra[3] = v.w;
     } else {
 #pragma unroll
       for (int j = 0; j < 4; ++j) ra[j] = a_elem(x, g, a_base, a_h, a_w, kk + j);
@@ -167,8 +170,9 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
   const double m = double(s.n) * double(s.ho()) * double(s.wo()), kg = double(s.r * s.s * s.c);
   if (m >= 2147483647.0 || kg >= 2147483647.0 || double(s.n) * s.h * s.w >= 2147483647.0 || s.k >= 2147483647)
     throw UnsupportedError("backend 'igemm' takes problems whose index ranges fit in 32 bits");
-  igemm::Geom g{int(s.n), int(s.h), int(s.w), int(s.c), int(s.k), int(s.r), int(s.s), int(s.ho()), int(s.wo()),
-                int(s.stride_h), int(s.stride_w), int(s.pad_h), int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m), int(kg)};
+  igemm::Geom g{int(s.n),     int(s.h),     int(s.w),     int(s.c),        int(s.k),        int(s.r),
+                int(s.s),     int(s.ho()),  int(s.wo()),  int(s.stride_h), int(s.stride_w), int(s.pad_h),
+                int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
   ConvPlan plan;
   if (!half) {
     plan.launch = [=](cudaStream_t st) { igemm::simt::launch(g, x, w, y, st); };

@@ -52,17 +52,19 @@ constexpr int BK = 32, STAGES = 4, THREADS = mm::THREADS, LD = BK + 8;  // padde
 static_assert(THREADS == 256, "the tile loaders assume 256 threads");
 
 template <int BM, int BN>
-constexpr int smem_bytes() { return STAGES * (BM + BN) * LD * 2; }
+constexpr int smem_bytes() {
+  return STAGES * (BM + BN) * LD * 2;
+}
 
 template <typename T, int BM, int BN>
 __global__ void __launch_bounds__(THREADS, 2)
     conv_tc_kernel(const uint16_t* __restrict__ x, const uint16_t* __restrict__ w, uint16_t* __restrict__ y, Geom g,
                    int tiles_m, int tiles_n) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  constexpr int MI = BM / 32;       // 16-row mma tiles per warp (warp tile BM/2 x BN/4)
-  constexpr int NI = BN / 32;       // 8-col mma tiles per warp
-  constexpr int NJ = BN / 64;       // 16-col ldmatrix loads per warp
-  constexpr int A_IT = BM / 64;     // A rows gathered per thread
+  constexpr int MI = BM / 32;    // 16-row mma tiles per warp (warp tile BM/2 x BN/4)
+  constexpr int NI = BN / 32;    // 8-col mma tiles per warp
+  constexpr int NJ = BN / 64;    // 16-col ldmatrix loads per warp
+  constexpr int A_IT = BM / 64;  // A rows gathered per thread
   extern __shared__ __align__(128) uint16_t smem[];
   uint16_t* sA = smem;
   uint16_t* sB = smem + STAGES * BM * LD;
@@ -231,8 +233,7 @@ __device__ __forceinline__ void wgmma_kk(float* d, uint64_t da, uint64_t db) {
 }
 
 __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes)
-               : "memory");
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes) : "memory");
 }
 #endif
 
@@ -277,8 +278,8 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
   if (wgi == 0) {
     // ---------------- producers ----------------
     const int pt = threadIdx.x;
-    const int c8 = pt & 7;    // 16-byte chunk of the 128-byte k-row
-    const int r0 = pt >> 3;   // rows r0 + 16 i
+    const int c8 = pt & 7;   // 16-byte chunk of the 128-byte k-row
+    const int r0 = pt >> 3;  // rows r0 + 16 i
     int a_base[8], a_h[8], a_w[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
@@ -472,15 +473,14 @@ void launch_t(const Geom& g, const CUtensorMap& map, const void* x, void* out, c
   raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
   const int64_t blocks = int64_t(tiles_m) * tiles_n * c.splits;
-  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), map, out, g,
-                                                                 tiles_m, tiles_n, c.splits, c.kt_per);
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), map, out, g, tiles_m,
+                                                                 tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
 
 // One convolution: map built for c.bn over w; ws holds workspace_bytes(g, c).
 template <typename T>
-void launch(const Geom& g, const CUtensorMap& map, const void* x, void* y, void* ws, const Choice& c,
-            cudaStream_t st) {
+void launch(const Geom& g, const CUtensorMap& map, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
   if (c.splits > 1) {
     if (c.bn == 128) launch_t<T, 128, true>(g, map, x, ws, c, st);
     else launch_t<T, 64, true>(g, map, x, ws, c, st);

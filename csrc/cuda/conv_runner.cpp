@@ -23,9 +23,10 @@ void check_fits(const std::vector<ConvSpec>& chain) {
   if (bytes > double(free_b)) {
     std::ostringstream os;
     os.precision(3);
-    os << "out of GPU memory: " << (chain.size() == 1 ? chain[0].describe() : std::to_string(chain.size()) + " convolutions")
-       << " need " << bytes / (1 << 30) << " GiB, "
-       << double(free_b) / (1 << 30) << " GiB free of " << double(total_b) / (1 << 30) << " GiB";
+    os << "out of GPU memory: "
+       << (chain.size() == 1 ? chain[0].describe() : std::to_string(chain.size()) + " convolutions") << " need "
+       << bytes / (1 << 30) << " GiB, " << double(free_b) / (1 << 30) << " GiB free of " << double(total_b) / (1 << 30)
+       << " GiB";
     throw OutOfMemoryError(os.str());
   }
 }
@@ -62,7 +63,8 @@ std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, 
   const std::vector<uint8_t> ha = to_host(p->a, st), hb = to_host(p->b, st);
   const std::vector<int64_t> probe = make_conv_probe(s);
 
-  if (backend == "cudnn") p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get(), cold);
+  if (backend == "cudnn")
+    p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get(), cold);
   const size_t count = p->cudnn ? p->cudnn->candidates() : 1;
   for (size_t i = 0; i < count; ++i) {
     poison(p->c.get(), p->c.bytes(), st);
@@ -81,7 +83,8 @@ std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, 
       p->rejected += os.str();
       continue;
     }
-    require_passed(v, backend + " " + s.describe() + (p->plan.info.count("algo") ? " algo " + p->plan.info["algo"] : ""));
+    require_passed(v,
+                   backend + " " + s.describe() + (p->plan.info.count("algo") ? " algo " + p->plan.info["algo"] : ""));
     return p;
   }
   throw std::logic_error("run_conv: no candidate ran");
@@ -126,7 +129,8 @@ RunResult run_conv(int device, const std::string& backend, const std::string& al
     merge_check(r.verify, layers[i]->verify);
     const auto it = layers[i]->plan.info.find("algo");
     algos += (i ? ";" : "") + (it == layers[i]->plan.info.end() ? backend : it->second);
-    if (!layers[i]->rejected.empty()) rejected += (rejected.empty() ? "" : "; ") + std::to_string(i) + ": " + layers[i]->rejected;
+    if (!layers[i]->rejected.empty())
+      rejected += (rejected.empty() ? "" : "; ") + std::to_string(i) + ": " + layers[i]->rejected;
   }
   r.extra["algo"] = algos;
   if (!rejected.empty()) r.extra["algos_rejected"] = rejected;

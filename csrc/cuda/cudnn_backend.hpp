@@ -22,7 +22,8 @@ class BackendDesc {
   cudnnBackendDescriptor_t get() const { return d_; }
 
   // Raw setter: `count` elements of `type` at `values`.
-  BackendDesc& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t count, const void* values);
+  BackendDesc& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t count,
+                   const void* values);
   BackendDesc& set_int(cudnnBackendAttributeName_t name, int64_t v) { return set(name, CUDNN_TYPE_INT64, 1, &v); }
   BackendDesc& set_ints(cudnnBackendAttributeName_t name, const std::vector<int64_t>& v) {
     return set(name, CUDNN_TYPE_INT64, int64_t(v.size()), v.data());

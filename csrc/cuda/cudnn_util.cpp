@@ -15,7 +15,8 @@ namespace am::cuda {
   os << cudnnGetErrorString(s) << " (in " << expr << " at " << file << ":" << line << ")";
   const int cat = int(s) / 1000 * 1000;
   if (cat == int(CUDNN_STATUS_NOT_SUPPORTED)) throw UnsupportedError(os.str());
-  if (s == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED || s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED)
+  if (s == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+      s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED)
     throw OutOfMemoryError(os.str());
   throw CudaError(cudnnGetErrorString(s), os.str());
 }
@@ -33,7 +34,8 @@ cudnnHandle_t cudnn_handle(int device) {
 
 cudnnDataType_t cudnn_data_type(DType d) {
   switch (d) {
-    case DType::f32: case DType::tf32: return CUDNN_DATA_FLOAT;
+    case DType::f32:
+    case DType::tf32: return CUDNN_DATA_FLOAT;
     case DType::f16: return CUDNN_DATA_HALF;
     case DType::bf16: return CUDNN_DATA_BFLOAT16;
     default: throw UnsupportedError(std::string("backend 'cudnn' has no ") + dtype_name(d) + " convolution here");

@@ -20,8 +20,8 @@ cudnnDataType_t cudnn_data_type(DType d);
 
 }  // namespace am::cuda
 
-#define AM_CUDNN_CHECK(expr)                                                                 \
-  do {                                                                                       \
-    const cudnnStatus_t st_ = (expr);                                                        \
+#define AM_CUDNN_CHECK(expr)                                                                  \
+  do {                                                                                        \
+    const cudnnStatus_t st_ = (expr);                                                         \
     if (st_ != CUDNN_STATUS_SUCCESS) ::am::cuda::throw_cudnn(st_, #expr, __FILE__, __LINE__); \
   } while (0)

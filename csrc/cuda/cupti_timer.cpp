@@ -132,8 +132,7 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t v
           if (e->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) c.ext_of[e->correlationId] = e->externalId;
           break;
         }
-        default:
-          break;
+        default: break;
       }
     }
   }
@@ -143,7 +142,7 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t v
 // The device work, and the API records that external correlation needs (cuBLAS and
 // cuDNN launch through the driver API, the rest through the runtime).
 constexpr CUpti_ActivityKind kKinds[] = {
-    CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, CUPTI_ACTIVITY_KIND_MEMSET, CUPTI_ACTIVITY_KIND_MEMCPY,
+    CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL,    CUPTI_ACTIVITY_KIND_MEMSET,  CUPTI_ACTIVITY_KIND_MEMCPY,
     CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, CUPTI_ACTIVITY_KIND_RUNTIME, CUPTI_ACTIVITY_KIND_DRIVER};
 
 }  // namespace

@@ -12,10 +12,22 @@ namespace {
 
 template <class T>
 __device__ T convert(float v);
-template <> __device__ float convert<float>(float v) { return v; }
-template <> __device__ __half convert<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __nv_bfloat16 convert<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-template <> __device__ __nv_fp8_e4m3 convert<__nv_fp8_e4m3>(float v) { return __nv_fp8_e4m3(v); }
+template <>
+__device__ float convert<float>(float v) {
+  return v;
+}
+template <>
+__device__ __half convert<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __nv_bfloat16 convert<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+template <>
+__device__ __nv_fp8_e4m3 convert<__nv_fp8_e4m3>(float v) {
+  return __nv_fp8_e4m3(v);
+}
 
 template <class T>
 __global__ void fill_kernel(T* p, size_t n, uint64_t seed) {
@@ -29,7 +41,9 @@ __global__ void fill_i8_kernel(int8_t* p, size_t n, uint64_t seed) {
 }
 
 template <class T>
-__device__ bool finite(T v) { return isfinite(float(v)); }
+__device__ bool finite(T v) {
+  return isfinite(float(v));
+}
 
 template <class T>
 __global__ void nonfinite_kernel(const T* p, size_t n, unsigned long long* count) {

@@ -12,8 +12,8 @@
 namespace am::cuda {
 
 struct GemmPlan {
-  std::function<void(cudaStream_t)> launch;   // enqueues one GEMM, no host sync
-  std::map<std::string, std::string> info;    // what ran: algorithm, kernel, workspace
+  std::function<void(cudaStream_t)> launch;  // enqueues one GEMM, no host sync
+  std::map<std::string, std::string> info;   // what ran: algorithm, kernel, workspace
 };
 
 // Backends: "cublas", "cublaslt", "simt", "tensorcore". Each throws

@@ -24,9 +24,9 @@ GemmPlan plan_cublas(Context& ctx, const GemmSpec& s, void* a, void* b, void* c)
   p.launch = [=](cudaStream_t st) {
     AM_CUBLAS_CHECK(cublasSetStream(h, st));
     if (s.batch == 1) {
-      AM_CUBLAS_CHECK(cublasGemmEx(h, op1, op2, int(g.m), int(g.n), int(g.k), sc->one(t.integer), b, t.a, int(g.ld_first),
-                                   a, t.a, int(g.ld_second), sc->zero(t.integer), c, t.c, int(g.ldc), t.compute,
-                                   CUBLAS_GEMM_DEFAULT));
+      AM_CUBLAS_CHECK(cublasGemmEx(h, op1, op2, int(g.m), int(g.n), int(g.k), sc->one(t.integer), b, t.a,
+                                   int(g.ld_first), a, t.a, int(g.ld_second), sc->zero(t.integer), c, t.c, int(g.ldc),
+                                   t.compute, CUBLAS_GEMM_DEFAULT));
     } else {
       AM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, op1, op2, int(g.m), int(g.n), int(g.k), sc->one(t.integer), b, t.a,
                                                  int(g.ld_first), s.b_elems(), a, t.a, int(g.ld_second), s.a_elems(),

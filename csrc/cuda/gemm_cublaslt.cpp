@@ -32,7 +32,8 @@ void make_layout(cublasLtMatrixLayout_t* l, cudaDataType_t t, int64_t rows, int6
   if (batch > 1) {
     const int32_t bc = int32_t(batch);
     AM_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-    AM_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
+    AM_CUBLAS_CHECK(
+        cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
   }
 }
 
@@ -53,8 +54,9 @@ GemmPlan plan_cublaslt(Context& ctx, const GemmSpec& s, void* a, void* b, void* 
       throw UnsupportedError("fp8 needs compute capability 8.9 or newer; " + f.name + " is " +
                              std::to_string(f.cc_major) + "." + std::to_string(f.cc_minor));
     if (!s.trans_b || s.trans_a)
-      throw UnsupportedError("fp8 on cuBLASLt needs trans_a=False, trans_b=True (its fp8 kernels take the TN layout, "
-                             "i.e. C = A @ B^T with both operands K-major)");
+      throw UnsupportedError(
+          "fp8 on cuBLASLt needs trans_a=False, trans_b=True (its fp8 kernels take the TN layout, "
+          "i.e. C = A @ B^T with both operands K-major)");
     if (s.m % 16 || s.n % 16 || s.k % 16)
       throw UnsupportedError("fp8 on cuBLASLt needs m, n and k to be multiples of 16, got m=" + std::to_string(s.m) +
                              " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
@@ -74,7 +76,8 @@ GemmPlan plan_cublaslt(Context& ctx, const GemmSpec& s, void* a, void* b, void* 
 
   AM_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&d->pref));
   const uint64_t ws = ctx.workspace_bytes();
-  AM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(d->pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+  AM_CUBLAS_CHECK(
+      cublasLtMatmulPreferenceSetAttribute(d->pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
   cublasLtMatmulHeuristicResult_t heur{};
   int found = 0;
   cublasLtHandle_t h = ctx.lt();

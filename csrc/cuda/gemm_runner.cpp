@@ -27,7 +27,8 @@ GemmPlan make_plan(Context& ctx, const std::string& backend, const GemmSpec& s, 
   if (backend == "cublas") return plan_cublas(ctx, s, a, b, c);
   if (backend == "cublaslt") return plan_cublaslt(ctx, s, a, b, c);
   if (backend == "simt" || backend == "tensorcore") return plan_own(ctx, backend, s, a, b, c);
-  throw std::invalid_argument("unknown CUDA gemm backend '" + backend + "': expected cublas, cublaslt, simt or tensorcore");
+  throw std::invalid_argument("unknown CUDA gemm backend '" + backend +
+                              "': expected cublas, cublaslt, simt or tensorcore");
 }
 
 // Fails early, before any allocation, when the problem cannot fit.
@@ -79,7 +80,8 @@ RunResult run_gemm(int device, const std::string& backend, const GemmSpec& s, co
     for (int64_t i : p.rows)
       for (int64_t j : p.cols) co.push_back(bi * s.c_elems() + i * s.n + j);
   }
-  v.rel_error = gemm_probe_error(s, p, gather(a.get(), ib, ao, st), gather(b.get(), ib, bo, st), gather(c.get(), ob, co, st));
+  v.rel_error =
+      gemm_probe_error(s, p, gather(a.get(), ib, ao, st), gather(b.get(), ib, bo, st), gather(c.get(), ob, co, st));
   v.checked = p.count();
   require_passed(v, backend + " gemm");
 

@@ -40,7 +40,6 @@ struct Tile {
   static constexpr int SLD = BMN + 4;  // padded shared row: transposed stores spread over banks
 };
 
-
 // One operand's per-thread view for register staging. "Row-wise" operands are
 // stored with the non-K dimension outer (A [m][k] when !TA, B [n][k] when TB):
 // BK/4 threads share a stored row, 4 consecutive k each. "K-wise" operands are
@@ -68,7 +67,10 @@ struct Loader {
     if constexpr (VEC) {  // the contiguous dimension is a multiple of 4: wholly in or out
       if (xrem > 0 && k < K) {
         const float4 f = __ldg(reinterpret_cast<const float4*>(p));
-        v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
+        v[0] = f.x;
+        v[1] = f.y;
+        v[2] = f.z;
+        v[3] = f.w;
       } else {
         v[0] = v[1] = v[2] = v[3] = 0.0f;
       }
@@ -164,8 +166,14 @@ __global__ void __launch_bounds__(THREADS, simt_min_blocks(BMN, TA, TB, VEC))
       for (int h = 0; h < TM / 4; ++h) {
         const float4 a4 = *reinterpret_cast<const float4*>(as + k * SLD + h * 64 + ty * 4);
         const float4 b4 = *reinterpret_cast<const float4*>(bs + k * SLD + h * 64 + tx * 4);
-        av[4 * h] = a4.x; av[4 * h + 1] = a4.y; av[4 * h + 2] = a4.z; av[4 * h + 3] = a4.w;
-        bv[4 * h] = b4.x; bv[4 * h + 1] = b4.y; bv[4 * h + 2] = b4.z; bv[4 * h + 3] = b4.w;
+        av[4 * h] = a4.x;
+        av[4 * h + 1] = a4.y;
+        av[4 * h + 2] = a4.z;
+        av[4 * h + 3] = a4.w;
+        bv[4 * h] = b4.x;
+        bv[4 * h + 1] = b4.y;
+        bv[4 * h + 2] = b4.z;
+        bv[4 * h + 3] = b4.w;
       }
 #pragma unroll
       for (int i = 0; i < TM; ++i)

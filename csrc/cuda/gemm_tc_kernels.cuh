@@ -96,8 +96,8 @@ using am::cuda::tile_coords;  // cuda/launch_util.cuh
 
 // Store a pair (col, col+1) of one output row, bounds-checked.
 template <typename T>
-__device__ __forceinline__ void store_pair(uint16_t* C, int64_t row_off, int col, int N, bool even_n,
-                                           float v0, float v1) {
+__device__ __forceinline__ void store_pair(uint16_t* C, int64_t row_off, int col, int N, bool even_n, float v0,
+                                           float v1) {
   if (even_n && col + 1 < N) {
     *reinterpret_cast<uint32_t*>(C + row_off + col) = pack2<T>(v0, v1);
   } else {
@@ -124,8 +124,7 @@ struct Smem {
 };
 
 __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes)
-               : "memory");
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes) : "memory");
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N>
@@ -137,8 +136,8 @@ __device__ __forceinline__ void cp_async_wait() {
 // element is (r0, c0) of a [rmax][cmax] matrix with row length ld, into shared
 // memory rows of sld elements. Out-of-range elements become zero.
 template <int R, int CC, bool AL>
-__device__ __forceinline__ void load_tile(uint16_t* s, int sld, const uint16_t* __restrict__ g, int r0, int c0,
-                                          int ld, int rmax, int cmax, int tid) {
+__device__ __forceinline__ void load_tile(uint16_t* s, int sld, const uint16_t* __restrict__ g, int r0, int c0, int ld,
+                                          int rmax, int cmax, int tid) {
   constexpr int CH = CC / 8;
   constexpr int TOTAL = R * CH;
   static_assert(TOTAL % THREADS == 0, "tile chunks must divide among the threads");
@@ -199,8 +198,8 @@ __device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], 
 
 template <typename T, bool TA, bool TB, bool AL>
 __global__ void __launch_bounds__(THREADS, 2)
-    mma_gemm_kernel(const uint16_t* __restrict__ A, const uint16_t* __restrict__ B, uint16_t* __restrict__ C,
-                    int M, int N, int K, int tiles_m, int tiles_n, int64_t batch0) {
+    mma_gemm_kernel(const uint16_t* __restrict__ A, const uint16_t* __restrict__ B, uint16_t* __restrict__ C, int M,
+                    int N, int K, int tiles_m, int tiles_n, int64_t batch0) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using L = Smem<TA, TB>;
   extern __shared__ __align__(128) uint16_t smem[];
@@ -309,8 +308,8 @@ __global__ void __launch_bounds__(THREADS, 2)
 // =====================================================================================
 namespace wg {
 constexpr int BM = 128, BK = 64;
-constexpr int THREADS = 384;  // warpgroup 0: producer; 1, 2: consumers
-constexpr int BOX_MN = 64;    // 64 elements = 128 bytes: one swizzle row
+constexpr int THREADS = 384;                // warpgroup 0: producer; 1, 2: consumers
+constexpr int BOX_MN = 64;                  // 64 elements = 128 bytes: one swizzle row
 constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB
 
 // Per block-tile width BN (128 or 256): stages and shared memory.
@@ -327,8 +326,7 @@ __device__ __forceinline__ void mbar_init(uint64_t* bar, unsigned count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count) : "memory");
 }
 __device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, unsigned bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes)
-               : "memory");
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
 }
 __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_u32(bar)) : "memory");
@@ -344,8 +342,7 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, unsigned parity) {
       "r"(parity)
       : "memory");
 }
-__device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1,
-                                            int c2) {
+__device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1, int c2) {
   asm volatile(
       "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
       "[%5];\n" ::"r"(smem_u32(dst)),
@@ -483,10 +480,8 @@ __global__ void __launch_bounds__(THREADS, 1)
         for (int kk = 0; kk < BK / 16; ++kk) {
           // K-major: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
           // MN-major: +16 rows x 128 B per 16 k; LBO = next 64-wide box (8 KB), SBO = 8 k-rows.
-          const uint64_t da =
-              TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
-          const uint64_t db =
-              TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
+          const uint64_t da = TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
+          const uint64_t db = TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
           wgmma_call<T, BN, TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
         }
         wg_commit();

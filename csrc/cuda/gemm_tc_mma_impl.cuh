@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "cuda/check.hpp"
-#include "cuda/launch_util.cuh"
 #include "cuda/gemm_tc_kernels.cuh"
+#include "cuda/launch_util.cuh"
 
 namespace am::cuda::tc {
 
@@ -23,19 +23,19 @@ void launch_mma(const GemmSpec& s, const void* a, const void* b, void* c, cudaSt
     const unsigned nz = unsigned(std::min<int64_t>(kMaxGridZ, s.batch - b0));
     dim3 grid(unsigned(tiles_m) * unsigned(tiles_n), 1, nz);
     kernel<<<grid, mma::THREADS, L::BYTES, stream>>>(static_cast<const uint16_t*>(a), static_cast<const uint16_t*>(b),
-                                                   static_cast<uint16_t*>(c), M, N, K, tiles_m, tiles_n, b0);
+                                                     static_cast<uint16_t*>(c), M, N, K, tiles_m, tiles_n, b0);
     AM_CUDA_CHECK_LAUNCH();
   }
 }
 
-#define AM_TC_MMA_INST(T)                                                                              \
-  template void launch_mma<T, false, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
-  template void launch_mma<T, false, true, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
-  template void launch_mma<T, true, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
-  template void launch_mma<T, true, true, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);   \
+#define AM_TC_MMA_INST(T)                                                                                           \
+  template void launch_mma<T, false, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
+  template void launch_mma<T, false, true, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);   \
+  template void launch_mma<T, true, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);   \
+  template void launch_mma<T, true, true, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);    \
   template void launch_mma<T, false, false, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
-  template void launch_mma<T, false, true, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
-  template void launch_mma<T, true, false, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
+  template void launch_mma<T, false, true, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
+  template void launch_mma<T, true, false, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
   template void launch_mma<T, true, true, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);
 
 #if defined(AM_TC_MMA_TYPE)

@@ -11,8 +11,8 @@
 
 #include "common/errors.hpp"
 #include "cuda/check.hpp"
-#include "cuda/launch_util.cuh"
 #include "cuda/gemm_tc_kernels.cuh"
+#include "cuda/launch_util.cuh"
 
 namespace am::cuda::tc {
 namespace wgimpl {
@@ -35,18 +35,18 @@ inline EncodeTiledFn encoder() {
 }
 
 // 3-D map over a [batch][outer][inner] 16-bit matrix, 128-byte swizzled boxes.
-inline CUtensorMap make_map(const void* ptr, bool bf16, int64_t inner, int64_t outer, int64_t batch,
-                            uint32_t box_inner, uint32_t box_outer) {
+inline CUtensorMap make_map(const void* ptr, bool bf16, int64_t inner, int64_t outer, int64_t batch, uint32_t box_inner,
+                            uint32_t box_outer) {
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
   const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(outer), cuuint64_t(batch)};
   const cuuint64_t strides[2] = {cuuint64_t(inner) * 2, cuuint64_t(inner) * cuuint64_t(outer) * 2};
   const cuuint32_t box[3] = {box_inner, box_outer, 1};
   const cuuint32_t estr[3] = {1, 1, 1};
-  const CUresult r = encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
-                               const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r =
+      encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     throw CudaError("CUresult " + std::to_string(int(r)),
                     "tc_gemm: cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(r)));
@@ -60,8 +60,8 @@ struct MapKey {
   bool ta = false, tb = false, bf16 = false;
   int bn = 0;
   bool operator==(const MapKey& o) const {
-    return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta &&
-           tb == o.tb && bf16 == o.bf16 && bn == o.bn;
+    return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta && tb == o.tb &&
+           bf16 == o.bf16 && bn == o.bn;
   }
 };
 
@@ -92,7 +92,7 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
   const int64_t cap = persistent ? int64_t(num_sms) : int64_t(std::numeric_limits<int32_t>::max());
   const unsigned grid = unsigned(std::min(total, cap));
   kernel<<<grid, wg::THREADS, G::SMEM_BYTES, stream>>>(map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m,
-                                                        tiles_n, int(s.batch));
+                                                       tiles_n, int(s.batch));
   AM_CUDA_CHECK_LAUNCH();
 }
 
@@ -106,7 +106,7 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
   else wgimpl::launch_bn<T, TA, TB, 128>(s, a, b, c, ch.persistent, sms, stream);
 }
 
-#define AM_TC_WG_INST(T)                                                                             \
+#define AM_TC_WG_INST(T)                                                                                       \
   template void launch_wgmma<T, false, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t); \
   template void launch_wgmma<T, false, true>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \
   template void launch_wgmma<T, true, false>(const GemmSpec&, const void*, const void*, void*, cudaStream_t);  \

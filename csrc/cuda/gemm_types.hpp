@@ -8,10 +8,10 @@
 namespace am::cuda {
 
 struct BlasTypes {
-  cudaDataType_t a, c;          // input (A and B) and output data types
+  cudaDataType_t a, c;  // input (A and B) and output data types
   cublasComputeType_t compute;
-  cudaDataType_t scale;         // type of alpha/beta
-  bool integer;                 // alpha/beta are int32
+  cudaDataType_t scale;  // type of alpha/beta
+  bool integer;          // alpha/beta are int32
 };
 
 inline BlasTypes blas_types(DType d) {

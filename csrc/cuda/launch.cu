@@ -68,9 +68,12 @@ class LaunchSampler : public Sampler {
 
 RunResult run_launch(int device, const std::string& kind, const StopRule& rule) {
   rule.validate();
-  const LaunchKind k = kind == "empty" ? LaunchKind::empty : kind == "graph" ? LaunchKind::graph
-                       : kind == "sync" ? LaunchKind::sync
-                       : throw std::invalid_argument("kind='" + kind + "' is not allowed: expected one of empty, graph, sync");
+  const LaunchKind k =
+      kind == "empty"   ? LaunchKind::empty
+      : kind == "graph" ? LaunchKind::graph
+      : kind == "sync"
+          ? LaunchKind::sync
+          : throw std::invalid_argument("kind='" + kind + "' is not allowed: expected one of empty, graph, sync");
   Context& ctx = Context::get(device);
   LaunchSampler sampler(ctx.stream(), k);
   RunResult r;

@@ -46,12 +46,16 @@ __device__ __forceinline__ float ld1(const float* p) {
   asm volatile("ld.global.f32 %0, [%1];" : "=f"(v) : "l"(p));
   return v;
 }
-__device__ __forceinline__ void st1(float* p, float v) { asm volatile("st.global.f32 [%0], %1;" ::"l"(p), "f"(v) : "memory"); }
+__device__ __forceinline__ void st1(float* p, float v) {
+  asm volatile("st.global.f32 [%0], %1;" ::"l"(p), "f"(v) : "memory");
+}
 
 // Per kind: its input arrays (in0, in1), its output, and the arithmetic.
 template <MembwKind K>
 struct Op {
-  static constexpr int nin = K == MembwKind::write ? 0 : (K == MembwKind::add || K == MembwKind::triad || K == MembwKind::dot) ? 2 : 1;
+  static constexpr int nin = K == MembwKind::write                                                   ? 0
+                             : (K == MembwKind::add || K == MembwKind::triad || K == MembwKind::dot) ? 2
+                                                                                                     : 1;
   static constexpr bool out = K != MembwKind::read && K != MembwKind::dot;
   __device__ static float apply(float x, float z, float& acc) {
     const float q = kMembwScalar;
@@ -76,8 +80,8 @@ struct Op {
 // through contiguous 16 KB pieces and each thread has kUnroll 16-byte accesses
 // per input in flight.
 template <MembwKind K>
-__global__ void __launch_bounds__(block_of(K)) stream_kernel(const float* in0, const float* in1, float* out, int64_t n,
-                                                              int passes, float* partials) {
+__global__ void __launch_bounds__(block_of(K))
+    stream_kernel(const float* in0, const float* in1, float* out, int64_t n, int passes, float* partials) {
   using O = Op<K>;
   constexpr int kUnroll = unroll_of(K), kBlock = block_of(K);
   constexpr int64_t CH = kChunk;
@@ -172,12 +176,14 @@ __global__ void __launch_bounds__(kTmaThreads) tma_stream_kernel(const float* in
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(b), "r"(len * O::nin) : "memory");
     const float* src[2] = {in0, in1};
     for (int j = 0; j < O::nin; ++j)
-      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                   ::"r"(smem_addr(buf(i, j))), "l"(reinterpret_cast<const char*>(src[j]) + offset(i)), "r"(len), "r"(b)
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                       smem_addr(buf(i, j))),
+                   "l"(reinterpret_cast<const char*>(src[j]) + offset(i)), "r"(len), "r"(b)
                    : "memory");
   };
   if (leader) {
-    for (int s = 0; s < kTmaStages; ++s) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&bar[s])));
+    for (int s = 0; s < kTmaStages; ++s)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&bar[s])));
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     for (int64_t i = 0; i < min(int64_t(kTmaStages), mine); ++i) load(i);
   }
@@ -186,8 +192,11 @@ __global__ void __launch_bounds__(kTmaThreads) tma_stream_kernel(const float* in
     // copy: only the leader waits; otherwise every thread, and a __syncthreads keeps them within one phase
     if (leader || K != MembwKind::copy) {
       const uint32_t b = smem_addr(&bar[i % kTmaStages]), parity = uint32_t(i / kTmaStages) & 1;
-      asm volatile("{\n .reg .pred P1;\n LAB_WAIT:\n mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
-                   " @!P1 bra LAB_WAIT;\n}" ::"r"(b), "r"(parity) : "memory");
+      asm volatile(
+          "{\n .reg .pred P1;\n LAB_WAIT:\n mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+          " @!P1 bra LAB_WAIT;\n}" ::"r"(b),
+          "r"(parity)
+          : "memory");
     }
     if (K != MembwKind::copy) {
       float4* x = reinterpret_cast<float4*>(buf(i, 0));
@@ -198,8 +207,10 @@ __global__ void __launch_bounds__(kTmaThreads) tma_stream_kernel(const float* in
       __syncthreads();
     }
     if (leader) {
-      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(reinterpret_cast<char*>(out) + offset(i)),
-                   "r"(smem_addr(buf(i, 0))), "r"(length(i)) : "memory");
+      asm volatile(
+          "cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(reinterpret_cast<char*>(out) + offset(i)),
+          "r"(smem_addr(buf(i, 0))), "r"(length(i))
+          : "memory");
       asm volatile("cp.async.bulk.commit_group;" ::: "memory");
       if (i + kTmaStages < mine) {
         asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");  // the store has read the stage
@@ -262,9 +273,10 @@ KernelFn tma_kernel_of(MembwKind k) {
 bool use_tma(const Context& ctx, const MembwSpec& s) {
   if (s.kernel != "tma") return false;
   if (ctx.facts().cc_major < 9)
-    throw UnsupportedError("membw kernel='tma' needs a GPU of compute capability 9.0 or newer (bulk asynchronous "
-                           "copies); this one is " + std::to_string(ctx.facts().cc_major) + "." +
-                           std::to_string(ctx.facts().cc_minor));
+    throw UnsupportedError(
+        "membw kernel='tma' needs a GPU of compute capability 9.0 or newer (bulk asynchronous "
+        "copies); this one is " +
+        std::to_string(ctx.facts().cc_major) + "." + std::to_string(ctx.facts().cc_minor));
   return true;
 }
 
@@ -310,12 +322,15 @@ struct HostBuffer {
       const cudaError_t e = cudaMallocHost(&p, bytes);
       if (e == cudaErrorMemoryAllocation) {
         cudaGetLastError();
-        throw OutOfMemoryError("out of host memory: could not pin " + std::to_string(double(bytes) / (1 << 30)) + " GiB");
+        throw OutOfMemoryError("out of host memory: could not pin " + std::to_string(double(bytes) / (1 << 30)) +
+                               " GiB");
       }
       AM_CUDA_CHECK(e);
     } else {
       p = std::malloc(bytes);
-      if (!p) throw OutOfMemoryError("out of host memory: could not allocate " + std::to_string(double(bytes) / (1 << 30)) + " GiB");
+      if (!p)
+        throw OutOfMemoryError("out of host memory: could not allocate " + std::to_string(double(bytes) / (1 << 30)) +
+                               " GiB");
     }
   }
   ~HostBuffer() {
@@ -346,7 +361,9 @@ RunResult run_kernel(Context& ctx, const MembwSpec& s, const StopRule& rule, boo
       else poison(arr[j].get(), bytes, st);
     }
   // Inputs in the order the kernel reads them (see Op): read/copy/dot/add a(,b); scale c; triad b, c.
-  const float* in0 = s.kind == MembwKind::scale ? arr[2].as<float>() : s.kind == MembwKind::triad ? arr[1].as<float>() : arr[0].as<float>();
+  const float* in0 = s.kind == MembwKind::scale   ? arr[2].as<float>()
+                     : s.kind == MembwKind::triad ? arr[1].as<float>()
+                                                  : arr[0].as<float>();
   const float* in1 = s.kind == MembwKind::triad ? arr[2].as<float>() : arr[1].as<float>();
   float* out = info.out >= 0 ? arr[info.out].as<float>() : nullptr;
 
@@ -433,8 +450,9 @@ RunResult run_transfer(Context& ctx, const MembwSpec& s, const StopRule& rule, b
   }
   void* to = s.kind == MembwKind::d2h ? host->p : dst.get();
   const void* from = s.kind == MembwKind::h2d ? host->p : src.get();
-  const cudaMemcpyKind kind = s.kind == MembwKind::h2d ? cudaMemcpyHostToDevice
-                              : s.kind == MembwKind::d2h ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
+  const cudaMemcpyKind kind = s.kind == MembwKind::h2d   ? cudaMemcpyHostToDevice
+                              : s.kind == MembwKind::d2h ? cudaMemcpyDeviceToHost
+                                                         : cudaMemcpyDeviceToDevice;
   auto launch = [=](cudaStream_t stream) { AM_CUDA_CHECK(cudaMemcpyAsync(to, from, bytes, kind, stream)); };
   launch(st);
   AM_CUDA_CHECK(cudaStreamSynchronize(st));
@@ -493,8 +511,9 @@ std::vector<int64_t> probe_offsets(int64_t n, uint64_t seed, int count) {
 }
 
 void launch_copy_kernel(const float* in, float* out, int64_t n, cudaStream_t st) {
-  stream_kernel<MembwKind::copy><<<int(std::min<int64_t>(chunk_blocks(n, 1), INT32_MAX)), block_of(MembwKind::copy), 0,
-                                   st>>>(in, nullptr, out, n, 1, nullptr);
+  stream_kernel<MembwKind::copy>
+      <<<int(std::min<int64_t>(chunk_blocks(n, 1), INT32_MAX)), block_of(MembwKind::copy), 0, st>>>(in, nullptr, out, n,
+                                                                                                    1, nullptr);
   AM_CUDA_CHECK_LAUNCH();
 }
 

@@ -17,8 +17,7 @@ void simt_sgemm(const GemmSpec& s, const float* a, const float* b, float* c, cud
 // Tensor-core kernel: dtype fp16 or bf16 (inputs and output of that type),
 // fp32 accumulation. `cc_major`/`cc_minor` select the code path (e.g. Hopper wgmma
 // on 9.0, mma.sync elsewhere).
-void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_major, int cc_minor,
-             cudaStream_t stream);
+void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_major, int cc_minor, cudaStream_t stream);
 
 // Name of the kernel variant tc_gemm / simt_sgemm would launch (recorded in Results).
 std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor);

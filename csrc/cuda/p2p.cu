@@ -114,8 +114,9 @@ RunResult run_p2p(Context& ctx, int device, const MembwSpec& s, const StopRule& 
   const bool there = enable_peer_access(device, peer), back = enable_peer_access(peer, device);
   const bool kernel = s.p2p_kernel, both = s.bidirectional;
   if (kernel && !(there && (back || !both)))
-    throw UnsupportedError("GPUs " + std::to_string(device) + " and " + std::to_string(peer) +
-                           " have no peer access: an SM kernel cannot write into the other's memory (the copy engine can)");
+    throw UnsupportedError(
+        "GPUs " + std::to_string(device) + " and " + std::to_string(peer) +
+        " have no peer access: an SM kernel cannot write into the other's memory (the copy engine can)");
 
   const int64_t n = s.n;
   Leg fwd = make_leg(device, peer, n, operand_seed(s.seed, 0));

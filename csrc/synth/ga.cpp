@@ -87,26 +87,31 @@ void Problem::validate() const {
   if (batch < 1 || h < 1 || w < 1) invalid("batch, h and w must be >= 1");
   if (cin0 < 1) invalid("cin0=" + std::to_string(cin0) + " is not allowed: it must be >= 1");
   if (min_filters < 1 || min_filters > max_filters())
-    invalid("min_filters=" + std::to_string(min_filters) + " is not allowed: it must be in 1.." + std::to_string(max_filters()));
+    invalid("min_filters=" + std::to_string(min_filters) + " is not allowed: it must be in 1.." +
+            std::to_string(max_filters()));
   for (const auto& l : layers) {
     const auto& m = l.wm;
     if (m.tm < 1 || m.tn < 1 || m.wpt < 1 || m.ctas < 1 || m.kc < 1)
       invalid("warp model tm, tn, wpt, ctas, kc must be >= 1");
-    if (m.reduce < 0 || m.reduce > 2 || m.bias < 0 || m.bias > 1) invalid("warp model reduce must be 0..2 and bias 0..1");
+    if (m.reduce < 0 || m.reduce > 2 || m.bias < 0 || m.bias > 1)
+      invalid("warp model reduce must be 0..2 and bias 0..1");
   }
   if (!(macs_real > 0.0)) invalid("macs_real=" + num(macs_real) + " is not allowed: a group needs MACs > 0");
   if (!(warps_real > 0.0)) invalid("warps_real=" + num(warps_real) + " is not allowed: a group needs warps > 0");
   if (cin0_max < 0 || cin0_max > max_filters() || (cin0_max > 0 && cin0_max < min_filters))
-    invalid("cin0_max=" + std::to_string(cin0_max) + " is not allowed: it must be 0 or in min_filters.." + std::to_string(max_filters()));
+    invalid("cin0_max=" + std::to_string(cin0_max) + " is not allowed: it must be 0 or in min_filters.." +
+            std::to_string(max_filters()));
   if (last_fixed < 0 || last_fixed > max_filters())
-    invalid("last_fixed=" + std::to_string(last_fixed) + " is not allowed: it must be in 0.." + std::to_string(max_filters()));
+    invalid("last_fixed=" + std::to_string(last_fixed) + " is not allowed: it must be in 0.." +
+            std::to_string(max_filters()));
   if (cin0 > (int64_t(1) << 20)) invalid("cin0=" + std::to_string(cin0) + " is too large");
   if (free_positions().empty()) invalid("the group has no free filter count to optimise");
   if (int64_t(free_positions().size()) * bits > 60000) invalid("the chromosome is too long (genes * bits > 60000)");
   int64_t kmax = 1;
   for (const auto& l : layers) {
     if (l.kh < 1 || l.kw < 1) invalid("filter sizes must be >= 1");
-    if (l.stride < 1 || l.stride > 64) invalid("stride=" + std::to_string(l.stride) + " is not allowed: it must be in 1..64");
+    if (l.stride < 1 || l.stride > 64)
+      invalid("stride=" + std::to_string(l.stride) + " is not allowed: it must be in 1..64");
     kmax = std::max(kmax, l.kh * l.kw);
   }
   // Overflow guard: the largest layer's MACs (and warps) must fit in int64 with room for the sum.
@@ -232,12 +237,12 @@ struct GeneSlot {
 struct Decoder {
   const Folded* folded;
   const GeneSlot* slots;
-  int64_t n;                        // genes
+  int64_t n;  // genes
   int bits;
   uint64_t mask;
   int32_t lo;
-  std::vector<int32_t> gene_of;     // per chain position: the gene, or -1 (fixed: base)
-  std::vector<int32_t> base;        // the chain with its fixed entries
+  std::vector<int32_t> gene_of;  // per chain position: the gene, or -1 (fixed: base)
+  std::vector<int32_t> base;     // the chain with its fixed entries
 
   // Fitness of one packed chromosome (chain: scratch of base.size() entries holding base's fixed entries).
   double operator()(const uint64_t* g, int32_t* chain) const {
@@ -284,8 +289,8 @@ AM_AVX512 inline __m512i chain_values(const Decoder& d, size_t p, const __m512i*
 
 AM_AVX512 void fitness8_avx512(const Decoder& d, const uint64_t* genes, int64_t W, int64_t i0, double* out) {
   const Folded& fo = *d.folded;
-  const __m512i row = _mm512_mullo_epi64(_mm512_add_epi64(_mm512_set1_epi64(i0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)),
-                                         _mm512_set1_epi64(W));
+  const __m512i row = _mm512_mullo_epi64(
+      _mm512_add_epi64(_mm512_set1_epi64(i0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)), _mm512_set1_epi64(W));
   __m512i words[kMaxVectorWords];
   for (int64_t k = 0; k < W; ++k) words[k] = gather64(_mm512_add_epi64(row, _mm512_set1_epi64(k)), genes, 8);
   __m512i m = _mm512_setzero_si512(), w = _mm512_setzero_si512();
@@ -318,8 +323,8 @@ AM_AVX512 void fitness8_avx512(const Decoder& d, const uint64_t* genes, int64_t 
   const __m512d mr = _mm512_set1_pd(fo.macs_real), wr = _mm512_set1_pd(fo.warps_real);
   const __m512d em = _mm512_abs_pd(_mm512_sub_pd(_mm512_cvtepi64_pd(m), mr));
   const __m512d ew = _mm512_abs_pd(_mm512_sub_pd(_mm512_cvtepi64_pd(w), wr));
-  _mm512_storeu_pd(out, _mm512_add_pd(_mm512_div_pd(_mm512_mul_pd(half, em), mr),
-                                      _mm512_div_pd(_mm512_mul_pd(half, ew), wr)));
+  _mm512_storeu_pd(
+      out, _mm512_add_pd(_mm512_div_pd(_mm512_mul_pd(half, em), mr), _mm512_div_pd(_mm512_mul_pd(half, ew), wr)));
 }
 
 bool has_avx512() {
@@ -382,14 +387,16 @@ void tournaments(uint64_t gk, int64_t begin, int64_t end, int64_t P, const uint6
 #ifdef AM_SYNTH_AVX512
 AM_AVX512 inline __m512i splitmix64x8(__m512i x) {
   x = _mm512_add_epi64(x, _mm512_set1_epi64(int64_t(0x9E3779B97F4A7C15ull)));
-  x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)), _mm512_set1_epi64(int64_t(0xBF58476D1CE4E5B9ull)));
-  x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)), _mm512_set1_epi64(int64_t(0x94D049BB133111EBull)));
+  x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 30)),
+                         _mm512_set1_epi64(int64_t(0xBF58476D1CE4E5B9ull)));
+  x = _mm512_mullo_epi64(_mm512_xor_si512(x, _mm512_srli_epi64(x, 27)),
+                         _mm512_set1_epi64(int64_t(0x94D049BB133111EBull)));
   return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
 }
 
 // tournaments() for the 8 children i0 .. i0 + 7: the same words, picks and (key, index) minimum.
-AM_AVX512 void tournaments8_avx512(uint64_t gk, int64_t i0, int64_t P, const uint64_t* key, int64_t* pa,
-                                   int64_t* pb, int t) {
+AM_AVX512 void tournaments8_avx512(uint64_t gk, int64_t i0, int64_t P, const uint64_t* key, int64_t* pa, int64_t* pb,
+                                   int t) {
   const __m512i ids = _mm512_add_epi64(_mm512_set1_epi64(i0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
   const __m512i base = _mm512_xor_si512(_mm512_set1_epi64(int64_t(gk)), _mm512_slli_epi64(ids, kSlotBits));
   const __m512i np = _mm512_set1_epi64(P);
@@ -400,11 +407,11 @@ AM_AVX512 void tournaments8_avx512(uint64_t gk, int64_t i0, int64_t P, const uin
     for (int k = 0; k < t; ++k) {
       const int h = side * t + k;
       const __m512i r = words[h >> 1];
-      const __m512i u = (h & 1) ? _mm512_srli_epi64(r, 32) : r;           // mul_epu32 reads the low 32 bits
+      const __m512i u = (h & 1) ? _mm512_srli_epi64(r, 32) : r;             // mul_epu32 reads the low 32 bits
       const __m512i cand = _mm512_srli_epi64(_mm512_mul_epu32(u, np), 32);  // (u * P) >> 32
       const __m512i ck = gather64(cand, key, 8);
-      const __mmask8 better = _mm512_cmplt_epu64_mask(ck, bk) |
-                              (_mm512_cmpeq_epu64_mask(ck, bk) & _mm512_cmplt_epi64_mask(cand, best));
+      const __mmask8 better =
+          _mm512_cmplt_epu64_mask(ck, bk) | (_mm512_cmpeq_epu64_mask(ck, bk) & _mm512_cmplt_epi64_mask(cand, best));
       best = _mm512_mask_blend_epi64(better, best, cand);
       bk = _mm512_mask_blend_epi64(better, bk, ck);
     }
@@ -421,8 +428,8 @@ AM_AVX512 void crossover8_avx512(uint64_t gk, int64_t i0, const uint64_t* G, int
   const __m512i base = _mm512_xor_si512(_mm512_set1_epi64(int64_t(gk)), _mm512_slli_epi64(ids, kSlotBits));
   const __m512i c = splitmix64x8(_mm512_xor_si512(base, _mm512_set1_epi64(slot_ctl)));
   _mm512_storeu_si512(ctl, c);
-  const __mmask8 keep = _mm512_cmpge_epu64_mask(_mm512_and_si512(c, _mm512_set1_epi64(0xFFFFFFFFll)),
-                                                _mm512_set1_epi64(int64_t(cthr)));
+  const __mmask8 keep =
+      _mm512_cmpge_epu64_mask(_mm512_and_si512(c, _mm512_set1_epi64(0xFFFFFFFFll)), _mm512_set1_epi64(int64_t(cthr)));
   const __m512i vw = _mm512_set1_epi64(W);
   const __m512i ra = _mm512_mullo_epi64(_mm512_loadu_si512(pa + i0), vw);
   const __m512i rb = _mm512_mullo_epi64(_mm512_loadu_si512(pb + i0), vw);
@@ -457,12 +464,14 @@ void tournament_pass(uint64_t gk, int64_t begin, int64_t P, const uint64_t* key,
 
 GaResult run_ga(const Problem& p, const GaOptions& o) {
   p.validate();
-  if (o.population > (1 << 30)) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be <= 2^30");
+  if (o.population > (1 << 30))
+    invalid("population=" + std::to_string(o.population) + " is not allowed: it must be <= 2^30");
   if (o.population < 2) invalid("population=" + std::to_string(o.population) + " is not allowed: it must be >= 2");
   if (o.generations < 0) invalid("generations=" + std::to_string(o.generations) + " is not allowed: it must be >= 0");
   if (o.tournament < 1 || o.tournament > 64)
     invalid("tournament=" + std::to_string(o.tournament) + " is not allowed: it must be in 1..64");
-  if (!(o.crossover >= 0.0 && o.crossover <= 1.0)) invalid("crossover=" + num(o.crossover) + " is not allowed: it must be in [0, 1]");
+  if (!(o.crossover >= 0.0 && o.crossover <= 1.0))
+    invalid("crossover=" + num(o.crossover) + " is not allowed: it must be in [0, 1]");
   // mutation < 0 asks for the default, 1 / genes; NaN fails both tests
   if (!(o.mutation < 0.0 || o.mutation <= 1.0))
     invalid("mutation=" + num(o.mutation) + " is not allowed: it must be in [0, 1]");
@@ -477,15 +486,16 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   const uint64_t last_mask = (B & 63) ? (uint64_t(1) << (B & 63)) - 1 : ~uint64_t(0);
   // Per individual, the buffers below: genes and next (W words each), two fitness arrays, two parents, the key,
   // the scratch and the elite index (8 bytes each), a flag (aimatrix.synth.synthesize.ga_bytes mirrors this).
-  cpu::require_host_memory(double(P) * (16.0 * double(W) + 57.0), "the GA's population=" + std::to_string(P) +
-                                                                       " of " + std::to_string(B) + "-bit chromosomes");
+  cpu::require_host_memory(double(P) * (16.0 * double(W) + 57.0), "the GA's population=" + std::to_string(P) + " of " +
+                                                                      std::to_string(B) + "-bit chromosomes");
   const double pmut = o.mutation < 0.0 ? 1.0 / double(n) : o.mutation;
   const Skipper skip(pmut / double(bits), B);
   const uint64_t cthr = uint64_t(o.crossover * 4294967296.0);
   const int64_t elite = o.elite < 0 ? std::max<int64_t>(1, P / 100) : o.elite;
   const int t = o.tournament;
   const uint32_t slot_ctl = uint32_t(t), slot_mask = uint32_t(t + 1), slot_mut = uint32_t(t + 1 + W);
-  if (int64_t(slot_mut) + B / 2 + 2 >= (int64_t(1) << kSlotBits)) invalid("the chromosome is too long for the random stream");
+  if (int64_t(slot_mut) + B / 2 + 2 >= (int64_t(1) << kSlotBits))
+    invalid("the chromosome is too long for the random stream");
   const std::vector<int32_t> base = p.chain_at(1);  // fixed entries in place
   const Folded folded(p);
   const int64_t lo = p.lower();
@@ -567,7 +577,8 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
           const double f = fit[i];
           if (int64_t(elite_idx.size()) == elite && !(f < worst)) continue;
           if (int64_t(elite_idx.size()) == elite) elite_idx.pop_back();
-          auto at = std::upper_bound(elite_idx.begin(), elite_idx.end(), f, [&](double x, int64_t j) { return x < fit[j]; });
+          auto at =
+              std::upper_bound(elite_idx.begin(), elite_idx.end(), f, [&](double x, int64_t j) { return x < fit[j]; });
           elite_idx.insert(at, i);
           if (int64_t(elite_idx.size()) == elite) worst = fit[elite_idx.back()];
         }
@@ -680,11 +691,13 @@ GaResult run_ga(const Problem& p, const GaOptions& o) {
   const int64_t b = best_of(fit);
   res.history.push_back(fit[b]);
   res.ga_chain = base;
-  for (int64_t j = 0; j < n; ++j) res.ga_chain[pos[j]] = decode(gene_at(&genes[b * W], j * bits, bits, mask), lo, upper[j]);
+  for (int64_t j = 0; j < n; ++j)
+    res.ga_chain[pos[j]] = decode(gene_at(&genes[b * W], j * bits, bits, mask), lo, upper[j]);
   res.ga_fitness = fit[b];
   res.chain = res.ga_chain;
   res.fitness = res.ga_fitness;
-  if (o.refine) res.refine_steps = refine(p, res.chain, res.fitness, o.refine_radius, o.refine_max_steps, res.evaluations);
+  if (o.refine)
+    res.refine_steps = refine(p, res.chain, res.fitness, o.refine_radius, o.refine_max_steps, res.evaluations);
   totals(p, res.chain.data(), res.macs, res.warps);
   return res;
 }

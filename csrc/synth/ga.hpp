@@ -50,9 +50,9 @@ struct GaOptions {
   double mutation = -1.0;  // probability per gene (a gene's bits mutate with mutation / bits each); < 0: 1 / genes
   int elite = -1;          // < 0: max(1, population / 100)
   bool refine = true;
-  int refine_radius = 3;   // pair moves try every (dj, dk) in [-r, r]^2
+  int refine_radius = 3;  // pair moves try every (dj, dk) in [-r, r]^2
   int refine_max_steps = 10000;
-  bool vectorize = true;   // AVX-512 passes where the CPU has them (the same results as the scalar code)
+  bool vectorize = true;  // AVX-512 passes where the CPU has them (the same results as the scalar code)
 };
 
 struct GaResult {
@@ -60,7 +60,7 @@ struct GaResult {
   std::vector<int32_t> ga_chain;  // the GA's best before refinement
   double fitness = 0.0, ga_fitness = 0.0;
   int64_t macs = 0, warps = 0;
-  std::vector<double> history;   // best fitness after each generation (index 0: initial population)
+  std::vector<double> history;  // best fitness after each generation (index 0: initial population)
   int64_t evaluations = 0;
   int refine_steps = 0;
 };
@@ -75,7 +75,6 @@ GaResult run_ga(const Problem& problem, const GaOptions& options);
 
 // Improve the free entries of `chain` in place by best-improvement local search
 // (single moves of +-1, +-2, +-4, ...; pair moves in [-radius, radius]^2); returns the accepted moves.
-int refine(const Problem& p, std::vector<int32_t>& chain, double& fit, int radius, int max_steps,
-           int64_t& evaluations);
+int refine(const Problem& p, std::vector<int32_t>& chain, double& fit, int radius, int max_steps, int64_t& evaluations);
 
 }  // namespace am::synth

@@ -34,19 +34,19 @@
 namespace am::synth {
 
 struct WarpModel {
-  int64_t tm = 32;    // output pixels per CTA tile
-  int64_t tn = 1;     // output channels per CTA tile
-  int64_t wpt = 1;    // warps per CTA
-  int64_t ctas = 1;   // split-K target: split while tiles < ctas
-  int64_t kc = 1;     // reduction depth per split
-  int64_t reduce = 0; // split-K reduction kernel: 0 none, 1 over M*N, 2 over M*N*split
-  int64_t bias = 0;   // 1: an elementwise kernel over the output
+  int64_t tm = 32;     // output pixels per CTA tile
+  int64_t tn = 1;      // output channels per CTA tile
+  int64_t wpt = 1;     // warps per CTA
+  int64_t ctas = 1;    // split-K target: split while tiles < ctas
+  int64_t kc = 1;      // reduction depth per split
+  int64_t reduce = 0;  // split-K reduction kernel: 0 none, 1 over M*N, 2 over M*N*split
+  int64_t bias = 0;    // 1: an elementwise kernel over the output
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-inline int64_t conv_macs(int64_t batch, int64_t hout, int64_t wout, int64_t cin, int64_t cout, int64_t kh,
-                         int64_t kw, int64_t groups = 1) {
+inline int64_t conv_macs(int64_t batch, int64_t hout, int64_t wout, int64_t cin, int64_t cout, int64_t kh, int64_t kw,
+                         int64_t groups = 1) {
   return batch * hout * wout * cout * (cin / groups) * kh * kw;
 }
 
@@ -84,7 +84,7 @@ struct Problem {
   int64_t min_filters = 1;          // the smallest filter count a gene decodes to
   std::vector<SynthLayer> layers;
   double macs_real = 0.0, warps_real = 0.0;
-  int bits = 10;                    // gene length: filter counts min_filters .. 2^bits - 1
+  int bits = 10;  // gene length: filter counts min_filters .. 2^bits - 1
 
   int64_t max_filters() const { return (int64_t(1) << bits) - 1; }
   // Throws std::invalid_argument naming the bad field.
@@ -137,7 +137,7 @@ inline double fitness(const Problem& p, const int32_t* chain) {
 // (no division in the loop), one 16-byte entry per N so that a layer costs one
 // cache line; the same integers as totals().
 struct Folded {
-  struct Entry {     // (ga.cpp's vectorised evaluation gathers it as two 64-bit words: keep the layout)
+  struct Entry {    // (ga.cpp's vectorised evaluation gathers it as two 64-bit words: keep the layout)
     int32_t tw;     // tiles(N) * wpt
     int32_t smax;   // max(1, ceil(ctas / tiles(N))): the split-K cap of the grid
     int32_t extra;  // the bias kernel's warps (0 without one)

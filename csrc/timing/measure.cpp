@@ -19,10 +19,9 @@ void StopRule::validate() const {
     throw std::invalid_argument(os.str());
   };
   // NaN and infinity refused by name (an infinite warm-up or budget never ends).
-  const std::pair<const char*, double> numbers[] = {{"target", target_rel_ci}, {"min_time", min_time_s},
-                                                    {"max_time", max_time_s}, {"warmup", warmup_s},
-                                                    {"warmup_max", warmup_max_s}, {"settle", settle_tol},
-                                                    {"min_sample_ms", min_sample_ms}};
+  const std::pair<const char*, double> numbers[] = {
+      {"target", target_rel_ci},    {"min_time", min_time_s}, {"max_time", max_time_s},        {"warmup", warmup_s},
+      {"warmup_max", warmup_max_s}, {"settle", settle_tol},   {"min_sample_ms", min_sample_ms}};
   for (auto [name, v] : numbers)
     if (!std::isfinite(v)) bad(name, v, "it must be a finite number");
   if (!(target_rel_ci > 0 && target_rel_ci < 1)) bad("target", target_rel_ci, "it must be in (0, 1)");
@@ -34,7 +33,8 @@ void StopRule::validate() const {
   if (!(warmup_max_s >= warmup_s)) bad("warmup_max", warmup_max_s, "it must be >= warmup");
   if (!(settle_tol > 0) || !(settle_window_s > 0)) bad("settle", settle_tol, "it must be > 0");
   if (warmup_min < 0 || warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= warmup_min >= 0");
-  if (repeat < 0 || repeat > max_repeat) bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
+  if (repeat < 0 || repeat > max_repeat)
+    bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
   if (!(min_sample_ms > 0)) bad("min_sample_ms", min_sample_ms, "it must be > 0");
   if (timer != "events" && timer != "cupti" && timer != "auto")
     throw std::invalid_argument("timer='" + timer + "' is not allowed: expected one of events, cupti, auto");
@@ -43,8 +43,9 @@ void StopRule::validate() const {
 
 void Sampler::choose_timer(const StopRule& rule, double /*est_ms*/) {
   if (rule.timer == "cupti")
-    throw UnsupportedError("timer='cupti' times GPU kernels: this benchmark is timed on the host clock "
-                           "(a CPU device, or launch overhead); use timer='events' or 'auto'");
+    throw UnsupportedError(
+        "timer='cupti' times GPU kernels: this benchmark is timed on the host clock "
+        "(a CPU device, or launch overhead); use timer='events' or 'auto'");
 }
 
 namespace {
@@ -119,7 +120,10 @@ Measurement run_measurement(Sampler& sampler, const StopRule& rule, Clock& clock
     const int n = int(m.samples_ms.size());
     if (n >= rule.min_samples && elapsed >= rule.min_time_s) {
       m.stats = compute_stats(m.samples_ms);
-      if (m.stats.rel_ci <= rule.target_rel_ci) { m.converged = true; break; }
+      if (m.stats.rel_ci <= rule.target_rel_ci) {
+        m.converged = true;
+        break;
+      }
     }
     if (n >= rule.max_samples || (elapsed >= rule.max_time_s && n >= 1)) break;
     // Chunks of about 20 ms amortise the host synchronisation per chunk.

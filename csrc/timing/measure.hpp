@@ -96,16 +96,16 @@ class Sampler {
 struct Measurement {
   std::vector<double> samples_ms;  // per launch
   Stats stats;
-  int repeat = 1;           // launches per sample
+  int repeat = 1;  // launches per sample
   int warmup_samples = 0;
-  double warmup_wall_s = 0; // wall time of the warm-up
-  bool settled = false;     // the warm-up ended because the times settled (not at warmup_max_s)
-  double wall_s = 0;        // wall time of the timed loop
-  bool converged = false;   // target_rel_ci was reached
-  std::string timer;        // "cuda-event", "cuda-graph", "cupti", "steady-clock"
+  double warmup_wall_s = 0;  // wall time of the warm-up
+  bool settled = false;      // the warm-up ended because the times settled (not at warmup_max_s)
+  double wall_s = 0;         // wall time of the timed loop
+  bool converged = false;    // target_rel_ci was reached
+  std::string timer;         // "cuda-event", "cuda-graph", "cupti", "steady-clock"
   std::string timer_requested = "events";
-  std::string timer_note;   // why the requested timer did not run
-  std::vector<double> event_samples_ms;  // under CUPTI: the event time of each sample
+  std::string timer_note;                        // why the requested timer did not run
+  std::vector<double> event_samples_ms;          // under CUPTI: the event time of each sample
   std::vector<double> sample_t0_s, sample_t1_s;  // steady-clock window of each sample (sample_windows)
   bool keep_samples = false;
   double pause_s = 0;

@@ -10,8 +10,9 @@ from .torch_compile import TorchCompile
 from .torch_eager import TorchEager
 from .torch_graph import TorchGraph
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (TorchEager(), TorchCompile(), TorchGraph(), OnnxRuntime(),
-                                                    TensorRT(), TensorFlow())}
+BACKENDS: dict[str, Backend] = {
+    b.name: b for b in (TorchEager(), TorchCompile(), TorchGraph(), OnnxRuntime(), TensorRT(), TensorFlow())
+}
 NAMES = tuple(BACKENDS)
 
 

@@ -29,15 +29,15 @@ TORCH_DTYPE = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float
 class ModelCase:
     """One model at one batch, dtype and device, ready for a backend to prepare."""
 
-    spec: Any                 # zoo.ModelSpec
-    module: nn.Module         # fp32, eval mode, on the device; a backend may convert it in place
-    steps: list[tuple]        # fp32 inputs on the device, one tuple per step
+    spec: Any  # zoo.ModelSpec
+    module: nn.Module  # fp32, eval mode, on the device; a backend may convert it in place
+    steps: list[tuple]  # fp32 inputs on the device, one tuple per step
     dtype: str
     device: Device
     size: str
     batch: int
     channels_last: bool
-    cache_key: str            # identifies the weights and shapes (model, size, batch, seed, kw, ...)
+    cache_key: str  # identifies the weights and shapes (model, size, batch, seed, kw, ...)
     cache_dir: Path
     options: dict = field(default_factory=dict)  # backend options (e.g. torch-compile's compile_mode)
 
@@ -56,30 +56,41 @@ class ModuleSpec:
     graph_capturable: bool = True
 
 
-def bare_case(name: str, module: nn.Module, inputs: tuple, *, dtype: str, device: Device, batch: int,
-              channels_last: bool = False, size: str = "", parts: tuple[str, ...] = ()) -> ModelCase:
+def bare_case(
+    name: str,
+    module: nn.Module,
+    inputs: tuple,
+    *,
+    dtype: str,
+    device: Device,
+    batch: int,
+    channels_last: bool = False,
+    size: str = "",
+    parts: tuple[str, ...] = (),
+) -> ModelCase:
     """A ModelCase for a module that is not in the zoo: one step, no cache (nothing is exported)."""
-    return ModelCase(ModuleSpec(name, parts), module, [inputs], dtype, device, size or name, batch, channels_last, "",
-                Path("."))
+    return ModelCase(
+        ModuleSpec(name, parts), module, [inputs], dtype, device, size or name, batch, channels_last, "", Path(".")
+    )
 
 
 @dataclass
 class Prepared:
     """A backend's runnable form of a ModelCase."""
 
-    run: Callable[[], Any]                      # one benchmark run (all steps), launched on ``stream``
+    run: Callable[[], Any]  # one benchmark run (all steps), launched on ``stream``
     collect: Callable[[], list[list[torch.Tensor]]]  # per step, the flat outputs
-    stream: int | None = None                   # cudaStream_t the work is launched on (None: legacy default)
-    info: dict = field(default_factory=dict)    # e.g. the execution provider actually used
-    metrics: dict = field(default_factory=dict) # extra figures for Result.metrics (e.g. compile_s, export_s)
+    stream: int | None = None  # cudaStream_t the work is launched on (None: legacy default)
+    info: dict = field(default_factory=dict)  # e.g. the execution provider actually used
+    metrics: dict = field(default_factory=dict)  # extra figures for Result.metrics (e.g. compile_s, export_s)
 
 
 class Backend:
     """Base class: a name, the Python module it needs, and ``prepare``."""
 
     name: str = ""
-    module_name: str | None = None   # what must be importable
-    package: str | None = None       # the pip package that provides it
+    module_name: str | None = None  # what must be importable
+    package: str | None = None  # the pip package that provides it
     needs_cuda: bool = False
 
     def import_module(self) -> ModuleType | None:
@@ -89,8 +100,10 @@ class Backend:
         try:
             return importlib.import_module(self.module_name)
         except ImportError as e:
-            raise UnsupportedError(f"backend={self.name!r} needs the {self.module_name!r} module, which is not "
-                                   f"installed: pip install {self.package} ({e})") from e
+            raise UnsupportedError(
+                f"backend={self.name!r} needs the {self.module_name!r} module, which is not "
+                f"installed: pip install {self.package} ({e})"
+            ) from e
 
     def installed(self) -> bool:
         try:
@@ -140,7 +153,8 @@ def cast_floats(t: torch.Tensor, dtype: torch.dtype, channels_last: bool = False
 
 def _tree_cast(tree: Any, dtype: torch.dtype) -> Any:
     return torch.utils._pytree.tree_map(
-        lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, tree)
+        lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, tree
+    )
 
 
 class InPrecision(nn.Module):

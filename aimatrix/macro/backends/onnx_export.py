@@ -26,7 +26,7 @@ import torch
 
 from ...errors import UnsupportedError
 from .. import _guard
-from .base import TORCH_DTYPE, ModelCase, CastIO, InPrecision, parts, replace_parts
+from .base import TORCH_DTYPE, CastIO, InPrecision, ModelCase, parts, replace_parts
 
 OPSET = 18
 
@@ -77,14 +77,25 @@ def export(case: ModelCase) -> Path:
     with _guard.captured(log) as f:
         for dynamo in (False, True):
             which = "dynamo" if dynamo else "torchscript"
-            f.write(f"==== {case.spec.name} ({case.size}, batch {case.batch}, {case.dtype}): torch.onnx.export "
-                    f"with the {which} exporter, opset {OPSET}, torch {torch.__version__}\n")
+            f.write(
+                f"==== {case.spec.name} ({case.size}, batch {case.batch}, {case.dtype}): torch.onnx.export "
+                f"with the {which} exporter, opset {OPSET}, torch {torch.__version__}\n"
+            )
             f.flush()
             t0 = time.perf_counter()
             try:
                 with torch.no_grad():
-                    torch.onnx.export(module, args, str(tmp), dynamo=dynamo, opset_version=OPSET,
-                                      do_constant_folding=True, external_data=False, verbose=False, **names)
+                    torch.onnx.export(
+                        module,
+                        args,
+                        str(tmp),
+                        dynamo=dynamo,
+                        opset_version=OPSET,
+                        do_constant_folding=True,
+                        external_data=False,
+                        verbose=False,
+                        **names,
+                    )
                 os.replace(tmp, path)  # atomic: a concurrent run never sees half a file
                 f.write(f"==== exported in {time.perf_counter() - t0:.1f} s: {path}\n")
                 return path
@@ -94,5 +105,6 @@ def export(case: ModelCase) -> Path:
             finally:
                 if tmp.exists():
                     tmp.unlink()
-    raise UnsupportedError(f"torch.onnx.export of {case.spec.name!r} ({case.dtype}) failed: " + "; ".join(errors)
-                           + f" (full log: {log})")
+    raise UnsupportedError(
+        f"torch.onnx.export of {case.spec.name!r} ({case.dtype}) failed: " + "; ".join(errors) + f" (full log: {log})"
+    )

@@ -20,8 +20,14 @@ from .. import _guard
 from . import onnx_export
 from .base import Backend, ModelCase, Prepared
 
-_NP = {torch.float32: np.float32, torch.float16: np.float16, torch.int64: np.int64, torch.int32: np.int32,
-       torch.bool: np.bool_, torch.uint8: np.uint8}
+_NP = {
+    torch.float32: np.float32,
+    torch.float16: np.float16,
+    torch.int64: np.int64,
+    torch.int32: np.int32,
+    torch.bool: np.bool_,
+    torch.uint8: np.uint8,
+}
 
 
 class OnnxRuntime(Backend):
@@ -33,22 +39,37 @@ class OnnxRuntime(Backend):
         available = ort.get_available_providers()
         if not case.device.is_cuda:
             if case.dtype == "bf16":
-                raise UnsupportedError(f"onnxruntime {ort.__version__}'s CPU execution provider has no bf16 kernels "
-                                       "(Conv, Gemm, MatMul): use dtype='fp32' or 'fp16' on the CPU")
+                raise UnsupportedError(
+                    f"onnxruntime {ort.__version__}'s CPU execution provider has no bf16 kernels "
+                    "(Conv, Gemm, MatMul): use dtype='fp32' or 'fp16' on the CPU"
+                )
             return ["CPUExecutionProvider"]
         idx = case.device.index
         chosen = []
         if "TensorrtExecutionProvider" in available:
-            chosen.append(("TensorrtExecutionProvider", {
-                "device_id": idx, "trt_fp16_enable": case.dtype in ("fp16", "bf16"),
-                "trt_engine_cache_enable": True,
-                "trt_engine_cache_path": str(onnx_export.onnx_path(case).parent / "ort-trt")}))
+            chosen.append(
+                (
+                    "TensorrtExecutionProvider",
+                    {
+                        "device_id": idx,
+                        "trt_fp16_enable": case.dtype in ("fp16", "bf16"),
+                        "trt_engine_cache_enable": True,
+                        "trt_engine_cache_path": str(onnx_export.onnx_path(case).parent / "ort-trt"),
+                    },
+                )
+            )
         if "CUDAExecutionProvider" in available:
-            chosen.append(("CUDAExecutionProvider", {"device_id": idx, "use_tf32": int(case.dtype == "tf32"),
-                                                     "cudnn_conv_algo_search": "EXHAUSTIVE"}))
+            chosen.append(
+                (
+                    "CUDAExecutionProvider",
+                    {"device_id": idx, "use_tf32": int(case.dtype == "tf32"), "cudnn_conv_algo_search": "EXHAUSTIVE"},
+                )
+            )
         if not chosen:
-            raise UnsupportedError(f"onnxruntime {ort.__version__} has no CUDA execution provider (available: "
-                                   f"{', '.join(available)}): pip install onnxruntime-gpu")
+            raise UnsupportedError(
+                f"onnxruntime {ort.__version__} has no CUDA execution provider (available: "
+                f"{', '.join(available)}): pip install onnxruntime-gpu"
+            )
         return chosen + ["CPUExecutionProvider"]
 
     def check(self, case: ModelCase) -> None:
@@ -68,8 +89,9 @@ class OnnxRuntime(Backend):
         try:
             sess = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception as e:  # noqa: BLE001 - e.g. no kernel for a dtype on this EP
-            raise UnsupportedError(f"onnxruntime cannot load {case.spec.name!r} in {case.dtype}: "
-                                   f"{_guard.summary(e, 400)}") from e
+            raise UnsupportedError(
+                f"onnxruntime cannot load {case.spec.name!r} in {case.dtype}: {_guard.summary(e, 400)}"
+            ) from e
         kind = "cuda" if case.device.is_cuda else "cpu"
         names = [i.name for i in sess.get_inputs()]
         outputs = [o.name for o in sess.get_outputs()]
@@ -91,12 +113,22 @@ class OnnxRuntime(Backend):
         def collect():
             run()
             return [[torch.from_numpy(np.asarray(v.numpy())) for v in b.get_outputs()] for b in bindings]
+
         try:
             run()
         except Exception as e:  # noqa: BLE001
-            raise UnsupportedError(f"onnxruntime cannot run {case.spec.name!r} in {case.dtype}: "
-                                   f"{_guard.summary(e, 400)}") from e
+            raise UnsupportedError(
+                f"onnxruntime cannot run {case.spec.name!r} in {case.dtype}: {_guard.summary(e, 400)}"
+            ) from e
         # run_with_iobinding returns when the device work is done, so the timer's default-stream events bracket it.
-        return Prepared(run, collect, info={"onnxruntime": ort.__version__, "provider": sess.get_providers()[0],
-                                            "onnx_file": str(path), "_keep": keep},
-                        metrics={"export_s": export_s})
+        return Prepared(
+            run,
+            collect,
+            info={
+                "onnxruntime": ort.__version__,
+                "provider": sess.get_providers()[0],
+                "onnx_file": str(path),
+                "_keep": keep,
+            },
+            metrics={"export_s": export_s},
+        )

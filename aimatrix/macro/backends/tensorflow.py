@@ -28,8 +28,9 @@ class TensorFlow(Backend):
     def check(self, case: ModelCase) -> None:
         super().check(case)
         if case.spec.name not in APPS:
-            raise UnsupportedError(f"backend='tensorflow' has Keras definitions of {', '.join(APPS)} only, "
-                                   f"not {case.spec.name!r}")
+            raise UnsupportedError(
+                f"backend='tensorflow' has Keras definitions of {', '.join(APPS)} only, not {case.spec.name!r}"
+            )
 
     def prepare(self, case: ModelCase) -> Prepared:
         tf = self.import_module()
@@ -60,5 +61,6 @@ class TensorFlow(Backend):
 
         def collect():
             return [[torch.from_numpy(np.asarray(fn(x), dtype=np.float32))]]
+
         run()
         return Prepared(run, collect, info={"tensorflow": tf.__version__, "reference": torch.from_numpy(ref)})

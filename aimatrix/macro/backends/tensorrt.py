@@ -56,8 +56,15 @@ class TensorRT(Backend):
 
     def prepare(self, case: ModelCase) -> Prepared:
         trt = self.import_module()
-        types = {trt.float32: torch.float32, trt.float16: torch.float16, trt.bfloat16: torch.bfloat16,
-                 trt.int32: torch.int32, trt.int64: torch.int64, trt.bool: torch.bool, trt.int8: torch.int8}
+        types = {
+            trt.float32: torch.float32,
+            trt.float16: torch.float16,
+            trt.bfloat16: torch.bfloat16,
+            trt.int32: torch.int32,
+            trt.int64: torch.int64,
+            trt.bool: torch.bool,
+            trt.int8: torch.int8,
+        }
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(self.engine(trt, case))
         context = engine.create_execution_context()
@@ -73,8 +80,9 @@ class TensorRT(Backend):
             for n in outputs:
                 shape = tuple(context.get_tensor_shape(n))
                 if any(d < 0 for d in shape):
-                    raise UnsupportedError(f"backend='tensorrt' does not run {case.spec.name!r}: output {n!r} has a "
-                                           "data-dependent shape")
+                    raise UnsupportedError(
+                        f"backend='tensorrt' does not run {case.spec.name!r}: output {n!r} has a data-dependent shape"
+                    )
                 bound[n] = torch.empty(shape, dtype=types[engine.get_tensor_dtype(n)], device=dev)
             step_io.append(bound)
         stream = torch.cuda.Stream(device=dev)
@@ -89,4 +97,5 @@ class TensorRT(Backend):
             run()
             stream.synchronize()
             return [[bound[n].clone() for n in outputs] for bound in step_io]
+
         return Prepared(run, collect, stream=stream.cuda_stream, info={"tensorrt": trt.__version__})

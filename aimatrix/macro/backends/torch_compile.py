@@ -41,6 +41,7 @@ MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagrap
 
 def _graph_breaks() -> dict[str, int]:
     from torch._dynamo.utils import counters
+
     return dict(counters["graph_break"])
 
 

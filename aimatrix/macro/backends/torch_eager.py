@@ -20,7 +20,9 @@ class TorchEager(Backend):
     module_name = "torch"
     package = "torch"
 
-    def convert(self, case: ModelCase) -> tuple[nn.Module, list[tuple], Callable[[], contextlib.AbstractContextManager]]:
+    def convert(
+        self, case: ModelCase
+    ) -> tuple[nn.Module, list[tuple], Callable[[], contextlib.AbstractContextManager]]:
         """The module and inputs in the case's dtype and memory format, and the context to call them in."""
         dt = TORCH_DTYPE[case.dtype]
         module = case.module
@@ -29,8 +31,9 @@ class TorchEager(Backend):
             module = module.to(dt)
         if case.channels_last:
             module = module.to(memory_format=torch.channels_last)
-        steps = [tuple(cast_floats(t, torch.float32 if autocast else dt, case.channels_last) for t in s)
-                 for s in case.steps]
+        steps = [
+            tuple(cast_floats(t, torch.float32 if autocast else dt, case.channels_last) for t in s) for s in case.steps
+        ]
         kind = case.torch_device.type
 
         def ctx() -> contextlib.AbstractContextManager:
@@ -39,6 +42,7 @@ class TorchEager(Backend):
             if autocast:  # cache off: required for CUDA-graph capture, harmless otherwise
                 stack.enter_context(torch.autocast(kind, dtype=dt, cache_enabled=False))
             return stack
+
         return module, steps, ctx
 
     def wrap(self, module: nn.Module, case: ModelCase) -> nn.Module:
@@ -57,6 +61,7 @@ class TorchEager(Backend):
         def collect() -> list[list[torch.Tensor]]:
             with ctx():
                 return [flat(fn(*s)) for s in steps]
+
         self.warm_up(run)
         return Prepared(run, collect, info={"torch": torch.__version__})
 

@@ -52,8 +52,10 @@ class GraphedPart(nn.Module):
         key = (str(spec), _signature(leaves))
         if key not in self.graphs:
             if not self.capturing:
-                raise UnsupportedError("backend='torch-graph': a captured part was called with inputs of a shape it "
-                                       "was not captured for (its shapes depend on the data)")
+                raise UnsupportedError(
+                    "backend='torch-graph': a captured part was called with inputs of a shape it "
+                    "was not captured for (its shapes depend on the data)"
+                )
             static = [t.clone() if isinstance(t, torch.Tensor) else t for t in leaves]
             a, kw = tree_unflatten(static, spec)
             graph = torch.cuda.CUDAGraph()
@@ -74,12 +76,15 @@ class TorchGraph(TorchEager):
 
     def check(self, case: ModelCase) -> None:
         if not case.device.is_cuda:
-            raise UnsupportedError(f"backend='torch-graph' captures a CUDA graph and needs a CUDA device, not {case.device}")
+            raise UnsupportedError(
+                f"backend='torch-graph' captures a CUDA graph and needs a CUDA device, not {case.device}"
+            )
         super().check(case)
         if not case.spec.graph_capturable and not parts(case):
             raise UnsupportedError(
                 f"backend='torch-graph' cannot capture {case.spec.name!r}: its forward synchronises with the host, "
-                "which CUDA graphs forbid; use backend='torch' or 'torch-compile'")
+                "which CUDA graphs forbid; use backend='torch' or 'torch-compile'"
+            )
 
     def prepare(self, case: ModelCase) -> Prepared:
         if not case.spec.graph_capturable:
@@ -104,6 +109,7 @@ class TorchGraph(TorchEager):
             graph.replay()
             torch.cuda.synchronize()
             return [[t.clone() for t in flat(o)] for o in outs]
+
         # The graph replays on the stream current at replay time: torch's default (legacy) stream.
         return Prepared(graph.replay, collect, info={"torch": torch.__version__, "graph": "whole model"})
 
@@ -116,12 +122,14 @@ class TorchGraph(TorchEager):
         def graph_part(m: nn.Module) -> nn.Module:
             graphed.append(GraphedPart(m, pool))
             return graphed[-1]
+
         replace_parts(module, parts(case), graph_part)
 
         def run() -> None:
             with ctx():
                 for s in steps:
                     module(*s)
+
         for _ in range(WARMUP_CALLS):
             run()
         for g in graphed:
@@ -137,6 +145,10 @@ class TorchGraph(TorchEager):
         def collect() -> list[list[torch.Tensor]]:
             with ctx():
                 return [[t.clone() for t in flat(module(*s))] for s in steps]
-        info = {"torch": torch.__version__, "graph": "parts: " + ", ".join(parts(case)),
-                "graphs": sum(len(g.graphs) for g in graphed)}
+
+        info = {
+            "torch": torch.__version__,
+            "graph": "parts: " + ", ".join(parts(case)),
+            "graphs": sum(len(g.graphs) for g in graphed),
+        }
         return Prepared(run, collect, info=info)
