@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _defs(cpp: str) -> set[str]:
-    return set(re.findall(r'm\.def\("(\w+)"', (ROOT / "csrc" / "bindings" / cpp).read_text()))
+    return set(re.findall(r'm\.def\(\s*"(\w+)"', (ROOT / "csrc" / "bindings" / cpp).read_text()))
 
 
 def _stub_functions(text: str) -> set[str]:
