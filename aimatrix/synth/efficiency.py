@@ -46,21 +46,7 @@ KINDS = ("real", "grid")
 
 def real_key(x: Any) -> tuple:
     """The shape of a real conv (a workload Layer), batch left out: the configuration holds it."""
-    return (
-        x.cin,
-        x.cout,
-        x.kh,
-        x.kw,
-        x.stride_h,
-        x.stride_w,
-        x.pad_h,
-        x.pad_w,
-        x.dil_h,
-        x.dil_w,
-        x.groups,
-        x.in_h,
-        x.in_w,
-    )
+    return x.conv_shape()
 
 
 def grid_key(kh: int, kw: int, stride: int, h: int, w: int) -> tuple:

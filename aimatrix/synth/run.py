@@ -236,23 +236,9 @@ def _verify_conv(conv, x, dtype: str, shape: tuple) -> None:
 
 
 def _real_shape(x: Layer) -> tuple:
-    return (
-        x.cin,
-        x.cout,
-        x.kh,
-        x.kw,
-        x.stride_h,
-        x.stride_w,
-        x.pad_h,
-        x.pad_w,
-        x.dil_h,
-        x.dil_w,
-        x.groups,
-        x.batch,
-        x.in_h,
-        x.in_w,
-        False,
-    )
+    """_conv_time's shape of a real conv: its shape with the batch after the groups, and explicit padding."""
+    shape = x.conv_shape()
+    return (*shape[:11], x.batch, *shape[11:], False)
 
 
 def fidelity(

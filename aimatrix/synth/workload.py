@@ -62,6 +62,12 @@ class Layer:
         s = f"{self.stride_h}" if self.stride_h == self.stride_w else f"{self.stride_h}x{self.stride_w}"
         return f"{self.kh}x{self.kw}/{s}"
 
+    def conv_shape(self) -> tuple:
+        """What makes two convs the same, batch left out: channels, kernel, stride, padding, dilation, groups,
+        input size."""
+        return (self.cin, self.cout, self.kh, self.kw, self.stride_h, self.stride_w, self.pad_h, self.pad_w,
+                self.dil_h, self.dil_w, self.groups, self.in_h, self.in_w)  # fmt: skip
+
     def to_dict(self) -> dict:
         return asdict(self)
 
