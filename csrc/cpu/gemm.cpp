@@ -112,7 +112,11 @@ void kernel_generic(int kc, const float* __restrict a, const float* __restrict b
 }
 
 using Kernel = void (*)(int, const float*, const float*, float*, int64_t, bool);
-const Kernel kernel = __builtin_cpu_supports("avx512f") ? kernel_avx512 : kernel_generic;
+Kernel pick_kernel() {
+  __builtin_cpu_init();  // static initialisers may run before libgcc's CPU detection
+  return __builtin_cpu_supports("avx512f") ? kernel_avx512 : kernel_generic;
+}
+const Kernel kernel = pick_kernel();
 
 // One MR x NR tile of C: in place when whole, through a scratch tile at the edges.
 void tile(int kc, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols, bool accumulate) {
