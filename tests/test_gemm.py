@@ -8,7 +8,9 @@ import aimatrix as am
 from aimatrix import _native
 
 
-@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 33, 129), (129, 7, 33), (33, 129, 7), (65, 17, 300)])
+@pytest.mark.parametrize(
+    "m, n, k", [(1, 1, 1), (7, 33, 129), (129, 7, 33), (33, 129, 7), (65, 17, 300), (250, 4100, 300)]
+)  # the last crosses every cache block (MC, NC, KC)
 @pytest.mark.parametrize("trans_a, trans_b", list(itertools.product([False, True], repeat=2)))
 def test_cpu_gemm_odd_shapes_and_transposes(m, n, k, trans_a, trans_b, fast):
     r = am.gemm(m, n, k, trans_a=trans_a, trans_b=trans_b, device="cpu", backend="cpu", **fast)

@@ -17,7 +17,7 @@ namespace {
 }  // namespace
 
 GemmBackend gemm_backend(const std::string& name, const std::string& library) {
-  if (name == "cpu") return {"cpu", "blocked-omp-sgemm", sgemm};
+  if (name == "cpu") return {"cpu", sgemm_kernel(), sgemm};
   if (name == "openblas") return openblas_gemm(library);
   if (name == "onednn") return onednn_gemm(library);
   unknown("gemm", name, "cpu, openblas, onednn");

@@ -1,10 +1,15 @@
 #include "cpu/gemm.hpp"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <new>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "common/rng.hpp"
 #include "cpu/host_memory.hpp"
@@ -14,82 +19,173 @@
 namespace am::cpu {
 namespace {
 
-constexpr int MR = 4, NR = 16;                // register tile
-constexpr int MC = 128, KC = 256, NC = 2048;  // cache blocks (L2: A block, L3: B panel)
+// GotoBLAS/BLIS structure: for each NC-wide panel of op(B) and KC-deep slice, pack the B panel
+// ([nc/NR][kc][NR]), then for each MC-tall block of op(A) pack it ([mc/MR][kc][MR]) and run the
+// microkernel over its tiles; the microkernel keeps an MR x NR tile of C in registers (12 x 32 fp32:
+// 24 zmm accumulators) and streams both packed panels. The threads split C into column (else row)
+// ranges and each runs this on its own range with its own buffers: no barrier inside, so a thread
+// that another process delays on a shared CPU holds up no one until the end (packing A twice costs
+// m*k, nothing beside the m*n*k/threads of each).
+constexpr int MR = 12, NR = 32;
+constexpr int KC = 256, MC = 240, NC = 4096;  // B micro-panel (32 KiB) in L1, A block (240 KiB) in L2, B panel in L3
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as [mc/MR][kc][MR], zero-padded.
 void pack_a(const GemmSpec& s, const float* a, int64_t b, int64_t i0, int mc, int64_t p0, int kc, float* dst) {
-  for (int ib = 0; ib < mc; ib += MR)
-    for (int p = 0; p < kc; ++p)
+  const int strips = (mc + MR - 1) / MR;
+  for (int st = 0; st < strips; ++st) {
+    float* d = dst + size_t(st) * kc * MR;
+    const int rows = std::min(MR, mc - st * MR);
+    if (!s.trans_a) {  // rows of A are contiguous in k
       for (int r = 0; r < MR; ++r) {
-        const int64_t i = i0 + ib + r;
-        *dst++ = (ib + r < mc) ? a[s.a_index(b, i, p0 + p)] : 0.0f;
+        const float* src = r < rows ? a + s.a_index(b, i0 + st * MR + r, p0) : nullptr;
+        for (int p = 0; p < kc; ++p) d[p * MR + r] = src ? src[p] : 0.0f;
       }
+    } else {  // A stored [k][m]: MR consecutive elements per k
+      for (int p = 0; p < kc; ++p) {
+        const float* src = a + s.a_index(b, i0 + st * MR, p0 + p);
+        for (int r = 0; r < MR; ++r) d[p * MR + r] = r < rows ? src[r] : 0.0f;
+      }
+    }
+  }
 }
 
 // Packs op(B)[p0:p0+kc, j0:j0+nc] as [nc/NR][kc][NR], zero-padded.
 void pack_b(const GemmSpec& s, const float* bm, int64_t b, int64_t p0, int kc, int64_t j0, int nc, float* dst) {
-  for (int jb = 0; jb < nc; jb += NR)
-    for (int p = 0; p < kc; ++p)
-      for (int q = 0; q < NR; ++q) {
-        const int64_t j = j0 + jb + q;
-        *dst++ = (jb + q < nc) ? bm[s.b_index(b, p0 + p, j)] : 0.0f;
+  const int strips = (nc + NR - 1) / NR;
+  for (int st = 0; st < strips; ++st) {
+    float* d = dst + size_t(st) * kc * NR;
+    const int cols = std::min(NR, nc - st * NR);
+    if (!s.trans_b) {  // rows of B are contiguous in n
+      for (int p = 0; p < kc; ++p) {
+        const float* src = bm + s.b_index(b, p0 + p, j0 + st * NR);
+        for (int q = 0; q < NR; ++q) d[p * NR + q] = q < cols ? src[q] : 0.0f;
       }
+    } else {  // B stored [n][k]
+      for (int q = 0; q < NR; ++q) {
+        const float* src = q < cols ? bm + s.b_index(b, p0, j0 + st * NR + q) : nullptr;
+        for (int p = 0; p < kc; ++p) d[p * NR + q] = src ? src[p] : 0.0f;
+      }
+    }
+  }
 }
 
-// acc[MR][NR] = sum_p a[p][MR] x b[p][NR]; vectorised per ISA at load time.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void micro_kernel(int kc, const float* __restrict a,
-                                                                               const float* __restrict bp,
-                                                                               float* __restrict acc) {
-  float c[MR][NR] = {};
-  for (int p = 0; p < kc; ++p) {
-    const float* brow = bp + p * NR;
+// c[MR][NR] (row stride ldc) = (accumulate ? c : 0) + a-panel x b-panel; every tile is whole here.
+__attribute__((target("avx512f"))) void kernel_avx512(int kc, const float* __restrict a, const float* __restrict b,
+                                                      float* c, int64_t ldc, bool accumulate) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int p = 0; p < kc; ++p, a += MR, b += NR) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(cr));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(cr + 16));
+    }
+    _mm512_storeu_ps(cr, acc[r][0]);
+    _mm512_storeu_ps(cr + 16, acc[r][1]);
+  }
+}
+
+// The portable kernel (CPUs without AVX-512): the same contract, vectorised by the compiler per ISA.
+__attribute__((target_clones("avx2", "default"))) void kernel_generic(int kc, const float* __restrict a,
+                                                                      const float* __restrict b, float* c, int64_t ldc,
+                                                                      bool accumulate) {
+  float acc[MR][NR] = {};
+  for (int p = 0; p < kc; ++p)
     for (int r = 0; r < MR; ++r) {
       const float av = a[p * MR + r];
 #pragma omp simd
-      for (int q = 0; q < NR; ++q) c[r][q] += av * brow[q];
+      for (int q = 0; q < NR; ++q) acc[r][q] += av * b[p * NR + q];
+    }
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NR; ++q) c[r * ldc + q] = (accumulate ? c[r * ldc + q] : 0.0f) + acc[r][q];
+}
+
+using Kernel = void (*)(int, const float*, const float*, float*, int64_t, bool);
+Kernel pick_kernel() {
+  __builtin_cpu_init();  // static initialisers may run before libgcc's CPU detection
+  return __builtin_cpu_supports("avx512f") ? kernel_avx512 : kernel_generic;
+}
+const Kernel kernel = pick_kernel();
+
+// One MR x NR tile of C: in place when whole, through a scratch tile at the edges.
+void tile(int kc, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols, bool accumulate) {
+  if (rows == MR && cols == NR) return kernel(kc, a, b, c, ldc, accumulate);
+  alignas(64) float t[MR * NR];
+  for (int r = 0; r < rows; ++r)
+    for (int q = 0; q < cols; ++q) t[r * NR + q] = c[r * ldc + q];
+  kernel(kc, a, b, t, NR, accumulate);
+  for (int r = 0; r < rows; ++r)
+    for (int q = 0; q < cols; ++q) c[r * ldc + q] = t[r * NR + q];
+}
+
+// 64-byte aligned scratch (the kernel's aligned loads of packed B).
+struct Aligned {
+  float* p = nullptr;
+  explicit Aligned(size_t n) : p(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t(64)))) {}
+  ~Aligned() { ::operator delete[](p, std::align_val_t(64)); }
+};
+
+// C[i_lo:i_hi, j_lo:j_hi] of every batch, serially, with the caller's packing buffers.
+void sgemm_range(const GemmSpec& s, const float* a, const float* bm, float* c, int64_t i_lo, int64_t i_hi, int64_t j_lo,
+                 int64_t j_hi, float* apack, float* bpack) {
+  for (int64_t b = 0; b < s.batch; ++b) {
+    float* cb = c + b * s.c_elems();
+    for (int64_t j0 = j_lo; j0 < j_hi; j0 += NC) {
+      const int nc = int(std::min<int64_t>(NC, j_hi - j0));
+      for (int64_t p0 = 0; p0 < s.k; p0 += KC) {
+        const int kc = int(std::min<int64_t>(KC, s.k - p0));
+        pack_b(s, bm, b, p0, kc, j0, nc, bpack);
+        for (int64_t i0 = i_lo; i0 < i_hi; i0 += MC) {
+          const int mc = int(std::min<int64_t>(MC, i_hi - i0));
+          pack_a(s, a, b, i0, mc, p0, kc, apack);
+          for (int jr = 0; jr < nc; jr += NR)
+            for (int ir = 0; ir < mc; ir += MR)
+              tile(kc, apack + size_t(ir) * kc, bpack + size_t(jr) * kc, cb + (i0 + ir) * s.n + j0 + jr, s.n,
+                   std::min(MR, mc - ir), std::min(NR, nc - jr), p0 > 0);
+        }
+      }
     }
   }
-  for (int r = 0; r < MR; ++r)
-    for (int q = 0; q < NR; ++q) acc[r * NR + q] = c[r][q];
 }
 
 }  // namespace
 
+const char* sgemm_kernel() {
+  return kernel == kernel_avx512 ? "packed-omp-sgemm (avx512 12x32)" : "packed-omp-sgemm (portable 12x32)";
+}
+
 void sgemm(const GemmSpec& s, const float* a, const float* bm, float* c) {
-  const int64_t row_blocks = (s.m + MC - 1) / MC;
 #pragma omp parallel
   {
-    // Packing buffers sized to the problem (rounded up to whole register tiles).
-    const int64_t mc_max = (std::min<int64_t>(MC, s.m) + MR - 1) / MR * MR;
-    const int64_t nc_max = (std::min<int64_t>(NC, s.n) + NR - 1) / NR * NR;
-    std::vector<float> apack(size_t(mc_max * std::min<int64_t>(KC, s.k))),
-        bpack(size_t(nc_max * std::min<int64_t>(KC, s.k)));
-    float acc[MR * NR];
-#pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t b = 0; b < s.batch; ++b)
-      for (int64_t ib = 0; ib < row_blocks; ++ib) {
-        const int64_t i0 = ib * MC;
-        const int mc = int(std::min<int64_t>(MC, s.m - i0));
-        float* crow = c + b * s.c_elems();
-        for (int64_t j0 = 0; j0 < s.n; j0 += NC) {
-          const int nc = int(std::min<int64_t>(NC, s.n - j0));
-          for (int64_t p0 = 0; p0 < s.k; p0 += KC) {
-            const int kc = int(std::min<int64_t>(KC, s.k - p0));
-            pack_a(s, a, b, i0, mc, p0, kc, apack.data());
-            pack_b(s, bm, b, p0, kc, j0, nc, bpack.data());
-            for (int jr = 0; jr < nc; jr += NR)
-              for (int ir = 0; ir < mc; ir += MR) {
-                micro_kernel(kc, apack.data() + size_t(ir) * kc, bpack.data() + size_t(jr) * kc, acc);
-                for (int r = 0; r < MR && ir + r < mc; ++r)
-                  for (int q = 0; q < NR && jr + q < nc; ++q) {
-                    float& out = crow[(i0 + ir + r) * s.n + j0 + jr + q];
-                    out = (p0 == 0 ? 0.0f : out) + acc[r * NR + q];
-                  }
-              }
-          }
-        }
-      }
+#ifdef _OPENMP
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+    const int64_t nt = 1, t = 0;
+#endif
+    // Whole register tiles per thread: columns when there are enough NR-wide strips, else rows.
+    const bool by_cols = (s.n + NR - 1) / NR >= nt;
+    const int64_t unit = by_cols ? NR : MR, len = by_cols ? s.n : s.m;
+    const int64_t units = (len + unit - 1) / unit, per = (units + nt - 1) / nt;
+    const int64_t lo = std::min(len, t * per * unit), hi = std::min(len, (t + 1) * per * unit);
+    if (lo < hi) {
+      const int64_t rows = by_cols ? s.m : hi - lo, cols = by_cols ? hi - lo : s.n;
+      const int64_t kc = std::min<int64_t>(KC, s.k);
+      Aligned apack(size_t((std::min<int64_t>(MC, rows) + MR - 1) / MR * MR * kc)),
+          bpack(size_t((std::min<int64_t>(NC, cols) + NR - 1) / NR * NR * kc));
+      if (by_cols) sgemm_range(s, a, bm, c, 0, s.m, lo, hi, apack.p, bpack.p);
+      else sgemm_range(s, a, bm, c, lo, hi, 0, s.n, apack.p, bpack.p);
+    }
   }
 }
 

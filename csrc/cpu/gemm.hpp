@@ -1,4 +1,4 @@
-// CPU GEMM: our own cache-blocked, OpenMP-parallel fp32 kernel and its runner.
+// CPU GEMM: our own packed, cache-blocked, OpenMP-parallel fp32 kernel and its runner.
 #pragma once
 #include "common/gemm_spec.hpp"
 #include "common/run_result.hpp"
@@ -8,6 +8,7 @@ namespace am::cpu {
 
 // C = op(A) op(B) for every batch (row-major, see GemmSpec). fp32 only.
 void sgemm(const GemmSpec& s, const float* a, const float* b, float* c);
+const char* sgemm_kernel();  // which microkernel sgemm runs on this CPU
 
 // Fill, run `be` once, verify against float64, then time it. cold=true evicts the
 // caches (writes a buffer larger than the last-level cache) before each sample.
