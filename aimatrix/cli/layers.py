@@ -8,7 +8,7 @@ from ..device import resolve
 from ..suite.case import Case
 from ..suite.micro import est_seconds
 from .common import Command, run_suite, timing_of
-from .options import SUITE, csv_list, lazy
+from .options import SUITE, add_framework_dtype, csv_list, lazy
 
 
 def _known() -> list[str]:
@@ -26,12 +26,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="layer names at their default shapes, or a model's name for the layers of its catalogue "
         "(e.g. lstm,attention or deepspeech); default: the whole catalogue",
     )
-    p.add_argument(
-        "--dtype",
-        type=csv_list(lazy("aimatrix.macro.backends.base", "DTYPES")),
-        default=["fp32"],
-        help="comma list of fp32, tf32, fp16, bf16 (default fp32)",
-    )
+    add_framework_dtype(p)
     p.add_argument(
         "--backend",
         type=csv_list(lazy("aimatrix.layers", "LAYER_BACKENDS")),

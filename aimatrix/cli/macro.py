@@ -9,7 +9,7 @@ from ..device import resolve
 from ..suite.case import Case
 from ..suite.micro import est_seconds
 from .common import Command, run_suite, timing_of
-from .options import SUITE, csv_list, int_list, lazy, positive_float, positive_int
+from .options import SUITE, add_framework_dtype, csv_list, int_list, lazy, positive_float, positive_int
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -20,12 +20,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="comma list of zoo models (default: all; `aimatrix info` lists them)",
     )
     p.add_argument("--batch", type=int_list, default=None, help="comma list of batch sizes (default: each model's)")
-    p.add_argument(
-        "--dtype",
-        type=csv_list(lazy("aimatrix.macro.backends.base", "DTYPES")),
-        default=["fp32"],
-        help="comma list of fp32, tf32, fp16, bf16 (default fp32)",
-    )
+    add_framework_dtype(p)
     p.add_argument(
         "--backend",
         type=csv_list(lazy("aimatrix.macro.backends", "NAMES"), extra=("installed",)),

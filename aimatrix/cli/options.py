@@ -100,6 +100,16 @@ def lazy(module: str, attr: str) -> Callable[[], Iterable[str]]:
     return get
 
 
+def add_framework_dtype(p: argparse.ArgumentParser) -> None:
+    """--dtype of the commands that run through the torch backends (layers, macro)."""
+    p.add_argument(
+        "--dtype",
+        type=csv_list(lazy("aimatrix.macro.backends.base", "DTYPES")),
+        default=["fp32"],
+        help="comma list of fp32, tf32, fp16, bf16 (default fp32)",
+    )
+
+
 def int_list(text: str) -> list[int]:
     return [positive_int(v) for v in csv_list()(text)]
 

@@ -114,6 +114,16 @@ def energy_metrics(
     return out
 
 
+class _Figure:
+    """A read-only attribute of a Result that is one entry of one of its dict fields."""
+
+    def __init__(self, field: str, key: str) -> None:
+        self.field, self.key = field, key
+
+    def __get__(self, result: Any, owner: type | None = None) -> Any:
+        return self if result is None else getattr(result, self.field).get(self.key)
+
+
 @dataclass(frozen=True)
 class Result:
     """One benchmark case: what ran, how long it took, how fast that is, and whether it was right.
@@ -261,29 +271,13 @@ class Result:
         key = (self.op, self.dtype, self.backend, params)
         return key + (self.device,) if with_device else key
 
-    @property
-    def median_ms(self) -> float | None:
-        return self.stats.get("median_ms")
-
-    @property
-    def tflops(self) -> float | None:
-        return self.metrics.get("tflops")
-
-    @property
-    def gbps(self) -> float | None:
-        return self.metrics.get("gbps")
-
-    @property
-    def items_per_s(self) -> float | None:
-        return self.metrics.get("items_per_s")
-
-    @property
-    def pct_of_peak(self) -> float | None:
-        return self.metrics.get("pct_of_peak")
-
-    @property
-    def rel_error(self) -> float | None:
-        return self.verify.get("rel_error")
+    # The headline figures, read from the record's fields (None when absent).
+    median_ms = _Figure("stats", "median_ms")
+    tflops = _Figure("metrics", "tflops")
+    gbps = _Figure("metrics", "gbps")
+    items_per_s = _Figure("metrics", "items_per_s")
+    pct_of_peak = _Figure("metrics", "pct_of_peak")
+    rel_error = _Figure("verify", "rel_error")
 
     # -- serialisation ------------------------------------------------------------
     def to_dict(self) -> dict:
