@@ -16,20 +16,8 @@ PUBLISHED_GMACS = {"resnet50": 4.09, "resnet152": 11.51, "vgg16": 15.47, "densen
 
 
 def test_zoo_lists_every_family():
-    assert set(MODELS) >= {
-        "alexnet",
-        "googlenet",
-        "vgg16",
-        "resnet50",
-        "resnet152",
-        "densenet121",
-        "maskrcnn",
-        "ssd",
-        "nmt",
-        "nmt_beam",
-        "deepspeech",
-        "din",
-    }
+    families = "alexnet googlenet vgg16 resnet50 resnet152 densenet121 maskrcnn ssd nmt nmt_beam deepspeech din"
+    assert set(MODELS) >= set(families.split())
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_GMACS))

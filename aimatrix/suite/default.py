@@ -40,21 +40,8 @@ LAYERS = [
 # detection and sequence models at their "tiny" size (full Mask R-CNN is 28 images of 800 px).
 CPU_MACRO_TINY = ("maskrcnn", "ssd", "nmt", "nmt_beam", "deepspeech", "vgg16", "resnet152")
 # The original AI Matrix suite's models, and BERT-base (MLPerf's: sequence 128), as AI Matrix added it.
-MACRO_MODELS = (
-    "alexnet",
-    "googlenet",
-    "vgg16",
-    "resnet50",
-    "resnet152",
-    "densenet121",
-    "maskrcnn",
-    "ssd",
-    "nmt",
-    "nmt_beam",
-    "deepspeech",
-    "din",
-    "bert_base",
-)
+MACRO_MODELS = ("alexnet", "googlenet", "vgg16", "resnet50", "resnet152", "densenet121", "maskrcnn", "ssd", "nmt",
+                "nmt_beam", "deepspeech", "din", "bert_base")  # fmt: skip
 # The ~1B Llama-style decoder as LLM serving is measured: prefill (time to first token, compute-bound)
 # and decode with a KV cache (time per output token, bandwidth-bound), one user and a full batch.
 # The CPU runs the "tiny" configuration: the 1B one's prefill alone is ~2.5 TFLOP.
