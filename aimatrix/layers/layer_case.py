@@ -10,9 +10,9 @@ from .. import _check, timing
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
 from ..macro import _guard, backends, verify
-from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat
+from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat, torch_environment
 from ..results.result import Result
-from ..system.env import device_info, environment
+from ..system.env import device_info
 from ..system.peaks import peak_tflops
 from .catalog import catalog
 from .ops import LAYERS, NAMES
@@ -104,8 +104,7 @@ def layer(
         info = device_info(dev)
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
-    env = environment(dev)
-    env["torch"] = torch.__version__
+    env = torch_environment(dev)
     return Result.from_measurement(
         "layer",
         params,

@@ -31,10 +31,10 @@ from ..errors import VerificationError
 from ..models import _transformer as tf
 from ..models import llama
 from ..results.result import Result
-from ..system.env import device_info, environment
+from ..system.env import device_info
 from ..system.peaks import peak_gbps, peak_tflops
 from . import _guard, _memory, backends, verify
-from .backends.base import DTYPES, bare_case, flat
+from .backends.base import DTYPES, bare_case, flat, torch_environment
 
 PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")
@@ -157,8 +157,7 @@ def llm(
         "mode": mode,
         **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))},
     }
-    env = environment(dev)
-    env["torch"] = torch.__version__
+    env = torch_environment(dev)
     return Result.from_measurement(
         "model",
         params,

@@ -16,10 +16,10 @@ from .. import _check, timing
 from ..device import Device, resolve
 from ..errors import VerificationError
 from ..results.result import Result
-from ..system.env import device_info, environment
+from ..system.env import device_info
 from ..system.peaks import peak_tflops
 from . import _guard, backends, scenarios, verify, zoo
-from .backends.base import DTYPES, ModelCase, flat
+from .backends.base import DTYPES, ModelCase, flat, torch_environment
 from .flops import run_counting
 from .scenarios import SCENARIOS
 
@@ -304,8 +304,7 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         **_scenario_params(a["scenario_settings"]),
         **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))},
     }
-    env = environment(dev)
-    env["torch"] = torch.__version__
+    env = torch_environment(dev)
     return Result.from_measurement(
         "model",
         params,

@@ -124,6 +124,13 @@ class Backend:
         raise NotImplementedError
 
 
+def torch_environment(device: Device) -> dict:
+    """The environment record of a case run through PyTorch: the system's, plus torch's version."""
+    from ...system.env import environment
+
+    return {**environment(device), "torch": torch.__version__}
+
+
 def parts(case: ModelCase) -> tuple[str, ...]:
     """The spec's dense submodules (``ModelSpec.parts``); empty when the whole forward is dense."""
     return tuple(getattr(case.spec, "parts", ()) or ())
