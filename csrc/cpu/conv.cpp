@@ -56,6 +56,64 @@ void col2im(const ConvSpec& s, const float* col, int64_t n, int64_t c0, float* x
     }
 }
 
+// The output columns ow in [lo, hi) whose input column ow * stride + off lies inside [0, w).
+void valid_range(int64_t wo, int64_t stride, int64_t off, int64_t w, int64_t& lo, int64_t& hi) {
+  lo = 0;
+  hi = wo;
+  while (lo < hi && lo * stride + off < 0) ++lo;
+  while (hi > lo && (hi - 1) * stride + off >= w) --hi;
+}
+
+// NCHW: col[(c * R + r) * S + t][p] = x(c, hh, ww) of output pixel p of one image's group (0 in the
+// padding), xg = its first channel. Rows contiguous in p, so a GEMM reads it as B with no transpose and
+// the output lands in NCHW order directly.
+void im2col_rows(const ConvSpec& s, const float* xg, float* col) {
+  const int64_t ho = s.ho(), wo = s.wo(), P = ho * wo, RS = s.r * s.s, rows = s.cg() * RS;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t c = row / RS, r = (row / s.s) % s.r, t = row % s.s, off = t * s.dil_w - s.pad_w;
+    int64_t lo, hi;
+    valid_range(wo, s.stride_w, off, s.w, lo, hi);
+    const float* xc = xg + c * s.h * s.w;
+    for (int64_t oh = 0; oh < ho; ++oh) {
+      float* d = col + row * P + oh * wo;
+      const int64_t hh = oh * s.stride_h - s.pad_h + r * s.dil_h;
+      if (hh < 0 || hh >= s.h) {
+        std::fill(d, d + wo, 0.0f);
+        continue;
+      }
+      const float* xr = xc + hh * s.w + off;
+      std::fill(d, d + lo, 0.0f);
+      if (s.stride_w == 1) std::memcpy(d + lo, xr + lo, sizeof(float) * size_t(hi - lo));
+      else
+        for (int64_t ow = lo; ow < hi; ++ow) d[ow] = xr[ow * s.stride_w];
+      std::fill(d + hi, d + wo, 0.0f);
+    }
+  }
+}
+
+// The adjoint of im2col_rows: x(c, hh, ww) += col[(c * R + r) * S + t][p]; parallel over channels
+// (disjoint outputs), each element summed in the same order whatever the thread count.
+void col2im_rows(const ConvSpec& s, const float* col, float* xg) {
+  const int64_t ho = s.ho(), wo = s.wo(), P = ho * wo, RS = s.r * s.s;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < s.cg(); ++c)
+    for (int64_t r = 0; r < s.r; ++r)
+      for (int64_t t = 0; t < s.s; ++t) {
+        const int64_t off = t * s.dil_w - s.pad_w;
+        int64_t lo, hi;
+        valid_range(wo, s.stride_w, off, s.w, lo, hi);
+        const float* src = col + ((c * s.r + r) * s.s + t) * P;
+        for (int64_t oh = 0; oh < ho; ++oh) {
+          const int64_t hh = oh * s.stride_h - s.pad_h + r * s.dil_h;
+          if (hh < 0 || hh >= s.h) continue;
+          float* xr = xg + (c * s.h + hh) * s.w + off;
+          const float* sr = src + oh * wo;
+          for (int64_t ow = lo; ow < hi; ++ow) xr[ow * s.stride_w] += sr[ow];
+        }
+      }
+}
+
 GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   GemmSpec g;
   g.m = m;
@@ -66,9 +124,40 @@ GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   return g;
 }
 
+// NCHW: per image and group, one GEMM straight between the stored tensors (x through im2col_rows,
+// skipped for 1x1 stride-1 unpadded layers, whose x already is col): no output scatter, no copy of
+// the filters (w's group is wg[kg][CRS] as stored).
+void conv_nchw(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& sc) {
+  const int64_t cg = s.cg(), kg = s.kg(), P = s.ho() * s.wo(), CRS = cg * s.r * s.s, HW = s.h * s.w;
+  const bool direct = s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+  if (!direct) sc.col.resize(size_t(P * CRS));
+  if (s.dir == ConvDir::bwd_filter) sc.wg.resize(size_t(kg * CRS));
+  if (s.dir == ConvDir::bwd_data && !direct) std::memset(out, 0, sizeof(float) * size_t(s.elems(ConvTensor::x)));
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t n = 0; n < s.n; ++n) {
+      const int64_t xo = (n * s.c + g * cg) * HW, yo = (n * s.k + g * kg) * P;  // this image's group
+      const float* x = s.dir == ConvDir::bwd_data ? nullptr : in0 + xo;
+      const float* col = direct ? x : sc.col.data();
+      if (x && !direct) im2col_rows(s, x, sc.col.data());
+      if (s.dir == ConvDir::fwd) {
+        sgemm(gemm_of(kg, P, CRS, false, false), in1 + g * kg * CRS, col, out + yo);  // y[kg][P]
+      } else if (s.dir == ConvDir::bwd_data) {
+        float* dcol = direct ? out + xo : sc.col.data();
+        sgemm(gemm_of(CRS, P, kg, true, false), in1 + g * kg * CRS, in0 + yo, dcol);  // col[CRS][P]
+        if (!direct) col2im_rows(s, dcol, out + xo);
+      } else {
+        float* dw = out + g * kg * CRS;  // dw[kg][CRS]: image 0 writes it, the others add theirs in order
+        sgemm(gemm_of(kg, CRS, P, false, true), in1 + yo, col, n == 0 ? dw : sc.wg.data());
+        if (n > 0)
+          for (int64_t i = 0; i < kg * CRS; ++i) dw[i] += sc.wg[size_t(i)];
+      }
+    }
+}
+
 }  // namespace
 
 void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& sc) {
+  if (s.layout == Layout::nchw) return conv_nchw(s, in0, in1, out, sc);
   const int64_t cg = s.cg(), kg = s.kg(), wo = s.wo(), P = s.ho() * wo, CRS = cg * s.r * s.s;
   sc.col.resize(size_t(P * CRS));
   sc.wg.resize(size_t(kg * CRS));
