@@ -14,6 +14,11 @@ ODD = [
     (2, 6, 10, 9, 4, 3, 3, 2, 0, (2, 1), 2),
     (1, 4, 8, 8, 8, 5, 5, 3, 2, 1, 4),  # depthwise-like groups
     (2, 3, 13, 6, 5, 1, 1, 2, 0, 1, 1),  # 1x1, stride 2
+    (3, 5, 6, 7, 4, 1, 1, 1, 0, 1, 1),  # 1x1, stride 1: the GEMM reads x as it is stored (NCHW)
+    (2, 6, 5, 3, 4, 1, 1, 1, 0, 1, 2),  # the same with groups
+    (2, 3, 33, 32, 4, 3, 3, 1, 1, 1, 1),  # >= 1024 output pixels: one image per GEMM (NCHW)
+    (2, 3, 32, 33, 4, 1, 1, 1, 0, 1, 1),  # the same, 1x1 stride 1: x read in place
+    (3, 700, 31, 31, 2, 3, 3, 1, 1, 1, 1),  # a 64 MiB im2col buffer holds 2 images: GEMMs of 2 + 1 (NCHW)
     (1, 2, 5, 5, 3, 5, 5, 1, 0, 1, 1),  # filter as large as the input: 1x1 output
 ]
 

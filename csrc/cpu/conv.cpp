@@ -56,6 +56,64 @@ void col2im(const ConvSpec& s, const float* col, int64_t n, int64_t c0, float* x
     }
 }
 
+// The output columns ow in [lo, hi) whose input column ow * stride + off lies inside [0, w).
+void valid_range(int64_t wo, int64_t stride, int64_t off, int64_t w, int64_t& lo, int64_t& hi) {
+  lo = 0;
+  hi = wo;
+  while (lo < hi && lo * stride + off < 0) ++lo;
+  while (hi > lo && (hi - 1) * stride + off >= w) --hi;
+}
+
+// NCHW: col[(c * R + r) * S + t][p] = x(c, hh, ww) of output pixel p of one image's group (0 in the
+// padding), xg = its first channel; ld = the row stride of col (P, or more when several images sit side by
+// side). Rows contiguous in p, so a GEMM reads it as B with no transpose and the output is NCHW as it comes.
+void im2col_rows(const ConvSpec& s, const float* xg, float* col, int64_t ld) {
+  const int64_t ho = s.ho(), wo = s.wo(), RS = s.r * s.s, rows = s.cg() * RS;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t c = row / RS, r = (row / s.s) % s.r, t = row % s.s, off = t * s.dil_w - s.pad_w;
+    int64_t lo, hi;
+    valid_range(wo, s.stride_w, off, s.w, lo, hi);
+    const float* xc = xg + c * s.h * s.w;
+    for (int64_t oh = 0; oh < ho; ++oh) {
+      float* d = col + row * ld + oh * wo;
+      const int64_t hh = oh * s.stride_h - s.pad_h + r * s.dil_h;
+      if (hh < 0 || hh >= s.h) {
+        std::fill(d, d + wo, 0.0f);
+        continue;
+      }
+      const float* xr = xc + hh * s.w + off;
+      std::fill(d, d + lo, 0.0f);
+      if (s.stride_w == 1) std::memcpy(d + lo, xr + lo, sizeof(float) * size_t(hi - lo));
+      else
+        for (int64_t ow = lo; ow < hi; ++ow) d[ow] = xr[ow * s.stride_w];
+      std::fill(d + hi, d + wo, 0.0f);
+    }
+  }
+}
+
+// The adjoint of im2col_rows: x(c, hh, ww) += col[(c * R + r) * S + t][p]; parallel over channels
+// (disjoint outputs), each element summed in the same order whatever the thread count.
+void col2im_rows(const ConvSpec& s, const float* col, float* xg, int64_t ld) {
+  const int64_t ho = s.ho(), wo = s.wo();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < s.cg(); ++c)
+    for (int64_t r = 0; r < s.r; ++r)
+      for (int64_t t = 0; t < s.s; ++t) {
+        const int64_t off = t * s.dil_w - s.pad_w;
+        int64_t lo, hi;
+        valid_range(wo, s.stride_w, off, s.w, lo, hi);
+        const float* src = col + ((c * s.r + r) * s.s + t) * ld;
+        for (int64_t oh = 0; oh < ho; ++oh) {
+          const int64_t hh = oh * s.stride_h - s.pad_h + r * s.dil_h;
+          if (hh < 0 || hh >= s.h) continue;
+          float* xr = xg + (c * s.h + hh) * s.w + off;
+          const float* sr = src + oh * wo;
+          for (int64_t ow = lo; ow < hi; ++ow) xr[ow * s.stride_w] += sr[ow];
+        }
+      }
+}
+
 GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   GemmSpec g;
   g.m = m;
@@ -66,9 +124,72 @@ GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   return g;
 }
 
+// Images per GEMM: small images (the deep layers, P = 49 at 7x7) make thin per-image GEMMs that split
+// badly over the threads, so there up to 64 MiB of col's images (all the batch, at ResNet's sizes) go
+// through one GEMM, side by side.
+int64_t images_per_gemm(const ConvSpec& s) {
+  const int64_t P = s.ho() * s.wo(), CRS = s.cg() * s.r * s.s;
+  return P < 1024 ? std::clamp<int64_t>((int64_t(1) << 24) / std::max<int64_t>(1, P * CRS), 1, s.n) : 1;
+}
+
+// 1x1 stride-1 unpadded layers: x already is col (one image per GEMM).
+bool is_pointwise(const ConvSpec& s) {
+  return s.r == 1 && s.s == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+}
+
+// NCHW: per group and batch chunk (one image, or all of them), one GEMM on col[CRS][nb * P] (x through
+// im2col_rows, read in place for a pointwise layer and one image): w's group is used as stored
+// (wg[kg][CRS]), y / dy are read and written in place for one image, through yt[kg][nb * P] for several.
+void conv_nchw(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& sc) {
+  const int64_t cg = s.cg(), kg = s.kg(), P = s.ho() * s.wo(), CRS = cg * s.r * s.s, HW = s.h * s.w;
+  const int64_t nb = images_per_gemm(s);
+  const bool direct = nb == 1 && is_pointwise(s);
+  if (!direct) sc.col.resize(size_t(nb * P * CRS));
+  if (nb > 1) sc.yt.resize(size_t(nb * P * kg));
+  if (s.dir == ConvDir::bwd_filter) sc.wg.resize(size_t(kg * CRS));
+  if (s.dir == ConvDir::bwd_data && !direct) std::memset(out, 0, sizeof(float) * size_t(s.elems(ConvTensor::x)));
+  // y / dy of group g: in place for one image, else gathered into / scattered from yt[kg][ld].
+  auto y_at = [&](int64_t n, int64_t g) { return (n * s.k + g * kg) * P; };
+  auto yt_row = [&](int64_t k, int64_t i, int64_t ld) { return sc.yt.data() + k * ld + i * P; };
+  const size_t row_bytes = sizeof(float) * size_t(P);
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t n0 = 0; n0 < s.n; n0 += nb) {
+      const int64_t m = std::min(nb, s.n - n0), ld = m * P;  // this chunk's images, col's row stride
+      const float* w = in1 + g * kg * CRS;
+      if (s.dir != ConvDir::bwd_data && !direct)
+        for (int64_t i = 0; i < m; ++i) im2col_rows(s, in0 + ((n0 + i) * s.c + g * cg) * HW, sc.col.data() + i * P, ld);
+      const float* col = direct ? in0 + (n0 * s.c + g * cg) * HW : sc.col.data();
+      if (s.dir == ConvDir::fwd) {
+        float* y = nb == 1 ? out + y_at(n0, g) : sc.yt.data();
+        sgemm(gemm_of(kg, ld, CRS, false, false), w, col, y);  // y[kg][nb * P]
+        if (nb > 1)
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t k = 0; k < kg; ++k) std::memcpy(out + y_at(n0 + i, g) + k * P, yt_row(k, i, ld), row_bytes);
+        continue;
+      }
+      const float* dy_src = s.dir == ConvDir::bwd_data ? in0 : in1;
+      if (nb > 1)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t k = 0; k < kg; ++k) std::memcpy(yt_row(k, i, ld), dy_src + y_at(n0 + i, g) + k * P, row_bytes);
+      const float* dy = nb == 1 ? dy_src + y_at(n0, g) : sc.yt.data();
+      if (s.dir == ConvDir::bwd_data) {
+        float* dcol = direct ? out + (n0 * s.c + g * cg) * HW : sc.col.data();
+        sgemm(gemm_of(CRS, ld, kg, true, false), w, dy, dcol);  // col[CRS][nb * P]
+        if (!direct)
+          for (int64_t i = 0; i < m; ++i) col2im_rows(s, dcol + i * P, out + ((n0 + i) * s.c + g * cg) * HW, ld);
+      } else {
+        float* dw = out + g * kg * CRS;  // dw[kg][CRS]: the first chunk writes it, the others add theirs in order
+        sgemm(gemm_of(kg, CRS, ld, false, true), dy, col, n0 == 0 ? dw : sc.wg.data());
+        if (n0 > 0)
+          for (int64_t i = 0; i < kg * CRS; ++i) dw[i] += sc.wg[size_t(i)];
+      }
+    }
+}
+
 }  // namespace
 
 void conv(const ConvSpec& s, const float* in0, const float* in1, float* out, ConvScratch& sc) {
+  if (s.layout == Layout::nchw) return conv_nchw(s, in0, in1, out, sc);
   const int64_t cg = s.cg(), kg = s.kg(), wo = s.wo(), P = s.ho() * wo, CRS = cg * s.r * s.s;
   sc.col.resize(size_t(P * CRS));
   sc.wg.resize(size_t(kg * CRS));
@@ -131,8 +252,9 @@ struct PreparedConv {
 void prepare(PreparedConv& p, const std::string& backend, const ConvFactory& factory) {
   const ConvSpec& s = p.s;
   const double P = double(s.ho()) * double(s.wo()), CRS = double(s.cg()) * double(s.r) * double(s.s);
-  // the tensors, then the scratch: im2col's buffer, the output's and the filters' (and bwd_filter's accumulator)
-  require_host_memory(s.bytes() + 4.0 * (P * (CRS + double(s.kg())) + 2.0 * double(s.kg()) * CRS),
+  // the tensors, then the scratch: im2col's buffer, the output's (images_per_gemm of each) and the filters'
+  const double nb = double(images_per_gemm(s));
+  require_host_memory(s.bytes() + 4.0 * (nb * P * (CRS + double(s.kg())) + 2.0 * double(s.kg()) * CRS),
                       backend + " " + s.describe());
   try {
     p.a.resize(size_t(s.elems(s.in0())));
