@@ -1,10 +1,9 @@
 """Convolution: CPU correctness in every direction/layout on odd shapes, bad inputs; CUDA backends (marked)."""
 
 import pytest
+from _conv_shapes import DIRECTIONS, conv
 
 import aimatrix as am
-
-DIRECTIONS = ["fwd", "bwd_data", "bwd_filter"]
 
 # (n, c, h, w, k, r, s, stride, pad, dilation, groups): odd sizes, rectangular filters, strides, dilation, groups.
 ODD = [
@@ -28,24 +27,7 @@ ODD = [
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_cpu_conv_odd_shapes(shape, direction, layout, fast):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(
-        n,
-        c,
-        h,
-        w,
-        k=k,
-        r=r,
-        s=s,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        groups=groups,
-        direction=direction,
-        layout=layout,
-        device="cpu",
-        backend="cpu",
-        **fast,
-    )
+    res = conv(shape, direction=direction, layout=layout, device="cpu", backend="cpu", **fast)
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5
     ho, wo = res.params["ho"], res.params["wo"]
     assert res.metrics["flops"] == 2 * n * k * ho * wo * (c // groups) * r * s
@@ -172,25 +154,7 @@ QUICK = dict(max_time=0.2, min_time=0.0, min_samples=3)
     ],
 )
 def test_cudnn_conv(shape, direction, dtype, layout):
-    n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(
-        n,
-        c,
-        h,
-        w,
-        k=k,
-        r=r,
-        s=s,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        groups=groups,
-        dtype=dtype,
-        layout=layout,
-        direction=direction,
-        backend="cudnn",
-        **QUICK,
-    )
+    res = conv(shape, dtype=dtype, layout=layout, direction=direction, backend="cudnn", **QUICK)
     assert res.ok and res.verify["passed"], res.verify
     assert res.backend == "cudnn" and res.params["algo_choice"] == "find"
     p = res.params
@@ -322,43 +286,11 @@ def test_cudnn_unknown_algo_is_a_value_error(algo):
 )
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
 def test_igemm_conv(shape, dtype):
-    n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    if groups != 1:
+    if shape[-1] != 1:
         with pytest.raises(am.UnsupportedError, match="groups"):
-            am.conv(
-                n,
-                c,
-                h,
-                w,
-                k=k,
-                r=r,
-                s=s,
-                stride=stride,
-                pad=pad,
-                dilation=dil,
-                groups=groups,
-                dtype=dtype,
-                layout="nhwc",
-                backend="igemm",
-                **QUICK,
-            )
+            conv(shape, dtype=dtype, layout="nhwc", backend="igemm", **QUICK)
         return
-    res = am.conv(
-        n,
-        c,
-        h,
-        w,
-        k=k,
-        r=r,
-        s=s,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        dtype=dtype,
-        layout="nhwc",
-        backend="igemm",
-        **QUICK,
-    )
+    res = conv(shape, dtype=dtype, layout="nhwc", backend="igemm", **QUICK)
     assert res.ok and res.verify["passed"], res.verify
     assert res.backend == "igemm"
 

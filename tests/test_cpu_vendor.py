@@ -5,6 +5,7 @@ import itertools
 import sys
 
 import pytest
+from _conv_shapes import DIRECTIONS, conv
 
 import aimatrix as am
 from aimatrix import _vendor
@@ -14,7 +15,7 @@ needs = {
     for name in _vendor.LIBRARIES
 }
 VENDOR_GEMM = [pytest.param(b, marks=needs[b]) for b in ("openblas", "onednn")]
-DIRECTIONS = ["fwd", "bwd_data", "bwd_filter"]
+
 # (n, c, h, w, k, r, s, stride, pad, dilation, groups): odd channel counts, rectangular filters, strides, padding,
 # dilation, groups, a 1x1 output.
 ODD_CONV = [
@@ -50,24 +51,7 @@ def test_vendor_gemm_batches(backend, fast):
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_onednn_conv_odd_shapes(shape, direction, layout, fast):
     n, c, h, w, k, r, s, stride, pad, dil, groups = shape
-    res = am.conv(
-        n,
-        c,
-        h,
-        w,
-        k=k,
-        r=r,
-        s=s,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        groups=groups,
-        direction=direction,
-        layout=layout,
-        device="cpu",
-        backend="onednn",
-        **fast,
-    )
+    res = conv(shape, direction=direction, layout=layout, device="cpu", backend="onednn", **fast)
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5 and res.verify["nonfinite"] == 0
     assert res.backend == "onednn" and res.params["direction"] == direction and res.params["layout"] == layout
     assert res.params["algo"]  # the kernel oneDNN chose, e.g. "brg_conv_fwd:avx512_core +reorder(w)"
