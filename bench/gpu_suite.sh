@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The whole suite on the GPU machine, for the "one command" issue: STEPS="build ref full quick tests"
+# The whole suite on the GPU machine, for the "one command" issue, and the other issues' GPU checks:
+# STEPS="build ref full quick tests"
 #   build  install aimatrix (sm_90a) and print `info`
+#   wheel  install instead the wheels carried in wheelhouse/ (tools/build_wheel.py cpu and cu13, built on
+#          the CPU machine with a Python >= 3.12: seconds here instead of minutes of compiling)
 #   ref    python -m aimatrix.bench (full) with no reference: the run that ships as the reference
 #   full   python -m aimatrix.bench (full), scored against the shipped reference
 #   quick  python -m aimatrix.bench --quick, scored against the shipped reference
 #   quick-vs-ref  the same, scored against this call's ref step instead
-#   tests  pytest -m cuda on $CUDA_TESTS
+#   tests  pytest -m cuda on $CUDA_TESTS (cut at TESTS_TIMEOUT; the log lists each file's progress)
+#   transformers    bench/transformers_vs_raw.py (issue 21)
+#   synth-fidelity  bench/gpu_synth_fidelity.sh (issue 17)
+#   fidelity        bench/gpu_fidelity.sh (issue 16)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
 set -uo pipefail
@@ -17,10 +23,13 @@ export AIMATRIX_GIT_REVISION=${AIMATRIX_GIT_REVISION:-unknown}
 root=$(pwd)
 t0=$(date +%s)
 stamp() { echo "== $1 ($(( $(date +%s) - t0 )) s) ==" | tee -a "$OUT/steps.log"; }
+within() {  # the smaller of $1 seconds and what is left before DEADLINE
+  local left=$(( ${DEADLINE:-585} - $(date +%s) + t0 ))
+  echo $(( left < $1 ? left : $1 ))
+}
 suite() {  # name, extra args...
   local name=$1; shift
-  local s=$(date +%s) left=$(( ${DEADLINE:-585} - $(date +%s) + t0 ))
-  local limit=$(( left < ${SUITE_TIMEOUT:-590} ? left : ${SUITE_TIMEOUT:-590} ))
+  local s=$(date +%s) limit=$(within ${SUITE_TIMEOUT:-590})
   (cd /tmp && rm -f "/tmp/$name.jsonl" "/tmp/$name.html" && timeout $limit \
      python3 -m aimatrix.bench --out "/tmp/$name.jsonl" "$@") > "$OUT/$name.log" 2>&1
   echo "$name: exit $? in $(( $(date +%s) - s )) s" | tee -a "$OUT/steps.log"
@@ -35,14 +44,26 @@ for step in ${STEPS:-build ref}; do
         python3 -m pip install --no-build-isolation --no-deps . > /tmp/build.log 2>&1 \
         || { tail -40 /tmp/build.log | tee -a "$OUT/steps.log"; exit 1; }
       (cd /tmp && python3 -m aimatrix.bench info) > "$OUT/info.txt" 2>&1 ;;
+    wheel)
+      python3 -m pip uninstall -q -y aimatrix aimatrix-cu13 > /tmp/wheel.log 2>&1
+      python3 -m pip install -q --no-deps wheelhouse/aimatrix-*.whl wheelhouse/aimatrix_cu13-*.whl >> /tmp/wheel.log 2>&1 \
+        || { tail -20 /tmp/wheel.log | tee -a "$OUT/steps.log"; exit 1; }
+      (cd /tmp && python3 -m aimatrix.bench info) > "$OUT/info.txt" 2>&1 ;;
     ref) suite suite-ref --reference none ;;
     full) suite suite-full ;;
     quick) suite suite-quick --quick ;;
     quick-vs-ref) suite suite-quick --quick --reference /tmp/suite-ref.jsonl ;;
     tests)
-      timeout ${TESTS_TIMEOUT:-300} python3 -P -m pytest -q -m cuda -p no:cacheprovider ${CUDA_TESTS:-tests/test_readme.py} \
-        > "$OUT/pytest.log" 2>&1
+      timeout $(within ${TESTS_TIMEOUT:-300}) python3 -P -m pytest -m cuda -p no:cacheprovider -rfE --durations=20 \
+        ${CUDA_TESTS:-tests/test_readme.py} > "$OUT/pytest.log" 2>&1
+      echo "pytest: exit $?" | tee -a "$OUT/steps.log"
       tail -15 "$OUT/pytest.log" | tee -a "$OUT/steps.log" ;;
+    transformers)
+      timeout $(within ${TRANSFORMERS_TIMEOUT:-200}) python3 bench/transformers_vs_raw.py --out /tmp/transformers.jsonl \
+        > "$OUT/transformers_vs_raw.md" 2>&1
+      echo "transformers_vs_raw: exit $?" | tee -a "$OUT/steps.log"; head -12 "$OUT/transformers_vs_raw.md" ;;
+    synth-fidelity) bash bench/gpu_synth_fidelity.sh > /dev/null 2>&1; tail -30 "$OUT/synth/synth_fidelity.md" ;;
+    fidelity) bash bench/gpu_fidelity.sh > /dev/null 2>&1; tail -40 "$OUT/fidelity/fidelity.md" ;;
     *) echo "unknown step $step" | tee -a "$OUT/steps.log" ;;
   esac
 done

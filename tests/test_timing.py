@@ -177,6 +177,18 @@ def test_an_explicit_warmup_is_fixed_and_takes_two_samples_at_least():
     assert st["warmup_samples"] == 2 and not st["settled"]
 
 
+def test_quick_warms_up_a_sample_longer_than_its_warmup_once():
+    # A 3 s sample (a detection model's pass over its images): --quick's 0.2 s warm-up ends after one.
+    raw = _native.core.measure_scripted([3000.0], am.timing.rule(am.timing.QUICK))
+    assert raw["stats"]["warmup_samples"] == 1 and raw["stats"]["n"] == 1 and raw["taken"] == 2
+    assert _scripted([3000.0], max_time=1.0)[0]["warmup_samples"] == 2  # the default minimum
+
+
+def test_min_warmup_samples_must_be_at_least_one():
+    with pytest.raises(ValueError, match=r"min_warmup_samples=0 is not allowed"):
+        am.timing.rule(min_warmup_samples=0)
+
+
 @pytest.mark.parametrize("script, text", [([], r"samples_ms=\[\] is not allowed"), ([1.0, 0.0], "must be > 0 ms")])
 def test_a_bad_script_is_refused(script, text):
     with pytest.raises(ValueError, match=text):

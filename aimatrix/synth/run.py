@@ -14,6 +14,7 @@ on the CPU), each verified first.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import _check, timing
@@ -82,9 +83,9 @@ def _run_torch(
     channels_last: bool,
     seed: int,
     **timing_options: Any,
-) -> tuple[dict, dict]:
+) -> tuple[dict, dict, dict]:
     """The whole module through a macro torch backend (eager or CUDA graph), checked first against
-    its fp32 forward: (measurement, verify)."""
+    its fp32 forward: (measurement, verify, seconds spent before timing as the models report them)."""
     import torch
 
     from ..macro import _guard, backends, verify
@@ -92,17 +93,21 @@ def _run_torch(
 
     tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
     with _guard.errors(f"synthetic model ({dtype}, {backend})", dev), _guard.precision(dtype, dev):
+        t0 = time.perf_counter()
         m = to_torch(model, seed=seed).to(tdev).eval()
         x = example_input(model, batch=batch, seed=seed, device=tdev, dtype=torch.float32)
+        t1 = time.perf_counter()
         with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
             ref = [flat(m(x))]
+        t2 = time.perf_counter()
         case = bare_case("synthetic", m, (x,), dtype=dtype, device=dev, batch=batch, channels_last=channels_last)
         be = backends.get(backend)
         be.check(case)
         prep = be.prepare(case)
         ver = verify.compare(prep.collect(), ref, dtype)
+        t3 = time.perf_counter()
         raw = timing.measure(prep.run, device=dev, stream=prep.stream, **timing_options)
-    return raw, ver
+    return raw, ver, {"build_s": t1 - t0, "reference_s": t2 - t1, "prepare_s": t3 - t2}
 
 
 def run_model(
@@ -138,7 +143,7 @@ def run_model(
         "models": model.models,
     }
     if backend != "native":
-        raw, ver = _run_torch(
+        raw, ver, phases = _run_torch(
             model,
             dev=dev,
             dtype=dtype,
@@ -158,6 +163,7 @@ def run_model(
             flops=2.0 * macs,
             items=float(b),
             verify=ver,
+            extra_metrics=phases,
             env=_env(dev),
         )
     native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options)

@@ -32,7 +32,8 @@ void StopRule::validate() const {
   if (!(warmup_s >= 0)) bad("warmup", warmup_s, "it must be >= 0 seconds");
   if (!(warmup_max_s >= warmup_s)) bad("warmup_max", warmup_max_s, "it must be >= warmup");
   if (!(settle_tol > 0) || !(settle_window_s > 0)) bad("settle", settle_tol, "it must be > 0");
-  if (warmup_min < 0 || warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= warmup_min >= 0");
+  if (warmup_min < 1) bad("min_warmup_samples", warmup_min, "it must be >= 1");
+  if (warmup_max < warmup_min) bad("warmup_max", warmup_max, "it must be >= min_warmup_samples");
   if (repeat < 0 || repeat > max_repeat)
     bad("repeat", repeat, "it must be 0 (auto) or 1.." + std::to_string(max_repeat));
   if (!(min_sample_ms > 0)) bad("min_sample_ms", min_sample_ms, "it must be > 0");

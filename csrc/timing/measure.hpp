@@ -56,6 +56,7 @@ struct StopRule {
     f("max_time", r.max_time_s);
     f("warmup", r.warmup_s);
     f("warmup_max", r.warmup_max_s);
+    f("min_warmup_samples", r.warmup_min);
     f("settle", r.settle_tol);
     f("repeat", r.repeat);
     f("min_sample_ms", r.min_sample_ms);
