@@ -58,6 +58,7 @@ _NUMBER_BOUNDS: dict[str, dict] = {
     "pause": {"minimum": 0.0},
     "min_sample_ms": {"above": 0.0},
 }
+_SECONDS = ("warmup", "warmup_max", "min_time", "max_time")
 _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "min_samples": (1, _check.INT32_MAX),
     "max_samples": (1, _check.INT32_MAX),
@@ -90,8 +91,8 @@ def rule(preset: dict | None = None, **options: Any) -> dict:
     given = set(out)
     if preset:
         for key, value in preset.items():
-            if key not in out:
-                out[key] = value if "max_time" not in out else min(value, out["max_time"])
+            if key not in out:  # its times shortened to fit a max_time the caller set
+                out[key] = min(value, out["max_time"]) if "max_time" in out and key in _SECONDS else value
     # A short budget shortens the minimum too, unless the caller set both.
     if "max_time" in out and "min_time" not in out:
         out["min_time"] = min(DEFAULTS["min_time"], out["max_time"])

@@ -182,6 +182,7 @@ def test_quick_warms_up_a_sample_longer_than_its_warmup_once():
     raw = _native.core.measure_scripted([3000.0], am.timing.rule(am.timing.QUICK))
     assert raw["stats"]["warmup_samples"] == 1 and raw["stats"]["n"] == 1 and raw["taken"] == 2
     assert _scripted([3000.0], max_time=1.0)[0]["warmup_samples"] == 2  # the default minimum
+    assert am.timing.rule(am.timing.QUICK, max_time=0.5)["min_warmup_samples"] == 1  # a count, not shortened
 
 
 def test_min_warmup_samples_must_be_at_least_one():
