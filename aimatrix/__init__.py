@@ -16,7 +16,7 @@ from pkgutil import extend_path
 # also spans the installed one, which holds what the build made: the compiled modules and the zoo (aimatrix/models).
 __path__ = extend_path(__path__, __name__)
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from . import dist, micro, synth, timing
 from .device import Device, devices

@@ -108,6 +108,15 @@ def test_version_and_help_with_examples():
         [sys.executable, "-m", "aimatrix.bench", "--version"], capture_output=True, text=True, timeout=60
     )
     assert p.returncode == 0 and p.stdout.startswith("aimatrix ")
+    import importlib.metadata
+
+    import aimatrix
+
+    assert aimatrix.__version__ in p.stdout
+    try:  # installed: the wheel's metadata took its version from the same one copy (aimatrix/_version.py)
+        assert importlib.metadata.version("aimatrix") == aimatrix.__version__
+    except importlib.metadata.PackageNotFoundError:
+        pass  # run from a source checkout that was never installed
     for command in COMMANDS:
         h = subprocess.run(
             [sys.executable, "-m", "aimatrix.bench", command, "--help"], capture_output=True, text=True, timeout=60

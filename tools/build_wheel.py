@@ -45,8 +45,8 @@ EXCLUDE = ["libcuda.so.1", "libcublas.so.*", "libcublasLt.so.*", "libcudart.so.*
 
 
 def version() -> str:
-    m = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), flags=re.M)
-    assert m, "pyproject.toml has no version"
+    m = re.search(r'^__version__ = "([^"]+)"', (ROOT / "aimatrix" / "_version.py").read_text(), flags=re.M)
+    assert m, "aimatrix/_version.py has no __version__"
     return m.group(1)
 
 
