@@ -16,9 +16,8 @@ from pkgutil import extend_path
 # also spans the installed one, which holds what the build made: the compiled modules and the zoo (aimatrix/models).
 __path__ = extend_path(__path__, __name__)
 
-from ._version import __version__
-
 from . import dist, micro, synth, timing
+from ._version import __version__
 from .device import Device, devices
 from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError, VerificationError
 from .micro import conv, gemm, launch, membw
