@@ -37,12 +37,12 @@ TIMERS = ("events", "cupti", "auto")
 #: (``StopRule`` in csrc/timing/measure.hpp, the one copy, with the reasons for each).
 DEFAULTS: dict[str, Any] = dict(_native.core.timing_defaults())
 
-#: ``--quick``: the same cases with a short budget each (0.2 s of warm-up, 0.3-1 s of samples): the
+#: ``--quick``: the same cases with a short budget each (0.15 s of warm-up, 0.2-1 s of samples): the
 #: whole suite in under 2 minutes on an H100, at the price of a clock not yet settled under the
 #: power cap (quick GEMMs read ~1-2% faster than full ones, bench/RESULTS.md). One warm-up sample
 #: suffices where one sample outlasts the warm-up: a detection model's pass over its 28 images is
 #: seconds, and its verification pass has just run.
-QUICK = {"warmup": 0.2, "min_time": 0.3, "max_time": 1.0, "min_warmup_samples": 1}
+QUICK = {"warmup": 0.15, "min_time": 0.2, "max_time": 1.0, "min_warmup_samples": 1}
 
 
 #: What each option allows (checked by ``rule``): numbers finite, counts within the native engine's ``int``.

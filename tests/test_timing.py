@@ -178,7 +178,7 @@ def test_an_explicit_warmup_is_fixed_and_takes_two_samples_at_least():
 
 
 def test_quick_warms_up_a_sample_longer_than_its_warmup_once():
-    # A 3 s sample (a detection model's pass over its images): --quick's 0.2 s warm-up ends after one.
+    # A 3 s sample (a detection model's pass over its images): --quick's 0.15 s warm-up ends after one.
     raw = _native.core.measure_scripted([3000.0], am.timing.rule(am.timing.QUICK))
     assert raw["stats"]["warmup_samples"] == 1 and raw["stats"]["n"] == 1 and raw["taken"] == 2
     assert _scripted([3000.0], max_time=1.0)[0]["warmup_samples"] == 2  # the default minimum
