@@ -231,7 +231,7 @@ def main() -> int:
             def am_col(backend, d=d, shape=shape, info=info):
                 def run():
                     res = am.conv(**shape, direction=d, layout=args.layout, device="cpu", backend=backend, **timing)
-                    info[backend] = res.params.get("algo", "")
+                    info[backend] = res.ran.get("algo", "")
                     return res.median_ms
 
                 return run

@@ -156,7 +156,7 @@ def own_kernels(w, timing: dict) -> None:
                 ref = am.gemm(m, n, k, dtype=dtype, backend="cublaslt", **timing)
                 w.write(own)
                 print(
-                    f"| {backend} ({own.params.get('kernel')}) | {m}x{n}x{k} | {dtype} | {own.tflops:.1f} | "
+                    f"| {backend} ({own.ran.get('kernel')}) | {m}x{n}x{k} | {dtype} | {own.tflops:.1f} | "
                     f"{ref.tflops:.1f} | {own.tflops / ref.tflops:.3f} |",
                     flush=True,
                 )

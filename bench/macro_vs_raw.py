@@ -232,7 +232,7 @@ def table(
                 setup = "" if setup is None else f"{setup:.1f}"
                 if r.metrics.get("graph_breaks"):
                     status += f", {r.metrics['graph_breaks']} graph break(s)"
-                if r.params.get("compiled", "whole model") != "whole model":
+                if r.ran.get("compiled", "whole model") != "whole model":
                     status += ", dense parts compiled"
                 print(
                     f"| {name} | {be} | {dt} | {r.params['batch']} | {r.items_per_s:,.1f} | {r.metrics['unit']} | "

@@ -148,7 +148,7 @@ def conv_section(args, w, timing) -> None:
                         return None, str(ex)
                     w.write(res)
                     flops = res.metrics["flops"]
-                    return res.median_ms, res.params.get("algo_exact") or res.params.get("algo", "")
+                    return res.median_ms, res.ran.get("algo_exact") or res.ran.get("algo", "")
 
                 return run
 

@@ -185,7 +185,7 @@ def test_cudnn_find_in_cold_mode_times_cold_launches(direction):
         mode="cold",
         **QUICK,
     )
-    assert res.verify["passed"] and res.params["algo_find_mode"] == "cold" and float(res.params["algo_find_ms"]) > 0
+    assert res.verify["passed"] and res.ran["algo_find_mode"] == "cold" and float(res.ran["algo_find_ms"]) > 0
 
 
 @pytest.mark.cuda
@@ -198,11 +198,11 @@ def test_cudnn_algo_choice(algo, api, direction):
     if algo == "IMPLICIT_GEMM" and direction != "fwd":
         algo = "ALGO_1"
     res = am.conv(2, 16, 8, 8, k=16, r=3, pad=1, direction=direction, backend="cudnn", algo=algo, **QUICK)
-    assert res.verify["passed"] and res.params["algo_choice"] == algo and res.params["api"] == api
+    assert res.verify["passed"] and res.params["algo_choice"] == algo and res.ran["api"] == api
     if api == "legacy" and not algo.startswith("legacy-"):
-        assert res.params["algo"] == algo
+        assert res.ran["algo"] == algo
     if api == "graph":
-        assert "algo_find_ms" not in res.params and res.params["engine"]
+        assert "algo_find_ms" not in res.ran and res.ran["engine"]
 
 
 def _cudnn_found(**shape):
@@ -215,9 +215,9 @@ def _cudnn_found(**shape):
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_cudnn_engine_by_number(dtype):
     args, found = _cudnn_found(n=2, c=32, h=10, w=10, k=32, r=3, pad=1, dtype=dtype)
-    engine = found.params["engine"]
+    engine = found.ran["engine"]
     res = am.conv(**args, algo=f"engine:{engine}")
-    assert res.verify["passed"] and res.params["engine"] == engine and res.params["api"] == "graph"
+    assert res.verify["passed"] and res.ran["engine"] == engine and res.ran["api"] == "graph"
     with pytest.raises(am.UnsupportedError, match="engine 99999"):
         am.conv(**dict(args, algo="engine:99999"))
 
@@ -226,25 +226,25 @@ def test_cudnn_engine_by_number(dtype):
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_cudnn_exact_config_runs_again(dtype):
     args, found = _cudnn_found(n=4, c=64, h=14, w=14, k=64, r=3, pad=1, dtype=dtype)
-    exact = found.params["algo_exact"]
-    assert exact.startswith(f"engine:{found.params['engine']}") and found.params["knobs"] in exact
+    exact = found.ran["algo_exact"]
+    assert exact.startswith(f"engine:{found.ran['engine']}") and found.ran["knobs"] in exact
     again = am.conv(**args, algo=exact)
     assert again.verify["passed"] and again.params["algo_choice"] == exact
-    assert (again.params["engine"], again.params["knobs"]) == (found.params["engine"], found.params["knobs"])
-    if found.params["knobs"]:  # one knob, by name: only configs that make that choice
-        first = found.params["knobs"].split(",")[0]
-        some = am.conv(**args, algo=f"engine:{found.params['engine']}({first})")
-        assert some.verify["passed"] and first in some.params["knobs"].split(",")
+    assert (again.ran["engine"], again.ran["knobs"]) == (found.ran["engine"], found.ran["knobs"])
+    if found.ran["knobs"]:  # one knob, by name: only configs that make that choice
+        first = found.ran["knobs"].split(",")[0]
+        some = am.conv(**args, algo=f"engine:{found.ran['engine']}({first})")
+        assert some.verify["passed"] and first in some.ran["knobs"].split(",")
 
 
 @pytest.mark.cuda
 def test_cudnn_knobs_by_number_as_in_frontend_tags():
     args, found = _cudnn_found(n=4, c=64, h=14, w=14, k=64, r=1, dtype="bf16")
-    if "WORKSPACE=" not in found.params["knobs"]:
-        pytest.skip(f"the config found has no WORKSPACE knob: {found.params['algo_exact']}")
-    value = found.params["knobs"].split("WORKSPACE=")[1].split(",")[0]
-    res = am.conv(**args, algo=f"engine:{found.params['engine']}(25={value})")  # CUDNN_KNOB_TYPE_WORKSPACE is 25
-    assert res.verify["passed"] and f"WORKSPACE={value}" in res.params["knobs"].split(",")
+    if "WORKSPACE=" not in found.ran["knobs"]:
+        pytest.skip(f"the config found has no WORKSPACE knob: {found.ran['algo_exact']}")
+    value = found.ran["knobs"].split("WORKSPACE=")[1].split(",")[0]
+    res = am.conv(**args, algo=f"engine:{found.ran['engine']}(25={value})")  # CUDNN_KNOB_TYPE_WORKSPACE is 25
+    assert res.verify["passed"] and f"WORKSPACE={value}" in res.ran["knobs"].split(",")
 
 
 @pytest.mark.cuda
@@ -336,7 +336,7 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
             pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
         raise
     assert res.ok and res.verify["passed"], res.verify
-    name = res.params["kernel"]
+    name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
     if kernel.startswith("wgmma_"):
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
@@ -373,7 +373,7 @@ def test_cuda_conv_out_of_memory_is_an_exception_and_device_stays_usable():
 def test_cuda_conv_chain(backend, dtype, layout):
     r = am.micro.conv_chain(CHAIN, dtype=dtype, layout=layout, backend=backend, **QUICK)
     assert r.ok and r.verify["passed"] and r.backend == backend
-    assert len(r.params["algo"].split(";")) == 3 and r.metrics["flops"] == _chain_flops(CHAIN)
+    assert len(r.ran["algo"].split(";")) == 3 and r.metrics["flops"] == _chain_flops(CHAIN)
     singles = [am.conv(**x, dtype=dtype, layout=layout, backend=backend, **QUICK).median_ms for x in CHAIN]
     assert r.median_ms > max(singles) / 2  # the chain runs every layer, not just one
 

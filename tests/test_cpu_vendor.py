@@ -35,7 +35,7 @@ def test_vendor_gemm_odd_shapes_and_transposes(backend, m, n, k, trans_a, trans_
     r = am.gemm(m, n, k, trans_a=trans_a, trans_b=trans_b, device="cpu", backend=backend, **fast)
     assert r.ok and r.verify["passed"] and r.rel_error <= 1e-5 and r.verify["nonfinite"] == 0
     assert r.backend == backend and r.median_ms > 0
-    assert ("cblas_sgemm" if backend == "openblas" else "dnnl_sgemm") in r.params["kernel"]
+    assert ("cblas_sgemm" if backend == "openblas" else "dnnl_sgemm") in r.ran["kernel"]
 
 
 @pytest.mark.parametrize("backend", VENDOR_GEMM)
@@ -54,7 +54,7 @@ def test_onednn_conv_odd_shapes(shape, direction, layout, fast):
     res = conv(shape, direction=direction, layout=layout, device="cpu", backend="onednn", **fast)
     assert res.ok and res.verify["passed"] and res.rel_error <= 1e-5 and res.verify["nonfinite"] == 0
     assert res.backend == "onednn" and res.params["direction"] == direction and res.params["layout"] == layout
-    assert res.params["algo"]  # the kernel oneDNN chose, e.g. "brg_conv_fwd:avx512_core +reorder(w)"
+    assert res.ran["algo"]  # the kernel oneDNN chose, e.g. "brg_conv_fwd:avx512_core +reorder(w)"
     assert res.metrics["flops"] == 2 * n * k * res.params["ho"] * res.params["wo"] * (c // groups) * r * s
 
 
@@ -62,7 +62,7 @@ def test_onednn_conv_odd_shapes(shape, direction, layout, fast):
 def test_onednn_conv_chain(fast):
     layers = [dict(n=2, c=3, h=9, w=9, k=5, r=3, pad=1), dict(n=2, c=5, h=9, w=9, k=7, r=1, stride=2)]
     res = am.micro.conv_chain(layers, device="cpu", backend="onednn", **fast)
-    assert res.verify["passed"] and res.backend == "onednn" and res.params["algo"].count(";") == 1
+    assert res.verify["passed"] and res.backend == "onednn" and res.ran["algo"].count(";") == 1
 
 
 def test_auto_picks_the_vendor_library_on_a_cpu(fast):

@@ -44,7 +44,7 @@ def test_result_carries_environment_and_params(fast):
     r = am.gemm(8, 8, 8, device="cpu", backend="cpu", **fast)
     assert r.env["aimatrix"] == am.__version__
     assert r.device == "cpu" and r.backend == "cpu" and r.dtype == "fp32"
-    assert r.params["timer"] == "steady-clock"
+    assert r.ran["timer"] == "steady-clock"
     assert "median" in repr(r) and "TFLOP/s" in repr(r)
 
 
@@ -168,9 +168,9 @@ def test_cuda_out_of_memory_then_usable(fast):
 @pytest.mark.cuda
 def test_cuda_cold_mode_and_graph_batching(fast):
     cold = am.gemm(256, 256, 256, dtype="bf16", mode="cold", device="cuda", **fast)
-    assert cold.params["repeat"] == 1 and cold.params["timer"] == "cuda-event"
+    assert cold.ran["repeat"] == 1 and cold.ran["timer"] == "cuda-event"
     hot = am.gemm(64, 64, 64, dtype="bf16", device="cuda", max_time=0.2)
-    assert hot.params["repeat"] > 1 and hot.params["timer"] == "cuda-graph"
+    assert hot.ran["repeat"] > 1 and hot.ran["timer"] == "cuda-graph"
 
 
 @pytest.mark.cuda
@@ -179,7 +179,7 @@ def test_cuda_result_environment(fast):
     gpu = r.env["gpu"]
     assert gpu["name"] and gpu["uuid"].startswith("GPU-")
     assert gpu["driver_version"] > 0 and gpu["cublas_version"] > 0
-    assert r.params["api"] in ("cublasLtMatmul",)
+    assert r.ran["api"] in ("cublasLtMatmul",)
 
 
 @pytest.mark.cuda

@@ -21,4 +21,4 @@ def test_launch_kinds(kind):
     r = am.launch(kind, max_time=0.3, min_time=0.0)
     assert r.ok and r.op == "launch" and r.params["kind"] == kind
     assert 0.1 < r.metrics["latency_us"] < 1000
-    assert r.params["timer"] == "steady-clock"
+    assert r.ran["timer"] == "steady-clock"

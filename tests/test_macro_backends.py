@@ -122,13 +122,13 @@ def test_torch_compile_matches_eager():
     r = model("alexnet", size="tiny", batch=2, backend="torch-compile", device="cpu", **FAST)
     assert r.ok and r.verify["passed"]
     assert r.metrics["compile_s"] > 0 and r.metrics["graph_breaks"] == 0
-    assert r.params["compiled"] == "whole model" and r.params["compile_mode"] == "default"
+    assert r.ran["compiled"] == "whole model" and r.params["compile_mode"] == "default"
 
 
 def test_torch_compile_of_a_detection_model_compiles_its_dense_parts():
     r = model("ssd", size="tiny", batch=2, backend="torch-compile", device="cpu", **FAST)
     assert r.verify["passed"] and r.metrics["graph_breaks"] == 0
-    assert r.params["compiled"] == "parts: model.backbone, model.head"
+    assert r.ran["compiled"] == "parts: model.backbone, model.head"
 
 
 @pytest.mark.slow
@@ -139,9 +139,9 @@ def test_torch_compile_every_tiny_model(name, dtype):
     assert r.verify["passed"], r.verify
     assert r.metrics["compile_s"] > 0
     if name in ("nmt", "nmt_beam", "deepspeech"):  # Dynamo leaves nn.LSTM to eager, and says so
-        assert r.metrics["graph_breaks"] > 0 and "LSTM" in r.params["graph_break_reasons"]
+        assert r.metrics["graph_breaks"] > 0 and "LSTM" in r.ran["graph_break_reasons"]
     else:
-        assert r.metrics["graph_breaks"] == 0 and "graph_break_reasons" not in r.params
+        assert r.metrics["graph_breaks"] == 0 and "graph_break_reasons" not in r.ran
 
 
 def test_torch_compile_mode_is_checked():
@@ -187,4 +187,4 @@ def test_gpu_backends_resnet50(backend, dtype, tmp_path):
         raise
     assert r.verify["passed"], r.verify
     if backend == "onnxruntime":
-        assert r.params["provider"] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+        assert r.ran["provider"] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")

@@ -110,7 +110,7 @@ def test_cuda_tma_kernels(kind, nbytes):
         return
     r = am.membw(kind, nbytes=nbytes, kernel="tma", **QUICK)
     assert r.ok and r.verify["passed"], r.verify
-    assert r.params["kernel"] == f"tma_{kind}" and r.params["kernel_choice"] == "tma"
+    assert r.ran["kernel"] == f"tma_{kind}" and r.params["kernel_choice"] == "tma"
     assert am.membw(kind, nbytes=nbytes, kernel="ldst", **QUICK).params["kernel"] == f"stream_{kind}"
 
 

@@ -115,7 +115,7 @@ def test_every_tiny_model_runs_and_verifies(name, backend, tmp_path_factory):
     assert r.items_per_s > 0 and r.metrics["items"] == zoo.items(name, 2, "tiny")
     assert r.metrics["macs"] > 0 and r.stats["n"] >= 1
     if backend == "onnxruntime":
-        assert r.params["provider"] == "CPUExecutionProvider"
+        assert r.ran["provider"] == "CPUExecutionProvider"
 
 
 def test_single_stream_reports_latency_percentiles():
@@ -233,7 +233,7 @@ def test_gpu_every_model_every_backend(name, backend, tmp_path_factory):
         if backend == "torch-compile":
             assert r.metrics["compile_s"] > 0
         if backend == "torch-graph":
-            assert r.params["graph"] == (
+            assert r.ran["graph"] == (
                 "whole model" if zoo.spec(name).graph_capturable else "parts: " + ", ".join(zoo.spec(name).parts)
             ), r.params
     if len(refused) == 2:

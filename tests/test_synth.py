@@ -321,7 +321,7 @@ def test_run_small_model_on_cpu():
     assert [r["center"] for r in rows] == [32, 16, "all"] and all(r["real_ms"] > 0 for r in rows)
     nat = sm.run(device="cpu", backend="native", max_time=0.05, min_time=0.01, warmup=0.01)
     assert nat.backend == "native" and nat.verify["passed"] and nat.params["ops"] == "convs only"
-    assert len(nat.params["algo"].split(";")) == sm.conv_count == nat.params["convs"]
+    assert len(nat.ran["algo"].split(";")) == sm.conv_count == nat.params["convs"]
     assert nat.metrics["flops"] == 2 * sm.macs  # the synthetic model's MACs are its convs'
 
 
@@ -336,7 +336,7 @@ def test_run_paper_model_as_a_cuda_graph(paper_model, dtype, channels_last):
 @pytest.mark.parametrize("dtype, channels_last", [("fp32", False), ("bf16", True)])
 def test_run_paper_model_natively_on_gpu(paper_model, dtype, channels_last):
     r = paper_model.run(device="cuda", backend="native", dtype=dtype, channels_last=channels_last, max_time=0.2)
-    assert r.verify["passed"] and len(r.params["algo"].split(";")) == paper_model.conv_count
+    assert r.verify["passed"] and len(r.ran["algo"].split(";")) == paper_model.conv_count
     assert r.metrics["flops"] == 2 * paper_model.macs and r.metrics["tflops"] > 0
 
 

@@ -30,9 +30,9 @@ TINY = llama.CONFIGS["tiny"]
 def test_attention_layer_runs_verified(shape):
     r = layer("attention", n=2, seq=8, kv_seq=8, dim=16, device="cpu", **shape, **FAST)
     assert r.ok and r.verify["passed"]
-    assert r.params["sdpa_ran"] in ("flash", "efficient", "cudnn", "math")
+    assert r.ran["sdpa_ran"] in ("flash", "efficient", "cudnn", "math")
     if "sdpa_backend" in shape:
-        assert r.params["sdpa_ran"] == shape["sdpa_backend"]
+        assert r.ran["sdpa_ran"] == shape["sdpa_backend"]
 
 
 def test_attention_flops_by_hand():
@@ -184,9 +184,9 @@ def test_llm_prefill_and_decode_metrics_are_consistent():
     assert p.metrics["ttft_ms"] == p.median_ms
     assert math.isclose(p.metrics["tokens_per_s"], 2 * 16 / (p.median_ms / 1e3), rel_tol=1e-9)
     assert math.isclose(p.metrics["flops_per_token"] * 32, llama.flops(TINY, 2, 16, 0), rel_tol=1e-12)
-    assert p.params["sdpa_ran"].startswith("prefill ")
+    assert p.ran["sdpa_ran"].startswith("prefill ")
     d = llm("decode", config="tiny", batch=3, prompt=10, device="cpu", **FAST)
-    assert d.ok and d.verify["passed"] and d.params["context"] == 10 and d.params["sdpa_ran"].startswith("decode ")
+    assert d.ok and d.verify["passed"] and d.params["context"] == 10 and d.ran["sdpa_ran"].startswith("decode ")
     assert math.isclose(d.metrics["tokens_per_s"], 3 / (d.metrics["tpot_ms"] / 1e3), rel_tol=1e-9)
     assert math.isclose(d.metrics["tokens_per_s"], d.metrics["items_per_s"], rel_tol=1e-9)
     assert math.isclose(d.metrics["flops"], llama.flops(TINY, 3, 1, 10), rel_tol=1e-12)
@@ -275,7 +275,7 @@ def test_gpu_sdpa_backends(dim, causal):
         except UnsupportedError as e:
             assert "backends that can" in str(e)
             continue
-        assert r.ok and r.verify["passed"] and r.params["sdpa_ran"] == be
+        assert r.ok and r.verify["passed"] and r.ran["sdpa_ran"] == be
         ran[be] = r
     assert "flash" in ran and "math" in ran
     assert ran["flash"].tflops > ran["math"].tflops

@@ -96,7 +96,7 @@ def conv(
     ``heuristic`` (mode A's order, untimed), ``engine:N`` (engine N's configs; the
     only way to engines compiled at run time, which take seconds to build) or
     ``engine:N(KNOB=V,...)`` (only the configs of engine N that make these knob
-    choices; a Result's ``params["algo_exact"]`` names its config so, to time the very
+    choices; a Result's ``ran["algo_exact"]`` names its config so, to time the very
     same config again, in a later run or another program);
     through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from .result import Result
 
 LEADING = ("schema", "case", "op", "device", "dtype", "backend")
-SECTIONS = ("params", "stats", "metrics", "verify", "telemetry", "error", "run", "env")
+SECTIONS = ("params", "ran", "stats", "metrics", "verify", "telemetry", "error", "run", "env")
 
 
 def _flatten(prefix: str, value: Any, out: dict) -> None:

@@ -360,9 +360,10 @@ def gemm_efficiency(name: str, results: Sequence[Result], key: str) -> Chart | N
 
 
 def _series_name(r: Result, keys: Sequence[str]) -> str:
+    both = {**r.params, **r.ran}
     for k in keys:
-        if r.params.get(k) is not None:
-            return f"{r.params[k]} {r.dtype} {r.backend}".strip()
+        if both.get(k) is not None:
+            return f"{both[k]} {r.dtype} {r.backend}".strip()
     return f"{r.dtype} {r.backend}".strip()
 
 
@@ -485,6 +486,7 @@ def synth_table(results: Sequence[Result]) -> str:
         else:
             flat = {
                 **{f"params.{k}": v for k, v in r.params.items() if not isinstance(v, (dict, list))},
+                **{f"ran.{k}": v for k, v in r.ran.items() if not isinstance(v, (dict, list))},
                 **{f"metrics.{k}": v for k, v in r.metrics.items() if not isinstance(v, (dict, list))},
             }
             out.append(

@@ -21,9 +21,10 @@ def _clean(x: Any) -> Any:
     return x
 
 
-#: Parameters that record what a run chose or measured rather than what was asked for; left out when
-#: matching cases across runs (``Result.spec_key``). One list, so matching does not depend on which
-#: modules were imported.
+#: What a run chose or measured rather than what was asked for: a finished Result keeps these in
+#: ``Result.ran``, apart from ``params`` (the benchmarks hand both over in one dict; records written
+#: before ``ran`` existed have them in ``params`` and are read the same way). Never part of a case's
+#: identity (``Result.spec_key``). One list, so neither depends on which modules were imported.
 MEASURED_PARAMS: frozenset[str] = frozenset(
     {
         # every native benchmark: launches per sample, the timer, the library's algorithm or kernel
@@ -154,6 +155,16 @@ class Result:
     #: ``aimatrix``, ``git_revision``, ``host``): two runs written to one file stay apart.
     #: Set by the suite runner; None for Results made outside a suite.
     run: dict | None = None
+    #: What ran, as the run chose or measured it (``MEASURED_PARAMS``: the library's algorithm or kernel,
+    #: launches per sample, the timer, the framework's version, what was captured); ``params`` is what was asked.
+    ran: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A failed case ran nothing: its params stay as asked (timing options such as ``repeat`` included).
+        if self.error is None and any(k in MEASURED_PARAMS for k in self.params):
+            chosen = {k: v for k, v in self.params.items() if k in MEASURED_PARAMS}
+            object.__setattr__(self, "params", {k: v for k, v in self.params.items() if k not in chosen})
+            object.__setattr__(self, "ran", {**chosen, **self.ran})
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -262,8 +273,8 @@ class Result:
     def spec_key(self, *, with_device: bool = False) -> tuple:
         """What was run, for matching cases across runs: op, dtype, backend and the spec's parameters.
 
-        Parameters that record what the run chose or measured (``MEASURED_PARAMS``:
-        launches per sample, timer, cuBLASLt algorithm, kernel name, ...) are left out.
+        What the run chose or measured is not part of it (``ran``; and in a failed case's params, the
+        names of ``MEASURED_PARAMS``, such as the ``repeat`` and ``timer`` options, are left out too).
         """
         params = tuple(
             sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.params.items() if k not in MEASURED_PARAMS)
@@ -286,6 +297,7 @@ class Result:
             "schema": self.schema,
             "op": self.op,
             "params": self.params,
+            "ran": self.ran,
             "backend": self.backend,
             "dtype": self.dtype,
             "device": self.device,
@@ -331,10 +343,11 @@ class Result:
             d.get("schema", SCHEMA),
             d.get("case"),
             dict(d["run"]) if d.get("run") is not None else None,
+            dict(d.get("ran") or {}),
         )
 
     def __repr__(self) -> str:
-        shape = ", ".join(f"{k}={v}" for k, v in self.params.items() if not isinstance(v, (dict, list)))
+        shape = ", ".join(f"{k}={v}" for k, v in {**self.params, **self.ran}.items() if not isinstance(v, (dict, list)))
         head = f"<Result {self.op}({shape}) {self.dtype} {self.backend} on {self.device}"
         if self.error:
             return f"{head}: FAILED {self.error['type']}: {self.error['message']}>"

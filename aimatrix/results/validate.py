@@ -76,6 +76,7 @@ _TIMES = ("mean_ms", "min_ms", "max_ms", "stdev_ms", "p10_ms", "p50_ms", "p90_ms
 #: The known fields of each section and their kind.
 FIELDS: dict[str, dict[str, str]] = {
     "params": {"m": "number", "n": "number", "k": "number", "batch": "number"},
+    "ran": {"algo": "str", "kernel": "str", "timer": "str"},
     "stats": {
         "median_ms": "positive time",
         **{k: "time" for k in _TIMES},
@@ -229,9 +230,9 @@ def check_record(d: Mapping[str, Any]) -> None:
     _check("case", d.get("case"), "str")
     if not isinstance(d["params"], Mapping):
         raise ValueError(f"field 'params' must be an object, not {_show(d['params'])}")
-    for name in ("stats", "metrics", "verify", "telemetry", "env", "error", "run"):
+    for name in ("ran", "stats", "metrics", "verify", "telemetry", "env", "error", "run"):
         _check(name, d.get(name), "object")
-    for name in ("params", "stats", "metrics", "verify", "telemetry", "env", "run"):
+    for name in ("params", "ran", "stats", "metrics", "verify", "telemetry", "env", "run"):
         _section(name, d.get(name) or {})
     if isinstance((d.get("env") or {}).get("gpu"), Mapping):
         _section("env.gpu", d["env"]["gpu"])

@@ -169,9 +169,9 @@ def run_model(
     native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options)
     params.update(
         ops="convs only",
-        algo=native.params.get("algo"),
-        repeat=native.params.get("repeat"),
-        timer=native.params.get("timer"),
+        algo=native.ran.get("algo"),
+        repeat=native.ran.get("repeat"),
+        timer=native.ran.get("timer"),
     )
     return Result.from_measurement(
         "synth",

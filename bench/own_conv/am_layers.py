@@ -19,7 +19,7 @@ def run(name, c, hw, k, stride, dtype, backend, kernel=None):
     else:
         os.environ.pop("AIMATRIX_IGEMM_KERNEL", None)
     res = am.conv(32, c, hw, hw, k=k, r=3, stride=stride, pad=1, dtype=dtype, backend=backend, **OPTS)
-    label = res.params.get("kernel") or res.params.get("algo")
+    label = res.ran.get("kernel") or res.ran.get("algo")
     return res.metrics["tflops"], label
 
 
