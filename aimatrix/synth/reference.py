@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .synthesize import free_positions, upper
+from .model import free_positions, upper
 
 _M64 = (1 << 64) - 1
 _GEN_STEP = 0x632BE59BD9B4E019

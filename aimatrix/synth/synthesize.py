@@ -37,7 +37,16 @@ from typing import Any, Sequence
 from .. import _check
 from .cluster import Group
 from .jsonfile import read_json
-from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness, layer_models
+from .model import (
+    DEFAULT_WARP_MODEL,
+    WarpModel,
+    chain_totals,
+    conv_warps,
+    fitness,
+    free_positions,
+    layer_models,
+    upper,
+)
 
 SCHEMA = "aimatrix.synthetic/1"
 
@@ -385,17 +394,6 @@ def _problem(
         "min_filters": min_filters,
         "warp_model": [m.as_tuple() for m in layer_models(wm, kernels)],
     }
-
-
-def free_positions(prob: dict) -> list[int]:
-    """Chain positions that are genes (mirrors Problem::free_positions)."""
-    n = len(prob["kernels"])
-    pos = [0] if prob.get("cin0_max", 0) > 0 else []
-    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
-
-
-def upper(prob: dict, pos: int) -> int:
-    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
 
 
 def chain_at(prob: dict, value: int) -> list[int]:
