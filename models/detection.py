@@ -67,6 +67,12 @@ def verify_view(fields: tuple[str, ...]):
     return view
 
 
+def spec_options(fields: tuple[str, ...]) -> dict:
+    """The ModelSpec options the detection models share: CNNs under autocast, not graph-capturable (their forward
+    synchronises with the host), outputs compared through ``verify_view(fields)``."""
+    return dict(cnn=True, precision="autocast", graph_capturable=False, verify_view=verify_view(fields))
+
+
 def loss(
     module: DetectionOutputs, inputs: tuple, gen: torch.Generator, *, seed: int = 0, num_classes: int = 91
 ) -> torch.Tensor:

@@ -110,10 +110,7 @@ def specs(ModelSpec) -> list:
             "images",
             1,
             loss,
-            cnn=True,
-            precision="autocast",
-            graph_capturable=False,
-            verify_view=detection.verify_view(FIELDS),
+            **detection.spec_options(FIELDS),
             calibrate=_calibrate,
             parts=PARTS,
             description="Mask R-CNN, ResNet-101-FPN backbone, 28 synthetic images x batch "

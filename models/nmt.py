@@ -151,29 +151,17 @@ def specs(ModelSpec) -> list:
     desc = "NMT: {}-layer LSTM encoder-decoder with attention, {} decoding, tokens/s"
     return [
         ModelSpec(
-            "nmt",
+            name,
             "translation",
             build,
             make_inputs,
             count,
             "tokens",
-            128,
+            batch,
             _loss,
             verify_view=view,
-            kw={"beam": 1},
-            description=desc.format(FULL["layers"], "greedy"),
-        ),
-        ModelSpec(
-            "nmt_beam",
-            "translation",
-            build,
-            make_inputs,
-            count,
-            "tokens",
-            32,
-            _loss,
-            verify_view=view,
-            kw={"beam": 10},
-            description=desc.format(FULL["layers"], "beam-search (width 10)"),
-        ),
+            kw={"beam": beam},
+            description=desc.format(FULL["layers"], decoding),
+        )
+        for name, batch, beam, decoding in (("nmt", 128, 1, "greedy"), ("nmt_beam", 32, 10, "beam-search (width 10)"))
     ]

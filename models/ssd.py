@@ -77,10 +77,7 @@ def specs(ModelSpec) -> list:
             "images",
             32,
             loss,
-            cnn=True,
-            precision="autocast",
-            graph_capturable=False,
-            verify_view=detection.verify_view(FIELDS),
+            **detection.spec_options(FIELDS),
             parts=PARTS,
             description="SSD300, VGG16 backbone (fixed detection count)",
         )

@@ -9,50 +9,22 @@ import pytest
 from aimatrix.cli import main
 
 
+def _quick_micro_run(out, reference: str) -> int:
+    """The CLI's exit code for a quick micro-tier run on the CPU into ``out``, scored against ``reference``."""
+    args = ["--device", "cpu", "--quick", "--tiers", "micro", "--max-time", "0.05"]
+    return main([*args, "--out", str(out), "--reference", reference])
+
+
 def test_default_suite_writes_jsonl_html_and_a_score_card(tmp_path, capsys):
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    assert (
-        main(
-            [
-                "--device",
-                "cpu",
-                "--quick",
-                "--tiers",
-                "micro",
-                "--max-time",
-                "0.05",
-                "--out",
-                str(first),
-                "--reference",
-                "none",
-            ]
-        )
-        == 0
-    )
+    assert _quick_micro_run(first, "none") == 0
     lines = [json.loads(x) for x in first.read_text().splitlines()]
     assert {d["op"] for d in lines} == {"gemm", "conv", "membw"}
     assert all(d["error"] is None and d["verify"]["passed"] for d in lines)
     assert (tmp_path / "a.html").exists()
     capsys.readouterr()
     # The same cases again, scored against the first run: every case has a reference.
-    assert (
-        main(
-            [
-                "--device",
-                "cpu",
-                "--quick",
-                "--tiers",
-                "micro",
-                "--max-time",
-                "0.05",
-                "--out",
-                str(second),
-                "--reference",
-                str(first),
-            ]
-        )
-        == 0
-    )
+    assert _quick_micro_run(second, str(first)) == 0
     out = capsys.readouterr().out
     assert f"({len(lines)} of {len(lines)} cases scored)" in out and "Score against a" in out
     page = (tmp_path / "b.html").read_text()
@@ -182,7 +154,8 @@ def test_layers_unknown_name_is_a_bad_argument(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
+def _membw_on_cpu(tmp_path, kinds: str, *options: str) -> tuple[int, dict]:
+    """The exit code of ``membw`` on the CPU for these kinds and options, and its records by kind."""
     out = tmp_path / "mem.jsonl"
     rc = main(
         [
@@ -190,19 +163,21 @@ def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
             "--device",
             "cpu",
             "--kind",
-            "copy,p2p",
+            kinds,
             "--nbytes",
             "4096",
-            "--p2p-method",
-            "kernel",
-            "--bidirectional",
+            *options,
             "--max-time",
             "0.05",
             "--out",
             str(out),
         ]
     )
-    recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
+    return rc, {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
+
+
+def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
+    rc, recs = _membw_on_cpu(tmp_path, "copy,p2p", "--p2p-method", "kernel", "--bidirectional")
     assert rc == 1  # the p2p case fails on the CPU, is recorded, and the copy case still ran
     assert recs["copy"]["error"] is None and recs["copy"]["verify"]["passed"]
     assert recs["p2p"]["error"]["type"] == "UnsupportedError" and "two CUDA devices" in recs["p2p"]["error"]["message"]
@@ -210,25 +185,7 @@ def test_membw_subcommand_p2p_options_reach_only_p2p(tmp_path):
 
 
 def test_membw_subcommand_kernel_reaches_only_device_kernels(tmp_path):
-    out = tmp_path / "mem.jsonl"
-    rc = main(
-        [
-            "membw",
-            "--device",
-            "cpu",
-            "--kind",
-            "copy,h2d",
-            "--nbytes",
-            "4096",
-            "--kernel",
-            "tma",
-            "--max-time",
-            "0.05",
-            "--out",
-            str(out),
-        ]
-    )
-    recs = {r["params"]["kind"]: r for r in map(json.loads, out.read_text().splitlines())}
+    rc, recs = _membw_on_cpu(tmp_path, "copy,h2d", "--kernel", "tma")
     assert rc == 1  # both fail on the CPU, each for its own reason, and both are recorded
     assert "kernel='tma' names a CUDA kernel" in recs["copy"]["error"]["message"]
     assert "CUDA" in recs["h2d"]["error"]["message"] and "kernel=" not in recs["h2d"]["error"]["message"]

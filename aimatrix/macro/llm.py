@@ -207,42 +207,20 @@ def check_phase(
 ) -> str:
     """The attention kernels the phase runs (``"prefill flash, decode efficient"``); UnsupportedError
     when ``sdpa_backend`` cannot run one of its attention shapes."""
-    tdt = backends.base.TORCH_DTYPE[dtype]
-    ran = []
+    shapes: list[tuple[str, dict[str, Any]]] = []
     if phase != "decode":  # prefill: causal over the prompt, grouped-query
-        ran.append(
-            "prefill "
-            + tf.check_sdpa(
-                sdpa_backend,
-                heads=c.heads,
-                kv_heads=c.kv_heads,
-                seq=prompt,
-                kv_seq=prompt,
-                dim=c.head_dim,
-                causal=True,
-                dtype=tdt,
-                device=dev,
-            )
-        )
+        shapes.append(("prefill", dict(heads=c.heads, kv_heads=c.kv_heads, seq=prompt, kv_seq=prompt, causal=True)))
     if phase != "prefill":  # decode: a group's queries as one block over its KV head's cache (generate: masked)
         g = c.heads // c.kv_heads
         length = prompt + (new if phase == "generate" else 1)
-        ran.append(
-            "decode "
-            + tf.check_sdpa(
-                sdpa_backend,
-                heads=g,
-                kv_heads=g,
-                seq=g,
-                kv_seq=length,
-                dim=c.head_dim,
-                causal=False,
-                dtype=tdt,
-                device=dev,
-                masked=phase == "generate",
-            )
+        shapes.append(
+            ("decode", dict(heads=g, kv_heads=g, seq=g, kv_seq=length, causal=False, masked=phase == "generate"))
         )
-    return ", ".join(ran)
+    tdt = backends.base.TORCH_DTYPE[dtype]
+    return ", ".join(
+        f"{name} {tf.check_sdpa(sdpa_backend, dim=c.head_dim, dtype=tdt, device=dev, **shape)}"
+        for name, shape in shapes
+    )
 
 
 def build_phase(

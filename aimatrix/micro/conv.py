@@ -103,23 +103,8 @@ def conv(
     cores (no TF32); tf32 may. What ran is in ``params`` (the list above; ``results.result.MEASURED_PARAMS``
     leaves it out of matching).
     """
-    spec, shape = _spec(
-        n,
-        c,
-        h,
-        w,
-        k=k,
-        r=r,
-        s=s,
-        stride=stride,
-        pad=pad,
-        dilation=dilation,
-        groups=groups,
-        dtype=dtype,
-        layout=layout,
-        direction=direction,
-        seed=seed,
-    )
+    layer = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups)
+    spec, shape = _spec(layer, dtype=dtype, layout=layout, direction=direction, seed=seed)
     params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
     params.update(ho=shape["ho"], wo=shape["wo"])
     return _run_specs(
@@ -172,7 +157,7 @@ def conv_chain(
         if missing:
             raise ValueError(f"layers[{i}] lacks {sorted(missing)}")
         try:
-            sp, sh = _spec(**x, dtype=dtype, layout=layout, direction="fwd", seed=seed + i)
+            sp, sh = _spec(x, dtype=dtype, layout=layout, direction="fwd", seed=seed + i)
         except (TypeError, ValueError) as e:
             raise type(e)(f"layers[{i}]: {e}") from None
         specs.append(sp)
@@ -203,36 +188,24 @@ def conv_chain(
 _LAYER_KEYS = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation", "groups"}
 
 
-def _spec(
-    n: int,
-    c: int,
-    h: int,
-    w: int,
-    *,
-    k: int,
-    r: int,
-    s: int | None = None,
-    stride: Any = 1,
-    pad: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-    dtype: str,
-    layout: str,
-    direction: str,
-    seed: int,
-) -> tuple[dict, dict]:
-    """The native runner's spec of one conv, validated, and its output size, FLOPs and bytes."""
+#: ``conv``'s defaults of the optional shape arguments (``s`` None: as ``r``).
+_LAYER_DEFAULTS: dict[str, Any] = {"s": None, "stride": 1, "pad": 0, "dilation": 1, "groups": 1}
+
+
+def _spec(layer: dict, *, dtype: str, layout: str, direction: str, seed: int) -> tuple[dict, dict]:
+    """The native runner's spec of one conv (``layer``: ``conv``'s shape arguments, ``_LAYER_KEYS``), validated,
+    and its output size, FLOPs and bytes."""
+    x = {**_LAYER_DEFAULTS, **layer}
     # Each dimension within 32 bits (as cuDNN's legacy API takes them), their products within 64 (below).
     n, c, h, w, k, r = (
-        _check.positive_int(nm, v, maximum=_check.INT32_MAX)
-        for nm, v in (("n", n), ("c", c), ("h", h), ("w", w), ("k", k), ("r", r))
+        _check.positive_int(nm, x[nm], maximum=_check.INT32_MAX) for nm in ("n", "c", "h", "w", "k", "r")
     )
-    s = r if s is None else _check.positive_int("s", s, maximum=_check.INT32_MAX)
-    groups = _check.positive_int("groups", groups, maximum=_check.INT32_MAX)
+    s = r if x["s"] is None else _check.positive_int("s", x["s"], maximum=_check.INT32_MAX)
+    groups = _check.positive_int("groups", x["groups"], maximum=_check.INT32_MAX)
     (sh, sw), (ph, pw), (dh, dw) = (
-        _pair("stride", stride, minimum=1),
-        _pair("pad", pad, minimum=0),
-        _pair("dilation", dilation, minimum=1),
+        _pair("stride", x["stride"], minimum=1),
+        _pair("pad", x["pad"], minimum=0),
+        _pair("dilation", x["dilation"], minimum=1),
     )
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("layout", layout, LAYOUTS)

@@ -120,6 +120,15 @@ def _legend(series: Sequence[tuple[str, str]], x: float, y: float, width: float)
     return "".join(out), (cy - y) + 18 if series else 0
 
 
+def _x_grid(sx: _Scale, top: float, bottom_y: float) -> list[str]:
+    """A vertical grid line from ``top`` to ``bottom_y`` at each of the x scale's ticks, labelled below."""
+    return [
+        f'<line x1="{sx(t):.1f}" y1="{top}" x2="{sx(t):.1f}" y2="{bottom_y}" stroke="#e5e5e5"/>'
+        f'<text x="{sx(t):.1f}" y="{bottom_y + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>'
+        for t in sx.ticks()
+    ]
+
+
 def xy_chart(
     name: str,
     title: str,
@@ -149,12 +158,7 @@ def xy_chart(
     sy = _Scale(*yr, height - bottom, top, y_log)
     parts = _open(width, height, title, legend_svg)
     # grid and ticks
-    for t in sx.ticks():
-        x = sx(t)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
-            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>'
-        )
+    parts += _x_grid(sx, top, height - bottom)
     for t in sy.ticks():
         y = sy(t)
         parts.append(
@@ -257,12 +261,7 @@ def bar_chart(
     sx = _Scale(lo, hi * 1.08 if hi > 0 and reference is None else hi, left, width - right, False)
     base = sx(reference if reference is not None else max(lo, 0.0))
     parts = _open(width, height, title, legend_svg)
-    for t in sx.ticks():
-        x = sx(t)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" stroke="#e5e5e5"/>'
-            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{fmt(t)}</text>'
-        )
+    parts += _x_grid(sx, top, height - bottom)
     if band:
         parts.append(
             f'<rect x="{sx(band[0]):.1f}" y="{top}" width="{sx(band[1]) - sx(band[0]):.1f}" '

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .workload import Layer, Workload
+from .workload import Layer, LayerSums, Workload
 
 
 @dataclass(frozen=True)
@@ -38,27 +38,18 @@ class FilterType:
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(LayerSums):
     """Conv layers whose input size is nearest ``center``."""
 
     center: int
     layers: tuple[Layer, ...] = field(repr=False)
 
-    @property
-    def macs(self) -> int:
-        return sum(x.macs for x in self.layers)
-
-    @property
-    def warps(self) -> int:
-        return sum(x.warps for x in self.layers)
+    def _members(self) -> Sequence[Layer]:
+        return self.layers
 
     @property
     def batch(self) -> int:
         return self.layers[0].batch if self.layers else 0
-
-    @property
-    def models(self) -> list[str]:
-        return list(dict.fromkeys(x.model for x in self.layers))
 
     @property
     def types(self) -> list[FilterType]:

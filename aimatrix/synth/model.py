@@ -211,6 +211,19 @@ def conv_warps(
     return w
 
 
+# -- a group's problem dict (the GA's genes), shared by the native runner's caller and the numpy reference --
+def free_positions(prob: dict) -> list[int]:
+    """Chain positions that are genes (mirrors Problem::free_positions)."""
+    n = len(prob["kernels"])
+    pos = [0] if prob.get("cin0_max", 0) > 0 else []
+    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
+
+
+def upper(prob: dict, pos: int) -> int:
+    """The largest value of the gene at chain position ``pos``."""
+    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
+
+
 def decode(gene: int, upper: int, lower: int = 1) -> int:
     """A gene's value is a channel count: values below ``lower`` decode to it, above ``upper`` clamp to it."""
     return min(max(int(gene), lower), upper)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .model import free_positions, upper
+
 _M64 = (1 << 64) - 1
 _GEN_STEP = 0x632BE59BD9B4E019
 _SLOT_BITS = 16
@@ -43,16 +45,6 @@ def ga_random(seed: int, generation: int, individual: int, slot: int) -> int:
 
 
 # -- the problem --------------------------------------------------------------------------
-def _free_positions(prob: dict) -> list[int]:
-    n = len(prob["kernels"])
-    pos = [0] if prob.get("cin0_max", 0) > 0 else []
-    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
-
-
-def _upper(prob: dict, pos: int) -> int:
-    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
-
-
 def _layer_models(prob: dict) -> list[tuple]:
     wm = prob.get("warp_model", (32, 1, 1))
     many = len(wm) > 0 and isinstance(wm[0], (list, tuple))
@@ -105,7 +97,7 @@ def _fit1(prob: dict, chain) -> float:
 # -- refinement ---------------------------------------------------------------------------
 def refine(prob: dict, chain, radius: int = 3, max_steps: int = 10000) -> tuple[list[int], float, int]:
     """Best-improvement local search on the free chain entries (mirrors synth::refine)."""
-    pos = _free_positions(prob)
+    pos = free_positions(prob)
     cur = np.array(chain, dtype=np.int64)
     fit = _fit1(prob, cur)
     fmax = (1 << prob["bits"]) - 1
@@ -127,7 +119,7 @@ def refine(prob: dict, chain, radius: int = 3, max_steps: int = 10000) -> tuple[
                     if dj != 0 and dk != 0:
                         moves.append((pos[jj], dj, pos[kk], dk))
     mv = np.array(moves, dtype=np.int64).reshape(-1, 4)
-    ups = np.array([_upper(prob, p) if p in pos else 0 for p in range(len(cur))], dtype=np.int64)
+    ups = np.array([upper(prob, p) if p in pos else 0 for p in range(len(cur))], dtype=np.int64)
     steps = 0
     while steps < max_steps and len(mv):
         cand = np.repeat(cur[None, :], len(mv), axis=0)
@@ -180,7 +172,7 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
     P, G, t = int(o["population"]), int(o["generations"]), int(o["tournament"])
     if P < 2:
         raise ValueError(f"population={P} is not allowed: it must be >= 2")
-    pos = _free_positions(prob)
+    pos = free_positions(prob)
     n, c = len(pos), len(prob["kernels"]) + 1
     B = n * bits  # chromosome bits
     W = (B + 63) // 64  # 64-bit words
@@ -194,7 +186,7 @@ def run_ga(prob: dict, options: dict | None = None) -> dict[str, Any]:
     base = np.zeros(c, dtype=np.int64)
     base[0] = prob["cin0"]
     base[-1] = prob.get("last_fixed", 0)
-    ups = np.array([_upper(prob, p) for p in pos], dtype=np.int64)
+    ups = np.array([upper(prob, p) for p in pos], dtype=np.int64)
     idx = np.arange(P, dtype=np.uint64)
 
     def genes_of(words: np.ndarray) -> np.ndarray:

@@ -37,7 +37,16 @@ from typing import Any, Sequence
 from .. import _check
 from .cluster import Group
 from .jsonfile import read_json
-from .model import DEFAULT_WARP_MODEL, WarpModel, chain_totals, conv_warps, fitness, layer_models
+from .model import (
+    DEFAULT_WARP_MODEL,
+    WarpModel,
+    chain_totals,
+    conv_warps,
+    fitness,
+    free_positions,
+    layer_models,
+    upper,
+)
 
 SCHEMA = "aimatrix.synthetic/1"
 
@@ -387,17 +396,6 @@ def _problem(
     }
 
 
-def free_positions(prob: dict) -> list[int]:
-    """Chain positions that are genes (mirrors Problem::free_positions)."""
-    n = len(prob["kernels"])
-    pos = [0] if prob.get("cin0_max", 0) > 0 else []
-    return pos + [i for i in range(1, n + 1) if i < n or not prob.get("last_fixed", 0)]
-
-
-def upper(prob: dict, pos: int) -> int:
-    return prob["cin0_max"] if pos == 0 else (1 << prob["bits"]) - 1
-
-
 def chain_at(prob: dict, value: int) -> list[int]:
     """The chain with every free entry at ``value`` clamped to its bound (mirrors Problem::chain_at)."""
     c = [prob["cin0"]] + [0] * (len(prob["kernels"]) - 1) + [prob.get("last_fixed", 0)]
@@ -406,22 +404,27 @@ def chain_at(prob: dict, value: int) -> list[int]:
     return c
 
 
-def check_problem(prob: dict, center: int) -> None:
-    """ValueError when no filter counts in 1 .. 2^bits - 1 can reach the group's targets."""
-    fmax = (1 << prob["bits"]) - 1
-    n = len(prob["kernels"])
-    if not free_positions(prob):
-        raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
-    args = dict(
+def totals_at(prob: dict, value: int) -> tuple[int, int]:
+    """(MACs, warps) of the group's chain with every free entry at ``value`` (``chain_at``)."""
+    return chain_totals(
         batch=prob["batch"],
         h=prob["h"],
         w=prob["w"],
         kernels=prob["kernels"],
         warp_model=prob["warp_model"],
         strides=prob.get("strides"),
+        chain=chain_at(prob, value),
     )
-    lo_m, lo_w = chain_totals(chain=chain_at(prob, 1), **args)
-    hi_m, hi_w = chain_totals(chain=chain_at(prob, fmax), **args)
+
+
+def check_problem(prob: dict, center: int) -> None:
+    """ValueError when no filter counts in 1 .. 2^bits - 1 can reach the group's targets."""
+    fmax = (1 << prob["bits"]) - 1
+    n = len(prob["kernels"])
+    if not free_positions(prob):
+        raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
+    lo_m, lo_w = totals_at(prob, 1)
+    hi_m, hi_w = totals_at(prob, fmax)
     if prob["macs_real"] > hi_m:
         raise ValueError(
             f"group {center}: impossible target: {prob['macs_real']:.6g} MACs is more than {n} layers of "
@@ -447,15 +450,7 @@ def check_problem(prob: dict, center: int) -> None:
 
 def reachable(prob: dict) -> bool:
     """Whether the group's MAC and warp targets lie between all filters at min_filters and all at 2^bits - 1."""
-    args = dict(
-        batch=prob["batch"],
-        h=prob["h"],
-        w=prob["w"],
-        kernels=prob["kernels"],
-        warp_model=prob["warp_model"],
-        strides=prob.get("strides"),
-    )
-    hi_m, hi_w = chain_totals(chain=chain_at(prob, (1 << prob["bits"]) - 1), **args)
+    hi_m, hi_w = totals_at(prob, (1 << prob["bits"]) - 1)
     # head room: a target at the very edge of the range leaves the GA no freedom
     return prob["macs_real"] <= 0.8 * hi_m and prob["warps_real"] <= 0.8 * hi_w
 
@@ -463,15 +458,7 @@ def reachable(prob: dict) -> bool:
 def reachable_low(prob: dict) -> bool:
     """Whether the group's narrowest chain (every free filter count at min_filters) costs at most half its MAC
     and warp targets (the GA's room below them)."""
-    args = dict(
-        batch=prob["batch"],
-        h=prob["h"],
-        w=prob["w"],
-        kernels=prob["kernels"],
-        warp_model=prob["warp_model"],
-        strides=prob.get("strides"),
-    )
-    lo_m, lo_w = chain_totals(chain=chain_at(prob, prob.get("min_filters", 1)), **args)
+    lo_m, lo_w = totals_at(prob, prob.get("min_filters", 1))
     return lo_m <= 0.5 * prob["macs_real"] and lo_w <= 0.5 * prob["warps_real"]
 
 
@@ -630,15 +617,7 @@ def synthesize(
             if conv_warps(wm, g.batch, ho, wo, f, cin=f, kh=kh, kw=kw) > budget:
                 break
             p = prob(k - 1, cin0=3 if k == 1 else min_filters, last=f)
-            lo_m, lo_w = chain_totals(
-                batch=p["batch"],
-                h=p["h"],
-                w=p["w"],
-                kernels=p["kernels"],
-                strides=p["strides"],
-                warp_model=p["warp_model"],
-                chain=chain_at(p, min_filters),
-            )
+            lo_m, lo_w = totals_at(p, min_filters)
             if lo_m > p["macs_real"] / 2 or lo_w > p["warps_real"] / 2:
                 break
             best = f

@@ -126,7 +126,26 @@ def _layer_from(record: Any, where: str) -> Layer:
     return Layer(**values)
 
 
-class Workload(Sequence[Layer]):
+class LayerSums:
+    """``models``, ``macs`` and ``warps`` of the layers ``_members()`` gives (a Workload's, a cluster Group's)."""
+
+    def _members(self) -> Sequence[Layer]:
+        raise NotImplementedError
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(x.model for x in self._members()))
+
+    @property
+    def macs(self) -> int:
+        return sum(x.macs for x in self._members())
+
+    @property
+    def warps(self) -> int:
+        return sum(x.warps for x in self._members())
+
+
+class Workload(Sequence[Layer], LayerSums):
     """An ordered table of layers (a read-only sequence of :class:`Layer`)."""
 
     def __init__(self, layers: Iterable[Layer] = (), *, meta: dict | None = None) -> None:
@@ -156,17 +175,8 @@ class Workload(Sequence[Layer]):
     def __repr__(self) -> str:
         return f"<Workload {len(self)} layers of {', '.join(self.models) or 'no model'}: {self.macs / 1e9:.3f} GMACs>"
 
-    @property
-    def models(self) -> list[str]:
-        return list(dict.fromkeys(x.model for x in self._layers))
-
-    @property
-    def macs(self) -> int:
-        return sum(x.macs for x in self._layers)
-
-    @property
-    def warps(self) -> int:
-        return sum(x.warps for x in self._layers)
+    def _members(self) -> Sequence[Layer]:
+        return self._layers
 
     def convs(self) -> "Workload":
         return Workload([x for x in self._layers if x.type == "conv"], meta=self.meta)

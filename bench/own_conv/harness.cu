@@ -25,19 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "../harness_check.hpp"
 #include "cuda/conv_igemm_kernels.cuh"
 
 using namespace am::cuda;
 using igemm::Geom;
-
-#define CK(x)                                                                                      \
-  do {                                                                                             \
-    cudaError_t e_ = (x);                                                                          \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "CUDA error %s at %s:%d: %s\n", cudaGetErrorString(e_), __FILE__, __LINE__, #x); \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
 
 namespace {
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "../harness_check.hpp"
 #include "common/dtype.hpp"
 #include "common/errors.hpp"
 #include "common/gemm_spec.hpp"
@@ -44,15 +45,6 @@ extern int g_tile;  // 0: by size, 64, 128
 
 using am::DType;
 using am::GemmSpec;
-
-#define CUBLAS_OK(x)                                                                     \
-  do {                                                                                   \
-    cublasStatus_t st_ = (x);                                                            \
-    if (st_ != CUBLAS_STATUS_SUCCESS) {                                                  \
-      std::fprintf(stderr, "cuBLAS error %d at %s:%d: %s\n", int(st_), __FILE__, __LINE__, #x); \
-      std::exit(2);                                                                      \
-    }                                                                                    \
-  } while (0)
 
 namespace {
 
@@ -116,6 +108,21 @@ __global__ void ref_kernel(const T* A, const T* B, double* C, int64_t M, int64_t
   C[(b * M + i) * N + j] = acc;
 }
 
+// Each thread's error terms summed over its warp, then added by lane 0: sums[0] += e, sums[1] += r, bad += nb.
+__device__ __forceinline__ void add_warp_sums(double e, double r, unsigned long long nb, double* sums,
+                                              unsigned long long* bad) {
+  for (int off = 16; off > 0; off >>= 1) {
+    e += __shfl_down_sync(0xffffffffu, e, off);
+    r += __shfl_down_sync(0xffffffffu, r, off);
+    nb += __shfl_down_sync(0xffffffffu, nb, off);
+  }
+  if ((threadIdx.x & 31) == 0) {
+    atomicAdd(&sums[0], e);
+    atomicAdd(&sums[1], r);
+    atomicAdd(bad, nb);
+  }
+}
+
 // sums[0] += (out-ref)^2, sums[1] += ref^2; bad[0] += non-finite outputs.
 template <typename T, typename R>
 __global__ void err_kernel(const T* out, const R* ref, size_t n, double* sums, unsigned long long* bad) {
@@ -131,16 +138,7 @@ __global__ void err_kernel(const T* out, const R* ref, size_t n, double* sums, u
     e += (o - f) * (o - f);
     r += f * f;
   }
-  for (int off = 16; off > 0; off >>= 1) {
-    e += __shfl_down_sync(0xffffffffu, e, off);
-    r += __shfl_down_sync(0xffffffffu, r, off);
-    nb += __shfl_down_sync(0xffffffffu, nb, off);
-  }
-  if ((threadIdx.x & 31) == 0) {
-    atomicAdd(&sums[0], e);
-    atomicAdd(&sums[1], r);
-    atomicAdd(bad, nb);
-  }
+  add_warp_sums(e, r, nb, sums, bad);
 }
 
 // Float64 reference for a few whole rows of batch 0, compared with the output
@@ -163,16 +161,7 @@ __global__ void probe_err_kernel(const T* A, const T* B, const T* C, const int* 
       r = acc * acc;
     }
   }
-  for (int off = 16; off > 0; off >>= 1) {
-    e += __shfl_down_sync(0xffffffffu, e, off);
-    r += __shfl_down_sync(0xffffffffu, r, off);
-    nb += __shfl_down_sync(0xffffffffu, nb, off);
-  }
-  if ((threadIdx.x & 31) == 0) {
-    atomicAdd(&sums[0], e);
-    atomicAdd(&sums[1], r);
-    atomicAdd(bad, nb);
-  }
+  add_warp_sums(e, r, nb, sums, bad);
 }
 
 void fill(void* p, DType d, size_t n, uint64_t seed) {

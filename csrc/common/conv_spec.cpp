@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/rng.hpp"
+#include "common/verify.hpp"
 
 namespace am {
 
@@ -56,20 +57,16 @@ int64_t ConvSpec::index(ConvTensor t, int64_t i0, int64_t i1, int64_t i2, int64_
 
 std::array<int64_t, 4> ConvSpec::coords(ConvTensor t, int64_t off) const {
   const auto d = dims(t);
-  if (layout == Layout::nchw) {
-    const int64_t i3 = off % d[3];
-    off /= d[3];
-    const int64_t i2 = off % d[2];
-    off /= d[2];
-    const int64_t i1 = off % d[1];
-    return {off / d[1], i1, i2, i3};
+  // The dims from the innermost in storage to the outermost (as index() lays them out).
+  static constexpr int kNchw[4] = {3, 2, 1, 0}, kNhwc[4] = {1, 3, 2, 0};
+  const int* order = layout == Layout::nchw ? kNchw : kNhwc;
+  std::array<int64_t, 4> c{};
+  for (int j = 0; j < 3; ++j) {
+    c[order[j]] = off % d[order[j]];
+    off /= d[order[j]];
   }
-  const int64_t i1 = off % d[1];
-  off /= d[1];
-  const int64_t i3 = off % d[3];
-  off /= d[3];
-  const int64_t i2 = off % d[2];
-  return {off / d[2], i1, i2, i3};
+  c[order[3]] = off;
+  return c;
 }
 
 double ConvSpec::flops() const {
@@ -131,20 +128,7 @@ std::vector<int64_t> make_conv_probe(const ConvSpec& s, int max_count) {
                                                    : double(s.n * s.ho() * s.wo());
   const int64_t total = s.elems(s.out());
   const int want = int(std::clamp<double>(4e7 / std::max(cost, 1.0), 16, max_count));
-  std::vector<int64_t> v;
-  if (total <= want) {
-    for (int64_t i = 0; i < total; ++i) v.push_back(i);
-    return v;
-  }
-  v.push_back(0);
-  v.push_back(total - 1);
-  uint64_t i = 0;
-  while (int(v.size()) < want) {
-    const int64_t x = int64_t(splitmix64(s.seed ^ (0xC0FFEEull + i++)) % uint64_t(total));
-    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
-  }
-  std::sort(v.begin(), v.end());
-  return v;
+  return distinct_picks(total, want, s.seed, 0xC0FFEEull);
 }
 
 namespace {
@@ -214,16 +198,10 @@ double conv_probe_error(const ConvSpec& s, const std::vector<int64_t>& probe, co
   const Ref ref{s, in, storage_bytes(in), static_cast<const uint8_t*>(in0), static_cast<const uint8_t*>(in1)};
   const auto* o = static_cast<const uint8_t*>(out_probed);
   const size_t ob = storage_bytes(out);
-  double err2 = 0.0, ref2 = 0.0;
-  for (size_t i = 0; i < probe.size(); ++i) {
-    const double want = ref(s.coords(s.out(), probe[i]));
-    const double got = load_as_double(out, o + i * ob);
-    if (!std::isfinite(got)) return INFINITY;
-    err2 += (got - want) * (got - want);
-    ref2 += want * want;
-  }
-  if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : INFINITY;
-  return std::sqrt(err2 / ref2);
+  RelError e;
+  for (size_t i = 0; i < probe.size(); ++i)
+    if (!e.add(load_as_double(out, o + i * ob), ref(s.coords(s.out(), probe[i])))) return INFINITY;
+  return e.value();
 }
 
 }  // namespace am

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/rng.hpp"
+#include "common/verify.hpp"
 
 namespace am {
 
@@ -38,31 +39,11 @@ void GemmSpec::validate() const {
   if (bytes() > 9.2e18) throw std::invalid_argument("gemm operands together are not allowed past 2^63 - 1 bytes");
 }
 
-// Distinct indices drawn from [0, extent), at most `count`, always including the
-// first and last (edge tiles are where kernels go wrong).
-static std::vector<int64_t> pick(int64_t extent, int count, uint64_t seed) {
-  std::vector<int64_t> v;
-  if (extent <= count) {
-    v.resize(size_t(extent));
-    std::iota(v.begin(), v.end(), 0);
-    return v;
-  }
-  v.push_back(0);
-  v.push_back(extent - 1);
-  uint64_t i = 0;
-  while (int(v.size()) < count) {
-    const int64_t x = int64_t(splitmix64(seed ^ (0xABCDull + i++)) % uint64_t(extent));
-    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
-  }
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 GemmProbe make_gemm_probe(const GemmSpec& s, int max_rows, int max_cols) {
   GemmProbe p;
-  p.batches = pick(s.batch, 3, s.seed + 1);
-  p.rows = pick(s.m, max_rows, s.seed + 2);
-  p.cols = pick(s.n, max_cols, s.seed + 3);
+  p.batches = distinct_picks(s.batch, 3, s.seed + 1, 0xABCDull);
+  p.rows = distinct_picks(s.m, max_rows, s.seed + 2, 0xABCDull);
+  p.cols = distinct_picks(s.n, max_cols, s.seed + 3, 0xABCDull);
   return p;
 }
 
@@ -76,7 +57,7 @@ double gemm_probe_error(const GemmSpec& s, const GemmProbe& p, const std::vector
   std::vector<double> a(nb * R * K), b(nb * C * K);
   for (size_t i = 0; i < a.size(); ++i) a[i] = load_as_double(in, a_rows.data() + i * ib);
   for (size_t i = 0; i < b.size(); ++i) b[i] = load_as_double(in, b_cols.data() + i * ib);
-  double err2 = 0.0, ref2 = 0.0;
+  RelError e;
   for (size_t bi = 0; bi < nb; ++bi)
     for (size_t r = 0; r < R; ++r)
       for (size_t q = 0; q < C; ++q) {
@@ -84,13 +65,9 @@ double gemm_probe_error(const GemmSpec& s, const GemmProbe& p, const std::vector
         const double* bc = &b[(bi * C + q) * K];
         double ref = 0.0;
         for (size_t t = 0; t < K; ++t) ref += ar[t] * bc[t];
-        const double got = load_as_double(out, c.data() + ((bi * R + r) * C + q) * ob);
-        if (!std::isfinite(got)) return INFINITY;
-        err2 += (got - ref) * (got - ref);
-        ref2 += ref * ref;
+        if (!e.add(load_as_double(out, c.data() + ((bi * R + r) * C + q) * ob), ref)) return INFINITY;
       }
-  if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : INFINITY;
-  return std::sqrt(err2 / ref2);
+  return e.value();
 }
 
 }  // namespace am

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/verify.hpp"
+
 namespace am {
 
 namespace {
@@ -64,16 +66,10 @@ bool MembwSpec::tma_capable() const {
 }
 
 double membw_probe_error(MembwKind k, const float* a, const float* b, const float* c, const float* out, size_t count) {
-  double err2 = 0, ref2 = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const double want = membw_expected(k, a ? a[i] : 0.0, b ? b[i] : 0.0, c ? c[i] : 0.0);
-    const double got = out[i];
-    if (!std::isfinite(got)) return INFINITY;
-    err2 += (got - want) * (got - want);
-    ref2 += want * want;
-  }
-  if (ref2 == 0.0) return err2 == 0.0 ? 0.0 : INFINITY;
-  return std::sqrt(err2 / ref2);
+  RelError e;
+  for (size_t i = 0; i < count; ++i)
+    if (!e.add(out[i], membw_expected(k, a ? a[i] : 0.0, b ? b[i] : 0.0, c ? c[i] : 0.0))) return INFINITY;
+  return e.value();
 }
 
 }  // namespace am

@@ -3,11 +3,12 @@
 #pragma once
 #include <cublas_v2.h>
 
+#include "cuda/check.hpp"
+
 namespace am::cuda {
 [[noreturn]] void throw_cublas(cublasStatus_t s, const char* expr, const char* file, int line);
-inline void check_cublas(cublasStatus_t s, const char* expr, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw_cublas(s, expr, file, line);
-}
 }  // namespace am::cuda
 
-#define AM_CUBLAS_CHECK(expr) ::am::cuda::check_cublas((expr), #expr, __FILE__, __LINE__)
+#define AM_CUBLAS_CHECK(expr)                                                                                        \
+  ::am::cuda::check_status<cublasStatus_t>((expr), CUBLAS_STATUS_SUCCESS, ::am::cuda::throw_cublas, #expr, __FILE__, \
+                                           __LINE__)

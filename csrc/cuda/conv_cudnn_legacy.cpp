@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "cuda/buffer.hpp"
 #include "cuda/check.hpp"
@@ -74,73 +75,80 @@ struct Perf {
   float time_ms;  // -1 when not measured
 };
 
-// The direction's cuDNN calls behind one interface.
+// A direction's cuDNN entry points. Each takes two inputs (descriptor, data), the convolution, then the output;
+// `slots` puts the problem's tensors in that order (in0, in1: the runner's operands; out: the result).
 template <ConvDir D>
-struct Dir;
+struct DirApi;
 
 template <>
-struct Dir<ConvDir::fwd> {
+struct DirApi<ConvDir::fwd> {
   using Algo = cudnnConvolutionFwdAlgo_t;
   using PerfT = cudnnConvolutionFwdAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
-                            PerfT* p, void* ws, size_t wsb) {
-    return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, in0, d.w, in1, d.conv, d.y, out, kCount, n, p, ws, wsb);
-  }
-  static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
-    return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, kCount, n, p);
-  }
-  static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
-    return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, Algo(a), b);
-  }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
-                           void* ws, size_t wsb, const float* one, const float* zero) {
-    return cudnnConvolutionForward(h, one, d.x, in0, d.w, in1, d.conv, Algo(a), ws, wsb, zero, d.y, out);
+  static constexpr auto kFind = &cudnnFindConvolutionForwardAlgorithmEx;
+  static constexpr auto kHeuristic = &cudnnGetConvolutionForwardAlgorithm_v7;
+  static constexpr auto kWorkspace = &cudnnGetConvolutionForwardWorkspaceSize;
+  static constexpr auto kRun = &cudnnConvolutionForward;
+  // in0 = x, in1 = w, out = y
+  static auto slots(const Descs& d, const void* in0, const void* in1) {
+    return std::make_tuple(d.x, in0, d.w, in1, d.y);
   }
 };
 
 template <>
-struct Dir<ConvDir::bwd_data> {
+struct DirApi<ConvDir::bwd_data> {
   using Algo = cudnnConvolutionBwdDataAlgo_t;
   using PerfT = cudnnConvolutionBwdDataAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static constexpr auto kFind = &cudnnFindConvolutionBackwardDataAlgorithmEx;
+  static constexpr auto kHeuristic = &cudnnGetConvolutionBackwardDataAlgorithm_v7;
+  static constexpr auto kWorkspace = &cudnnGetConvolutionBackwardDataWorkspaceSize;
+  static constexpr auto kRun = &cudnnConvolutionBackwardData;
   // in0 = dy, in1 = w, out = dx
-  static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
-                            PerfT* p, void* ws, size_t wsb) {
-    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, in1, d.y, in0, d.conv, d.x, out, kCount, n, p, ws, wsb);
-  }
-  static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
-    return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, kCount, n, p);
-  }
-  static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
-    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, Algo(a), b);
-  }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
-                           void* ws, size_t wsb, const float* one, const float* zero) {
-    return cudnnConvolutionBackwardData(h, one, d.w, in1, d.y, in0, d.conv, Algo(a), ws, wsb, zero, d.x, out);
+  static auto slots(const Descs& d, const void* in0, const void* in1) {
+    return std::make_tuple(d.w, in1, d.y, in0, d.x);
   }
 };
 
 template <>
-struct Dir<ConvDir::bwd_filter> {
+struct DirApi<ConvDir::bwd_filter> {
   using Algo = cudnnConvolutionBwdFilterAlgo_t;
   using PerfT = cudnnConvolutionBwdFilterAlgoPerf_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static constexpr auto kFind = &cudnnFindConvolutionBackwardFilterAlgorithmEx;
+  static constexpr auto kHeuristic = &cudnnGetConvolutionBackwardFilterAlgorithm_v7;
+  static constexpr auto kWorkspace = &cudnnGetConvolutionBackwardFilterWorkspaceSize;
+  static constexpr auto kRun = &cudnnConvolutionBackwardFilter;
   // in0 = x, in1 = dy, out = dw
+  static auto slots(const Descs& d, const void* in0, const void* in1) {
+    return std::make_tuple(d.x, in0, d.y, in1, d.w);
+  }
+};
+
+// The direction's cuDNN calls behind one interface.
+template <ConvDir D>
+struct Dir : DirApi<D> {
+  using Api = DirApi<D>;
+  using Api::kCount;
+  using typename Api::Algo;
+  using typename Api::PerfT;
   static cudnnStatus_t find(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int* n,
                             PerfT* p, void* ws, size_t wsb) {
-    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, in0, d.y, in1, d.conv, d.w, out, kCount, n, p, ws,
-                                                         wsb);
+    const auto [a, a_data, b, b_data, c] = Api::slots(d, in0, in1);
+    return Api::kFind(h, a, a_data, b, b_data, d.conv, c, out, kCount, n, p, ws, wsb);
   }
   static cudnnStatus_t heuristic(cudnnHandle_t h, const Descs& d, int* n, PerfT* p) {
-    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, kCount, n, p);
+    [[maybe_unused]] const auto [a, a_data, b, b_data, c] = Api::slots(d, nullptr, nullptr);
+    return Api::kHeuristic(h, a, b, d.conv, c, kCount, n, p);
   }
-  static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int a, size_t* b) {
-    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, Algo(a), b);
+  static cudnnStatus_t ws(cudnnHandle_t h, const Descs& d, int algo, size_t* bytes) {
+    [[maybe_unused]] const auto [a, a_data, b, b_data, c] = Api::slots(d, nullptr, nullptr);
+    return Api::kWorkspace(h, a, b, d.conv, c, Algo(algo), bytes);
   }
-  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int a,
+  static cudnnStatus_t run(cudnnHandle_t h, const Descs& d, const void* in0, const void* in1, void* out, int algo,
                            void* ws, size_t wsb, const float* one, const float* zero) {
-    return cudnnConvolutionBackwardFilter(h, one, d.x, in0, d.y, in1, d.conv, Algo(a), ws, wsb, zero, d.w, out);
+    const auto [a, a_data, b, b_data, c] = Api::slots(d, in0, in1);
+    return Api::kRun(h, one, a, a_data, b, b_data, d.conv, Algo(algo), ws, wsb, zero, c, out);
   }
 };
 

@@ -213,7 +213,7 @@ struct Cfg {
   // Gatherers keep LAG stages of copies in flight before declaring the oldest full.
   // A consumer releases slice j only after slice j+1 is full, so LAG <= STAGES - 2.
   static constexpr int LAG = STAGES - 2;
-  static constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
+  static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
 };
 
 #if AM_TC_HAS_WGMMA
@@ -248,12 +248,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
   constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
   namespace w = tc::wg;
-  extern __shared__ uint8_t smem_raw[];
-  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  uint8_t* sA = base;
-  uint8_t* sB = base + STAGES * A_STAGE_BYTES;
-  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * G::B_STAGE_BYTES);
-  uint64_t* empty = full + STAGES;
+  const auto [sA, sB, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
 
   const int part = int(blockIdx.x % unsigned(splits));
   int tm, tn;

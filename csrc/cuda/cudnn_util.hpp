@@ -5,6 +5,7 @@
 #include <cudnn.h>
 
 #include "common/dtype.hpp"
+#include "cuda/check.hpp"
 
 namespace am::cuda {
 
@@ -20,8 +21,6 @@ cudnnDataType_t cudnn_data_type(DType d);
 
 }  // namespace am::cuda
 
-#define AM_CUDNN_CHECK(expr)                                                                  \
-  do {                                                                                        \
-    const cudnnStatus_t st_ = (expr);                                                         \
-    if (st_ != CUDNN_STATUS_SUCCESS) ::am::cuda::throw_cudnn(st_, #expr, __FILE__, __LINE__); \
-  } while (0)
+#define AM_CUDNN_CHECK(expr)                                                                                      \
+  ::am::cuda::check_status<cudnnStatus_t>((expr), CUDNN_STATUS_SUCCESS, ::am::cuda::throw_cudnn, #expr, __FILE__, \
+                                          __LINE__)

@@ -104,6 +104,13 @@ void CUPTIAPI on_request(uint8_t** buffer, size_t* size, size_t* max_records) {
   *max_records = 0;
 }
 
+// Adds a device record's duration to the total of its correlation id.
+template <typename Record>
+void add_span(Collector& c, const CUpti_Activity* rec) {
+  const auto* k = reinterpret_cast<const Record*>(rec);
+  c.ns_of[k->correlationId] += k->end - k->start;
+}
+
 void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t valid) {
   Collector& c = collector();
   {
@@ -112,21 +119,9 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t v
     while (valid && api().next_record(buffer, valid, &rec) == CUPTI_SUCCESS) {
       switch (rec->kind) {
         case CUPTI_ACTIVITY_KIND_KERNEL:
-        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
-          const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(rec);
-          c.ns_of[k->correlationId] += k->end - k->start;
-          break;
-        }
-        case CUPTI_ACTIVITY_KIND_MEMSET: {
-          const auto* k = reinterpret_cast<const CUpti_ActivityMemset4*>(rec);
-          c.ns_of[k->correlationId] += k->end - k->start;
-          break;
-        }
-        case CUPTI_ACTIVITY_KIND_MEMCPY: {
-          const auto* k = reinterpret_cast<const CUpti_ActivityMemcpy6*>(rec);
-          c.ns_of[k->correlationId] += k->end - k->start;
-          break;
-        }
+        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: add_span<CUpti_ActivityKernel10>(c, rec); break;
+        case CUPTI_ACTIVITY_KIND_MEMSET: add_span<CUpti_ActivityMemset4>(c, rec); break;
+        case CUPTI_ACTIVITY_KIND_MEMCPY: add_span<CUpti_ActivityMemcpy6>(c, rec); break;
         case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
           const auto* e = reinterpret_cast<const CUpti_ActivityExternalCorrelation*>(rec);
           if (e->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) c.ext_of[e->correlationId] = e->externalId;

@@ -9,7 +9,6 @@
 // when n % 4 == 0 and C is aligned, else element-wise. Batches run along grid z.
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <string>
 
 #include "common/errors.hpp"
@@ -213,24 +212,10 @@ void check_supported(const GemmSpec& s) {
   if (s.dtype != DType::f32)
     throw UnsupportedError(std::string("own SIMT sgemm: dtype ") + dtype_name(s.dtype) +
                            " is not supported; allowed: f32");
-  constexpr int64_t imax = std::numeric_limits<int32_t>::max();
-  if (s.m > imax || s.n > imax || s.k > imax || s.batch > imax)
-    throw UnsupportedError("own SIMT sgemm: m, n, k and batch must each be below 2^31");
+  own::check_int32_dims(s, "own SIMT sgemm");
 }
 
-bool vec_ok(const GemmSpec& s, const void* a, const void* b) {
-  const int64_t a_contig = s.trans_a ? s.m : s.k;
-  const int64_t b_contig = s.trans_b ? s.k : s.n;
-  const bool ptrs = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(b) % 16 == 0);
-  return ptrs && a_contig % 4 == 0 && b_contig % 4 == 0;
-}
-
-int sm_count() {
-  int dev = 0, n = 0;
-  AM_CUDA_CHECK(cudaGetDevice(&dev));
-  AM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  return n;
-}
+bool vec_ok(const GemmSpec& s, const void* a, const void* b) { return own::operands_aligned(s, a, b, 4); }
 
 // 128x128 tiles unless they would give fewer than two blocks per SM.
 int choose_tile(const GemmSpec& s, int num_sms) {
@@ -267,7 +252,7 @@ void dispatch(const GemmSpec& s, const float* a, const float* b, float* c, cudaS
 void simt_sgemm(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t stream) {
   check_supported(s);
   const bool vec = vec_ok(s, a, b);
-  if (choose_tile(s, sm_count()) == 128) {
+  if (choose_tile(s, sm_count_current_device()) == 128) {
     if (vec) dispatch<128, true>(s, a, b, c, stream);
     else dispatch<128, false>(s, a, b, c, stream);
   } else {
@@ -282,7 +267,7 @@ std::string simt_sgemm_kernel_name(const GemmSpec& s) {
   const int64_t a_contig = s.trans_a ? s.m : s.k;
   const int64_t b_contig = s.trans_b ? s.k : s.n;
   const bool vec = a_contig % 4 == 0 && b_contig % 4 == 0;  // allocations are aligned
-  const std::string tile = choose_tile(s, sm_count()) == 128 ? "128x128x8_" : "64x64x16_";
+  const std::string tile = choose_tile(s, sm_count_current_device()) == 128 ? "128x128x8_" : "64x64x16_";
   return "simt_sgemm_" + tile + (vec ? "vec4_" : "generic_") + tags[(s.trans_a ? 2 : 0) | (s.trans_b ? 1 : 0)];
 }
 

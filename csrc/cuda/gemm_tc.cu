@@ -9,7 +9,6 @@
 // "Aligned": the contiguous dimension of A and of B a multiple of 8 elements
 // and both base pointers 16-byte aligned.
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -53,13 +52,6 @@ bool wgmma_compiled_for_current_device() {
   return real;
 }
 
-int sm_count_current_device() {
-  int dev = 0, n = 0;
-  AM_CUDA_CHECK(cudaGetDevice(&dev));
-  AM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  return n;
-}
-
 // 128x256 tiles unless they would give fewer than two per SM (then 128x128);
 // persistent grid (one block per SM looping over tiles).
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms) {
@@ -85,23 +77,25 @@ void check_supported(const GemmSpec& s, int cc_major, int cc_minor) {
   if (cc_major < 8)
     throw UnsupportedError("own tensor-core gemm: compute capability " + std::to_string(cc_major) + "." +
                            std::to_string(cc_minor) + " is not supported; it needs sm_80 or newer");
-  constexpr int64_t imax = std::numeric_limits<int32_t>::max();
-  if (s.m > imax || s.n > imax || s.k > imax || s.batch > imax)
-    throw UnsupportedError("own tensor-core gemm: m, n, k and batch must each be below 2^31");
-}
-
-bool operands_aligned(const GemmSpec& s, const void* a, const void* b) {
-  const int64_t a_contig = s.trans_a ? s.m : s.k;
-  const int64_t b_contig = s.trans_b ? s.k : s.n;
-  const bool ptrs = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(b) % 16 == 0);
-  return ptrs && a_contig % 8 == 0 && b_contig % 8 == 0;
+  own::check_int32_dims(s, "own tensor-core gemm");
 }
 
 TcPath choose(const GemmSpec& s, const void* a, const void* b, int cc_major, int cc_minor, bool probe_binary) {
-  const bool aligned = operands_aligned(s, a, b);
+  const bool aligned = own::operands_aligned(s, a, b, 8);
   if (aligned && cc_major == 9 && cc_minor == 0 && (!probe_binary || tc::wgmma_compiled_for_current_device()))
     return TcPath::wgmma;
   return aligned ? TcPath::mma_aligned : TcPath::mma_generic;
+}
+
+// The mma.sync launch for the transposes `t` (op(A) transposed: 2, op(B): 1).
+template <typename T, bool ALIGNED>
+void dispatch_mma(int t, const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t st) {
+  switch (t) {
+    case 0: return tc::launch_mma<T, false, false, ALIGNED>(s, a, b, c, st);
+    case 1: return tc::launch_mma<T, false, true, ALIGNED>(s, a, b, c, st);
+    case 2: return tc::launch_mma<T, true, false, ALIGNED>(s, a, b, c, st);
+    default: return tc::launch_mma<T, true, true, ALIGNED>(s, a, b, c, st);
+  }
 }
 
 template <typename T>
@@ -115,20 +109,8 @@ void dispatch(TcPath p, const GemmSpec& s, const void* a, const void* b, void* c
         case 2: return tc::launch_wgmma<T, true, false>(s, a, b, c, st);
         default: return tc::launch_wgmma<T, true, true>(s, a, b, c, st);
       }
-    case TcPath::mma_aligned:
-      switch (t) {
-        case 0: return tc::launch_mma<T, false, false, true>(s, a, b, c, st);
-        case 1: return tc::launch_mma<T, false, true, true>(s, a, b, c, st);
-        case 2: return tc::launch_mma<T, true, false, true>(s, a, b, c, st);
-        default: return tc::launch_mma<T, true, true, true>(s, a, b, c, st);
-      }
-    case TcPath::mma_generic:
-      switch (t) {
-        case 0: return tc::launch_mma<T, false, false, false>(s, a, b, c, st);
-        case 1: return tc::launch_mma<T, false, true, false>(s, a, b, c, st);
-        case 2: return tc::launch_mma<T, true, false, false>(s, a, b, c, st);
-        default: return tc::launch_mma<T, true, true, false>(s, a, b, c, st);
-      }
+    case TcPath::mma_aligned: return dispatch_mma<T, true>(t, s, a, b, c, st);
+    case TcPath::mma_generic: return dispatch_mma<T, false>(t, s, a, b, c, st);
   }
 }
 
@@ -156,7 +138,7 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
   std::string name;
   switch (p) {
     case TcPath::wgmma: {
-      const tc::WgmmaChoice ch = tc::wgmma_choice(s, tc::sm_count_current_device());
+      const tc::WgmmaChoice ch = tc::wgmma_choice(s, sm_count_current_device());
       name = ch.bn == 256 ? "tc_wgmma_tma_128x256x64_s4" : "tc_wgmma_tma_128x128x64_s6";
       if (ch.persistent) name += "_persistent";
       break;

@@ -65,7 +65,6 @@ struct WgmmaChoice {
   bool persistent;
 };
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms);
-int sm_count_current_device();
 
 // Problems per launch along grid z.
 constexpr int64_t kMaxGridZ = 65535;
@@ -312,16 +311,38 @@ constexpr int THREADS = 384;                // warpgroup 0: producer; 1, 2: cons
 constexpr int BOX_MN = 64;                  // 64 elements = 128 bytes: one swizzle row
 constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB
 
+// The dynamic shared memory of a TMA + wgmma pipeline (this one, and the wgmma convolution's), from its first
+// 1024-byte boundary (the 128-byte swizzle's alignment): `stages` A tiles, `stages` B tiles, then a "full" and an
+// "empty" mbarrier per stage.
+constexpr int pipeline_smem_bytes(int stages, int a_stage_bytes, int b_stage_bytes) {
+  return stages * (a_stage_bytes + b_stage_bytes) + 2 * stages * 8 + 1024;
+}
+struct PipelineSmem {
+  uint8_t* sA;
+  uint8_t* sB;
+  uint64_t* full;
+  uint64_t* empty;
+};
+
 // Per block-tile width BN (128 or 256): stages and shared memory.
 template <int BN>
 struct Cfg {
   static_assert(BN == 128 || BN == 256, "BN must be 128 or 256");
   static constexpr int B_STAGE_BYTES = BN * BK * 2;
   static constexpr int STAGES = BN == 256 ? 4 : 6;  // 192 KB of operand stages either way
-  static constexpr int SMEM_BYTES = STAGES * (A_STAGE_BYTES + B_STAGE_BYTES) + 2 * STAGES * 8 + 1024;
+  static constexpr int SMEM_BYTES = pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
 };
 
 #if AM_TC_HAS_WGMMA
+template <int STAGES, int A_STAGE, int B_STAGE>
+__device__ __forceinline__ PipelineSmem pipeline_smem() {
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  uint8_t* sB = base + STAGES * A_STAGE;
+  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * B_STAGE);
+  return {base, sB, full, full + STAGES};
+}
+
 __device__ __forceinline__ void mbar_init(uint64_t* bar, unsigned count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count) : "memory");
 }
@@ -400,12 +421,7 @@ __global__ void __launch_bounds__(THREADS, 1)
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES;
   constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
-  extern __shared__ uint8_t smem_raw[];
-  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
-  uint8_t* sA = base;
-  uint8_t* sB = base + STAGES * A_STAGE_BYTES;
-  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * G::B_STAGE_BYTES);
-  uint64_t* empty = full + STAGES;
+  const auto [sA, sB, full, empty] = pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
 
   const int wgi = threadIdx.x >> 7;  // warpgroup
   const int KT = (K + BK - 1) / BK;

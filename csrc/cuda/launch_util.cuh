@@ -1,4 +1,4 @@
-// Pieces every own kernel's launcher shares: the grouped tile order and the
+// Pieces every own kernel's launcher shares: the grouped tile order, the current device's SM count and the
 // once-per-device raise of a kernel's dynamic shared-memory limit.
 #pragma once
 #include <cuda_runtime.h>
@@ -22,6 +22,14 @@ __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, i
   const int r = pid - g * per_group;
   tm = first + r % gsz;
   tn = r / gsz;
+}
+
+// Streaming multiprocessors of the current device (what grids are sized by).
+inline int sm_count_current_device() {
+  int dev = 0, n = 0;
+  AM_CUDA_CHECK(cudaGetDevice(&dev));
+  AM_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+  return n;
 }
 
 // A block gets more than 48 KB of shared memory only after this; it costs a driver

@@ -5,8 +5,11 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
+#include "common/errors.hpp"
 #include "common/gemm_spec.hpp"
 
 namespace am::cuda {
@@ -22,5 +25,25 @@ void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_ma
 // Name of the kernel variant tc_gemm / simt_sgemm would launch (recorded in Results).
 std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor);
 std::string simt_sgemm_kernel_name(const GemmSpec& s);
+
+// Checks the kernels' host code shares.
+namespace own {
+
+// The kernels index in 32-bit ints: UnsupportedError "<who>: m, n, k and batch must each be below 2^31".
+inline void check_int32_dims(const GemmSpec& s, const std::string& who) {
+  constexpr int64_t imax = std::numeric_limits<int32_t>::max();
+  if (s.m > imax || s.n > imax || s.k > imax || s.batch > imax)
+    throw UnsupportedError(who + ": m, n, k and batch must each be below 2^31");
+}
+
+// Whether A and B start 16-byte aligned and their contiguous extents are multiples of `elems` (vector loads).
+inline bool operands_aligned(const GemmSpec& s, const void* a, const void* b, int elems) {
+  const int64_t a_contig = s.trans_a ? s.m : s.k;
+  const int64_t b_contig = s.trans_b ? s.k : s.n;
+  const bool ptrs = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(b) % 16 == 0);
+  return ptrs && a_contig % elems == 0 && b_contig % elems == 0;
+}
+
+}  // namespace own
 
 }  // namespace am::cuda
