@@ -53,13 +53,17 @@ for step in ${STEPS:-build ref}; do
     full) suite suite-full ;;
     quick) suite suite-quick --quick ;;
     quick-vs-ref) suite suite-quick --quick --reference /tmp/suite-ref.jsonl ;;
-    tests)
-      timeout $(within ${TESTS_TIMEOUT:-300}) python3 -P -m pytest -m cuda -p no:cacheprovider -rfE --durations=20 \
-        ${CUDA_TESTS:-tests/test_readme.py} > "$OUT/pytest.log" 2>&1
-      echo "pytest: exit $?" | tee -a "$OUT/steps.log"
-      tail -15 "$OUT/pytest.log" | tee -a "$OUT/steps.log" ;;
+    tests)  # CUDA_TESTS: groups of pytest arguments separated by ';', each cut at TESTS_TIMEOUT
+      IFS=';' read -ra groups <<< "${CUDA_TESTS:-tests/test_readme.py}"
+      for g in "${groups[@]}"; do
+        echo "== pytest -m cuda $g" >> "$OUT/pytest.log"
+        eval "timeout $(within ${TESTS_TIMEOUT:-300}) python3 -P -m pytest -m cuda -p no:cacheprovider -rfE \
+          --durations=10 $g" >> "$OUT/pytest.log" 2>&1
+        echo "pytest $g: exit $?" | tee -a "$OUT/steps.log"
+        tail -3 "$OUT/pytest.log" | tee -a "$OUT/steps.log"
+      done ;;
     transformers)
-      timeout $(within ${TRANSFORMERS_TIMEOUT:-200}) python3 bench/transformers_vs_raw.py --out /tmp/transformers.jsonl \
+      timeout $(within ${TRANSFORMERS_TIMEOUT:-200}) python3 bench/transformers_vs_raw.py --out /tmp/transformers.jsonl ${TRANSFORMERS_ARGS:-} \
         > "$OUT/transformers_vs_raw.md" 2>&1
       echo "transformers_vs_raw: exit $?" | tee -a "$OUT/steps.log"; head -12 "$OUT/transformers_vs_raw.md" ;;
     synth-fidelity) bash bench/gpu_synth_fidelity.sh > /dev/null 2>&1; tail -30 "$OUT/synth/synth_fidelity.md" ;;
