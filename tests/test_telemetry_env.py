@@ -78,7 +78,9 @@ def test_nvml_reason_is_a_sentence_or_none(monkeypatch):
 def test_gpu_gemm_carries_telemetry(fast):
     import aimatrix as am
 
-    r = am.gemm(2048, 2048, 2048, dtype="bf16", device="cuda", **fast)
+    # Long enough for several 50 ms NVML readings while the GPU is busy (energy needs them; with `fast`
+    # alone, 50 ms, it failed once on an H100 after other GPU tests).
+    r = am.gemm(2048, 2048, 2048, dtype="bf16", device="cuda", **dict(fast, min_time=0.3, max_time=0.5))
     if nvml_unavailable_reason():
         assert r.telemetry.get("unavailable")
     else:
