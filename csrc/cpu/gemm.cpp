@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <new>
@@ -25,7 +26,7 @@ namespace {
 // ([nc/NR][kc][NR]), then for each MC-tall block of op(A) pack it ([mc/MR][kc][MR]) and run the
 // microkernel over its tiles; the microkernel keeps an MR x NR tile of C in registers (12 x 32 fp32:
 // 24 zmm accumulators) and streams both packed panels. The threads split C into column (else row)
-// ranges and each runs this on its own range with its own buffers: no barrier inside, so a thread
+// units (see sgemm) and each runs this on its units with its own buffers: no barrier inside, so a thread
 // that another process delays on a shared CPU holds up no one until the end (packing A twice costs
 // m*k, nothing beside the m*n*k/threads of each).
 constexpr int MR = 12, NR = 32;
@@ -57,10 +58,12 @@ void pack_b(const GemmSpec& s, const float* bm, int64_t b, int64_t p0, int kc, i
   for (int st = 0; st < strips; ++st) {
     float* d = dst + size_t(st) * kc * NR;
     const int cols = std::min(NR, nc - st * NR);
-    if (!s.trans_b) {  // rows of B are contiguous in n
+    if (!s.trans_b) {  // rows of B are contiguous in n: whole rows of a strip are plain copies
       for (int p = 0; p < kc; ++p) {
         const float* src = bm + s.b_index(b, p0 + p, j0 + st * NR);
-        for (int q = 0; q < NR; ++q) d[p * NR + q] = q < cols ? src[q] : 0.0f;
+        float* dp = d + p * NR;
+        std::memcpy(dp, src, sizeof(float) * size_t(cols));
+        std::fill(dp + cols, dp + NR, 0.0f);
       }
     } else {  // B stored [n][k]
       for (int q = 0; q < NR; ++q) {
@@ -168,23 +171,32 @@ const char* sgemm_kernel() {
 }
 
 void sgemm(const GemmSpec& s, const float* a, const float* bm, float* c) {
+  // C is cut into units of whole register tiles, columns when there are enough NR-wide strips, else rows,
+  // that the threads take in turn (dynamic). For a short A (m <= 2 MC: a convolution's filters) the units
+  // are UNIT columns: a thread another process delays on a shared CPU leaves its units to the others
+  // instead of holding up the call, and the packed B panel (kc x UNIT) stays in L2; re-packing the short
+  // A per unit costs 1/UNIT of its work. Otherwise one unit per thread, so a large A is packed once.
+  constexpr int64_t UNIT = 512;
+#ifdef _OPENMP
+  const int64_t nt = omp_get_max_threads();
+#else
+  const int64_t nt = 1;
+#endif
+  const bool by_cols = (s.n + NR - 1) / NR >= nt;
+  const int64_t tile_len = by_cols ? NR : MR, len = by_cols ? s.n : s.m;
+  const int64_t per_thread = (len + nt - 1) / nt;
+  const int64_t want = by_cols && s.m <= 2 * MC ? std::min(per_thread, UNIT) : per_thread;
+  const int64_t unit = (want + tile_len - 1) / tile_len * tile_len;
+  const int64_t units = (len + unit - 1) / unit;
 #pragma omp parallel
   {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-#else
-    const int64_t nt = 1, t = 0;
-#endif
-    // Whole register tiles per thread: columns when there are enough NR-wide strips, else rows.
-    const bool by_cols = (s.n + NR - 1) / NR >= nt;
-    const int64_t unit = by_cols ? NR : MR, len = by_cols ? s.n : s.m;
-    const int64_t units = (len + unit - 1) / unit, per = (units + nt - 1) / nt;
-    const int64_t lo = std::min(len, t * per * unit), hi = std::min(len, (t + 1) * per * unit);
-    if (lo < hi) {
-      const int64_t rows = by_cols ? s.m : hi - lo, cols = by_cols ? hi - lo : s.n;
-      const int64_t kc = std::min<int64_t>(KC, s.k);
-      Aligned apack(size_t((std::min<int64_t>(MC, rows) + MR - 1) / MR * MR * kc)),
-          bpack(size_t((std::min<int64_t>(NC, cols) + NR - 1) / NR * NR * kc));
+    const int64_t rows = by_cols ? s.m : unit, cols = by_cols ? unit : s.n;
+    const int64_t kc = std::min<int64_t>(KC, s.k);
+    Aligned apack(size_t((std::min<int64_t>(MC, rows) + MR - 1) / MR * MR * kc)),
+        bpack(size_t((std::min<int64_t>(NC, cols) + NR - 1) / NR * NR * kc));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t lo = u * unit, hi = std::min(len, lo + unit);
       if (by_cols) sgemm_range(s, a, bm, c, 0, s.m, lo, hi, apack.p, bpack.p);
       else sgemm_range(s, a, bm, c, lo, hi, 0, s.n, apack.p, bpack.p);
     }
