@@ -36,8 +36,11 @@ LIBRARIES = {
         Library("onednn", "onednn", "fp32 GEMM and convolution (fwd, bwd_data, bwd_filter)"),
     )
 }
-#: What ``backend="auto"`` picks on a CPU, per operation, in this order; the own kernels when none is installed.
+#: What ``backend="auto"`` picks on a CPU, per operation, in this order, among those that run the dtype; the own
+#: kernels when none is installed.
 PREFERRED = {"gemm": ("openblas", "onednn"), "conv": ("onednn",)}
+#: Where bf16 GEMM runs on a CPU: oneDNN's matmul, on a CPU with AVX-512 BF16 or AMX.
+BF16_GEMM = "onednn"
 
 
 def install_hint(name: str) -> str:
@@ -115,9 +118,31 @@ def available(name: str) -> bool:
     return _find(name)[0] is not None
 
 
-def auto(op: str) -> str:
-    """The backend ``backend="auto"`` runs `op` ("gemm" or "conv") with on a CPU: a vendor library, else "cpu"."""
-    return next((n for n in PREFERRED[op] if available(n)), "cpu")
+@cache
+def gemm_dtypes(name: str) -> tuple[str, ...]:
+    """The dtypes CPU GEMM backend `name` runs here, as the native core reports them (oneDNN's bf16 needs the CPU's
+    AVX-512 BF16 or AMX); empty for a vendor library that is not available."""
+    from . import _native
+
+    if name == "cpu":
+        return tuple(_native.core.gemm_dtypes("cpu"))
+    found, _ = _find(name)
+    return tuple(_native.core.gemm_dtypes(name, found)) if found else ()
+
+
+def auto(op: str, dtype: str = "fp32") -> str:
+    """The backend ``backend="auto"`` runs `op` ("gemm" or "conv") with on a CPU: the first vendor library that runs
+    it (for GEMM: in that dtype), else "cpu"."""
+    runs = (lambda n: dtype in gemm_dtypes(n)) if op == "gemm" else (lambda n: True)
+    return next((n for n in PREFERRED[op] if available(n) and runs(n)), "cpu")
+
+
+def why_no_bf16_gemm() -> str:
+    """Why bf16 GEMM cannot run on this CPU, with what would add it."""
+    found, reason = _find(BF16_GEMM)
+    if found is None:
+        return f"{reason}; to add it: {install_hint(BF16_GEMM)}"
+    return "this CPU (as oneDNN sees it) has neither AVX-512 BF16 nor AMX"
 
 
 def status() -> dict[str, str]:
@@ -132,6 +157,12 @@ def status() -> dict[str, str]:
             continue
         try:
             out[name] = f"{_native.core.vendor_version(name, found)}: {lib.runs}"
+            if name == BF16_GEMM:
+                out[name] += (
+                    "; bf16 GEMM (matmul, AVX-512 BF16/AMX)"
+                    if "bf16" in gemm_dtypes(name)
+                    else "; no bf16 GEMM (the CPU lacks AVX-512 BF16 and AMX)"
+                )
         except UnsupportedError as e:
             out[name] = f"not usable — {e}"
     return out

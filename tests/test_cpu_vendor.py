@@ -1,5 +1,6 @@
-"""The CPU's vendor libraries as backends: OpenBLAS (fp32 GEMM) and oneDNN (fp32 GEMM, convolution in every
-direction), each verified on odd shapes through the public path; auto's choice; bad and missing backends."""
+"""The CPU's vendor libraries as backends: OpenBLAS (fp32 GEMM) and oneDNN (fp32 GEMM, bf16 GEMM where the CPU has
+AVX-512 BF16 or AMX, convolution in every direction), each verified on odd shapes through the public path; auto's
+choice; bad and missing backends."""
 
 import itertools
 import sys
@@ -15,6 +16,8 @@ needs = {
     for name in _vendor.LIBRARIES
 }
 VENDOR_GEMM = [pytest.param(b, marks=needs[b]) for b in ("openblas", "onednn")]
+HAS_BF16 = "bf16" in _vendor.gemm_dtypes("onednn")
+needs_bf16 = pytest.mark.skipif(not HAS_BF16, reason="oneDNN with AVX-512 BF16 or AMX is not available here")
 
 # (n, c, h, w, k, r, s, stride, pad, dilation, groups): odd channel counts, rectangular filters, strides, padding,
 # dilation, groups, a 1x1 output.
@@ -71,15 +74,83 @@ def test_auto_picks_the_vendor_library_on_a_cpu(fast):
     assert g.backend == _vendor.auto("gemm") and c.backend == _vendor.auto("conv")
     assert g.backend == next((b for b in ("openblas", "onednn") if _vendor.available(b)), "cpu")
     assert c.backend == ("onednn" if _vendor.available("onednn") else "cpu")
-    # Vendor GEMM is fp32: other dtypes stay with the own kernel, which says what it runs.
-    with pytest.raises(am.UnsupportedError, match="cpu backend runs dtype fp32 only, not bf16"):
-        am.gemm(8, 8, 8, dtype="bf16", device="cpu")
+    # bf16 goes to oneDNN's matmul where it runs; elsewhere the own kernel says what it runs and what bf16 needs.
+    if HAS_BF16:
+        assert am.gemm(8, 8, 8, dtype="bf16", device="cpu", **fast).backend == "onednn"
+    else:
+        with pytest.raises(am.UnsupportedError, match="cpu backend runs dtype fp32 only, not bf16; .*AVX-512 BF16"):
+            am.gemm(8, 8, 8, dtype="bf16", device="cpu")
 
 
 @pytest.mark.parametrize("backend", VENDOR_GEMM)
 def test_vendor_gemm_refuses_other_dtypes(backend):
-    with pytest.raises(am.UnsupportedError, match=f"{backend} backend runs dtype fp32 only, not fp16"):
+    runs = "fp32 or bf16" if backend == "onednn" and HAS_BF16 else "fp32"
+    with pytest.raises(am.UnsupportedError, match=f"{backend} backend runs dtype {runs} only, not fp16"):
         am.gemm(8, 8, 8, dtype="fp16", device="cpu", backend=backend)
+
+
+@needs_bf16
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (33, 17, 65), (127, 255, 63), (7, 300, 1)])
+@pytest.mark.parametrize("trans_a, trans_b", list(itertools.product([False, True], repeat=2)))
+def test_onednn_bf16_gemm_odd_shapes_and_transposes(m, n, k, trans_a, trans_b, fast):
+    r = am.gemm(m, n, k, dtype="bf16", trans_a=trans_a, trans_b=trans_b, device="cpu", backend="onednn", **fast)
+    # Checked against float64 from the same bf16 inputs: what is left is fp32 accumulation and the bf16 output.
+    assert r.ok and r.verify["passed"] and r.verify["tolerance"] == 1e-2 and r.verify["nonfinite"] == 0
+    assert r.rel_error <= 1e-2 and (k == 1 or r.rel_error > 0)  # a bf16 output of sums is rounded: never exact
+    assert r.backend == "onednn" and r.dtype == "bf16" and "matmul" in r.ran["kernel"]
+    assert r.metrics["bytes"] == 2 * (m * k + k * n + m * n)  # bf16 in and out
+
+
+@needs_bf16
+def test_onednn_bf16_gemm_batches_and_auto(fast):
+    r = am.gemm(17, 9, 31, batch=5, trans_a=True, dtype="bf16", device="cpu", **fast)
+    assert r.verify["passed"] and r.backend == "onednn" and r.params["batch"] == 5 and r.verify["checked"] > 0
+
+
+@needs_bf16
+@pytest.mark.parametrize("backend", ["cpu", pytest.param("openblas", marks=needs["openblas"])])
+def test_bf16_gemm_on_an_fp32_backend_names_onednn(backend):
+    with pytest.raises(am.UnsupportedError, match=f"{backend} backend runs dtype fp32 only, not bf16; .*'onednn'"):
+        am.gemm(8, 8, 8, dtype="bf16", device="cpu", backend=backend)
+
+
+@needs["onednn"]
+def test_bf16_gemm_without_the_isa_is_refused_before_work(tmp_path):
+    # ONEDNN_MAX_CPU_ISA caps what oneDNN uses: below AVX-512 BF16 its bf16 GEMM is off, auto included.
+    import os
+    import subprocess
+
+    code = (
+        "import aimatrix as am\n"
+        "from aimatrix import _vendor\n"
+        "assert _vendor.gemm_dtypes('onednn') == ('fp32',), _vendor.gemm_dtypes('onednn')\n"
+        "assert 'no bf16 GEMM' in _vendor.status()['onednn']\n"
+        "for b in ('auto', 'onednn'):\n"
+        "    try:\n"
+        "        am.gemm(8, 8, 8, dtype='bf16', device='cpu', backend=b)\n"
+        "    except am.UnsupportedError as e:\n"
+        "        print(e)\n"
+    )
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX512_CORE")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 2 and all("neither AVX-512 BF16 nor AMX" in ln for ln in lines), p.stdout
+    assert lines[1].startswith("the onednn backend runs dtype fp32 only, not bf16")
+
+
+@pytest.mark.parametrize(
+    "kw, text",
+    [
+        (dict(m=0), "m=0 is not allowed"),
+        (dict(dtype="bfloat16"), "dtype='bfloat16' is not allowed"),
+        (dict(batch=-1), "batch=-1 is not allowed"),
+    ],
+)
+def test_bf16_gemm_bad_inputs(kw, text):
+    args = dict(m=8, n=8, k=8, dtype="bf16", device="cpu", backend="onednn") | kw
+    with pytest.raises(ValueError, match=text):
+        am.gemm(args.pop("m"), args.pop("n"), args.pop("k"), **args)
 
 
 @pytest.mark.parametrize(
@@ -154,4 +225,6 @@ def test_info_lists_the_vendor_libraries(tmp_path):
     for name in ("openblas", "onednn"):
         line = next(ln for ln in p.stdout.splitlines() if ln.strip().startswith(f"backend {name}:"))
         assert ("pip install" in line) != _vendor.available(name), line
+        if name == "onednn" and _vendor.available(name):
+            assert ("; bf16 GEMM (matmul" in line) == HAS_BF16, line
     assert f"auto on the CPU: gemm {_vendor.auto('gemm')}, conv {_vendor.auto('conv')}" in p.stdout

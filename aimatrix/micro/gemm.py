@@ -19,10 +19,27 @@ BACKENDS = ("auto",) + CPU_BACKENDS + CUDA_BACKENDS
 
 
 def default_backend(device_is_cuda: bool, dtype: str) -> str:
-    """cuBLASLt on a GPU (cuBLAS for int8); on the CPU the vendor library when installed (fp32), else our kernel."""
+    """cuBLASLt on a GPU (cuBLAS for int8); on the CPU the first vendor library installed that runs the dtype (fp32:
+    OpenBLAS, oneDNN; bf16: oneDNN where the CPU has AVX-512 BF16 or AMX), else our kernel."""
     if not device_is_cuda:
-        return _vendor.auto("gemm") if dtype == "fp32" else "cpu"
+        return _vendor.auto("gemm", dtype)
     return "cublas" if dtype == "int8" else "cublaslt"
+
+
+def _check_cpu_dtype(backend: str, dtype: str) -> None:
+    """UnsupportedError, before any work, when CPU backend `backend` does not run `dtype` here."""
+    runs = _vendor.gemm_dtypes(backend)
+    if dtype in runs:
+        return
+    msg = f"the {backend} backend runs dtype {' or '.join(runs)} only, not {dtype}"
+    if dtype == "bf16" and "bf16" in _vendor.gemm_dtypes(_vendor.BF16_GEMM):
+        msg += f"; bf16 GEMM on the CPU runs on backend={_vendor.BF16_GEMM!r} (oneDNN's matmul)"
+    elif dtype == "bf16":
+        msg += (
+            f"; bf16 GEMM on the CPU needs backend={_vendor.BF16_GEMM!r} (oneDNN's matmul) on a CPU with AVX-512 BF16"
+            f" or AMX: {_vendor.why_no_bf16_gemm()}"
+        )
+    raise UnsupportedError(msg)
 
 
 def gemm(
@@ -47,8 +64,10 @@ def gemm(
     on sampled elements (and for NaN/unwritten values everywhere) before timing.
     Backends: ``cublas``, ``cublaslt``, ``simt`` (our fp32 kernel), ``tensorcore``
     (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel), ``openblas``
-    (cblas_sgemm) and ``onednn`` (dnnl_sgemm) on the CPU, fp32; the last two need their
-    wheels (``pip install "aimatrix[cpu]"``) and ``auto`` picks them when installed.
+    (cblas_sgemm, fp32) and ``onednn`` (dnnl_sgemm for fp32; its matmul primitive for bf16,
+    bf16 in and out, on CPUs with AVX-512 BF16 or AMX) on the CPU; the last two need their
+    wheels (``pip install "aimatrix[cpu]"``) and ``auto`` picks them when installed and they
+    run the dtype. bf16 results are checked against float64 from the same bf16 inputs.
     Timing options (``target``, ``max_time``, ...) are those of ``aimatrix.timing``.
     On a GPU, NVML telemetry (clocks, power, throttling, energy) is sampled while it
     runs and kept in ``Result.telemetry``; ``telemetry=False`` skips it.
@@ -93,6 +112,7 @@ def gemm(
         peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     else:
         library = "" if backend == "cpu" else _vendor.path(backend)
+        _check_cpu_dtype(backend, dtype)
         raw = _native.core.gemm(
             m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend, library=library
         )

@@ -6,6 +6,8 @@
 #endif
 
 #include <nanobind/stl/function.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include "bindings/common.hpp"
 #include "bindings/micro_args.hpp"
@@ -83,7 +85,18 @@ NB_MODULE(_core, m) {
       nb::arg("m"), nb::arg("n"), nb::arg("k"), nb::arg("batch"), nb::arg("trans_a"), nb::arg("trans_b"),
       nb::arg("dtype"), nb::arg("seed"), nb::arg("cold"), nb::arg("rule"), nb::arg("backend") = "cpu",
       nb::arg("library") = "",
-      "CPU GEMM benchmark (fp32): backend cpu (own kernel), openblas or onednn (the vendor library at `library`).");
+      "CPU GEMM benchmark: backend cpu (own kernel, fp32), openblas (fp32) or onednn (fp32; bf16 where the CPU has "
+      "AVX-512 BF16 or AMX), the vendor library at `library`.");
+
+  m.def(
+      "gemm_dtypes",
+      [](const std::string& backend, const std::string& library) {
+        std::vector<std::string> out;
+        for (DType d : cpu::gemm_backend(backend, library).dtypes) out.push_back(dtype_name(d));
+        return out;
+      },
+      nb::arg("backend"), nb::arg("library") = "",
+      "The dtypes a CPU GEMM backend runs on this CPU (onednn: fp32, and bf16 where its ISA has it).");
 
   m.def("vendor_version", &cpu::vendor_version, nb::arg("backend"), nb::arg("library"),
         "A CPU vendor library's account of itself (backend openblas or onednn, loaded from `library`).");

@@ -114,4 +114,16 @@ double load_as_double(Storage s, const void* p) {
   return NAN;
 }
 
+void store_from_float(Storage s, float v, void* p) {
+  switch (s) {
+    case Storage::f32: std::memcpy(p, &v, 4); return;
+    case Storage::bf16: {
+      const uint16_t b = float_to_bf16_bits(v);
+      std::memcpy(p, &b, 2);
+      return;
+    }
+    default: throw std::logic_error(std::string("store_from_float: no host encoder for ") + storage_name(s));
+  }
+}
+
 }  // namespace am

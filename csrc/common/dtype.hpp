@@ -42,6 +42,13 @@ inline float bf16_bits_to_float(uint16_t b) {
   return f;
 }
 
+// Round to nearest even, as the GPU fill's __float2bfloat16_rn (inputs are finite).
+inline uint16_t float_to_bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 // OCP fp8 e4m3 (fn): bias 7, no infinities, 0x7f/0xff are NaN.
 inline float fp8e4m3_bits_to_float(uint8_t b) {
   const uint32_t sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 0x7;
@@ -54,5 +61,7 @@ inline float fp8e4m3_bits_to_float(uint8_t b) {
 
 // Decode one stored element at p as double.
 double load_as_double(Storage s, const void* p);
+// Store v at p in format s (fp32 or bf16, the host runners' formats; others throw std::logic_error).
+void store_from_float(Storage s, float v, void* p);
 
 }  // namespace am

@@ -17,7 +17,7 @@ namespace {
 }  // namespace
 
 GemmBackend gemm_backend(const std::string& name, const std::string& library) {
-  if (name == "cpu") return {"cpu", sgemm_kernel(), sgemm};
+  if (name == "cpu") return fp32_gemm("cpu", sgemm_kernel(), sgemm);
   if (name == "openblas") return openblas_gemm(library);
   if (name == "onednn") return onednn_gemm(library);
   unknown("gemm", name, "cpu, openblas, onednn");
@@ -27,7 +27,7 @@ ConvFactory conv_backend(const std::string& name, const std::string& library) {
   if (name == "cpu")
     return [](const ConvSpec& s, const float* in0, const float* in1, float* out) {
       auto scratch = std::make_shared<ConvScratch>();
-      return ConvKernel{[=] { conv(s, in0, in1, out, *scratch); }, {}, "im2col+sgemm"};
+      return Kernel{[=] { conv(s, in0, in1, out, *scratch); }, {}, "im2col+sgemm"};
     };
   if (name == "onednn")
     return [library](const ConvSpec& s, const float* in0, const float* in1, float* out) {

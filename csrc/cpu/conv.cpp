@@ -245,7 +245,7 @@ namespace {
 struct PreparedConv {
   ConvSpec s;
   std::vector<float> a, b, c;
-  ConvKernel kernel;
+  Kernel kernel;
   Verification verify;
 };
 

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <new>
+#include <string>
 #include <vector>
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,7 +26,7 @@ namespace {
 // ([nc/NR][kc][NR]), then for each MC-tall block of op(A) pack it ([mc/MR][kc][MR]) and run the
 // microkernel over its tiles; the microkernel keeps an MR x NR tile of C in registers (12 x 32 fp32:
 // 24 zmm accumulators) and streams both packed panels. The threads split C into column (else row)
-// ranges and each runs this on its own range with its own buffers: no barrier inside, so a thread
+// units (see sgemm) and each runs this on its units with its own buffers: no barrier inside, so a thread
 // that another process delays on a shared CPU holds up no one until the end (packing A twice costs
 // m*k, nothing beside the m*n*k/threads of each).
 constexpr int MR = 12, NR = 32;
@@ -55,10 +58,12 @@ void pack_b(const GemmSpec& s, const float* bm, int64_t b, int64_t p0, int kc, i
   for (int st = 0; st < strips; ++st) {
     float* d = dst + size_t(st) * kc * NR;
     const int cols = std::min(NR, nc - st * NR);
-    if (!s.trans_b) {  // rows of B are contiguous in n
+    if (!s.trans_b) {  // rows of B are contiguous in n: whole rows of a strip are plain copies
       for (int p = 0; p < kc; ++p) {
         const float* src = bm + s.b_index(b, p0 + p, j0 + st * NR);
-        for (int q = 0; q < NR; ++q) d[p * NR + q] = q < cols ? src[q] : 0.0f;
+        float* dp = d + p * NR;
+        std::memcpy(dp, src, sizeof(float) * size_t(cols));
+        std::fill(dp + cols, dp + NR, 0.0f);
       }
     } else {  // B stored [n][k]
       for (int q = 0; q < NR; ++q) {
@@ -111,12 +116,12 @@ __attribute__((target_clones("avx2", "default"))) void kernel_generic(int kc, co
     for (int q = 0; q < NR; ++q) c[r * ldc + q] = (accumulate ? c[r * ldc + q] : 0.0f) + acc[r][q];
 }
 
-using Kernel = void (*)(int, const float*, const float*, float*, int64_t, bool);
-Kernel pick_kernel() {
+using Microkernel = void (*)(int, const float*, const float*, float*, int64_t, bool);
+Microkernel pick_kernel() {
   __builtin_cpu_init();  // static initialisers may run before libgcc's CPU detection
   return __builtin_cpu_supports("avx512f") ? kernel_avx512 : kernel_generic;
 }
-const Kernel kernel = pick_kernel();
+const Microkernel kernel = pick_kernel();
 
 // One MR x NR tile of C: in place when whole, through a scratch tile at the edges.
 void tile(int kc, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols, bool accumulate) {
@@ -166,73 +171,100 @@ const char* sgemm_kernel() {
 }
 
 void sgemm(const GemmSpec& s, const float* a, const float* bm, float* c) {
+  // C is cut into units of whole register tiles, columns when there are enough NR-wide strips, else rows,
+  // that the threads take in turn (dynamic). For a short A (m <= 2 MC: a convolution's filters) the units
+  // are UNIT columns: a thread another process delays on a shared CPU leaves its units to the others
+  // instead of holding up the call, and the packed B panel (kc x UNIT) stays in L2; re-packing the short
+  // A per unit costs 1/UNIT of its work. Otherwise one unit per thread, so a large A is packed once.
+  constexpr int64_t UNIT = 512;
+#ifdef _OPENMP
+  const int64_t nt = omp_get_max_threads();
+#else
+  const int64_t nt = 1;
+#endif
+  const bool by_cols = (s.n + NR - 1) / NR >= nt;
+  const int64_t tile_len = by_cols ? NR : MR, len = by_cols ? s.n : s.m;
+  const int64_t per_thread = (len + nt - 1) / nt;
+  const int64_t want = by_cols && s.m <= 2 * MC ? std::min(per_thread, UNIT) : per_thread;
+  const int64_t unit = (want + tile_len - 1) / tile_len * tile_len;
+  const int64_t units = (len + unit - 1) / unit;
 #pragma omp parallel
   {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-#else
-    const int64_t nt = 1, t = 0;
-#endif
-    // Whole register tiles per thread: columns when there are enough NR-wide strips, else rows.
-    const bool by_cols = (s.n + NR - 1) / NR >= nt;
-    const int64_t unit = by_cols ? NR : MR, len = by_cols ? s.n : s.m;
-    const int64_t units = (len + unit - 1) / unit, per = (units + nt - 1) / nt;
-    const int64_t lo = std::min(len, t * per * unit), hi = std::min(len, (t + 1) * per * unit);
-    if (lo < hi) {
-      const int64_t rows = by_cols ? s.m : hi - lo, cols = by_cols ? hi - lo : s.n;
-      const int64_t kc = std::min<int64_t>(KC, s.k);
-      Aligned apack(size_t((std::min<int64_t>(MC, rows) + MR - 1) / MR * MR * kc)),
-          bpack(size_t((std::min<int64_t>(NC, cols) + NR - 1) / NR * NR * kc));
+    const int64_t rows = by_cols ? s.m : unit, cols = by_cols ? unit : s.n;
+    const int64_t kc = std::min<int64_t>(KC, s.k);
+    Aligned apack(size_t((std::min<int64_t>(MC, rows) + MR - 1) / MR * MR * kc)),
+        bpack(size_t((std::min<int64_t>(NC, cols) + NR - 1) / NR * NR * kc));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t lo = u * unit, hi = std::min(len, lo + unit);
       if (by_cols) sgemm_range(s, a, bm, c, 0, s.m, lo, hi, apack.p, bpack.p);
       else sgemm_range(s, a, bm, c, lo, hi, 0, s.n, apack.p, bpack.p);
     }
   }
 }
 
+GemmBackend fp32_gemm(std::string name, std::string info,
+                      std::function<void(const GemmSpec&, const float*, const float*, float*)> run) {
+  GemmBackend g{std::move(name), std::move(info), {DType::f32}, {}};
+  g.prepare = [run = std::move(run)](const GemmSpec& s, const void* a, const void* b, void* c) {
+    auto fa = static_cast<const float*>(a), fb = static_cast<const float*>(b);
+    auto fc = static_cast<float*>(c);
+    return Kernel{[=] { run(s, fa, fb, fc); }, {}, {}};
+  };
+  return g;
+}
+
 RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold, const GemmBackend& be) {
   s.validate();
-  if (s.dtype != DType::f32)
-    throw UnsupportedError("the " + be.name + " backend runs dtype fp32 only, not " + dtype_name(s.dtype));
+  if (std::find(be.dtypes.begin(), be.dtypes.end(), s.dtype) == be.dtypes.end()) {
+    std::string runs;
+    for (DType d : be.dtypes) runs += std::string(runs.empty() ? "" : " or ") + dtype_name(d);
+    throw UnsupportedError("the " + be.name + " backend runs dtype " + runs + " only, not " + dtype_name(s.dtype));
+  }
   rule.validate();
   require_host_memory(s.bytes(), be.name + " gemm");
-  std::vector<float> a, b, c;
+  // Operands in the dtype's storage (fp32, or bf16 in and out), the output poisoned with NaN.
+  const Storage in = input_storage(s.dtype), out = output_storage(s.dtype);
+  const size_t ib = storage_bytes(in), ob = storage_bytes(out);
+  std::vector<uint8_t> a, b, c;
   try {
-    a.resize(size_t(s.a_elems() * s.batch));
-    b.resize(size_t(s.b_elems() * s.batch));
-    c.assign(size_t(s.c_elems() * s.batch), std::numeric_limits<float>::quiet_NaN());
+    a.resize(size_t(s.a_elems() * s.batch) * ib);
+    b.resize(size_t(s.b_elems() * s.batch) * ib);
+    c.resize(size_t(s.c_elems() * s.batch) * ob);
   } catch (const std::bad_alloc&) {
     throw OutOfMemoryError(be.name + " gemm needs " + std::to_string(s.bytes() / 1e9) +
                            " GB of host memory, which could not be allocated");
   }
   const uint64_t sa = operand_seed(s.seed, 0), sb = operand_seed(s.seed, 1);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = uniform_pm1(sa, i);
-  for (size_t i = 0; i < b.size(); ++i) b[i] = uniform_pm1(sb, i);
+  for (size_t i = 0; i < a.size() / ib; ++i) store_from_float(in, uniform_pm1(sa, i), &a[i * ib]);
+  for (size_t i = 0; i < b.size() / ib; ++i) store_from_float(in, uniform_pm1(sb, i), &b[i * ib]);
+  for (size_t i = 0; i < c.size() / ob; ++i) store_from_float(out, std::numeric_limits<float>::quiet_NaN(), &c[i * ob]);
 
-  be.run(s, a.data(), b.data(), c.data());
+  Kernel k = be.prepare(s, a.data(), b.data(), c.data());
+  k.run();
+  if (k.fetch) k.fetch();
 
-  // Check: every output written and finite, sampled elements against float64.
+  // Check: every output written and finite, sampled elements against float64 (from the stored inputs).
   Verification v;
   v.tolerance = gemm_tolerance(s.dtype);
-  for (float x : c) v.nonfinite += !std::isfinite(x);
+  for (size_t i = 0; i < c.size() / ob; ++i) v.nonfinite += !std::isfinite(load_as_double(out, &c[i * ob]));
   const GemmProbe p = make_gemm_probe(s);
   std::vector<uint8_t> ar, bc, cc;
-  auto put = [](std::vector<uint8_t>& dst, float x) {
-    const auto* q = reinterpret_cast<const uint8_t*>(&x);
-    dst.insert(dst.end(), q, q + 4);
-  };
+  auto put = [](std::vector<uint8_t>& dst, const uint8_t* q, size_t n) { dst.insert(dst.end(), q, q + n); };
   for (int64_t bi : p.batches) {
     for (int64_t i : p.rows)
-      for (int64_t t = 0; t < s.k; ++t) put(ar, a[s.a_index(bi, i, t)]);
+      for (int64_t t = 0; t < s.k; ++t) put(ar, &a[size_t(s.a_index(bi, i, t)) * ib], ib);
     for (int64_t j : p.cols)
-      for (int64_t t = 0; t < s.k; ++t) put(bc, b[s.b_index(bi, t, j)]);
+      for (int64_t t = 0; t < s.k; ++t) put(bc, &b[size_t(s.b_index(bi, t, j)) * ib], ib);
     for (int64_t i : p.rows)
-      for (int64_t j : p.cols) put(cc, c[bi * s.c_elems() + i * s.n + j]);
+      for (int64_t j : p.cols) put(cc, &c[size_t(bi * s.c_elems() + i * s.n + j) * ob], ob);
   }
   v.rel_error = gemm_probe_error(s, p, ar, bc, cc);
   v.checked = p.count();
   require_passed(v, be.name + " gemm");
 
-  return time_verified([&] { be.run(s, a.data(), b.data(), c.data()); }, rule, cold, v, "kernel", be.info, be.name);
+  const std::string info = k.algo.empty() ? be.info : k.algo + ", " + be.info;
+  return time_verified(k.run, rule, cold, v, "kernel", info, be.name);
 }
 
 }  // namespace am::cpu

@@ -1,8 +1,10 @@
-// oneDNN as a CPU backend: dnnl_sgemm for GEMM, the convolution primitives for fwd, bwd_data and
-// bwd_filter. Every tensor is handed over in the spec's plain layout; the primitive is created
-// with "any" formats, so oneDNN picks its fastest kernel and memory formats, and the reorders
-// into and out of those formats run inside the timed call, as a framework's call on plain tensors
-// does (params["algo"] names the kernel and the reordered tensors).
+// oneDNN as a CPU backend: dnnl_sgemm for fp32 GEMM, the matmul primitive for bf16 GEMM (bf16 in
+// and out, fp32 accumulation; on CPUs with AVX-512 BF16 or AMX), the convolution primitives for
+// fwd, bwd_data and bwd_filter. Every tensor is handed over in the spec's plain layout. The
+// convolution is created with "any" formats, so oneDNN picks its fastest kernel and memory formats,
+// and the reorders into and out of those formats run inside the timed call, as a framework's call
+// on plain tensors does (params["algo"] names the kernel and the reordered tensors). The matmul
+// takes the plain (strided, for transposes) operands as a BLAS call does and packs them itself.
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dtype.hpp"
 #include "cpu/backend.hpp"
 #include "cpu/dynlib.hpp"
 #include "cpu/onednn_api.hpp"
@@ -28,6 +31,8 @@ struct Onednn {
   d::stream_create_fn stream_create = lib.sym<d::stream_create_fn>({"dnnl_stream_create"});
   d::stream_wait_fn stream_wait = lib.sym<d::stream_wait_fn>({"dnnl_stream_wait"});
   d::md_create_with_tag_fn md_create = lib.sym<d::md_create_with_tag_fn>({"dnnl_memory_desc_create_with_tag"});
+  d::md_create_with_strides_fn md_create_strided =
+      lib.sym<d::md_create_with_strides_fn>({"dnnl_memory_desc_create_with_strides"});
   d::md_destroy_fn md_destroy = lib.sym<d::md_destroy_fn>({"dnnl_memory_desc_destroy"});
   d::md_equal_fn md_equal = lib.sym<d::md_equal_fn>({"dnnl_memory_desc_equal"});
   d::conv_fwd_pd_fn conv_fwd = lib.sym<d::conv_fwd_pd_fn>({"dnnl_convolution_forward_primitive_desc_create"});
@@ -35,6 +40,8 @@ struct Onednn {
       lib.sym<d::conv_bwd_pd_fn>({"dnnl_convolution_backward_data_primitive_desc_create"});
   d::conv_bww_pd_fn conv_bwd_weights =
       lib.sym<d::conv_bww_pd_fn>({"dnnl_convolution_backward_weights_primitive_desc_create"});
+  d::matmul_pd_fn matmul = lib.sym<d::matmul_pd_fn>({"dnnl_matmul_primitive_desc_create"});
+  d::effective_cpu_isa_fn cpu_isa = lib.sym<d::effective_cpu_isa_fn>({"dnnl_get_effective_cpu_isa"});
   d::reorder_pd_fn reorder = lib.sym<d::reorder_pd_fn>({"dnnl_reorder_primitive_desc_create"});
   d::pd_query_md_fn query_md = lib.sym<d::pd_query_md_fn>({"dnnl_primitive_desc_query_md"});
   d::pd_query_fn query = lib.sym<d::pd_query_fn>({"dnnl_primitive_desc_query"});
@@ -63,6 +70,12 @@ struct Onednn {
       throw UnsupportedError("oneDNN could not create a CPU engine (status " + std::to_string(st) +
                              "; its SYCL CPU runtime needs the intel-opencl-rt wheel's OpenCL CPU driver)");
     check(stream_create(&stream, engine, d::stream_default_flags), "dnnl_stream_create");
+  }
+  // bf16 matmul has native kernels only with AVX-512 BF16 (or AMX); elsewhere oneDNN would emulate
+  // or refuse it, so aimatrix offers bf16 only where it is native. The effective ISA honours
+  // ONEDNN_MAX_CPU_ISA.
+  bool native_bf16() const {
+    return (unsigned(cpu_isa()) & d::cpu_isa_avx512_core_bf16) == d::cpu_isa_avx512_core_bf16;
   }
   static void check(int status, const char* call) {
     if (status == d::success) return;
@@ -104,9 +117,10 @@ struct Owned {
   }
 };
 
-// A conv made ready: the user's plain tensors (oneDNN's own allocations, filled from the host), and
-// the steps of one call: reorders in, the convolution, the reorder out.
-struct ConvState {
+// A primitive made ready on the user's plain tensors (oneDNN's own allocations, filled from the
+// host): the steps of one call (reorders in, the primitive, reorders out) and the output to fetch.
+// Shared by the convolutions and the bf16 matmul.
+struct Prepared {
   Onednn* api;
   Owned own;
   struct Step {
@@ -115,14 +129,23 @@ struct ConvState {
   };
   std::vector<Step> steps;
   d::handle out_mem = nullptr;
-  float* out_host = nullptr;
-  size_t out_elems = 0;
+  void* out_host = nullptr;
+  size_t out_bytes = 0;
 
-  d::handle md(int ndims, const d::dim* dims_, int tag) {
+  d::handle md(int ndims, const d::dim* dims_, int tag, int dtype = d::f32) {
     d::dims dd{};
     std::memcpy(dd, dims_, sizeof(d::dim) * size_t(ndims));
     d::handle h = nullptr;
-    Onednn::check(api->md_create(&h, ndims, dd, d::f32, tag), "dnnl_memory_desc_create_with_tag");
+    Onednn::check(api->md_create(&h, ndims, dd, dtype, tag), "dnnl_memory_desc_create_with_tag");
+    own.mds.push_back(h);
+    return h;
+  }
+  d::handle md_strided(int ndims, const d::dim* dims_, const d::dim* strides_, int dtype) {
+    d::dims dd{}, ss{};
+    std::memcpy(dd, dims_, sizeof(d::dim) * size_t(ndims));
+    std::memcpy(ss, strides_, sizeof(d::dim) * size_t(ndims));
+    d::handle h = nullptr;
+    Onednn::check(api->md_create_strided(&h, ndims, dd, dtype, ss), "dnnl_memory_desc_create_with_strides");
     own.mds.push_back(h);
     return h;
   }
@@ -132,11 +155,28 @@ struct ConvState {
     own.mems.push_back(m);
     return m;
   }
-  void copy(d::handle mem, float* host, size_t n, bool to_mem) {  // host <-> a plain memory
+  void copy(d::handle mem, void* host, size_t bytes, bool to_mem) {  // host <-> a plain memory
     void* p = nullptr;
     Onednn::check(api->map(mem, &p), "dnnl_memory_map_data");
-    std::memcpy(to_mem ? p : host, to_mem ? static_cast<void*>(host) : p, n * sizeof(float));
+    std::memcpy(to_mem ? p : host, to_mem ? host : p, bytes);
     Onednn::check(api->unmap(mem, p), "dnnl_memory_unmap_data");
+  }
+  // A memory for a user tensor, filled from `host`; the output's is poisoned with `poison` (bytes
+  // of one element repeated), so unwritten outputs show, and fetched back by `fetch`.
+  d::handle user_memory(d::chandle desc, void* host, size_t bytes, bool is_out, const void* poison = nullptr,
+                        size_t elem = 0) {
+    d::handle m = memory(desc);
+    if (is_out) {
+      out_mem = m;
+      out_host = host;
+      out_bytes = bytes;
+      std::vector<uint8_t> fill(bytes);
+      for (size_t i = 0; i + elem <= bytes; i += elem) std::memcpy(&fill[i], poison, elem);
+      copy(m, fill.data(), bytes, true);
+    } else {
+      copy(m, host, bytes, true);
+    }
+    return m;
   }
   d::handle primitive(d::handle pd) {
     d::handle p = nullptr;
@@ -144,8 +184,8 @@ struct ConvState {
     own.prims.push_back(p);
     return p;
   }
-  // The memory the convolution reads or writes for a user tensor: the user's own when oneDNN took
-  // its format, else a new one with a reorder before (input) or after (output) the convolution.
+  // The memory the primitive reads or writes for a user tensor: the user's own when oneDNN took
+  // its format, else a new one with a reorder before (input) or after (output) the primitive.
   d::handle bind(d::handle user, d::chandle user_md, d::chandle want, bool input, std::vector<Step>& before,
                  std::vector<Step>& after, bool& reordered) {
     reordered = !api->md_equal(user_md, want);
@@ -159,33 +199,90 @@ struct ConvState {
         .push_back({primitive(pd), {{d::arg_from, input ? user : inner}, {d::arg_to, input ? inner : user}}});
     return inner;
   }
+  std::string impl(d::chandle pd) const {
+    const char* s = nullptr;
+    Onednn::check(api->query(pd, d::query_impl_info_str, 0, &s), "dnnl_primitive_desc_query");
+    return s ? s : "?";
+  }
 };
+
+// The kernel of a prepared primitive: run executes its steps and waits; fetch copies the output out.
+Kernel kernel_of(std::shared_ptr<Prepared> st, std::string algo) {
+  Kernel k;
+  k.algo = std::move(algo);
+  k.run = [st] {
+    for (const auto& step : st->steps)
+      Onednn::check(st->api->execute(step.prim, st->api->stream, int(step.args.size()), step.args.data()),
+                    "dnnl_primitive_execute");
+    Onednn::check(st->api->stream_wait(st->api->stream), "dnnl_stream_wait");
+  };
+  k.fetch = [st] { st->copy(st->out_mem, st->out_host, st->out_bytes, false); };
+  return k;
+}
+
+std::shared_ptr<Prepared> prepared(Onednn& api) {
+  api.need_engine();
+  auto st = std::make_shared<Prepared>();
+  st->api = &api;
+  st->own.api = &api;
+  return st;
+}
+
+// bf16 GEMM as oneDNN's matmul: [batch, m, k] x [batch, k, n] -> [batch, m, n], bf16 in and out,
+// the transposes as strides over the spec's storage (A stored [k, m], B stored [n, k]).
+Kernel bf16_matmul(Onednn& api, const GemmSpec& s, const void* a, const void* b, void* c) {
+  auto st = prepared(api);
+  const d::dim a_dims[3] = {s.batch, s.m, s.k}, b_dims[3] = {s.batch, s.k, s.n}, c_dims[3] = {s.batch, s.m, s.n};
+  const d::dim a_str[3] = {s.m * s.k, s.trans_a ? 1 : s.k, s.trans_a ? s.m : 1};
+  const d::dim b_str[3] = {s.k * s.n, s.trans_b ? 1 : s.n, s.trans_b ? s.k : 1};
+  const d::dim c_str[3] = {s.m * s.n, s.n, 1};
+  d::handle a_md = st->md_strided(3, a_dims, a_str, d::bf16), b_md = st->md_strided(3, b_dims, b_str, d::bf16);
+  d::handle c_md = st->md_strided(3, c_dims, c_str, d::bf16);
+  d::handle pd = nullptr;
+  Onednn::check(api.matmul(&pd, api.engine, a_md, b_md, nullptr, c_md, nullptr), "dnnl_matmul_primitive_desc_create");
+  st->own.pds.push_back(pd);
+  const size_t el = 2;
+  const uint16_t nan_bits = float_to_bf16_bits(std::numeric_limits<float>::quiet_NaN());
+  d::handle am = st->user_memory(a_md, const_cast<void*>(a), size_t(s.a_elems() * s.batch) * el, false);
+  d::handle bm = st->user_memory(b_md, const_cast<void*>(b), size_t(s.b_elems() * s.batch) * el, false);
+  d::handle cm = st->user_memory(c_md, c, size_t(s.c_elems() * s.batch) * el, true, &nan_bits, el);
+  st->steps.push_back({st->primitive(pd), {{d::arg_src, am}, {d::arg_weights, bm}, {d::arg_dst, cm}}});
+  return kernel_of(st, "matmul " + st->impl(pd));
+}
 
 }  // namespace
 
 GemmBackend onednn_gemm(const std::string& library) {
   Onednn& api = load(library);
-  GemmBackend g;
-  g.name = "onednn";
-  g.info = "dnnl_sgemm, " + api.describe();
-  g.run = [&api](const GemmSpec& s, const float* a, const float* b, float* c) {
-    for (int64_t i = 0; i < s.batch; ++i)
-      Onednn::check(
-          api.sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, 1.0f, a + i * s.a_elems(),
-                    s.trans_a ? s.m : s.k, b + i * s.b_elems(), s.trans_b ? s.k : s.n, 0.0f, c + i * s.c_elems(), s.n),
-          "dnnl_sgemm");
+  GemmBackend g = fp32_gemm(
+      "onednn", "dnnl_sgemm, " + api.describe(), [&api](const GemmSpec& s, const float* a, const float* b, float* c) {
+        for (int64_t i = 0; i < s.batch; ++i)
+          Onednn::check(api.sgemm(s.trans_a ? 'T' : 'N', s.trans_b ? 'T' : 'N', s.m, s.n, s.k, 1.0f,
+                                  a + i * s.a_elems(), s.trans_a ? s.m : s.k, b + i * s.b_elems(),
+                                  s.trans_b ? s.k : s.n, 0.0f, c + i * s.c_elems(), s.n),
+                        "dnnl_sgemm");
+      });
+  if (!api.native_bf16()) return g;
+  g.dtypes.push_back(DType::bf16);
+  g.info = api.describe();  // the kernel, dnnl_sgemm or the matmul's, is named per run
+  auto fp32 = g.prepare;
+  g.prepare = [&api, fp32](const GemmSpec& s, const void* a, const void* b, void* c) {
+    if (s.dtype != DType::bf16) {
+      Kernel k = fp32(s, a, b, c);
+      k.algo = "dnnl_sgemm";
+      return k;
+    }
+    return bf16_matmul(api, s, a, b, c);
   };
   return g;
 }
 
-ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const float* in0, const float* in1, float* out) {
+Kernel onednn_conv(const std::string& library, const ConvSpec& s, const float* in0, const float* in1, float* out) {
   if (s.dtype != DType::f32)
     throw UnsupportedError(std::string("the onednn conv backend runs dtype fp32 only, not ") + dtype_name(s.dtype));
   Onednn& api = load(library);
-  api.need_engine();
-  auto st = std::make_shared<ConvState>();
-  st->api = &api;
-  st->own.api = &api;
+  auto st = prepared(api);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   const bool nhwc = s.layout == Layout::nhwc, grouped = s.groups > 1;
   const d::dim x_dims[4] = {s.n, s.c, s.h, s.w}, y_dims[4] = {s.n, s.k, s.ho(), s.wo()};
   const d::dim w_dims[5] = {s.groups, s.kg(), s.cg(), s.r, s.s}, w4[4] = {s.k, s.cg(), s.r, s.s};
@@ -229,21 +326,13 @@ ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const floa
                   s.dir == ConvDir::bwd_filter ? d::arg_diff_weights : d::arg_weights};
   const Operand y{ConvTensor::y, y_md, is_fwd ? d::query_dst_md : d::query_diff_dst_md,
                   is_fwd ? d::arg_dst : d::arg_diff_dst};
-  std::vector<ConvState::Step> before, after;
-  ConvState::Step conv{st->primitive(pd), {}};
+  std::vector<Prepared::Step> before, after;
+  Prepared::Step conv{st->primitive(pd), {}};
   std::string reordered;
   for (const Operand* o : {&x, &w, &y}) {
-    d::handle user = st->memory(o->user_md);
     const bool is_out = o->t == s.out();
-    if (is_out) {
-      st->out_mem = user;
-      st->out_host = out;
-      st->out_elems = size_t(s.elems(o->t));
-      std::vector<float> nan(st->out_elems, std::numeric_limits<float>::quiet_NaN());  // unwritten outputs show
-      st->copy(user, nan.data(), nan.size(), true);
-    } else {
-      st->copy(user, const_cast<float*>(o->t == s.in0() ? in0 : in1), size_t(s.elems(o->t)), true);
-    }
+    void* host = is_out ? out : const_cast<float*>(o->t == s.in0() ? in0 : in1);
+    d::handle user = st->user_memory(o->user_md, host, size_t(s.elems(o->t)) * sizeof(float), is_out, &nan, sizeof nan);
     bool r = false;
     d::handle inner = st->bind(user, o->user_md, api.query_md(pd, o->query, 0), !is_out, before, after, r);
     if (r)
@@ -252,22 +341,10 @@ ConvKernel onednn_conv(const std::string& library, const ConvSpec& s, const floa
                                                                                         : "y");
     conv.args.push_back({o->arg, inner});
   }
-  const char* impl = nullptr;
-  Onednn::check(api.query(pd, d::query_impl_info_str, 0, &impl), "dnnl_primitive_desc_query");
   st->steps = before;
   st->steps.push_back(conv);
   st->steps.insert(st->steps.end(), after.begin(), after.end());
-
-  ConvKernel k;
-  k.algo = std::string(impl ? impl : "?") + (reordered.empty() ? "" : " +reorder(" + reordered + ")");
-  k.run = [st] {
-    for (const auto& step : st->steps)
-      Onednn::check(st->api->execute(step.prim, st->api->stream, int(step.args.size()), step.args.data()),
-                    "dnnl_primitive_execute");
-    Onednn::check(st->api->stream_wait(st->api->stream), "dnnl_stream_wait");
-  };
-  k.fetch = [st] { st->copy(st->out_mem, st->out_host, st->out_elems, false); };
-  return k;
+  return kernel_of(st, st->impl(pd) + (reordered.empty() ? "" : " +reorder(" + reordered + ")"));
 }
 
 std::string onednn_version(const std::string& library) { return load(library).describe(); }

@@ -26,7 +26,11 @@ struct exec_arg_t {
 constexpr int success = 0;
 constexpr int engine_cpu = 1;
 constexpr unsigned stream_default_flags = 1;  // in order
-constexpr int f32 = 3;
+// dnnl_data_type_t
+constexpr int bf16 = 2, f32 = 3;
+// dnnl_cpu_isa_t: each ISA's value holds the bits of those it extends; 0xe7 is avx512_core_bf16
+// (AVX-512 BF16), which avx10_1_512 and the AMX ISAs include.
+constexpr unsigned cpu_isa_avx512_core_bf16 = 0xe7;
 // dnnl_format_tag_t
 constexpr int tag_any = 1, tag_abcd = 5, tag_abcde = 6, tag_acdb = 22, tag_abdec = 31;
 constexpr int tag_nchw = tag_abcd, tag_nhwc = tag_acdb, tag_oihw = tag_abcd, tag_ohwi = tag_acdb, tag_goihw = tag_abcde,
@@ -49,6 +53,7 @@ using engine_create_fn = int (*)(handle*, int, size_t);
 using stream_create_fn = int (*)(handle*, handle, unsigned);
 using stream_wait_fn = int (*)(handle);
 using md_create_with_tag_fn = int (*)(handle*, int, const dims, int, int);
+using md_create_with_strides_fn = int (*)(handle*, int, const dims, int, const dims);
 using md_destroy_fn = int (*)(handle);
 using md_equal_fn = int (*)(chandle, chandle);
 using conv_fwd_pd_fn = int (*)(handle*, handle, int, int, chandle, chandle, chandle, chandle, const dims, const dims,
@@ -57,6 +62,9 @@ using conv_bwd_pd_fn = int (*)(handle*, handle, int, chandle, chandle, chandle, 
                                const dims, chandle, chandle);  // bwd_data
 using conv_bww_pd_fn = int (*)(handle*, handle, int, chandle, chandle, chandle, chandle, const dims, const dims,
                                const dims, const dims, chandle, chandle);  // bwd_weights
+using matmul_pd_fn = int (*)(handle*, handle, chandle, chandle, chandle, chandle,
+                             chandle);  // src, wei, bias, dst, attr
+using effective_cpu_isa_fn = int (*)();
 using reorder_pd_fn = int (*)(handle*, chandle, handle, chandle, handle, chandle);
 using pd_query_md_fn = chandle (*)(chandle, int, int);
 using pd_query_fn = int (*)(chandle, int, int, void*);

@@ -39,18 +39,15 @@ const OpenBlas& load(const std::string& path) {
 
 GemmBackend openblas_gemm(const std::string& library) {
   const OpenBlas& ob = load(library);
-  GemmBackend g;
-  g.name = "openblas";
-  g.info = "cblas_sgemm, " + std::to_string(ob.threads()) + " threads";
-  g.run = [&ob](const GemmSpec& s, const float* a, const float* b, float* c) {
-    if (s.m > INT32_MAX || s.n > INT32_MAX || s.k > INT32_MAX)  // the wheel's 32-bit integer interface
-      throw UnsupportedError("openblas (scipy-openblas32) takes m, n, k up to 2^31 - 1");
-    for (int64_t i = 0; i < s.batch; ++i)
-      ob.sgemm(RowMajor, s.trans_a ? Trans : NoTrans, s.trans_b ? Trans : NoTrans, int(s.m), int(s.n), int(s.k), 1.0f,
-               a + i * s.a_elems(), int(s.trans_a ? s.m : s.k), b + i * s.b_elems(), int(s.trans_b ? s.k : s.n), 0.0f,
-               c + i * s.c_elems(), int(s.n));
-  };
-  return g;
+  return fp32_gemm("openblas", "cblas_sgemm, " + std::to_string(ob.threads()) + " threads",
+                   [&ob](const GemmSpec& s, const float* a, const float* b, float* c) {
+                     if (s.m > INT32_MAX || s.n > INT32_MAX || s.k > INT32_MAX)  // the wheel's 32-bit integer interface
+                       throw UnsupportedError("openblas (scipy-openblas32) takes m, n, k up to 2^31 - 1");
+                     for (int64_t i = 0; i < s.batch; ++i)
+                       ob.sgemm(RowMajor, s.trans_a ? Trans : NoTrans, s.trans_b ? Trans : NoTrans, int(s.m), int(s.n),
+                                int(s.k), 1.0f, a + i * s.a_elems(), int(s.trans_a ? s.m : s.k), b + i * s.b_elems(),
+                                int(s.trans_b ? s.k : s.n), 0.0f, c + i * s.c_elems(), int(s.n));
+                   });
 }
 
 std::string openblas_version(const std::string& library) { return load(library).config(); }
