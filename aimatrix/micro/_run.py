@@ -1,4 +1,4 @@
-"""What the micro benchmarks other than GEMM share: device/backend resolution and the native call."""
+"""What the micro benchmarks share: device/backend resolution, the native call, peaks and the Result."""
 
 from __future__ import annotations
 

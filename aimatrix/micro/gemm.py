@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _check, _native, _vendor, timing
+from .. import _check, _vendor, timing
 from ..device import resolve
 from ..errors import UnsupportedError
 from ..results.result import Result
-from ..system.env import device_info, environment
-from ..system.peaks import peak_tflops
-from ..system.telemetry import sampling
+from . import _run
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")
@@ -86,52 +84,40 @@ def gemm(
         ("m*n*batch", m, n, _OUT_BYTES[dtype]),
     ):
         _check.count(expr, a, b, batch, itemsize=size)
-    opts = timing.rule(**timing_options)
+    opts = _run.timing_rule(timing_options)
     dev = resolve(device)
     if not dev.is_cuda:
         _check.host_memory(f"cpu gemm m={m} n={n} k={k} batch={batch}", _gemm_bytes(m, n, k, batch, dtype))
-    if backend == "auto":
+    if backend == "auto":  # per dtype (int8: cuBLAS; bf16 on a CPU: oneDNN), unlike the other micro ops
         backend = default_backend(dev.is_cuda, dtype)
-    if dev.is_cuda and backend in CPU_BACKENDS:
-        raise UnsupportedError(f"backend={backend!r} runs on device='cpu', not {dev}")
-    if not dev.is_cuda and backend not in CPU_BACKENDS:
-        raise UnsupportedError(
-            f"backend={backend!r} needs a CUDA device; on the CPU use one of {', '.join(CPU_BACKENDS)}"
-        )
-
-    params: dict[str, Any] = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
-    telemetry = _check.boolean("telemetry", telemetry)
-    if dev.is_cuda:
-        with sampling(dev, enabled=telemetry) as tel:
-            raw = _native.cuda().gemm(
-                dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts
-            )
-        if "sample_t0_s" in raw:  # discard_throttled was asked for
-            raw = timing.discard_throttled(raw, tel.timeline, tel.interval_s)
-        info = device_info(dev)
-        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
-    else:
-        library = "" if backend == "cpu" else _vendor.path(backend)
+    dev, backend = _run.resolve_backend("gemm", backend, dev, CUDA_BACKENDS, "cublaslt", CPU_BACKENDS)
+    if not dev.is_cuda:
         _check_cpu_dtype(backend, dtype)
-        raw = _native.core.gemm(
+    library = "" if dev.is_cuda or backend == "cpu" else _vendor.path(backend)
+    raw, tel = _run.run(
+        dev,
+        telemetry=telemetry,
+        cuda_call=lambda cuda: cuda.gemm(
+            dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts
+        ),
+        cpu_call=lambda core: core.gemm(
             m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend, library=library
-        )
-        peak, tel = None, None
-    params.update(mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw["extra"])
-    flops = 2.0 * m * n * k * batch
-    return Result.from_measurement(
+        ),
+        what="gemm",
+    )
+    params: dict[str, Any] = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
+    return _run.result(
         "gemm",
         params,
-        backend=raw["backend"],
+        raw,
+        dev=dev,
         dtype=dtype,
-        device=str(dev),
-        measurement=raw,
-        flops=flops,
+        tel=tel,
+        mode=mode,
+        seed=seed,
+        flops=2.0 * m * n * k * batch,
         bytes=_gemm_bytes(m, n, k, batch, dtype),
-        peak_tflops=peak,
-        verify=raw["verify"],
-        env=environment(dev),
-        telemetry=tel.data if tel else {},
+        peak_tflops=_run.peak_compute(dev, dtype),
     )
 
 
