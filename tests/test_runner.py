@@ -142,7 +142,7 @@ def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
         "64x64x64,48x48x48",
         "--quick",
         "--dtype",
-        "fp32,bf16",
+        "fp32,fp8",
         "--max-time",
         "0.05",
         "--out",
@@ -152,7 +152,7 @@ def test_failed_cases_count_on_resume_and_can_be_retried(tmp_path, capsys):
     n = len(_lines(out))
     assert main(args + ["--resume"]) == 1  # the failures are still there: the exit code says so
     assert len(_lines(out)) == n
-    assert main(args + ["--resume", "--retry-failed"]) == 1  # bf16 on a CPU fails again, recorded again
+    assert main(args + ["--resume", "--retry-failed"]) == 1  # fp8 on a CPU fails again, recorded again
     assert len(_lines(out)) == n + 2
 
 
