@@ -146,6 +146,18 @@ def test_every_benchmark_refuses_bad_timing_options_before_running(bench, opts, 
         call()
 
 
+@pytest.mark.parametrize("bench", ["gemm", "conv", "membw", "launch"])
+def test_telemetry_must_be_a_bool_on_the_cpu_too(bench):
+    call = {
+        "gemm": lambda: am.gemm(8, 8, 8, device="cpu", telemetry="yes", max_time=0.05),
+        "conv": lambda: am.conv(1, 8, 8, 8, k=8, r=3, device="cpu", telemetry="yes", max_time=0.05),
+        "membw": lambda: am.membw("copy", nbytes=4096, device="cpu", telemetry="yes", max_time=0.05),
+        "launch": lambda: am.launch("empty", device="cpu", telemetry="yes", max_time=0.05),
+    }[bench]
+    with pytest.raises(TypeError, match="telemetry='yes'"):
+        call()
+
+
 def test_a_good_rule_still_passes_and_measures():
     r = am.timing.rule(warmup=0.0, min_time=0.0, max_time=0.05, min_samples=3, max_samples=50)
     m = am.timing.measure(lambda: sum(range(100)), device="cpu", **r)

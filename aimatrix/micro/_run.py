@@ -45,8 +45,9 @@ def run(
     """Call the native runner of the device (GIL released inside); (raw dict, telemetry)."""
     from .. import _native
 
+    telemetry = _check.boolean("telemetry", telemetry)  # on every device: a bad value is refused on a CPU too
     if dev.is_cuda:
-        with sampling(dev, enabled=_check.boolean("telemetry", telemetry)) as tel:
+        with sampling(dev, enabled=telemetry) as tel:
             raw = cuda_call(_native.cuda())
         if "sample_t0_s" in raw:  # discard_throttled was asked for
             raw = timing.discard_throttled(raw, tel.timeline, tel.interval_s)

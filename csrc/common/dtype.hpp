@@ -42,7 +42,7 @@ inline float bf16_bits_to_float(uint16_t b) {
   return f;
 }
 
-// Round to nearest even, as the GPU fill's __float2bfloat16_rn (inputs are finite).
+// Round to nearest even, as the GPU fill's __float2bfloat16_rn (finite inputs; a quiet NaN stays a quiet NaN).
 inline uint16_t float_to_bf16_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
