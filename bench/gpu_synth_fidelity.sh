@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# On the GPU machine (package installed), issue 17: StatsNet fidelity on this device, at most 5 minutes
-# (timeouts 70 + 140 + 90 s; a measurement cut short keeps the configurations it finished).
+# On the GPU machine (package installed), issue 17: StatsNet fidelity on this device, at most 7 minutes
+# (timeouts 70 + 140 + 200 s; a measurement cut short keeps the configurations it finished).
 #   1. pytest -m cuda tests/test_synth_statsnet.py (statsnet under every backend, tiny; full size bf16)
 #   2. bench/synth_fidelity.py --measure: real convs of both model sets + the synthetic grid (channels
 #      3, 8, 32, 128, 512, 1024), fp32/bf16/fp16 x batch 1/32, each conv alone -> the conv-time table
 #   3. bench/synth_fidelity.py --fidelity: both objectives synthesized from it, timed against the real convs
 # Writes $OUT/synth/synth_fidelity.md (the log and tables) and $OUT/synth/conv_times_<device>.json (the table with
 # the fidelity rows in meta.fidelity: copy it to aimatrix/synth/data/efficiency/ to ship it).
-# EXTRA_TABLES="path ...": other devices' tables, synthesized from together with this one (the same proxy on every
-# device: run it again on the first device with the second's table for the cross-device spread).
+# EXTRA_TABLES="path ...": other devices' tables, synthesized from together with this one.
+# SYNTH_TABLES="path ...": synthesize from these tables only (another device's: the same proxy on every device),
+# still measuring this device's table, which keeps the fidelity rows.
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT/synth"
@@ -24,6 +25,7 @@ TABLE="$OUT/synth/conv_times_${DEV}.json"
   timeout 140 python3 bench/synth_fidelity.py --measure --table "$TABLE" --channels 3,8,32,128,512,1024 2>&1 | tail -20
   echo '```'
   EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
-  timeout 90 python3 bench/synth_fidelity.py --fidelity --table "$TABLE" "${EXTRA[@]}" 2>&1
+  for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
+  timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "$TABLE" "${EXTRA[@]}" 2>&1
 } > "$LOG" 2>&1
 tail -60 "$LOG"

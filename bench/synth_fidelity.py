@@ -8,6 +8,8 @@ Three steps (issue 17):
     # 2. (CPU or GPU host) synthesize with both objectives and 3. time them against the real convs on the GPU;
     #    with every device's table, so that each device runs the same proxy (the synthesis is deterministic)
     python bench/synth_fidelity.py --fidelity --table conv_times_h100.json [--table conv_times_h200.json]
+    #    or on a second device, the first device's proxy (its rows go to this device's table):
+    python bench/synth_fidelity.py --fidelity --table conv_times_h200.json --synth-table conv_times_h100.json
     # cross-device spread of the whole-proxy ratio, from the fidelity results stored in the tables
     python bench/synth_fidelity.py --combine conv_times_h100.json conv_times_h200.json
     # the shipped zoo synthesis (CPU): aimatrix/synth/data/syntheses/statsnet_paper.json
@@ -108,10 +110,13 @@ def fidelity(a) -> None:
         raise SystemExit("--fidelity needs a CUDA GPU (it times the convs)")
     dev = torch.cuda.get_device_name(0)
     tables = [E.ConvTimes.load(p) for p in a.table]
+    # the synthesis' tables: another device's, so that every device runs the same proxy
+    synth_tables = [E.ConvTimes.load(p) for p in a.synth_table] or tables
     t0 = time.time()
-    results = []
+    results: list[dict] = []
+    tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
     for name in SETS:
-        wl, syn = synthesize_both(name, tables)
+        wl, syn = synthesize_both(name, synth_tables)
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
         for obj, sm in syn.items():
             print(f"{obj}: {sm!r}")
@@ -135,9 +140,9 @@ def fidelity(a) -> None:
                             }
                         )
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
+                tables[0].meta["fidelity"] = results  # saved as it goes: a run cut short keeps what it timed
+                tables[0].save(a.table[0])
     report(results)
-    tables[0].meta["fidelity"] = results
-    tables[0].save(a.table[0])
 
 
 def report(results: list[dict]) -> None:
@@ -203,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     mode.add_argument("--combine", nargs="+", metavar="TABLE", help="report the fidelity results of several tables")
     mode.add_argument("--ship", action="store_true", help="write the zoo's paper-objective synthesis (CPU)")
     ap.add_argument("--table", action="append", default=[], help="conv-time table (JSON); --fidelity: repeatable")
+    ap.add_argument(
+        "--synth-table", action="append", default=[], help="--fidelity: synthesize from these tables instead"
+    )
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
     ap.add_argument("--channels", default=",".join(map(str, CHANNELS)), help="--measure: the grid's channel counts")
