@@ -53,17 +53,8 @@ inline std::vector<ConvSpec> conv_specs(const nb::handle& h) {
 
 inline MembwSpec membw_spec(const std::string& kind, int64_t n, int passes, bool pinned, int peer, uint64_t seed,
                             bool p2p_kernel = false, bool bidirectional = false, const std::string& kernel = "auto") {
-  MembwSpec s;
-  s.kind = parse_membw_kind(kind);
-  s.n = n;
-  s.passes = passes;
-  s.pinned = pinned;
-  s.peer = peer;
-  s.seed = seed;
-  s.p2p_kernel = p2p_kernel;
-  s.bidirectional = bidirectional;
-  s.kernel = kernel;
-  return s;
+  // in MembwSpec's field order
+  return MembwSpec{parse_membw_kind(kind), n, passes, pinned, peer, p2p_kernel, bidirectional, kernel, seed};
 }
 
 }  // namespace am::bind

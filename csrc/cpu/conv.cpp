@@ -114,15 +114,7 @@ void col2im_rows(const ConvSpec& s, const float* col, float* xg, int64_t ld) {
       }
 }
 
-GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-  GemmSpec g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.trans_a = ta;
-  g.trans_b = tb;
-  return g;
-}
+GemmSpec gemm_of(int64_t m, int64_t n, int64_t k, bool ta, bool tb) { return GemmSpec{m, n, k, 1, ta, tb}; }
 
 // Images per GEMM: small images (the deep layers, P = 49 at 7x7) make thin per-image GEMMs that split
 // badly over the threads, so there up to 64 MiB of col's images (all the batch, at ResNet's sizes) go
