@@ -1,6 +1,6 @@
 """Do aimatrix's timers agree with Nsight Compute? (issue 16)
 
-Ten kernels from ~5 µs to ~5 ms (GEMM, conv, memory; hot and cold), each a PyTorch call,
+Ten kernels from ~5 µs to ~5 ms and a one-element floor (GEMM, conv, memory; hot and cold), each a PyTorch call,
 are timed in this process by ``aimatrix.timing.measure`` with ``timer="events"``,
 ``timer="cupti"`` and ``timer="auto"``, then launched again in a child process under
 
@@ -12,6 +12,16 @@ kernels one call ran, the mean over the calls; each aimatrix column is the media
 ncu profiles kernels only, while the CUPTI timer also sums memsets and memcpys: a
 child process counts each call's device operations with torch.profiler, so a row
 whose call enqueues one shows it. Target: every CUPTI row within 2% of ncu's.
+
+Two things ncu's figure holds that a kernel's own time does not, each measured here and shown in a column
+of its own (the raw Δ stays in the table):
+
+- a fixed cost per kernel: the first case, a one-element kernel, reads a floor in ncu and in CUPTI; their
+  difference, times the kernels of a call, is taken off ncu's figure ("floor removed");
+- the clock: ncu launches each kernel alone, on a cool GPU; a sustained run of a power-hungry kernel runs at
+  a lower SM clock. ncu reports its kernels' clock (``sm__cycles_elapsed.avg.per_second``) and aimatrix its
+  own (NVML, median while busy); "cycles" compares CUPTI's time x its clock with ncu's (for kernels bound by
+  the SMs' clock; a memory-bound kernel's time does not follow it).
 
     python bench/timer_vs_ncu.py [--cases NAME,...] [--calls 20] [--ncu PATH] [--out FILE.json]
 """
@@ -69,6 +79,7 @@ def _add(nbytes):
 
 #: name -> (mode, builder): from a few µs to a few ms on an H100.
 CASES = {
+    "neg-4B-hot": ("hot", lambda: _neg(4)),  # the floor: a one-element kernel
     "add-1MiB-cold": ("cold", lambda: _add(1 << 20)),
     "neg-4MiB-hot": ("hot", lambda: _neg(4 << 20)),
     "gemm-35x700x2048-fp16-cold": ("cold", lambda: _gemm(35, 700, 2048, torch.float16)),  # DeepBench inference
@@ -135,8 +146,22 @@ def ops_per_call(names: list[str]) -> dict:
 _UNIT_US = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3, "second": 1e6, "s": 1e6}
 
 
-def ncu_us_per_call(ncu: str, name: str, calls: int) -> tuple[float, int]:
-    """(µs per call, kernels profiled) from ncu for the case ``name``."""
+def _per_unit_mhz(unit: str) -> float:
+    """MHz per unit of a frequency as ncu prints it: "hz", "Mhz", "cycle/second", "cycle/nsecond"..."""
+    u = unit.lower().replace("cycle", "")
+    for name, mhz in (("ghz", 1e3), ("mhz", 1.0), ("khz", 1e-3), ("hz", 1e-6)):
+        if u.endswith(name):
+            return mhz
+    if u.startswith("/"):
+        return 1e-6 / (_UNIT_US[u[1:]] * 1e-6)
+    raise RuntimeError(f"unknown ncu clock unit {unit!r}")
+
+
+DURATION, CLOCK = "gpu__time_duration.sum", "sm__cycles_elapsed.avg.per_second"
+
+
+def ncu_us_per_call(ncu: str, name: str, calls: int) -> tuple[float, int, float]:
+    """(µs per call, kernels profiled, SM clock in MHz weighted by duration) from ncu for the case ``name``."""
     cache = "all" if CASES[name][0] == "cold" else "none"
     cmd = [
         ncu,
@@ -145,7 +170,7 @@ def ncu_us_per_call(ncu: str, name: str, calls: int) -> tuple[float, int]:
         "--cache-control",
         cache,
         "--metrics",
-        "gpu__time_duration.sum",
+        f"{DURATION},{CLOCK}",
         "--csv",
         "--print-units",
         "base",
@@ -165,18 +190,22 @@ def ncu_us_per_call(ncu: str, name: str, calls: int) -> tuple[float, int]:
     if p.returncode != 0:
         raise RuntimeError(f"ncu failed ({p.returncode}): {(p.stderr or p.stdout)[-800:]}")
     text = p.stdout[p.stdout.find('"ID"') :] if '"ID"' in p.stdout else ""
-    total, kernels = 0.0, 0
+    per_kernel: dict = {}  # ID -> {metric: value in µs or MHz}
     for row in csv.DictReader(io.StringIO(text)):
-        if row.get("Metric Name") != "gpu__time_duration.sum":
-            continue
-        unit = _UNIT_US.get(row.get("Metric Unit", "nsecond").strip(), None)
-        if unit is None:
-            raise RuntimeError(f"unknown ncu unit {row.get('Metric Unit')!r}")
-        total += float(row["Metric Value"].replace(",", "")) * unit
-        kernels += 1
-    if kernels == 0:
+        metric, unit = row.get("Metric Name"), row.get("Metric Unit", "").strip()
+        value = float(row["Metric Value"].replace(",", ""))
+        if metric == DURATION:
+            if unit not in _UNIT_US:
+                raise RuntimeError(f"unknown ncu unit {unit!r}")
+            per_kernel.setdefault(row["ID"], {})["us"] = value * _UNIT_US[unit]
+        elif metric == CLOCK:
+            per_kernel.setdefault(row["ID"], {})["mhz"] = value * _per_unit_mhz(unit)
+    kernels = [k for k in per_kernel.values() if "us" in k]
+    if not kernels:
         raise RuntimeError(f"ncu profiled no kernel in the NVTX range {RANGE!r}: {p.stdout[-800:]}")
-    return total / calls, kernels
+    total = sum(k["us"] for k in kernels)
+    mhz = sum(k["us"] * k.get("mhz", float("nan")) for k in kernels) / total
+    return total / calls, len(kernels), mhz
 
 
 def aimatrix_us(name: str) -> dict:
@@ -184,8 +213,9 @@ def aimatrix_us(name: str) -> dict:
     fn = build()
     out = {}
     for timer in ("events", "cupti", "auto"):
-        m = am.timing.measure(fn, device="cuda", mode=mode, timer=timer, telemetry=False, **TIMING)
+        m = am.timing.measure(fn, device="cuda", mode=mode, timer=timer, telemetry=True, **TIMING)
         out[timer] = m.median_ms * 1e3
+        out[f"{timer}_mhz"] = ((m.telemetry or {}).get("sm_clock_mhz") or {}).get("median", float("nan"))
         out[f"{timer}_ran"] = m.stats["timer"]
         out[f"{timer}_rel_ci"] = m.stats["rel_ci"]
         if timer == "cupti":
@@ -225,34 +255,44 @@ def main() -> int:
         print(f"(torch.profiler count failed: {ops['error']})\n")
     print(
         "| case | mode | ncu µs | kernels/call (ncu) | memsets+memcpys/call | CUPTI µs | Δ | events µs | Δ "
-        "| auto µs (ran) | CUPTI ≤ 2% |"
+        "| auto µs (ran) | SM MHz CUPTI / ncu | CUPTI Δ, floor removed | CUPTI Δ, cycles | CUPTI ≤ 2% |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
-    rows, failed = [], 0
+    print("| --- | --- |" + " ---: |" * 11 + " :---: |")
+    rows, failed, floor_us = [], 0, None  # floor: ncu's fixed cost per kernel over CUPTI's
     for n in names:
         row = {"case": n, "mode": CASES[n][0]}
         try:
             row.update(aimatrix_us(n))
-            row["ncu"], k = ncu_us_per_call(a.ncu, n, a.calls)
+            row["ncu"], k, row["ncu_mhz"] = ncu_us_per_call(a.ncu, n, a.calls)
             row["kernels_per_call"] = k / a.calls
+            if n == "neg-4B-hot":
+                floor_us = row["ncu"] / row["kernels_per_call"] - row["cupti"]
+                row["ncu_floor_over_cupti_us"] = floor_us
             row["ops"] = ops.get(n, {})
             other = row["ops"].get("memset", 0) + row["ops"].get("memcpy", 0) if row["ops"] else float("nan")
+            ncu_kernel = row["ncu"] - row["kernels_per_call"] * (floor_us or 0.0)
             row["cupti_delta"] = row["cupti"] / row["ncu"] - 1
             row["events_delta"] = row["events"] / row["ncu"] - 1
+            row["cupti_delta_floor"] = row["cupti"] / ncu_kernel - 1
+            row["cupti_delta_cycles"] = row["cupti"] * row["cupti_mhz"] / (ncu_kernel * row["ncu_mhz"]) - 1
             row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
             print(
                 f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {other:.1f} | "
                 f"{row['cupti']:.2f} | "
                 f"{100 * row['cupti_delta']:+.1f}% | {row['events']:.2f} | {100 * row['events_delta']:+.1f}% | "
-                f"{row['auto']:.2f} ({row['auto_ran']}) | {'yes' if row['ok'] else '**no**'} |",
+                f"{row['auto']:.2f} ({row['auto_ran']}) | {row['cupti_mhz']:.0f} / {row['ncu_mhz']:.0f} | "
+                f"{100 * row['cupti_delta_floor']:+.1f}% | {100 * row['cupti_delta_cycles']:+.1f}% | "
+                f"{'yes' if row['ok'] else '**no**'} |",
                 flush=True,
             )
         except Exception as e:  # noqa: BLE001 - one case's failure is a row, the others still run
             row["error"] = f"{type(e).__name__}: {e}"
             row["ok"] = False
-            print(f"| {n} | {row['mode']} | failed: {row['error'][:300]} ||||||||| **no** |", flush=True)
+            print(f"| {n} | {row['mode']} | failed: {row['error'][:300]} ||||||||||||| **no** |", flush=True)
         failed += not row["ok"]
         rows.append(row)
+    if floor_us is not None:
+        print(f"\nncu's floor over CUPTI's, per kernel (one-element kernel): {floor_us:.2f} µs")
     print(f"\n{len(rows) - failed} of {len(rows)} CUPTI rows within {100 * TARGET:.0f}% of ncu.")
     if a.out:
         with open(a.out, "w") as f:
