@@ -10,6 +10,9 @@
 # EXTRA_TABLES="path ...": other devices' tables, synthesized from together with this one.
 # SYNTH_TABLES="path ...": synthesize from these tables only (another device's: the same proxy on every device),
 # still measuring this device's table, which keeps the fidelity rows.
+# SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
+# SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100 the measure takes ~6 min for all
+# six configurations: 40 s for fp32 batch 1, 80 s for batch 32).
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT/synth"
@@ -22,10 +25,11 @@ TABLE="$OUT/synth/conv_times_${DEV}.json"
   timeout 70 python3 -P -m pytest -q -m cuda tests/test_synth_statsnet.py -p no:cacheprovider 2>&1 | tail -8
   echo '```'
   echo; echo "## measure"; echo '```'
-  timeout 140 python3 bench/synth_fidelity.py --measure --table "$TABLE" --channels 3,8,32,128,512,1024 2>&1 | tail -20
+  timeout ${SYNTH_MEASURE_S:-140} python3 bench/synth_fidelity.py --measure --table "$TABLE" --channels 3,8,32,128,512,1024 2>&1 | tail -20
   echo '```'
   EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
   for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
-  timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "$TABLE" "${EXTRA[@]}" 2>&1
+  timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "$TABLE" "${EXTRA[@]}" \
+    --refine ${SYNTH_REFINE:-0} 2>&1
 } > "$LOG" 2>&1
 tail -60 "$LOG"

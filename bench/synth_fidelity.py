@@ -10,6 +10,8 @@ Three steps (issue 17):
     python bench/synth_fidelity.py --fidelity --table conv_times_h100.json [--table conv_times_h200.json]
     #    or on a second device, the first device's proxy (its rows go to this device's table):
     python bench/synth_fidelity.py --fidelity --table conv_times_h200.json --synth-table conv_times_h100.json
+    #    or closed on this GPU: time the layers the synthesis chose, synthesize again (aimatrix.synth.closed_loop)
+    python bench/synth_fidelity.py --fidelity --table conv_times_h100.json --refine 3
     # cross-device spread of the whole-proxy ratio, from the fidelity results stored in the tables
     python bench/synth_fidelity.py --combine conv_times_h100.json conv_times_h200.json
     # the shipped zoo synthesis (CPU): aimatrix/synth/data/syntheses/statsnet_paper.json
@@ -86,17 +88,26 @@ def measure(a) -> None:
     print(f"conv-time table: {a.table[0]}")
 
 
-def synthesize_both(name: str, tables: list):
-    """The paper- and fidelity-objective syntheses of a model set (fidelity: from the given tables)."""
+def synthesize_both(name: str, tables: list, refine_rounds: int = 0):
+    """The paper- and fidelity-objective syntheses of a model set (fidelity: from the given tables; with
+    ``refine_rounds``, closed on this GPU: its layers timed and the synthesis done again, the points kept in
+    the first table)."""
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
+    from aimatrix.synth.closed_loop import refine
 
     wl, groups, _ = model_set(name)
     times = tables[0]
     for t in tables[1:]:
         times = times + t
     paper = S.synthesize(groups, seed=0)
-    fid = S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(times))
+    if refine_rounds:
+        fid, times = refine(
+            groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, seed=0, progress=print
+        )
+        tables[0].rows = times.rows
+    else:
+        fid = S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(times))
     return wl, {"paper": paper, "fidelity": fid}
 
 
@@ -115,8 +126,10 @@ def fidelity(a) -> None:
     t0 = time.time()
     results: list[dict] = []
     tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
+    if a.refine and (a.synth_table or len(tables) > 1):
+        raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
     for name in SETS:
-        wl, syn = synthesize_both(name, synth_tables)
+        wl, syn = synthesize_both(name, synth_tables, a.refine)
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
         for obj, sm in syn.items():
             print(f"{obj}: {sm!r}")
@@ -211,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--synth-table", action="append", default=[], help="--fidelity: synthesize from these tables instead"
     )
+    ap.add_argument("--refine", type=int, default=0, help="--fidelity: closed-loop rounds on this GPU (issue 17)")
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
     ap.add_argument("--channels", default=",".join(map(str, CHANNELS)), help="--measure: the grid's channel counts")

@@ -11,11 +11,16 @@ time of one conv timed alone (torch, ``aimatrix.timing``), per configuration
   (kernel, stride, group size) a grid of input x output channel counts
   (``CHANNELS``), points whose MACs exceed ``mac_cap`` x the group's MACs left
   out (no fit reaches them).
+* ``point``: synthetic layers as a synthesis chose them, timed afterwards
+  (:func:`points`): the closed loop that corrects the grid's fit where the
+  synthesis lands.
 
 :class:`ConvTimeModel` fits the grid: per configuration and (kernel, stride,
 size), ``log(ms / MACs)`` (inverse efficiency) bilinear in (log2 cin, log2 cout),
 a missing grid point taking its nearest measured neighbour's value, and held
-constant outside the grid (efficiency saturates with size). ``predict`` gives ms.
+constant outside the grid (efficiency saturates with size). Measured points
+correct the fit near them: by the nearest point's measured / fitted ratio, fading
+to none one octave of channels away (exact on the point). ``predict`` gives ms.
 
 :func:`measure` times both kinds on a device (``bench/synth_fidelity.py --measure``
 runs it); :func:`toy` builds a table from an analytic time function (CPU tests).
@@ -41,7 +46,8 @@ from .model import conv_macs
 SCHEMA = "aimatrix.conv_times/1"
 DATA = Path(__file__).with_name("data") / "efficiency"
 CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
-KINDS = ("real", "grid")
+KINDS = ("real", "grid", "point")
+POINT_REACH = 1.0  # octaves of channels over which a measured point corrects the fit
 
 
 def real_key(x: Any) -> tuple:
@@ -89,7 +95,7 @@ class ConvTimes:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         cfgs = self.configs
-        d: dict = {"schema": SCHEMA, "meta": self.meta, "configs": cfgs, "real": [], "grid": []}
+        d: dict = {"schema": SCHEMA, "meta": self.meta, "configs": cfgs, **{k: [] for k in KINDS}}
         for r in self.rows:
             d[r["kind"]].append([cfgs.index(r["config"]), *r["key"], float(f"{r['ms']:.5g}")])
         p.write_text(json.dumps(d, separators=(",", ":")).replace("],[", "],\n[") + "\n")
@@ -102,7 +108,7 @@ class ConvTimes:
             raise ValueError(f"{p}: not a conv-time table (schema {SCHEMA!r})")
         out = cls([], dict(d.get("meta") or {}))
         cfgs = d.get("configs") or []
-        for kind, width in (("real", 13), ("grid", 7)):
+        for kind, width in (("real", 13), ("grid", 7), ("point", 7)):
             for i, r in enumerate(d.get(kind) or []):
                 if not isinstance(r, list) or len(r) != width + 2 or not 0 <= r[0] < len(cfgs):
                     raise ValueError(f"{p}: {kind} row {i}: expected [config index, {width} key values, ms]")
@@ -129,12 +135,13 @@ class ConvTimeModel:
         if not self.configs:
             raise ValueError("the conv-time table has no grid rows: measure it with bench/synth_fidelity.py --measure")
         self._real = {c: times.real_ms(c) for c in self.configs}
-        pts: dict = {}
+        pts: dict = {"grid": {}, "point": {}}
         for r in times.rows:
-            if r["kind"] == "grid":
+            if r["kind"] != "real":
                 *fam, cin, cout = r["key"]
-                pts.setdefault((r["config"], tuple(fam)), {})[(cin, cout)] = r["ms"]
-        self._tables = {k: self._table(k[1], v) for k, v in pts.items()}
+                pts[r["kind"]].setdefault((r["config"], tuple(fam)), {})[(cin, cout)] = r["ms"]
+        self._tables = {k: self._table(k[1], v) for k, v in pts["grid"].items()}
+        self._points = pts["point"]
         self._cache: dict = {}
 
     @staticmethod
@@ -171,6 +178,17 @@ class ConvTimeModel:
                 f"no measured grid for a {kh}x{kw}/{stride} conv at {h}x{w} under {config}: "
                 f"measure it (bench/synth_fidelity.py --measure)"
             )
+        ms = self._fitted(key, cin, cout)
+        near = self._points.get(key)
+        if near:  # the nearest measured point's correction, fading over POINT_REACH octaves
+            (c, f), pt_ms = min(near.items(), key=lambda kv: _octaves(kv[0], (cin, cout)))
+            fade = max(0.0, 1.0 - _octaves((c, f), (cin, cout)) / POINT_REACH)
+            ms *= (pt_ms / self._fitted(key, c, f)) ** fade
+        self._cache[memo] = ms
+        return ms * batch
+
+    def _fitted(self, key: tuple, cin: int, cout: int) -> float:
+        """The grid's fit: ms of a SAME conv of ``cin`` -> ``cout`` channels in the family ``key``."""
         lc, lf, g = self._tables[key]
         x, y = min(max(math.log2(cin), lc[0]), lc[-1]), min(max(math.log2(cout), lf[0]), lf[-1])
         i = min(max(bisect.bisect_left(lc, x) - 1, 0), max(len(lc) - 2, 0))
@@ -179,9 +197,8 @@ class ConvTimeModel:
         ty = (y - lf[j]) / (lf[j + 1] - lf[j]) if len(lf) > 1 else 0.0
         i1, j1 = min(i + 1, len(lc) - 1), min(j + 1, len(lf) - 1)
         v = (1 - tx) * (1 - ty) * g[i][j] + tx * (1 - ty) * g[i1][j] + (1 - tx) * ty * g[i][j1] + tx * ty * g[i1][j1]
-        ho, wo = -(-h // stride), -(-w // stride)
-        self._cache[memo] = ms = math.exp(v) * conv_macs(1, ho, wo, cin, cout, kh, kw)
-        return ms * batch
+        kh, kw, stride, h, w = key[1]
+        return math.exp(v) * conv_macs(1, -(-h // stride), -(-w // stride), cin, cout, kh, kw)
 
     def real_ms(self, config: str, layers: Iterable[Any]) -> float:
         """Measured ms of real convs (workload Layers) summed, under one configuration."""
@@ -193,6 +210,11 @@ class ConvTimeModel:
                 raise ValueError(f"the conv-time table has no {config} time for {x.model}/{x.name}: measure it")
             total += table[k]
         return total
+
+
+def _octaves(a: tuple, b: tuple) -> float:
+    """Distance of two (cin, cout) pairs in octaves (log2 space)."""
+    return math.hypot(math.log2(a[0] / b[0]), math.log2(a[1] / b[1]))
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -239,12 +261,10 @@ def measure(
     """Time the real convs of ``workload`` and the synthetic grid of ``groups`` on ``device`` (each conv alone,
     torch) for every dtype and batch; returns the table (save it into ``DATA`` to ship it)."""
     from .. import _check
-    from ..device import resolve
     from .run import DTYPES, _conv_time, _real_shape
 
-    dev = resolve(device)
-    name = getattr(dev, "name", str(dev))
-    points = grid_points(grid_families(groups, layouts), mac_cap=mac_cap, channels=channels)
+    dev, name = _device(device)
+    grid = grid_points(grid_families(groups, layouts), mac_cap=mac_cap, channels=channels)
     reals = list({real_key(x): x for x in workload if x.type == "conv"}.values())
     out = ConvTimes([], {"device": name, "mac_cap": mac_cap, "channels": list(channels)})
     for dtype in dtypes:
@@ -253,22 +273,64 @@ def measure(
             cfg, cache = config_key(name, dtype, b), {}
             for x in reals:
                 shape = _real_shape(x)[:11] + (b,) + _real_shape(x)[12:]
-                out.add(
-                    cfg,
-                    "real",
-                    real_key(x),
-                    _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options),
-                )
-            for kh, kw, s, h, w, c, f in points:
-                shape = (c, f, kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, b, h, w, s == 1)
-                out.add(
-                    cfg,
-                    "grid",
-                    (kh, kw, s, h, w, c, f),
-                    _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options),
-                )
+                ms = _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+                out.add(cfg, "real", real_key(x), ms)
+            for key in grid:
+                ms = _conv_time(synthetic_shape(key, b), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+                out.add(cfg, "grid", key, ms)
             if progress:
-                progress(f"{cfg}: {len(reals)} real convs, {len(points)} grid points")
+                progress(f"{cfg}: {len(reals)} real convs, {len(grid)} grid points")
+    return out
+
+
+def _device(device: Any) -> tuple:
+    """(Device, its product name): a table's configurations name the product, so that tables of two devices
+    can be added."""
+    from ..device import resolve
+    from ..system.env import device_info
+
+    dev = resolve(device)
+    return dev, str(device_info(dev).get("name") or dev)
+
+
+def synthetic_shape(key: Sequence[int], batch: int) -> tuple:
+    """run._conv_time's shape of a synthetic layer (a SAME conv) from its grid key + (cin, cout)."""
+    kh, kw, s, h, w, c, f = key
+    return (c, f, kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, batch, h, w, s == 1)
+
+
+def device_time(device: str = "auto", *, seed: int = 0, **timing_options: Any) -> Callable[..., float]:
+    """``time_fn(config, kh, kw, stride, h, w, cin, cout)`` -> ms of that synthetic layer timed alone on ``device``
+    (the configuration's dtype and batch), for :func:`points`."""
+    from .run import _conv_time
+
+    dev, _ = _device(device)
+    caches: dict = {}
+
+    def time_fn(config: str, *key: int) -> float:
+        _, dtype, batch = config.rsplit("|", 2)
+        cache = caches.setdefault((dtype, batch), {})
+        shape = synthetic_shape(key, int(batch))
+        return _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+
+    return time_fn
+
+
+def points(
+    model: Any, time_fn: Callable[..., float], configs: Sequence[str], *, known: ConvTimes | None = None
+) -> ConvTimes:
+    """The layers of a synthesis (a SyntheticModel) timed by ``time_fn(config, kh, kw, stride, h, w, cin, cout)``
+    under each configuration: ``point`` rows, the closed loop's correction of the grid's fit (those ``known``
+    has already left out)."""
+    out = ConvTimes([], {})
+    seen = {(r["config"], tuple(r["key"])) for r in (known.rows if known else []) if r["kind"] == "point"}
+    for cfg in configs:
+        for g in model.groups:
+            for x in g.layers():
+                key = grid_key(x["kh"], x["kw"], x["stride"], x["h"], x["w"]) + (x["cin"], x["cout"])
+                if (cfg, key) not in seen:
+                    seen.add((cfg, key))
+                    out.add(cfg, "point", key, time_fn(cfg, *key))
     return out
 
 
