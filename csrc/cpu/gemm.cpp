@@ -32,6 +32,70 @@ namespace {
 constexpr int MR = 12, NR = 32;
 constexpr int KC = 256, MC = 240, NC = 4096;  // B micro-panel (32 KiB) in L1, A block (240 KiB) in L2, B panel in L3
 
+// d[p][q] (q < width, row stride width) = src[q][p] for p < kc: `n` k-contiguous rows interleaved, the rows
+// from n to width zero. The packing of a row-major A and a column-major B, a transpose: scalar, it cost as much
+// as the multiply in a convolution's weight gradient (short m and n, long k).
+void interleave_scalar(const float* const* src, int n, int width, int kc, float* d) {
+  for (int q = 0; q < width; ++q)
+    for (int p = 0; p < kc; ++p) d[p * width + q] = q < n ? src[q][p] : 0.0f;
+}
+
+// The low and high 64-bit halves of each 128-bit lane of a and b, interleaved.
+__attribute__((target("avx512f"))) inline __m512 lo64(__m512 a, __m512 b) {
+  return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+__attribute__((target("avx512f"))) inline __m512 hi64(__m512 a, __m512 b) {
+  return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+
+// In place: r[c][q] = r[q][c] (a 16 x 16 block of floats).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (their undefined operand)
+__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {  // pairs of rows, interleaved by element
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + j], 128-bit lane l: rows 4i..4i+3 of column 4l + j
+    r[4 * i] = lo64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = hi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = lo64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = hi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int j = 0; j < 4; ++j) {  // gather each column's four lanes
+    const __m512 x = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), y = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+    const __m512 x2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88),
+                 y2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    t[j] = _mm512_shuffle_f32x4(x, x2, 0x88);
+    t[8 + j] = _mm512_shuffle_f32x4(x, x2, 0xDD);
+    t[4 + j] = _mm512_shuffle_f32x4(y, y2, 0x88);
+    t[12 + j] = _mm512_shuffle_f32x4(y, y2, 0xDD);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+#pragma GCC diagnostic pop
+
+// interleave_scalar's contract, 16 x 16 blocks at a time.
+__attribute__((target("avx512f"))) void interleave_avx512(const float* const* src, int n, int width, int kc,
+                                                          float* d) {
+  const int k16 = kc / 16 * 16;
+  for (int q0 = 0; q0 < width; q0 += 16) {
+    const int w = std::min(16, width - q0), live = std::clamp(n - q0, 0, w);
+    const __mmask16 mask = __mmask16((1u << w) - 1);
+    for (int p = 0; p < k16; p += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = i < live ? _mm512_loadu_ps(src[q0 + i] + p) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(d + (p + c) * width + q0, mask, r[c]);
+    }
+  }
+  for (int q = 0; q < width; ++q)
+    for (int p = k16; p < kc; ++p) d[p * width + q] = q < n ? src[q][p] : 0.0f;
+}
+
+void interleave(const float* const* src, int n, int width, int kc, float* d);
+
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as [mc/MR][kc][MR], zero-padded.
 void pack_a(const GemmSpec& s, const float* a, int64_t b, int64_t i0, int mc, int64_t p0, int kc, float* dst) {
   const int strips = (mc + MR - 1) / MR;
@@ -39,10 +103,9 @@ void pack_a(const GemmSpec& s, const float* a, int64_t b, int64_t i0, int mc, in
     float* d = dst + size_t(st) * kc * MR;
     const int rows = std::min(MR, mc - st * MR);
     if (!s.trans_a) {  // rows of A are contiguous in k
-      for (int r = 0; r < MR; ++r) {
-        const float* src = r < rows ? a + s.a_index(b, i0 + st * MR + r, p0) : nullptr;
-        for (int p = 0; p < kc; ++p) d[p * MR + r] = src ? src[p] : 0.0f;
-      }
+      const float* src[MR];
+      for (int r = 0; r < rows; ++r) src[r] = a + s.a_index(b, i0 + st * MR + r, p0);
+      interleave(src, rows, MR, kc, d);
     } else {  // A stored [k][m]: MR consecutive elements per k
       for (int p = 0; p < kc; ++p) {
         const float* src = a + s.a_index(b, i0 + st * MR, p0 + p);
@@ -66,10 +129,9 @@ void pack_b(const GemmSpec& s, const float* bm, int64_t b, int64_t p0, int kc, i
         std::fill(dp + cols, dp + NR, 0.0f);
       }
     } else {  // B stored [n][k]
-      for (int q = 0; q < NR; ++q) {
-        const float* src = q < cols ? bm + s.b_index(b, p0, j0 + st * NR + q) : nullptr;
-        for (int p = 0; p < kc; ++p) d[p * NR + q] = src ? src[p] : 0.0f;
-      }
+      const float* src[NR];
+      for (int q = 0; q < cols; ++q) src[q] = bm + s.b_index(b, p0, j0 + st * NR + q);
+      interleave(src, cols, NR, kc, d);
     }
   }
 }
@@ -122,6 +184,10 @@ Microkernel pick_kernel() {
   return __builtin_cpu_supports("avx512f") ? kernel_avx512 : kernel_generic;
 }
 const Microkernel kernel = pick_kernel();
+
+void interleave(const float* const* src, int n, int width, int kc, float* d) {
+  (kernel == kernel_avx512 ? interleave_avx512 : interleave_scalar)(src, n, width, kc, d);
+}
 
 // One MR x NR tile of C: in place when whole, through a scratch tile at the edges.
 void tile(int kc, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols, bool accumulate) {
