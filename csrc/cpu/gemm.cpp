@@ -77,8 +77,7 @@ __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
 #pragma GCC diagnostic pop
 
 // interleave_scalar's contract, 16 x 16 blocks at a time.
-__attribute__((target("avx512f"))) void interleave_avx512(const float* const* src, int n, int width, int kc,
-                                                          float* d) {
+__attribute__((target("avx512f"))) void interleave_avx512(const float* const* src, int n, int width, int kc, float* d) {
   const int k16 = kc / 16 * 16;
   for (int q0 = 0; q0 < width; q0 += 16) {
     const int w = std::min(16, width - q0), live = std::clamp(n - q0, 0, w);
