@@ -12,6 +12,8 @@
 #   transformers    bench/transformers_vs_raw.py (issue 21)
 #   synth-fidelity  bench/gpu_synth_fidelity.sh (issue 17)
 #   fidelity        bench/gpu_fidelity.sh (issue 16)
+#   timer-ncu       bench/timer_vs_ncu.py alone (issue 16)
+#   probe           bench/kernel_time_probe.py with PROBE_ARGS (issue 3's harness check; --timer cupti: issue 16)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
 set -uo pipefail
@@ -68,6 +70,13 @@ for step in ${STEPS:-build ref}; do
       echo "transformers_vs_raw: exit $?" | tee -a "$OUT/steps.log"; head -12 "$OUT/transformers_vs_raw.md" ;;
     synth-fidelity) bash bench/gpu_synth_fidelity.sh > /dev/null 2>&1; tail -30 "$OUT/synth/synth_fidelity.md" ;;
     fidelity) bash bench/gpu_fidelity.sh > /dev/null 2>&1; tail -40 "$OUT/fidelity/fidelity.md" ;;
+    timer-ncu)
+      timeout $(within 200) python3 bench/timer_vs_ncu.py --out "$OUT/timer_vs_ncu.json" > "$OUT/timer_vs_ncu.md" 2>&1
+      echo "timer_vs_ncu: exit $?" | tee -a "$OUT/steps.log"; tail -16 "$OUT/timer_vs_ncu.md" ;;
+    probe)
+      (cd /tmp && timeout $(within 150) python3 "$root/bench/kernel_time_probe.py" --out /tmp/probe.jsonl \
+        ${PROBE_ARGS:-}) > "$OUT/kernel_time_probe.md" 2>&1
+      echo "kernel_time_probe: exit $?" | tee -a "$OUT/steps.log"; tail -8 "$OUT/kernel_time_probe.md" ;;
     *) echo "unknown step $step" | tee -a "$OUT/steps.log" ;;
   esac
 done
