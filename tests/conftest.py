@@ -10,6 +10,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from aimatrix import _native
 
+# Helper modules that assert (shared checks) report their failures as test modules do.
+pytest.register_assert_rewrite("_conv_shapes")
+
 
 def pytest_collection_modifyitems(config, items):
     # `slow` tests (minutes on 2 cores) run when asked for: `-m slow` (or an expression naming it) or AIMATRIX_SLOW=1.
