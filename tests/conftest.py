@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pytest
 
-# Test helper modules (e.g. _models_common) import by name; the package under
+# Test helper modules (_models_common, _conv_shapes, _sample_runs) import by name; the package under
 # test is always the installed one (import-mode=importlib keeps the source tree off sys.path).
 sys.path.insert(0, str(Path(__file__).parent))
 
 from aimatrix import _native
+
+# Helper modules that assert (shared checks) report their failures as test modules do.
+pytest.register_assert_rewrite("_conv_shapes")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -33,10 +36,3 @@ FAST = dict(max_time=0.05, min_time=0.0, min_samples=3, warmup=0.0)
 @pytest.fixture
 def fast():
     return dict(FAST)
-
-
-# Sample results (tests/_sample_runs.py) are importable from every test module.
-import os as _os  # noqa: E402
-import sys as _sys  # noqa: E402
-
-_sys.path.insert(0, _os.path.dirname(__file__))

@@ -8,20 +8,13 @@ import pytest
 from aimatrix.results import JsonlWriter, Result, read_jsonl, write_jsonl
 
 MEAS = {"stats": {"median_ms": 2.0, "rel_ci": 0.004, "n": 50, "converged": True}, "samples_ms": [2.0] * 50}
+#: The case the GPU records below stand for: a cuBLAS GEMM on the first GPU (dtype per record).
+GPU_GEMM = dict(op="gemm", params={"m": 1}, backend="cublas", device="cuda:0")
 
 
 def test_metrics_from_measurement():
     r = Result.from_measurement(
-        "gemm",
-        {"m": 1},
-        backend="cublas",
-        dtype="bf16",
-        device="cuda:0",
-        measurement=MEAS,
-        flops=4e12,
-        bytes=2e9,
-        items=100,
-        peak_tflops=4000.0,
+        **GPU_GEMM, dtype="bf16", measurement=MEAS, flops=4e12, bytes=2e9, items=100, peak_tflops=4000.0
     )
     assert r.tflops == pytest.approx(2000.0)
     assert r.gbps == pytest.approx(1000.0)
@@ -33,14 +26,7 @@ def test_metrics_from_measurement():
 def test_failed_result_records_error():
     from aimatrix.errors import CudaError
 
-    r = Result.failed(
-        "gemm",
-        {"m": 1},
-        backend="cublas",
-        dtype="fp32",
-        device="cuda:0",
-        exc=CudaError("boom", "CUBLAS_STATUS_EXECUTION_FAILED"),
-    )
+    r = Result.failed(**GPU_GEMM, dtype="fp32", exc=CudaError("boom", "CUBLAS_STATUS_EXECUTION_FAILED"))
     assert not r.ok
     assert r.error == {"type": "CudaError", "message": "boom", "status": "CUBLAS_STATUS_EXECUTION_FAILED"}
     assert "FAILED CudaError" in repr(r)
