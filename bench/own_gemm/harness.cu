@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -60,26 +61,17 @@ struct DevBuf {
 size_t elem_bytes(DType d) { return d == DType::f32 ? 4 : 2; }
 
 // ---- device helpers -------------------------------------------------------------
+// Through float: __half and __nv_bfloat16 convert to and from it (rounding to nearest); double stays as it is.
 template <typename T>
-__device__ __forceinline__ double to_d(T v);
-template <>
-__device__ __forceinline__ double to_d<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ double to_d<__half>(__half v) { return __half2float(v); }
-template <>
-__device__ __forceinline__ double to_d<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <>
-__device__ __forceinline__ double to_d<double>(double v) { return v; }
+__device__ __forceinline__ double to_d(T v) {
+  if constexpr (std::is_same_v<T, double>) return v;
+  else return double(float(v));
+}
 
 template <typename T>
-__device__ __forceinline__ T from_f(float v);
-template <>
-__device__ __forceinline__ float from_f<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ T from_f(float v) {
+  return T(v);
+}
 
 template <typename T>
 __global__ void fill_kernel(T* p, size_t n, uint64_t seed) {
