@@ -17,7 +17,6 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +24,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../harness_check.hpp"
@@ -136,16 +136,15 @@ __global__ void err_kernel(const T* out, const R* ref, size_t n, double* sums, u
 // Float64 reference for a few whole rows of batch 0, compared with the output
 // in place: sums[0] += (out-ref)^2, sums[1] += ref^2, bad += non-finite outputs.
 template <typename T>
-__global__ void probe_err_kernel(const T* A, const T* B, const T* C, const int* rows, int64_t M, int64_t N,
-                                 int64_t K, bool ta, bool tb, double* sums, unsigned long long* bad) {
+__global__ void probe_err_kernel(const T* A, const T* B, const T* C, const int* rows, int64_t M, int64_t N, int64_t K,
+                                 bool ta, bool tb, double* sums, unsigned long long* bad) {
   const int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   const int64_t i = rows[blockIdx.y];
   double e = 0.0, r = 0.0;
   unsigned long long nb = 0;
   if (j < N) {
     double acc = 0.0;
-    for (int64_t t = 0; t < K; ++t)
-      acc += to_d(A[ta ? t * M + i : i * K + t]) * to_d(B[tb ? j * K + t : t * N + j]);
+    for (int64_t t = 0; t < K; ++t) acc += to_d(A[ta ? t * M + i : i * K + t]) * to_d(B[tb ? j * K + t : t * N + j]);
     const double o = to_d(C[i * N + j]);
     if (!isfinite(o)) nb = 1;
     else {
@@ -255,8 +254,11 @@ std::vector<Variant> variants() {
   const struct {
     const char* prefix;
     Knobs k;
-  } tc_v[] = {{"tc_", {0, -1, 0}},       {"tc256p_", {256, 1, 0}}, {"tc256np_", {256, 0, 0}},
-              {"tc128p_", {128, 1, 0}},  {"tc128np_", {128, 0, 0}}};
+  } tc_v[] = {{"tc_", {0, -1, 0}},
+              {"tc256p_", {256, 1, 0}},
+              {"tc256np_", {256, 0, 0}},
+              {"tc128p_", {128, 1, 0}},
+              {"tc128np_", {128, 0, 0}}};
   for (DType d : {DType::bf16, DType::f16}) {
     const std::string dn = am::dtype_name(d);
     for (const auto& tv : tc_v) {
@@ -272,11 +274,10 @@ std::vector<Variant> variants() {
                    }});
     }
     // The mma.sync path, as it runs on sm_80/86/89 (forced by passing cc 8.0).
-    v.push_back({"tcmma_" + dn, d,
-                 [](const GemmSpec& s, const void* a, const void* b, void* c) {
-                   am::cuda::tc_gemm(s, a, b, c, 8, 0, nullptr);
-                 },
-                 [](const GemmSpec& s) { return am::cuda::tc_gemm_kernel_name(s, 8, 0); }});
+    v.push_back(
+        {"tcmma_" + dn, d,
+         [](const GemmSpec& s, const void* a, const void* b, void* c) { am::cuda::tc_gemm(s, a, b, c, 8, 0, nullptr); },
+         [](const GemmSpec& s) { return am::cuda::tc_gemm_kernel_name(s, 8, 0); }});
   }
   return v;
 }
@@ -309,8 +310,8 @@ void check_one(const Variant& var, const Shape& sh, bool ta, bool tb, uint64_t s
   else if (s.dtype == DType::f16)
     ref_kernel<__half><<<rg, 128>>>(static_cast<__half*>(A.p), static_cast<__half*>(B.p), ref, s.m, s.n, s.k, ta, tb);
   else
-    ref_kernel<__nv_bfloat16><<<rg, 128>>>(static_cast<__nv_bfloat16*>(A.p), static_cast<__nv_bfloat16*>(B.p), ref,
-                                           s.m, s.n, s.k, ta, tb);
+    ref_kernel<__nv_bfloat16>
+        <<<rg, 128>>>(static_cast<__nv_bfloat16*>(A.p), static_cast<__nv_bfloat16*>(B.p), ref, s.m, s.n, s.k, ta, tb);
   AM_CUDA_CHECK_LAUNCH();
   std::string kn = "?";
   ErrResult e;
@@ -329,14 +330,14 @@ void check_one(const Variant& var, const Shape& sh, bool ta, bool tb, uint64_t s
   ++g_checks;
   if (!ok) ++g_fail;
   std::printf("%-4s %-11s m=%-5lld n=%-5lld k=%-5lld b=%-2lld %c%c  rel=%.3e unwritten=%llu  %s %s\n",
-              ok ? "ok" : "FAIL", var.name.c_str(), (long long)s.m, (long long)s.n, (long long)s.k,
-              (long long)s.batch, ta ? 'T' : 'N', tb ? 'T' : 'N', e.rel, e.bad, kn.c_str(), err.c_str());
+              ok ? "ok" : "FAIL", var.name.c_str(), (long long)s.m, (long long)s.n, (long long)s.k, (long long)s.batch,
+              ta ? 'T' : 'N', tb ? 'T' : 'N', e.rel, e.bad, kn.c_str(), err.c_str());
 }
 
 void correctness(bool quick) {
   std::vector<Shape> shapes = {
-      {1, 1, 1, 1},       {7, 33, 129, 1},    {33, 7, 1, 1},       {129, 129, 7, 1},     {1, 300, 65, 1},
-      {257, 1, 100, 1},   {65, 130, 77, 3},   {8, 8, 8, 1},        {136, 264, 72, 1},    {128, 256, 64, 1},
+      {1, 1, 1, 1},       {7, 33, 129, 1},     {33, 7, 1, 1},         {129, 129, 7, 1},    {1, 300, 65, 1},
+      {257, 1, 100, 1},   {65, 130, 77, 3},    {8, 8, 8, 1},          {136, 264, 72, 1},   {128, 256, 64, 1},
       {200, 312, 520, 2}, {384, 512, 1000, 1}, {1000, 1000, 1000, 1}, {520, 776, 2056, 1},
   };
   if (quick) shapes.resize(8);
@@ -397,7 +398,7 @@ double rel_vs(const void* out, const void* ref, DType d, size_t n) {
 // Relative error of 8 sampled output rows against the float64 reference
 // (independent of cuBLAS), for the large timed problems.
 double probe_rel(const GemmSpec& s, const void* A, const void* B, const void* C) {
-  std::vector<int> rows = {0, 1, int(s.m / 3), int(s.m / 2), int(s.m / 2) + 1, int(s.m * 7 / 9), int(s.m - 2),
+  std::vector<int> rows = {0,           1, int(s.m / 3), int(s.m / 2), int(s.m / 2) + 1, int(s.m * 7 / 9), int(s.m - 2),
                            int(s.m - 1)};
   DevBuf rd(rows.size() * sizeof(int));
   DevBuf sums(2 * sizeof(double)), bad(sizeof(unsigned long long));
@@ -415,10 +416,9 @@ double probe_rel(const GemmSpec& s, const void* A, const void* B, const void* C)
     probe_err_kernel<__half><<<g, 128>>>(static_cast<const __half*>(A), static_cast<const __half*>(B),
                                          static_cast<const __half*>(C), r, s.m, s.n, s.k, s.trans_a, s.trans_b, sp, bp);
   else
-    probe_err_kernel<__nv_bfloat16><<<g, 128>>>(static_cast<const __nv_bfloat16*>(A),
-                                                static_cast<const __nv_bfloat16*>(B),
-                                                static_cast<const __nv_bfloat16*>(C), r, s.m, s.n, s.k, s.trans_a,
-                                                s.trans_b, sp, bp);
+    probe_err_kernel<__nv_bfloat16>
+        <<<g, 128>>>(static_cast<const __nv_bfloat16*>(A), static_cast<const __nv_bfloat16*>(B),
+                     static_cast<const __nv_bfloat16*>(C), r, s.m, s.n, s.k, s.trans_a, s.trans_b, sp, bp);
   AM_CUDA_CHECK_LAUNCH();
   double h[2];
   unsigned long long nb = 0;
@@ -526,8 +526,8 @@ int main(int argc, char** argv) {
   AM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   g_cc_major = prop.major;
   g_cc_minor = prop.minor;
-  std::printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", prop.name, prop.major, prop.minor,
-              prop.multiProcessorCount, prop.l2CacheSize >> 20);
+  std::printf("device: %s, cc %d.%d, %d SMs, L2 %d MB\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+              prop.l2CacheSize >> 20);
 
   if (do_check) correctness(quick);
 
@@ -547,7 +547,8 @@ int main(int argc, char** argv) {
       }
     }
     cublasDestroy(h);
-    std::printf("\n==== summary: TFLOP/s (best of two medians of %d), own vs cuBLAS, rel err of 8 rows vs f64 ====\n", reps);
+    std::printf("\n==== summary: TFLOP/s (best of two medians of %d), own vs cuBLAS, rel err of 8 rows vs f64 ====\n",
+                reps);
     for (const auto& r : g_rows)
       std::printf("%-62s %7.1f %7.1f  %5.2f  err %.1e\n", r.what.c_str(), r.tflops, r.cublas_tflops,
                   r.tflops / r.cublas_tflops, r.rel_f64);
