@@ -122,13 +122,8 @@ __global__ void __launch_bounds__(THREADS, simt_min_blocks(BMN, TA, TB, VEC))
   using LA = Loader<BMN, TA, VEC>;   // A stored [k][m] when TA
   using LB = Loader<BMN, !TB, VEC>;  // B stored [k][n] when !TB
 
-  const int64_t bz = batch0 + blockIdx.z;
-  A += bz * int64_t(M) * K;
-  B += bz * int64_t(K) * N;
-  C += bz * int64_t(M) * N;
-  int tm, tn;
-  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BMN, n0 = tn * BMN;
+  int m0, n0;
+  block_origin(A, B, C, M, N, K, tiles_m, tiles_n, batch0, BMN, BMN, m0, n0);
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
 
   float acc[TM][TM];

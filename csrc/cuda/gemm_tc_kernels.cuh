@@ -91,7 +91,8 @@ __device__ __forceinline__ uint16_t to_elem(float x) {
   return static_cast<uint16_t>(pack2<T>(x, 0.0f) & 0xffffu);
 }
 
-using am::cuda::tile_coords;  // cuda/launch_util.cuh
+using am::cuda::block_origin;  // cuda/launch_util.cuh
+using am::cuda::tile_coords;
 
 // Store a pair (col, col+1) of one output row, bounds-checked.
 template <typename T>
@@ -205,14 +206,8 @@ __global__ void __launch_bounds__(THREADS, 2)
   uint16_t* sA = smem;
   uint16_t* sB = smem + STAGES * L::A_STAGE;
 
-  const int64_t bz = batch0 + blockIdx.z;
-  A += bz * int64_t(M) * K;
-  B += bz * int64_t(K) * N;
-  C += bz * int64_t(M) * N;
-
-  int tm, tn;
-  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BM, n0 = tn * BN;
+  int m0, n0;
+  block_origin(A, B, C, M, N, K, tiles_m, tiles_n, batch0, BM, BN, m0, n0);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp >> 2, wn = warp & 3;  // 2 x 4 warps, 64 x 32 each
   const int KT = (K + BK - 1) / BK;

@@ -24,6 +24,21 @@ __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, i
   tn = r / gsz;
 }
 
+// A block's place in a strided batched GEMM (one tile of C per block): A, B and C moved to its batch
+// (blockIdx.z after batch0), and the origin (m0, n0) of its bm x bn tile in grouped order.
+template <typename PA, typename PB, typename PC>
+__device__ __forceinline__ void block_origin(PA& A, PB& B, PC& C, int M, int N, int K, int tiles_m, int tiles_n,
+                                             int64_t batch0, int bm, int bn, int& m0, int& n0) {
+  const int64_t bz = batch0 + blockIdx.z;
+  A += bz * int64_t(M) * K;
+  B += bz * int64_t(K) * N;
+  C += bz * int64_t(M) * N;
+  int tm, tn;
+  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  m0 = tm * bm;
+  n0 = tn * bn;
+}
+
 // Streaming multiprocessors of the current device (what grids are sized by).
 inline int sm_count_current_device() {
   int dev = 0, n = 0;
