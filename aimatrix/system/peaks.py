@@ -7,10 +7,8 @@ vendors' dense (no sparsity) rates; fp32 is the CUDA-core rate (FFMA = 2 FLOPs).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..device import Device
+from ..device import Device
+from .env import device_info
 
 # FLOP (or int op) per SM per clock, dense. Sources: NVIDIA architecture
 # whitepapers (V100, A100, GA102, AD102, H100, B200). E.g. the H100 SXM's
@@ -49,8 +47,6 @@ def device_peak_tflops(dev: Device, dtype: str) -> float | None:
     """``peak_tflops`` of a device from its facts; None on the CPU."""
     if not dev.is_cuda:
         return None
-    from .env import device_info  # the native module only once a GPU's facts are needed
-
     info = device_info(dev)
     return peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
 
@@ -59,7 +55,5 @@ def device_peak_gbps(dev: Device) -> float | None:
     """``peak_gbps`` of a device from its facts; None on the CPU."""
     if not dev.is_cuda:
         return None
-    from .env import device_info
-
     info = device_info(dev)
     return peak_gbps(info.get("mem_clock_khz", 0), info.get("bus_width_bits", 0))
