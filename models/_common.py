@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 SIZES = ("full", "tiny")
+
+
+def sized(size: str, full: dict, tiny: dict, kw: dict) -> dict:
+    """A model's settings at ``size`` ("full" or "tiny"), with ``kw`` overriding them."""
+    return {**(full if size == "full" else tiny), **kw}
+
+
+def per_sample(batch: int, size: str, **kw: Any) -> float:
+    """``count_items`` of a model whose items are its batch's samples (images, sequences, ...)."""
+    return float(batch)
 
 
 def init_caffe_style(module: nn.Module) -> None:

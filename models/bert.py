@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._common import per_sample
 from ._transformer import init_linear_, sdpa
 
 CONFIGS = {
@@ -106,7 +107,6 @@ def _loss(m: Bert, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 
 def specs(ModelSpec) -> list:
-    count = lambda b, size, **kw: float(b)  # noqa: E731  sequences
     desc = (
         "BERT-{} (SQuAD span head, MLPerf's BERT), {} layers, hidden {}, sequence 384 (model_kw seq=128), sequences/s"
     )
@@ -116,7 +116,7 @@ def specs(ModelSpec) -> list:
             "nlp",
             build,
             make_inputs,
-            count,
+            per_sample,
             "sequences",
             256 if name == "base" else 64,
             _loss,

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._common import sized
+
 RATE = 16000
 FULL = dict(seconds=5.0, hidden=2048, n_mfcc=26, context=9, chars=29)
 TINY = dict(seconds=0.5, hidden=32, n_mfcc=26, context=9, chars=29)
@@ -87,18 +89,14 @@ class DeepSpeech(nn.Module):
         return logp, ids, (ids != logp.shape[-1] - 1) & (ids != prev)  # CTC collapse: drop blanks and repeats
 
 
-def _cfg(size: str, kw: dict) -> dict:
-    return {**(FULL if size == "full" else TINY), **kw}
-
-
 def build(size: str = "full", **kw) -> nn.Module:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     return DeepSpeech(c["hidden"], c["n_mfcc"], c["context"], c["chars"])
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
     """Speech-like audio: a few gliding harmonics under an envelope, plus noise."""
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     g = torch.Generator().manual_seed(seed)
     n = int(c["seconds"] * RATE)
     t = torch.arange(n) / RATE
@@ -124,7 +122,7 @@ def specs(ModelSpec) -> list:
             "speech",
             build,
             make_inputs,
-            lambda b, size, **kw: b * _cfg(size, kw)["seconds"],
+            lambda b, size, **kw: b * sized(size, FULL, TINY, kw)["seconds"],
             "audio_seconds",
             16,
             _loss,

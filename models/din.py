@@ -16,6 +16,8 @@ import math
 import torch
 from torch import nn
 
+from ._common import calibrate_batchnorm, per_sample, sized
+
 FULL = dict(goods=63001, cats=801, hidden=128, history=100)
 TINY = dict(goods=100, cats=10, hidden=16, history=8)
 
@@ -59,17 +61,13 @@ class DIN(nn.Module):
         return torch.sigmoid(self.mlp(x).squeeze(-1))
 
 
-def _cfg(size: str, kw: dict) -> dict:
-    return {**(FULL if size == "full" else TINY), **kw}
-
-
 def build(size: str = "full", **kw) -> nn.Module:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     return DIN(c["goods"], c["cats"], c["hidden"], c["history"])
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     g = torch.Generator().manual_seed(seed)
     t = c["history"]
     return [
@@ -90,15 +88,13 @@ def _loss(m: DIN, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 
 def specs(ModelSpec) -> list:
-    from ._common import calibrate_batchnorm
-
     return [
         ModelSpec(
             "din",
             "ctr",
             build,
             make_inputs,
-            lambda b, size, **kw: float(b),
+            per_sample,
             "samples",
             1024,
             _loss,

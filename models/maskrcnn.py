@@ -19,7 +19,7 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.models.detection.rpn import RPNHead
 
 from . import detection
-from ._common import calibrate_batchnorm
+from ._common import calibrate_batchnorm, sized
 from .resnet import tame_residuals
 
 FIELDS = ("boxes", "labels", "scores", "masks")
@@ -37,12 +37,8 @@ FULL = dict(images=28, height=480, width=640, num_classes=91, proposals=1000, de
 TINY = dict(images=2, height=64, width=64, num_classes=5, proposals=20, detections=8)
 
 
-def _cfg(size: str, kw: dict) -> dict:
-    return {**(FULL if size == "full" else TINY), **kw}
-
-
 def build(size: str = "full", **kw) -> nn.Module:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     common = dict(
         num_classes=c["num_classes"],
         rpn_pre_nms_top_n_test=c["proposals"],
@@ -79,7 +75,7 @@ def build(size: str = "full", **kw) -> nn.Module:
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
     """One step per synthetic image: that image repeated ``batch`` times."""
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     return [
         (
             detection.scene(c["height"], c["width"], seed * 1000 + i, num_classes=c["num_classes"])[0]
@@ -106,7 +102,7 @@ def specs(ModelSpec) -> list:
             "detection",
             build,
             make_inputs,
-            lambda b, size, **kw: float(b * _cfg(size, kw)["images"]),
+            lambda b, size, **kw: float(b * sized(size, FULL, TINY, kw)["images"]),
             "images",
             1,
             loss,

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._common import sized
+
 FULL = dict(vocab=32000, hidden=1024, layers=4, src_len=50, max_len=50, attention="luong")
 TINY = dict(vocab=64, hidden=16, layers=1, src_len=6, max_len=5, attention="luong")
 SOS = 1
@@ -116,12 +118,8 @@ class NMT(nn.Module):
         return loss / tgt.shape[1]
 
 
-def _cfg(size: str, kw: dict) -> dict:
-    return {**(FULL if size == "full" else TINY), **kw}
-
-
 def build(size: str = "full", **kw) -> nn.Module:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     return NMT(
         c["vocab"],
         c["hidden"],
@@ -134,7 +132,7 @@ def build(size: str = "full", **kw) -> nn.Module:
 
 
 def make_inputs(batch: int, size: str, seed: int, **kw) -> list[tuple]:
-    c = _cfg(size, kw)
+    c = sized(size, FULL, TINY, kw)
     g = torch.Generator().manual_seed(seed)
     return [(torch.randint(3, c["vocab"], (batch, c["src_len"]), generator=g),)]
 
@@ -146,7 +144,7 @@ def _loss(m: NMT, inputs: tuple, g: torch.Generator) -> torch.Tensor:
 
 
 def specs(ModelSpec) -> list:
-    count = lambda b, size, **kw: float(b * _cfg(size, kw)["max_len"])  # noqa: E731
+    count = lambda b, size, **kw: float(b * sized(size, FULL, TINY, kw)["max_len"])  # noqa: E731
     view = lambda flat: [flat[1].float()]  # noqa: E731  sequence log-probabilities
     desc = "NMT: {}-layer LSTM encoder-decoder with attention, {} decoding, tokens/s"
     return [

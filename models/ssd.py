@@ -13,6 +13,7 @@ from torchvision.models.detection import ssd as tv_ssd
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 
 from . import detection
+from ._common import per_sample
 
 FIELDS = ("boxes", "scores", "labels")
 FIXED_WORK = dict(score_thresh=0.0, nms_thresh=1.0)
@@ -73,7 +74,7 @@ def specs(ModelSpec) -> list:
             "detection",
             build,
             make_inputs,
-            lambda b, size, **kw: float(b),
+            per_sample,
             "images",
             32,
             loss,

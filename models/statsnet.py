@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..synth.database import DATA
+from ._common import per_sample
 
 SYNTHESIS = DATA / "syntheses" / "statsnet_paper.json"
 TINY_EDGE = (2, 7)  # numerator, denominator
@@ -94,7 +95,7 @@ def specs(ModelSpec) -> list:
             "synthetic",
             build,
             make_inputs,
-            lambda b, size, **kw: float(b),
+            per_sample,
             "images",
             256,
             _loss,

@@ -10,10 +10,8 @@ from .. import _check, timing
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
 from ..macro import _guard, backends, verify
-from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat, torch_environment
+from ..macro.backends.base import DTYPES, TORCH_DTYPE, ModelCase, bare_case, cast_floats, flat, torch_result
 from ..results.result import Result
-from ..system.env import device_info
-from ..system.peaks import peak_tflops
 from .catalog import catalog
 from .ops import LAYERS, NAMES
 
@@ -99,24 +97,17 @@ def layer(
     flops = d.flops(s)
     if flops is not None and train:
         flops *= 3.0  # backward = two forward-sized products (input and weight gradients)
-    peak = None
-    if dev.is_cuda and flops is not None:
-        info = device_info(dev)
-        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
     params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
-    env = torch_environment(dev)
-    return Result.from_measurement(
+    return torch_result(
         "layer",
         params,
+        dev,
+        m,
         backend=backend,
         dtype=dtype,
-        device=str(dev),
-        measurement=m,
         flops=flops,
         bytes=d.elements(s) * _BYTES[dtype] * (2.0 if train else 1.0),
-        peak_tflops=peak,
         verify=ver,
-        env=env,
     )
 
 

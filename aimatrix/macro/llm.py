@@ -31,10 +31,9 @@ from ..errors import VerificationError
 from ..models import _transformer as tf
 from ..models import llama
 from ..results.result import Result
-from ..system.env import device_info
-from ..system.peaks import peak_gbps, peak_tflops
+from ..system.peaks import device_peak_gbps, device_peak_tflops
 from . import _guard, _memory, backends, verify
-from .backends.base import DTYPES, bare_case, flat, torch_environment
+from .backends.base import DTYPES, bare_case, flat, torch_result
 
 PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")
@@ -137,12 +136,8 @@ def llm(
     extra[{"prefill": "ttft_ms", "decode": "tpot_ms", "generate": "e2e_ms"}[phase]] = m.median_ms
     if peak_mem is not None:
         extra["peak_memory_bytes"] = peak_mem
-    pt = pg = None
     if dev.is_cuda:
-        info = device_info(dev)
-        pt = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
-        pg = peak_gbps(info.get("mem_clock_khz", 0), info.get("bus_width_bits", 0))
-        extra.update(_roofline(flops, nbytes, sec, pt, pg))
+        extra.update(_roofline(flops, nbytes, sec, device_peak_tflops(dev, dtype), device_peak_gbps(dev)))
     params = {
         "model": name,
         "phase": phase,
@@ -157,21 +152,18 @@ def llm(
         "mode": mode,
         **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))},
     }
-    env = torch_environment(dev)
-    return Result.from_measurement(
+    return torch_result(
         "model",
         params,
+        dev,
+        m,
         backend=backend,
         dtype=dtype,
-        device=str(dev),
-        measurement=m,
         flops=flops,
         bytes=nbytes,
         items=tokens,
-        peak_tflops=pt,
         verify=ver,
         extra_metrics=extra,
-        env=env,
     )
 
 

@@ -16,10 +16,8 @@ from .. import _check, timing
 from ..device import Device, resolve
 from ..errors import VerificationError
 from ..results.result import Result
-from ..system.env import device_info
-from ..system.peaks import peak_tflops
 from . import _guard, backends, scenarios, verify, zoo
-from .backends.base import DTYPES, ModelCase, flat, torch_environment
+from .backends.base import DTYPES, ModelCase, flat, torch_result
 from .flops import run_counting
 from .scenarios import SCENARIOS
 
@@ -285,10 +283,6 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         extra: dict[str, Any] = {"macs": macs, "unit": spec.unit, **phases, **prep.metrics, **scenario_metrics}
         if dev.is_cuda:
             extra["peak_memory_bytes"] = torch.cuda.max_memory_allocated(dev.index)
-    peak = None
-    if dev.is_cuda:
-        info = device_info(dev)
-        peak = peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], a["dtype"])
     params = {
         "model": spec.name,
         "batch": a["batch"],
@@ -304,20 +298,17 @@ def _run(spec: zoo.ModelSpec, be: backends.Backend, a: dict, opts: dict) -> Resu
         **_scenario_params(a["scenario_settings"]),
         **{k: v for k, v in prep.info.items() if not k.startswith("_") and isinstance(v, (str, int, float, bool))},
     }
-    env = torch_environment(dev)
-    return Result.from_measurement(
+    return torch_result(
         "model",
         params,
+        dev,
+        m,
         backend=be.name,
         dtype=a["dtype"],
-        device=str(dev),
-        measurement=m,
         flops=None if macs is None else 2.0 * macs,
         items=zoo.items(spec.name, a["batch"], a["size"], **a["model_kw"]),
-        peak_tflops=peak,
         verify=ver,
         extra_metrics=extra,
-        env=env,
     )
 
 

@@ -57,7 +57,7 @@ def _classifier(name: str, build: Callable[..., nn.Module], batch: int, desc: st
         "classification",
         lambda size, **k: build(size, **{**kw, **k}),
         lambda b, size, seed, **k: [(cls.images(b, cls.edge(name, size), seed),)],
-        lambda b, size, **k: float(b),
+        _common.per_sample,
         "images",
         batch,
         cls.loss,

@@ -8,8 +8,7 @@ from .. import _check, _vendor, timing
 from ..device import Device, resolve
 from ..errors import UnsupportedError
 from ..results.result import Result
-from ..system.env import device_info, environment
-from ..system.peaks import peak_gbps, peak_tflops
+from ..system.env import environment
 from ..system.telemetry import sampling
 
 
@@ -55,20 +54,6 @@ def run(
     if cpu_call is None:
         raise UnsupportedError(f"{what} needs a CUDA device")
     return cpu_call(_native.core), {}
-
-
-def peak_compute(dev: Device, dtype: str) -> float | None:
-    if not dev.is_cuda:
-        return None
-    info = device_info(dev)
-    return peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
-
-
-def peak_memory(dev: Device) -> float | None:
-    if not dev.is_cuda:
-        return None
-    info = device_info(dev)
-    return peak_gbps(info["mem_clock_khz"], info["bus_width_bits"])
 
 
 def result(

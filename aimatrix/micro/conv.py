@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from .. import _check, _vendor, timing
 from ..results.result import Result
+from ..system.peaks import device_peak_tflops
 from . import _run
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16")
@@ -318,7 +319,7 @@ def _run_specs(
         seed=seed,
         flops=sum(x["flops"] for x in shapes),
         bytes=sum(x["bytes"] for x in shapes),
-        peak_tflops=_run.peak_compute(dev, dtype),
+        peak_tflops=device_peak_tflops(dev, dtype),
     )
 
 

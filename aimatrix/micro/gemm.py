@@ -8,6 +8,7 @@ from .. import _check, _vendor, timing
 from ..device import resolve
 from ..errors import UnsupportedError
 from ..results.result import Result
+from ..system.peaks import device_peak_tflops
 from . import _run
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
@@ -117,7 +118,7 @@ def gemm(
         seed=seed,
         flops=2.0 * m * n * k * batch,
         bytes=_gemm_bytes(m, n, k, batch, dtype),
-        peak_tflops=_run.peak_compute(dev, dtype),
+        peak_tflops=device_peak_tflops(dev, dtype),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from .. import _check, timing
 from ..errors import UnsupportedError
 from ..results.result import Result
+from ..system.peaks import device_peak_gbps
 from . import _run
 
 KERNELS = ("read", "write", "copy", "scale", "add", "triad", "dot")
@@ -163,7 +164,7 @@ def membw(
         params.update(peer=peer, method=method, bidirectional=bidirectional)
     if kernel != "auto":
         params["kernel_choice"] = kernel
-    peak = _run.peak_memory(dev) if kind not in ("h2d", "d2h", "p2p") else None
+    peak = device_peak_gbps(dev) if kind not in ("h2d", "d2h", "p2p") else None
     return _run.result(
         "membw",
         params,

@@ -142,6 +142,7 @@ def run_model(
         "fitness_error": {str(g.center): g.fitness_error for g in model.groups},
         "models": model.models,
     }
+    ran: dict[str, Any]  # what differs between the two backends' Results
     if backend != "native":
         raw, ver, phases = _run_torch(
             model,
@@ -153,38 +154,26 @@ def run_model(
             seed=seed,
             **timing_options,
         )
-        return Result.from_measurement(
-            "synth",
-            params,
-            backend=backend,
-            dtype=dtype,
-            device=str(dev),
-            measurement=raw,
-            flops=2.0 * macs,
-            items=float(b),
-            verify=ver,
-            extra_metrics=phases,
-            env=_env(dev),
+        ran = dict(measurement=raw, flops=2.0 * macs, verify=ver, extra_metrics=phases, env=_env(dev))
+    else:
+        native = _run_native(
+            model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options
         )
-    native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options)
-    params.update(
-        ops="convs only",
-        algo=native.ran.get("algo"),
-        repeat=native.ran.get("repeat"),
-        timer=native.ran.get("timer"),
-    )
+        params.update(
+            ops="convs only",
+            algo=native.ran.get("algo"),
+            repeat=native.ran.get("repeat"),
+            timer=native.ran.get("timer"),
+        )
+        ran = dict(
+            measurement={"stats": native.stats},
+            flops=native.metrics["flops"],
+            verify=native.verify,
+            env=native.env,
+            telemetry=native.telemetry,
+        )
     return Result.from_measurement(
-        "synth",
-        params,
-        backend=backend,
-        dtype=dtype,
-        device=str(dev),
-        measurement={"stats": native.stats},
-        flops=native.metrics["flops"],
-        items=float(b),
-        verify=native.verify,
-        env=native.env,
-        telemetry=native.telemetry,
+        "synth", params, backend=backend, dtype=dtype, device=str(dev), items=float(b), **ran
     )
 
 

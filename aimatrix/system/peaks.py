@@ -7,6 +7,9 @@ vendors' dense (no sparsity) rates; fp32 is the CUDA-core rate (FFMA = 2 FLOPs).
 
 from __future__ import annotations
 
+from ..device import Device
+from .env import device_info
+
 # FLOP (or int op) per SM per clock, dense. Sources: NVIDIA architecture
 # whitepapers (V100, A100, GA102, AD102, H100, B200). E.g. the H100 SXM's
 # 989.4 bf16 TFLOP/s = 4096 FLOP/clk x 132 SMs x 1.83 GHz. We multiply by the
@@ -38,3 +41,19 @@ def peak_gbps(mem_clock_khz: float, bus_width_bits: int) -> float | None:
     if mem_clock_khz <= 0 or bus_width_bits <= 0:
         return None
     return mem_clock_khz * 1e3 * (bus_width_bits / 8) * 2 / 1e9
+
+
+def device_peak_tflops(dev: Device, dtype: str) -> float | None:
+    """``peak_tflops`` of a device from its facts; None on the CPU."""
+    if not dev.is_cuda:
+        return None
+    info = device_info(dev)
+    return peak_tflops((info["cc_major"], info["cc_minor"]), info["sm_count"], info["clock_khz"], dtype)
+
+
+def device_peak_gbps(dev: Device) -> float | None:
+    """``peak_gbps`` of a device from its facts; None on the CPU."""
+    if not dev.is_cuda:
+        return None
+    info = device_info(dev)
+    return peak_gbps(info.get("mem_clock_khz", 0), info.get("bus_width_bits", 0))

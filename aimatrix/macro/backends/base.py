@@ -20,6 +20,8 @@ from torch import nn
 
 from ...device import Device
 from ...errors import UnsupportedError
+from ...results.result import Result
+from ...system.peaks import device_peak_tflops
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16")
 TORCH_DTYPE = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -129,6 +131,24 @@ def torch_environment(device: Device) -> dict:
     from ...system.env import environment
 
     return {**environment(device), "torch": torch.__version__}
+
+
+def torch_result(
+    op: str, params: dict, device: Device, measurement: Any, *, backend: str, dtype: str, **metrics: Any
+) -> Result:
+    """The Result of a case timed through PyTorch on ``device``: with its environment record (torch's version
+    included) and the device's peak TFLOP/s at ``dtype`` for "% of peak"."""
+    return Result.from_measurement(
+        op,
+        params,
+        backend=backend,
+        dtype=dtype,
+        device=str(device),
+        measurement=measurement,
+        peak_tflops=device_peak_tflops(device, dtype),
+        env=torch_environment(device),
+        **metrics,
+    )
 
 
 def parts(case: ModelCase) -> tuple[str, ...]:
