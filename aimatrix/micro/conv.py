@@ -101,8 +101,7 @@ def conv(
     same config again, in a later run or another program);
     through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
-    cores (no TF32); tf32 may. What ran is in ``params`` (the list above; ``results.result.MEASURED_PARAMS``
-    leaves it out of matching).
+    cores (no TF32); tf32 may. What ran (the algorithm or engine config chosen) is in the Result's ``ran``.
     """
     layer = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups)
     spec, shape = _spec(layer, dtype=dtype, layout=layout, direction=direction, seed=seed)

@@ -169,6 +169,24 @@ def flat(out: Any) -> list[torch.Tensor]:
     return [t for t in torch.utils._pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
 
 
+def step_calls(
+    fn: Callable, steps: list, ctx: Callable, *, clone: bool = False
+) -> tuple[Callable[[], None], Callable[[], list[list[torch.Tensor]]]]:
+    """(run, collect) of a model over a sample's steps, each under ``ctx()``: ``run`` calls every step,
+    ``collect`` returns each step's outputs flattened (``clone``: copied, where the next call overwrites them)."""
+
+    def run() -> None:
+        with ctx():
+            for s in steps:
+                fn(*s)
+
+    def collect() -> list[list[torch.Tensor]]:
+        with ctx():
+            return [[t.clone() if clone else t for t in flat(fn(*s))] for s in steps]
+
+    return run, collect
+
+
 def cast_floats(t: torch.Tensor, dtype: torch.dtype, channels_last: bool = False) -> torch.Tensor:
     """Floating tensors to ``dtype`` (integers, e.g. token ids, stay); 4-D ones channels-last if asked."""
     if t.is_floating_point():

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .base import TORCH_DTYPE, Backend, ModelCase, Prepared, cast_floats, flat
+from .base import TORCH_DTYPE, Backend, ModelCase, Prepared, cast_floats, step_calls
 
 
 class TorchEager(Backend):
@@ -53,15 +53,7 @@ class TorchEager(Backend):
         module, steps, ctx = self.convert(case)
         fn = self.wrap(module, case)
 
-        def run() -> None:
-            with ctx():
-                for s in steps:
-                    fn(*s)
-
-        def collect() -> list[list[torch.Tensor]]:
-            with ctx():
-                return [flat(fn(*s)) for s in steps]
-
+        run, collect = step_calls(fn, steps, ctx)
         self.warm_up(run)
         return Prepared(run, collect, info={"torch": torch.__version__})
 

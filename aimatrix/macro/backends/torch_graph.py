@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from ...errors import UnsupportedError
-from .base import ModelCase, Prepared, flat, parts, replace_parts
+from .base import ModelCase, Prepared, flat, parts, replace_parts, step_calls
 from .torch_eager import TorchEager
 
 #: Eager calls before capture: cuDNN/cuBLAS pick algorithms and allocate workspaces outside the graph.
@@ -128,14 +128,7 @@ class TorchGraph(TorchEager):
 
         replace_parts(module, parts(case), graph_part)
 
-        def run() -> None:
-            with ctx():
-                for s in steps:
-                    module(*s)
-
-        def outputs() -> list[list[torch.Tensor]]:
-            with ctx():
-                return [[t.clone() for t in flat(module(*s))] for s in steps]
+        run, outputs = step_calls(module, steps, ctx, clone=True)
 
         for _ in range(PARTS_WARMUP_CALLS):
             run()
