@@ -200,6 +200,27 @@ def test_cupti_sums_every_kernel_a_callable_launches():
 
 
 @pytest.mark.cuda
+def test_cupti_counts_each_operation_once_after_torch_profiler():
+    """After torch.profiler has run in the process, a cold 1 GiB copy read twice its kernel's time
+    (H100, 2026-12-06, bench/kernel_time_probe.py): each device activity must count once."""
+    torch = pytest.importorskip("torch")
+    if not _cupti_ok():
+        pytest.skip("CUPTI cannot run here")
+    a = torch.rand(1 << 26, device="cuda")  # 256 MiB
+    b = torch.empty_like(a)
+    timing = dict(device="cuda", mode="cold", max_time=0.5, min_time=0.2)
+    before = am.timing.measure(lambda: b.copy_(a), timer="cupti", **timing)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
+        b.copy_(a)
+        torch.cuda.synchronize()
+    after = am.timing.measure(lambda: b.copy_(a), timer="cupti", **timing)
+    events = am.timing.measure(lambda: b.copy_(a), timer="events", **timing)
+    assert after.stats["timer"] == "cupti"
+    assert after.median_ms == pytest.approx(before.median_ms, rel=0.1)
+    assert after.median_ms <= events.median_ms * 1.05
+
+
+@pytest.mark.cuda
 def test_models_take_the_cupti_timer():
     pytest.importorskip("torch")
     if not _cupti_ok():

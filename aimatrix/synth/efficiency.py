@@ -276,7 +276,8 @@ def measure(
                 ms = _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
                 out.add(cfg, "real", real_key(x), ms)
             for key in grid:
-                ms = _conv_time(synthetic_shape(key, b), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
+                shape = _synthetic_shape(key, b)
+                ms = _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
                 out.add(cfg, "grid", key, ms)
             if progress:
                 progress(f"{cfg}: {len(reals)} real convs, {len(grid)} grid points")
@@ -293,10 +294,12 @@ def _device(device: Any) -> tuple:
     return dev, str(device_info(dev).get("name") or dev)
 
 
-def synthetic_shape(key: Sequence[int], batch: int) -> tuple:
-    """run._conv_time's shape of a synthetic layer (a SAME conv) from its grid key + (cin, cout)."""
+def _synthetic_shape(key: Sequence[int], batch: int) -> tuple:
+    """run._conv_time's shape of a synthetic layer from its grid key + (cin, cout), at ``batch``."""
+    from .run import synthetic_shape
+
     kh, kw, s, h, w, c, f = key
-    return (c, f, kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, batch, h, w, s == 1)
+    return synthetic_shape({"cin": c, "cout": f, "kh": kh, "kw": kw, "stride": s, "h": h, "w": w, "batch": batch})
 
 
 def device_time(device: str = "auto", *, seed: int = 0, **timing_options: Any) -> Callable[..., float]:
@@ -310,7 +313,7 @@ def device_time(device: str = "auto", *, seed: int = 0, **timing_options: Any) -
     def time_fn(config: str, *key: int) -> float:
         _, dtype, batch = config.rsplit("|", 2)
         cache = caches.setdefault((dtype, batch), {})
-        shape = synthetic_shape(key, int(batch))
+        shape = _synthetic_shape(key, int(batch))
         return _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
 
     return time_fn

@@ -230,6 +230,12 @@ def _verify_conv(conv, x, dtype: str, shape: tuple) -> None:
         )
 
 
+def synthetic_shape(x: dict) -> tuple:
+    """_conv_time's shape of a synthetic layer (a SyntheticGroup.layers() entry): a SAME conv."""
+    kh, kw, s = x["kh"], x["kw"], x["stride"]
+    return (x["cin"], x["cout"], kh, kw, s, s, kh // 2, kw // 2, 1, 1, 1, x["batch"], x["h"], x["w"], s == 1)
+
+
 def _real_shape(x: Layer) -> tuple:
     """_conv_time's shape of a real conv: its shape with the batch after the groups, and explicit padding."""
     shape = x.conv_shape()
@@ -276,32 +282,7 @@ def fidelity(
             for n in g.real_layers
         )
         syn = sum(
-            _conv_time(
-                at(
-                    (
-                        x["cin"],
-                        x["cout"],
-                        x["kh"],
-                        x["kw"],
-                        x["stride"],
-                        x["stride"],
-                        x["kh"] // 2,
-                        x["kw"] // 2,
-                        1,
-                        1,
-                        1,
-                        x["batch"],
-                        x["h"],
-                        x["w"],
-                        x["stride"] == 1,
-                    )
-                ),
-                dev=dev,
-                dtype=dtype,
-                seed=seed,
-                cache=cache,
-                **timing_options,
-            )
+            _conv_time(at(synthetic_shape(x)), dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
             for x in g.layers()
         )
         rows.append(

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <set>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 
@@ -87,6 +89,9 @@ struct Collector {
   std::mutex mu;
   std::unordered_map<uint32_t, uint64_t> ext_of;  // API correlation id -> our id
   std::unordered_map<uint32_t, uint64_t> ns_of;   // API correlation id -> summed device ns
+  // (what, correlation id, start, end) of the device records summed since the last take: the same activity
+  // reported twice (a profiler that ran before may leave a record kind of its own enabled) counts once.
+  std::set<std::tuple<int, uint32_t, uint64_t, uint64_t>> seen;
   bool active = false;
   uint64_t next_id = 1;
 };
@@ -104,11 +109,11 @@ void CUPTIAPI on_request(uint8_t** buffer, size_t* size, size_t* max_records) {
   *max_records = 0;
 }
 
-// Adds a device record's duration to the total of its correlation id.
+// Adds a device record's duration to the total of its correlation id, once per activity.
 template <typename Record>
-void add_span(Collector& c, const CUpti_Activity* rec) {
+void add_span(Collector& c, int what, const CUpti_Activity* rec) {
   const auto* k = reinterpret_cast<const Record*>(rec);
-  c.ns_of[k->correlationId] += k->end - k->start;
+  if (c.seen.emplace(what, k->correlationId, k->start, k->end).second) c.ns_of[k->correlationId] += k->end - k->start;
 }
 
 void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t valid) {
@@ -119,9 +124,9 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t v
     while (valid && api().next_record(buffer, valid, &rec) == CUPTI_SUCCESS) {
       switch (rec->kind) {
         case CUPTI_ACTIVITY_KIND_KERNEL:
-        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: add_span<CUpti_ActivityKernel10>(c, rec); break;
-        case CUPTI_ACTIVITY_KIND_MEMSET: add_span<CUpti_ActivityMemset4>(c, rec); break;
-        case CUPTI_ACTIVITY_KIND_MEMCPY: add_span<CUpti_ActivityMemcpy6>(c, rec); break;
+        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: add_span<CUpti_ActivityKernel10>(c, 0, rec); break;
+        case CUPTI_ACTIVITY_KIND_MEMSET: add_span<CUpti_ActivityMemset4>(c, 1, rec); break;
+        case CUPTI_ACTIVITY_KIND_MEMCPY: add_span<CUpti_ActivityMemcpy6>(c, 2, rec); break;
         case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
           const auto* e = reinterpret_cast<const CUpti_ActivityExternalCorrelation*>(rec);
           if (e->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) c.ext_of[e->correlationId] = e->externalId;
@@ -173,6 +178,7 @@ void stop() {
   std::lock_guard<std::mutex> lock(c.mu);
   c.ext_of.clear();
   c.ns_of.clear();
+  c.seen.clear();
   c.active = false;
 }
 
@@ -210,6 +216,7 @@ std::vector<double> take_ms(const std::vector<uint64_t>& ids) {
   // Everything before this flush is complete: untagged work (the L2 flush) and API calls without device work go.
   c.ns_of.clear();
   c.ext_of.clear();
+  c.seen.clear();
   std::vector<double> out;
   out.reserve(ids.size());
   for (uint64_t id : ids) {
