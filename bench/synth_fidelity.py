@@ -94,7 +94,6 @@ def synthesize_both(name: str, tables: list, refine_rounds: int = 0):
     the first table)."""
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
-    from aimatrix.synth.closed_loop import refine
 
     wl, groups, _ = model_set(name)
     times = tables[0]
@@ -102,7 +101,7 @@ def synthesize_both(name: str, tables: list, refine_rounds: int = 0):
         times = times + t
     paper = S.synthesize(groups, seed=0)
     if refine_rounds:
-        fid, times = refine(
+        fid, times = S.refine(
             groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, seed=0, progress=print
         )
         tables[0].rows = times.rows

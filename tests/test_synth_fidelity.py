@@ -149,7 +149,6 @@ def test_closed_loop_corrects_the_fit_where_the_synthesis_lands():
     """A device whose convs run 1.5x slower off a multiple of 32 output channels (as cuDNN's tiles do): the grid
     (powers of two) cannot see it between its points; timing the layers a synthesis chose and synthesizing again
     brings the groups' true time nearer the real layers'."""
-    from aimatrix.synth.closed_loop import refine
 
     def truth(cfg, kh, kw, s, h, w, c, f):
         return toy_ms(cfg, kh, kw, s, h, w, c, f) * (1.0 if f % 32 == 0 else 1.5)
@@ -172,7 +171,7 @@ def test_closed_loop_corrects_the_fit_where_the_synthesis_lands():
 
     fast = dict(seed=0, population=400, generations=10)
     once = S.synthesize(groups, objective="fidelity", efficiency=table, **fast)
-    sm, refined = refine(groups, table, truth, rounds=3, **fast)
+    sm, refined = S.refine(groups, table, truth, rounds=3, **fast)
     added = [r for r in refined.rows if r["kind"] == "point"]
     assert added and not [r for r in table.rows if r["kind"] == "point"]  # the caller's table is left as it was
     for r in added:  # a timed point is predicted exactly
@@ -180,7 +179,7 @@ def test_closed_loop_corrects_the_fit_where_the_synthesis_lands():
         assert E.ConvTimeModel(refined).predict(r["config"], kh, kw, s, h, w, c, f) == pytest.approx(r["ms"])
     # 0.63 -> 0.44 here: each synthesis lands on new channel counts, so the loop closes in steps, not at once
     assert true_error(sm) < 0.8 * true_error(once), (true_error(once), true_error(sm))
-    again, _ = refine(groups, table, truth, rounds=3, **fast)
+    again, _ = S.refine(groups, table, truth, rounds=3, **fast)
     assert again == sm  # reproducible from its seed
     with pytest.raises(ValueError, match="rounds"):
-        refine(groups, table, truth, rounds=-1)
+        S.refine(groups, table, truth, rounds=-1)

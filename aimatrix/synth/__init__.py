@@ -12,6 +12,7 @@ The fidelity objective (issue 17) also matches each group's time, predicted from
     >>> table = am.synth.ConvTimes.load("conv_times_nvidia_h100_80gb_hbm3.json")
     >>> model = am.synth.synthesize(groups, objective="fidelity", efficiency=table)
     >>> am.synth.fidelity(model, wl, device="cuda", dtype="bf16", batch=32)   # per group: synthetic vs real ms
+    >>> model, table = am.synth.refine(groups, table, am.synth.efficiency.device_time("cuda"))  # closed loop
 
 ``am.model("statsnet")`` runs the shipped AlexNet + VGG16 + GoogLeNet synthesis as a zoo model.
 """
@@ -19,6 +20,7 @@ The fidelity objective (issue 17) also matches each group's time, predicted from
 from __future__ import annotations
 
 from . import database, efficiency
+from .closed_loop import refine
 from .cluster import FilterType, Group, cluster, format_table, save_groups
 from .efficiency import ConvTimeModel, ConvTimes
 from .model import DEFAULT_WARP_MODEL, WarpModel, conv_macs, conv_warps
@@ -36,6 +38,7 @@ __all__ = [
     "profile",
     "cluster",
     "synthesize",
+    "refine",
     "fidelity",
     "run_model",
     "run_synth",

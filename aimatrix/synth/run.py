@@ -142,7 +142,7 @@ def run_model(
         "fitness_error": {str(g.center): g.fitness_error for g in model.groups},
         "models": model.models,
     }
-    ran: dict[str, Any]  # what differs between the two backends' Results
+    differs: dict[str, Any]  # what the two backends' Results do not share
     if backend != "native":
         raw, ver, phases = _run_torch(
             model,
@@ -154,7 +154,7 @@ def run_model(
             seed=seed,
             **timing_options,
         )
-        ran = dict(measurement=raw, flops=2.0 * macs, verify=ver, extra_metrics=phases, env=_env(dev))
+        differs = dict(measurement=raw, flops=2.0 * macs, verify=ver, extra_metrics=phases, env=_env(dev))
     else:
         native = _run_native(
             model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options
@@ -165,7 +165,7 @@ def run_model(
             repeat=native.ran.get("repeat"),
             timer=native.ran.get("timer"),
         )
-        ran = dict(
+        differs = dict(
             measurement={"stats": native.stats},
             flops=native.metrics["flops"],
             verify=native.verify,
@@ -173,7 +173,7 @@ def run_model(
             telemetry=native.telemetry,
         )
     return Result.from_measurement(
-        "synth", params, backend=backend, dtype=dtype, device=str(dev), items=float(b), **ran
+        "synth", params, backend=backend, dtype=dtype, device=str(dev), items=float(b), **differs
     )
 
 
