@@ -11,6 +11,8 @@
 # SYNTH_TABLES="path ...": synthesize from these tables only (another device's: the same proxy on every device),
 # still measuring this device's table, which keeps the fidelity rows.
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
+# SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES: the dtypes (default all);
+# FIDELITY_TABLE: the table the fidelity step adds its rows to (default this call's measured one).
 # SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100 the measure takes ~6 min for all
 # six configurations: 40 s for fp32 batch 1, 80 s for batch 32).
 set -uo pipefail
@@ -19,17 +21,26 @@ mkdir -p "$OUT/synth"
 LOG="$OUT/synth/synth_fidelity.md"
 DEV=$(python3 -c "import torch, re; print(re.sub('[^a-z0-9]+', '_', torch.cuda.get_device_name(0).lower()).strip('_'))")
 TABLE="$OUT/synth/conv_times_${DEV}.json"
+STEPS=" ${SYNTH_STEPS:-tests measure fidelity} "
+DT=(--dtypes "${SYNTH_DTYPES:-fp32,bf16,fp16}")
 {
   echo "# StatsNet fidelity on $DEV ($(date -u +%F' '%T) UTC)"
-  echo; echo '```'
-  timeout 70 python3 -P -m pytest -q -m cuda tests/test_synth_statsnet.py -p no:cacheprovider 2>&1 | tail -8
-  echo '```'
-  echo; echo "## measure"; echo '```'
-  timeout ${SYNTH_MEASURE_S:-140} python3 bench/synth_fidelity.py --measure --table "$TABLE" --channels 3,8,32,128,512,1024 2>&1 | tail -20
-  echo '```'
-  EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
-  for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
-  timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "$TABLE" "${EXTRA[@]}" \
-    --refine ${SYNTH_REFINE:-0} 2>&1
+  if [[ $STEPS == *" tests "* ]]; then
+    echo; echo '```'
+    timeout 70 python3 -P -m pytest -q -m cuda tests/test_synth_statsnet.py -p no:cacheprovider 2>&1 | tail -8
+    echo '```'
+  fi
+  if [[ $STEPS == *" measure "* ]]; then
+    echo; echo "## measure"; echo '```'
+    timeout ${SYNTH_MEASURE_S:-140} python3 bench/synth_fidelity.py --measure --table "$TABLE" "${DT[@]}" \
+      --channels 3,8,32,128,512,1024 2>&1 | tail -20
+    echo '```'
+  fi
+  if [[ $STEPS == *" fidelity "* ]]; then
+    EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
+    for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
+    timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "${FIDELITY_TABLE:-$TABLE}" \
+      "${EXTRA[@]}" "${DT[@]}" --refine ${SYNTH_REFINE:-0} 2>&1
+  fi
 } > "$LOG" 2>&1
 tail -60 "$LOG"
