@@ -9,7 +9,8 @@
 # the fidelity rows in meta.fidelity: copy it to aimatrix/synth/data/efficiency/ to ship it).
 # EXTRA_TABLES="path ...": other devices' tables, synthesized from together with this one.
 # SYNTH_TABLES="path ...": synthesize from these tables only (another device's: the same proxy on every device),
-# still measuring this device's table, which keeps the fidelity rows.
+# still measuring this device's table, which keeps the fidelity rows (with SYNTH_STEPS=fidelity: a new table of
+# this device's fidelity rows only).
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
 # SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES: the dtypes (default all);
 # FIDELITY_TABLE: the table the fidelity step adds its rows to (default this call's measured one).

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 SETS = {"paper": ["alexnet", "vgg16", "googlenet"], "heldout": ["resnet50", "densenet121"]}
 CENTERS = [224, 112, 56, 28, 14, 7]
@@ -119,7 +120,10 @@ def fidelity(a) -> None:
     if not torch.cuda.is_available():
         raise SystemExit("--fidelity needs a CUDA GPU (it times the convs)")
     dev = torch.cuda.get_device_name(0)
-    tables = [E.ConvTimes.load(p) for p in a.table]
+    # with --synth-table, this device's table may be new: it then only keeps the fidelity rows
+    tables = [
+        E.ConvTimes.load(p) if a.refine or not a.synth_table or Path(p).exists() else E.ConvTimes() for p in a.table
+    ]
     # the synthesis' tables: another device's, so that every device runs the same proxy
     synth_tables = [E.ConvTimes.load(p) for p in a.synth_table] or tables
     t0 = time.time()
