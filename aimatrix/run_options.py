@@ -1,9 +1,10 @@
 """The run options: what every benchmark takes after its own arguments (where it runs, its cache state, its inputs'
 seed, NVML telemetry, and the timing engine's stopping rule), written once.
 
-``gemm``, ``conv``, ``conv_chain``, ``membw`` and ``llm`` take ``**options: Unpack[RunOptions]`` (``Unpack`` from
-``typing_extensions`` under ``TYPE_CHECKING``: ``typing.Unpack`` needs Python 3.11); ``check`` checks them, once, for
-all of them.
+``gemm``, ``conv``, ``conv_chain``, ``membw``, ``model``, ``llm`` and the synthetic model's ``run_model`` take
+``**options: Unpack[RunOptions]`` (``Unpack`` from ``typing_extensions`` under ``TYPE_CHECKING``: ``typing.Unpack``
+needs Python 3.11); ``layer`` takes them among its shape keywords, ``launch`` all but ``mode`` and ``seed``.
+``check`` checks them, once, for all of them.
 """
 
 from __future__ import annotations
