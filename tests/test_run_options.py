@@ -69,3 +69,18 @@ def test_the_torch_benchmarks_take_the_same_options():
         am.model("resnet50", size="tiny", device="cpu", sead=1)
     with pytest.raises(ValueError, match=r"seed=-1 is not allowed"):
         am.layer("linear", n=4, device="cpu", seed=-1)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("bench", list(SMALL))
+def test_run_options_reach_the_result_on_a_gpu(bench, fast):
+    r = SMALL[bench](device="cuda", mode="cold", seed=5, telemetry=False, **fast)
+    assert r.ok and r.verify["passed"], r
+    assert (r.params["mode"], r.params["seed"], r.telemetry) == ("cold", 5, {})
+
+
+@pytest.mark.cuda
+def test_llm_takes_telemetry_on_a_gpu(fast):
+    pytest.importorskip("torch")
+    r = am.llm("decode", config="tiny", dtype="fp32", device="cuda", mode="cold", telemetry=False, **fast)
+    assert r.ok and r.verify["passed"] and r.params["mode"] == "cold" and r.telemetry == {}, r
