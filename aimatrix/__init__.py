@@ -22,6 +22,7 @@ from .device import Device, devices
 from .errors import AimatrixError, CudaError, OutOfMemoryError, UnsupportedError, VerificationError
 from .micro import conv, gemm, launch, membw
 from .results import Result, read_jsonl, write_jsonl
+from .run_options import RunOptions
 
 
 def __getattr__(name: str):
@@ -69,6 +70,7 @@ __all__ = [
     "devices",
     "Device",
     "Result",
+    "RunOptions",
     "read_jsonl",
     "write_jsonl",
     "AimatrixError",

@@ -439,6 +439,29 @@ def test_native_stopping_rule_refuses_by_name(key, value, text):
         _native.core.measure(lambda: None, False, {**am.timing.rule(), key: value})
 
 
+@pytest.mark.parametrize(
+    "call, text",
+    [
+        (
+            lambda: _native.core.gemm(8, 8, 8, 1, False, False, "fp64", 0, False, am.timing.rule()),
+            r"dtype='fp64' is not allowed: expected one of fp32, tf32, fp16, bf16, fp8, int8",
+        ),
+        (
+            lambda: _native.core.conv(dict(n=1, c=4, h=6, w=6, k=4, r=3, direction="bwd"), False, am.timing.rule()),
+            r"direction='bwd' is not allowed: expected one of fwd, bwd_data, bwd_filter",
+        ),
+        (
+            lambda: _native.core.conv(dict(n=1, c=4, h=6, w=6, k=4, r=3, layout="chwn"), False, am.timing.rule()),
+            r"layout='chwn' is not allowed: expected one of nchw, nhwc",
+        ),
+    ],
+    ids=["dtype", "direction", "layout"],
+)
+def test_native_names_are_refused_with_the_names_allowed(call, text):
+    with pytest.raises(ValueError, match=text):
+        call()
+
+
 def test_native_membw_refuses_passes_beyond_the_cap():
     with pytest.raises(ValueError, match=r"passes=1048576 is not allowed: it must be in 1\.\.65536"):
         _native.core.membw("copy", 1024, 2**20, 0, False, am.timing.rule())

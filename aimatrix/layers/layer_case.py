@@ -6,7 +6,7 @@ from typing import Any, Iterable, Iterator
 
 import torch
 
-from .. import _check, timing
+from .. import _check, run_options, timing
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
 from ..macro import _guard, backends, verify
@@ -45,34 +45,29 @@ def layer(
     *,
     dtype: str = "fp32",
     backend: str = "torch",
-    device: str = "auto",
     train: bool = False,
-    seed: int = 0,
     channels_last: bool | None = None,
-    mode: str = "hot",
-    **shape_and_timing: Any,
+    **shape_and_options: Any,
 ) -> Result:
     """Benchmark one layer (``aimatrix.layers.NAMES``) at a shape; unspecified dimensions take the defaults.
 
     Shape keywords depend on the layer (e.g. ``conv_bn_relu``: n, c, h, w, k, r,
     stride, pad, groups; ``lstm``: n, seq, input, hidden, layers); the rest are
-    timing options. ``train=True`` times forward + backward (backend ``torch``
+    run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing options: ``aimatrix.RunOptions``).
+    ``train=True`` times forward + backward (backend ``torch``
     only; FLOPs then count 3x the forward's). The output is checked against the
     fp32 eager layer on the same inputs first (``Result.verify``).
     """
     if name not in LAYERS:
         raise ValueError(f"layer={name!r} is not allowed: known layers are {', '.join(NAMES)}")
-    timing_options = {k: shape_and_timing.pop(k) for k in list(shape_and_timing) if k in timing.DEFAULTS}
-    s = _shape(name, shape_and_timing)
+    how = run_options.check({k: shape_and_options.pop(k) for k in list(shape_and_options) if k in run_options.NAMES})
+    s = _shape(name, shape_and_options)
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, LAYER_BACKENDS)
-    _check.choice("mode", mode, timing.MODES)
     train = _check.boolean("train", train)
-    seed = _check.non_negative_int("seed", seed)
-    opts = timing.rule(**timing_options)
     if train and backend != "torch":
         raise UnsupportedError(f"train=True runs on backend='torch' only, not {backend!r}")
-    dev = resolve(device)
+    dev = resolve(how.device)
     be = backends.get(backend)
     d = LAYERS[name]
     cl = (name in ("conv_bn_relu", "maxpool", "avgpool", "batchnorm")) if channels_last is None else channels_last
@@ -80,9 +75,9 @@ def layer(
     what = f"layer {name} {s} ({dtype}, {backend})"
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
         chosen = d.check(s, TORCH_DTYPE[dtype], tdev) if d.check else {}  # refusals before building anything
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(how.seed)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(how.seed)
             module = d.build(s).to(tdev).eval()
         inputs = tuple(t.to(tdev) for t in d.inputs(s, g))
         with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
@@ -93,11 +88,13 @@ def layer(
         ver = verify.compare(prep.collect(), ref, dtype)
         if not ver["passed"] and dtype == "fp32":
             raise VerificationError(f"{what}: output differs from the reference: rel_error {ver['rel_error']:.3g}")
-        m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=mode, **opts)
+        m = timing.measure(
+            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
+        )
     flops = d.flops(s)
     if flops is not None and train:
         flops *= 3.0  # backward = two forward-sized products (input and weight gradients)
-    params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": seed, "mode": mode}
+    params = {"layer": name, **s, **chosen, "train": train, "channels_last": cl, "seed": how.seed, "mode": how.mode}
     return torch_result(
         "layer",
         params,

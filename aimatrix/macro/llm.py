@@ -21,11 +21,11 @@ model's on the same inputs (``Result.verify``). Weights are random, fixed by the
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import torch
 
-from .. import _check, timing
+from .. import _check, run_options, timing
 from ..device import resolve
 from ..errors import VerificationError
 from ..models import _transformer as tf
@@ -34,6 +34,11 @@ from ..results.result import Result
 from ..system.peaks import device_peak_gbps, device_peak_tflops
 from . import _guard, _memory, backends, verify
 from .backends.base import DTYPES, bare_case, flat, torch_result
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
 
 PHASES = ("prefill", "decode", "generate")
 LLM_BACKENDS = ("torch", "torch-compile", "torch-graph")
@@ -60,12 +65,9 @@ def llm(
     new_tokens: int | None = None,
     dtype: str = "bf16",
     backend: str = "torch",
-    device: str = "auto",
     sdpa_backend: str = "auto",
-    seed: int = 0,
     strict: bool = False,
-    mode: str = "hot",
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Benchmark one serving phase (``prefill``, ``decode``, ``generate``) of the Llama-style decoder.
 
@@ -75,28 +77,27 @@ def llm(
     torch-compile or torch-graph (CUDA graphs). ``sdpa_backend`` pins the attention kernel
     (see ``models._transformer``). A case that cannot fit in the device's free memory is
     refused before anything is allocated (OutOfMemoryError with the size needed).
-    Timing options are ``aimatrix.timing``'s. Metrics: see the module doc.
+    ``options``: the run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing
+    options), see ``aimatrix.RunOptions``. Metrics: see the module doc.
     """
+    how = run_options.check(options)
     _check.choice("phase", phase, PHASES)
     _check.choice("config", config, llama.CONFIGS)
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, LLM_BACKENDS)
     _check.choice("sdpa_backend", sdpa_backend, tf.SDPA_BACKENDS)
-    _check.choice("mode", mode, timing.MODES)
     batch = _check.positive_int("batch", batch)
     dp, dn = _DEFAULTS.get(config, (1024, 128))
     prompt = _check.positive_int("prompt", dp if prompt is None else prompt)
     new = _check.positive_int("new_tokens", dn if new_tokens is None else new_tokens)
-    seed = _check.non_negative_int("seed", seed)
     strict = _check.boolean("strict", strict)
-    opts = timing.rule(**timing_options)
     c = llama.CONFIGS[config]
     length = prompt + (new if phase == "generate" else 1)
     if length > c.max_pos:
         raise ValueError(
             f"prompt={prompt} + new_tokens={new} is not allowed: config {config!r} has {c.max_pos} positions"
         )
-    dev = resolve(device)
+    dev = resolve(how.device)
     tdev = torch.device(str(dev))
     be = backends.get(backend)
     name = f"llama_{config}"
@@ -107,7 +108,7 @@ def llm(
         torch.cuda.reset_peak_memory_stats(dev.index)
     with _guard.errors(what, dev), _guard.precision(dtype, dev):
         sdpa_ran = check_phase(c, phase, prompt, new, sdpa_backend, tdev, dtype)
-        module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, seed, tdev)
+        module, inputs = build_phase(c, phase, batch, prompt, new, sdpa_backend, how.seed, tdev)
         with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
             ref = _view(phase, flat(module(*inputs)))
         parts = ("model",) if phase == "generate" else ()  # torch-compile: the model, not the unrolled loop
@@ -120,7 +121,9 @@ def llm(
                 f"{what}: logits differ from the eager fp32 reference: rel_error "
                 f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}"
             )
-        m = timing.measure(prep.run, device=dev, stream=prep.stream, mode=mode, **opts)
+        m = timing.measure(
+            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
+        )
         peak_mem = torch.cuda.max_memory_allocated(dev.index) if dev.is_cuda else None
     flops, nbytes, tokens = _counts(c, phase, batch, prompt, new, _WIDTH[dtype])
     sec = m.median_ms / 1e3
@@ -148,8 +151,8 @@ def llm(
         "new_tokens": new if phase == "generate" else 1,
         "sdpa_backend": sdpa_backend,
         "sdpa_ran": sdpa_ran,
-        "seed": seed,
-        "mode": mode,
+        "seed": how.seed,
+        "mode": how.mode,
         **{k: v for k, v in prep.info.items() if isinstance(v, (str, int, float, bool))},
     }
     return torch_result(

@@ -8,11 +8,11 @@ import inspect
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .. import _check, timing
+from .. import _check, run_options, timing
 from ..device import Device, resolve
 from ..errors import VerificationError
 from ..results.result import Result
@@ -20,6 +20,11 @@ from . import _guard, backends, scenarios, verify, zoo
 from .backends.base import DTYPES, ModelCase, flat, torch_result
 from .flops import run_counting
 from .scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -91,13 +96,10 @@ def model(
     backend: str = "torch",
     scenario: str = "offline",
     size: str = "full",
-    device: str | Device = "auto",
     warm_start_iters: int = 0,
-    seed: int = 0,
     channels_last: bool | None = None,
     strict: bool = False,
     cache_dir: str | os.PathLike | None = None,
-    mode: str = "hot",
     model_kw: dict | None = None,
     compile_mode: str = "default",
     min_queries: int | None = None,
@@ -107,7 +109,7 @@ def model(
     latency_bound_ms: float | None = None,
     loadgen: bool | None = None,
     log_dir: str | os.PathLike | None = None,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result | list[Result]:
     """Benchmark the zoo model ``name`` (see ``aimatrix.macro.zoo.names()``) under one backend.
 
@@ -142,16 +144,16 @@ def model(
     ``backend="best"`` returns a list of Results, one per installed backend that
     can run on the device, the fastest first with ``metrics["best"] = True``
     (failures are recorded as failed Results at the end); otherwise one Result.
-    Timing options (``max_time``, ``min_samples``, ...) are ``aimatrix.timing``'s.
+    ``options``: the run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing options), see
+    ``aimatrix.RunOptions``.
     """
+    how = run_options.check(options)
     spec = zoo.spec(name)
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("scenario", scenario, SCENARIOS)
     _check.choice("size", size, zoo.SIZES)
-    _check.choice("mode", mode, timing.MODES)
     _check.choice("compile_mode", compile_mode, backends.torch_compile.MODES)
     warm_start_iters = _check.non_negative_int("warm_start_iters", warm_start_iters)
-    seed = _check.non_negative_int("seed", seed)
     strict = _check.boolean("strict", strict)
     if batch is not None:
         batch = _check.positive_int("batch", batch)
@@ -181,7 +183,7 @@ def model(
     if channels_last is not None:
         channels_last = _check.boolean("channels_last", channels_last)
     kw = dict(model_kw or {})
-    opts = timing.rule(**timing_options)
+    opts = how.timing
     args = dict(
         name=spec.name,
         batch=batch,
@@ -189,13 +191,14 @@ def model(
         scenario=scenario,
         scenario_settings=sc,
         size=size,
-        device=device,
+        device=how.device,
         warm_start_iters=warm_start_iters,
-        seed=seed,
+        seed=how.seed,
         channels_last=channels_last,
         strict=strict,
         cache_dir=cache_dir,
-        mode=mode,
+        mode=how.mode,
+        telemetry=how.telemetry,
         model_kw=kw,
         compile_mode=compile_mode,
     )
@@ -316,7 +319,10 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
     """Time the prepared model under its scenario: (measurement, scenario metrics)."""
     sc: scenarios.Settings = a["scenario_settings"]
     if sc.scenario == "offline" and not sc.loadgen:
-        return timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], **opts), {}
+        return (
+            timing.measure(prep.run, device=dev, stream=prep.stream, mode=a["mode"], telemetry=a["telemetry"], **opts),
+            {},
+        )
     from ..system.telemetry import sampling
 
     def sync() -> None:
@@ -329,7 +335,7 @@ def _measure(prep: Any, dev: Device, a: dict, opts: dict) -> tuple[Any, dict]:
 
     if opts["pause"]:
         time.sleep(opts["pause"])
-    with sampling(dev) as tel:
+    with sampling(dev, enabled=a["telemetry"]) as tel:
         if not sc.loadgen:
             raw, metrics = scenarios.single_stream(query, sc, warmup_s=opts["warmup"])
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import _check, _vendor, timing
 from ..device import Device, resolve
 from ..errors import UnsupportedError
 from ..results.result import Result
+from ..run_options import Run
 from ..system.env import environment
 from ..system.telemetry import sampling
 
@@ -38,44 +40,53 @@ def resolve_backend(
     return dev, backend
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a native runner returned (``raw``), the telemetry sampled meanwhile, and where and how it ran."""
+
+    raw: dict
+    telemetry: dict
+    dev: Device
+    how: Run
+
+    def result(self, op: str, params: dict, *, dtype: str, **metrics: Any) -> Result:
+        """The Result: ``params`` gain mode, seed, the batching and what the runner chose; ``metrics`` go to
+        ``Result.from_measurement`` (flops, bytes, peaks, ...)."""
+        raw, stats = self.raw, self.raw["stats"]
+        params = dict(
+            params,
+            mode=self.how.mode,
+            seed=self.how.seed,
+            repeat=stats["repeat"],
+            timer=stats["timer"],
+            **raw.get("extra", {}),
+        )
+        return Result.from_measurement(
+            op,
+            params,
+            backend=raw["backend"],
+            dtype=dtype,
+            device=str(self.dev),
+            measurement=raw,
+            verify=raw["verify"],
+            env=environment(self.dev),
+            telemetry=self.telemetry,
+            **metrics,
+        )
+
+
 def run(
-    dev: Device, *, telemetry: bool, cuda_call: Callable[[Any], dict], cpu_call: Callable[[Any], dict] | None, what: str
-) -> tuple[dict, dict]:
-    """Call the native runner of the device (GIL released inside); (raw dict, telemetry)."""
+    dev: Device, how: Run, *, cuda_call: Callable[[Any], dict], cpu_call: Callable[[Any], dict] | None, what: str
+) -> Ran:
+    """Call the native runner of the device (GIL released inside)."""
     from .. import _native
 
-    telemetry = _check.boolean("telemetry", telemetry)  # on every device: a bad value is refused on a CPU too
     if dev.is_cuda:
-        with sampling(dev, enabled=telemetry) as tel:
+        with sampling(dev, enabled=how.telemetry) as tel:
             raw = cuda_call(_native.cuda())
         if "sample_t0_s" in raw:  # discard_throttled was asked for
             raw = timing.discard_throttled(raw, tel.timeline, tel.interval_s)
-        return raw, tel.data
+        return Ran(raw, tel.data, dev, how)
     if cpu_call is None:
         raise UnsupportedError(f"{what} needs a CUDA device")
-    return cpu_call(_native.core), {}
-
-
-def result(
-    op: str, params: dict, raw: dict, *, dev: Device, dtype: str, tel: dict, mode: str, seed: int, **metrics: Any
-) -> Result:
-    """A Result from a native runner's dict: params gain mode, seed, the batching and what the runner chose."""
-    params = dict(
-        params, mode=mode, seed=seed, repeat=raw["stats"]["repeat"], timer=raw["stats"]["timer"], **raw.get("extra", {})
-    )
-    return Result.from_measurement(
-        op,
-        params,
-        backend=raw["backend"],
-        dtype=dtype,
-        device=str(dev),
-        measurement=raw,
-        verify=raw["verify"],
-        env=environment(dev),
-        telemetry=tel,
-        **metrics,
-    )
-
-
-def timing_rule(timing_options: dict) -> dict:
-    return timing.rule(**timing_options)
+    return Ran(cpu_call(_native.core), {}, dev, how)

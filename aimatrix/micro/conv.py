@@ -12,12 +12,18 @@ primitives on the CPU, every direction and layout, fp32; the ``onednn`` wheel, p
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .. import _check, _vendor, timing
+from .. import _check, _vendor, run_options
 from ..results.result import Result
+from ..run_options import Run
 from ..system.peaks import device_peak_tflops
 from . import _run
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16")
 LAYOUTS = ("nchw", "nhwc")
@@ -79,11 +85,7 @@ def conv(
     direction: str = "fwd",
     backend: str = "auto",
     algo: str = "find",
-    device: str = "auto",
-    mode: str = "hot",
-    seed: int = 0,
-    telemetry: bool = True,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Benchmark one 2-D convolution (cross-correlation, as cuDNN and PyTorch compute it).
 
@@ -102,24 +104,15 @@ def conv(
     through the legacy API: ``legacy-find`` (cudnnFind*AlgorithmEx), ``legacy-heuristic``
     or an algorithm name such as ``IMPLICIT_PRECOMP_GEMM``. fp32 never runs on tensor
     cores (no TF32); tf32 may. What ran (the algorithm or engine config chosen) is in the Result's ``ran``.
+    ``options``: the run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing options), see
+    ``aimatrix.RunOptions``.
     """
+    how = run_options.check(options)
     layer = dict(n=n, c=c, h=h, w=w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dilation, groups=groups)
-    spec, shape = _spec(layer, dtype=dtype, layout=layout, direction=direction, seed=seed)
+    spec, shape = _spec(layer, dtype=dtype, layout=layout, direction=direction, seed=how.seed)
     params = {k_: v for k_, v in spec.items() if k_ not in ("dtype", "seed")}
     params.update(ho=shape["ho"], wo=shape["wo"])
-    return _run_specs(
-        [spec],
-        [shape],
-        params,
-        dtype=dtype,
-        backend=backend,
-        algo=algo,
-        device=device,
-        mode=mode,
-        seed=seed,
-        telemetry=telemetry,
-        timing_options=timing_options,
-    )
+    return _run_specs([spec], [shape], params, dtype=dtype, backend=backend, algo=algo, how=how)
 
 
 def conv_chain(
@@ -129,11 +122,7 @@ def conv_chain(
     layout: str = "nhwc",
     backend: str = "auto",
     algo: str = "find",
-    device: str = "auto",
-    mode: str = "hot",
-    seed: int = 0,
-    telemetry: bool = True,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Benchmark forward convolutions run back to back, as one sample: a network's conv layers.
 
@@ -141,11 +130,12 @@ def conv_chain(
     ``s, stride, pad, dilation, groups``). Each layer has its own random inputs and is
     verified on its own before the chain is timed; the time of one sample is the whole
     chain's (CUDA: one graph of every layer's kernels). ``params`` holds the layer count and
-    each layer's algorithm (``algo``, ';'-separated); FLOPs are the layers' sum.
+    each layer's algorithm (``algo``, ';'-separated); FLOPs are the layers' sum. ``options``: the
+    run options, as ``conv``'s (layer i's inputs are seeded ``seed + i``).
     """
+    how = run_options.check(options)
     if isinstance(layers, dict) or not isinstance(layers, Sequence) or not layers:
         raise ValueError(f"layers={layers!r} is not allowed: expected a non-empty list of conv shape dicts")
-    seed = _check.non_negative_int("seed", seed)
     specs, shapes = [], []
     for i, x in enumerate(layers):
         if not isinstance(x, dict):
@@ -157,7 +147,7 @@ def conv_chain(
         if missing:
             raise ValueError(f"layers[{i}] lacks {sorted(missing)}")
         try:
-            sp, sh = _spec(x, dtype=dtype, layout=layout, direction="fwd", seed=seed + i)
+            sp, sh = _spec(x, dtype=dtype, layout=layout, direction="fwd", seed=how.seed + i)
         except (TypeError, ValueError) as e:
             raise type(e)(f"layers[{i}]: {e}") from None
         specs.append(sp)
@@ -170,19 +160,7 @@ def conv_chain(
             f"{sp['n']}x{sp['c']}x{sp['h']}x{sp['w']} k{sp['k']} {sp['r']}x{sp['s']}/{sp['stride_h']}" for sp in specs
         ],
     }
-    return _run_specs(
-        specs,
-        shapes,
-        params,
-        dtype=dtype,
-        backend=backend,
-        algo=algo,
-        device=device,
-        mode=mode,
-        seed=seed,
-        telemetry=telemetry,
-        timing_options=timing_options,
-    )
+    return _run_specs(specs, shapes, params, dtype=dtype, backend=backend, algo=algo, how=how)
 
 
 _LAYER_KEYS = {"n", "c", "h", "w", "k", "r", "s", "stride", "pad", "dilation", "groups"}
@@ -267,37 +245,24 @@ def _spec(layer: dict, *, dtype: str, layout: str, direction: str, seed: int) ->
 
 
 def _run_specs(
-    specs: list[dict],
-    shapes: list[dict],
-    params: dict,
-    *,
-    dtype: str,
-    backend: str,
-    algo: str,
-    device: str,
-    mode: str,
-    seed: int,
-    telemetry: bool,
-    timing_options: dict,
+    specs: list[dict], shapes: list[dict], params: dict, *, dtype: str, backend: str, algo: str, how: Run
 ) -> Result:
     """Run one conv or a chain through the device's native runner; the Result."""
-    _check.choice("mode", mode, timing.MODES)
     if not isinstance(algo, str) or not algo:
         raise TypeError(
             f"algo={algo!r} is not allowed: expected one of {', '.join(ALGOS)} or a cuDNN legacy algorithm name"
         )
-    opts = _run.timing_rule(timing_options)
-    dev, backend = _run.resolve_backend("conv", backend, device, CUDA_BACKENDS, "cudnn", CPU_BACKENDS)
+    dev, backend = _run.resolve_backend("conv", backend, how.device, CUDA_BACKENDS, "cudnn", CPU_BACKENDS)
     if not dev.is_cuda:
         _check.host_memory(
             "cpu conv" if len(specs) == 1 else f"cpu conv chain of {len(specs)} layers",
             sum(x["cpu_bytes"] for x in shapes),
         )
-    cold = mode == "cold"
+    cold, opts = how.cold, how.timing
     arg = specs[0] if len(specs) == 1 else specs
-    raw, tel = _run.run(
+    ran = _run.run(
         dev,
-        telemetry=telemetry,
+        how,
         what="conv",
         cuda_call=lambda m: m.conv(dev.index, backend, algo, arg, cold, opts),
         cpu_call=lambda m: m.conv(
@@ -307,15 +272,10 @@ def _run_specs(
     params = dict(params)
     if backend == "cudnn":
         params["algo_choice"] = algo
-    return _run.result(
+    return ran.result(
         "conv",
         params,
-        raw,
-        dev=dev,
         dtype=dtype,
-        tel=tel,
-        mode=mode,
-        seed=seed,
         flops=sum(x["flops"] for x in shapes),
         bytes=sum(x["bytes"] for x in shapes),
         peak_tflops=device_peak_tflops(dev, dtype),

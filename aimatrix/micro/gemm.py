@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import _check, _vendor, timing
+from .. import _check, _vendor, run_options
 from ..device import resolve
 from ..errors import UnsupportedError
 from ..results.result import Result
 from ..system.peaks import device_peak_tflops
 from . import _run
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 CUDA_BACKENDS = ("cublas", "cublaslt", "simt", "tensorcore")
@@ -51,11 +56,7 @@ def gemm(
     trans_b: bool = False,
     batch: int = 1,
     backend: str = "auto",
-    device: str = "auto",
-    mode: str = "hot",
-    seed: int = 0,
-    telemetry: bool = True,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Benchmark C[m,n] = op(A)[m,k] @ op(B)[k,n] (row-major, ``batch`` independent products).
 
@@ -67,17 +68,15 @@ def gemm(
     bf16 in and out, on CPUs with AVX-512 BF16 or AMX) on the CPU; the last two need their
     wheels (``pip install "aimatrix[cpu]"``) and ``auto`` picks them when installed and they
     run the dtype. bf16 results are checked against float64 from the same bf16 inputs.
-    Timing options (``target``, ``max_time``, ...) are those of ``aimatrix.timing``.
-    On a GPU, NVML telemetry (clocks, power, throttling, energy) is sampled while it
-    runs and kept in ``Result.telemetry``; ``telemetry=False`` skips it.
+    ``options``: the run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing
+    options), see ``aimatrix.RunOptions``.
     """
+    how = run_options.check(options)
     m, n, k = (_check.positive_int(name, v) for name, v in (("m", m), ("n", n), ("k", k)))
     batch = _check.positive_int("batch", batch)
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, BACKENDS)
-    _check.choice("mode", mode, timing.MODES)
     trans_a, trans_b = _check.boolean("trans_a", trans_a), _check.boolean("trans_b", trans_b)
-    seed = _check.non_negative_int("seed", seed)
     # Every operand's element and byte count fits 64 bits (the native runners' arithmetic), on any device.
     for expr, a, b, size in (
         ("m*k*batch", m, k, _IN_BYTES[dtype]),
@@ -85,8 +84,7 @@ def gemm(
         ("m*n*batch", m, n, _OUT_BYTES[dtype]),
     ):
         _check.count(expr, a, b, batch, itemsize=size)
-    opts = _run.timing_rule(timing_options)
-    dev = resolve(device)
+    dev = resolve(how.device)
     if not dev.is_cuda:
         _check.host_memory(f"cpu gemm m={m} n={n} k={k} batch={batch}", _gemm_bytes(m, n, k, batch, dtype))
     if backend == "auto":  # per dtype (int8: cuBLAS; bf16 on a CPU: oneDNN), unlike the other micro ops
@@ -95,27 +93,21 @@ def gemm(
     if not dev.is_cuda:
         _check_cpu_dtype(backend, dtype)
     library = "" if dev.is_cuda or backend == "cpu" else _vendor.path(backend)
-    raw, tel = _run.run(
+    seed, cold, opts = how.seed, how.cold, how.timing
+    ran = _run.run(
         dev,
-        telemetry=telemetry,
-        cuda_call=lambda cuda: cuda.gemm(
-            dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts
-        ),
+        how,
+        cuda_call=lambda cuda: cuda.gemm(dev.index, backend, m, n, k, batch, trans_a, trans_b, dtype, seed, cold, opts),
         cpu_call=lambda core: core.gemm(
-            m, n, k, batch, trans_a, trans_b, dtype, seed, mode == "cold", opts, backend=backend, library=library
+            m, n, k, batch, trans_a, trans_b, dtype, seed, cold, opts, backend=backend, library=library
         ),
         what="gemm",
     )
     params: dict[str, Any] = {"m": m, "n": n, "k": k, "batch": batch, "trans_a": trans_a, "trans_b": trans_b}
-    return _run.result(
+    return ran.result(
         "gemm",
         params,
-        raw,
-        dev=dev,
         dtype=dtype,
-        tel=tel,
-        mode=mode,
-        seed=seed,
         flops=2.0 * m * n * k * batch,
         bytes=_gemm_bytes(m, n, k, batch, dtype),
         peak_tflops=device_peak_tflops(dev, dtype),

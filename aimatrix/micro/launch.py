@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _check
+from .. import _check, run_options
 from ..results.result import Result
 from . import _run
 
@@ -20,26 +20,25 @@ KINDS = ("empty", "graph", "sync")
 
 
 def launch(kind: str = "empty", *, device: str = "auto", telemetry: bool = False, **timing_options: Any) -> Result:
-    """Measure one launch kind; ``Result.metrics['latency_us']`` is the median per launch in microseconds."""
+    """Measure one launch kind; ``Result.metrics['latency_us']`` is the median per launch in microseconds.
+
+    The run options (``aimatrix.RunOptions``) but ``mode`` and ``seed``: a launch reads no data; ``telemetry`` is off
+    unless asked for.
+    """
     _check.choice("kind", kind, KINDS)
-    opts = _run.timing_rule(timing_options)
-    dev, _ = _run.resolve_backend("launch", "auto", device, ("cuda",), "cuda")
-    raw, tel = _run.run(
+    how = run_options.check(dict(timing_options, device=device, telemetry=telemetry), exclude=("mode", "seed"))
+    dev, _ = _run.resolve_backend("launch", "auto", how.device, ("cuda",), "cuda")
+    ran = _run.run(
         dev,
-        telemetry=telemetry,
+        how,
         what="launch latency",
-        cuda_call=lambda m: m.launch(dev.index, kind, opts),
+        cuda_call=lambda m: m.launch(dev.index, kind, how.timing),
         cpu_call=None,
     )
-    return _run.result(
+    return ran.result(
         "launch",
         {"kind": kind},
-        raw,
-        dev=dev,
         dtype="",
-        tel=tel,
-        mode="hot",
-        seed=0,
         items=1.0,
-        extra_metrics={"latency_us": raw["stats"]["median_ms"] * 1e3},
+        extra_metrics={"latency_us": ran.raw["stats"]["median_ms"] * 1e3},
     )

@@ -10,13 +10,18 @@ On the CPU: the STREAM kernels with OpenMP.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from .. import _check, timing
+from .. import _check, run_options
 from ..errors import UnsupportedError
 from ..results.result import Result
 from ..system.peaks import device_peak_gbps
 from . import _run
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
 
 KERNELS = ("read", "write", "copy", "scale", "add", "triad", "dot")
 TRANSFERS = ("h2d", "d2h", "d2d", "p2p")
@@ -61,11 +66,7 @@ def membw(
     method: str = "copy",
     bidirectional: bool = False,
     kernel: str = "auto",
-    device: str = "auto",
-    mode: str = "hot",
-    seed: int = 0,
-    telemetry: bool = True,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Benchmark one memory kind on arrays of ``nbytes`` bytes each.
 
@@ -81,11 +82,12 @@ def membw(
     compute capability 9.0+, for copy/scale/add/triad in one pass) or ``auto``
     (``ldst``). GB/s =
     bytes / median time; % of peak is against memory clock x bus width x 2 for the
-    device kernels and ``d2d``.
+    device kernels and ``d2d``. ``options``: the run options (``device``, ``mode``, ``seed``,
+    ``telemetry``, the timing options), see ``aimatrix.RunOptions``.
     """
+    how = run_options.check(options)
     _check.choice("kind", kind, KINDS)
     _check.choice("dtype", dtype, DTYPES)
-    _check.choice("mode", mode, timing.MODES)
     nbytes = _check.positive_int("nbytes", nbytes)
     if nbytes % 4:
         raise ValueError(f"nbytes={nbytes} is not allowed: it must be a multiple of 4 (whole fp32 elements)")
@@ -108,8 +110,7 @@ def membw(
             f"kernel='tma' is not allowed for kind {kind!r} with passes={passes}: it runs "
             f"{', '.join(TMA_KINDS)} in one pass"
         )
-    seed = _check.non_negative_int("seed", seed)
-    opts = _run.timing_rule(timing_options)
+    opts = how.timing
     reads, writes = TRAFFIC[kind]
     per_pass = nbytes * (reads + writes)
     most = max(1, int(opts["max_time"] * MAX_BANDWIDTH // per_pass))
@@ -119,7 +120,7 @@ def membw(
             f"{passes * per_pass} bytes, more than max_time={opts['max_time']} s allows even at "
             f"{MAX_BANDWIDTH:.0e} B/s (faster than any memory); it must be in 1..{most}"
         )
-    dev, backend = _run.resolve_backend("membw", "auto", device, ("cuda",), "cuda")
+    dev, backend = _run.resolve_backend("membw", "auto", how.device, ("cuda",), "cuda")
     if not dev.is_cuda:
         _check.host_memory(f"cpu membw {kind!r} of {reads + writes} arrays", nbytes * (reads + writes))
     if kernel != "auto" and not dev.is_cuda:
@@ -130,11 +131,10 @@ def membw(
         peer = _peer(dev, peer)
     elif peer is not None:
         raise ValueError(f"peer={peer!r} is not allowed for kind {kind!r}: only p2p copies to another GPU")
-    n = nbytes // 4
-    cold = mode == "cold"
-    raw, tel = _run.run(
+    n, seed, cold = nbytes // 4, how.seed, how.cold
+    ran = _run.run(
         dev,
-        telemetry=telemetry,
+        how,
         what=f"membw kind {kind!r}",
         cuda_call=lambda m: m.membw(
             dev.index,
@@ -165,15 +165,10 @@ def membw(
     if kernel != "auto":
         params["kernel_choice"] = kernel
     peak = device_peak_gbps(dev) if kind not in ("h2d", "d2h", "p2p") else None
-    return _run.result(
+    return ran.result(
         "membw",
         params,
-        raw,
-        dev=dev,
         dtype=dtype,
-        tel=tel,
-        mode=mode,
-        seed=seed,
         bytes=float(nbytes) * (reads + writes) * passes * (2 if bidirectional else 1),
         peak_gbps=peak,
     )

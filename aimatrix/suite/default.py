@@ -11,13 +11,17 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable
 
+from .. import run_options
 from ..device import Device
 from ..micro.launch import KINDS as LAUNCH_KINDS
 from .case import TIERS, Case
 from .micro import conv_case, device_dtypes, est_seconds, gemm_suite, launch_case, membw_case, resnet50_conv_layers
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..results.result import Result
+    from ..run_options import RunOptions
 
 # GEMM: a large square (peak), a medium one, and DeepBench's speech-recognition GEMM (a real
 # inference shape; fp8 skips it: its tensor-core kernels need multiples of 16).
@@ -136,21 +140,20 @@ def statsnet_proxy(
     models: str,
     *,
     dtype: str,
-    device: str,
     backend: str = "torch",
     size: str = "full",
-    seed: int = 0,
     bits: int = 10,
     population: int = 5000,
     generations: int = 50,
-    **timing_options,
-) -> "Result":
+    **options: Unpack[RunOptions],
+) -> Result:
     """Profile ``models`` (comma list), cluster their convolutions, synthesize the proxy (native GA), run it.
 
     The synthesis is seeded and its warps estimated, so every run on every device builds the same
     proxy; its Result is op ``synth``
     with the real models' names in ``params["models"]``; ``backend`` is ``torch`` (the whole
     module), ``torch-graph`` (the module as one CUDA graph) or ``native`` (its convolutions alone).
+    ``options``: the run options (``aimatrix.RunOptions``); ``seed`` seeds the GA too.
     """
     from ..synth.cluster import cluster
     from ..synth.profile import profile
@@ -158,12 +161,13 @@ def statsnet_proxy(
     from ..synth.synthesize import synthesize
 
     names = [m for m in models.split(",") if m]
+    seed = run_options.check(options).seed  # bad options refused before the minutes of profiling and synthesis
     t0 = time.perf_counter()
     # Warps from the analytic estimator, not measured: the same proxy network on every device and run.
     groups = cluster(profile(names, device="cpu", warps="estimate", size=size), None)
     proxy = synthesize(groups, bits=bits, population=population, generations=generations, seed=seed)
     synthesize_s = time.perf_counter() - t0
-    r = run_model(proxy, device=device, dtype=dtype, backend=backend, seed=seed, **timing_options)
+    r = run_model(proxy, dtype=dtype, backend=backend, **options)
     # Profiling, clustering and the GA: where the case's time goes, beside the run's own phases.
     return r.with_(metrics={**r.metrics, "synthesize_s": synthesize_s})
 

@@ -17,14 +17,18 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .. import _check, timing
+from .. import _check, run_options, timing
 from ..device import resolve
 from ..results.result import Result
+from ..run_options import Run
 from .cluster import Group
 from .emit import example_input, layer_specs, to_torch
 from .workload import Layer, Workload
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..run_options import RunOptions
     from .synthesize import SyntheticModel
 
 DTYPES = ("fp32", "fp16", "bf16")
@@ -46,9 +50,7 @@ def _env(dev) -> dict:
         return {}
 
 
-def _run_native(
-    model: SyntheticModel, *, dev, dtype: str, batch: int, channels_last: bool, seed: int, **timing_options: Any
-) -> Result:
+def _run_native(model: SyntheticModel, *, dev, dtype: str, batch: int, channels_last: bool, how: Run) -> Result:
     """The synthetic convs alone, back to back through the native conv runner (cuDNN on a GPU, our
     im2col + sgemm on the CPU): ``aimatrix.micro.conv_chain``. Batch norm, ReLU and pooling are
     left out: they are the framework's, not the convolution's, work."""
@@ -68,8 +70,16 @@ def _run_native(
         }
         for x in layer_specs(model)
     ]
+    layout = "nhwc" if channels_last else "nchw"
     return conv_chain(
-        layers, dtype=dtype, layout="nhwc" if channels_last else "nchw", device=dev, seed=seed, **timing_options
+        layers,
+        dtype=dtype,
+        layout=layout,
+        device=dev,
+        seed=how.seed,
+        mode=how.mode,
+        telemetry=how.telemetry,
+        **how.timing,
     )
 
 
@@ -81,8 +91,7 @@ def _run_torch(
     backend: str,
     batch: int,
     channels_last: bool,
-    seed: int,
-    **timing_options: Any,
+    how: Run,
 ) -> tuple[dict, dict, dict]:
     """The whole module through a macro torch backend (eager or CUDA graph), checked first against
     its fp32 forward: (measurement, verify, seconds spent before timing as the models report them)."""
@@ -94,8 +103,8 @@ def _run_torch(
     tdev = torch.device(f"cuda:{dev.index}" if dev.is_cuda else "cpu")
     with _guard.errors(f"synthetic model ({dtype}, {backend})", dev), _guard.precision(dtype, dev):
         t0 = time.perf_counter()
-        m = to_torch(model, seed=seed).to(tdev).eval()
-        x = example_input(model, batch=batch, seed=seed, device=tdev, dtype=torch.float32)
+        m = to_torch(model, seed=how.seed).to(tdev).eval()
+        x = example_input(model, batch=batch, seed=how.seed, device=tdev, dtype=torch.float32)
         t1 = time.perf_counter()
         with _guard.precision("fp32", dev, autotune=False), torch.inference_mode():
             ref = [flat(m(x))]
@@ -106,30 +115,33 @@ def _run_torch(
         prep = be.prepare(case)
         ver = verify.compare(prep.collect(), ref, dtype)
         t3 = time.perf_counter()
-        raw = timing.measure(prep.run, device=dev, stream=prep.stream, **timing_options)
+        raw = timing.measure(
+            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
+        )
     return raw, ver, {"build_s": t1 - t0, "reference_s": t2 - t1, "prepare_s": t3 - t2}
 
 
 def run_model(
     model: SyntheticModel,
     *,
-    device: str = "auto",
     dtype: str = "fp32",
     backend: str = "torch",
     batch: int | None = None,
     channels_last: bool = False,
-    seed: int = 0,
-    **timing_options: Any,
+    **options: Unpack[RunOptions],
 ) -> Result:
     """Time one forward pass of the synthetic CNN; returns a Result (op ``"synth"``), verified first.
 
     ``backend``: ``torch`` (the whole module: convs, batch norm, ReLU, pooling), ``torch-graph``
     (the same replayed as one CUDA graph: no launch overhead, so the GPU's time rather than the
     host's) or ``native`` (the convs alone through the native conv runner; NHWC when ``channels_last``).
+    ``options``: the run options (``device``, ``mode``, ``seed``, ``telemetry``, the timing options), see
+    ``aimatrix.RunOptions``.
     """
+    how = run_options.check(options)
     _check.choice("dtype", dtype, DTYPES)
     _check.choice("backend", backend, BACKENDS)
-    dev = resolve(device)
+    dev = resolve(how.device)
     b = model.batch if batch is None else _check.positive_int("batch", batch)
     macs = model.macs * b // model.batch
     params = {
@@ -151,14 +163,11 @@ def run_model(
             backend=backend,
             batch=b,
             channels_last=channels_last,
-            seed=seed,
-            **timing_options,
+            how=how,
         )
         differs = dict(measurement=raw, flops=2.0 * macs, verify=ver, extra_metrics=phases, env=_env(dev))
     else:
-        native = _run_native(
-            model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, seed=seed, **timing_options
-        )
+        native = _run_native(model, dev=dev, dtype=dtype, batch=b, channels_last=channels_last, how=how)
         params.update(
             ops="convs only",
             algo=native.ran.get("algo"),

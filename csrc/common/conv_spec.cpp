@@ -5,34 +5,25 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/names.hpp"
 #include "common/rng.hpp"
 #include "common/verify.hpp"
 
 namespace am {
 
-ConvDir parse_conv_dir(const std::string& name) {
-  if (name == "fwd") return ConvDir::fwd;
-  if (name == "bwd_data") return ConvDir::bwd_data;
-  if (name == "bwd_filter") return ConvDir::bwd_filter;
-  throw std::invalid_argument("direction='" + name + "' is not allowed: expected one of fwd, bwd_data, bwd_filter");
-}
+namespace {
+const Named<ConvDir> kDirs[] = {
+    {ConvDir::fwd, "fwd"}, {ConvDir::bwd_data, "bwd_data"}, {ConvDir::bwd_filter, "bwd_filter"}};
+const Named<Layout> kLayouts[] = {{Layout::nchw, "nchw"}, {Layout::nhwc, "nhwc"}};
+}  // namespace
 
-Layout parse_layout(const std::string& name) {
-  if (name == "nchw") return Layout::nchw;
-  if (name == "nhwc") return Layout::nhwc;
-  throw std::invalid_argument("layout='" + name + "' is not allowed: expected one of nchw, nhwc");
-}
+ConvDir parse_conv_dir(const std::string& name) { return parse_name("direction", name, kDirs); }
 
-const char* conv_dir_name(ConvDir d) {
-  switch (d) {
-    case ConvDir::fwd: return "fwd";
-    case ConvDir::bwd_data: return "bwd_data";
-    case ConvDir::bwd_filter: return "bwd_filter";
-  }
-  return "?";
-}
+Layout parse_layout(const std::string& name) { return parse_name("layout", name, kLayouts); }
 
-const char* layout_name(Layout l) { return l == Layout::nchw ? "nchw" : "nhwc"; }
+const char* conv_dir_name(ConvDir d) { return name_of(d, kDirs); }
+
+const char* layout_name(Layout l) { return name_of(l, kLayouts); }
 
 std::array<int64_t, 4> ConvSpec::dims(ConvTensor t) const {
   switch (t) {

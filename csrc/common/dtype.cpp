@@ -2,29 +2,20 @@
 
 #include <stdexcept>
 
+#include "common/names.hpp"
+
 namespace am {
 
-DType parse_dtype(const std::string& n) {
-  if (n == "fp32") return DType::f32;
-  if (n == "tf32") return DType::tf32;
-  if (n == "fp16") return DType::f16;
-  if (n == "bf16") return DType::bf16;
-  if (n == "fp8") return DType::fp8;
-  if (n == "int8") return DType::int8;
-  throw std::invalid_argument("unknown dtype '" + n + "': expected one of fp32, tf32, fp16, bf16, fp8, int8");
-}
+namespace {
+const Named<DType> kDTypes[] = {{DType::f32, "fp32"},  {DType::tf32, "tf32"}, {DType::f16, "fp16"},
+                                {DType::bf16, "bf16"}, {DType::fp8, "fp8"},   {DType::int8, "int8"}};
+const Named<Storage> kStorages[] = {{Storage::f32, "fp32"},        {Storage::f16, "fp16"}, {Storage::bf16, "bf16"},
+                                    {Storage::fp8e4m3, "fp8e4m3"}, {Storage::i8, "int8"},  {Storage::i32, "int32"}};
+}  // namespace
 
-const char* dtype_name(DType d) {
-  switch (d) {
-    case DType::f32: return "fp32";
-    case DType::tf32: return "tf32";
-    case DType::f16: return "fp16";
-    case DType::bf16: return "bf16";
-    case DType::fp8: return "fp8";
-    case DType::int8: return "int8";
-  }
-  return "?";
-}
+DType parse_dtype(const std::string& n) { return parse_name("dtype", n, kDTypes); }
+
+const char* dtype_name(DType d) { return name_of(d, kDTypes); }
 
 Storage input_storage(DType d) {
   switch (d) {
@@ -62,17 +53,7 @@ size_t storage_bytes(Storage s) {
   return 4;
 }
 
-const char* storage_name(Storage s) {
-  switch (s) {
-    case Storage::f32: return "fp32";
-    case Storage::f16: return "fp16";
-    case Storage::bf16: return "bf16";
-    case Storage::fp8e4m3: return "fp8e4m3";
-    case Storage::i8: return "int8";
-    case Storage::i32: return "int32";
-  }
-  return "?";
-}
+const char* storage_name(Storage s) { return name_of(s, kStorages); }
 
 double gemm_tolerance(DType d) {
   switch (d) {
