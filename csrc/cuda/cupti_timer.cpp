@@ -93,7 +93,9 @@ struct Collector {
   // reported twice (a profiler that ran before may leave a record kind of its own enabled) counts once.
   std::set<std::tuple<int, uint32_t, uint64_t, uint64_t>> seen;
   bool active = false;
-  uint64_t next_id = 1;
+  // Far from the small counters a profiler in the same process (torch.profiler's kineto) pushes as its own
+  // external ids: a record of its left on the stack must not land in one of our samples.
+  uint64_t next_id = uint64_t(0xA1) << 48;
 };
 
 Collector& collector() {
@@ -194,9 +196,14 @@ uint64_t push() {
   return id;
 }
 
-void pop() {
+void pop(uint64_t expected) {
   uint64_t id = 0;
-  api().pop_ext(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &id);
+  const CUptiResult r = api().pop_ext(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &id);
+  // Anything else on top of the stack would tag the next sample's L2 flush with this sample's id.
+  if (r != CUPTI_SUCCESS || id != expected)
+    throw std::runtime_error("CUPTI's external correlation stack is not ours (popped " + std::to_string(id) +
+                             ", pushed " + std::to_string(expected) + ": " + str(r) +
+                             "; another profiler in this process?): use timer='events'");
 }
 
 std::vector<double> take_ms(const std::vector<uint64_t>& ids) {
@@ -240,7 +247,7 @@ std::string start() {
 }
 void stop() {}
 uint64_t push() { throw std::logic_error("CUPTI is not available"); }
-void pop() {}
+void pop(uint64_t) {}
 std::vector<double> take_ms(const std::vector<uint64_t>&) { throw std::logic_error("CUPTI is not available"); }
 
 #endif

@@ -17,7 +17,7 @@ std::string start();
 void stop();
 // Tag the CUDA calls this thread makes until pop() with a fresh id; returns it.
 uint64_t push();
-void pop();
+void pop(uint64_t pushed);  // throws when the id on top of the stack is not `pushed`
 // Flush completed device records (after the work has been synchronised); then the
 // summed duration in ms of each id, in the order given. Throws if an id got no record
 // or CUPTI dropped records (a sum would then be wrong).

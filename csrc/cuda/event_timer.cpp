@@ -74,10 +74,13 @@ void EventSampler::take(int count, int repeat, std::vector<double>& out) {
         for (int r = 0; r < repeat; ++r) launch_(stream_);
       }
     } catch (...) {
-      if (cupti_) cupti::pop();
+      if (cupti_) try {
+          cupti::pop(ids_.back());
+        } catch (...) {  // the launch's own error is the one to report
+        }
       throw;
     }
-    if (cupti_) cupti::pop();
+    if (cupti_) cupti::pop(ids_.back());
     AM_CUDA_CHECK(cudaEventRecord(stop_[s], stream_));
   }
   AM_CUDA_CHECK(cudaEventSynchronize(stop_[count - 1]));
