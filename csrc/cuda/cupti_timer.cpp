@@ -93,15 +93,18 @@ struct Collector {
   // reported twice (a profiler that ran before may leave a record kind of its own enabled) counts once.
   std::set<std::tuple<int, uint32_t, uint64_t, uint64_t>> seen;
   bool active = false;
-  // Far from the small counters a profiler in the same process (torch.profiler's kineto) pushes as its own
-  // external ids: a record of its left on the stack must not land in one of our samples.
-  uint64_t next_id = uint64_t(0xA1) << 48;
+  uint64_t next_id = 1;
 };
 
 Collector& collector() {
   static Collector c;
   return c;
 }
+
+// Our external correlation stack. torch.profiler's kineto pushes ids of its own on CUSTOM0 (ops) and CUSTOM1
+// (annotations), and after it has run a cold copy read 2.1x its kernel (H100, 2026-12-06) while we shared CUSTOM0:
+// an id of its left on top of ours made our pop take it, leaving ours to tag the next sample's L2 flush.
+constexpr CUpti_ExternalCorrelationKind kOurKind = CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM2;
 
 constexpr size_t kBufferBytes = size_t(8) << 20;
 
@@ -131,7 +134,7 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t v
         case CUPTI_ACTIVITY_KIND_MEMCPY: add_span<CUpti_ActivityMemcpy6>(c, 2, rec); break;
         case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
           const auto* e = reinterpret_cast<const CUpti_ActivityExternalCorrelation*>(rec);
-          if (e->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) c.ext_of[e->correlationId] = e->externalId;
+          if (e->externalKind == kOurKind) c.ext_of[e->correlationId] = e->externalId;
           break;
         }
         default: break;
@@ -191,14 +194,14 @@ uint64_t push() {
     std::lock_guard<std::mutex> lock(c.mu);
     id = c.next_id++;
   }
-  const CUptiResult r = api().push_ext(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, id);
+  const CUptiResult r = api().push_ext(kOurKind, id);
   if (r != CUPTI_SUCCESS) throw std::runtime_error("cuptiActivityPushExternalCorrelationId: " + str(r));
   return id;
 }
 
 void pop(uint64_t expected) {
   uint64_t id = 0;
-  const CUptiResult r = api().pop_ext(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &id);
+  const CUptiResult r = api().pop_ext(kOurKind, &id);
   // Anything else on top of the stack would tag the next sample's L2 flush with this sample's id.
   if (r != CUPTI_SUCCESS || id != expected)
     throw std::runtime_error("CUPTI's external correlation stack is not ours (popped " + std::to_string(id) +
