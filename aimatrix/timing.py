@@ -237,7 +237,7 @@ def measure(
     dev = resolve(device)
     opts = rule(**timing)
     check_timer(opts, dev)
-    from .system.telemetry import sampling
+    from .system.telemetry import TURNED_OFF, sampling
 
     # discard_throttled needs NVML's readings, so it samples even when the record is not wanted.
     with sampling(dev, enabled=telemetry or opts["discard_throttled"]) as tel:
@@ -247,4 +247,5 @@ def measure(
             raw = _native.core.measure(fn, mode == "cold", opts)
     if opts["discard_throttled"]:
         raw = discard_throttled(raw, tel.timeline, tel.interval_s)
-    return Measurement(raw["stats"], raw["samples_ms"], str(dev), tel.data if telemetry else {})
+    off = dict(TURNED_OFF) if dev.is_cuda else {}  # as the native benchmarks record it
+    return Measurement(raw["stats"], raw["samples_ms"], str(dev), tel.data if telemetry else off)

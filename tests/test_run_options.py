@@ -84,4 +84,5 @@ def test_run_options_reach_the_result_on_a_gpu(bench, fast):
 def test_llm_takes_telemetry_on_a_gpu(fast):
     pytest.importorskip("torch")
     r = am.llm("decode", config="tiny", dtype="fp32", device="cuda", mode="cold", telemetry=False, **fast)
-    assert r.ok and r.verify["passed"] and r.params["mode"] == "cold" and r.telemetry == {}, r
+    assert r.ok and r.verify["passed"] and r.params["mode"] == "cold", r
+    assert r.telemetry == {"unavailable": "turned off for this measurement"}, r.telemetry  # as the micro benchmarks

@@ -49,6 +49,8 @@ REASONS = {
 SLOWDOWNS = ("hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
 CLOCK_THRESHOLD = 0.75  # flag a result whose busy SM clock dropped below this fraction of the maximum
 DEFAULT_INTERVAL_S = 0.05
+#: The record of a GPU measurement whose telemetry was turned off (``telemetry=False``).
+TURNED_OFF = {"unavailable": "turned off for this measurement"}
 
 
 @dataclass
@@ -198,7 +200,7 @@ def sampling(device, *, enabled: bool = True, interval: float | None = None) -> 
         yield rec
         return
     if not enabled:
-        rec.data = {"unavailable": "turned off for this measurement"}
+        rec.data = dict(TURNED_OFF)
         yield rec
         return
     reason = nvml_unavailable_reason()
