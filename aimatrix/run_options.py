@@ -75,6 +75,10 @@ class Run:
     def cold(self) -> bool:
         return self.mode == "cold"
 
+    def measure(self, fn: Any, device: Device, stream: int | None = None) -> timing.Measurement:
+        """``timing.measure`` of ``fn`` under these options (for the benchmarks that time a Python callable)."""
+        return timing.measure(fn, device=device, stream=stream, mode=self.mode, telemetry=self.telemetry, **self.timing)
+
 
 def check(options: Mapping[str, Any], *, exclude: tuple[str, ...] = ()) -> Run:
     """The run options of ``options`` (``RunOptions``' names), checked; defaults for those not given.

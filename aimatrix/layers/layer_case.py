@@ -6,7 +6,7 @@ from typing import Any, Iterable, Iterator
 
 import torch
 
-from .. import _check, run_options, timing
+from .. import _check, run_options
 from ..device import resolve
 from ..errors import UnsupportedError, VerificationError
 from ..macro import _guard, backends, verify
@@ -88,9 +88,7 @@ def layer(
         ver = verify.compare(prep.collect(), ref, dtype)
         if not ver["passed"] and dtype == "fp32":
             raise VerificationError(f"{what}: output differs from the reference: rel_error {ver['rel_error']:.3g}")
-        m = timing.measure(
-            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
-        )
+        m = how.measure(prep.run, dev, prep.stream)
     flops = d.flops(s)
     if flops is not None and train:
         flops *= 3.0  # backward = two forward-sized products (input and weight gradients)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import torch
 
-from .. import _check, run_options, timing
+from .. import _check, run_options
 from ..device import resolve
 from ..errors import VerificationError
 from ..models import _transformer as tf
@@ -121,9 +121,7 @@ def llm(
                 f"{what}: logits differ from the eager fp32 reference: rel_error "
                 f"{ver['rel_error']:.3g} > tolerance {ver['tolerance']:.3g}"
             )
-        m = timing.measure(
-            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
-        )
+        m = how.measure(prep.run, dev, prep.stream)
         peak_mem = torch.cuda.max_memory_allocated(dev.index) if dev.is_cuda else None
     flops, nbytes, tokens = _counts(c, phase, batch, prompt, new, _WIDTH[dtype])
     sec = m.median_ms / 1e3

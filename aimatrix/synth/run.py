@@ -115,9 +115,7 @@ def _run_torch(
         prep = be.prepare(case)
         ver = verify.compare(prep.collect(), ref, dtype)
         t3 = time.perf_counter()
-        raw = timing.measure(
-            prep.run, device=dev, stream=prep.stream, mode=how.mode, telemetry=how.telemetry, **how.timing
-        )
+        raw = how.measure(prep.run, dev, prep.stream)
     return raw, ver, {"build_s": t1 - t0, "reference_s": t2 - t1, "prepare_s": t3 - t2}
 
 

@@ -19,11 +19,12 @@ const MembwInfo kInfo[] = {{"read", 1, 0, true, false, 1, 0b001, -1}, {"write", 
 }  // namespace
 
 MembwKind parse_membw_kind(const std::string& name) {
-  for (int i = 0; i < int(sizeof kInfo / sizeof kInfo[0]); ++i)
+  std::string allowed;  // the kinds' names from kInfo, as the other enums' come from their tables
+  for (int i = 0; i < int(sizeof kInfo / sizeof kInfo[0]); ++i) {
     if (name == kInfo[i].name) return MembwKind(i);
-  throw std::invalid_argument("kind='" + name +
-                              "' is not allowed: expected one of read, write, copy, scale, add, triad, dot, h2d, d2h, "
-                              "d2d, p2p");
+    allowed += (i ? ", " : "") + std::string(kInfo[i].name);
+  }
+  throw std::invalid_argument("kind='" + name + "' is not allowed: expected one of " + allowed);
 }
 
 const MembwInfo& membw_info(MembwKind k) { return kInfo[int(k)]; }
