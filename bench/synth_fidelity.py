@@ -21,10 +21,12 @@ Model sets: ``paper`` (AlexNet + VGG16 + GoogLeNet, the paper's, used to design 
 ``heldout`` (ResNet-50 + DenseNet-121, never used to tune). Each set is profiled at 224 x 224, batch 1
 (estimated warps: the synthesis is reproducible on a CPU), clustered into 224/112/56/28/14/7 and
 synthesized (10-bit genes, 5000 x 50, seed 0) with ``objective="paper"`` and ``objective="fidelity"``
-(the fidelity one from the table's measurements: every configuration of every table given).
+(the fidelity one per batch size, from the tables' measurements at that batch, every dtype and device given:
+one network cannot follow the real convs from batch 1 to 32).
 ``--fidelity`` prints per group and configuration (dtype, batch) the synthetic/real time ratio of the
 convs timed alone, the whole-proxy ratio, and its spread across configurations (max / min - 1), and
-stores the rows in the table's ``meta["fidelity"]``. Timings are aimatrix.timing medians of torch convs' kernel time (CUPTI).
+stores the rows in the table's ``meta["fidelity"]``. Timings are aimatrix.timing medians of torch convs'
+kernel time (CUPTI).
 """
 
 from __future__ import annotations
@@ -100,10 +102,11 @@ def measure(a) -> None:
     print(f"conv-time table: {a.table[0]}")
 
 
-def synthesize_both(name: str, tables: list, refine_rounds: int = 0):
-    """The paper- and fidelity-objective syntheses of a model set (fidelity: from the given tables; with
-    ``refine_rounds``, closed on this GPU: its layers timed and the synthesis done again, the points kept in
-    the first table)."""
+def synthesize_both(name: str, tables: list, batches: list[int], refine_rounds: int = 0):
+    """The paper- and fidelity-objective syntheses of a model set, {objective: {batch: SyntheticModel}}: the
+    paper's one network for every batch; the fidelity objective's one per batch, from the given tables' times
+    at that batch (with ``refine_rounds``, closed on this GPU: its layers timed and the synthesis done again,
+    the points kept in the first table)."""
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
 
@@ -112,14 +115,22 @@ def synthesize_both(name: str, tables: list, refine_rounds: int = 0):
     for t in tables[1:]:
         times = times + t
     paper = S.synthesize(groups, seed=0)
-    if refine_rounds:
-        fid, times = S.refine(
-            groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, seed=0, progress=print
-        )
-        tables[0].rows = times.rows
-    else:
-        fid = S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(times))
-    return wl, {"paper": paper, "fidelity": fid}
+    fid = {}
+    for b in batches:
+        if refine_rounds:
+            fid[b], times = S.refine(
+                groups,
+                times,
+                E.device_time("cuda", **TIMING),
+                rounds=refine_rounds,
+                seed=0,
+                batches=[b],
+                progress=print,
+            )
+            tables[0].rows = times.rows
+        else:
+            fid[b] = S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(times), batches=[b])
+    return wl, {"paper": dict.fromkeys(batches, paper), "fidelity": fid}
 
 
 def fidelity(a) -> None:
@@ -143,15 +154,16 @@ def fidelity(a) -> None:
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
     for name in SETS:
-        wl, syn = synthesize_both(name, synth_tables, a.refine)
+        wl, syn = synthesize_both(name, synth_tables, a.batches, a.refine)
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
-        for obj, sm in syn.items():
-            print(f"{obj}: {sm!r}")
+        for obj, per_batch in syn.items():
+            for b, sm in per_batch.items():
+                print(f"{obj} (batch {b}): {sm!r}")
         for dtype in a.dtypes:
             cache: dict = {}  # real convs timed once per dtype and batch, shared by both objectives
             for b in a.batches:
-                for obj, sm in syn.items():
-                    rows = S.fidelity(sm, wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
+                for obj, per_batch in syn.items():
+                    rows = S.fidelity(per_batch[b], wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
                     for r in rows:
                         results.append(
                             {

@@ -82,6 +82,34 @@ def test_fidelity_objective_matches_toy_time(paper):
     assert S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(table)) == f
 
 
+def test_fidelity_per_batch(paper):
+    """A toy device whose real and synthetic convs scale unlike each other from batch 1 to 32 (a fixed cost per
+    conv, the MACs x 32): one network for both batches misses both; one per batch matches each."""
+    wl, groups, order, _ = paper
+
+    def ms(cfg, *shape):
+        b = E.config_batch(cfg)
+        return 2e-2 + (toy_ms(cfg, *shape) - 2e-3) * b
+
+    table = E.toy(wl, order, [synthetic_layers(g) for g in order], ms, configs=["toy|fp32|1", "toy|fp32|32"])
+    model = E.ConvTimeModel(table)
+    fast = {"population": 400, "generations": 10}
+    both = S.synthesize(groups, seed=0, objective="fidelity", efficiency=model, **fast)
+    worst = {}
+    for b in (1, 32):
+        one = S.synthesize(groups, seed=0, objective="fidelity", efficiency=model, batches=[b], **fast)
+        assert all(list(g.time_errors) == [f"toy|fp32|{b}"] for g in one.groups)
+        worst[b] = max(abs(g.time_errors[f"toy|fp32|{b}"]) for g in one.groups[1:])
+        assert worst[b] < max(abs(g.time_errors[f"toy|fp32|{b}"]) for g in both.groups[1:])
+    assert max(worst.values()) < 0.02, worst
+    with pytest.raises(
+        ValueError, match=r"batches=\[8\] is not allowed: the conv-time table has batch sizes \[1, 32\]"
+    ):
+        S.synthesize(groups, objective="fidelity", efficiency=model, batches=[8], **fast)
+    with pytest.raises(TypeError, match="batches=1 is not allowed"):
+        S.synthesize(groups, objective="fidelity", efficiency=model, batches=1, **fast)
+
+
 def test_fidelity_bad_input(paper, tmp_path):
     _, groups, _, table = paper
     with pytest.raises(ValueError, match="objective='fast'"):

@@ -64,6 +64,11 @@ def config_key(device: str, dtype: str, batch: int) -> str:
     return f"{device}|{dtype}|{int(batch)}"
 
 
+def config_batch(config: str) -> int:
+    """The batch size of a configuration key."""
+    return int(config.rsplit("|", 1)[1])
+
+
 @dataclass
 class ConvTimes:
     """Measured conv times (see the module docstring): ``rows`` of dicts with ``config`` (device|dtype|batch),
@@ -163,6 +168,17 @@ class ConvTimeModel:
 
     def families(self, config: str) -> list[tuple]:
         return [k[1] for k in self._tables if k[0] == config]
+
+    def configs_at(self, batches: Sequence[int] | None) -> list[str]:
+        """The configurations at ``batches`` (all of them for None)."""
+        if batches is None:
+            return list(self.configs)
+        if isinstance(batches, (int, str)) or not isinstance(batches, Sequence):
+            raise TypeError(f"batches={batches!r} is not allowed: give a list of batch sizes, e.g. [1] or [1, 32]")
+        have = sorted({config_batch(c) for c in self.configs})
+        if not batches or any(isinstance(b, bool) or b not in have for b in batches):
+            raise ValueError(f"batches={list(batches)!r} is not allowed: the conv-time table has batch sizes {have}")
+        return [c for c in self.configs if config_batch(c) in batches]
 
     def predict(
         self, config: str, kh: int, kw: int, stride: int, h: int, w: int, cin: int, cout: int, batch: int = 1

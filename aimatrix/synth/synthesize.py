@@ -480,6 +480,7 @@ def synthesize(
     objective: str = "paper",
     efficiency: Any = None,
     time_weight: float = 10.0,
+    batches: Sequence[int] | None = None,
     **ga_options: Any,
 ) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
@@ -503,7 +504,10 @@ def synthesize(
     the path of a saved table, see ``aimatrix.synth.efficiency``) holding the real convs' times and the
     synthetic grid; ``time_weight`` weighs the mean relative time error against the paper's fitness (10:
     time first, MACs and warps as the tie-break; at 1 the H100's fp32 table kept groups 20% off in time to hold
-    their MACs).
+    their MACs). ``batches``: the batch sizes whose times it matches (default: every batch in the table). One
+    network cannot match batch 1 and batch 32 at once where the real convs scale from one to the other unlike
+    the synthetic ones (many small convs, fixed cost per kernel, against a few larger ones), so the proxy for a
+    batch size is synthesized for it.
     """
     if isinstance(groups, Group):
         groups = [groups]
@@ -527,6 +531,7 @@ def synthesize(
     _check.choice("objective", objective, OBJECTIVES)
     time_weight = _check.number("time_weight", time_weight, minimum=0.0)
     eff = _efficiency(efficiency) if objective == "fidelity" else None
+    configs = None if eff is None else eff.configs_at(batches)
     wm = WarpModel.of(warp_model)
     for g in groups:
         if not g.layers or g.macs <= 0:
@@ -759,7 +764,7 @@ def synthesize(
         models,
         ga_evaluations=eng.evaluations,
     )
-    return sm if eff is None else _fidelity(sm, order, eff, time_weight, min_filters)
+    return sm if eff is None else _fidelity(sm, order, eff, configs, time_weight, min_filters)
 
 
 OBJECTIVES = ("paper", "fidelity")
@@ -781,13 +786,15 @@ def _efficiency(value: Any):
     )
 
 
-def _fidelity(sm: SyntheticModel, order: list, eff: Any, time_weight: float, min_filters: int) -> SyntheticModel:
+def _fidelity(
+    sm: SyntheticModel, order: list, eff: Any, configs: list[str], time_weight: float, min_filters: int
+) -> SyntheticModel:
     """The fidelity objective's local search (aimatrix.synth.timefit) from the paper objective's result."""
     from dataclasses import replace
 
     from .timefit import improve
 
-    chains, errors = improve(sm, order, eff, time_weight=time_weight, min_filters=min_filters)
+    chains, errors = improve(sm, order, eff, configs=configs, time_weight=time_weight, min_filters=min_filters)
     out = []
     for sg, g, chain, err in zip(sm.groups, order, chains, errors):
         macs, warps = chain_totals(

@@ -25,10 +25,12 @@ from .model import WarpModel, conv_macs, conv_warps
 class _Group:
     """One group's chain with per-layer MACs, warps and predicted times cached."""
 
-    def __init__(self, sg: Any, real: Any, eff: ConvTimeModel, wm: Any, scale: float, weight: float) -> None:
+    def __init__(
+        self, sg: Any, real: Any, eff: ConvTimeModel, configs: Sequence[str], wm: Any, scale: float, weight: float
+    ) -> None:
         self.sg, self.eff, self.weight = sg, eff, weight
         self.wms = [WarpModel.of(wm).for_kernel(kh, kw, 1) for kh, kw in sg.kernels]
-        self.configs = eff.configs
+        self.configs = list(configs)
         self.t_real = [eff.real_ms(c, real.layers) for c in self.configs]
         self.macs_real, self.warps_real = float(real.macs), float(real.warps) / scale
         self.chain = [sg.cin] + list(sg.filters)
@@ -74,14 +76,20 @@ def improve(
     groups: Sequence[Any],
     eff: ConvTimeModel,
     *,
+    configs: Sequence[str] | None = None,
     time_weight: float = 1.0,
     min_filters: int = 8,
     max_steps: int = 2000,
 ) -> tuple[list[list[int]], list[dict]]:
     """Local search on the fidelity objective from ``synth`` (a SyntheticModel); ``groups``: its Groups, large to
-    small. Returns the new chains ([cin, filters...] per group) and per group {config: predicted time error}."""
+    small; ``configs``: the time model's configurations to match (default: all). Returns the new chains ([cin,
+    filters...] per group) and per group {config: predicted time error}."""
     fmax = (1 << synth.bits) - 1
-    gs = [_Group(sg, g, eff, synth.warp_model, synth.warps_scale, time_weight) for sg, g in zip(synth.groups, groups)]
+    cfgs = eff.configs if configs is None else configs
+    gs = [
+        _Group(sg, g, eff, cfgs, synth.warp_model, synth.warps_scale, time_weight)
+        for sg, g in zip(synth.groups, groups)
+    ]
     scores = [g.score() for g in gs]
     # moves: (group, position); a boundary (last entry of a group but the last) moves with the next group's first
     entries = [
