@@ -36,6 +36,7 @@ from typing import Any, Sequence
 
 from .. import _check
 from .cluster import Group
+from .efficiency import ALIGN
 from .jsonfile import read_json
 from .model import (
     DEFAULT_WARP_MODEL,
@@ -481,6 +482,7 @@ def synthesize(
     efficiency: Any = None,
     time_weight: float = 10.0,
     batches: Sequence[int] | None = None,
+    align: int = ALIGN,
     **ga_options: Any,
 ) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
@@ -507,7 +509,9 @@ def synthesize(
     their MACs). ``batches``: the batch sizes whose times it matches (default: every batch in the table). One
     network cannot match batch 1 and batch 32 at once where the real convs scale from one to the other unlike
     the synthetic ones (many small convs, fixed cost per kernel, against a few larger ones), so the proxy for a
-    batch size is synthesized for it.
+    batch size is synthesized for it. ``align``: the fidelity objective's filter counts are multiples of it
+    (8: tensor cores take channel counts in multiples of 16 bytes of bf16 / fp16, as real networks have them;
+    see ``aimatrix.synth.efficiency.aligned``).
     """
     if isinstance(groups, Group):
         groups = [groups]
@@ -530,6 +534,7 @@ def synthesize(
     _check.choice("engine", engine, ("native", "reference"))
     _check.choice("objective", objective, OBJECTIVES)
     time_weight = _check.number("time_weight", time_weight, minimum=0.0)
+    align = _check.integer("align", align, minimum=1, maximum=64)
     eff = _efficiency(efficiency) if objective == "fidelity" else None
     configs = None if eff is None else eff.configs_at(batches)
     wm = WarpModel.of(warp_model)
@@ -764,7 +769,7 @@ def synthesize(
         models,
         ga_evaluations=eng.evaluations,
     )
-    return sm if eff is None else _fidelity(sm, order, eff, configs, time_weight, min_filters)
+    return sm if eff is None else _fidelity(sm, order, eff, configs, time_weight, min_filters, align)
 
 
 OBJECTIVES = ("paper", "fidelity")
@@ -787,14 +792,16 @@ def _efficiency(value: Any):
 
 
 def _fidelity(
-    sm: SyntheticModel, order: list, eff: Any, configs: list[str], time_weight: float, min_filters: int
+    sm: SyntheticModel, order: list, eff: Any, configs: list[str], time_weight: float, min_filters: int, align: int
 ) -> SyntheticModel:
     """The fidelity objective's local search (aimatrix.synth.timefit) from the paper objective's result."""
     from dataclasses import replace
 
     from .timefit import improve
 
-    chains, errors = improve(sm, order, eff, configs=configs, time_weight=time_weight, min_filters=min_filters)
+    chains, errors = improve(
+        sm, order, eff, configs=configs, time_weight=time_weight, min_filters=min_filters, align=align
+    )
     out = []
     for sg, g, chain, err in zip(sm.groups, order, chains, errors):
         macs, warps = chain_totals(

@@ -79,29 +79,38 @@ def improve(
     configs: Sequence[str] | None = None,
     time_weight: float = 1.0,
     min_filters: int = 8,
+    align: int = 1,
     max_steps: int = 2000,
 ) -> tuple[list[list[int]], list[dict]]:
     """Local search on the fidelity objective from ``synth`` (a SyntheticModel); ``groups``: its Groups, large to
-    small; ``configs``: the time model's configurations to match (default: all). Returns the new chains ([cin,
+    small; ``configs``: the time model's configurations to match (default: all); ``align``: every filter count a
+    multiple of it (the paper objective's rounded to the nearest first). Returns the new chains ([cin,
     filters...] per group) and per group {config: predicted time error}."""
-    fmax = (1 << synth.bits) - 1
+    fmax = (1 << synth.bits) - 1 - ((1 << synth.bits) - 1) % align
+    lo = -(-min_filters // align) * align
     cfgs = eff.configs if configs is None else configs
     gs = [
         _Group(sg, g, eff, cfgs, synth.warp_model, synth.warps_scale, time_weight)
         for sg, g in zip(synth.groups, groups)
     ]
+    if align > 1:
+        for k, g in enumerate(gs):
+            chain = [g.chain[0] if k == 0 else gs[k - 1].chain[-1]]
+            chain += [min(fmax, max(lo, align * round(f / align))) for f in g.chain[1:]]
+            g.chain = chain
+            g.terms = [g._layer(i) for i in range(len(g.terms))]
     scores = [g.score() for g in gs]
     # moves: (group, position); a boundary (last entry of a group but the last) moves with the next group's first
     entries = [
         (k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain)) if p < len(g.chain) - 1 or k + 1 < len(gs)
     ]
-    deltas = [d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1)]
+    deltas = [align * d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1) if align * d <= fmax]
     for _step in range(max_steps):
         moved = False
         for k, p in entries:
             for d in deltas:
                 v = gs[k].chain[p] + d
-                if not min_filters <= v <= fmax:
+                if not lo <= v <= fmax:
                     continue
                 ca, ta = gs[k].trial(p, v)
                 new = {k: (ca, ta, gs[k].score(ta))}
