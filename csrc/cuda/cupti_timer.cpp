@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <tuple>
@@ -40,6 +41,7 @@ struct Api {
   decltype(&cuptiActivityPopExternalCorrelationId) pop_ext = nullptr;
   decltype(&cuptiActivityGetNumDroppedRecords) dropped = nullptr;
   decltype(&cuptiGetResultString) result_string = nullptr;
+  decltype(&cuptiActivityRegisterTimestampCallback) register_clock = nullptr;
 };
 
 Api load() {
@@ -71,6 +73,7 @@ Api load() {
   sym(a.pop_ext, "cuptiActivityPopExternalCorrelationId");
   sym(a.dropped, "cuptiActivityGetNumDroppedRecords");
   sym(a.result_string, "cuptiGetResultString");
+  sym(a.register_clock, "cuptiActivityRegisterTimestampCallback");
   return a;
 }
 
@@ -105,12 +108,21 @@ Collector& collector() {
   return c;
 }
 
-// Our external correlation stack. torch.profiler's kineto pushes ids of its own on CUSTOM0 (ops) and CUSTOM1
-// (annotations), and after it has run a cold copy read 2.1x its kernel (H100, 2026-12-06) while we shared CUSTOM0:
-// an id of its left on top of ours made our pop take it, leaving ours to tag the next sample's L2 flush.
+// Our external correlation stack: torch.profiler's kineto pushes ids of its own on CUSTOM0 (ops) and CUSTOM1
+// (annotations); a stack of our own keeps its ids and ours apart.
 constexpr CUpti_ExternalCorrelationKind kOurKind = CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM2;
 
 constexpr size_t kBufferBytes = size_t(8) << 20;
+
+// The clock CUPTI stamps records with, in nanoseconds. torch.profiler's kineto registers its own clock, the CPU's
+// time-stamp counter in ticks, and leaves it in place: after it had run, every duration read the TSC's rate in
+// GHz times too long (a 256 MiB copy 0.376 ms against 0.179 ms before and 0.181 ms by events, hot or cold; H100,
+// 2026-12-07). Registered at every start, as kineto registers its own at each of its starts.
+uint64_t CUPTIAPI clock_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000000000u + uint64_t(t.tv_nsec);
+}
 
 void CUPTIAPI on_request(uint8_t** buffer, size_t* size, size_t* max_records) {
   *buffer = static_cast<uint8_t*>(std::aligned_alloc(8, kBufferBytes));
@@ -164,6 +176,8 @@ std::string start() {
   // have put its own callbacks in place since the last one.
   const CUptiResult reg = a.register_callbacks(on_request, on_complete);
   if (reg != CUPTI_SUCCESS) return "CUPTI refused its buffer callbacks: " + str(reg);
+  const CUptiResult clk = a.register_clock(clock_ns);
+  if (clk != CUPTI_SUCCESS) return "CUPTI refused aimatrix's nanosecond clock: " + str(clk);
   for (size_t i = 0; i < std::size(kKinds); ++i) {
     const CUptiResult r = a.enable(kKinds[i]);
     if (r != CUPTI_SUCCESS) {
@@ -222,8 +236,7 @@ std::vector<double> take_ms(const std::vector<uint64_t>& ids) {
   std::lock_guard<std::mutex> lock(c.mu);
   // Work on one stream runs one operation after another, so each moment of a stream's busy time is given to
   // one record: the earliest-started one covering it. A record that starts before the one ahead of it ended
-  // (the same activity reported twice, or a start stamped while the L2 flush ahead of it still ran: after
-  // torch.profiler had run, a cold 256 MiB copy read 2.1x its time on the H100) counts only after it.
+  // (the same activity reported twice; kernels that overlap by programmatic dependent launch) counts after it.
   std::sort(c.spans.begin(), c.spans.end(), [](const Span& a, const Span& b) {
     return std::tie(a.context, a.stream, a.start, a.end) < std::tie(b.context, b.stream, b.start, b.end);
   });
