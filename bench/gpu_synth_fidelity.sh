@@ -12,10 +12,12 @@
 # still measuring this device's table, which keeps the fidelity rows (with SYNTH_STEPS=fidelity: a new table of
 # this device's fidelity rows only).
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
-# SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES: the dtypes (default all);
+# SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES / SYNTH_BATCHES: the
+# dtypes and batch sizes (default all); BASE_TABLE: a table the measure step completes (its other configurations
+# and loop points kept, e.g. the shipped one with BASE_TABLE=aimatrix/synth/data/efficiency/<device>.json);
 # FIDELITY_TABLE: the table the fidelity step adds its rows to (default this call's measured one).
-# SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100 the measure takes ~6 min for all
-# six configurations: 40 s for fp32 batch 1, 80 s for batch 32).
+# SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100, kernel-timed, the measure takes
+# ~8 min for all six configurations: ~50 s for each dtype at batch 1, ~120 s at batch 32).
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT/synth"
@@ -23,7 +25,8 @@ LOG="$OUT/synth/synth_fidelity.md"
 DEV=$(python3 -c "import torch, re; print(re.sub('[^a-z0-9]+', '_', torch.cuda.get_device_name(0).lower()).strip('_'))")
 TABLE="$OUT/synth/conv_times_${DEV}.json"
 STEPS=" ${SYNTH_STEPS:-tests measure fidelity} "
-DT=(--dtypes "${SYNTH_DTYPES:-fp32,bf16,fp16}")
+DT=(--dtypes "${SYNTH_DTYPES:-fp32,bf16,fp16}" --batches "${SYNTH_BATCHES:-1,32}")
+[[ -n ${BASE_TABLE:-} ]] && cp "$BASE_TABLE" "$TABLE" && chmod u+w "$TABLE"
 {
   echo "# StatsNet fidelity on $DEV ($(date -u +%F' '%T) UTC)"
   if [[ $STEPS == *" tests "* ]]; then

@@ -2,7 +2,7 @@
 
 Three steps (issue 17):
 
-    # 1. on the GPU, once per device (~2-3 min): the real convs of both model sets and the synthetic grid,
+    # 1. on the GPU, once per device (~8 min on an H100): the real convs of both model sets and the synthetic grid,
     #    fp32/bf16/fp16 x batch 1/32, each conv alone -> a conv-time table
     python bench/synth_fidelity.py --measure --table conv_times_h100.json
     # 2. (CPU or GPU host) synthesize with both objectives and 3. time them against the real convs on the GPU;
@@ -80,9 +80,14 @@ def measure(a) -> None:
         raise SystemExit("--measure needs a CUDA GPU")
     t0 = time.time()
     sets = {name: model_set(name) for name in SETS}
-    table = E.ConvTimes([], {})
+    # an existing table keeps its other configurations (and its loop points): a run cut short is completed by
+    # measuring what it missed, e.g. --dtypes fp16 --batches 32
+    table = E.ConvTimes.load(a.table[0]) if Path(a.table[0]).exists() else E.ConvTimes([], {})
+    dev = torch.cuda.get_device_name(0)
     for dtype in a.dtypes:  # saved after each configuration: a run cut short keeps what it measured
         for b in a.batches:
+            redo = E.config_key(dev, dtype, b)
+            table.rows = [r for r in table.rows if r["config"] != redo or r["kind"] == "point"]
             for wl, groups, layouts in sets.values():
                 table = table + E.measure(
                     wl, groups, layouts, device="cuda", dtypes=[dtype], batches=[b], channels=a.channels, **TIMING
@@ -94,7 +99,7 @@ def measure(a) -> None:
                 channels=list(a.channels),
                 date=time.strftime("%Y-%m-%d"),
                 timing=TIMING,
-                device=torch.cuda.get_device_name(0),
+                device=dev,
                 seconds=round(time.time() - t0, 1),
             )
             table.save(a.table[0])
