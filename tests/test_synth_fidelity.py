@@ -48,6 +48,23 @@ def test_time_model_fits_the_toy_grid(paper, tmp_path):
         model.predict("toy|fp32|1", 9, 9, 1, 14, 14, 32, 32)
 
 
+def test_a_point_corrects_only_predictions_of_its_own_alignment(paper):
+    """Tensor cores take channel counts in multiples of 8 whole: a conv timed off them (slow in bf16/fp16) must
+    not slow the prediction of its aligned neighbours, nor an aligned point speed up the odd ones."""
+    _, _, _, table = paper
+    fam = (3, 3, 1, 14, 14)
+    base = E.ConvTimeModel(table)
+    fit = {cf: base.predict("toy|fp32|1", *fam, *cf) for cf in [(64, 100), (64, 96), (64, 104), (64, 101)]}
+    timed = E.ConvTimes(list(table.rows), table.meta)
+    timed.add("toy|fp32|1", "point", (*fam, 64, 100), 2 * fit[(64, 100)])  # odd: 2x the fit
+    model = E.ConvTimeModel(timed)
+    assert E.aligned(64, 96) and E.aligned(3, 64) and not E.aligned(64, 100) and not E.aligned(12, 64)
+    assert model.predict("toy|fp32|1", *fam, 64, 100) == pytest.approx(2 * fit[(64, 100)])
+    assert model.predict("toy|fp32|1", *fam, 64, 101) > 1.9 * fit[(64, 101)]  # an odd neighbour: corrected
+    for cf in [(64, 96), (64, 104)]:  # aligned neighbours: the grid's fit, untouched
+        assert model.predict("toy|fp32|1", *fam, *cf) == pytest.approx(fit[cf])
+
+
 def test_fidelity_objective_matches_toy_time(paper):
     _, groups, order, table = paper
     p = S.synthesize(groups, seed=0)
