@@ -122,6 +122,8 @@ def test_fidelity_per_batch(paper):
         ValueError, match=r"batches=\[8\] is not allowed: the conv-time table has batch sizes \[1, 32\]"
     ):
         S.synthesize(groups, objective="fidelity", efficiency=model, batches=[8], **fast)
+    with pytest.raises(ValueError, match="align=8 is not allowed with bits=3"):
+        S.synthesize(groups, objective="fidelity", efficiency=model, bits=3, min_filters=1, **fast)
     with pytest.raises(TypeError, match="batches=1 is not allowed"):
         S.synthesize(groups, objective="fidelity", efficiency=model, batches=1, **fast)
 

@@ -565,6 +565,11 @@ def synthesize(
     min_filters = _check.positive_int("min_filters", min_filters)
     if min_filters > fmax // 2:
         raise ValueError(f"min_filters={min_filters} is not allowed: it must be at most {fmax // 2} with bits={bits}")
+    if objective == "fidelity" and -(-min_filters // align) * align > fmax:
+        raise ValueError(
+            f"align={align} is not allowed with bits={bits} and min_filters={min_filters}: no multiple of it lies "
+            f"in {min_filters}..{fmax}"
+        )
     max_layers = _check.positive_int("max_layers", max_layers)
     # a group may end with a stride-2 conv when its output (ceil(center / 2)) is not smaller than the next group's
     layers = [
