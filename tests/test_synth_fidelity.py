@@ -229,3 +229,27 @@ def test_closed_loop_corrects_the_fit_where_the_synthesis_lands():
     assert again == sm  # reproducible from its seed
     with pytest.raises(ValueError, match="rounds"):
         S.refine(groups, table, truth, rounds=-1)
+
+
+def test_fidelity_benchmark_predicts_on_the_cpu(tmp_path):
+    """bench/synth_fidelity.py --predict: the --fidelity syntheses from the shipped H100 table, times predicted."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    table = E.shipped()[0]
+    p = subprocess.run(
+        [sys.executable, str(root / "bench" / "synth_fidelity.py"), "--predict", "--table", str(table)]
+        + ["--dtypes", "bf16", "--batches", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("Predicted by the conv-time tables' fit, not timed")
+    for name in ("paper", "heldout"):
+        for obj in ("paper", "fidelity"):
+            assert f"### {name} set, objective={obj}" in p.stdout
+    assert "| H100 bf16 b1 |" in p.stdout and "per-group cells within" in p.stdout
