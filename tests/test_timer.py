@@ -150,6 +150,25 @@ def _cupti_ok():
     return am.timing.cupti_unavailable_reason("cuda") is None
 
 
+def test_cupti_sum_gives_each_moment_of_a_stream_once():
+    """The CUPTI timer's sum (csrc/timing/busy_time.hpp), from records as CUPTI gives them: (context, stream,
+    correlation id, start ns, end ns), and our tag per correlation id."""
+    busy = _native.core.busy_time_ns
+    flush, copy = (1, 7, 90, 0, 1000), (1, 7, 10, 1000, 1400)
+    assert busy([flush, copy], {10: 1}) == {1: 400}  # the untagged L2 flush ahead is left out
+    assert busy([copy, copy], {10: 1}) == {1: 400}  # the same record reported twice counts once
+    early = (1, 7, 10, 600, 1400)  # stamped while the flush still ran: counts from the flush's end
+    assert busy([early, flush], {10: 1}) == {1: 400}
+    overlap = [(1, 7, 10, 0, 300), (1, 7, 11, 200, 500)]  # two kernels overlapping (dependent launch)
+    assert busy(overlap, {10: 1, 11: 1}) == {1: 500}
+    assert busy(overlap, {10: 1, 11: 2}) == {1: 300, 2: 200}
+    streams = [(1, 7, 10, 0, 300), (1, 8, 11, 0, 300), (2, 7, 12, 0, 300)]  # other streams, other contexts: apart
+    assert busy(streams, {10: 1, 11: 1, 12: 1}) == {1: 900}
+    assert busy([flush, (1, 7, 10, 100, 900)], {10: 1}) == {1: 0}  # covered: its tag is there, with 0
+    with pytest.raises(ValueError, match=r"a span ends \(5\) before it starts \(9\)"):
+        busy([(1, 7, 10, 9, 5)], {10: 1})
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("mode", ["cold", "hot"])
 def test_cupti_times_a_short_gemm_without_the_flush_gap(mode):

@@ -7,6 +7,8 @@
 
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unordered_map.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings/common.hpp"
@@ -17,6 +19,7 @@
 #include "cpu/conv.hpp"
 #include "cpu/gemm.hpp"
 #include "cpu/stream.hpp"
+#include "timing/busy_time.hpp"
 #include "timing/cpu_timer.hpp"
 #include "timing/scripted.hpp"
 #include "timing/stats.hpp"
@@ -68,6 +71,23 @@ NB_MODULE(_core, m) {
       },
       nb::arg("samples_ms"), nb::arg("rule"),
       "The stopping rule fed scripted per-launch times on a virtual clock (for tests of the rule).");
+
+  m.def(
+      "busy_time_ns",
+      [](const std::vector<std::tuple<uint32_t, uint32_t, uint32_t, uint64_t, uint64_t>>& spans,
+         const std::unordered_map<uint32_t, uint64_t>& tags) {
+        std::vector<DeviceSpan> v;
+        for (const auto& [ctx, stream, corr, start, end] : spans) {
+          if (end < start)
+            throw std::invalid_argument("a span ends (" + std::to_string(end) + ") before it starts (" +
+                                        std::to_string(start) + ")");
+          v.push_back({ctx, stream, corr, start, end});
+        }
+        return busy_ns_by_tag(std::move(v), tags);
+      },
+      nb::arg("spans"), nb::arg("tags"),
+      "The CUPTI timer's sum: {tag: device ns} from (context, stream, correlation, start, end) records and "
+      "{correlation: tag} (for tests of that sum).");
 
   m.def(
       "gemm",

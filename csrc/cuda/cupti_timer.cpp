@@ -3,15 +3,15 @@
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <stdexcept>
-#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include "timing/busy_time.hpp"
 
 #if AM_HAVE_CUPTI
 #include <cupti_activity.h>
@@ -88,17 +88,11 @@ std::string str(CUptiResult r) {
   return "CUPTI error " + std::to_string(int(r));
 }
 
-// One device record: a kernel, memset or memcpy.
-struct Span {
-  uint32_t context, stream, correlation;
-  uint64_t start, end;
-};
-
 // What the buffer callbacks collect; they run on CUPTI's thread or inside flush_all.
 struct Collector {
   std::mutex mu;
   std::unordered_map<uint32_t, uint64_t> ext_of;  // API correlation id -> our id
-  std::vector<Span> spans;                        // every device record since the last take, ours or not
+  std::vector<DeviceSpan> spans;                  // every device record since the last take, ours or not
   bool active = false;
   uint64_t next_id = 1;
 };
@@ -234,22 +228,7 @@ std::vector<double> take_ms(const std::vector<uint64_t>& ids) {
     throw std::runtime_error("CUPTI dropped " + std::to_string(dropped) + " activity records: the sums would be short");
   Collector& c = collector();
   std::lock_guard<std::mutex> lock(c.mu);
-  // Work on one stream runs one operation after another, so each moment of a stream's busy time is given to
-  // one record: the earliest-started one covering it. A record that starts before the one ahead of it ended
-  // (the same activity reported twice; kernels that overlap by programmatic dependent launch) counts after it.
-  std::sort(c.spans.begin(), c.spans.end(), [](const Span& a, const Span& b) {
-    return std::tie(a.context, a.stream, a.start, a.end) < std::tie(b.context, b.stream, b.start, b.end);
-  });
-  std::unordered_map<uint64_t, uint64_t> ns;  // our id -> device ns
-  uint64_t busy_until = 0;                    // end of the stream's work so far
-  for (size_t i = 0; i < c.spans.size(); ++i) {
-    const Span& s = c.spans[i];
-    if (!i || c.spans[i - 1].context != s.context || c.spans[i - 1].stream != s.stream) busy_until = 0;
-    const uint64_t from = std::max(s.start, busy_until);
-    busy_until = std::max(busy_until, s.end);
-    auto it = c.ext_of.find(s.correlation);
-    if (it != c.ext_of.end()) ns[it->second] += s.end > from ? s.end - from : 0;
-  }
+  const std::unordered_map<uint64_t, uint64_t> ns = busy_ns_by_tag(std::move(c.spans), c.ext_of);  // our id -> ns
   // Everything before this flush is complete: untagged work (the L2 flush) and API calls without device work go.
   c.spans.clear();
   c.ext_of.clear();
