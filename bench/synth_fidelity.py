@@ -139,6 +139,21 @@ def synthesize_both(name: str, tables: list, batches: list[int], refine_rounds: 
     return wl, {"paper": dict.fromkeys(batches, paper), "fidelity": fid}
 
 
+def result_row(name: str, obj: str, dev: str, dtype: str, batch: int, center, real_ms: float, synth_ms: float) -> dict:
+    """One cell of the report: a group's (or "all") synthetic and real conv time under one configuration."""
+    return {
+        "set": name,
+        "objective": obj,
+        "device": dev,
+        "dtype": dtype,
+        "batch": batch,
+        "center": center,
+        "real_ms": real_ms,
+        "synth_ms": synth_ms,
+        "ratio": synth_ms / real_ms,
+    }
+
+
 def fidelity(a) -> None:
     import torch
 
@@ -171,19 +186,7 @@ def fidelity(a) -> None:
                 for obj, per_batch in syn.items():
                     rows = S.fidelity(per_batch[b], wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
                     for r in rows:
-                        results.append(
-                            {
-                                "set": name,
-                                "objective": obj,
-                                "device": dev,
-                                "dtype": dtype,
-                                "batch": b,
-                                "center": r["center"],
-                                "real_ms": r["real_ms"],
-                                "synth_ms": r["synth_ms"],
-                                "ratio": r["synth_ms"] / r["real_ms"],
-                            }
-                        )
+                        results.append(result_row(name, obj, dev, dtype, b, r["center"], r["real_ms"], r["synth_ms"]))
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
                 tables[0].meta["fidelity"] = results  # saved as it goes: a run cut short keeps what it timed
                 tables[0].save(a.table[0])
@@ -219,20 +222,7 @@ def predict(a) -> None:
                         for sg, g in zip(sm.groups, groups)
                     ]
                     rows.append(("all", sum(r[1] for r in rows), sum(r[2] for r in rows)))
-                    for center, real, synth in rows:
-                        results.append(
-                            {
-                                "set": name,
-                                "objective": obj,
-                                "device": dev,
-                                "dtype": dtype,
-                                "batch": b,
-                                "center": center,
-                                "real_ms": real,
-                                "synth_ms": synth,
-                                "ratio": synth / real,
-                            }
-                        )
+                    results += [result_row(name, obj, dev, dtype, b, *r) for r in rows]
     print("Predicted by the conv-time tables' fit, not timed:")
     report(results)
 
