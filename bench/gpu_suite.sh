@@ -14,6 +14,7 @@
 #   fidelity        bench/gpu_fidelity.sh (issue 16)
 #   timer-ncu       bench/timer_vs_ncu.py alone (issue 16)
 #   probe           bench/kernel_time_probe.py with PROBE_ARGS (issue 3's harness check; --timer cupti: issue 16)
+#   own-gemm        bench/own_gemm/run.sh with OWN_GEMM_ARGS (issue 19: own GEMM kernels checked, timed with cuBLAS)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
 set -uo pipefail
@@ -77,6 +78,9 @@ for step in ${STEPS:-build ref}; do
       (cd /tmp && timeout $(within 150) python3 "$root/bench/kernel_time_probe.py" --out /tmp/probe.jsonl \
         ${PROBE_ARGS:-}) > "$OUT/kernel_time_probe.md" 2>&1
       echo "kernel_time_probe: exit $?" | tee -a "$OUT/steps.log"; tail -8 "$OUT/kernel_time_probe.md" ;;
+    own-gemm)
+      FORCE_BUILD=1 timeout $(within 400) bash bench/own_gemm/run.sh ${OWN_GEMM_ARGS:-} > "$OUT/own_gemm.log" 2>&1
+      echo "own_gemm: exit $?" | tee -a "$OUT/steps.log"; grep -A40 "==== summary" "$OUT/own_gemm.log" | tee -a "$OUT/steps.log" ;;
     *) echo "unknown step $step" | tee -a "$OUT/steps.log" ;;
   esac
 done

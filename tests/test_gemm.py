@@ -112,6 +112,20 @@ def test_cuda_gemm_verified(backend, dtype, m, n, k, trans_a, trans_b, fast):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+@pytest.mark.parametrize(
+    "m, n, k, tile", [(512, 264, 136, "128x64"), (2048, 2056, 72, "128x128"), (4096, 4104, 72, "128x256")]
+)
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True), (True, True)])
+def test_cuda_tensorcore_each_tile_width_verified(dtype, m, n, k, tile, trans_a, trans_b, fast):
+    """The Hopper kernel picks its tile width by the number of tiles (gemm_tc.cu): one shape for each width."""
+    r = am.gemm(m, n, k, dtype=dtype, backend="tensorcore", trans_a=trans_a, trans_b=trans_b, device="cuda", **fast)
+    assert r.verify["passed"] and r.verify["nonfinite"] == 0, r
+    if "wgmma" in r.ran["kernel"]:  # sm_90a; other GPUs run the mma.sync kernel
+        assert f"_{tile}x64_" in r.ran["kernel"], r.ran["kernel"]
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("backend, dtype", CUDA_COMBOS)
 def test_cuda_gemm_batched(backend, dtype, fast):
     r = am.gemm(65, 33, 40, batch=3, dtype=dtype, backend=backend, trans_b=True, device="cuda", **fast)

@@ -37,7 +37,7 @@
 
 // Internal tuning knobs of the own kernels (not an API), to time the variants.
 namespace am::cuda::tc {
-extern int g_wgmma_bn;          // 0: by size, 128, 256
+extern int g_wgmma_bn;          // 0: by size, 64, 128, 256
 extern int g_wgmma_persistent;  // -1: by size, 0, 1
 }  // namespace am::cuda::tc
 namespace am::cuda::simt {
@@ -258,7 +258,9 @@ std::vector<Variant> variants() {
               {"tc256p_", {256, 1, 0}},
               {"tc256np_", {256, 0, 0}},
               {"tc128p_", {128, 1, 0}},
-              {"tc128np_", {128, 0, 0}}};
+              {"tc128np_", {128, 0, 0}},
+              {"tc64p_", {64, 1, 0}},
+              {"tc64np_", {64, 0, 0}}};
   for (DType d : {DType::bf16, DType::f16}) {
     const std::string dn = am::dtype_name(d);
     for (const auto& tv : tc_v) {

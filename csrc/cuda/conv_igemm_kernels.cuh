@@ -217,21 +217,6 @@ struct Cfg {
 };
 
 #if AM_TC_HAS_WGMMA
-AM_WGMMA_M64N64K16(wgmma64_bf16, "bf16")
-AM_WGMMA_M64N64K16(wgmma64_f16, "f16")
-
-template <typename T, int BN>
-__device__ __forceinline__ void wgmma_kk(float* d, uint64_t da, uint64_t db) {
-  constexpr bool bf = std::is_same<T, tc::Bf16>::value;
-  if constexpr (BN == 128) {
-    if constexpr (bf) tc::wg::wgmma128_bf16<0, 0>(d, da, db);
-    else tc::wg::wgmma128_f16<0, 0>(d, da, db);
-  } else {
-    if constexpr (bf) wgmma64_bf16<0, 0>(d, da, db);
-    else wgmma64_f16<0, 0>(d, da, db);
-  }
-}
-
 __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes) : "memory");
 }
@@ -335,7 +320,8 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
 #pragma unroll
       for (int kk = 0; kk < BK / 16; ++kk) {
         // K-major, 128-byte swizzle: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
-        wgmma_kk<T, BN>(d, w::desc_sw128(a_base + kk * 32, 16, 1024), w::desc_sw128(b_base + kk * 32, 16, 1024));
+        w::wgmma_call<T, BN, 0, 0>(d, w::desc_sw128(a_base + kk * 32, 16, 1024),
+                                   w::desc_sw128(b_base + kk * 32, 16, 1024));
       }
       w::wg_commit();
       w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage

@@ -2,7 +2,7 @@
 // alpha = 1, beta = 0): picks the kernel variant and launches it.
 //   Hopper (9.0) with an sm_90a binary, aligned operands: TMA + wgmma,
 //     persistent, 128x256 tiles (128x128 when that gives under two tiles per
-//     SM), see gemm_tc_kernels.cuh.
+//     SM, 128x64 when 128x128 gives under one), see gemm_tc_kernels.cuh.
 //   Otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix + cp.async
 //     (tc_mma_128x128x32_s4), with 16-byte zero-filled copies when the
 //     operands are aligned and bounds-checked element loads when not.
@@ -52,13 +52,16 @@ bool wgmma_compiled_for_current_device() {
   return real;
 }
 
-// 128x256 tiles unless they would give fewer than two per SM (then 128x128);
-// persistent grid (one block per SM looping over tiles).
+// 128x256 tiles unless they would give fewer than two per SM (then 128x128),
+// and 128x64 where 128x128 would leave SMs idle (1024^3: 64 tiles of 128x128
+// on 132 SMs, 128 of 128x64); persistent grid (one block per SM looping over
+// tiles).
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms) {
   WgmmaChoice c{256, true};
-  const int64_t tiles256 = ((s.m + 127) / 128) * ((s.n + 255) / 256) * s.batch;
-  if (tiles256 < 2 * int64_t(num_sms)) c.bn = 128;
-  if (g_wgmma_bn == 128 || g_wgmma_bn == 256) c.bn = g_wgmma_bn;
+  const auto tiles = [&](int64_t bn) { return ((s.m + 127) / 128) * ((s.n + bn - 1) / bn) * s.batch; };
+  if (tiles(256) < 2 * int64_t(num_sms)) c.bn = 128;
+  if (tiles(128) < int64_t(num_sms)) c.bn = 64;
+  if (g_wgmma_bn == 64 || g_wgmma_bn == 128 || g_wgmma_bn == 256) c.bn = g_wgmma_bn;
   if (g_wgmma_persistent >= 0) c.persistent = g_wgmma_persistent != 0;
   return c;
 }
@@ -139,7 +142,9 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
   switch (p) {
     case TcPath::wgmma: {
       const tc::WgmmaChoice ch = tc::wgmma_choice(s, sm_count_current_device());
-      name = ch.bn == 256 ? "tc_wgmma_tma_128x256x64_s4" : "tc_wgmma_tma_128x128x64_s6";
+      name = ch.bn == 256 ? "tc_wgmma_tma_128x256x64_s4"
+             : ch.bn == 128 ? "tc_wgmma_tma_128x128x64_s6"
+                            : "tc_wgmma_tma_128x64x64_s8";
       if (ch.persistent) name += "_persistent";
       break;
     }

@@ -12,8 +12,8 @@
 //  * wg_gemm_kernel (sm_90a only): warp-specialised TMA + wgmma. One producer
 //    warpgroup (one thread issues the bulk tensor copies), two consumer
 //    warpgroups each computing 64xBN of a 128xBN tile with wgmma.m64nBNk16
-//    (BN = 256: 4 stages; BN = 128: 6 stages; 64-deep K slices, 48/32 KB a
-//    stage), mbarrier full/empty pipeline with one k-slice of wgmma kept in
+//    (BN = 256 / 128 / 64: 4 / 6 / 8 stages of 48 / 32 / 24 KB, 64-deep K
+//    slices), mbarrier full/empty pipeline with one k-slice of wgmma kept in
 //    flight, 128-byte swizzled shared memory, all four transposes through the
 //    wgmma transpose bits. Persistent when launched with one block per SM (the
 //    producer runs ahead into the next tile while the consumers store).
@@ -55,7 +55,7 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
 bool wgmma_compiled_for_current_device();
 
 // Tuning knobs of the wgmma path for the bench harness (not an API):
-// block-tile width (0: by problem size, else 128 or 256) and grid form
+// block-tile width (0: by problem size, else 64, 128 or 256) and grid form
 // (-1: by problem size, 0: one block per tile, 1: persistent, one per SM).
 extern int g_wgmma_bn;
 extern int g_wgmma_persistent;
@@ -319,12 +319,12 @@ struct PipelineSmem {
   uint64_t* empty;
 };
 
-// Per block-tile width BN (128 or 256): stages and shared memory.
+// Per block-tile width BN (64, 128 or 256): stages and shared memory.
 template <int BN>
 struct Cfg {
-  static_assert(BN == 128 || BN == 256, "BN must be 128 or 256");
+  static_assert(BN == 64 || BN == 128 || BN == 256, "BN must be 64, 128 or 256");
   static constexpr int B_STAGE_BYTES = BN * BK * 2;
-  static constexpr int STAGES = BN == 256 ? 4 : 6;  // 192 KB of operand stages either way
+  static constexpr int STAGES = 192 * 1024 / (A_STAGE_BYTES + B_STAGE_BYTES);  // 4, 6, 8: 192 KB of operand stages
   static constexpr int SMEM_BYTES = pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
 };
 
@@ -388,15 +388,23 @@ AM_WGMMA_M64N256K16(wgmma256_bf16, "bf16")
 AM_WGMMA_M64N256K16(wgmma256_f16, "f16")
 AM_WGMMA_M64N128K16(wgmma128_bf16, "bf16")
 AM_WGMMA_M64N128K16(wgmma128_f16, "f16")
+AM_WGMMA_M64N64K16(wgmma64_bf16, "bf16")
+AM_WGMMA_M64N64K16(wgmma64_f16, "f16")
 
+// One wgmma.m64nBNk16 (the GEMM's and the wgmma convolution's).
 template <typename T, int BN, int TNSP_A, int TNSP_B>
 __device__ __forceinline__ void wgmma_call(float* d, uint64_t da, uint64_t db) {
+  constexpr bool bf = std::is_same<T, Bf16>::value;
   if constexpr (BN == 256) {
-    if constexpr (std::is_same<T, Bf16>::value) wgmma256_bf16<TNSP_A, TNSP_B>(d, da, db);
+    if constexpr (bf) wgmma256_bf16<TNSP_A, TNSP_B>(d, da, db);
     else wgmma256_f16<TNSP_A, TNSP_B>(d, da, db);
-  } else {
-    if constexpr (std::is_same<T, Bf16>::value) wgmma128_bf16<TNSP_A, TNSP_B>(d, da, db);
+  } else if constexpr (BN == 128) {
+    if constexpr (bf) wgmma128_bf16<TNSP_A, TNSP_B>(d, da, db);
     else wgmma128_f16<TNSP_A, TNSP_B>(d, da, db);
+  } else {
+    static_assert(BN == 64, "wgmma_call: BN must be 64, 128 or 256");
+    if constexpr (bf) wgmma64_bf16<TNSP_A, TNSP_B>(d, da, db);
+    else wgmma64_f16<TNSP_A, TNSP_B>(d, da, db);
   }
 }
 #endif  // AM_TC_HAS_WGMMA

@@ -103,7 +103,8 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
   const int sms = sm_count_current_device();
   const WgmmaChoice ch = wgmma_choice(s, sms);
   if (ch.bn == 256) wgimpl::launch_bn<T, TA, TB, 256>(s, a, b, c, ch.persistent, sms, stream);
-  else wgimpl::launch_bn<T, TA, TB, 128>(s, a, b, c, ch.persistent, sms, stream);
+  else if (ch.bn == 128) wgimpl::launch_bn<T, TA, TB, 128>(s, a, b, c, ch.persistent, sms, stream);
+  else wgimpl::launch_bn<T, TA, TB, 64>(s, a, b, c, ch.persistent, sms, stream);
 }
 
 #define AM_TC_WG_INST(T)                                                                                       \
