@@ -142,7 +142,7 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
   switch (p) {
     case TcPath::wgmma: {
       const tc::WgmmaChoice ch = tc::wgmma_choice(s, sm_count_current_device());
-      name = ch.bn == 256 ? "tc_wgmma_tma_128x256x64_s4"
+      name = ch.bn == 256   ? "tc_wgmma_tma_128x256x64_s4"
              : ch.bn == 128 ? "tc_wgmma_tma_128x128x64_s6"
                             : "tc_wgmma_tma_128x64x64_s8";
       if (ch.persistent) name += "_persistent";
