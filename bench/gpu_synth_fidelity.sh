@@ -13,8 +13,8 @@
 # this device's fidelity rows only).
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
 # SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES / SYNTH_BATCHES: the
-# dtypes and batch sizes (default all); BASE_TABLE: a table the measure step completes (its other configurations
-# and loop points kept, e.g. the shipped one with BASE_TABLE=aimatrix/synth/data/efficiency/<device>.json);
+# dtypes and batch sizes (default all; FIDELITY_DTYPES / FIDELITY_BATCHES: other ones for the fidelity step);
+# BASE_TABLE: a table the measure step completes (its other configurations and loop points kept, e.g. the shipped one with BASE_TABLE=aimatrix/synth/data/efficiency/<device>.json);
 # FIDELITY_TABLE: the table the fidelity step adds its rows to (default this call's measured one).
 # SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100, kernel-timed, the measure takes
 # ~8 min for all six configurations: ~50 s for each dtype at batch 1, ~120 s at batch 32).
@@ -26,6 +26,7 @@ DEV=$(python3 -c "import torch, re; print(re.sub('[^a-z0-9]+', '_', torch.cuda.g
 TABLE="$OUT/synth/conv_times_${DEV}.json"
 STEPS=" ${SYNTH_STEPS:-tests measure fidelity} "
 DT=(--dtypes "${SYNTH_DTYPES:-fp32,bf16,fp16}" --batches "${SYNTH_BATCHES:-1,32}")
+FDT=(--dtypes "${FIDELITY_DTYPES:-${SYNTH_DTYPES:-fp32,bf16,fp16}}" --batches "${FIDELITY_BATCHES:-${SYNTH_BATCHES:-1,32}}")
 [[ -n ${BASE_TABLE:-} ]] && cp "$BASE_TABLE" "$TABLE" && chmod u+w "$TABLE"
 {
   echo "# StatsNet fidelity on $DEV ($(date -u +%F' '%T) UTC)"
@@ -44,7 +45,7 @@ DT=(--dtypes "${SYNTH_DTYPES:-fp32,bf16,fp16}" --batches "${SYNTH_BATCHES:-1,32}
     EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
     for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
     timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "${FIDELITY_TABLE:-$TABLE}" \
-      "${EXTRA[@]}" "${DT[@]}" --refine ${SYNTH_REFINE:-0} 2>&1
+      "${EXTRA[@]}" "${FDT[@]}" --refine ${SYNTH_REFINE:-0} 2>&1
   fi
 } > "$LOG" 2>&1
 tail -60 "$LOG"
