@@ -14,7 +14,8 @@
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
 # SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES / SYNTH_BATCHES: the
 # dtypes and batch sizes (default all; FIDELITY_DTYPES / FIDELITY_BATCHES: other ones for the fidelity step);
-# BASE_TABLE: a table the measure step completes (its other configurations and loop points kept, e.g. the shipped one with BASE_TABLE=aimatrix/synth/data/efficiency/<device>.json);
+# BASE_TABLE: a table the measure step completes (its other configurations and loop points kept, e.g. the
+# shipped one with BASE_TABLE=aimatrix/synth/data/efficiency/<device>.json);
 # FIDELITY_TABLE: the table the fidelity step adds its rows to (default this call's measured one).
 # SYNTH_MEASURE_S / SYNTH_FIDELITY_S: the two steps' time limits (on an H100, kernel-timed, the measure takes
 # ~8 min for all six configurations: ~50 s for each dtype at batch 1, ~120 s at batch 32).
