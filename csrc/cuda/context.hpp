@@ -32,7 +32,7 @@ class Context {
   cublasLtHandle_t lt();
   void* workspace() const { return workspace_.get(); }
   size_t workspace_bytes() const { return workspace_.bytes(); }
-  void flush_l2(cudaStream_t s);  // writes a buffer of max(2 x L2, 256 MB): docs/design.md §4
+  void flush_l2(cudaStream_t s);  // reads a buffer of max(2 x L2, 256 MB): docs/design.md §4
   ~Context();
 
  private:
