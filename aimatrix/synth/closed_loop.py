@@ -29,10 +29,11 @@ def refine(
     """(fidelity synthesis, table with the timed points) after up to ``rounds`` rounds of: synthesize with
     ``objective="fidelity"`` from the table, time its layers with ``time_fn(config, kh, kw, stride, h, w, cin,
     cout)`` (e.g. :func:`aimatrix.synth.efficiency.device_time`) under ``configs`` (default: the table's with a
-    grid, at the ``batches`` option's batch sizes), add them. Stops early once a round times nothing new (the
+    grid, at the ``batches`` and ``dtypes`` options'), add them. Stops early once a round times nothing new (the
     synthesis repeated itself)."""
     rounds = _check.non_negative_int("rounds", rounds)
-    configs = list(configs or ConvTimeModel(table).configs_at(synthesize_options.get("batches")))
+    opts = synthesize_options
+    configs = list(configs or ConvTimeModel(table).configs_at(opts.get("batches"), opts.get("dtypes")))
     sm = synthesize(groups, objective="fidelity", efficiency=table, **synthesize_options)
     for i in range(rounds):
         new = points(sm, time_fn, configs, known=table)

@@ -71,6 +71,11 @@ def config_batch(config: str) -> int:
     return int(config.rsplit("|", 1)[1])
 
 
+def config_dtype(config: str) -> str:
+    """The dtype of a configuration key."""
+    return config.rsplit("|", 2)[1]
+
+
 @dataclass
 class ConvTimes:
     """Measured conv times (see the module docstring): ``rows`` of dicts with ``config`` (device|dtype|batch),
@@ -171,16 +176,27 @@ class ConvTimeModel:
     def families(self, config: str) -> list[tuple]:
         return [k[1] for k in self._tables if k[0] == config]
 
-    def configs_at(self, batches: Sequence[int] | None) -> list[str]:
-        """The configurations at ``batches`` (all of them for None)."""
-        if batches is None:
-            return list(self.configs)
-        if isinstance(batches, (int, str)) or not isinstance(batches, Sequence):
-            raise TypeError(f"batches={batches!r} is not allowed: give a list of batch sizes, e.g. [1] or [1, 32]")
-        have = sorted({config_batch(c) for c in self.configs})
-        if not batches or any(isinstance(b, bool) or b not in have for b in batches):
-            raise ValueError(f"batches={list(batches)!r} is not allowed: the conv-time table has batch sizes {have}")
-        return [c for c in self.configs if config_batch(c) in batches]
+    def configs_at(self, batches: Sequence[int] | None, dtypes: Sequence[str] | None = None) -> list[str]:
+        """The configurations at ``batches`` and ``dtypes`` (every one for None)."""
+        out = list(self.configs)
+        for name, want, of, what, e in (
+            ("batches", batches, config_batch, "batch sizes", "[1] or [1, 32]"),
+            ("dtypes", dtypes, config_dtype, "dtypes", "['bf16'] or ['fp32', 'bf16']"),
+        ):
+            if want is None:
+                continue
+            if isinstance(want, (int, str)) or not isinstance(want, Sequence):
+                raise TypeError(f"{name}={want!r} is not allowed: give a list of {what}, e.g. {e}")
+            have = sorted({of(c) for c in self.configs})
+            if not want or any(isinstance(x, bool) or x not in have for x in want):
+                raise ValueError(f"{name}={list(want)!r} is not allowed: the conv-time table has {what} {have}")
+            out = [c for c in out if of(c) in want]
+        if not out:
+            raise ValueError(
+                f"the conv-time table has no configuration at batches={list(batches or [])!r} and "
+                f"dtypes={list(dtypes or [])!r}: it has {list(self.configs)}"
+            )
+        return out
 
     def predict(
         self, config: str, kh: int, kw: int, stride: int, h: int, w: int, cin: int, cout: int, batch: int = 1

@@ -348,17 +348,31 @@ def downsampling_kernel(group: Group) -> tuple[int, int] | None:
 
 
 def synthetic_layers(
-    group: Group, *, max_per_type: int = 4, min_layers: int = 4, downsample: bool = True
+    group: Group, *, max_per_type: int = 4, min_layers: int = 4, downsample: bool = True, real_strides: bool = False
 ) -> tuple[list[tuple[int, int]], list[int]]:
     """Kernel sizes and strides of a group's synthetic layers (see the module docstring). ``downsample``:
-    whether the group may end with a stride-2 conv (when its real layers downsample)."""
-    counts = group.kernels  # largest kernel first
+    whether the group may end with a stride-2 conv (when its real layers downsample). ``real_strides`` (the
+    fidelity objective's layers): stride-1 layers only for the kernel sizes the real layers use at stride 1, so
+    that a strided stem (AlexNet's 11x11/4, ResNet's 7x7/2) is not rebuilt as a stride-1 conv at full
+    resolution, which costs several times the real layer; ``min_layers`` then repeats the most common of those
+    sizes, and a group with none gets 3x3 layers."""
+    if real_strides:
+        counts: dict[tuple[int, int], int] = {}
+        for t in group.types:
+            if t.stride == 1:
+                counts[(t.kh, t.kw)] = counts.get((t.kh, t.kw), 0) + t.count
+    else:
+        counts = group.kernels  # largest kernel first
+    if not counts:
+        # ResNet-50's and DenseNet-121's 7x7/2 stems alone at 224: the GA needs a free filter count before the
+        # downsampling layer, and a 3x3 costs least at full resolution of the kernels the grid times there
+        counts = {(3, 3): 1}
     n = {k: min(c, max_per_type) for k, c in counts.items()}
     common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
     while sum(n.values()) < min_layers:
         n[common] += 1
     down = downsampling_kernel(group) if downsample else None
-    if down is not None:
+    if down is not None and not real_strides:
         n[down] -= 1  # that layer moves to the end, strided
     kernels = [k for k in counts for _ in range(n[k])]
     if down is None:
@@ -482,6 +496,7 @@ def synthesize(
     efficiency: Any = None,
     time_weight: float = 10.0,
     batches: Sequence[int] | None = None,
+    dtypes: Sequence[str] | None = None,
     align: int = ALIGN,
     **ga_options: Any,
 ) -> SyntheticModel:
@@ -509,10 +524,11 @@ def synthesize(
     their MACs). ``batches``: the batch sizes whose times it matches (default: every batch in the table). One
     network cannot match batch 1 and batch 32 at once where the real convs scale from one to the other unlike
     the synthetic ones (many small convs, fixed cost per kernel, against a few larger ones), so the proxy for a
-    batch size is synthesized for it. ``align``: the fidelity objective's filter counts are multiples of it
-    (8: tensor cores take channel counts in multiples of 16 bytes of bf16 / fp16, as real networks have them;
-    see ``aimatrix.synth.efficiency.aligned``).
-    """
+    batch size is synthesized for it. ``dtypes``: likewise the dtypes (default: every dtype in the table); a
+    set of synthetic layers has one fp32-to-bf16 time ratio, which need not be the real layers'. ``align``: the
+    fidelity objective's filter counts are multiples of it (8: tensor cores take channel counts in multiples of
+    16 bytes of bf16 / fp16, as real networks have them; see ``aimatrix.synth.efficiency.aligned``). The
+    fidelity objective's layers keep the real strides (``synthetic_layers(..., real_strides=True)``)."""
     if isinstance(groups, Group):
         groups = [groups]
     groups = list(groups)
@@ -536,7 +552,7 @@ def synthesize(
     time_weight = _check.number("time_weight", time_weight, minimum=0.0)
     align = _check.integer("align", align, minimum=1, maximum=64)
     eff = _efficiency(efficiency) if objective == "fidelity" else None
-    configs = None if eff is None else eff.configs_at(batches)
+    configs = None if eff is None else eff.configs_at(batches, dtypes)
     wm = WarpModel.of(warp_model)
     for g in groups:
         if not g.layers or g.macs <= 0:
@@ -578,6 +594,7 @@ def synthesize(
             max_per_type=max_per_type,
             min_layers=min_layers,
             downsample=k + 1 == m or order[k + 1].center <= -(-g.center // 2),
+            real_strides=objective == "fidelity",
         )
         for k, g in enumerate(order)
     ]
