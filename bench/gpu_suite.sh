@@ -15,6 +15,7 @@
 #   timer-ncu       bench/timer_vs_ncu.py alone (issue 16)
 #   probe           bench/kernel_time_probe.py with PROBE_ARGS (issue 3's harness check; --timer cupti: issue 16)
 #   own-gemm        bench/own_gemm/run.sh with OWN_GEMM_ARGS (issue 19: own GEMM kernels checked, timed with cuBLAS)
+#   own-vs-lt       bench/gemm_vs_torch.py --sections own (issue 19: own kernels, fp8 too, against cuBLASLt)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
 set -uo pipefail
@@ -81,6 +82,10 @@ for step in ${STEPS:-build ref}; do
     own-gemm)
       FORCE_BUILD=1 timeout $(within 400) bash bench/own_gemm/run.sh ${OWN_GEMM_ARGS:-} > "$OUT/own_gemm.log" 2>&1
       echo "own_gemm: exit $?" | tee -a "$OUT/steps.log"; grep -A40 "==== summary" "$OUT/own_gemm.log" | tee -a "$OUT/steps.log" ;;
+    own-vs-lt)
+      (cd /tmp && timeout $(within 200) python3 "$root/bench/gemm_vs_torch.py" --sections own --warmup 1 --min-time 1 \
+        --out /tmp/own_vs_lt.jsonl) > "$OUT/own_vs_lt.md" 2>&1
+      echo "own_vs_lt: exit $?" | tee -a "$OUT/steps.log"; tail -16 "$OUT/own_vs_lt.md" | tee -a "$OUT/steps.log" ;;
     *) echo "unknown step $step" | tee -a "$OUT/steps.log" ;;
   esac
 done

@@ -145,6 +145,24 @@ def test_cuda_fp8_cublaslt(m, n, k, fast):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize(
+    "m, n, k, tile",
+    [(16, 16, 16, "128x64"), (7, 33, 48, "128x64"), (512, 264, 144, "128x64"), (2048, 2056, 128, "128x128")]
+    + [(4096, 4104, 128, "128x256")],
+)
+def test_cuda_fp8_tensorcore(m, n, k, tile, fast):
+    """Our fp8 wgmma kernel (e4m3 in, bf16 out, TN), verified, at each tile width; sm_90 only."""
+    info = am.system.env.device_info(am.device.resolve("cuda"))
+    if (info["cc_major"], info["cc_minor"]) != (9, 0):
+        with pytest.raises(am.UnsupportedError, match="fp8 runs on sm_90"):
+            am.gemm(m, n, k, dtype="fp8", backend="tensorcore", trans_b=True, device="cuda")
+        return
+    r = am.gemm(m, n, k, dtype="fp8", backend="tensorcore", trans_b=True, device="cuda", **fast)
+    assert r.verify["passed"] and r.verify["nonfinite"] == 0, r
+    assert f"_{tile}x64_" in r.ran["kernel"] and r.ran["kernel"].endswith("_fp8_nt"), r.ran["kernel"]
+
+
+@pytest.mark.cuda
 def test_cuda_fp8_needs_tn_layout():
     with pytest.raises(am.UnsupportedError, match="trans_b=True"):
         am.gemm(64, 64, 64, dtype="fp8", backend="cublaslt", device="cuda")
@@ -152,6 +170,10 @@ def test_cuda_fp8_needs_tn_layout():
         am.gemm(64, 700, 64, dtype="fp8", backend="cublaslt", trans_b=True, device="cuda")
     with pytest.raises(am.UnsupportedError, match="no fp8 path"):
         am.gemm(64, 64, 64, dtype="fp8", backend="cublas", trans_b=True, device="cuda")
+    with pytest.raises(am.UnsupportedError, match="fp8 needs trans_a=False, trans_b=True"):
+        am.gemm(64, 64, 64, dtype="fp8", backend="tensorcore", device="cuda")
+    with pytest.raises(am.UnsupportedError, match="k to be a multiple of 16, got k=40"):
+        am.gemm(64, 64, 40, dtype="fp8", backend="tensorcore", trans_b=True, device="cuda")
 
 
 @pytest.mark.cuda

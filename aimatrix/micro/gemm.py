@@ -63,7 +63,8 @@ def gemm(
     Inputs are random (seeded), the output is checked against a float64 reference
     on sampled elements (and for NaN/unwritten values everywhere) before timing.
     Backends: ``cublas``, ``cublaslt``, ``simt`` (our fp32 kernel), ``tensorcore``
-    (our fp16/bf16 kernel) on a GPU; ``cpu`` (our blocked OpenMP fp32 kernel), ``openblas``
+    (our fp16/bf16 kernel, and fp8 on an H100: e4m3 in, bf16 out, ``trans_b=True``) on a GPU;
+    ``cpu`` (our blocked OpenMP fp32 kernel), ``openblas``
     (cblas_sgemm, fp32) and ``onednn`` (dnnl_sgemm for fp32; its matmul primitive for bf16,
     bf16 in and out, on CPUs with AVX-512 BF16 or AMX) on the CPU; the last two need their
     wheels (``pip install "aimatrix[cpu]"``) and ``auto`` picks them when installed and they

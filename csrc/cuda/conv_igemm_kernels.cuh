@@ -445,7 +445,8 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
 
 // Tensor map over W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle.
 inline CUtensorMap make_w_map(const void* w, bool bf16, const Geom& g, int bn) {
-  return tc::wgimpl::make_map(w, bf16, g.Kg, g.K, 1, BK, uint32_t(bn));
+  const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
+  return tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(bn));
 }
 
 template <typename T, int BN, bool SPLIT>

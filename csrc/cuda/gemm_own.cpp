@@ -17,8 +17,9 @@ GemmPlan plan_own(Context& ctx, const std::string& backend, const GemmSpec& s, v
     return p;
   }
   const int maj = ctx.facts().cc_major, min = ctx.facts().cc_minor;
-  if (s.dtype != DType::f16 && s.dtype != DType::bf16)
-    throw UnsupportedError(std::string("backend 'tensorcore' runs dtype fp16 or bf16, not ") + dtype_name(s.dtype));
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16 && s.dtype != DType::fp8)
+    throw UnsupportedError(std::string("backend 'tensorcore' runs dtype fp16, bf16 or fp8, not ") +
+                           dtype_name(s.dtype));
   p.info["kernel"] = tc_gemm_kernel_name(s, maj, min);
   p.launch = [=](cudaStream_t st) { tc_gemm(s, a, b, c, maj, min, st); };
   return p;

@@ -1,5 +1,6 @@
-// aimatrix's own tensor-core GEMM (fp16 / bf16 in and out, fp32 accumulation,
-// alpha = 1, beta = 0): picks the kernel variant and launches it.
+// aimatrix's own tensor-core GEMM (fp16 / bf16 in and out, or fp8 e4m3 in and
+// bf16 out; fp32 accumulation, alpha = 1, beta = 0): picks the kernel variant
+// and launches it. fp8: the wgmma kernel only (sm_90a), TN layout.
 //   Hopper (9.0) with an sm_90a binary, aligned operands: TMA + wgmma,
 //     persistent, 128x256 tiles (128x128 when that gives under two tiles per
 //     SM, 128x64 when 128x128 gives under one), see gemm_tc_kernels.cuh.
@@ -74,19 +75,36 @@ enum class TcPath { wgmma, mma_aligned, mma_generic };
 
 void check_supported(const GemmSpec& s, int cc_major, int cc_minor) {
   s.validate();
-  if (s.dtype != DType::f16 && s.dtype != DType::bf16)
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16 && s.dtype != DType::fp8)
     throw UnsupportedError(std::string("own tensor-core gemm: dtype ") + dtype_name(s.dtype) +
-                           " is not supported; allowed: f16, bf16");
+                           " is not supported; allowed: f16, bf16, fp8");
   if (cc_major < 8)
     throw UnsupportedError("own tensor-core gemm: compute capability " + std::to_string(cc_major) + "." +
                            std::to_string(cc_minor) + " is not supported; it needs sm_80 or newer");
   own::check_int32_dims(s, "own tensor-core gemm");
+  if (s.dtype == DType::fp8) {  // the wgmma kernel alone runs it (gemm_tc_wgmma_e4m3.cu)
+    if (cc_major != 9 || cc_minor != 0)
+      throw UnsupportedError("own tensor-core gemm: fp8 runs on sm_90 (Hopper wgmma) only, not compute capability " +
+                             std::to_string(cc_major) + "." + std::to_string(cc_minor) + "; use backend='cublaslt'");
+    if (s.trans_a || !s.trans_b)
+      throw UnsupportedError(
+          "own tensor-core gemm: fp8 needs trans_a=False, trans_b=True (fp8 wgmma takes K-major operands: "
+          "C = A @ B^T)");
+    if (s.k % 16)
+      throw UnsupportedError("own tensor-core gemm: fp8 needs k to be a multiple of 16 (16-byte rows for TMA), got k=" +
+                             std::to_string(s.k));
+  }
 }
 
 TcPath choose(const GemmSpec& s, const void* a, const void* b, int cc_major, int cc_minor, bool probe_binary) {
-  const bool aligned = own::operands_aligned(s, a, b, 8);
+  const bool fp8 = s.dtype == DType::fp8;
+  const bool aligned = own::operands_aligned(s, a, b, fp8 ? 16 : 8);  // 16 bytes either way
   if (aligned && cc_major == 9 && cc_minor == 0 && (!probe_binary || tc::wgmma_compiled_for_current_device()))
     return TcPath::wgmma;
+  if (fp8)
+    throw UnsupportedError(
+        "own tensor-core gemm: fp8 needs the sm_90a wgmma kernel (this binary has none for the device) and "
+        "16-byte aligned operands");
   return aligned ? TcPath::mma_aligned : TcPath::mma_generic;
 }
 
@@ -128,7 +146,8 @@ void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_ma
              cudaStream_t stream) {
   check_supported(s, cc_major, cc_minor);
   const TcPath p = choose(s, a, b, cc_major, cc_minor, true);
-  if (s.dtype == DType::bf16) dispatch<tc::Bf16>(p, s, a, b, c, stream);
+  if (s.dtype == DType::fp8) tc::launch_wgmma<tc::E4M3, false, true>(s, a, b, c, stream);  // TN, checked above
+  else if (s.dtype == DType::bf16) dispatch<tc::Bf16>(p, s, a, b, c, stream);
   else dispatch<tc::F16>(p, s, a, b, c, stream);
 }
 

@@ -42,6 +42,13 @@ namespace am::cuda::tc {
 
 struct Bf16 {};
 struct F16 {};
+struct E4M3 {};  // fp8 inputs (OCP e4m3), bf16 output: the wgmma kernel only, TN layout
+
+// Bytes of an input element, and the output's element type (bf16 for fp8, as cuBLASLt's fp8 GEMM gives it).
+template <typename T>
+constexpr int in_bytes = std::is_same<T, E4M3>::value ? 1 : 2;
+template <typename T>
+using OutOf = std::conditional_t<std::is_same<T, E4M3>::value, Bf16, T>;
 
 // ---- launchers (defined in gemm_tc_mma.cu / gemm_tc_wgmma.cu) ---------------------
 template <typename T, bool TA, bool TB, bool AL>
@@ -390,12 +397,20 @@ AM_WGMMA_M64N128K16(wgmma128_bf16, "bf16")
 AM_WGMMA_M64N128K16(wgmma128_f16, "f16")
 AM_WGMMA_M64N64K16(wgmma64_bf16, "bf16")
 AM_WGMMA_M64N64K16(wgmma64_f16, "f16")
+AM_WGMMA_M64N256K32(wgmma256_e4m3, "e4m3")
+AM_WGMMA_M64N128K32(wgmma128_e4m3, "e4m3")
+AM_WGMMA_M64N64K32(wgmma64_e4m3, "e4m3")
 
-// One wgmma.m64nBNk16 (the GEMM's and the wgmma convolution's).
+// One wgmma.m64nBNk16 (k32 for fp8: 32 bytes of K either way; the GEMM's and the wgmma convolution's).
 template <typename T, int BN, int TNSP_A, int TNSP_B>
 __device__ __forceinline__ void wgmma_call(float* d, uint64_t da, uint64_t db) {
   constexpr bool bf = std::is_same<T, Bf16>::value;
-  if constexpr (BN == 256) {
+  if constexpr (std::is_same<T, E4M3>::value) {
+    static_assert(TNSP_A == 0 && TNSP_B == 0, "fp8 wgmma takes K-major operands only");
+    if constexpr (BN == 256) wgmma256_e4m3<0, 0>(d, da, db);
+    else if constexpr (BN == 128) wgmma128_e4m3<0, 0>(d, da, db);
+    else wgmma64_e4m3<0, 0>(d, da, db);
+  } else if constexpr (BN == 256) {
     if constexpr (bf) wgmma256_bf16<TNSP_A, TNSP_B>(d, da, db);
     else wgmma256_f16<TNSP_A, TNSP_B>(d, da, db);
   } else if constexpr (BN == 128) {
@@ -423,11 +438,13 @@ __global__ void __launch_bounds__(THREADS, 1)
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES;
-  constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
+  constexpr int NACC = BN / 2;               // fp32 accumulators per thread (64 x BN per warpgroup)
+  constexpr int BKE = BK * 2 / in_bytes<T>;  // a k-slice in elements: 128 bytes, one swizzle row
+  static_assert(in_bytes<T> == 2 || (!TA && TB), "fp8: K-major A and B (the TN layout) only");
   const auto [sA, sB, full, empty] = pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
 
   const int wgi = threadIdx.x >> 7;  // warpgroup
-  const int KT = (K + BK - 1) / BK;
+  const int KT = (K + BKE - 1) / BKE;
   const int tiles_per = tiles_m * tiles_n;
   const int64_t total = int64_t(tiles_per) * batch;
 
@@ -455,7 +472,7 @@ __global__ void __launch_bounds__(THREADS, 1)
           const int s = it % STAGES;
           if (it >= STAGES) mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
           mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
-          const int k0 = kt * BK;
+          const int k0 = kt * BKE;
           uint8_t* a = sA + s * A_STAGE_BYTES;
           uint8_t* b = sB + s * G::B_STAGE_BYTES;
           if constexpr (!TA) {
@@ -519,8 +536,8 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
       for (int j = 0; j < BN / 8; ++j) {
         const int col = colb + 8 * j;
-        if (row < M) store_pair<T>(Cb, int64_t(row) * N, col, N, even_n, d[4 * j], d[4 * j + 1]);
-        if (row + 8 < M) store_pair<T>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
+        if (row < M) store_pair<OutOf<T>>(Cb, int64_t(row) * N, col, N, even_n, d[4 * j], d[4 * j + 1]);
+        if (row + 8 < M) store_pair<OutOf<T>>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
       }
     }
   }

@@ -1,5 +1,5 @@
 // Tensor-core GEMM, Hopper path (TMA + wgmma, sm_90a): tensor maps and the
-// launcher. Included by gemm_tc_wgmma_{bf16,f16}.cu, each defining AM_TC_WG_TYPE.
+// launcher. Included by gemm_tc_wgmma_{bf16,f16,e4m3}.cu, each instantiating its type.
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -34,18 +34,23 @@ inline EncodeTiledFn encoder() {
   return fn;
 }
 
-// 3-D map over a [batch][outer][inner] 16-bit matrix, 128-byte swizzled boxes.
-inline CUtensorMap make_map(const void* ptr, bool bf16, int64_t inner, int64_t outer, int64_t batch, uint32_t box_inner,
-                            uint32_t box_outer) {
+// TMA's element type of an input type.
+template <typename T>
+constexpr CUtensorMapDataType map_type = std::is_same<T, E4M3>::value   ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                                         : std::is_same<T, Bf16>::value ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                                                        : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+
+// 3-D map over a [batch][outer][inner] matrix of `bytes`-byte elements, 128-byte swizzled boxes.
+inline CUtensorMap make_map(const void* ptr, CUtensorMapDataType type, int bytes, int64_t inner, int64_t outer,
+                            int64_t batch, uint32_t box_inner, uint32_t box_outer) {
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
   const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(outer), cuuint64_t(batch)};
-  const cuuint64_t strides[2] = {cuuint64_t(inner) * 2, cuuint64_t(inner) * cuuint64_t(outer) * 2};
+  const cuuint64_t strides[2] = {cuuint64_t(inner) * bytes, cuuint64_t(inner) * cuuint64_t(outer) * bytes};
   const cuuint32_t box[3] = {box_inner, box_outer, 1};
   const cuuint32_t estr[3] = {1, 1, 1};
   const CUresult r =
-      encoder()(&map, bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
-                const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      encoder()(&map, type, 3, const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
                 CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     throw CudaError("CUresult " + std::to_string(int(r)),
@@ -57,18 +62,19 @@ struct MapKey {
   const void* a = nullptr;
   const void* b = nullptr;
   int64_t m = 0, n = 0, k = 0, batch = 0;
-  bool ta = false, tb = false, bf16 = false;
-  int bn = 0;
+  bool ta = false, tb = false;
+  int type = 0, bn = 0;
   bool operator==(const MapKey& o) const {
     return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta && tb == o.tb &&
-           bf16 == o.bf16 && bn == o.bn;
+           type == o.type && bn == o.bn;
   }
 };
 
 template <typename T, bool TA, bool TB, int BN>
 void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool persistent, int num_sms,
                cudaStream_t stream) {
-  constexpr bool kBf16 = std::is_same<T, Bf16>::value;
+  constexpr CUtensorMapDataType kType = map_type<T>;
+  constexpr int kBytes = in_bytes<T>, kBoxK = wg::BK * 2 / kBytes;  // a k-slice: 128 bytes
   using G = wg::Cfg<BN>;
   auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN>;
   raise_smem_limit(kernel, G::SMEM_BYTES);
@@ -76,13 +82,13 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
   thread_local MapKey last_key;
   thread_local CUtensorMap map_a, map_b;
   thread_local bool have = false;
-  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, kBf16, BN};
+  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, int(kType), BN};
   if (!have || !(key == last_key)) {
     have = false;
-    map_a = TA ? make_map(a, kBf16, s.m, s.k, s.batch, wg::BOX_MN, wg::BOX_MN)
-               : make_map(a, kBf16, s.k, s.m, s.batch, wg::BK, wg::BM);
-    map_b = TB ? make_map(b, kBf16, s.k, s.n, s.batch, wg::BK, BN)
-               : make_map(b, kBf16, s.n, s.k, s.batch, wg::BOX_MN, wg::BOX_MN);
+    map_a = TA ? make_map(a, kType, kBytes, s.m, s.k, s.batch, wg::BOX_MN, wg::BOX_MN)
+               : make_map(a, kType, kBytes, s.k, s.m, s.batch, kBoxK, wg::BM);
+    map_b = TB ? make_map(b, kType, kBytes, s.k, s.n, s.batch, kBoxK, BN)
+               : make_map(b, kType, kBytes, s.n, s.k, s.batch, wg::BOX_MN, wg::BOX_MN);
     last_key = key;
     have = true;
   }

@@ -17,9 +17,9 @@ namespace am::cuda {
 // Tiled SIMT kernel (CUDA cores): dtype fp32, any shape, any transposes.
 void simt_sgemm(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t stream);
 
-// Tensor-core kernel: dtype fp16 or bf16 (inputs and output of that type),
-// fp32 accumulation. `cc_major`/`cc_minor` select the code path (e.g. Hopper wgmma
-// on 9.0, mma.sync elsewhere).
+// Tensor-core kernel: dtype fp16 or bf16 (inputs and output of that type), or
+// fp8 (e4m3 inputs, bf16 output, trans_a=False and trans_b=True, sm_90), fp32 accumulation. `cc_major`/`cc_minor`
+// select the code path (e.g. Hopper wgmma on 9.0, mma.sync elsewhere).
 void tc_gemm(const GemmSpec& s, const void* a, const void* b, void* c, int cc_major, int cc_minor, cudaStream_t stream);
 
 // Name of the kernel variant tc_gemm / simt_sgemm would launch (recorded in Results).
