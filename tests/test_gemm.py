@@ -172,7 +172,9 @@ def test_cuda_fp8_needs_tn_layout():
         am.gemm(64, 64, 64, dtype="fp8", backend="cublas", trans_b=True, device="cuda")
     with pytest.raises(am.UnsupportedError, match="fp8 needs trans_a=False, trans_b=True"):
         am.gemm(64, 64, 64, dtype="fp8", backend="tensorcore", device="cuda")
-    with pytest.raises(am.UnsupportedError, match=r"fp8 needs k to be a multiple of 16 \(16-byte rows for TMA\), got k=40"):
+    with pytest.raises(
+        am.UnsupportedError, match=r"fp8 needs k to be a multiple of 16 \(16-byte rows for TMA\), got k=40"
+    ):
         am.gemm(64, 64, 40, dtype="fp8", backend="tensorcore", trans_b=True, device="cuda")
 
 
