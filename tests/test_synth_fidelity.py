@@ -132,6 +132,47 @@ def test_fidelity_per_batch(paper):
         S.synthesize(groups, objective="fidelity", efficiency=model, batches=1, **fast)
 
 
+def test_real_strides_keep_strided_stems_strided():
+    """The fidelity objective's layers: stride 1 only for kernel sizes the real layers use at stride 1; a group of
+    strided stems alone (ResNet-50's and DenseNet-121's 7x7/2 at 224) gets a 3x3 before its downsampling layer."""
+    from aimatrix.synth.workload import Layer, Workload
+
+    def conv(name, cin, cout, k, s):
+        o = -(-224 // s)
+        return Layer(
+            "m",
+            name,
+            "conv",
+            1,
+            224,
+            224,
+            cin,
+            cout,
+            k,
+            k,
+            s,
+            s,
+            k // 2,
+            k // 2,
+            1,
+            1,
+            1,
+            o,
+            o,
+            o * o * cin * cout * k * k,
+            cin * cout * k * k,
+            1000,
+        )
+
+    stems = S.cluster(Workload([conv("a", 3, 64, 7, 2), conv("b", 3, 64, 7, 2)]), [224])[0]
+    assert synthetic_layers(stems, min_layers=2) == ([(7, 7), (7, 7)], [1, 2])
+    assert synthetic_layers(stems, min_layers=2, real_strides=True) == ([(3, 3), (7, 7)], [1, 2])
+    mixed = [conv("s", 3, 96, 11, 4), conv("c1", 3, 64, 3, 1), conv("c2", 64, 64, 3, 1), conv("g", 3, 64, 7, 2)]
+    g = S.cluster(Workload(mixed), [224])[0]
+    assert synthetic_layers(g, min_layers=2) == ([(11, 11), (3, 3), (3, 3), (7, 7)], [1, 1, 1, 2])  # 11x11/1 at 224
+    assert synthetic_layers(g, min_layers=2, real_strides=True) == ([(3, 3), (3, 3), (7, 7)], [1, 1, 2])
+
+
 def test_fidelity_per_dtype(paper):
     """dtypes= picks the configurations one proxy matches, as batches= does; a bad one names what the table has."""
     _, groups, _, table = paper

@@ -354,8 +354,8 @@ def synthetic_layers(
     whether the group may end with a stride-2 conv (when its real layers downsample). ``real_strides`` (the
     fidelity objective's layers): stride-1 layers only for the kernel sizes the real layers use at stride 1, so
     that a strided stem (AlexNet's 11x11/4, ResNet's 7x7/2) is not rebuilt as a stride-1 conv at full
-    resolution, which costs several times the real layer; ``min_layers`` then repeats the most common of those
-    sizes, and a group with none gets 3x3 layers."""
+    resolution, which costs several times the real layer; ``min_layers`` (the downsampling layer counted) then
+    repeats the most common of those sizes, and a group with none gets a 3x3 before its downsampling layer."""
     if real_strides:
         counts: dict[tuple[int, int], int] = {}
         for t in group.types:
@@ -369,9 +369,10 @@ def synthetic_layers(
         counts = {(3, 3): 1}
     n = {k: min(c, max_per_type) for k, c in counts.items()}
     common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
-    while sum(n.values()) < min_layers:
-        n[common] += 1
     down = downsampling_kernel(group) if downsample else None
+    extra = int(real_strides and down is not None)  # with real strides the downsampling layer is one more
+    while sum(n.values()) + extra < min_layers:
+        n[common] += 1
     if down is not None and not real_strides:
         n[down] -= 1  # that layer moves to the end, strided
     kernels = [k for k in counts for _ in range(n[k])]
