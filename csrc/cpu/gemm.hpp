@@ -11,7 +11,7 @@ void sgemm(const GemmSpec& s, const float* a, const float* b, float* c);
 const char* sgemm_kernel();  // which microkernel sgemm runs on this CPU
 
 // Fill, run `be` once, verify against float64, then time it. cold=true evicts the
-// caches (writes a buffer larger than the last-level cache) before each sample.
+// caches (reads a buffer larger than the last-level cache) before each sample.
 RunResult run_gemm(const GemmSpec& s, const StopRule& rule, bool cold, const GemmBackend& be);
 
 }  // namespace am::cpu
