@@ -77,12 +77,8 @@ NB_MODULE(_core, m) {
       [](const std::vector<std::tuple<uint32_t, uint32_t, uint32_t, uint64_t, uint64_t>>& spans,
          const std::unordered_map<uint32_t, uint64_t>& tags) {
         std::vector<DeviceSpan> v;
-        for (const auto& [ctx, stream, corr, start, end] : spans) {
-          if (end < start)
-            throw std::invalid_argument("a span ends (" + std::to_string(end) + ") before it starts (" +
-                                        std::to_string(start) + ")");
-          v.push_back({ctx, stream, corr, start, end});
-        }
+        for (const auto& [ctx, stream, corr, start, end] : spans)
+          v.push_back(checked_span(ctx, stream, corr, start, end));
         return busy_ns_by_tag(std::move(v), tags);
       },
       nb::arg("spans"), nb::arg("tags"),

@@ -3,6 +3,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +16,14 @@ struct DeviceSpan {
   uint32_t context, stream, correlation;
   uint64_t start, end;
 };
+
+// A record from outside CUPTI (the tests' input), checked: one that ends before it starts is refused.
+inline DeviceSpan checked_span(uint32_t context, uint32_t stream, uint32_t correlation, uint64_t start, uint64_t end) {
+  if (end < start)
+    throw std::invalid_argument("a span ends (" + std::to_string(end) + ") before it starts (" + std::to_string(start) +
+                                ")");
+  return {context, stream, correlation, start, end};
+}
 
 // {tag: ns} for the records whose correlation id `tag_of` maps to a tag. Work on one stream runs one operation
 // after another, so each moment of a stream's busy time is given to one record: the earliest-started one covering
