@@ -16,6 +16,7 @@
 #   probe           bench/kernel_time_probe.py with PROBE_ARGS (issue 3's harness check; --timer cupti: issue 16)
 #   own-gemm        bench/own_gemm/run.sh with OWN_GEMM_ARGS (issue 19: own GEMM kernels checked, timed with cuBLAS)
 #   own-vs-lt       bench/gemm_vs_torch.py --sections own (issue 19: own kernels, fp8 too, against cuBLASLt)
+#   limits          bench/own_gemm/limits.sh with LIMITS_CASES (';'-separated; issue 19: ncu, own vs vendor)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
 set -uo pipefail
@@ -86,6 +87,10 @@ for step in ${STEPS:-build ref}; do
       (cd /tmp && timeout $(within 200) python3 "$root/bench/gemm_vs_torch.py" --sections own --warmup 1 --min-time 1 \
         --out /tmp/own_vs_lt.jsonl) > "$OUT/own_vs_lt.md" 2>&1
       echo "own_vs_lt: exit $?" | tee -a "$OUT/steps.log"; tail -16 "$OUT/own_vs_lt.md" | tee -a "$OUT/steps.log" ;;
+    limits)
+      IFS=';' read -ra cases <<<"${LIMITS_CASES:-}"
+      timeout $(within 300) bash bench/own_gemm/limits.sh "${cases[@]}" > "$OUT/limits.log" 2>&1
+      echo "limits: exit $?" | tee -a "$OUT/steps.log"; grep -E "^########|Duration|Throughput" "$OUT/limits.log" | head -60 ;;
     *) echo "unknown step $step" | tee -a "$OUT/steps.log" ;;
   esac
 done
