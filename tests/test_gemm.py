@@ -117,12 +117,23 @@ def test_cuda_gemm_verified(backend, dtype, m, n, k, trans_a, trans_b, fast):
     "m, n, k, tile", [(512, 264, 136, "128x64"), (2048, 2056, 72, "128x128"), (4096, 4104, 72, "128x256")]
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True), (True, True)])
-def test_cuda_tensorcore_each_tile_width_verified(dtype, m, n, k, tile, trans_a, trans_b, fast):
-    """The Hopper kernel picks its tile width by the number of tiles (gemm_tc.cu): one shape for each width."""
+@pytest.mark.parametrize("cluster", ["0", "1"])
+def test_cuda_tensorcore_each_tile_width_verified(dtype, m, n, k, tile, trans_a, trans_b, cluster, fast, monkeypatch):
+    """The Hopper kernel picks its tile width by the number of tiles (gemm_tc.cu): one shape for each width; alone
+    and in pairs of CTAs sharing an operand by TMA multicast (odd tile counts: the pair's second tile is empty)."""
+    monkeypatch.setenv("AIMATRIX_WGMMA_CLUSTER", cluster)
     r = am.gemm(m, n, k, dtype=dtype, backend="tensorcore", trans_a=trans_a, trans_b=trans_b, device="cuda", **fast)
     assert r.verify["passed"] and r.verify["nonfinite"] == 0, r
     if "wgmma" in r.ran["kernel"]:  # sm_90a; other GPUs run the mma.sync kernel
         assert f"_{tile}x64_" in r.ran["kernel"], r.ran["kernel"]
+        assert ("_mcast" in r.ran["kernel"]) == (cluster == "1"), r.ran["kernel"]
+
+
+@pytest.mark.cuda
+def test_cuda_wgmma_cluster_setting_checked(monkeypatch):
+    monkeypatch.setenv("AIMATRIX_WGMMA_CLUSTER", "2")
+    with pytest.raises(ValueError, match="AIMATRIX_WGMMA_CLUSTER='2': expected 0 or 1"):
+        am.gemm(256, 256, 256, dtype="bf16", backend="tensorcore", device="cuda")
 
 
 @pytest.mark.cuda
@@ -150,8 +161,11 @@ def test_cuda_fp8_cublaslt(m, n, k, fast):
     [(16, 16, 16, "128x64"), (7, 33, 48, "128x64"), (512, 264, 144, "128x64"), (2048, 2056, 128, "128x128")]
     + [(4096, 4104, 128, "128x256")],
 )
-def test_cuda_fp8_tensorcore(m, n, k, tile, fast):
-    """Our fp8 wgmma kernel (e4m3 in, bf16 out, TN), verified, at each tile width; sm_90 only."""
+@pytest.mark.parametrize("cluster", ["0", "1"])
+def test_cuda_fp8_tensorcore(m, n, k, tile, cluster, fast, monkeypatch):
+    """Our fp8 wgmma kernel (e4m3 in, bf16 out, TN), verified, at each tile width, alone and in CTA pairs; sm_90
+    only."""
+    monkeypatch.setenv("AIMATRIX_WGMMA_CLUSTER", cluster)
     info = am.system.env.device_info(am.device.resolve("cuda"))
     if (info["cc_major"], info["cc_minor"]) != (9, 0):
         with pytest.raises(am.UnsupportedError, match="fp8 runs on sm_90"):

@@ -39,6 +39,7 @@
 namespace am::cuda::tc {
 extern int g_wgmma_bn;          // 0: by size, 64, 128, 256
 extern int g_wgmma_persistent;  // -1: by size, 0, 1
+extern int g_wgmma_cluster;     // -1: by size, 0: never, 1: pairs of CTAs sharing an operand (TMA multicast)
 }  // namespace am::cuda::tc
 namespace am::cuda::simt {
 extern int g_tile;  // 0: by size, 64, 128
@@ -217,18 +218,20 @@ struct Variant {
 int g_cc_major = 0, g_cc_minor = 0;
 
 struct Knobs {
-  int bn, persistent, tile;
+  int bn, persistent, tile, cluster = -1;
 };
 struct KnobScope {  // sets the knobs for one call, restores the defaults after
   explicit KnobScope(const Knobs& k) {
     am::cuda::tc::g_wgmma_bn = k.bn;
     am::cuda::tc::g_wgmma_persistent = k.persistent;
     am::cuda::simt::g_tile = k.tile;
+    am::cuda::tc::g_wgmma_cluster = k.cluster;
   }
   ~KnobScope() {
     am::cuda::tc::g_wgmma_bn = 0;
     am::cuda::tc::g_wgmma_persistent = -1;
     am::cuda::simt::g_tile = 0;
+    am::cuda::tc::g_wgmma_cluster = -1;
   }
 };
 
@@ -260,7 +263,11 @@ std::vector<Variant> variants() {
               {"tc128p_", {128, 1, 0}},
               {"tc128np_", {128, 0, 0}},
               {"tc64p_", {64, 1, 0}},
-              {"tc64np_", {64, 0, 0}}};
+              {"tc64np_", {64, 0, 0}},
+              {"tc256pc_", {256, 1, 0, 1}},
+              {"tc128pc_", {128, 1, 0, 1}},
+              {"tc64pc_", {64, 1, 0, 1}},
+              {"tc256npc_", {256, 0, 0, 1}}};
   for (DType d : {DType::bf16, DType::f16}) {
     const std::string dn = am::dtype_name(d);
     for (const auto& tv : tc_v) {

@@ -10,8 +10,10 @@
 // "Aligned": the contiguous dimension of A and of B a multiple of 8 elements
 // and both base pointers 16-byte aligned.
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "common/errors.hpp"
@@ -24,6 +26,17 @@ namespace tc {
 
 int g_wgmma_bn = 0;
 int g_wgmma_persistent = -1;
+int g_wgmma_cluster = -1;
+
+// AIMATRIX_WGMMA_CLUSTER (tests and tuning): "0" never pair CTAs, "1" always, unset: by problem size.
+static int cluster_setting() {
+  if (g_wgmma_cluster >= 0) return g_wgmma_cluster;
+  const char* v = std::getenv("AIMATRIX_WGMMA_CLUSTER");
+  if (!v || !*v) return -1;
+  const std::string s(v);
+  if (s != "0" && s != "1") throw std::invalid_argument("AIMATRIX_WGMMA_CLUSTER='" + s + "': expected 0 or 1");
+  return s == "1";
+}
 
 // Its static shared array exists only in an sm_90a build (the wgmma kernel's
 // own body is compiled under the same condition): reading the attribute needs
@@ -58,12 +71,14 @@ bool wgmma_compiled_for_current_device() {
 // on 132 SMs, 128 of 128x64); persistent grid (one block per SM looping over
 // tiles).
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms) {
-  WgmmaChoice c{256, true};
+  WgmmaChoice c{256, true, wg::SHARE_NONE};
   const auto tiles = [&](int64_t bn) { return ((s.m + 127) / 128) * ((s.n + bn - 1) / bn) * s.batch; };
   if (tiles(256) < 2 * int64_t(num_sms)) c.bn = 128;
   if (tiles(128) < int64_t(num_sms)) c.bn = 64;
   if (g_wgmma_bn == 64 || g_wgmma_bn == 128 || g_wgmma_bn == 256) c.bn = g_wgmma_bn;
   if (g_wgmma_persistent >= 0) c.persistent = g_wgmma_persistent != 0;
+  // The pair shares the wider operand: B (128 x bn of it) unless the tile is 128 x 64.
+  if (cluster_setting() == 1) c.share = c.bn == 64 ? wg::SHARE_A : wg::SHARE_B;
   return c;
 }
 
@@ -165,6 +180,7 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
              : ch.bn == 128 ? "tc_wgmma_tma_128x128x64_s6"
                             : "tc_wgmma_tma_128x64x64_s8";
       if (ch.persistent) name += "_persistent";
+      if (ch.share != tc::wg::SHARE_NONE) name += ch.share == tc::wg::SHARE_A ? "_mcastA" : "_mcastB";
       break;
     }
     case TcPath::mma_aligned: name = "tc_mma_sync_128x128x32_s4"; break;

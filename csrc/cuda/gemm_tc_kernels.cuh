@@ -16,7 +16,9 @@
 //    slices), mbarrier full/empty pipeline with one k-slice of wgmma kept in
 //    flight, 128-byte swizzled shared memory, all four transposes through the
 //    wgmma transpose bits. Persistent when launched with one block per SM (the
-//    producer runs ahead into the next tile while the consumers store).
+//    producer runs ahead into the next tile while the consumers store). Or in
+//    clusters of two CTAs whose tiles share an operand, loaded once for both
+//    through TMA multicast (wg::Share, AIMATRIX_WGMMA_CLUSTER).
 //    Needs the contiguous dimension of A and B a multiple of 8 elements and
 //    16-byte aligned pointers (TMA's rules); any m, n, k otherwise (TMA
 //    zero-fills out-of-range boxes, the epilogue is bounds-checked).
@@ -66,10 +68,14 @@ bool wgmma_compiled_for_current_device();
 // (-1: by problem size, 0: one block per tile, 1: persistent, one per SM).
 extern int g_wgmma_bn;
 extern int g_wgmma_persistent;
-// The choice the wgmma path makes for a problem (tiles of 128 x bn).
+// Pairs of CTAs sharing an operand through TMA multicast (wg::Share): -1 by problem size, 0 never, 1 always
+// (B shared for 128x256 and 128x128 tiles, A for 128x64); at -1, AIMATRIX_WGMMA_CLUSTER=0|1 decides when set.
+extern int g_wgmma_cluster;
+// The choice the wgmma path makes for a problem (tiles of 128 x bn; share: a wg::Share).
 struct WgmmaChoice {
   int bn;
   bool persistent;
+  int share;
 };
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms);
 
@@ -335,6 +341,9 @@ struct Cfg {
   static constexpr int SMEM_BYTES = pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
 };
 
+// Which operand a cluster of two CTAs shares (wg_gemm_kernel).
+enum Share { SHARE_NONE = 0, SHARE_B = 1, SHARE_A = 2 };
+
 #if AM_TC_HAS_WGMMA
 template <int STAGES, int A_STAGE, int B_STAGE>
 __device__ __forceinline__ PipelineSmem pipeline_smem() {
@@ -371,6 +380,29 @@ __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, u
       "[%5];\n" ::"r"(smem_u32(dst)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar))
       : "memory");
+}
+// The same copy into this offset of every CTA of the cluster in `mask`, each CTA's `bar` counting its bytes.
+__device__ __forceinline__ void tma_load_3d_mc(void* dst, const CUtensorMap* map, uint64_t* bar, int c0, int c1, int c2,
+                                               uint16_t mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%2, "
+      "%3, %4}], [%5], %6;\n" ::"r"(smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar)), "h"(mask)
+      : "memory");
+}
+// Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too).
+__device__ __forceinline__ void mbar_arrive_cta(uint64_t* bar, uint32_t cta) {
+  uint32_t remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(smem_u32(bar)), "r"(cta));
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
+}
+__device__ __forceinline__ uint32_t cluster_rank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
 // Shared-memory matrix descriptor, 128-byte swizzle.
 __device__ __forceinline__ uint64_t desc_sw128(uint32_t addr, uint32_t lbo, uint32_t sbo) {
@@ -422,6 +454,24 @@ __device__ __forceinline__ void wgmma_call(float* d, uint64_t da, uint64_t db) {
     else wgmma64_f16<TNSP_A, TNSP_B>(d, da, db);
   }
 }
+
+// One k-slice of an operand into a stage: ROWS / 64 boxes of 8 KB along its MN dimension (MN-major) or one box of
+// ROWS rows (K-major); whole, or (half) this CTA's half of it, multicast to both CTAs of the pair.
+template <bool MN_MAJOR, int ROWS>
+__device__ __forceinline__ void load_operand(uint8_t* dst, const CUtensorMap* map, uint64_t* bar, int k0, int mn0,
+                                             int bz, bool half, uint32_t rank) {
+  if constexpr (!MN_MAJOR) {
+    if (!half) tma_load_3d(dst, map, bar, k0, mn0, bz);
+    else tma_load_3d_mc(dst + rank * (ROWS / 2) * 128, map, bar, k0, mn0 + int(rank) * (ROWS / 2), bz, 0x3);
+  } else {
+#pragma unroll
+    for (int i = 0; i < ROWS / BOX_MN; ++i) {
+      if (!half) tma_load_3d(dst + i * 8192, map, bar, mn0 + i * BOX_MN, k0, bz);
+      else tma_load_3d_mc(dst + i * 8192 + rank * 4096, map, bar, mn0 + i * BOX_MN, k0 + int(rank) * 32, bz, 0x3);
+    }
+  }
+}
+
 #endif  // AM_TC_HAS_WGMMA
 
 // Tensor maps (3-D: contiguous dim, other dim, batch):
@@ -431,7 +481,15 @@ __device__ __forceinline__ void wgmma_call(float* d, uint64_t da, uint64_t db) {
 // blockIdx.x + gridDim.x, ...: a grid of one block per SM is persistent (the
 // producer prefetches the next tile while the consumers store this one); a grid
 // of one block per tile is the plain form.
-template <typename T, bool TA, bool TB, int BN>
+//
+// SHARE (launched as clusters of two CTAs): the pair computes two neighbouring
+// tiles that read the same B (SHARE_B: tiles 2i and 2i+1 along m) or the same A
+// (SHARE_A: along n). Each CTA loads half of the shared operand's k-slice and
+// multicasts it to both, so L2 serves that operand once per pair. The shared
+// operand's map has half the box: half its rows when they are the tile's
+// (K-major), half the 64 k-rows of each box when MN-major. A stage is free for
+// a producer once the consumers of both CTAs released it: "empty" counts 16.
+template <typename T, bool TA, bool TB, int BN, int SHARE = SHARE_NONE>
 __global__ void __launch_bounds__(THREADS, 1)
     wg_gemm_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
                    uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch) {
@@ -440,53 +498,54 @@ __global__ void __launch_bounds__(THREADS, 1)
   constexpr int STAGES = G::STAGES;
   constexpr int NACC = BN / 2;               // fp32 accumulators per thread (64 x BN per warpgroup)
   constexpr int BKE = BK * 2 / in_bytes<T>;  // a k-slice in elements: 128 bytes, one swizzle row
+  constexpr int CTAS = SHARE == SHARE_NONE ? 1 : 2;
   static_assert(in_bytes<T> == 2 || (!TA && TB), "fp8: K-major A and B (the TN layout) only");
   const auto [sA, sB, full, empty] = pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
 
   const int wgi = threadIdx.x >> 7;  // warpgroup
   const int KT = (K + BKE - 1) / BKE;
-  const int tiles_per = tiles_m * tiles_n;
-  const int64_t total = int64_t(tiles_per) * batch;
+  // Work units: tiles, or pairs of tiles along m (SHARE_B) or n (SHARE_A), one per cluster.
+  const uint32_t rank = CTAS == 1 ? 0 : cluster_rank();
+  const int units_m = SHARE == SHARE_B ? (tiles_m + 1) / 2 : tiles_m;
+  const int units_n = SHARE == SHARE_A ? (tiles_n + 1) / 2 : tiles_n;
+  const int units_per = units_m * units_n;
+  const int64_t total = int64_t(units_per) * batch;
+  const int64_t first = blockIdx.x / CTAS, step = gridDim.x / CTAS;
+  const auto tile_of = [&](int64_t t, int& bz, int& m0, int& n0) {
+    bz = int(t / units_per);
+    int um, un;
+    tile_coords(int(t - int64_t(bz) * units_per), units_m, units_n, um, un);
+    m0 = (SHARE == SHARE_B ? 2 * um + int(rank) : um) * BM;
+    n0 = (SHARE == SHARE_A ? 2 * un + int(rank) : un) * BN;
+  };
 
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < STAGES; ++s) {
       mbar_init(&full[s], 1);
-      mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
+      mbar_init(&empty[s], 8 * CTAS);  // lane 0 of each of the 8 consumer warps (of both CTAs of a pair)
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   }
-  __syncthreads();
+  if constexpr (CTAS == 1) __syncthreads();
+  else cluster_sync();  // the peer's barriers are initialised before anything reaches them
 
   if (wgi == 0) {
     // ---------------- producer: one thread issues every copy ----------------
     if (threadIdx.x == 0) {
       int it = 0;  // k-slices issued so far (all tiles): stage = it % STAGES
-      for (int64_t t = blockIdx.x; t < total; t += gridDim.x) {
-        const int bz = int(t / tiles_per);
-        int tm, tn;
-        tile_coords(int(t - int64_t(bz) * tiles_per), tiles_m, tiles_n, tm, tn);
-        const int m0 = tm * BM, n0 = tn * BN;
+      for (int64_t t = first; t < total; t += step) {
+        int bz, m0, n0;
+        tile_of(t, bz, m0, n0);
         for (int kt = 0; kt < KT; ++kt, ++it) {
           const int s = it % STAGES;
           if (it >= STAGES) mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
           mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
           const int k0 = kt * BKE;
-          uint8_t* a = sA + s * A_STAGE_BYTES;
-          uint8_t* b = sB + s * G::B_STAGE_BYTES;
-          if constexpr (!TA) {
-            tma_load_3d(a, &tmA, &full[s], k0, m0, bz);
-          } else {
-#pragma unroll
-            for (int i = 0; i < BM / BOX_MN; ++i) tma_load_3d(a + i * 8192, &tmA, &full[s], m0 + i * BOX_MN, k0, bz);
-          }
-          if constexpr (TB) {
-            tma_load_3d(b, &tmB, &full[s], k0, n0, bz);
-          } else {
-#pragma unroll
-            for (int j = 0; j < BN / BOX_MN; ++j) tma_load_3d(b + j * 8192, &tmB, &full[s], n0 + j * BOX_MN, k0, bz);
-          }
+          // The shared operand's tile is the same in both CTAs: each loads its half for both.
+          load_operand<TA, BM>(sA + s * A_STAGE_BYTES, &tmA, &full[s], k0, m0, bz, SHARE == SHARE_A, rank);
+          load_operand<!TB, BN>(sB + s * G::B_STAGE_BYTES, &tmB, &full[s], k0, n0, bz, SHARE == SHARE_B, rank);
         }
       }
     }
@@ -496,13 +555,18 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int lane = threadIdx.x & 31;
     const int warp_in_wg = (threadIdx.x >> 5) & 3;
     const bool even_n = (N & 1) == 0;
+    // Release a stage to the producers of this CTA and of its pair.
+    uint64_t* const empty_bars = empty;  // (a lambda may not capture a structured binding before C++20)
+    const auto release = [empty_bars](int s) {
+      if constexpr (CTAS == 1) mbar_arrive(&empty_bars[s]);
+      else
+        for (uint32_t c = 0; c < CTAS; ++c) mbar_arrive_cta(&empty_bars[s], c);
+    };
     float d[NACC];
     int it = 0;
-    for (int64_t t = blockIdx.x; t < total; t += gridDim.x) {
-      const int bz = int(t / tiles_per);
-      int tm, tn;
-      tile_coords(int(t - int64_t(bz) * tiles_per), tiles_m, tiles_n, tm, tn);
-      const int m0 = tm * BM, n0 = tn * BN;
+    for (int64_t t = first; t < total; t += step) {
+      int bz, m0, n0;
+      tile_of(t, bz, m0, n0);
 #pragma unroll
       for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
       for (int kt = 0; kt < KT; ++kt, ++it) {
@@ -523,11 +587,11 @@ __global__ void __launch_bounds__(THREADS, 1)
         wg_commit();
         wg_wait<1>();  // the previous slice's wgmma are done: release its stage
         fence_acc<NACC>(d);
-        if (kt > 0 && lane == 0) mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+        if (kt > 0 && lane == 0) release((it + STAGES - 1) % STAGES);
       }
       wg_wait<0>();
       fence_acc<NACC>(d);
-      if (lane == 0) mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);  // this tile's last slice
+      if (lane == 0) release((it + STAGES - 1) % STAGES);  // this tile's last slice
 
       // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
       uint16_t* Cb = C + int64_t(bz) * M * N;
@@ -541,6 +605,8 @@ __global__ void __launch_bounds__(THREADS, 1)
       }
     }
   }
+  // A CTA's shared memory takes its pair's copies and arrivals until both are done.
+  if constexpr (CTAS == 2) cluster_sync();
 #endif
 }
 }  // namespace wg

@@ -63,43 +63,65 @@ struct MapKey {
   const void* b = nullptr;
   int64_t m = 0, n = 0, k = 0, batch = 0;
   bool ta = false, tb = false;
-  int type = 0, bn = 0;
+  int type = 0, bn = 0, share = 0;
   bool operator==(const MapKey& o) const {
     return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta && tb == o.tb &&
-           type == o.type && bn == o.bn;
+           type == o.type && bn == o.bn && share == o.share;
   }
 };
 
-template <typename T, bool TA, bool TB, int BN>
+// An operand's map: K-major, one box of `rows` x a 128-byte k-slice; MN-major, 64 x 64 boxes. `half`: the box of a
+// CTA's half of a shared operand (wg::load_operand): half the rows, or 32 of the 64 k-rows.
+inline CUtensorMap operand_map(const void* p, CUtensorMapDataType type, int bytes, bool mn_major, int64_t mn,
+                               int64_t k, int64_t batch, uint32_t rows, bool half) {
+  const uint32_t box_k = wg::BK * 2 / bytes;
+  return mn_major ? make_map(p, type, bytes, mn, k, batch, wg::BOX_MN, half ? wg::BOX_MN / 2 : wg::BOX_MN)
+                  : make_map(p, type, bytes, k, mn, batch, box_k, half ? rows / 2 : rows);
+}
+
+template <typename T, bool TA, bool TB, int BN, int SHARE>
 void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool persistent, int num_sms,
                cudaStream_t stream) {
   constexpr CUtensorMapDataType kType = map_type<T>;
-  constexpr int kBytes = in_bytes<T>, kBoxK = wg::BK * 2 / kBytes;  // a k-slice: 128 bytes
+  constexpr int kBytes = in_bytes<T>, kCtas = SHARE == wg::SHARE_NONE ? 1 : 2;
   using G = wg::Cfg<BN>;
-  auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN>;
+  auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN, SHARE>;
   raise_smem_limit(kernel, G::SMEM_BYTES);
   // Encoding a map costs host time: keep the last pair per thread.
   thread_local MapKey last_key;
   thread_local CUtensorMap map_a, map_b;
   thread_local bool have = false;
-  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, int(kType), BN};
+  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, int(kType), BN, SHARE};
   if (!have || !(key == last_key)) {
     have = false;
-    map_a = TA ? make_map(a, kType, kBytes, s.m, s.k, s.batch, wg::BOX_MN, wg::BOX_MN)
-               : make_map(a, kType, kBytes, s.k, s.m, s.batch, kBoxK, wg::BM);
-    map_b = TB ? make_map(b, kType, kBytes, s.k, s.n, s.batch, kBoxK, BN)
-               : make_map(b, kType, kBytes, s.n, s.k, s.batch, wg::BOX_MN, wg::BOX_MN);
+    map_a = operand_map(a, kType, kBytes, TA, s.m, s.k, s.batch, wg::BM, SHARE == wg::SHARE_A);
+    map_b = operand_map(b, kType, kBytes, !TB, s.n, s.k, s.batch, BN, SHARE == wg::SHARE_B);
     last_key = key;
     have = true;
   }
   const int M = int(s.m), N = int(s.n), K = int(s.k);
   const int tiles_m = (M + wg::BM - 1) / wg::BM, tiles_n = (N + BN - 1) / BN;
-  const int64_t total = int64_t(tiles_m) * tiles_n * s.batch;
-  const int64_t cap = persistent ? int64_t(num_sms) : int64_t(std::numeric_limits<int32_t>::max());
-  const unsigned grid = unsigned(std::min(total, cap));
-  kernel<<<grid, wg::THREADS, G::SMEM_BYTES, stream>>>(map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m,
-                                                       tiles_n, int(s.batch));
-  AM_CUDA_CHECK_LAUNCH();
+  const int64_t units = int64_t(SHARE == wg::SHARE_B ? (tiles_m + 1) / 2 : tiles_m) *
+                        (SHARE == wg::SHARE_A ? (tiles_n + 1) / 2 : tiles_n) * s.batch;
+  cudaLaunchConfig_t cfg{};
+  cudaLaunchAttribute attr{};
+  cfg.blockDim = dim3(wg::THREADS);
+  cfg.dynamicSmemBytes = G::SMEM_BYTES;
+  cfg.stream = stream;
+  if (kCtas > 1) {
+    attr.id = cudaLaunchAttributeClusterDimension;
+    attr.val.clusterDim.x = kCtas;
+    attr.val.clusterDim.y = attr.val.clusterDim.z = 1;
+    cfg.attrs = &attr;
+    cfg.numAttrs = 1;
+  }
+  // Persistent: as many units at once as fit (one CTA per SM; clusters as the GPCs place them).
+  const int64_t cap = !persistent ? int64_t(std::numeric_limits<int32_t>::max() / kCtas)
+                      : kCtas == 1 ? int64_t(num_sms)
+                                   : int64_t(max_active_clusters(kernel, cfg));
+  cfg.gridDim = dim3(unsigned(std::min(units, cap) * kCtas));
+  AM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m, tiles_n,
+                                   int(s.batch)));
 }
 
 }  // namespace wgimpl
@@ -108,9 +130,17 @@ template <typename T, bool TA, bool TB>
 void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cudaStream_t stream) {
   const int sms = sm_count_current_device();
   const WgmmaChoice ch = wgmma_choice(s, sms);
-  if (ch.bn == 256) wgimpl::launch_bn<T, TA, TB, 256>(s, a, b, c, ch.persistent, sms, stream);
-  else if (ch.bn == 128) wgimpl::launch_bn<T, TA, TB, 128>(s, a, b, c, ch.persistent, sms, stream);
-  else wgimpl::launch_bn<T, TA, TB, 64>(s, a, b, c, ch.persistent, sms, stream);
+  constexpr int B = wg::SHARE_B, A = wg::SHARE_A;
+  if (ch.bn == 256) {
+    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 256, B>(s, a, b, c, ch.persistent, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 256, 0>(s, a, b, c, ch.persistent, sms, stream);
+  } else if (ch.bn == 128) {
+    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 128, B>(s, a, b, c, ch.persistent, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 128, 0>(s, a, b, c, ch.persistent, sms, stream);
+  } else {
+    if (ch.share == A) wgimpl::launch_bn<T, TA, TB, 64, A>(s, a, b, c, ch.persistent, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 64, 0>(s, a, b, c, ch.persistent, sms, stream);
+  }
 }
 
 #define AM_TC_WG_INST(T)                                                                                       \

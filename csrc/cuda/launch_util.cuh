@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -60,6 +61,25 @@ void raise_smem_limit(Kernel kernel, int bytes) {
   if (done.count(key)) return;
   AM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   done.insert(key);
+}
+
+// Clusters of a cluster launch `cfg` (its cluster-dimension attribute set, its kernel's shared-memory limit
+// raised) that fit on the current device at once: the grid of a persistent cluster kernel. Once per (kernel, device).
+template <class Kernel>
+int max_active_clusters(Kernel kernel, const cudaLaunchConfig_t& cfg) {
+  static std::mutex mu;
+  static std::map<std::pair<const void*, int>, int> known;
+  int dev = 0;
+  AM_CUDA_CHECK(cudaGetDevice(&dev));
+  const std::pair<const void*, int> key{reinterpret_cast<const void*>(kernel), dev};
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = known.find(key);
+  if (it != known.end()) return it->second;
+  int n = 0;
+  AM_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&n, kernel, &cfg));
+  if (n < 1) AM_CUDA_CHECK(cudaErrorInvalidClusterSize);  // no cluster of this size fits: an error, not a hang
+  known[key] = n;
+  return n;
 }
 
 }  // namespace am::cuda
