@@ -72,8 +72,8 @@ struct MapKey {
 
 // An operand's map: K-major, one box of `rows` x a 128-byte k-slice; MN-major, 64 x 64 boxes. `half`: the box of a
 // CTA's half of a shared operand (wg::load_operand): half the rows, or 32 of the 64 k-rows.
-inline CUtensorMap operand_map(const void* p, CUtensorMapDataType type, int bytes, bool mn_major, int64_t mn,
-                               int64_t k, int64_t batch, uint32_t rows, bool half) {
+inline CUtensorMap operand_map(const void* p, CUtensorMapDataType type, int bytes, bool mn_major, int64_t mn, int64_t k,
+                               int64_t batch, uint32_t rows, bool half) {
   const uint32_t box_k = wg::BK * 2 / bytes;
   return mn_major ? make_map(p, type, bytes, mn, k, batch, wg::BOX_MN, half ? wg::BOX_MN / 2 : wg::BOX_MN)
                   : make_map(p, type, bytes, k, mn, batch, box_k, half ? rows / 2 : rows);
@@ -116,7 +116,7 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
     cfg.numAttrs = 1;
   }
   // Persistent: as many units at once as fit (one CTA per SM; clusters as the GPCs place them).
-  const int64_t cap = !persistent ? int64_t(std::numeric_limits<int32_t>::max() / kCtas)
+  const int64_t cap = !persistent  ? int64_t(std::numeric_limits<int32_t>::max() / kCtas)
                       : kCtas == 1 ? int64_t(num_sms)
                                    : int64_t(max_active_clusters(kernel, cfg));
   cfg.gridDim = dim3(unsigned(std::min(units, cap) * kCtas));
