@@ -606,7 +606,10 @@ __global__ void __launch_bounds__(THREADS, 1)
     }
   }
   // A CTA's shared memory takes its pair's copies and arrivals until both are done.
-  if constexpr (CTAS == 2) cluster_sync();
+  if constexpr (CTAS == 2) {
+    __syncwarp();  // the producer warp's lanes together again before the aligned cluster barrier
+    cluster_sync();
+  }
 #endif
 }
 }  // namespace wg

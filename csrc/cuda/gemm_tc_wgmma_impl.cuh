@@ -105,6 +105,7 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
                         (SHARE == wg::SHARE_A ? (tiles_n + 1) / 2 : tiles_n) * s.batch;
   cudaLaunchConfig_t cfg{};
   cudaLaunchAttribute attr{};
+  cfg.gridDim = dim3(kCtas);  // one cluster, for the occupancy query; the grid is set below
   cfg.blockDim = dim3(wg::THREADS);
   cfg.dynamicSmemBytes = G::SMEM_BYTES;
   cfg.stream = stream;
