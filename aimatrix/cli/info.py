@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
                 con.print(
                     f"  power limit {info['power_limit_w']:.0f} W, max SM clock {info.get('max_sm_clock_mhz')} MHz"
                 )
-            con.print("  backends: cublas, cublaslt (all dtypes the GPU runs), simt (fp32), tensorcore (fp16/bf16)")
+            tc = "fp16/bf16/fp8" if tuple(cc) == (9, 0) else "fp16/bf16"  # fp8: the sm_90 wgmma kernel
+            con.print(f"  backends: cublas, cublaslt (all dtypes the GPU runs), simt (fp32), tensorcore ({tc})")
     for name, detail in _frameworks_status():
         con.print(f"framework {name}: {escape(detail)}")
     try:  # what `macro --models` and `layers --layers` take (both need PyTorch)
