@@ -390,7 +390,9 @@ __device__ __forceinline__ void tma_load_3d_mc(void* dst, const CUtensorMap* map
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar)), "h"(mask)
       : "memory");
 }
-// Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too).
+// Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too). Measured slow: the
+// cluster-scope release compiles to MEMBAR.ALL.GPU per arrival (bench/own_gemm/NOTES.md, run 5); CTA scope, as
+// CUTLASS's pipelines arrive, is the fix waiting for its GPU run.
 __device__ __forceinline__ void mbar_arrive_cta(uint64_t* bar, uint32_t cta) {
   uint32_t remote;
   asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(smem_u32(bar)), "r"(cta));
