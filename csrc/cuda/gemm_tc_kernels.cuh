@@ -390,13 +390,13 @@ __device__ __forceinline__ void tma_load_3d_mc(void* dst, const CUtensorMap* map
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar)), "h"(mask)
       : "memory");
 }
-// Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too). Measured slow: the
-// cluster-scope release compiles to MEMBAR.ALL.GPU per arrival (bench/own_gemm/NOTES.md, run 5); CTA scope, as
-// CUTLASS's pipelines arrive, is the fix waiting for its GPU run.
+// Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too). CTA-scope release, as
+// CUTLASS's pipelines do: what it orders is this warp's wgmma reads of the stage, already complete; a
+// cluster-scope release compiles to MEMBAR.ALL.GPU, which waits for every store in flight (3x slower GEMMs).
 __device__ __forceinline__ void mbar_arrive_cta(uint64_t* bar, uint32_t cta) {
   uint32_t remote;
   asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(smem_u32(bar)), "r"(cta));
-  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
+  asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
 }
 __device__ __forceinline__ uint32_t cluster_rank() {
   uint32_t r;
