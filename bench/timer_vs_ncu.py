@@ -220,6 +220,13 @@ def aimatrix_us(name: str) -> dict:
         out[f"{timer}_rel_ci"] = m.stats["rel_ci"]
         if timer == "cupti":
             out["cupti_event_us"] = m.stats.get("event_median_ms", float("nan")) * 1e3
+    if mode == "cold":  # trial: the cold flush also evicts the instruction caches, as ncu's `all` does
+        os.environ["AIMATRIX_COLD_ICACHE"] = "1"
+        try:
+            m = am.timing.measure(fn, device="cuda", mode=mode, timer="cupti", **TIMING)
+            out["cupti_icache"] = m.median_ms * 1e3
+        finally:
+            del os.environ["AIMATRIX_COLD_ICACHE"]
     del fn
     torch.cuda.empty_cache()
     return out
@@ -255,9 +262,10 @@ def main() -> int:
         print(f"(torch.profiler count failed: {ops['error']})\n")
     print(
         "| case | mode | ncu µs | kernels/call (ncu) | memsets+memcpys/call | CUPTI µs | Δ | events µs | Δ "
-        "| auto µs (ran) | SM MHz CUPTI / ncu | CUPTI Δ, floor removed | CUPTI Δ, cycles | CUPTI ≤ 2% |"
+        "| auto µs (ran) | SM MHz CUPTI / ncu | CUPTI Δ, floor removed | CUPTI Δ, cycles | CUPTI ≤ 2% "
+        "| CUPTI µs, i-cache evicted too (Δ floor removed) |"
     )
-    print("| --- | --- |" + " ---: |" * 11 + " :---: |")
+    print("| --- | --- |" + " ---: |" * 11 + " :---: | ---: |")
     rows, failed, floor_us = [], 0, None  # floor: ncu's fixed cost per kernel over CUPTI's
     for n in names:
         row = {"case": n, "mode": CASES[n][0]}
@@ -276,13 +284,16 @@ def main() -> int:
             row["cupti_delta_floor"] = row["cupti"] / ncu_kernel - 1
             row["cupti_delta_cycles"] = row["cupti"] * row["cupti_mhz"] / (ncu_kernel * row["ncu_mhz"]) - 1
             row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
+            icache = ""
+            if "cupti_icache" in row:
+                icache = f"{row['cupti_icache']:.2f} ({100 * (row['cupti_icache'] / ncu_kernel - 1):+.1f}%)"
             print(
                 f"| {n} | {row['mode']} | {row['ncu']:.2f} | {row['kernels_per_call']:.1f} | {other:.1f} | "
                 f"{row['cupti']:.2f} | "
                 f"{100 * row['cupti_delta']:+.1f}% | {row['events']:.2f} | {100 * row['events_delta']:+.1f}% | "
                 f"{row['auto']:.2f} ({row['auto_ran']}) | {row['cupti_mhz']:.0f} / {row['ncu_mhz']:.0f} | "
                 f"{100 * row['cupti_delta_floor']:+.1f}% | {100 * row['cupti_delta_cycles']:+.1f}% | "
-                f"{'yes' if row['ok'] else '**no**'} |",
+                f"{'yes' if row['ok'] else '**no**'} | {icache} |",
                 flush=True,
             )
         except Exception as e:  # noqa: BLE001 - one case's failure is a row, the others still run

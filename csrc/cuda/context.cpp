@@ -1,6 +1,7 @@
 #include "cuda/context.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -101,6 +102,15 @@ cublasLtHandle_t Context::lt() {
   return lt_;
 }
 
-void Context::flush_l2(cudaStream_t s) { flush_l2_by_reading(flush_.get(), flush_.bytes(), facts_.sm_count, s); }
+void Context::flush_l2(cudaStream_t s) {
+  flush_l2_by_reading(flush_.get(), flush_.bytes(), facts_.sm_count, s);
+  // Trial (issue 16): also evict the instruction caches, as Nsight Compute's cold replays do. Read per call so
+  // that one process can time both ways.
+  const char* icache = std::getenv("AIMATRIX_COLD_ICACHE");
+  if (icache && icache[0] == '1') {
+    if (!sink_.get()) sink_ = DeviceBuffer(256);
+    evict_icache(sink_.get(), facts_.sm_count, s);
+  }
+}
 
 }  // namespace am::cuda

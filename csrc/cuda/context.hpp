@@ -41,7 +41,7 @@ class Context {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   cublasLtHandle_t lt_ = nullptr;
-  DeviceBuffer workspace_, flush_;
+  DeviceBuffer workspace_, flush_, sink_;  // sink_: evict_icache's, made on first use
 };
 
 }  // namespace am::cuda

@@ -10,4 +10,8 @@ namespace am::cuda {
 // holds only clean lines of it.
 void flush_l2_by_reading(const void* zeros, size_t bytes, int sm_count, cudaStream_t s);
 
+// Runs more straight-line code than an SM's instruction caches hold on every SM: the next kernel's code comes
+// from memory. `scratch`: 4 writable bytes (written only in a case that does not occur).
+void evict_icache(void* scratch, int sm_count, cudaStream_t s);
+
 }  // namespace am::cuda
