@@ -10,7 +10,9 @@ Three steps (issue 17):
     python bench/synth_fidelity.py --fidelity --table conv_times_h100.json [--table conv_times_h200.json]
     #    or on a second device, the first device's proxy (its rows go to this device's table):
     python bench/synth_fidelity.py --fidelity --table conv_times_h200.json --synth-table conv_times_h100.json
-    #    or closed on this GPU: time the layers the synthesis chose, synthesize again (aimatrix.synth.closed_loop)
+    #    or closed on this GPU: time the layers the synthesis chose, synthesize again (aimatrix.synth.closed_loop);
+    #    the proxies it chose are kept in the table (meta "fidelity_proxies"), and --synth-table / --predict with
+    #    that table use them as they are
     python bench/synth_fidelity.py --fidelity --table conv_times_h100.json --refine 3
     # the same on the CPU, each group's time predicted by the table's fit (a synthesis option tried in seconds)
     python bench/synth_fidelity.py --predict --table aimatrix/synth/data/efficiency/nvidia_h100_80gb_hbm3.json
@@ -62,6 +64,9 @@ LIMITS = {"paper": 0.10, "heldout": 0.15}  # per-group |ratio - 1| of issue 17
 # up to 2047 (bits=11): the held-out set's groups 14 and 7 (DenseNet's many small convs) took 1016 filters in
 # every 3x3 layer at bits=10 and were still 16-27% short in bf16 at batch 1 (predicted from the H100 table).
 FIDELITY_OPTIONS = {"min_layers": 2, "bits": 11}
+# meta key of a table's fidelity proxies, {set: {"batch|dtype": SyntheticModel dict}}: the closed loop's choices,
+# which another device's --fidelity (--synth-table) and --predict then use as they are
+PROXIES = "fidelity_proxies"
 
 
 def md_table(head: list[str], rows: list[list]) -> str:
@@ -130,10 +135,13 @@ def synthesize_both(name: str, tables: list, batches: list[int], dtypes: list[st
     paper = S.synthesize(groups, seed=0)
     have = {(E.config_batch(c), E.config_dtype(c)) for c in E.ConvTimeModel(times).configs}
     keys = [(b, d) for b in batches for d in dtypes if (b, d) in have]  # a table cut short lacks some
+    kept = {} if refine_rounds else next((t.meta[PROXIES][name] for t in tables if name in t.meta.get(PROXIES, {})), {})
     fid = {}
     for b, d in keys:
         opts = {"seed": 0, "batches": [b], "dtypes": [d], **FIDELITY_OPTIONS}
-        if refine_rounds:
+        if f"{b}|{d}" in kept:  # a closed loop's choice: not what synthesizing from the table again would give
+            fid[b, d] = S.SyntheticModel.from_dict(kept[f"{b}|{d}"], source=f"{PROXIES} {name} {b}|{d}")
+        elif refine_rounds:
             fid[b, d], times = S.refine(
                 groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, progress=print, **opts
             )
@@ -175,11 +183,14 @@ def fidelity(a) -> None:
     synth_tables = [E.ConvTimes.load(p) for p in a.synth_table] or tables
     t0 = time.time()
     results: list[dict] = []
+    kept_rows = [r for r in tables[0].meta.get("fidelity", []) if r["set"] not in a.sets]  # other sets' runs
     tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
-    for name in SETS:
+    for name in a.sets:
         wl, syn = synthesize_both(name, synth_tables, a.batches, a.dtypes, a.refine)
+        kept = tables[0].meta.setdefault(PROXIES, {}).setdefault(name, {})
+        kept.update({f"{b}|{d}": sm.to_dict() for (b, d), sm in syn["fidelity"].items()})
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
         for obj, per_config in syn.items():
             for (b, d), sm in per_config.items():
@@ -196,7 +207,9 @@ def fidelity(a) -> None:
                     for r in rows:
                         results.append(result_row(name, obj, dev, dtype, b, r["center"], r["real_ms"], r["synth_ms"]))
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
-                tables[0].meta["fidelity"] = results  # saved as it goes: a run cut short keeps what it timed
+                tables[0].meta["fidelity"] = (
+                    kept_rows + results
+                )  # saved as it goes: a run cut short keeps what it timed
                 tables[0].save(a.table[0])
     report(results)
 
@@ -212,7 +225,7 @@ def predict(a) -> None:
     tables = [E.ConvTimes.load(p) for p in a.table]
     model = E.ConvTimeModel(sum(tables[1:], tables[0]))
     results: list[dict] = []
-    for name in SETS:
+    for name in a.sets:
         _, groups, _ = model_set(name)
         _, syn = synthesize_both(name, tables, a.batches, a.dtypes)
         for obj, per_config in syn.items():
@@ -304,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
         "--synth-table", action="append", default=[], help="--fidelity: synthesize from these tables instead"
     )
     ap.add_argument("--refine", type=int, default=0, help="--fidelity: closed-loop rounds on this GPU (issue 17)")
+    ap.add_argument(
+        "--sets", default=",".join(SETS), help="--fidelity, --predict: the model sets, of " + ", ".join(SETS)
+    )
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
     ap.add_argument("--channels", default=",".join(map(str, CHANNELS)), help="--measure: the grid's channel counts")
@@ -312,6 +328,9 @@ def main(argv: list[str] | None = None) -> None:
     a.dtypes = [d for d in a.dtypes.split(",") if d]
     a.batches = [int(b) for b in a.batches.split(",") if b]
     a.channels = tuple(int(c) for c in a.channels.split(",") if c)
+    a.sets = [x for x in a.sets.split(",") if x]
+    if not a.sets or set(a.sets) - set(SETS):
+        ap.error(f"--sets {','.join(a.sets)!r}: expected some of {', '.join(SETS)}")
     if (a.measure or a.fidelity or a.predict) and not a.table:
         ap.error("--measure, --fidelity and --predict need --table PATH")
     modes = {"measure": measure, "fidelity": fidelity, "predict": predict, "combine": combine, "ship": ship}

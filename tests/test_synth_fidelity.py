@@ -281,12 +281,41 @@ def test_closed_loop_corrects_the_fit_where_the_synthesis_lands():
     for r in added:  # a timed point is predicted exactly
         kh, kw, s, h, w, c, f = r["key"]
         assert E.ConvTimeModel(refined).predict(r["config"], kh, kw, s, h, w, c, f) == pytest.approx(r["ms"])
-    # 0.52 -> 0.42 here: each synthesis lands on new channel counts, so the loop closes in steps, not at once
     assert true_error(sm) < 0.85 * true_error(once), (true_error(once), true_error(sm))
+    # every group returned was timed: its layers are points, its time errors the true ones
+    timed = E.ConvTimeModel(refined)
+    for sg, g in zip(sm.groups, order):
+        for c in CONFIGS:
+            true = sum(truth(c, *(x[k] for k in ("kh", "kw", "stride", "h", "w", "cin", "cout"))) for x in sg.layers())
+            assert sg.time_errors[c] == pytest.approx(true / timed.real_ms(c, g.layers) - 1)
+    # groups chosen from different rounds still join: each group's input channels are the last group's output
+    assert all(b.cin == a.filters[-1] for a, b in zip(sm.groups, sm.groups[1:]))
     again, _ = S.refine(groups, table, truth, rounds=3, **fast)
     assert again == sm  # reproducible from its seed
     with pytest.raises(ValueError, match="rounds"):
         S.refine(groups, table, truth, rounds=-1)
+
+
+def test_a_later_round_moves_each_group_alone(paper):
+    """synthesize(start=...): the local search from a fidelity synthesis keeps the channel counts between groups;
+    a start that is not a fidelity synthesis of these groups is refused."""
+    _, groups, order, table = paper
+    fast = dict(seed=0, population=400, generations=10)
+    first = S.synthesize(groups, objective="fidelity", efficiency=table, **fast)
+    slower = E.ConvTimes([dict(r, ms=r["ms"] * (1.3 if r["kind"] == "grid" else 1.0)) for r in table.rows])
+    moved = S.synthesize(groups, objective="fidelity", efficiency=slower, start=first, **fast)
+    assert [g.cin for g in moved.groups] == [g.cin for g in first.groups]
+    assert [g.filters[-1] for g in moved.groups[:-1]] == [g.filters[-1] for g in first.groups[:-1]]
+    assert [g.filters for g in moved.groups] != [g.filters for g in first.groups]  # its layers 30% slower: it moved
+    paper_sm = S.synthesize(groups, **fast)
+    with pytest.raises(ValueError, match="only for objective='fidelity'"):
+        S.synthesize(groups, start=first, **fast)
+    with pytest.raises(ValueError, match="it must be a 'fidelity' synthesis"):
+        S.synthesize(groups, objective="fidelity", efficiency=table, start=paper_sm, **fast)
+    with pytest.raises(ValueError, match="it must be a 'fidelity' synthesis"):
+        S.synthesize(groups[:3], objective="fidelity", efficiency=table, start=first, **fast)
+    with pytest.raises(TypeError, match="start=dict is not allowed"):
+        S.synthesize(groups, objective="fidelity", efficiency=table, start=first.to_dict(), **fast)
 
 
 def test_fidelity_benchmark_predicts_on_the_cpu(tmp_path):
@@ -311,3 +340,24 @@ def test_fidelity_benchmark_predicts_on_the_cpu(tmp_path):
         for obj in ("paper", "fidelity"):
             assert f"### {name} set, objective={obj}" in p.stdout
     assert "| H100 bf16 b1 |" in p.stdout and "per-group cells within" in p.stdout
+
+    # a table that keeps its proxies (a closed loop's choice) is predicted with them, not synthesized again:
+    # here the held-out set's "fidelity" proxy is its paper synthesis, so both rows read the same
+    wl = S.profile(["resnet50", "densenet121"], input_size=224, batch=1)
+    kept = E.ConvTimes.load(table)
+    kept.meta["fidelity_proxies"] = {"heldout": {"1|bf16": S.synthesize(S.cluster(wl, CENTERS), seed=0).to_dict()}}
+    p = subprocess.run(
+        [sys.executable, str(root / "bench" / "synth_fidelity.py"), "--predict", "--table"]
+        + [str(kept.save(tmp_path / "kept.json")), "--dtypes", "bf16", "--batches", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, p.stderr
+
+    def rows(obj):
+        part = p.stdout.split(f"### heldout set, objective={obj}")[1].split("###")[0]
+        return [r for r in part.splitlines() if r.startswith("| ") and "group" not in r]
+
+    assert rows("fidelity") == rows("paper") and len(rows("paper")) == 6

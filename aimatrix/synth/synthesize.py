@@ -499,6 +499,7 @@ def synthesize(
     batches: Sequence[int] | None = None,
     dtypes: Sequence[str] | None = None,
     align: int = ALIGN,
+    start: SyntheticModel | None = None,
     **ga_options: Any,
 ) -> SyntheticModel:
     """Synthesize a CNN whose per-group MACs and warps match ``groups`` (from :func:`cluster`).
@@ -529,7 +530,10 @@ def synthesize(
     set of synthetic layers has one fp32-to-bf16 time ratio, which need not be the real layers'. ``align``: the
     fidelity objective's filter counts are multiples of it (8: tensor cores take channel counts in multiples of
     16 bytes of bf16 / fp16, as real networks have them; see ``aimatrix.synth.efficiency.aligned``). The
-    fidelity objective's layers keep the real strides (``synthetic_layers(..., real_strides=True)``)."""
+    fidelity objective's layers keep the real strides (``synthetic_layers(..., real_strides=True)``).
+    ``start``: a fidelity synthesis of these groups to move from instead of the paper objective's result (no GA
+    runs) and with the counts where one group hands over to the next kept: the closed loop's next round
+    (``aimatrix.synth.closed_loop``), in which each group moves alone."""
     if isinstance(groups, Group):
         groups = [groups]
     groups = list(groups)
@@ -587,6 +591,9 @@ def synthesize(
             f"align={align} is not allowed with bits={bits} and min_filters={min_filters}: no multiple of it lies "
             f"in {min_filters}..{fmax}"
         )
+    if start is not None:
+        _check_start(start, order, objective)
+        return _fidelity(start, order, eff, configs, time_weight, min_filters, align, fixed_boundaries=True)
     max_layers = _check.positive_int("max_layers", max_layers)
     # a group may end with a stride-2 conv when its output (ceil(center / 2)) is not smaller than the next group's
     layers = [
@@ -798,6 +805,20 @@ def synthesize(
 OBJECTIVES = ("paper", "fidelity")
 
 
+def _check_start(start: Any, order: list, objective: str) -> None:
+    """``start`` must be a fidelity synthesis of the same groups (large to small, as ``order``)."""
+    if objective != "fidelity":
+        raise ValueError(f"start= is only for objective='fidelity', not objective={objective!r}")
+    if not isinstance(start, SyntheticModel):
+        raise TypeError(f"start={type(start).__name__} is not allowed: give a SyntheticModel from synthesize()")
+    have, want = [g.center for g in start.groups], [g.center for g in order]
+    if start.objective != "fidelity" or have != want:
+        raise ValueError(
+            f"start is a {start.objective!r} synthesis of groups {have}: it must be a 'fidelity' synthesis of "
+            f"these groups {want}"
+        )
+
+
 def _efficiency(value: Any):
     """A ConvTimeModel from a ConvTimeModel, a ConvTimes or the path of a saved table."""
     from .efficiency import ConvTimeModel, ConvTimes
@@ -815,7 +836,14 @@ def _efficiency(value: Any):
 
 
 def _fidelity(
-    sm: SyntheticModel, order: list, eff: Any, configs: list[str], time_weight: float, min_filters: int, align: int
+    sm: SyntheticModel,
+    order: list,
+    eff: Any,
+    configs: list[str],
+    time_weight: float,
+    min_filters: int,
+    align: int,
+    fixed_boundaries: bool = False,
 ) -> SyntheticModel:
     """The fidelity objective's local search (aimatrix.synth.timefit) from the paper objective's result."""
     from dataclasses import replace
@@ -823,7 +851,14 @@ def _fidelity(
     from .timefit import improve
 
     chains, errors = improve(
-        sm, order, eff, configs=configs, time_weight=time_weight, min_filters=min_filters, align=align
+        sm,
+        order,
+        eff,
+        configs=configs,
+        time_weight=time_weight,
+        min_filters=min_filters,
+        align=align,
+        fixed_boundaries=fixed_boundaries,
     )
     out = []
     for sg, g, chain, err in zip(sm.groups, order, chains, errors):

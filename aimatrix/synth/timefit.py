@@ -26,7 +26,14 @@ class _Group:
     """One group's chain with per-layer MACs, warps and predicted times cached."""
 
     def __init__(
-        self, sg: Any, real: Any, eff: ConvTimeModel, configs: Sequence[str], wm: Any, scale: float, weight: float
+        self,
+        sg: Any,
+        real: Any,
+        eff: ConvTimeModel,
+        configs: Sequence[str],
+        wm: Any,
+        scale: float,
+        weight: float,
     ) -> None:
         self.sg, self.eff, self.weight = sg, eff, weight
         self.wms = [WarpModel.of(wm).for_kernel(kh, kw, 1) for kh, kw in sg.kernels]
@@ -81,11 +88,14 @@ def improve(
     min_filters: int = 8,
     align: int = 1,
     max_steps: int = 2000,
+    fixed_boundaries: bool = False,
 ) -> tuple[list[list[int]], list[dict]]:
     """Local search on the fidelity objective from ``synth`` (a SyntheticModel); ``groups``: its Groups, large to
     small; ``configs``: the time model's configurations to match (default: all); ``align``: every filter count a
-    multiple of it (the paper objective's rounded to the nearest first). Returns the new chains ([cin,
-    filters...] per group) and per group {config: predicted time error}."""
+    multiple of it (the paper objective's rounded to the nearest first); ``fixed_boundaries``: the filter counts
+    where one group hands over to the next stay as they are, so that each group moves alone (the closed loop's
+    later rounds). Returns the new chains ([cin, filters...] per group) and per group {config: predicted time
+    error}."""
     fmax = (1 << synth.bits) - 1 - ((1 << synth.bits) - 1) % align
     lo = -(-min_filters // align) * align
     cfgs = eff.configs if configs is None else configs
@@ -102,7 +112,10 @@ def improve(
     scores = [g.score() for g in gs]
     # moves: (group, position); a boundary (last entry of a group but the last) moves with the next group's first
     entries = [
-        (k, p) for k, g in enumerate(gs) for p in range(1, len(g.chain)) if p < len(g.chain) - 1 or k + 1 < len(gs)
+        (k, p)
+        for k, g in enumerate(gs)
+        for p in range(1, len(g.chain))
+        if p < len(g.chain) - 1 or (k + 1 < len(gs) and not fixed_boundaries)
     ]
     deltas = [align * d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1) if align * d <= fmax]
     for _step in range(max_steps):
@@ -125,3 +138,16 @@ def improve(
         if not moved:
             break
     return [g.chain for g in gs], [dict(zip(g.configs, g.time_errors())) for g in gs]
+
+
+def time_errors(
+    synth: Any, groups: Sequence[Any], eff: ConvTimeModel, configs: Sequence[str] | None = None
+) -> list[dict]:
+    """Per group of ``synth`` (large to small), {config: predicted time error} of its layers against the real
+    layers of ``groups`` (any order): exact where every layer is a measured point of ``eff``'s table."""
+    order = sorted(groups, key=lambda g: -g.center)
+    cfgs = eff.configs if configs is None else configs
+    return [
+        dict(zip(cfgs, _Group(sg, g, eff, cfgs, synth.warp_model, synth.warps_scale, 0.0).time_errors()))
+        for sg, g in zip(synth.groups, order)
+    ]
