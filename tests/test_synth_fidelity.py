@@ -134,7 +134,8 @@ def test_fidelity_per_batch(paper):
 
 def test_real_strides_keep_strided_stems_strided():
     """The fidelity objective's layers: stride 1 only for kernel sizes the real layers use at stride 1; a group of
-    strided stems alone (ResNet-50's and DenseNet-121's 7x7/2 at 224) gets a 3x3 before its downsampling layer."""
+    strided stems alone (ResNet-50's and DenseNet-121's 7x7/2 at 224) is its downsampling layer alone (under the
+    paper objective's layers, a 3x3 before it: the GA needs a free count there)."""
     from aimatrix.synth.workload import Layer, Workload
 
     def conv(name, cin, cout, k, s):
@@ -166,11 +167,32 @@ def test_real_strides_keep_strided_stems_strided():
 
     stems = S.cluster(Workload([conv("a", 3, 64, 7, 2), conv("b", 3, 64, 7, 2)]), [224])[0]
     assert synthetic_layers(stems, min_layers=2) == ([(7, 7), (7, 7)], [1, 2])
-    assert synthetic_layers(stems, min_layers=2, real_strides=True) == ([(3, 3), (7, 7)], [1, 2])
+    assert synthetic_layers(stems, min_layers=2, real_strides=True) == ([(7, 7)], [2])
+    assert synthetic_layers(stems, min_layers=2, real_strides=True, downsample=False) == ([(3, 3), (3, 3)], [1, 1])
     mixed = [conv("s", 3, 96, 11, 4), conv("c1", 3, 64, 3, 1), conv("c2", 64, 64, 3, 1), conv("g", 3, 64, 7, 2)]
     g = S.cluster(Workload(mixed), [224])[0]
     assert synthetic_layers(g, min_layers=2) == ([(11, 11), (3, 3), (3, 3), (7, 7)], [1, 1, 1, 2])  # 11x11/1 at 224
     assert synthetic_layers(g, min_layers=2, real_strides=True) == ([(3, 3), (3, 3), (7, 7)], [1, 1, 2])
+
+
+def test_a_group_of_stems_is_one_strided_layer():
+    """ResNet-50 + DenseNet-121: group 224 is the two 7x7/2 stems, and the fidelity synthesis makes it one 7x7/2
+    layer from the image's 3 channels; its filter count is the next group's input (set by the two groups' search),
+    and its time matches the stems' on a toy device."""
+    wl = S.profile(["resnet50", "densenet121"], input_size=224, batch=1)
+    groups = S.cluster(wl, CENTERS)
+    order = sorted(groups, key=lambda g: -g.center)
+    opts = dict(min_layers=2, bits=11)
+    down = [k + 1 == len(order) or order[k + 1].center <= -(-g.center // 2) for k, g in enumerate(order)]
+    layouts = [synthetic_layers(g, min_layers=2, real_strides=True, downsample=d) for g, d in zip(order, down)]
+    table = E.toy(wl, order, layouts, toy_ms, configs=CONFIGS[:1])
+    sm = S.synthesize(groups, objective="fidelity", efficiency=table, seed=0, population=400, generations=10, **opts)
+    stem = sm.groups[0]
+    assert (stem.center, stem.kernels, stem.strides, stem.cin) == (224, [(7, 7)], [2], 3)
+    assert sm.groups[1].cin == stem.filters[0]
+    assert math.isfinite(stem.fitness_error) and abs(stem.time_errors[CONFIGS[0]]) < 0.05, stem
+    paper = S.synthesize(groups, seed=0, population=400, generations=10, **opts)  # the paper's: two layers there
+    assert paper.groups[0].kernels == [(7, 7), (7, 7)]
 
 
 def test_fidelity_per_dtype(paper):

@@ -291,16 +291,33 @@ class _Engine:
             self._totals = reference.totals
 
     def ga(self, prob: dict, opts: dict) -> dict:
+        if not free_positions(prob):  # a one-layer group between two others: its neighbours set both counts
+            c = chain_at(prob, 0)
+            f = self.fitness(prob, c)
+            return {"chain": c, "fitness": f, "ga_fitness": f, "history": [], "evaluations": 0, "refine_steps": 0}
         r = self._ga(prob, opts)
         self.evaluations += int(r["evaluations"])
         return r
 
     def refine(self, prob: dict, chain: list[int]) -> tuple[list[int], float]:
+        if not free_positions(prob):
+            return list(chain), self.fitness(prob, chain)
         c, f, _ = self._refine(prob, chain, 3, 10000)
         return list(c), float(f)
 
     def totals(self, prob: dict, chain: list[int]) -> tuple[int, int]:
-        m, w = self._totals(prob, chain)
+        if not free_positions(prob):  # the native engine takes only problems it can optimise
+            m, w = chain_totals(
+                batch=prob["batch"],
+                h=prob["h"],
+                w=prob["w"],
+                kernels=prob["kernels"],
+                warp_model=prob["warp_model"],
+                strides=prob.get("strides"),
+                chain=list(chain),
+            )
+        else:
+            m, w = self._totals(prob, chain)
         return int(m), int(w)
 
     def fitness(self, prob: dict, chain: list[int]) -> float:
@@ -355,7 +372,8 @@ def synthetic_layers(
     fidelity objective's layers): stride-1 layers only for the kernel sizes the real layers use at stride 1, so
     that a strided stem (AlexNet's 11x11/4, ResNet's 7x7/2) is not rebuilt as a stride-1 conv at full
     resolution, which costs several times the real layer; ``min_layers`` (the downsampling layer counted) then
-    repeats the most common of those sizes, and a group with none gets a 3x3 before its downsampling layer."""
+    repeats the most common of those sizes, and a group with none (strided stems only) is its downsampling layer
+    alone."""
     if real_strides:
         counts: dict[tuple[int, int], int] = {}
         for t in group.types:
@@ -363,13 +381,18 @@ def synthetic_layers(
                 counts[(t.kh, t.kw)] = counts.get((t.kh, t.kw), 0) + t.count
     else:
         counts = group.kernels  # largest kernel first
+    down = downsampling_kernel(group) if downsample else None
+    if real_strides and not counts and down is not None:
+        # ResNet-50's and DenseNet-121's 7x7/2 stems alone at 224: only the strided layer, whatever min_layers.
+        # A layer at full resolution before it (3x3, 3 -> 8, the cheapest) cost 1.31x the two real stems at fp32
+        # batch 32 on an H100 (bench/RESULTS.md, 2026-12-07)
+        return [down], [2]
     if not counts:
-        # ResNet-50's and DenseNet-121's 7x7/2 stems alone at 224: the GA needs a free filter count before the
-        # downsampling layer, and a 3x3 costs least at full resolution of the kernels the grid times there
+        # the same stems under the paper's layers: the GA needs a free filter count before the downsampling
+        # layer, and a 3x3 costs least at full resolution of the kernels the grid times there
         counts = {(3, 3): 1}
     n = {k: min(c, max_per_type) for k, c in counts.items()}
     common = max(counts, key=lambda k: (counts[k], -k[0] * k[1]))  # ties: the smaller kernel
-    down = downsampling_kernel(group) if downsample else None
     extra = int(real_strides and down is not None)  # with real strides the downsampling layer is one more
     while sum(n.values()) + extra < min_layers:
         n[common] += 1
@@ -438,7 +461,9 @@ def check_problem(prob: dict, center: int) -> None:
     fmax = (1 << prob["bits"]) - 1
     n = len(prob["kernels"])
     if not free_positions(prob):
-        raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
+        if n > 1:
+            raise ValueError(f"group {center}: no free filter count to optimise (use min_layers >= 2)")
+        return  # a one-layer group (strided stems only): the groups around it set its counts
     lo_m, lo_w = totals_at(prob, 1)
     hi_m, hi_w = totals_at(prob, fmax)
     if prob["macs_real"] > hi_m:
