@@ -207,9 +207,8 @@ def fidelity(a) -> None:
                     for r in rows:
                         results.append(result_row(name, obj, dev, dtype, b, r["center"], r["real_ms"], r["synth_ms"]))
                 print(f"  {dtype} batch {b} timed ({time.time() - t0:.0f} s)", flush=True)
-                tables[0].meta["fidelity"] = (
-                    kept_rows + results
-                )  # saved as it goes: a run cut short keeps what it timed
+                # saved as it goes: a run cut short keeps what it timed
+                tables[0].meta["fidelity"] = kept_rows + results
                 tables[0].save(a.table[0])
     report(results)
 

@@ -307,15 +307,7 @@ class _Engine:
 
     def totals(self, prob: dict, chain: list[int]) -> tuple[int, int]:
         if not free_positions(prob):  # the native engine takes only problems it can optimise
-            m, w = chain_totals(
-                batch=prob["batch"],
-                h=prob["h"],
-                w=prob["w"],
-                kernels=prob["kernels"],
-                warp_model=prob["warp_model"],
-                strides=prob.get("strides"),
-                chain=list(chain),
-            )
+            m, w = problem_totals(prob, list(chain))
         else:
             m, w = self._totals(prob, chain)
         return int(m), int(w)
@@ -443,8 +435,8 @@ def chain_at(prob: dict, value: int) -> list[int]:
     return c
 
 
-def totals_at(prob: dict, value: int) -> tuple[int, int]:
-    """(MACs, warps) of the group's chain with every free entry at ``value`` (``chain_at``)."""
+def problem_totals(prob: dict, chain: list[int]) -> tuple[int, int]:
+    """(MACs, warps) of a GA problem's group with the filter-count chain ``chain``."""
     return chain_totals(
         batch=prob["batch"],
         h=prob["h"],
@@ -452,8 +444,13 @@ def totals_at(prob: dict, value: int) -> tuple[int, int]:
         kernels=prob["kernels"],
         warp_model=prob["warp_model"],
         strides=prob.get("strides"),
-        chain=chain_at(prob, value),
+        chain=chain,
     )
+
+
+def totals_at(prob: dict, value: int) -> tuple[int, int]:
+    """(MACs, warps) of the group's chain with every free entry at ``value`` (``chain_at``)."""
+    return problem_totals(prob, chain_at(prob, value))
 
 
 def check_problem(prob: dict, center: int) -> None:
