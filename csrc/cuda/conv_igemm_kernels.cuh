@@ -260,37 +260,46 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     const int pt = threadIdx.x;
     const int c8 = pt & 7;   // 16-byte chunk of the 128-byte k-row
     const int r0 = pt >> 3;  // rows r0 + 16 i
-    int a_base[8], a_h[8], a_w[8];
+    // Per row (output pixel): its input offset at tap (0, 0), channel 0, and its top-left input coordinates. A
+    // k-slice adds the same (r*dh*W + s*dw)*C + c to every row, and the slice's tap and channel advance by BK with
+    // compares: decoding them with four integer divisions per slice, and each row's address with 64-bit multiplies,
+    // made this kernel ALU-bound (ncu, H100, 2026-12-07: ALU 31-36% busy, tensor pipe far below cuDNN's).
+    int64_t a_off[8];
+    int a_h[8], a_w[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int m = m0 + r0 + 16 * i;
       const int mm_ = m < g.M ? m : 0;
       const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
-      a_base[i] = n * g.H;
       a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
       a_w[i] = q * g.sw - g.pw;
+      a_off[i] = (int64_t(n * g.H + a_h[i]) * g.W + a_w[i]) * g.C;  // rows past M: never read
     }
     // Swizzled destination of (row, chunk): row * 128 + ((chunk ^ (row & 7)) * 16); row & 7 == (r0 + 16 i) & 7.
     const uint32_t dst_off = uint32_t(r0 * 128 + ((c8 ^ (r0 & 7)) << 4));
+    int kk = kt0 * BK + c8 * 8;  // this thread's chunk of the slice: k index, channel c, tap (r, sx)
+    int c = kk % g.C, sx = (kk / g.C) % g.S, r = kk / g.C / g.S;
     for (int it = 0; it < nk; ++it) {
       const int s = it % STAGES;
       if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
-      const int k0 = (kt0 + it) * BK;
       if (pt == 0) {
         w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
-        w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], k0, n0, 0);
+        w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (kt0 + it) * BK, n0, 0);
       }
-      const int kk = k0 + c8 * 8;
-      const int c = kk % g.C, rs = kk / g.C, sx = rs % g.S, r = rs / g.S;
       const bool kv = kk < g.Kg;
       const int dh = r * g.dh, dw = sx * g.dw;
+      const int64_t tap = (int64_t(dh) * g.W + dw) * g.C + c;
       const uint32_t a_st = smem_u32(sA + s * A_STAGE_BYTES) + dst_off;
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
         const int hh = a_h[i] + dh, ww = a_w[i] + dw;
         const bool v = kv && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
-        const uint16_t* src = v ? x + ((int64_t(a_base[i] + hh) * g.W + ww) * g.C + c) : x;
+        const uint16_t* src = v ? x + (a_off[i] + tap) : x;
         cp_async16(a_st + i * 16 * 128, src, v ? 16 : 0);
+      }
+      kk += BK;  // next slice: C % 8 == 0, so a chunk stays within one tap
+      for (c += BK; c >= g.C; c -= g.C) {
+        if (++sx == g.S) sx = 0, ++r;
       }
       asm volatile("cp.async.commit_group;\n" ::: "memory");
       if (it >= LAG) {
