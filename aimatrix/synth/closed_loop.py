@@ -10,7 +10,10 @@ Started afresh from the paper objective's result, every round's search landed on
 the last synthesis, never timed, was off by as much as the first (H100, 2026-12-07: 25 of 36 groups within 10%
 against 36 of 36 predicted). So each round after the first moves from the round before
 (``synthesize(..., start=...)``) with the channel counts between groups kept: each group then moves alone, and
-the loop returns, per group, the round whose timed layers came closest to the real ones.
+the loop returns, per group, the round whose timed layers came closest to the real ones. A one-layer group (a
+strided stem: ResNet-50's and DenseNet-121's 7x7/2 at 224) has no count but its output channels; those move in
+every round (with the next group, kept from the same round), or the stem's first, untimed guess would stay
+(H100, 2026-12-07: 17% off in all four rounds at fp32 batch 1).
 """
 
 from __future__ import annotations
@@ -56,8 +59,17 @@ def refine(
                 f"round {i + 1}: {len(new.rows)} new synthetic layers timed; worst group {100 * max(worst):.1f}% off"
             )
         timed = [(w, replace(g, time_errors=e)) for w, g, e in zip(worst, sm.groups, errs)]
-        best = [min(b, t, key=lambda x: x[0]) for b, t in zip(best, timed)] if best else timed
+        prev, best = best, [min(b, t, key=lambda x: x[0]) for b, t in zip(best, timed)] if best else timed
+        for k in _joined(sm.groups):  # a one-layer group and the next come from the same round
+            if best[k][1].filters[-1] != best[k + 1][1].cin:
+                best[k : k + 2] = min(prev[k : k + 2], timed[k : k + 2], key=lambda p: max(p[0][0], p[1][0]))
         if not new.rows:
             break
         sm = synthesize(groups, objective="fidelity", efficiency=table, start=sm, **opts)
     return (replace(sm, groups=[g for _, g in best]) if best else sm), table
+
+
+def _joined(groups: Sequence[Any]) -> list[int]:
+    """Indices k where group k is one layer (a strided stem): its output channels, the one count it has, move in
+    later rounds too (:func:`aimatrix.synth.timefit.improve`), so groups k and k + 1 are kept from one round."""
+    return [k for k in range(len(groups) - 1) if len(groups[k].filters) == 1]

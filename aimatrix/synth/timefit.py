@@ -94,7 +94,8 @@ def improve(
     small; ``configs``: the time model's configurations to match (default: all); ``align``: every filter count a
     multiple of it (the paper objective's rounded to the nearest first); ``fixed_boundaries``: the filter counts
     where one group hands over to the next stay as they are, so that each group moves alone (the closed loop's
-    later rounds). Returns the new chains ([cin, filters...] per group) and per group {config: predicted time
+    later rounds), but for a one-layer group's (a strided stem's), its only count, which then moves with the next
+    group. Returns the new chains ([cin, filters...] per group) and per group {config: predicted time
     error}."""
     fmax = (1 << synth.bits) - 1 - ((1 << synth.bits) - 1) % align
     lo = -(-min_filters // align) * align
@@ -115,7 +116,7 @@ def improve(
         (k, p)
         for k, g in enumerate(gs)
         for p in range(1, len(g.chain))
-        if p < len(g.chain) - 1 or (k + 1 < len(gs) and not fixed_boundaries)
+        if p < len(g.chain) - 1 or (k + 1 < len(gs) and (not fixed_boundaries or len(g.chain) == 2))
     ]
     deltas = [align * d * s for e in range(synth.bits) for d in (1 << e,) for s in (1, -1) if align * d <= fmax]
     for _step in range(max_steps):
