@@ -74,6 +74,26 @@ def test_nvml_reason_is_a_sentence_or_none(monkeypatch):
     assert "AIMATRIX_TELEMETRY=0" in nvml_unavailable_reason()
 
 
+@pytest.mark.parametrize("value", ["yes", "off", "2", " 1"])
+def test_a_bad_telemetry_switch_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("AIMATRIX_TELEMETRY", value)
+    with pytest.raises(ValueError, match=f"AIMATRIX_TELEMETRY='{value}' is not allowed: 0 .off. or 1"):
+        nvml_unavailable_reason()
+
+
+def test_telemetry_interval_from_the_environment(monkeypatch):
+    from aimatrix.system.telemetry import DEFAULT_INTERVAL_S, _interval
+
+    monkeypatch.delenv("AIMATRIX_TELEMETRY_INTERVAL_MS", raising=False)
+    assert _interval() == DEFAULT_INTERVAL_S
+    monkeypatch.setenv("AIMATRIX_TELEMETRY_INTERVAL_MS", "20")
+    assert _interval() == pytest.approx(0.02)
+    for bad in ("fast", "0", "-5", "nan", "inf"):
+        monkeypatch.setenv("AIMATRIX_TELEMETRY_INTERVAL_MS", bad)
+        with pytest.raises(ValueError, match=f"AIMATRIX_TELEMETRY_INTERVAL_MS='{bad}' is not allowed"):
+            _interval()
+
+
 @pytest.mark.cuda
 def test_gpu_gemm_carries_telemetry(fast):
     import aimatrix as am

@@ -207,6 +207,17 @@ def test_auto_picks_cupti_only_for_short_cold_samples():
 
 
 @pytest.mark.cuda
+def test_the_cold_icache_trial_switch_is_checked(monkeypatch):
+    """AIMATRIX_COLD_ICACHE (design section 4's trial): 0 or 1; anything else is a clear error, not silently off."""
+    monkeypatch.setenv("AIMATRIX_COLD_ICACHE", "1")
+    on = am.membw("copy", nbytes=1 << 20, device="cuda", mode="cold", max_time=0.2)
+    assert on.ok and on.verify["passed"]
+    monkeypatch.setenv("AIMATRIX_COLD_ICACHE", "yes")
+    with pytest.raises(ValueError, match="AIMATRIX_COLD_ICACHE='yes' is not allowed: 0 .off, the default. or 1"):
+        am.membw("copy", nbytes=1 << 20, device="cuda", mode="cold", max_time=0.2)
+
+
+@pytest.mark.cuda
 def test_cupti_sums_every_kernel_a_callable_launches():
     torch = pytest.importorskip("torch")
     if not _cupti_ok():

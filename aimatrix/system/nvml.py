@@ -40,7 +40,10 @@ def nvml_module():
 
 def nvml_unavailable_reason() -> str | None:
     """Why NVML telemetry cannot be taken on this machine, or None when it can."""
-    if os.environ.get("AIMATRIX_TELEMETRY", "1") == "0":
+    switch = os.environ.get("AIMATRIX_TELEMETRY", "")
+    if switch not in ("", "0", "1"):
+        raise ValueError(f"AIMATRIX_TELEMETRY={switch!r} is not allowed: 0 (off) or 1 (on, the default)")
+    if switch == "0":
         return "turned off (AIMATRIX_TELEMETRY=0)"
     try:
         nvml_module()

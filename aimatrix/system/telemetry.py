@@ -23,6 +23,7 @@ so it alone does not flag a result.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import threading
@@ -183,10 +184,17 @@ class Recording:
 
 
 def _interval() -> float:
-    try:
-        return max(0.001, float(os.environ.get("AIMATRIX_TELEMETRY_INTERVAL_MS", "")) / 1e3)
-    except ValueError:
+    """AIMATRIX_TELEMETRY_INTERVAL_MS in seconds (at least 1 ms), the default where unset."""
+    v = os.environ.get("AIMATRIX_TELEMETRY_INTERVAL_MS", "")
+    if not v:
         return DEFAULT_INTERVAL_S
+    try:
+        ms = float(v)
+    except ValueError:
+        ms = math.nan
+    if not ms > 0 or math.isinf(ms):  # NaN fails the comparison
+        raise ValueError(f"AIMATRIX_TELEMETRY_INTERVAL_MS={v!r} is not allowed: a number of milliseconds > 0")
+    return max(0.001, ms / 1e3)
 
 
 @contextmanager

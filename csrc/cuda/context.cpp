@@ -5,6 +5,8 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "cuda/blas_check.hpp"
 #include "cuda/check.hpp"
@@ -107,7 +109,10 @@ void Context::flush_l2(cudaStream_t s) {
   // Trial (issue 16): also evict the instruction caches, as Nsight Compute's cold replays do. Read per call so
   // that one process can time both ways.
   const char* icache = std::getenv("AIMATRIX_COLD_ICACHE");
-  if (icache && icache[0] == '1') {
+  const std::string on = icache ? icache : "";
+  if (on != "" && on != "0" && on != "1")
+    throw std::invalid_argument("AIMATRIX_COLD_ICACHE='" + on + "' is not allowed: 0 (off, the default) or 1 (on)");
+  if (on == "1") {
     if (!sink_.get()) sink_ = DeviceBuffer(256);
     evict_icache(sink_.get(), facts_.sm_count, s);
   }
