@@ -70,7 +70,7 @@ def test_module_entry_point_info(tmp_path):
     assert "aimatrix" in p.stdout and "CPU:" in p.stdout
 
 
-def test_macro_subcommand_tiny(tmp_path):
+def test_macro_subcommand_tiny(tmp_path, capsys):
     out = tmp_path / "m.jsonl"
     rc = main(
         [
@@ -93,6 +93,7 @@ def test_macro_subcommand_tiny(tmp_path):
     assert rc == 0, recs
     assert {r["params"]["model"] for r in recs} == {"resnet50", "din"}
     assert all(r["metrics"]["items_per_s"] > 0 for r in recs)
+    assert "resnet50 tiny b2" in capsys.readouterr().out  # the table says it is not the full model
 
 
 def test_macro_unknown_model_lists_known(capsys):

@@ -79,7 +79,8 @@ def _bytes(n: float) -> str:
 
 
 def shape_label(r: Result) -> str:
-    """The case's shape in a few words: ``4096x4096x4096 NN``, ``triad 1 GiB``, ``resnet50 b32``."""
+    """The case's shape in a few words: ``4096x4096x4096 NN``, ``triad 1 GiB``, ``resnet50 b32``, ``vgg16 tiny
+    b1`` (a model at other than its full size), ``llama_1b decode b64`` (an LLM phase)."""
     p = r.params
     if r.op in ("gemm",) and {"m", "n", "k"} <= p.keys():
         t = ("T" if p.get("trans_a") else "N") + ("T" if p.get("trans_b") else "N")
@@ -99,9 +100,13 @@ def shape_label(r: Result) -> str:
         ]
         return f"{p['layer']} {' '.join(dims)}"[:48]
     words = []
-    for k in ("model", "name", "kind", "kernel"):
+    for k in ("model", "name", "kind", "kernel", "phase"):
         if isinstance(p.get(k), str):
             words.append(p[k])
+    if p.get("size") not in (None, "full") and isinstance(p.get("size"), str):
+        words.append(p["size"])  # a model's reduced size: its time is not the full model's
+    if p.get("scenario") not in (None, "offline") and isinstance(p.get("scenario"), str):
+        words.append(p["scenario"])
     if isinstance(p.get("models"), list) and all(isinstance(m, str) for m in p["models"]):
         words.append("of " + "+".join(p["models"]))  # a synthetic proxy's real models
     for k in ("nbytes", "bytes", "size"):
