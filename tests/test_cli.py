@@ -101,12 +101,15 @@ def test_macro_unknown_model_lists_known(capsys):
     assert "resnet50" in capsys.readouterr().err
 
 
-def test_layers_subcommand(tmp_path):
+def test_layers_subcommand(tmp_path, capsys):
     out = tmp_path / "l.jsonl"
-    rc = main(["layers", "--device", "cpu", "--layers", "softmax,layernorm", "--max-time", "0.05", "--out", str(out)])
+    layers = "softmax,layernorm,conv_bn_relu"
+    rc = main(["layers", "--device", "cpu", "--layers", layers, "--max-time", "0.05", "--out", str(out)])
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert rc == 0, recs
-    assert [r["params"]["layer"] for r in recs] == ["softmax", "layernorm"]
+    assert [r["params"]["layer"] for r in recs] == layers.split(",")
+    # a long shape is cut between words, never inside one (it read "... r=3 stride=")
+    assert "r=3 stride=1" in capsys.readouterr().out
 
 
 def test_synth_subcommand_no_run(tmp_path, capsys):

@@ -78,6 +78,16 @@ def _bytes(n: float) -> str:
     return f"{n:g} B"
 
 
+def _fit(words: list[str], width: int) -> str:
+    """The words that fit in ``width`` characters, whole, and "…" where some were left out."""
+    out = words[0]
+    for i, w in enumerate(words[1:], 1):
+        if len(out) + 1 + len(w) > width - (2 if i < len(words) - 1 else 0):
+            return out + " …"
+        out += " " + w
+    return out
+
+
 def shape_label(r: Result) -> str:
     """The case's shape in a few words: ``4096x4096x4096 NN``, ``triad 1 GiB``, ``resnet50 b32``, ``vgg16 tiny
     b1`` (a model at other than its full size), ``llama_1b decode b64`` (an LLM phase)."""
@@ -98,7 +108,7 @@ def shape_label(r: Result) -> str:
             for k, v in p.items()
             if k not in ("layer", "seed") and isinstance(v, int) and not isinstance(v, bool)
         ]
-        return f"{p['layer']} {' '.join(dims)}"[:48]
+        return _fit([p["layer"], *dims], 56)
     words = []
     for k in ("model", "name", "kind", "kernel", "phase"):
         if isinstance(p.get(k), str):
