@@ -18,6 +18,9 @@ Three steps (issue 17):
     python bench/synth_fidelity.py --predict --table aimatrix/synth/data/efficiency/nvidia_h100_80gb_hbm3.json
     # cross-device spread of the whole-proxy ratio, from the fidelity results stored in the tables
     python bench/synth_fidelity.py --combine conv_times_h100.json conv_times_h200.json
+    # one device's closed loops (each table keeps its proxies and their timed rows): per configuration, the proxy
+    # with every group in the limit and the whole ratio nearest 1, into a copy of the first table
+    python bench/synth_fidelity.py --pick conv_times_h100_loop2.json conv_times_h100_loop1.json --out shipped.json
     # the shipped zoo synthesis (CPU): aimatrix/synth/data/syntheses/statsnet_paper.json
     python bench/synth_fidelity.py --ship
 
@@ -293,6 +296,49 @@ def combine(a) -> None:
     report(results)
 
 
+def pick(a) -> None:
+    """--pick: per model set and configuration, the timed fidelity proxy among these tables' (one device's closed
+    loops, each keeping its own proxies and their timed rows) with every group within the set's limit and the
+    whole-proxy ratio nearest 1 (else the fewest groups out); written, with its rows, into a copy of the first
+    table (its points and the paper objective's rows kept) at --out."""
+    from aimatrix.synth import efficiency as E
+
+    tables = [E.ConvTimes.load(p) for p in a.pick]
+    devices = {t.meta.get("device") for t in tables}
+    if len(devices) != 1:
+        raise SystemExit(f"--pick takes one device's tables, not {sorted(map(str, devices))}")
+    out = tables[0]
+    rows = [r for r in out.meta.get("fidelity", []) if r["objective"] != "fidelity"]
+    proxies: dict = {}
+    for name in SETS:
+        keys = dict.fromkeys(k for t in tables for k in t.meta.get(PROXIES, {}).get(name, {}))
+        for key in keys:
+            b, d = key.split("|")
+
+            def timed(t):  # the table's timed rows of this proxy
+                return [
+                    r
+                    for r in t.meta.get("fidelity", [])
+                    if (r["set"], r["objective"], str(r["batch"]), r["dtype"]) == (name, "fidelity", b, d)
+                ]
+
+            def score(t):  # (groups out of the limit, distance of the whole ratio from 1)
+                rs = timed(t)
+                whole = next(r["ratio"] for r in rs if r["center"] == "all")
+                return sum(abs(r["ratio"] - 1) > LIMITS[name] for r in rs if r["center"] != "all"), abs(whole - 1)
+
+            have = [t for t in tables if key in t.meta.get(PROXIES, {}).get(name, {}) and timed(t)]
+            if not have:
+                continue
+            best = min(have, key=score)
+            proxies.setdefault(name, {})[key] = best.meta[PROXIES][name][key]
+            rows += timed(best)
+            print(f"{name} {key}: from {a.pick[tables.index(best)]} ({score(best)[0]} groups out)")
+    out.meta["fidelity"], out.meta[PROXIES] = rows, proxies
+    print(f"saved {out.save(a.out)}")
+    report(rows)
+
+
 def ship(a) -> None:
     import aimatrix.synth as S
     from aimatrix.models.statsnet import SYNTHESIS
@@ -311,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
     mode.add_argument("--predict", action="store_true", help="as --fidelity, each group's time predicted (CPU)")
     mode.add_argument("--combine", nargs="+", metavar="TABLE", help="report the fidelity results of several tables")
     mode.add_argument("--ship", action="store_true", help="write the zoo's paper-objective synthesis (CPU)")
+    mode.add_argument(
+        "--pick", nargs="+", metavar="TABLE", help="one device's tables: per configuration, the best timed proxy"
+    )
     ap.add_argument("--table", action="append", default=[], help="conv-time table (JSON); --fidelity: repeatable")
     ap.add_argument(
         "--synth-table", action="append", default=[], help="--fidelity: synthesize from these tables instead"
@@ -322,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dtypes", default=",".join(DTYPES))
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
     ap.add_argument("--channels", default=",".join(map(str, CHANNELS)), help="--measure: the grid's channel counts")
-    ap.add_argument("--out", help="--ship: where to write (default: the package's shipped file)")
+    ap.add_argument("--out", help="--ship: where to write (default: the package's shipped file); --pick: required")
     a = ap.parse_args(argv)
     a.dtypes = [d for d in a.dtypes.split(",") if d]
     a.batches = [int(b) for b in a.batches.split(",") if b]
@@ -332,7 +381,16 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--sets {','.join(a.sets)!r}: expected some of {', '.join(SETS)}")
     if (a.measure or a.fidelity or a.predict) and not a.table:
         ap.error("--measure, --fidelity and --predict need --table PATH")
-    modes = {"measure": measure, "fidelity": fidelity, "predict": predict, "combine": combine, "ship": ship}
+    if a.pick and not a.out:
+        ap.error("--pick needs --out PATH")
+    modes = {
+        "measure": measure,
+        "fidelity": fidelity,
+        "predict": predict,
+        "combine": combine,
+        "ship": ship,
+        "pick": pick,
+    }
     modes[next(k for k in modes if getattr(a, k))](a)
 
 

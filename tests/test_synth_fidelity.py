@@ -421,3 +421,43 @@ def test_fidelity_benchmark_predicts_on_the_cpu(tmp_path):
         return [r for r in part.splitlines() if r.startswith("| ") and "group" not in r]
 
     assert rows("fidelity") == rows("paper") and len(rows("paper")) == 6
+
+
+def test_pick_keeps_per_configuration_the_timed_proxy_within_the_limits(tmp_path):
+    """bench/synth_fidelity.py --pick: of one device's closed loops, per set and configuration the proxy with every
+    group within the limit (then the whole ratio nearest 1), with its own timed rows; tables of two devices are
+    refused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def table(path, device, ratios):  # ratios: {"batch|dtype": (group 224's ratio, the whole proxy's)}
+        rows = [
+            {"set": "heldout", "objective": "fidelity", "device": device, "dtype": key.split("|")[1],
+             "batch": int(key.split("|")[0]), "center": c, "real_ms": 1.0, "synth_ms": r, "ratio": r}
+            for key, (g, whole) in ratios.items()
+            for c, r in ((224, g), ("all", whole))
+        ]  # fmt: skip
+        proxies = {"heldout": {key: {"from": str(path)} for key in ratios}}
+        t = E.ConvTimes([], {"device": device, "fidelity": rows, "fidelity_proxies": proxies})
+        return str(t.save(path))
+
+    a = table(tmp_path / "a.json", "H", {"1|fp32": (1.30, 1.01), "32|fp32": (1.02, 1.04)})
+    b = table(tmp_path / "b.json", "H", {"1|fp32": (1.05, 1.06), "32|fp32": (1.01, 1.02)})
+    script = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
+    out = tmp_path / "out.json"
+    p = subprocess.run(
+        [sys.executable, str(script), "--pick", a, b, "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert p.returncode == 0, p.stderr
+    picked = E.ConvTimes.load(out).meta
+    # 1|fp32: a's whole ratio is nearer 1, but its group 224 is out of the limit; 32|fp32: b is nearer 1
+    assert picked["fidelity_proxies"]["heldout"] == {"1|fp32": {"from": b}, "32|fp32": {"from": b}}
+    assert {(r["batch"], r["center"], r["ratio"]) for r in picked["fidelity"]} == {
+        (1, 224, 1.05), (1, "all", 1.06), (32, 224, 1.01), (32, "all", 1.02)
+    }  # fmt: skip
+    other = table(tmp_path / "c.json", "another GPU", {"1|fp32": (1.0, 1.0)})
+    p = subprocess.run(
+        [sys.executable, str(script), "--pick", a, other, "--out", str(out)], capture_output=True, text=True
+    )
+    assert p.returncode != 0 and "one device's tables" in p.stderr
