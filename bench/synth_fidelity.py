@@ -311,32 +311,38 @@ def pick(a) -> None:
     rows = [r for r in out.meta.get("fidelity", []) if r["objective"] != "fidelity"]
     proxies: dict = {}
     for name in SETS:
-        keys = dict.fromkeys(k for t in tables for k in t.meta.get(PROXIES, {}).get(name, {}))
-        for key in keys:
-            b, d = key.split("|")
-
-            def timed(t):  # the table's timed rows of this proxy
-                return [
-                    r
-                    for r in t.meta.get("fidelity", [])
-                    if (r["set"], r["objective"], str(r["batch"]), r["dtype"]) == (name, "fidelity", b, d)
-                ]
-
-            def score(t):  # (groups out of the limit, distance of the whole ratio from 1)
-                rs = timed(t)
-                whole = next(r["ratio"] for r in rs if r["center"] == "all")
-                return sum(abs(r["ratio"] - 1) > LIMITS[name] for r in rs if r["center"] != "all"), abs(whole - 1)
-
-            have = [t for t in tables if key in t.meta.get(PROXIES, {}).get(name, {}) and timed(t)]
-            if not have:
+        for key in dict.fromkeys(k for t in tables for k in t.meta.get(PROXIES, {}).get(name, {})):
+            timed = [
+                (i, _proxy_rows(t, name, key))
+                for i, t in enumerate(tables)
+                if key in t.meta.get(PROXIES, {}).get(name, {})
+            ]
+            timed = [(i, rs) for i, rs in timed if rs]
+            if not timed:
                 continue
-            best = min(have, key=score)
-            proxies.setdefault(name, {})[key] = best.meta[PROXIES][name][key]
-            rows += timed(best)
-            print(f"{name} {key}: from {a.pick[tables.index(best)]} ({score(best)[0]} groups out)")
+            i, best = min(timed, key=lambda x: _proxy_score(x[1], LIMITS[name]))  # ties: the earlier table
+            proxies.setdefault(name, {})[key] = tables[i].meta[PROXIES][name][key]
+            rows += best
+            print(f"{name} {key}: from {a.pick[i]} ({_proxy_score(best, LIMITS[name])[0]} groups out)")
     out.meta["fidelity"], out.meta[PROXIES] = rows, proxies
     print(f"saved {out.save(a.out)}")
     report(rows)
+
+
+def _proxy_rows(table, name: str, key: str) -> list[dict]:
+    """A table's timed fidelity rows of the ``name`` set's proxy for configuration ``key`` ("batch|dtype")."""
+    b, d = key.split("|")
+    return [
+        r
+        for r in table.meta.get("fidelity", [])
+        if (r["set"], r["objective"], str(r["batch"]), r["dtype"]) == (name, "fidelity", b, d)
+    ]
+
+
+def _proxy_score(rows: list[dict], limit: float) -> tuple[int, float]:
+    """(groups out of the limit, distance of the whole-proxy ratio from 1): --pick keeps the smallest."""
+    whole = next(r["ratio"] for r in rows if r["center"] == "all")
+    return sum(abs(r["ratio"] - 1) > limit for r in rows if r["center"] != "all"), abs(whole - 1)
 
 
 def ship(a) -> None:

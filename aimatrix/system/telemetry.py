@@ -192,7 +192,7 @@ def _interval() -> float:
         ms = float(v)
     except ValueError:
         ms = math.nan
-    if not ms > 0 or math.isinf(ms):  # NaN fails the comparison
+    if not (math.isfinite(ms) and ms > 0):
         raise ValueError(f"AIMATRIX_TELEMETRY_INTERVAL_MS={v!r} is not allowed: a number of milliseconds > 0")
     return max(0.001, ms / 1e3)
 
