@@ -291,14 +291,18 @@ def test_igemm_conv(shape, dtype):
 
 
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
-# K not a multiple of the tile, padding / stride / dilation, layer4-like (few tiles).
+# K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
+# layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
+# units, each block loops over several).
 IGEMM_TC_SHAPES = [
     (5, 40, 13, 11, 200, 3, 3, 1, 1, 1, 1),
+    (8, 64, 56, 56, 136, 3, 3, 1, 1, 1, 1),
     (3, 136, 9, 9, 72, 3, 3, 2, 1, 1, 1),
     (4, 72, 15, 15, 96, 3, 3, 1, 0, 1, 1),
     (1, 8, 11, 13, 16, 3, 3, 1, 2, 2, 1),
     (2, 16, 5, 5, 8, 5, 5, 1, 2, 1, 1),
     (7, 512, 7, 7, 520, 3, 3, 1, 1, 1, 1),
+    (2, 16, 9, 9, 100, 3, 3, 1, 1, 1, 1),
 ]
 
 
@@ -319,6 +323,8 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
     if kernel.startswith("wgmma_"):
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
+    if kernel == "wgmma_128":  # unsplit: y through TMA stores where its rows are 16-byte multiples
+        assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
 
 
 @pytest.mark.cuda

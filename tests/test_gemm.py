@@ -130,6 +130,22 @@ def test_cuda_tensorcore_each_tile_width_verified(dtype, m, n, k, tile, trans_a,
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+@pytest.mark.parametrize("m, n, k, batch", [(200, 136, 72, 1), (72, 264, 40, 3), (1000, 8, 64, 2), (64, 36, 40, 2)])
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True), (True, True)])
+def test_cuda_tensorcore_tma_store_epilogue_at_the_edges(dtype, m, n, k, batch, trans_a, trans_b, fast):
+    """n a multiple of 8: the Hopper kernel stores C through shared memory and TMA, in 64 x 64 boxes that run past
+    m's and n's edges and across a batch (else from registers); the output is NaN-poisoned first, so an unwritten
+    element fails too."""
+    r = am.gemm(
+        m, n, k, batch=batch, dtype=dtype, backend="tensorcore", trans_a=trans_a, trans_b=trans_b, device="cuda", **fast
+    )
+    assert r.verify["passed"] and r.verify["nonfinite"] == 0, r
+    if "wgmma" in r.ran["kernel"]:
+        assert ("_tmastore" in r.ran["kernel"]) == (n % 8 == 0), r.ran["kernel"]
+
+
+@pytest.mark.cuda
 def test_cuda_wgmma_cluster_setting_checked(monkeypatch):
     monkeypatch.setenv("AIMATRIX_WGMMA_CLUSTER", "2")
     with pytest.raises(ValueError, match="AIMATRIX_WGMMA_CLUSTER='2': expected 0 or 1"):

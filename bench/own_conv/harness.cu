@@ -136,11 +136,11 @@ std::vector<Variant> variants(const Geom& g, const uint16_t* x, const uint16_t* 
   }
   bool first = true;
   for (const Choice& c : cs) {
-    const CUtensorMap map = make_w_map(w, BF, g, c.bn);
+    const Maps maps = make_maps(w, y, BF, g, c);
     std::string name = std::string(first ? "wg_auto(" : "wg_") + std::to_string(c.bn) + "_s" + std::to_string(c.splits) +
                        (first ? ")" : "");
     first = false;
-    v.push_back({name, [=](cudaStream_t st) { launch<T>(g, map, x, y, ws, c, st); }});
+    v.push_back({name, [=](cudaStream_t st) { launch<T>(g, maps, x, y, ws, c, st); }});
   }
   return v;
 }

@@ -1,7 +1,7 @@
 // Standalone check-and-time harness for aimatrix's own GEMM kernels
 // (csrc/cuda/gemm_simt.cu, csrc/cuda/gemm_tc*.cu), with cuBLAS alongside.
 //
-//   harness [--quick] [--no-time] [--sizes 8192,4096,1024] [--reps N]
+//   harness [--quick] [--no-time] [--sizes 8192,4096,1024] [--reps N] [--only tc_,tcreg_,simt]
 //
 // 1. Correctness: random inputs (never zeros), output poisoned with NaN first,
 //    every variant x all four transposes x odd / aligned / batched shapes
@@ -40,6 +40,7 @@ namespace am::cuda::tc {
 extern int g_wgmma_bn;          // 0: by size, 64, 128, 256
 extern int g_wgmma_persistent;  // -1: by size, 0, 1
 extern int g_wgmma_cluster;     // -1: by size, 0: never, 1: pairs of CTAs sharing an operand (TMA multicast)
+extern int g_wgmma_tma_store;   // 1: C by TMA stores where it can, 0: from registers
 }  // namespace am::cuda::tc
 namespace am::cuda::simt {
 extern int g_tile;  // 0: by size, 64, 128
@@ -218,7 +219,7 @@ struct Variant {
 int g_cc_major = 0, g_cc_minor = 0;
 
 struct Knobs {
-  int bn, persistent, tile, cluster = -1;
+  int bn, persistent, tile, cluster = -1, tma_store = 1;
 };
 struct KnobScope {  // sets the knobs for one call, restores the defaults after
   explicit KnobScope(const Knobs& k) {
@@ -226,12 +227,14 @@ struct KnobScope {  // sets the knobs for one call, restores the defaults after
     am::cuda::tc::g_wgmma_persistent = k.persistent;
     am::cuda::simt::g_tile = k.tile;
     am::cuda::tc::g_wgmma_cluster = k.cluster;
+    am::cuda::tc::g_wgmma_tma_store = k.tma_store;
   }
   ~KnobScope() {
     am::cuda::tc::g_wgmma_bn = 0;
     am::cuda::tc::g_wgmma_persistent = -1;
     am::cuda::simt::g_tile = 0;
     am::cuda::tc::g_wgmma_cluster = -1;
+    am::cuda::tc::g_wgmma_tma_store = 1;
   }
 };
 
@@ -257,10 +260,10 @@ std::vector<Variant> variants() {
   const struct {
     const char* prefix;
     Knobs k;
-  } tc_v[] = {{"tc_", {0, -1, 0}},        {"tc256p_", {256, 1, 0}},     {"tc256np_", {256, 0, 0}},
-              {"tc128p_", {128, 1, 0}},   {"tc128np_", {128, 0, 0}},    {"tc64p_", {64, 1, 0}},
-              {"tc64np_", {64, 0, 0}},    {"tc256pc_", {256, 1, 0, 1}}, {"tc128pc_", {128, 1, 0, 1}},
-              {"tc64pc_", {64, 1, 0, 1}}, {"tc256npc_", {256, 0, 0, 1}}};
+  } tc_v[] = {{"tc_", {0, -1, 0}},        {"tc256p_", {256, 1, 0}},      {"tc256np_", {256, 0, 0}},
+              {"tc128p_", {128, 1, 0}},   {"tc128np_", {128, 0, 0}},     {"tc64p_", {64, 1, 0}},
+              {"tc64np_", {64, 0, 0}},    {"tc256pc_", {256, 1, 0, 1}},  {"tc128pc_", {128, 1, 0, 1}},
+              {"tc64pc_", {64, 1, 0, 1}}, {"tc256npc_", {256, 0, 0, 1}}, {"tcreg_", {0, -1, 0, -1, 0}}};
   for (DType d : {DType::bf16, DType::f16}) {
     const std::string dn = am::dtype_name(d);
     for (const auto& tv : tc_v) {
@@ -504,23 +507,28 @@ void time_case(cublasHandle_t h, const Variant& var, int64_t n, bool ta, bool tb
 int main(int argc, char** argv) {
   bool quick = false, do_time = true, do_check = true;
   std::vector<int64_t> sizes = {8192, 4096, 1024};
+  std::vector<std::string> only;  // --only: the variants timed, by name prefix
   int reps = 30;
+  const auto split = [](const std::string& v) {
+    std::vector<std::string> out;
+    for (size_t p = 0; p < v.size();) {
+      size_t q = v.find(',', p);
+      if (q == std::string::npos) q = v.size();
+      out.push_back(v.substr(p, q - p));
+      p = q + 1;
+    }
+    return out;
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
     else if (a == "--no-time") do_time = false;
     else if (a == "--no-check") do_check = false;
     else if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (a == "--only" && i + 1 < argc) only = split(argv[++i]);
     else if (a == "--sizes" && i + 1 < argc) {
       sizes.clear();
-      std::string v = argv[++i];
-      size_t p = 0;
-      while (p < v.size()) {
-        size_t q = v.find(',', p);
-        if (q == std::string::npos) q = v.size();
-        sizes.push_back(std::atoll(v.substr(p, q - p).c_str()));
-        p = q + 1;
-      }
+      for (const auto& x : split(argv[++i])) sizes.push_back(std::atoll(x.c_str()));
     }
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -540,6 +548,9 @@ int main(int argc, char** argv) {
     for (int64_t n : sizes) {
       for (const auto& v : vars) {
         if (v.dtype == DType::f32 && n > 4096 && quick) continue;
+        if (!only.empty() && std::none_of(only.begin(), only.end(),
+                                          [&](const std::string& p) { return v.name.compare(0, p.size(), p) == 0; }))
+          continue;
         time_case(h, v, n, false, false, v.dtype == DType::f32 && n >= 8192 ? std::max(5, reps / 3) : reps);
       }
       if (n == sizes.front()) {  // the other layouts of the headline kernel

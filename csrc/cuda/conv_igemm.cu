@@ -198,17 +198,17 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
         throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<128|64>[_s<splits>]");
       c = make_choice(g, bn, sp);
     }
-    const CUtensorMap map = make_w_map(w, bf, g, c.bn);
+    const Maps maps = make_maps(w, y, bf, g, c);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
       void* wsp = ws ? ws->get() : nullptr;
-      if (bf) launch<tc::Bf16>(g, map, x, y, wsp, c, st);
-      else launch<tc::F16>(g, map, x, y, wsp, c, st);
+      if (bf) launch<tc::Bf16>(g, maps, x, y, wsp, c, st);
+      else launch<tc::F16>(g, maps, x, y, wsp, c, st);
     };
     const int stages = c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
-                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "");
+                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";
     plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
     return plan;

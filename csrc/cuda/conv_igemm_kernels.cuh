@@ -213,7 +213,9 @@ struct Cfg {
   // Gatherers keep LAG stages of copies in flight before declaring the oldest full.
   // A consumer releases slice j only after slice j+1 is full, so LAG <= STAGES - 2.
   static constexpr int LAG = STAGES - 2;
-  static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+  // The TMA-store epilogue's staging (tc::wg::store_tile_tma) fits beside the 128-wide tile's stages only.
+  static constexpr int EPI = BN == 128 ? tc::wg::EPI_BYTES : 0;
+  static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES, EPI);
 };
 
 #if AM_TC_HAS_WGMMA
@@ -222,26 +224,36 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 }
 #endif
 
-// Block b of the 1-D grid: tile b / splits (grouped order), k-part b % splits of
-// kt_per k-slices. SPLIT: fp32 partial sums to ws[part][M][K], else T to y.
+// Persistent: block b takes work units b, b + gridDim.x, ... (a grid of as many blocks as fit at once), so the
+// producers gather the next unit's first slices while the consumers store this one's outputs, and no block
+// refills an empty pipeline. Unit u: tile u / splits (grouped order), k-part u % splits of kt_per k-slices.
+// SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
 template <typename T, int BN, bool SPLIT>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
-    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmW, void* __restrict__ out,
-                   Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
+    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmW,
+                   const __grid_constant__ CUtensorMap tmY, bool tma_y, void* __restrict__ out, Geom g, int tiles_m,
+                   int tiles_n, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
   constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
   namespace w = tc::wg;
-  const auto [sA, sB, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
+  const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES, G::EPI>();
 
-  const int part = int(blockIdx.x % unsigned(splits));
-  int tm, tn;
-  tile_coords(int(blockIdx.x / unsigned(splits)), tiles_m, tiles_n, tm, tn);
-  const int m0 = tm * BM, n0 = tn * BN;
+  const int units = tiles_m * tiles_n * splits;
   const int KT = (g.Kg + BK - 1) / BK;
-  const int kt0 = part * kt_per;
-  const int nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  struct Unit {
+    int m0, n0, part, kt0, nk;  // nk >= 1 (the launcher sizes splits so)
+  };
+  const auto unit = [&](int u) {
+    Unit r;
+    r.part = int(unsigned(u) % unsigned(splits));
+    int tm, tn;
+    tile_coords(int(unsigned(u) / unsigned(splits)), tiles_m, tiles_n, tm, tn);
+    r.m0 = tm * BM, r.n0 = tn * BN, r.kt0 = r.part * kt_per;
+    r.nk = min(KT, r.kt0 + kt_per) - r.kt0;
+    return r;
+  };
   const int wgi = threadIdx.x >> 7;
 
   if (threadIdx.x == 0) {
@@ -260,118 +272,134 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     const int pt = threadIdx.x;
     const int c8 = pt & 7;   // 16-byte chunk of the 128-byte k-row
     const int r0 = pt >> 3;  // rows r0 + 16 i
-    // Per row (output pixel): its input offset at tap (0, 0), channel 0, and its top-left input coordinates. A
-    // k-slice adds the same (r*dh*W + s*dw)*C + c to every row, and the slice's tap and channel advance by BK with
-    // compares: decoding them with four integer divisions per slice, and each row's address with 64-bit multiplies,
-    // made this kernel ALU-bound (ncu, H100, 2026-12-07: ALU 31-36% busy, tensor pipe far below cuDNN's).
-    int64_t a_off[8];
-    int a_h[8], a_w[8];
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const int m = m0 + r0 + 16 * i;
-      const int mm_ = m < g.M ? m : 0;
-      const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
-      a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
-      a_w[i] = q * g.sw - g.pw;
-      a_off[i] = (int64_t(n * g.H + a_h[i]) * g.W + a_w[i]) * g.C;  // rows past M: never read
-    }
     // Swizzled destination of (row, chunk): row * 128 + ((chunk ^ (row & 7)) * 16); row & 7 == (r0 + 16 i) & 7.
     const uint32_t dst_off = uint32_t(r0 * 128 + ((c8 ^ (r0 & 7)) << 4));
-    int kk = kt0 * BK + c8 * 8;  // this thread's chunk of the slice: k index, channel c, tap (r, sx)
-    int c = kk % g.C, sx = (kk / g.C) % g.S, r = kk / g.C / g.S;
-    for (int it = 0; it < nk; ++it) {
-      const int s = it % STAGES;
-      if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
-      if (pt == 0) {
-        w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
-        w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (kt0 + it) * BK, n0, 0);
-      }
-      const bool kv = kk < g.Kg;
-      const int dh = r * g.dh, dw = sx * g.dw;
-      const int64_t tap = (int64_t(dh) * g.W + dw) * g.C + c;
-      const uint32_t a_st = smem_u32(sA + s * A_STAGE_BYTES) + dst_off;
+    unsigned it = 0;  // slices issued so far, all units: stage it % STAGES
+    for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+      const Unit un = unit(u);
+      // Per row (output pixel): its input offset at tap (0, 0), channel 0, and its top-left input coordinates. A
+      // k-slice adds the same (r*dh*W + s*dw)*C + c to every row, and the slice's tap and channel advance by BK
+      // with compares: decoding them with four integer divisions per slice, and each row's address with 64-bit
+      // multiplies, made this kernel ALU-bound (ncu, H100, 2026-12-07: ALU 31-36% busy).
+      int64_t a_off[8];
+      int a_h[8], a_w[8];
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
-        const int hh = a_h[i] + dh, ww = a_w[i] + dw;
-        const bool v = kv && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
-        const uint16_t* src = v ? x + (a_off[i] + tap) : x;
-        cp_async16(a_st + i * 16 * 128, src, v ? 16 : 0);
+        const int m = un.m0 + r0 + 16 * i;
+        const int mm_ = m < g.M ? m : 0;
+        const int q = mm_ % g.Q, t = mm_ / g.Q, p = t % g.P, n = t / g.P;
+        a_h[i] = m < g.M ? p * g.sh - g.ph : -(1 << 29);  // rows past M: always "in the padding"
+        a_w[i] = q * g.sw - g.pw;
+        a_off[i] = (int64_t(n * g.H + a_h[i]) * g.W + a_w[i]) * g.C;  // rows past M: never read
       }
-      kk += BK;  // next slice: C % 8 == 0, so a chunk stays within one tap
-      for (c += BK; c >= g.C; c -= g.C) {
-        if (++sx == g.S) sx = 0, ++r;
-      }
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
-      if (it >= LAG) {
-        asm volatile("cp.async.wait_group %0;\n" ::"n"(LAG) : "memory");
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // generic-proxy writes -> wgmma reads
-        w::mbar_arrive(&full[(it - LAG) % STAGES]);
+      int kk = un.kt0 * BK + c8 * 8;  // this thread's chunk of the slice: k index, channel c, tap (r, sx)
+      int c = kk % g.C, sx = (kk / g.C) % g.S, r = kk / g.C / g.S;
+      for (int j = 0; j < un.nk; ++j, ++it) {
+        const int s = int(it % STAGES);
+        if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
+        if (pt == 0) {
+          w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
+          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+        }
+        const bool kv = kk < g.Kg;
+        const int dh = r * g.dh, dw = sx * g.dw;
+        const int64_t tap = (int64_t(dh) * g.W + dw) * g.C + c;
+        const uint32_t a_st = smem_u32(sA + s * A_STAGE_BYTES) + dst_off;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int hh = a_h[i] + dh, ww = a_w[i] + dw;
+          const bool v = kv && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
+          const uint16_t* src = v ? x + (a_off[i] + tap) : x;
+          cp_async16(a_st + i * 16 * 128, src, v ? 16 : 0);
+        }
+        kk += BK;  // next slice: C % 8 == 0, so a chunk stays within one tap
+        for (c += BK; c >= g.C; c -= g.C) {
+          if (++sx == g.S) sx = 0, ++r;
+        }
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        if (it >= unsigned(LAG)) {
+          asm volatile("cp.async.wait_group %0;\n" ::"n"(LAG) : "memory");
+          asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // generic-proxy writes -> wgmma reads
+          w::mbar_arrive(&full[(it - LAG) % STAGES]);
+        }
       }
     }
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
+    for (unsigned i = it > unsigned(LAG) ? it - LAG : 0; i < it; ++i) w::mbar_arrive(&full[i % STAGES]);
   } else {
-    // ---------------- consumers: rows cw*64 .. cw*64+63 of the tile ----------------
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of each unit's tile ----------------
     const int cw = wgi - 1;
     const int lane = threadIdx.x & 31;
     const int warp_in_wg = (threadIdx.x >> 5) & 3;
-    float d[NACC];
-#pragma unroll
-    for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
-    for (int it = 0; it < nk; ++it) {
-      const int s = it % STAGES;
-      w::mbar_wait(&full[s], (it / STAGES) & 1);
-      const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
-      const uint32_t b_base = smem_u32(sB + s * G::B_STAGE_BYTES);
-      w::fence_acc<NACC>(d);
-      w::wg_fence();
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; ++kk) {
-        // K-major, 128-byte swizzle: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
-        w::wgmma_call<T, BN, 0, 0>(d, w::desc_sw128(a_base + kk * 32, 16, 1024),
-                                   w::desc_sw128(b_base + kk * 32, 16, 1024));
-      }
-      w::wg_commit();
-      w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage
-      w::fence_acc<NACC>(d);
-      if (it > 0 && lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
-    }
-    w::wg_wait<0>();
-    w::fence_acc<NACC>(d);
-    // (The last stage needs no release: nothing more is loaded into it.)
-
-    // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
-    const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
-    const int colb = n0 + (lane & 3) * 2;
+    // Stage 0's descriptors, K-major with the 128-byte swizzle: SBO = 8 rows x 128 B; a stage and each 16 k
+    // (+32 bytes inside the swizzle row) advance them (as in the GEMM kernel).
+    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 16, 1024), db0 = w::desc_sw128(smem_u32(sB), 16, 1024);
     const bool even_k = (g.K & 1) == 0;
-    if constexpr (SPLIT) {
-      float* ws = static_cast<float*>(out) + int64_t(part) * g.M * g.K;
+    unsigned it = 0;  // slices consumed so far, all units
+    for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+      const Unit un = unit(u);
+      float d[NACC];
 #pragma unroll
-      for (int j = 0; j < BN / 8; ++j) {
-        const int col = colb + 8 * j;
+      for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
+      for (int j = 0; j < un.nk; ++j, ++it) {
+        const int s = int(it % STAGES);
+        w::mbar_wait(&full[s], int(it / STAGES) & 1);
+        const uint64_t da_s = w::desc_advance(da0, uint32_t(s) * A_STAGE_BYTES);
+        const uint64_t db_s = w::desc_advance(db0, uint32_t(s) * G::B_STAGE_BYTES);
+        w::fence_acc<NACC>(d);
+        w::wg_fence();
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int rr = row + 8 * h;
-          if (rr >= g.M) continue;
-          float* dst = ws + int64_t(rr) * g.K + col;
-          if (even_k && col + 1 < g.K) {
-            *reinterpret_cast<float2*>(dst) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
-          } else {
-            if (col < g.K) dst[0] = d[4 * j + 2 * h];
-            if (col + 1 < g.K) dst[1] = d[4 * j + 2 * h + 1];
+        for (int kk = 0; kk < BK / 16; ++kk) {
+          w::wgmma_call<T, BN, 0, 0>(d, w::desc_advance(da_s, kk * 32), w::desc_advance(db_s, kk * 32));
+        }
+        w::wg_commit();
+        w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage
+        w::fence_acc<NACC>(d);
+        if (j > 0 && lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+      }
+      w::wg_wait<0>();
+      w::fence_acc<NACC>(d);
+      if (lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);  // the unit's last slice
+
+      // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+      const int row = un.m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+      const int colb = un.n0 + (lane & 3) * 2;
+      if constexpr (SPLIT) {
+        float* ws = static_cast<float*>(out) + int64_t(un.part) * g.M * g.K;
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j) {
+          const int col = colb + 8 * j;
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int rr = row + 8 * h;
+            if (rr >= g.M) continue;
+            float* dst = ws + int64_t(rr) * g.K + col;
+            if (even_k && col + 1 < g.K) {
+              *reinterpret_cast<float2*>(dst) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+            } else {
+              if (col < g.K) dst[0] = d[4 * j + 2 * h];
+              if (col + 1 < g.K) dst[1] = d[4 * j + 2 * h + 1];
+            }
           }
         }
-      }
-    } else {
-      uint16_t* y = static_cast<uint16_t*>(out);
+      } else {
+        if constexpr (G::EPI > 0) {
+          if (tma_y) {
+            w::store_tile_tma<T, BN>(d, sC + cw * w::EPI_WG_BYTES, &tmY, un.m0 + cw * 64, un.n0, 0, 1 + cw);
+            continue;
+          }
+        }
+        uint16_t* y = static_cast<uint16_t*>(out);
 #pragma unroll
-      for (int j = 0; j < BN / 8; ++j) {
-        const int col = colb + 8 * j;
-        if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, d[4 * j], d[4 * j + 1]);
-        if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, d[4 * j + 2], d[4 * j + 3]);
+        for (int j = 0; j < BN / 8; ++j) {
+          const int col = colb + 8 * j;
+          if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, d[4 * j], d[4 * j + 1]);
+          if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, d[4 * j + 2], d[4 * j + 3]);
+        }
       }
     }
+    if (tma_y && (threadIdx.x & 127) == 0) w::bulk_wait_all();  // the last stores done before the CTA's memory goes
   }
 #endif
 }
@@ -452,37 +480,49 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
   return c.splits > 1 ? size_t(c.splits) * size_t(g.M) * size_t(g.K) * sizeof(float) : 0;
 }
 
-// Tensor map over W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle.
-inline CUtensorMap make_w_map(const void* w, bool bf16, const Geom& g, int bn) {
+// The kernel's tensor maps: W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of
+// 64 x 64, where the TMA-store epilogue runs (the 128-wide tile unsplit, K a multiple of 8: 16-byte rows).
+struct Maps {
+  CUtensorMap w{}, y{};
+  bool tma_y = false;
+};
+inline Maps make_maps(const void* w, const void* y, bool bf16, const Geom& g, const Choice& c) {
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
-  return tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(bn));
+  Maps m;
+  m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
+  m.tma_y = c.bn == 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
+  return m;
 }
 
 template <typename T, int BN, bool SPLIT>
-void launch_t(const Geom& g, const CUtensorMap& map, const void* x, void* out, const Choice& c, cudaStream_t st) {
+void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
   auto kernel = conv_wg_kernel<T, BN, SPLIT>;
   raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
-  const int64_t blocks = int64_t(tiles_m) * tiles_n * c.splits;
-  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), map, out, g, tiles_m,
-                                                                 tiles_n, c.splits, c.kt_per);
+  // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
+  const int64_t units = int64_t(tiles_m) * tiles_n * c.splits;
+  const int64_t blocks = std::min<int64_t>(units, int64_t(sm_count_current_device()) * Cfg<BN>::MIN_BLOCKS);
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.w, maps.y,
+                                                                 maps.tma_y && !SPLIT, out, g, tiles_m, tiles_n,
+                                                                 c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
 
-// One convolution: map built for c.bn over w; ws holds workspace_bytes(g, c).
+// One convolution: maps made for c over w and y; ws holds workspace_bytes(g, c).
 template <typename T>
-void launch(const Geom& g, const CUtensorMap& map, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
+void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
   if (c.splits > 1) {
-    if (c.bn == 128) launch_t<T, 128, true>(g, map, x, ws, c, st);
-    else launch_t<T, 64, true>(g, map, x, ws, c, st);
+    if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
+    else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
     splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
                                                                       static_cast<uint16_t*>(y), count, c.splits);
     AM_CUDA_CHECK_LAUNCH();
   } else {
-    if (c.bn == 128) launch_t<T, 128, false>(g, map, x, y, c, st);
-    else launch_t<T, 64, false>(g, map, x, y, c, st);
+    if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
+    else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
 }  // namespace wgc

@@ -27,6 +27,7 @@ namespace tc {
 int g_wgmma_bn = 0;
 int g_wgmma_persistent = -1;
 int g_wgmma_cluster = -1;
+int g_wgmma_tma_store = 1;
 
 // AIMATRIX_WGMMA_CLUSTER (tests and tuning): "0" never pair CTAs, "1" always, unset: by problem size.
 static int cluster_setting() {
@@ -71,7 +72,8 @@ bool wgmma_compiled_for_current_device() {
 // on 132 SMs, 128 of 128x64); persistent grid (one block per SM looping over
 // tiles).
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms) {
-  WgmmaChoice c{256, true, wg::SHARE_NONE};
+  // TMA stores C by rows of 16-byte multiples (its map's stride): n a multiple of 8 16-bit outputs.
+  WgmmaChoice c{256, true, wg::SHARE_NONE, s.n % 8 == 0 && g_wgmma_tma_store != 0};
   const auto tiles = [&](int64_t bn) { return ((s.m + 127) / 128) * ((s.n + bn - 1) / bn) * s.batch; };
   if (tiles(256) < 2 * int64_t(num_sms)) c.bn = 128;
   if (tiles(128) < int64_t(num_sms)) c.bn = 64;
@@ -181,6 +183,7 @@ std::string tc_gemm_kernel_name(const GemmSpec& s, int cc_major, int cc_minor) {
                             : "tc_wgmma_tma_128x64x64_s8";
       if (ch.persistent) name += "_persistent";
       if (ch.share != tc::wg::SHARE_NONE) name += ch.share == tc::wg::SHARE_A ? "_mcastA" : "_mcastB";
+      if (ch.tma_c) name += "_tmastore";
       break;
     }
     case TcPath::mma_aligned: name = "tc_mma_sync_128x128x32_s4"; break;

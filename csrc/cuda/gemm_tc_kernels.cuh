@@ -71,11 +71,14 @@ extern int g_wgmma_persistent;
 // Pairs of CTAs sharing an operand through TMA multicast (wg::Share): -1 by problem size, 0 never, 1 always
 // (B shared for 128x256 and 128x128 tiles, A for 128x64); at -1, AIMATRIX_WGMMA_CLUSTER=0|1 decides when set.
 extern int g_wgmma_cluster;
-// The choice the wgmma path makes for a problem (tiles of 128 x bn; share: a wg::Share).
+// The epilogue: 1 (default) through shared memory and TMA stores where C's rows allow it, 0 always from registers.
+extern int g_wgmma_tma_store;
+// The choice the wgmma path makes for a problem (tiles of 128 x bn; share: a wg::Share; tma_c: C stored by TMA).
 struct WgmmaChoice {
   int bn;
   bool persistent;
   int share;
+  bool tma_c;
 };
 WgmmaChoice wgmma_choice(const GemmSpec& s, int num_sms);
 
@@ -320,17 +323,20 @@ constexpr int BOX_MN = 64;                  // 64 elements = 128 bytes: one swiz
 constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB
 
 // The dynamic shared memory of a TMA + wgmma pipeline (this one, and the wgmma convolution's), from its first
-// 1024-byte boundary (the 128-byte swizzle's alignment): `stages` A tiles, `stages` B tiles, then a "full" and an
-// "empty" mbarrier per stage.
-constexpr int pipeline_smem_bytes(int stages, int a_stage_bytes, int b_stage_bytes) {
-  return stages * (a_stage_bytes + b_stage_bytes) + 2 * stages * 8 + 1024;
+// 1024-byte boundary (the 128-byte swizzle's alignment): `stages` A tiles, `stages` B tiles, `epi_bytes` of
+// epilogue staging (sC), then a "full" and an "empty" mbarrier per stage.
+constexpr int pipeline_smem_bytes(int stages, int a_stage_bytes, int b_stage_bytes, int epi_bytes = 0) {
+  return stages * (a_stage_bytes + b_stage_bytes) + epi_bytes + 2 * stages * 8 + 1024;
 }
 struct PipelineSmem {
   uint8_t* sA;
   uint8_t* sB;
+  uint8_t* sC;
   uint64_t* full;
   uint64_t* empty;
 };
+// The epilogue's staging: per consumer warpgroup two 64 x 64 boxes of 16-bit outputs (16 KB), 32 KB in all.
+constexpr int EPI_BOX_BYTES = 64 * 64 * 2, EPI_WG_BYTES = 2 * EPI_BOX_BYTES, EPI_BYTES = 2 * EPI_WG_BYTES;
 
 // Per block-tile width BN (64, 128 or 256): stages and shared memory.
 template <int BN>
@@ -338,20 +344,22 @@ struct Cfg {
   static_assert(BN == 64 || BN == 128 || BN == 256, "BN must be 64, 128 or 256");
   static constexpr int B_STAGE_BYTES = BN * BK * 2;
   static constexpr int STAGES = 192 * 1024 / (A_STAGE_BYTES + B_STAGE_BYTES);  // 4, 6, 8: 192 KB of operand stages
-  static constexpr int SMEM_BYTES = pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+  static constexpr int SMEM_BYTES = pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES, EPI_BYTES);
+  static_assert(SMEM_BYTES <= 227 * 1024, "over the H100's shared memory per block");
 };
 
 // Which operand a cluster of two CTAs shares (wg_gemm_kernel).
 enum Share { SHARE_NONE = 0, SHARE_B = 1, SHARE_A = 2 };
 
 #if AM_TC_HAS_WGMMA
-template <int STAGES, int A_STAGE, int B_STAGE>
+template <int STAGES, int A_STAGE, int B_STAGE, int EPI = 0>
 __device__ __forceinline__ PipelineSmem pipeline_smem() {
   extern __shared__ uint8_t smem_raw[];
   uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint8_t* sB = base + STAGES * A_STAGE;
-  uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * B_STAGE);
-  return {base, sB, full, full + STAGES};
+  uint8_t* sC = sB + STAGES * B_STAGE;
+  uint64_t* full = reinterpret_cast<uint64_t*>(sC + EPI);
+  return {base, sB, sC, full, full + STAGES};
 }
 
 __device__ __forceinline__ void mbar_init(uint64_t* bar, unsigned count) {
@@ -390,6 +398,24 @@ __device__ __forceinline__ void tma_load_3d_mc(void* dst, const CUtensorMap* map
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(smem_u32(bar)), "h"(mask)
       : "memory");
 }
+// A box of shared memory to global through the tensor map (rows and columns past the map's edge are not written),
+// as one of this thread's bulk groups; the two waits: the group's reads of shared memory done (the buffer may be
+// written again), and the whole group done (before the CTA exits).
+__device__ __forceinline__ void tma_store_3d(const CUtensorMap* map, const void* src, int c0, int c1, int c2) {
+  asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(smem_u32(src)), "r"(c0), "r"(c1), "r"(c2)
+               : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+__device__ __forceinline__ void bulk_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+// The generic proxy's shared-memory writes made visible to the copy engine (the async proxy).
+__device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// A barrier of `threads` threads only (one warpgroup): id 0 is __syncthreads'.
+__device__ __forceinline__ void named_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
 // Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too). CTA-scope release, as
 // CUTLASS's pipelines do: what it orders is this warp's wgmma reads of the stage, already complete; a
 // cluster-scope release compiles to MEMBAR.ALL.GPU, which waits for every store in flight (3x slower GEMMs).
@@ -410,6 +436,12 @@ __device__ __forceinline__ void cluster_sync() {
 __device__ __forceinline__ uint64_t desc_sw128(uint32_t addr, uint32_t lbo, uint32_t sbo) {
   return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
          (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+// The descriptor of the operand `bytes` further on: the start-address field is the low 14 bits (address >> 4),
+// and shared memory ends below 256 KB, so the addition never carries out of it. One add instead of rebuilding
+// the descriptor (mask, shift, or, per wgmma: most of the consumer loop's instructions).
+__device__ __forceinline__ uint64_t desc_advance(uint64_t desc, uint32_t bytes) {
+  return (desc & ~0xFFFFFFFFull) | uint32_t(uint32_t(desc) + (bytes >> 4));  // a 32-bit add: no carry to track
 }
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -474,11 +506,50 @@ __device__ __forceinline__ void load_operand(uint8_t* dst, const CUtensorMap* ma
   }
 }
 
+// The epilogue through shared memory: one warpgroup's 64 x BN accumulators, converted, into 64 x 64 boxes laid out
+// as the 128-byte swizzle lays them (a warp's 32-bit writes hit 32 banks), then one TMA store per box. The stores
+// run on while the warps go on to the next tile; `buf` (two boxes) is written again once the last ones read it.
+// Against 32-bit stores from registers (4 lanes per 16-byte run, half of each 32-byte sector): full sectors, and
+// a tile's write no longer holds up the tensor cores. `bar_id`: this warpgroup's named barrier.
+template <typename O, int BN>
+__device__ __forceinline__ void store_tile_tma(const float* d, uint8_t* buf, const CUtensorMap* map, int row0, int n0,
+                                               int bz, int bar_id) {
+  constexpr int BOXES = BN / 64, PER_ROUND = BOXES < 2 ? BOXES : 2;
+  const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) & 3;
+  const bool leader = (threadIdx.x & 127) == 0;
+  const int r = warp * 16 + (lane >> 2);  // this thread's rows: r and r + 8 (the same row in the swizzle's 8)
+  const uint32_t row_lo = smem_u32(buf) + uint32_t(r) * 128 + uint32_t(lane & 3) * 4;
+#pragma unroll
+  for (int round = 0; round < BOXES / PER_ROUND; ++round) {
+    if (leader) bulk_wait_read();
+    named_sync(bar_id, 128);
+#pragma unroll
+    for (int jb = 0; jb < PER_ROUND * 8; ++jb) {  // 8 fragments of 8 columns per box
+      const int j = round * PER_ROUND * 8 + jb;
+      const uint32_t a = row_lo + uint32_t(jb / 8) * EPI_BOX_BYTES + uint32_t((jb % 8) ^ (r & 7)) * 16;
+      asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(a), "r"(pack2<O>(d[4 * j], d[4 * j + 1])) : "memory");
+      asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(a + 8 * 128), "r"(pack2<O>(d[4 * j + 2], d[4 * j + 3]))
+                   : "memory");
+    }
+    fence_async_smem();
+    named_sync(bar_id, 128);
+    if (leader) {
+#pragma unroll
+      for (int b = 0; b < PER_ROUND; ++b)
+        tma_store_3d(map, buf + b * EPI_BOX_BYTES, n0 + (round * PER_ROUND + b) * 64, row0, bz);
+      bulk_commit();
+    }
+  }
+}
+
 #endif  // AM_TC_HAS_WGMMA
+
+// Tensor maps (3-D#endif  // AM_TC_HAS_WGMMA
 
 // Tensor maps (3-D: contiguous dim, other dim, batch):
 //   A, !TA: {k, m, b}, box {64, 128}     A, TA: {m, k, b}, box {64, 64} x 2 along m
 //   B,  TB: {k, n, b}, box {64, BN}      B, !TB: {n, k, b}, box {64, 64} x BN/64 along n
+//   C (when tma_c: N a multiple of 8, C 16-byte aligned): {n, m, b}, box {64, 64}, stored by store_tile_tma
 // Tiles (batch-major, grouped order inside a batch) are taken t = blockIdx.x,
 // blockIdx.x + gridDim.x, ...: a grid of one block per SM is persistent (the
 // producer prefetches the next tile while the consumers store this one); a grid
@@ -494,7 +565,8 @@ __device__ __forceinline__ void load_operand(uint8_t* dst, const CUtensorMap* ma
 template <typename T, bool TA, bool TB, int BN, int SHARE = SHARE_NONE>
 __global__ void __launch_bounds__(THREADS, 1)
     wg_gemm_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
-                   uint16_t* __restrict__ C, int M, int N, int K, int tiles_m, int tiles_n, int batch) {
+                   const __grid_constant__ CUtensorMap tmC, bool tma_c, uint16_t* __restrict__ C, int M, int N, int K,
+                   int tiles_m, int tiles_n, int batch) {
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES;
@@ -502,7 +574,7 @@ __global__ void __launch_bounds__(THREADS, 1)
   constexpr int BKE = BK * 2 / in_bytes<T>;  // a k-slice in elements: 128 bytes, one swizzle row
   constexpr int CTAS = SHARE == SHARE_NONE ? 1 : 2;
   static_assert(in_bytes<T> == 2 || (!TA && TB), "fp8: K-major A and B (the TN layout) only");
-  const auto [sA, sB, full, empty] = pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES>();
+  const auto [sA, sB, sC, full, empty] = pipeline_smem<STAGES, A_STAGE_BYTES, G::B_STAGE_BYTES, EPI_BYTES>();
 
   const int wgi = threadIdx.x >> 7;  // warpgroup
   const int KT = (K + BKE - 1) / BKE;
@@ -564,38 +636,45 @@ __global__ void __launch_bounds__(THREADS, 1)
       else
         for (uint32_t c = 0; c < CTAS; ++c) mbar_arrive_cta(&empty_bars[s], c);
     };
+    // Stage 0's descriptors (this warpgroup's 64 rows of A). K-major: SBO = 8 rows x 128 B. MN-major: LBO = the
+    // next 64-wide box (8 KB), SBO = 8 k-rows.
+    const uint32_t a0 = smem_u32(sA) + cw * 8192, b0 = smem_u32(sB);
+    const uint64_t da0 = TA ? desc_sw128(a0, 8192, 1024) : desc_sw128(a0, 16, 1024);
+    const uint64_t db0 = TB ? desc_sw128(b0, 16, 1024) : desc_sw128(b0, 8192, 1024);
     float d[NACC];
-    int it = 0;
+    unsigned it = 0;  // unsigned: stage and phase without a signed division's fix-ups
     for (int64_t t = first; t < total; t += step) {
       int bz, m0, n0;
       tile_of(t, bz, m0, n0);
 #pragma unroll
       for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
       for (int kt = 0; kt < KT; ++kt, ++it) {
-        const int s = it % STAGES;
-        mbar_wait(&full[s], (it / STAGES) & 1);
-        const uint32_t a_base = smem_u32(sA + s * A_STAGE_BYTES) + cw * 8192;
-        const uint32_t b_base = smem_u32(sB + s * G::B_STAGE_BYTES);
+        const int s = int(it % STAGES);
+        mbar_wait(&full[s], int(it / STAGES) & 1);
+        const uint64_t da_s = desc_advance(da0, uint32_t(s) * A_STAGE_BYTES);
+        const uint64_t db_s = desc_advance(db0, uint32_t(s) * G::B_STAGE_BYTES);
         fence_acc<NACC>(d);
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < BK / 16; ++kk) {
-          // K-major: +32 bytes per 16 k inside the swizzle row; SBO = 8 rows x 128 B.
-          // MN-major: +16 rows x 128 B per 16 k; LBO = next 64-wide box (8 KB), SBO = 8 k-rows.
-          const uint64_t da = TA ? desc_sw128(a_base + kk * 2048, 8192, 1024) : desc_sw128(a_base + kk * 32, 16, 1024);
-          const uint64_t db = TB ? desc_sw128(b_base + kk * 32, 16, 1024) : desc_sw128(b_base + kk * 2048, 8192, 1024);
-          wgmma_call<T, BN, TA ? 1 : 0, TB ? 0 : 1>(d, da, db);
+          // K-major: +32 bytes per 16 k inside the swizzle row; MN-major: +16 rows x 128 B per 16 k.
+          wgmma_call<T, BN, TA ? 1 : 0, TB ? 0 : 1>(d, desc_advance(da_s, kk * (TA ? 2048 : 32)),
+                                                    desc_advance(db_s, kk * (TB ? 32 : 2048)));
         }
         wg_commit();
         wg_wait<1>();  // the previous slice's wgmma are done: release its stage
         fence_acc<NACC>(d);
-        if (kt > 0 && lane == 0) release((it + STAGES - 1) % STAGES);
+        if (kt > 0 && lane == 0) release(int((it + STAGES - 1) % STAGES));
       }
       wg_wait<0>();
       fence_acc<NACC>(d);
-      if (lane == 0) release((it + STAGES - 1) % STAGES);  // this tile's last slice
+      if (lane == 0) release(int((it + STAGES - 1) % STAGES));  // this tile's last slice
 
-      // Epilogue: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+      if (tma_c) {
+        store_tile_tma<OutOf<T>, BN>(d, sC + cw * EPI_WG_BYTES, &tmC, m0 + cw * 64, n0, bz, 1 + cw);
+        continue;
+      }
+      // Epilogue from registers: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
       uint16_t* Cb = C + int64_t(bz) * M * N;
       const int row = m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
       const int colb = n0 + (lane & 3) * 2;
@@ -606,6 +685,7 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (row + 8 < M) store_pair<OutOf<T>>(Cb, int64_t(row + 8) * N, col, N, even_n, d[4 * j + 2], d[4 * j + 3]);
       }
     }
+    if (tma_c && (threadIdx.x & 127) == 0) bulk_wait_all();  // the last stores done before the CTA's memory goes
   }
   // A CTA's shared memory takes its pair's copies and arrivals until both are done.
   if constexpr (CTAS == 2) {

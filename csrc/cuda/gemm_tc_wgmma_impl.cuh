@@ -61,12 +61,13 @@ inline CUtensorMap make_map(const void* ptr, CUtensorMapDataType type, int bytes
 struct MapKey {
   const void* a = nullptr;
   const void* b = nullptr;
+  const void* c = nullptr;
   int64_t m = 0, n = 0, k = 0, batch = 0;
   bool ta = false, tb = false;
   int type = 0, bn = 0, share = 0;
   bool operator==(const MapKey& o) const {
-    return a == o.a && b == o.b && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta && tb == o.tb &&
-           type == o.type && bn == o.bn && share == o.share;
+    return a == o.a && b == o.b && c == o.c && m == o.m && n == o.n && k == o.k && batch == o.batch && ta == o.ta &&
+           tb == o.tb && type == o.type && bn == o.bn && share == o.share;
   }
 };
 
@@ -80,22 +81,26 @@ inline CUtensorMap operand_map(const void* p, CUtensorMapDataType type, int byte
 }
 
 template <typename T, bool TA, bool TB, int BN, int SHARE>
-void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool persistent, int num_sms,
+void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, const WgmmaChoice& ch, int num_sms,
                cudaStream_t stream) {
+  const bool persistent = ch.persistent;
   constexpr CUtensorMapDataType kType = map_type<T>;
   constexpr int kBytes = in_bytes<T>, kCtas = SHARE == wg::SHARE_NONE ? 1 : 2;
   using G = wg::Cfg<BN>;
   auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN, SHARE>;
   raise_smem_limit(kernel, G::SMEM_BYTES);
-  // Encoding a map costs host time: keep the last pair per thread.
+  const bool tma_c = ch.tma_c && reinterpret_cast<uintptr_t>(c) % 16 == 0;  // (else from registers)
+  // Encoding a map costs host time: keep the last three per thread.
   thread_local MapKey last_key;
-  thread_local CUtensorMap map_a, map_b;
+  thread_local CUtensorMap map_a, map_b, map_c;
   thread_local bool have = false;
-  const MapKey key{a, b, s.m, s.n, s.k, s.batch, TA, TB, int(kType), BN, SHARE};
+  const MapKey key{a, b, c, s.m, s.n, s.k, s.batch, TA, TB, int(kType), BN, SHARE};
   if (!have || !(key == last_key)) {
     have = false;
     map_a = operand_map(a, kType, kBytes, TA, s.m, s.k, s.batch, wg::BM, SHARE == wg::SHARE_A);
     map_b = operand_map(b, kType, kBytes, !TB, s.n, s.k, s.batch, BN, SHARE == wg::SHARE_B);
+    if (tma_c) map_c = make_map(c, map_type<OutOf<T>>, 2, s.n, s.m, s.batch, 64, 64);
+    else std::memset(&map_c, 0, sizeof(map_c));
     last_key = key;
     have = true;
   }
@@ -121,8 +126,8 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, bool pe
                       : kCtas == 1 ? int64_t(num_sms)
                                    : int64_t(max_active_clusters(kernel, cfg));
   cfg.gridDim = dim3(unsigned(std::min(units, cap) * kCtas));
-  AM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, map_a, map_b, static_cast<uint16_t*>(c), M, N, K, tiles_m, tiles_n,
-                                   int(s.batch)));
+  AM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, map_a, map_b, map_c, tma_c, static_cast<uint16_t*>(c), M, N, K,
+                                   tiles_m, tiles_n, int(s.batch)));
 }
 
 }  // namespace wgimpl
@@ -133,14 +138,14 @@ void launch_wgmma(const GemmSpec& s, const void* a, const void* b, void* c, cuda
   const WgmmaChoice ch = wgmma_choice(s, sms);
   constexpr int B = wg::SHARE_B, A = wg::SHARE_A;
   if (ch.bn == 256) {
-    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 256, B>(s, a, b, c, ch.persistent, sms, stream);
-    else wgimpl::launch_bn<T, TA, TB, 256, 0>(s, a, b, c, ch.persistent, sms, stream);
+    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 256, B>(s, a, b, c, ch, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 256, 0>(s, a, b, c, ch, sms, stream);
   } else if (ch.bn == 128) {
-    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 128, B>(s, a, b, c, ch.persistent, sms, stream);
-    else wgimpl::launch_bn<T, TA, TB, 128, 0>(s, a, b, c, ch.persistent, sms, stream);
+    if (ch.share == B) wgimpl::launch_bn<T, TA, TB, 128, B>(s, a, b, c, ch, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 128, 0>(s, a, b, c, ch, sms, stream);
   } else {
-    if (ch.share == A) wgimpl::launch_bn<T, TA, TB, 64, A>(s, a, b, c, ch.persistent, sms, stream);
-    else wgimpl::launch_bn<T, TA, TB, 64, 0>(s, a, b, c, ch.persistent, sms, stream);
+    if (ch.share == A) wgimpl::launch_bn<T, TA, TB, 64, A>(s, a, b, c, ch, sms, stream);
+    else wgimpl::launch_bn<T, TA, TB, 64, 0>(s, a, b, c, ch, sms, stream);
   }
 }
 
