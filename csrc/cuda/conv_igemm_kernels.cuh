@@ -20,9 +20,11 @@
 //    computes 64 x BN of the 128 x BN tile with wgmma.m64nBNk16 from shared-memory
 //    descriptors, keeping one k-slice in flight before releasing a stage (as the
 //    GEMM kernel in gemm_tc_kernels.cuh does). BN = 128 (6 stages, one block per
-//    SM) or 64 (4 stages, two blocks per SM). Optional split-K: the k-slices are
-//    divided among `splits` blocks per tile, each writing fp32 partial sums to a
-//    workspace [splits][M][K] that splitk_reduce sums and rounds.
+//    SM; y stored by TMA as the GEMM stores C, when K % 8 == 0) or 64 (4 stages,
+//    two blocks per SM). Persistent: each block loops over work units. Optional
+//    split-K: the k-slices are divided among `splits` units per tile, each
+//    writing fp32 partial sums to a workspace [splits][M][K] that splitk_reduce
+//    sums and rounds.
 #pragma once
 #include <cuda.h>
 #include <cuda_runtime.h>

@@ -18,10 +18,13 @@
 //    wgmma transpose bits. Persistent when launched with one block per SM (the
 //    producer runs ahead into the next tile while the consumers store). Or in
 //    clusters of two CTAs whose tiles share an operand, loaded once for both
-//    through TMA multicast (wg::Share, AIMATRIX_WGMMA_CLUSTER).
+//    through TMA multicast (wg::Share, AIMATRIX_WGMMA_CLUSTER). C leaves
+//    through shared memory and TMA stores (store_tile_tma) where n % 8 == 0,
+//    else from registers.
 //    Needs the contiguous dimension of A and B a multiple of 8 elements and
 //    16-byte aligned pointers (TMA's rules); any m, n, k otherwise (TMA
-//    zero-fills out-of-range boxes, the epilogue is bounds-checked).
+//    zero-fills out-of-range boxes and clips its stores, the register epilogue
+//    is bounds-checked).
 #pragma once
 #include <cuda.h>  // CUtensorMap (types only; the encoder is fetched at run time)
 #include <cuda_bf16.h>
