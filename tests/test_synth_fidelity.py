@@ -424,40 +424,57 @@ def test_fidelity_benchmark_predicts_on_the_cpu(tmp_path):
 
 
 def test_pick_keeps_per_configuration_the_timed_proxy_within_the_limits(tmp_path):
-    """bench/synth_fidelity.py --pick: of one device's closed loops, per set and configuration the proxy with every
-    group within the limit (then the whole ratio nearest 1), with its own timed rows; tables of two devices are
-    refused."""
+    """bench/synth_fidelity.py --pick: of closed loops, per set and configuration the proxy with every group within
+    the limit (then the whole ratio nearest 1), with its own timed rows; with another device's timings of the same
+    proxies, within the limit on every device (a proxy timed on one device only ranks after those timed on all)."""
     import subprocess
     import sys
     from pathlib import Path
 
-    def table(path, device, ratios):  # ratios: {"batch|dtype": (group 224's ratio, the whole proxy's)}
+    def table(path, device, ratios, proxy_of=None):  # ratios: {"batch|dtype": (group 224's ratio, the whole's)}
         rows = [
             {"set": "heldout", "objective": "fidelity", "device": device, "dtype": key.split("|")[1],
              "batch": int(key.split("|")[0]), "center": c, "real_ms": 1.0, "synth_ms": r, "ratio": r}
             for key, (g, whole) in ratios.items()
             for c, r in ((224, g), ("all", whole))
         ]  # fmt: skip
-        proxies = {"heldout": {key: {"from": str(path)} for key in ratios}}
+        proxies = {"heldout": {key: {"from": str(proxy_of or path)} for key in ratios}}
         t = E.ConvTimes([], {"device": device, "fidelity": rows, "fidelity_proxies": proxies})
         return str(t.save(path))
 
-    a = table(tmp_path / "a.json", "H", {"1|fp32": (1.30, 1.01), "32|fp32": (1.02, 1.04)})
-    b = table(tmp_path / "b.json", "H", {"1|fp32": (1.05, 1.06), "32|fp32": (1.01, 1.02)})
     script = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
     out = tmp_path / "out.json"
-    p = subprocess.run(
-        [sys.executable, str(script), "--pick", a, b, "--out", str(out)], capture_output=True, text=True, timeout=120
-    )
-    assert p.returncode == 0, p.stderr
-    picked = E.ConvTimes.load(out).meta
+
+    def pick(*tables):
+        p = subprocess.run(
+            [sys.executable, str(script), "--pick", *tables, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert p.returncode == 0, p.stderr
+        return E.ConvTimes.load(out).meta, p.stdout
+
+    a = table(tmp_path / "a.json", "H", {"1|fp32": (1.30, 1.01), "32|fp32": (1.02, 1.04)})
+    b = table(tmp_path / "b.json", "H", {"1|fp32": (1.05, 1.06), "32|fp32": (1.01, 1.02)})
+    picked, _ = pick(a, b)
     # 1|fp32: a's whole ratio is nearer 1, but its group 224 is out of the limit; 32|fp32: b is nearer 1
     assert picked["fidelity_proxies"]["heldout"] == {"1|fp32": {"from": b}, "32|fp32": {"from": b}}
     assert {(r["batch"], r["center"], r["ratio"]) for r in picked["fidelity"]} == {
         (1, 224, 1.05), (1, "all", 1.06), (32, 224, 1.01), (32, "all", 1.02)
     }  # fmt: skip
-    other = table(tmp_path / "c.json", "another GPU", {"1|fp32": (1.0, 1.0)})
-    p = subprocess.run(
-        [sys.executable, str(script), "--pick", a, other, "--out", str(out)], capture_output=True, text=True
-    )
-    assert p.returncode != 0 and "one device's tables" in p.stderr
+
+    # a second device G timed both loops' 32|fp32 proxies: a's is out of the limit there, so b's is kept although
+    # a's is nearer 1 on H; a proxy timed on H alone (c's, perfect there) ranks after both
+    a = table(tmp_path / "a.json", "H", {"32|fp32": (1.02, 1.01)})
+    b = table(tmp_path / "b.json", "H", {"32|fp32": (1.05, 1.03)})
+    a_on_g = table(tmp_path / "ag.json", "G", {"32|fp32": (1.20, 1.08)}, proxy_of=a)
+    b_on_g = table(tmp_path / "bg.json", "G", {"32|fp32": (1.04, 1.02)}, proxy_of=b)
+    c = table(tmp_path / "c.json", "H", {"32|fp32": (1.00, 1.00)})
+    picked, stdout = pick(a, c, a_on_g, b, b_on_g)
+    assert picked["fidelity_proxies"]["heldout"] == {"32|fp32": {"from": b}}
+    assert {(r["device"], r["center"], r["ratio"]) for r in picked["fidelity"]} == {
+        ("H", 224, 1.05),
+        ("H", "all", 1.03),
+    }
+    assert "timed on 2 devices" in stdout and "| H fp32 b32 | G fp32 b32 |" in stdout
