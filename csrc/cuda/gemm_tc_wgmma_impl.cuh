@@ -89,7 +89,10 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, const W
   using G = wg::Cfg<BN>;
   auto kernel = wg::wg_gemm_kernel<T, TA, TB, BN, SHARE>;
   raise_smem_limit(kernel, G::SMEM_BYTES);
-  const bool tma_c = ch.tma_c && reinterpret_cast<uintptr_t>(c) % 16 == 0;  // (else from registers)
+  // C's map exists where TMA can store C (rows of 16-byte multiples, aligned): the cached maps then depend on the
+  // key alone, whichever epilogue the choice asks for.
+  const bool c_mappable = s.n % 8 == 0 && reinterpret_cast<uintptr_t>(c) % 16 == 0;
+  const bool tma_c = ch.tma_c && c_mappable;  // (else from registers)
   // Encoding a map costs host time: keep the last three per thread.
   thread_local MapKey last_key;
   thread_local CUtensorMap map_a, map_b, map_c;
@@ -99,7 +102,7 @@ void launch_bn(const GemmSpec& s, const void* a, const void* b, void* c, const W
     have = false;
     map_a = operand_map(a, kType, kBytes, TA, s.m, s.k, s.batch, wg::BM, SHARE == wg::SHARE_A);
     map_b = operand_map(b, kType, kBytes, !TB, s.n, s.k, s.batch, BN, SHARE == wg::SHARE_B);
-    if (tma_c) map_c = make_map(c, map_type<OutOf<T>>, 2, s.n, s.m, s.batch, 64, 64);
+    if (c_mappable) map_c = make_map(c, map_type<OutOf<T>>, 2, s.n, s.m, s.batch, 64, 64);
     else std::memset(&map_c, 0, sizeof(map_c));
     last_key = key;
     have = true;
