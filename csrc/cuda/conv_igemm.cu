@@ -1,5 +1,6 @@
-// Backend "igemm": our own implicit-GEMM convolution, NHWC, groups = 1: forward, and bwd_data at stride 1 as
-// the forward convolution of dy with the flipped, channel-swapped filter (plan_bwd_data, below).
+// Backend "igemm": our own implicit-GEMM convolution, NHWC, groups = 1: forward; bwd_data at stride 1 as the
+// forward convolution of dy with the flipped, channel-swapped filter (plan_bwd_data, below); bwd_filter on
+// Hopper as dy^T times the gathered input (plan_bwd_filter).
 // The convolution is the GEMM  Y[M][K] = A[M][Kg] * W[K][Kg]^T  with
 //   M  = N*P*Q output pixels, Kg = R*S*C (filter taps, channels innermost),
 //   A[m][(r*S + s)*C + c] = x[n][p*sh - ph + r*dh][q*sw - pw + s*dw][c] (0 in the padding),
@@ -165,6 +166,22 @@ void check_common(const ConvSpec& s) {
     throw UnsupportedError(std::string("backend 'igemm' runs fp32, fp16 and bf16, not ") + dtype_name(s.dtype));
 }
 
+// The kernels' view of the problem (its forward GEMM's M and Kg), refused where an index would pass 32 bits.
+igemm::Geom geom_of(const ConvSpec& s) {
+  const double m = double(s.n) * double(s.ho()) * double(s.wo()), kg = double(s.r * s.s * s.c);
+  if (m >= 2147483647.0 || kg >= 2147483647.0 || double(s.n) * s.h * s.w >= 2147483647.0 || s.k >= 2147483647 ||
+      double(s.k) * kg >= 2147483647.0)
+    throw UnsupportedError("backend 'igemm' takes problems whose index ranges fit in 32 bits");
+  return igemm::Geom{int(s.n),     int(s.h),     int(s.w),     int(s.c),        int(s.k),        int(s.r),
+                     int(s.s),     int(s.ho()),  int(s.wo()),  int(s.stride_h), int(s.stride_w), int(s.pad_h),
+                     int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
+}
+
+// Hopper's wgmma kernels run here: compute capability 9.0 with an sm_90a binary.
+bool wgmma_here(Context& ctx) {
+  return ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 && tc::wgmma_compiled_for_current_device();
+}
+
 ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y) {
   const bool half = s.dtype == DType::f16 || s.dtype == DType::bf16;
   if (half && s.c % 8)
@@ -172,12 +189,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
                            std::to_string(s.c));
   if (half && (ctx.facts().cc_major < 8))
     throw UnsupportedError("backend 'igemm' on tensor cores needs compute capability 8.0 or newer");
-  const double m = double(s.n) * double(s.ho()) * double(s.wo()), kg = double(s.r * s.s * s.c);
-  if (m >= 2147483647.0 || kg >= 2147483647.0 || double(s.n) * s.h * s.w >= 2147483647.0 || s.k >= 2147483647)
-    throw UnsupportedError("backend 'igemm' takes problems whose index ranges fit in 32 bits");
-  igemm::Geom g{int(s.n),     int(s.h),     int(s.w),     int(s.c),        int(s.k),        int(s.r),
-                int(s.s),     int(s.ho()),  int(s.wo()),  int(s.stride_h), int(s.stride_w), int(s.pad_h),
-                int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
+  const igemm::Geom g = geom_of(s);
   ConvPlan plan;
   if (!half) {
     plan.launch = [=](cudaStream_t st) { igemm::simt::launch(g, x, w, y, st); };
@@ -190,8 +202,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   const std::string force = env ? env : "";
   if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
     throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected mma, wgmma or wgmma_<bn>[_s<splits>]");
-  const bool wg_ok = ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 &&
-                     tc::wgmma_compiled_for_current_device() && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.rfind("wgmma", 0) == 0 && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
   if (wg_ok && force != "mma") {
@@ -290,6 +301,44 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
   return plan;
 }
 
+// bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
+// (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
+// multiple of 64 (a 64-wide block of dW's columns stays in one tap).
+ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16)
+    throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
+                           dtype_name(s.dtype));
+  if (s.c % 64)
+    throw UnsupportedError(
+        "backend 'igemm' bwd_filter needs c to be a multiple of 64 (a 64-channel block of one "
+        "filter tap per tile), not " +
+        std::to_string(s.c));
+  if (s.k % 8)
+    throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
+                           std::to_string(s.k));
+  if (!wgmma_here(ctx) || reinterpret_cast<uintptr_t>(dy) % 16 != 0)
+    throw UnsupportedError(
+        "backend 'igemm' runs bwd_filter on the wgmma kernel only: compute capability 9.0 and an "
+        "sm_90a build");
+  using namespace igemm::wgc;
+  const igemm::Geom g = geom_of(s);
+  const bool bf = s.dtype == DType::bf16;
+  const CUtensorMap dy_map = tc::wgimpl::make_map(
+      dy, bf ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>, 2, g.K, g.M, 1, 64, 64);
+  const WgradParts parts = wgrad_parts(g, ctx.facts().sm_count);
+  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, parts));
+  ConvPlan plan;
+  plan.launch = [=](cudaStream_t st) {
+    if (bf) launch_wgrad<tc::Bf16>(g, dy_map, x, dw, ws->get(), parts, st);
+    else launch_wgrad<tc::F16>(g, dy_map, x, dw, ws->get(), parts, st);
+  };
+  plan.info["kernel"] =
+      "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" + std::to_string(parts.splits);
+  plan.info["algo"] = "igemm-wgmma";
+  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, parts));
+  return plan;
+}
+
 }  // namespace
 
 ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* in0, const void* in1, void* out) {
@@ -297,7 +346,7 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* in0, const void
   switch (s.dir) {
     case ConvDir::fwd: return plan_fwd(ctx, s, in0, in1, out);
     case ConvDir::bwd_data: return plan_bwd_data(ctx, s, in0, in1, out);
-    default: throw UnsupportedError("backend 'igemm' runs directions fwd and bwd_data, not bwd_filter");
+    default: return plan_bwd_filter(ctx, s, in0, in1, out);
   }
 }
 
