@@ -427,6 +427,140 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
   }
 }
 
+// ---- bwd_filter: dW[K][Kg] = dY^T[K][M] * A[M][Kg], the reduction over the M output pixels ----------------------
+// A GEMM whose A operand is dy read by TMA as the GEMM kernel reads a transposed A (MN-major: 128 output channels x
+// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is gathered from x by the 128 producer threads: per
+// stage 64 pixels x 64 consecutive channels of one tap (C % 64 == 0, so a 64-wide block of Kg never leaves its
+// tap), MN-major as wgmma reads B there (one 64 x 64 box, row = pixel, chunk c of row m at c ^ (m & 7)). Each unit
+// (a 128 x 64 tile of dW and a range of pixels: the reduction is split, the output is small) writes fp32 partial
+// sums to ws[part][K][Kg]; splitk_reduce sums and rounds them.
+namespace wgrad {
+constexpr int BM = 128, BN = 64, BK = 64;                                // BK: pixels per stage
+constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 8 KB
+constexpr int STAGES = 8, LAG = STAGES - 2;
+constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+}  // namespace wgrad
+
+template <typename T>
+__global__ void __launch_bounds__(THREADS, 1)
+    conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws,
+                      Geom g, int tiles_i, int tiles_j, int splits, int kt_per) {
+#if AM_TC_HAS_WGMMA
+  // (the forward kernel's names, shadowed by this kernel's tile)
+  constexpr int BM = wgrad::BM, BN = wgrad::BN, BK = wgrad::BK, STAGES = wgrad::STAGES, LAG = wgrad::LAG;
+  constexpr int A_STAGE_BYTES = wgrad::A_STAGE_BYTES, B_STAGE_BYTES = wgrad::B_STAGE_BYTES;
+  constexpr int NACC = BN / 2;
+  namespace w = tc::wg;
+  const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, B_STAGE_BYTES>();
+  (void)sC;
+  const int u = int(blockIdx.x);
+  const int part = u % splits;
+  int ti, tj;
+  tile_coords(u / splits, tiles_i, tiles_j, ti, tj);
+  const int i0 = ti * BM, j0 = tj * BN;
+  const int KT = (g.M + BK - 1) / BK;
+  const int kt0 = part * kt_per, nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  const int wgi = threadIdx.x >> 7;
+
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      w::mbar_init(&full[s], PRODUCERS + 1);
+      w::mbar_init(&empty[s], 8);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wgi == 0) {
+    // ---------------- producers: dy by TMA, x gathered ----------------
+    const int pt = threadIdx.x, c8 = pt & 7, r0 = pt >> 3;  // rows (pixels) r0 + 16 t of each stage, chunk c8
+    const int c0 = j0 % g.C, tap = j0 / g.C, sx = tap % g.S, r = tap / g.S;  // the tile's tap and first channel
+    const int dh = r * g.dh - g.ph, dw = sx * g.dw - g.pw;
+    // Each of this thread's 4 rows walks the pixels by BK per stage: (n, p, q) advanced, not divided.
+    int n[4], p[4], q[4];
+#pragma unroll
+    for (int t = 0; t < 4; ++t) {
+      const int m = kt0 * BK + r0 + 16 * t;
+      q[t] = m % g.Q;
+      p[t] = (m / g.Q) % g.P;
+      n[t] = m / g.Q / g.P;
+    }
+    const uint32_t dst_off = uint32_t(r0 * 128 + ((c8 ^ (r0 & 7)) << 4));
+    for (int it = 0; it < nk; ++it) {
+      const int s = it % STAGES;
+      if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+      if (pt == 0) {  // dy[m][i] for 64 pixels x 128 channels: two 64 x 64 boxes along i
+        w::mbar_expect_tx(&full[s], A_STAGE_BYTES);
+#pragma unroll
+        for (int b = 0; b < BM / 64; ++b)
+          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
+      }
+      const uint32_t b_st = smem_u32(sB + s * B_STAGE_BYTES) + dst_off;
+#pragma unroll
+      for (int t = 0; t < 4; ++t) {
+        const int hh = p[t] * g.sh + dh, ww = q[t] * g.sw + dw;
+        const bool v = n[t] < g.N && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
+        const uint16_t* src = v ? x + ((int64_t(n[t]) * g.H + hh) * g.W + ww) * g.C + c0 + c8 * 8 : x;
+        cp_async16(b_st + t * 16 * 128, src, v ? 16 : 0);
+        for (q[t] += BK; q[t] >= g.Q; q[t] -= g.Q) {  // the next stage's pixel (n past N: zero-filled)
+          if (++p[t] == g.P) p[t] = 0, ++n[t];
+        }
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      if (it >= LAG) {
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(LAG) : "memory");
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        w::mbar_arrive(&full[(it - LAG) % STAGES]);
+      }
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
+  } else {
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile ----------------
+    const int cw = wgi - 1, lane = threadIdx.x & 31, warp_in_wg = (threadIdx.x >> 5) & 3;
+    // Both operands MN-major (as the GEMM's transposed A and untransposed B): LBO = the next 64-wide box (8 KB),
+    // SBO = 8 k-rows; +16 k-rows x 128 B per 16 k.
+    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 8192, 1024);
+    const uint64_t db0 = w::desc_sw128(smem_u32(sB), 8192, 1024);
+    float d[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
+    for (unsigned it = 0; it < unsigned(nk); ++it) {
+      const int s = int(it % STAGES);
+      w::mbar_wait(&full[s], int(it / STAGES) & 1);
+      const uint64_t da_s = w::desc_advance(da0, uint32_t(s) * A_STAGE_BYTES);
+      const uint64_t db_s = w::desc_advance(db0, uint32_t(s) * B_STAGE_BYTES);
+      w::fence_acc<NACC>(d);
+      w::wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; ++kk)
+        w::wgmma_call<T, BN, 1, 1>(d, w::desc_advance(da_s, kk * 2048), w::desc_advance(db_s, kk * 2048));
+      w::wg_commit();
+      w::wg_wait<1>();
+      w::fence_acc<NACC>(d);
+      if (it > 0 && lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+    }
+    w::wg_wait<0>();
+    w::fence_acc<NACC>(d);
+    // fp32 partial sums: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+    float* out = ws + int64_t(part) * g.K * g.Kg;
+    const int row = i0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % 64 == 0: a pair never crosses the edge
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        if (row + 8 * h < g.K)
+          *reinterpret_cast<float2*>(out + int64_t(row + 8 * h) * g.Kg + col) =
+              make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+    }
+  }
+#endif
+}
+
 struct Choice {
   int bn = 128;
   int splits = 1;  // k-parts per tile (after rounding: every part gets >= 1 k-slice)
@@ -526,6 +660,38 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
+}
+// bwd_filter's split of the pixels: about two waves of blocks, each part at least 4 stages of pixels, every part
+// at least one (the last may be shorter). ws holds wgrad_workspace_bytes(g, parts).
+struct WgradParts {
+  int splits, kt_per;
+};
+inline WgradParts wgrad_parts(const Geom& g, int sms) {
+  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / wgrad::BN);
+  const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
+  const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
+  const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
+  return {(KT + kt_per - 1) / kt_per, kt_per};
+}
+inline size_t wgrad_workspace_bytes(const Geom& g, const WgradParts& parts) {
+  return size_t(parts.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
+}
+
+// dy_map: dy as a {K, M} matrix, 64 x 64 boxes (tc::wgimpl::make_map).
+template <typename T>
+void launch_wgrad(const Geom& g, const CUtensorMap& dy_map, const void* x, void* dw, void* ws, const WgradParts& parts,
+                  cudaStream_t st) {
+  auto kernel = conv_wgrad_kernel<T>;
+  raise_smem_limit(kernel, wgrad::SMEM_BYTES);
+  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / wgrad::BN;
+  kernel<<<unsigned(tiles_i * tiles_j * parts.splits), THREADS, wgrad::SMEM_BYTES, st>>>(
+      static_cast<const uint16_t*>(x), dy_map, static_cast<float*>(ws), g, tiles_i, tiles_j, parts.splits,
+      parts.kt_per);
+  AM_CUDA_CHECK_LAUNCH();
+  const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
+  splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
+                                                                      static_cast<uint16_t*>(dw), count, parts.splits);
+  AM_CUDA_CHECK_LAUNCH();
 }
 }  // namespace wgc
 
