@@ -307,7 +307,9 @@ IGEMM_TC_SHAPES = [
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("kernel", ["mma", "wgmma", "wgmma_128", "wgmma_64", "wgmma_128_s3", "wgmma_64_s2"])
+@pytest.mark.parametrize(
+    "kernel", ["mma", "wgmma", "wgmma_256", "wgmma_128", "wgmma_64", "wgmma_256_s2", "wgmma_128_s3", "wgmma_64_s2"]
+)
 @pytest.mark.parametrize("shape", IGEMM_TC_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
@@ -323,7 +325,7 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
     if kernel.startswith("wgmma_"):
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
-    if kernel == "wgmma_128":  # unsplit: y through TMA stores where its rows are 16-byte multiples
+    if kernel in ("wgmma_256", "wgmma_128"):  # unsplit: y through TMA stores where its rows are 16-byte multiples
         assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
 
 

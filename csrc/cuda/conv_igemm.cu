@@ -7,11 +7,11 @@
 // gathered tile by tile straight from x (no im2col buffer).
 //  * fp16/bf16 (C % 8 == 0), kernels in conv_igemm_kernels.cuh:
 //    - Hopper with an sm_90a binary: warp-specialised wgmma (cp.async gathers of
-//      A into 128-byte-swizzled shared memory, TMA for the filters), 128x128 or
-//      128x64 tiles and optional split-K, chosen by problem size;
+//      A into 128-byte-swizzled shared memory, TMA for the filters), 128x256,
+//      128x128 or 128x64 tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
 //    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 128 or 64).
+//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64).
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
 #include <algorithm>
@@ -210,8 +210,8 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     Choice c = choose(g, ctx.facts().sm_count);
     if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
       int bn = 0, sp = 1;
-      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 128 && bn != 64) || sp < 1)
-        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<128|64>[_s<splits>]");
+      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 256 && bn != 128 && bn != 64) || sp < 1)
+        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<256|128|64>[_s<splits>]");
       c = make_choice(g, bn, sp);
     }
     const Maps maps = make_maps(w, y, bf, g, c);
@@ -222,7 +222,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
       if (bf) launch<tc::Bf16>(g, maps, x, y, wsp, c, st);
       else launch<tc::F16>(g, maps, x, y, wsp, c, st);
     };
-    const int stages = c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
+    const int stages = c.bn == 256 ? Cfg<256>::STAGES : c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
                           (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";

@@ -19,9 +19,9 @@
 //    fenced them to the async proxy and arrived. Warpgroups 1 and 2 consume: each
 //    computes 64 x BN of the 128 x BN tile with wgmma.m64nBNk16 from shared-memory
 //    descriptors, keeping one k-slice in flight before releasing a stage (as the
-//    GEMM kernel in gemm_tc_kernels.cuh does). BN = 128 (6 stages, one block per
-//    SM; y stored by TMA as the GEMM stores C, when K % 8 == 0) or 64 (4 stages,
-//    two blocks per SM). Persistent: each block loops over work units. Optional
+//    GEMM kernel in gemm_tc_kernels.cuh does). BN = 256 (4 stages) or 128 (6
+//    stages), one block per SM, y stored by TMA as the GEMM stores C when K % 8 ==
+//    0; or 64 (4 stages, two blocks per SM). Persistent: each block loops over work units. Optional
 //    split-K: the k-slices are divided among `splits` units per tile, each
 //    writing fp32 partial sums to a workspace [splits][M][K] that splitk_reduce
 //    sums and rounds.
@@ -208,15 +208,15 @@ constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB: 128 rows of one 128-byte s
 
 template <int BN>
 struct Cfg {
-  static_assert(BN == 128 || BN == 64, "BN must be 128 or 64");
+  static_assert(BN == 256 || BN == 128 || BN == 64, "BN must be 256, 128 or 64");
   static constexpr int B_STAGE_BYTES = BN * BK * 2;
   static constexpr int STAGES = BN == 128 ? 6 : 4;
-  static constexpr int MIN_BLOCKS = BN == 128 ? 1 : 2;  // 192 KB / 96 KB of operand stages
+  static constexpr int MIN_BLOCKS = BN == 64 ? 2 : 1;  // 192 KB (256, 128) / 96 KB (64) of operand stages
   // Gatherers keep LAG stages of copies in flight before declaring the oldest full.
   // A consumer releases slice j only after slice j+1 is full, so LAG <= STAGES - 2.
   static constexpr int LAG = STAGES - 2;
-  // The TMA-store epilogue's staging (tc::wg::store_tile_tma) fits beside the 128-wide tile's stages only.
-  static constexpr int EPI = BN == 128 ? tc::wg::EPI_BYTES : 0;
+  // The TMA-store epilogue's staging (tc::wg::store_tile_tma) fits beside the stages of one block per SM only.
+  static constexpr int EPI = MIN_BLOCKS == 1 ? tc::wg::EPI_BYTES : 0;
   static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES, EPI);
 };
 
@@ -582,19 +582,20 @@ inline Choice make_choice(const Geom& g, int bn, int splits) {
 
 // A simple time model over (BN, split count): waves of blocks, each block costing
 // its k-slices at a per-slot rate (one 128x128 block fills an SM; two 128x64 blocks
-// share one at ~0.8 of that rate combined), plus pipeline fill per block and the
-// split-K workspace traffic.
+// share one at ~0.8 of that rate combined; a 128x256 block does twice a 128x128's work
+// per slice in an assumed 0.9 of twice its time, reading half the filter bytes per
+// FLOP), plus pipeline fill per block and the split-K workspace traffic.
 inline Choice choose(const Geom& g, int sms) {
   const int KT = kslices(g);
   const int64_t tm = (g.M + BM - 1) / BM;
   double best_t = 1e300;
   Choice best = make_choice(g, 64, 1);
-  for (int bn : {128, 64}) {
-    if (bn == 128 && g.K <= 64) continue;
+  for (int bn : {256, 128, 64}) {
+    if (bn > 64 && g.K <= bn / 2) continue;
     const int64_t tiles = tm * ((g.K + bn - 1) / bn);
-    const int slots = sms * (bn == 128 ? 1 : 2);
+    const int slots = sms * (bn == 64 ? 2 : 1);
     // Time of one k-slice of one block, in units of a 128x128x64 slice on a full SM.
-    const double slice = bn == 128 ? 1.0 : 2.0 * 0.5 / 0.8;
+    const double slice = bn == 256 ? 2.0 * 0.9 : bn == 128 ? 1.0 : 2.0 * 0.5 / 0.8;
     for (int sp = 1; sp <= 8; ++sp) {
       const Choice c = make_choice(g, bn, sp);
       if (c.splits != sp && sp > 1) continue;
@@ -617,7 +618,8 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
 }
 
 // The kernel's tensor maps: W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of
-// 64 x 64, where the TMA-store epilogue runs (the 128-wide tile unsplit, K a multiple of 8: 16-byte rows).
+// 64 x 64, where the TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte
+// rows).
 struct Maps {
   CUtensorMap w{}, y{};
   bool tma_y = false;
@@ -626,7 +628,7 @@ inline Maps make_maps(const void* w, const void* y, bool bf16, const Geom& g, co
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
   Maps m;
   m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
-  m.tma_y = c.bn == 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  m.tma_y = c.bn >= 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
   return m;
 }
@@ -649,7 +651,8 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
 template <typename T>
 void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
   if (c.splits > 1) {
-    if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
+    if (c.bn == 256) launch_t<T, 256, true>(g, maps, x, ws, c, st);
+    else if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
     else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
@@ -657,7 +660,8 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
                                                                       static_cast<uint16_t*>(y), count, c.splits);
     AM_CUDA_CHECK_LAUNCH();
   } else {
-    if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
+    if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
+    else if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
