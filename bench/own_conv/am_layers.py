@@ -1,9 +1,9 @@
-"""aimatrix.conv on the ResNet-50 3x3 layers (batch 32, or the batches of argv[2]; direction fwd, or argv[3]; NHWC,
+"""aimatrix.conv on the ResNet-50 3x3 layers (batch 32, or the batches of argv[2]; direction fwd, or those of argv[3]; NHWC,
 cold mode: L2 flushed before every sample): backend igemm (the kernel the runner picks, and the mma.sync kernel
 forced through AIMATRIX_IGEMM_KERNEL=mma) and backend cudnn, TFLOP/s per layer and dtype. igemm's bwd_data runs at
 stride 1: the strided layers are left out of that table.
 
-    python bench/own_conv/am_layers.py bf16,fp16 32,256 bwd_data"""
+    python bench/own_conv/am_layers.py bf16,fp16 32,256 fwd,bwd_data,bwd_filter"""
 
 import os
 import sys
@@ -13,7 +13,9 @@ import aimatrix as am
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
 from layers import LAYERS  # noqa: E402
 
-OPTS = dict(layout="nhwc", mode="cold", max_time=0.5, min_time=0.1)
+# Half a second of warm-up, not 2 s: the layers run back to back, so the clock has settled after the first, and
+# the warm-up still goes on until the median settles.
+OPTS = dict(layout="nhwc", mode="cold", max_time=0.5, min_time=0.1, warmup=0.5)
 
 
 def run(name, c, hw, k, stride, dtype, backend, kernel=None, batch=32, direction="fwd"):
@@ -31,8 +33,12 @@ def run(name, c, hw, k, stride, dtype, backend, kernel=None, batch=32, direction
 def main():
     dtypes = sys.argv[1].split(",") if len(sys.argv) > 1 else ["bf16", "fp16"]
     batches = [int(b) for b in sys.argv[2].split(",")] if len(sys.argv) > 2 else [32]
-    direction = sys.argv[3] if len(sys.argv) > 3 else "fwd"
-    print(f"direction {direction}\n")
+    for direction in sys.argv[3].split(",") if len(sys.argv) > 3 else ["fwd"]:
+        table(dtypes, batches, direction)
+
+
+def table(dtypes, batches, direction):
+    print(f"\ndirection {direction}\n")
     print("| layer | batch | dtype | igemm (auto) | kernel | igemm mma.sync | cudnn | auto/cudnn |")
     print("|---|---|---|---|---|---|---|---|")
     for batch, dtype in ((b, d) for b in batches for d in dtypes):
