@@ -293,8 +293,12 @@ def test_igemm_conv(shape, dtype):
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
-# units, each block loops over several).
+# units, each block loops over several). Where C % 64 == 0 the wgmma kernels load x by TMA in
+# im2col mode: those shapes add a stride of 2 on an odd output, and r != s with dilation (the
+# map's corners differ along h and w).
 IGEMM_TC_SHAPES = [
+    (3, 128, 15, 13, 72, 3, 3, 2, 1, 1, 1),
+    (2, 64, 12, 10, 64, 3, 1, 1, 1, 2, 1),
     (5, 40, 13, 11, 200, 3, 3, 1, 1, 1, 1),
     (8, 64, 56, 56, 136, 3, 3, 1, 1, 1, 1),
     (3, 136, 9, 9, 72, 3, 3, 2, 1, 1, 1),
@@ -308,7 +312,19 @@ IGEMM_TC_SHAPES = [
 
 @pytest.mark.cuda
 @pytest.mark.parametrize(
-    "kernel", ["mma", "wgmma", "wgmma_256", "wgmma_128", "wgmma_64", "wgmma_256_s2", "wgmma_128_s3", "wgmma_64_s2"]
+    "kernel",
+    [
+        "mma",
+        "wgmma",
+        "wgmma_256",
+        "wgmma_128",
+        "wgmma_64",
+        "wgmma_256_s2",
+        "wgmma_128_s3",
+        "wgmma_64_s2",
+        "wgmma_gather",
+        "wgmma_64_s2_gather",
+    ],
 )
 @pytest.mark.parametrize("shape", IGEMM_TC_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
@@ -323,10 +339,12 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
-    if kernel.startswith("wgmma_"):
+    if kernel.split("_")[-1].isdigit() or "_s" in kernel:  # wgmma_<bn>[_s<splits>]
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
     if kernel in ("wgmma_256", "wgmma_128"):  # unsplit: y through TMA stores where its rows are 16-byte multiples
         assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
+    if kernel != "mma":  # x by TMA's im2col mode where a 64-wide slice is one tap's channels, unless told to gather
+        assert ("_im2col" in name) == (shape[1] % 64 == 0 and not kernel.endswith("_gather")), name
 
 
 # bwd_data at stride 1 (n, c, h, w, k, r, s, pad, dil): odd sizes, c not a multiple of 8 (dx is the forward
@@ -387,15 +405,19 @@ IGEMM_BWD_FILTER_SHAPES = [
     (2, 64, 12, 12, 16, 3, 3, 1, 2, 2),
     (4, 64, 7, 7, 200, 1, 1, 1, 0, 1),
     (8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
+    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
 ]
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("gather", [False, True])
 @pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
-def test_igemm_bwd_filter(shape, dtype):
-    """dW as dy^T times the gathered input on Hopper's wgmma, the pixels split across blocks and summed: verified
-    against the float64 reference."""
+def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
+    """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
+    wgmma, the pixels split across blocks and summed: verified against the float64 reference."""
+    if gather:
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_gather")
     n, c, h, w, k, r, s, stride, pad, dil = shape
     try:
         res = am.conv(
@@ -408,6 +430,7 @@ def test_igemm_bwd_filter(shape, dtype):
         raise
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     assert res.ran["kernel"].startswith("igemm_wgrad_wgmma_"), res.ran["kernel"]
+    assert res.ran["kernel"].endswith("_im2col") != gather, res.ran["kernel"]
 
 
 @pytest.mark.cuda

@@ -143,11 +143,14 @@ std::vector<Variant> variants(const Geom& g, const uint16_t* x, const uint16_t* 
   }
   bool first = true;
   for (const Choice& c : cs) {
-    const Maps maps = make_maps(w, y, BF, g, c);
-    std::string name = std::string(first ? "wg_auto(" : "wg_") + std::to_string(c.bn) + "_s" +
-                       std::to_string(c.splits) + (first ? ")" : "");
-    first = false;
-    v.push_back({name, [=](cudaStream_t st) { launch<T>(g, maps, x, y, ws, c, st); }});
+    for (bool gather : {false, true}) {  // x by TMA im2col (where it can) and gathered by the producer threads
+      const Maps maps = make_maps(x, w, y, BF, g, c, gather);
+      if (gather && !x_by_tma(g, x)) continue;  // the same kernel as the first
+      std::string name = std::string(first ? "wg_auto(" : "wg_") + std::to_string(c.bn) + "_s" +
+                         std::to_string(c.splits) + (gather ? "_gather" : "") + (first ? ")" : "");
+      first = false;
+      v.push_back({name, [=](cudaStream_t st) { launch<T>(g, maps, x, y, ws, c, st); }});
+    }
   }
   return v;
 }

@@ -177,6 +177,14 @@ igemm::Geom geom_of(const ConvSpec& s) {
                      int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
 }
 
+// AIMATRIX_IGEMM_KERNEL=..._gather: the wgmma kernels' producer threads gather x even where TMA's im2col mode could
+// load it (to compare the two).
+bool gather_forced() {
+  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
+  const std::string v = env ? env : "";
+  return v.size() > 7 && v.compare(v.size() - 7, 7, "_gather") == 0;
+}
+
 // Hopper's wgmma kernels run here: compute capability 9.0 with an sm_90a binary.
 bool wgmma_here(Context& ctx) {
   return ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 && tc::wgmma_compiled_for_current_device();
@@ -199,9 +207,13 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   }
   const bool bf = s.dtype == DType::bf16;
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  const std::string force = env ? env : "";
+  std::string force = env ? env : "";
+  const bool gather = gather_forced();
+  if (gather) force.resize(force.size() - 7);
   if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected mma, wgmma or wgmma_<bn>[_s<splits>]");
+    throw std::invalid_argument(
+        "AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+        "': expected mma, wgmma or wgmma_<bn>[_s<splits>], wgmma kinds with an optional _gather");
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.rfind("wgmma", 0) == 0 && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
@@ -211,10 +223,11 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
       int bn = 0, sp = 1;
       if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 256 && bn != 128 && bn != 64) || sp < 1)
-        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<256|128|64>[_s<splits>]");
+        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+                                    "': expected wgmma_<256|128|64>[_s<splits>][_gather]");
       c = make_choice(g, bn, sp);
     }
-    const Maps maps = make_maps(w, y, bf, g, c);
+    const Maps maps = make_maps(x, w, y, bf, g, c, gather);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
@@ -224,7 +237,8 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     };
     const int stages = c.bn == 256 ? Cfg<256>::STAGES : c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
-                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_y ? "_tmastore" : "");
+                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_x ? "_im2col" : "") +
+                          (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";
     plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
     return plan;
@@ -323,17 +337,16 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   using namespace igemm::wgc;
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
-  const CUtensorMap dy_map = tc::wgimpl::make_map(
-      dy, bf ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>, 2, g.K, g.M, 1, 64, 64);
+  const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
   const WgradParts parts = wgrad_parts(g, ctx.facts().sm_count);
   const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, parts));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {
-    if (bf) launch_wgrad<tc::Bf16>(g, dy_map, x, dw, ws->get(), parts, st);
-    else launch_wgrad<tc::F16>(g, dy_map, x, dw, ws->get(), parts, st);
+    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), parts, st);
+    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), parts, st);
   };
-  plan.info["kernel"] =
-      "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" + std::to_string(parts.splits);
+  plan.info["kernel"] = "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" +
+                        std::to_string(parts.splits) + (maps.tma_x ? "_im2col" : "");
   plan.info["algo"] = "igemm-wgmma";
   plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, parts));
   return plan;

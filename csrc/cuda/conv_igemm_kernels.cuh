@@ -31,6 +31,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "cuda/check.hpp"
 #include "cuda/gemm_tc_kernels.cuh"
@@ -220,6 +222,35 @@ struct Cfg {
   static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES, EPI);
 };
 
+// x (NHWC) in TMA's im2col mode: each load is `pixels` consecutive output pixels' input pixels at one tap, BK
+// channels each (128-byte rows, 128-byte swizzle: the layout the gatherers write), walked as the output pixels are
+// numbered: w from -pad by the stride over Q positions, then h over P, then n. The box of the filter's top-left tap
+// is [-pad, size - 1 + pad - (taps - 1) * dilation] along w and h. TMA takes it where C % 64 == 0 (a slice of one
+// tap), the corners fit its 8-bit range, the strides its 3-bit one, and x is 16-byte aligned.
+inline bool x_by_tma(const Geom& g, const void* x) {
+  const auto corner_ok = [](int v) { return v >= -128 && v <= 127; };
+  return g.C % BK == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && g.sw <= 8 && g.sh <= 8 && corner_ok(-g.pw) &&
+         corner_ok(-g.ph) && corner_ok(g.pw - (g.S - 1) * g.dw) && corner_ok(g.ph - (g.R - 1) * g.dh) &&
+         (g.S - 1) * g.dw < 65536 && (g.R - 1) * g.dh < 65536;
+}
+inline CUtensorMap make_x_map(const void* x, CUtensorMapDataType type, const Geom& g, uint32_t pixels) {
+  CUtensorMap map;
+  std::memset(&map, 0, sizeof(map));
+  const cuuint64_t dims[4] = {cuuint64_t(g.C), cuuint64_t(g.W), cuuint64_t(g.H), cuuint64_t(g.N)};
+  const cuuint64_t row = cuuint64_t(g.C) * 2;
+  const cuuint64_t strides[3] = {row, row * cuuint64_t(g.W), row * cuuint64_t(g.W) * cuuint64_t(g.H)};
+  const int lower[2] = {-g.pw, -g.ph};
+  const int upper[2] = {g.pw - (g.S - 1) * g.dw, g.ph - (g.R - 1) * g.dh};
+  const cuuint32_t estr[4] = {1, cuuint32_t(g.sw), cuuint32_t(g.sh), 1};
+  const CUresult r = tc::wgimpl::im2col_encoder()(
+      &map, type, 4, const_cast<void*>(x), dims, strides, lower, upper, BK, pixels, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw CudaError("CUresult " + std::to_string(int(r)),
+                    "igemm: cuTensorMapEncodeIm2col failed with CUresult " + std::to_string(int(r)));
+  return map;
+}
+
 #if AM_TC_HAS_WGMMA
 __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(saddr), "l"(g), "r"(src_bytes) : "memory");
@@ -232,9 +263,9 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 // SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
 template <typename T, int BN, bool SPLIT>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
-    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmW,
-                   const __grid_constant__ CUtensorMap tmY, bool tma_y, void* __restrict__ out, Geom g, int tiles_m,
-                   int tiles_n, int splits, int kt_per) {
+    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
+                   const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
+                   void* __restrict__ out, Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
@@ -261,16 +292,41 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < STAGES; ++s) {
-      w::mbar_init(&full[s], PRODUCERS + 1);  // every gatherer + the TMA issuer's expect_tx
-      w::mbar_init(&empty[s], 8);             // lane 0 of each of the 8 consumer warps
+      w::mbar_init(&full[s], tma_x ? 1 : PRODUCERS + 1);  // the TMA issuer's expect_tx (+ every gatherer)
+      w::mbar_init(&empty[s], 8);                         // lane 0 of each of the 8 consumer warps
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   }
   __syncthreads();
 
-  if (wgi == 0) {
-    // ---------------- producers ----------------
+  if (wgi == 0 && tma_x) {
+    // ---------------- producer, x by TMA in im2col mode (C % 64 == 0): one thread loads both operands ----------------
+    if (threadIdx.x == 0) {
+      unsigned it = 0;
+      for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+        const Unit un = unit(u);
+        // The unit's first output pixel; the map walks its 128 pixels on from there (zeros past the last image).
+        const int q = un.m0 % g.Q, t = un.m0 / g.Q, p = t % g.P, n = t / g.P;
+        const int w0 = q * g.sw - g.pw, h0 = p * g.sh - g.ph;
+        const int kk = un.kt0 * BK;  // a slice is 64 channels of one tap
+        int c = kk % g.C, sx = (kk / g.C) % g.S, r = kk / g.C / g.S;
+        for (int j = 0; j < un.nk; ++j, ++it) {
+          const int s = int(it % STAGES);
+          if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
+          w::mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
+          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          w::tma_load_im2col(sA + s * A_STAGE_BYTES, &tmX, &full[s], c, w0, h0, n, uint16_t(sx * g.dw),
+                             uint16_t(r * g.dh));
+          if ((c += BK) == g.C) {
+            c = 0;
+            if (++sx == g.S) sx = 0, ++r;
+          }
+        }
+      }
+    }
+  } else if (wgi == 0) {
+    // ---------------- producers, x gathered ----------------
     const int pt = threadIdx.x;
     const int c8 = pt & 7;   // 16-byte chunk of the 128-byte k-row
     const int r0 = pt >> 3;  // rows r0 + 16 i
@@ -443,8 +499,9 @@ constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_
 
 template <typename T>
 __global__ void __launch_bounds__(THREADS, 1)
-    conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws,
-                      Geom g, int tiles_i, int tiles_j, int splits, int kt_per) {
+    conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
+                      const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
+                      int tiles_j, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   // (the forward kernel's names, shadowed by this kernel's tile)
   constexpr int BM = wgrad::BM, BN = wgrad::BN, BK = wgrad::BK, STAGES = wgrad::STAGES, LAG = wgrad::LAG;
@@ -465,7 +522,7 @@ __global__ void __launch_bounds__(THREADS, 1)
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < STAGES; ++s) {
-      w::mbar_init(&full[s], PRODUCERS + 1);
+      w::mbar_init(&full[s], tma_x ? 1 : PRODUCERS + 1);
       w::mbar_init(&empty[s], 8);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -473,7 +530,27 @@ __global__ void __launch_bounds__(THREADS, 1)
   }
   __syncthreads();
 
-  if (wgi == 0) {
+  if (wgi == 0 && tma_x) {
+    // ---------------- producer, both operands by TMA: dy tiled, x in im2col mode (64 pixels per load) ----------------
+    if (threadIdx.x == 0) {
+      const int c0 = j0 % g.C, tap = j0 / g.C;  // the tile's tap and first channel
+      const uint16_t ow = uint16_t(tap % g.S * g.dw), oh = uint16_t(tap / g.S * g.dh);
+      const int m0 = kt0 * BK;  // the part's first output pixel, then BK more per stage
+      int q = m0 % g.Q, p = m0 / g.Q % g.P, n = m0 / g.Q / g.P;
+      for (int it = 0; it < nk; ++it) {
+        const int s = it % STAGES;
+        if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+        w::mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
+#pragma unroll
+        for (int b = 0; b < BM / 64; ++b)
+          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
+        w::tma_load_im2col(sB + s * B_STAGE_BYTES, &tmX, &full[s], c0, q * g.sw - g.pw, p * g.sh - g.ph, n, ow, oh);
+        for (q += BK; q >= g.Q; q -= g.Q) {
+          if (++p == g.P) p = 0, ++n;
+        }
+      }
+    }
+  } else if (wgi == 0) {
     // ---------------- producers: dy by TMA, x gathered ----------------
     const int pt = threadIdx.x, c8 = pt & 7, r0 = pt >> 3;  // rows (pixels) r0 + 16 t of each stage, chunk c8
     const int c0 = j0 % g.C, tap = j0 / g.C, sx = tap % g.S, r = tap / g.S;  // the tile's tap and first channel
@@ -617,16 +694,20 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
   return c.splits > 1 ? size_t(c.splits) * size_t(g.M) * size_t(g.K) * sizeof(float) : 0;
 }
 
-// The kernel's tensor maps: W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of
-// 64 x 64, where the TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte
-// rows).
+// The kernel's tensor maps: x in im2col mode where TMA can gather it (x_by_tma; else the producer threads gather
+// it); W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of 64 x 64, where the
+// TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte rows). gather: the
+// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare).
 struct Maps {
-  CUtensorMap w{}, y{};
-  bool tma_y = false;
+  CUtensorMap x{}, w{}, y{};
+  bool tma_x = false, tma_y = false;
 };
-inline Maps make_maps(const void* w, const void* y, bool bf16, const Geom& g, const Choice& c) {
+inline Maps make_maps(const void* x, const void* w, const void* y, bool bf16, const Geom& g, const Choice& c,
+                      bool gather = false) {
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
   Maps m;
+  m.tma_x = !gather && x_by_tma(g, x);
+  if (m.tma_x) m.x = make_x_map(x, type, g, BM);
   m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
   m.tma_y = c.bn >= 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
@@ -641,9 +722,9 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
   // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
   const int64_t units = int64_t(tiles_m) * tiles_n * c.splits;
   const int64_t blocks = std::min<int64_t>(units, int64_t(sm_count_current_device()) * Cfg<BN>::MIN_BLOCKS);
-  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.w, maps.y,
-                                                                 maps.tma_y && !SPLIT, out, g, tiles_m, tiles_n,
-                                                                 c.splits, c.kt_per);
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.x, maps.tma_x,
+                                                                 maps.w, maps.y, maps.tma_y && !SPLIT, out, g, tiles_m,
+                                                                 tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
 
@@ -681,16 +762,30 @@ inline size_t wgrad_workspace_bytes(const Geom& g, const WgradParts& parts) {
   return size_t(parts.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
 }
 
-// dy_map: dy as a {K, M} matrix, 64 x 64 boxes (tc::wgimpl::make_map).
+// bwd_filter's maps: dy as a {K, M} matrix, 64 x 64 boxes; x in im2col mode, 64 pixels a load, where TMA can (and
+// gather is false), else the producer threads gather it.
+struct WgradMaps {
+  CUtensorMap dy{}, x{};
+  bool tma_x = false;
+};
+inline WgradMaps make_wgrad_maps(const void* x, const void* dy, bool bf16, const Geom& g, bool gather) {
+  const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
+  WgradMaps m;
+  m.dy = tc::wgimpl::make_map(dy, type, 2, g.K, g.M, 1, 64, 64);
+  m.tma_x = !gather && x_by_tma(g, x);
+  if (m.tma_x) m.x = make_x_map(x, type, g, wgrad::BK);
+  return m;
+}
+
 template <typename T>
-void launch_wgrad(const Geom& g, const CUtensorMap& dy_map, const void* x, void* dw, void* ws, const WgradParts& parts,
+void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradParts& parts,
                   cudaStream_t st) {
   auto kernel = conv_wgrad_kernel<T>;
   raise_smem_limit(kernel, wgrad::SMEM_BYTES);
   const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / wgrad::BN;
   kernel<<<unsigned(tiles_i * tiles_j * parts.splits), THREADS, wgrad::SMEM_BYTES, st>>>(
-      static_cast<const uint16_t*>(x), dy_map, static_cast<float*>(ws), g, tiles_i, tiles_j, parts.splits,
-      parts.kt_per);
+      static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
+      parts.splits, parts.kt_per);
   AM_CUDA_CHECK_LAUNCH();
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
   splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
