@@ -224,14 +224,16 @@ struct Cfg {
 
 // x (NHWC) in TMA's im2col mode: each load is `pixels` consecutive output pixels' input pixels at one tap, BK
 // channels each (128-byte rows, 128-byte swizzle: the layout the gatherers write), walked as the output pixels are
-// numbered: w from -pad by the stride over Q positions, then h over P, then n. The box of the filter's top-left tap
-// is [-pad, size - 1 + pad - (taps - 1) * dilation] along w and h. TMA takes it where C % 64 == 0 (a slice of one
-// tap), the corners fit its 8-bit range, the strides its 3-bit one, and x is 16-byte aligned.
+// numbered: w from -pad by the stride over Q positions, then h over P, then n. The box the filter's top-left tap
+// walks is [-pad, (Q - 1) * stride - pad] along w (and so along h), given as its lower corner and its upper corner's
+// offset from the last pixel (W - 1). TMA takes it where C % 64 == 0 (a slice of one tap), the corners fit its
+// 8-bit range, the strides its 3-bit one, and x is 16-byte aligned.
+inline int upper_corner(int out, int stride, int size, int pad) { return (out - 1) * stride + 1 - size - pad; }
 inline bool x_by_tma(const Geom& g, const void* x) {
   const auto corner_ok = [](int v) { return v >= -128 && v <= 127; };
   return g.C % BK == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && g.sw <= 8 && g.sh <= 8 && corner_ok(-g.pw) &&
-         corner_ok(-g.ph) && corner_ok(g.pw - (g.S - 1) * g.dw) && corner_ok(g.ph - (g.R - 1) * g.dh) &&
-         (g.S - 1) * g.dw < 65536 && (g.R - 1) * g.dh < 65536;
+         corner_ok(-g.ph) && corner_ok(upper_corner(g.Q, g.sw, g.W, g.pw)) &&
+         corner_ok(upper_corner(g.P, g.sh, g.H, g.ph)) && (g.S - 1) * g.dw < 65536 && (g.R - 1) * g.dh < 65536;
 }
 inline CUtensorMap make_x_map(const void* x, CUtensorMapDataType type, const Geom& g, uint32_t pixels) {
   CUtensorMap map;
@@ -240,7 +242,7 @@ inline CUtensorMap make_x_map(const void* x, CUtensorMapDataType type, const Geo
   const cuuint64_t row = cuuint64_t(g.C) * 2;
   const cuuint64_t strides[3] = {row, row * cuuint64_t(g.W), row * cuuint64_t(g.W) * cuuint64_t(g.H)};
   const int lower[2] = {-g.pw, -g.ph};
-  const int upper[2] = {g.pw - (g.S - 1) * g.dw, g.ph - (g.R - 1) * g.dh};
+  const int upper[2] = {upper_corner(g.Q, g.sw, g.W, g.pw), upper_corner(g.P, g.sh, g.H, g.ph)};
   const cuuint32_t estr[4] = {1, cuuint32_t(g.sw), cuuint32_t(g.sh), 1};
   const CUresult r = tc::wgimpl::im2col_encoder()(
       &map, type, 4, const_cast<void*>(x), dims, strides, lower, upper, BK, pixels, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
