@@ -1,17 +1,19 @@
 // Backend "igemm": our own implicit-GEMM convolution, NHWC, groups = 1: forward; bwd_data at stride 1 as the
 // forward convolution of dy with the flipped, channel-swapped filter (plan_bwd_data, below); bwd_filter on
-// Hopper as dy^T times the gathered input (plan_bwd_filter).
+// Hopper as dy^T times the input's im2col tiles (plan_bwd_filter).
 // The convolution is the GEMM  Y[M][K] = A[M][Kg] * W[K][Kg]^T  with
 //   M  = N*P*Q output pixels, Kg = R*S*C (filter taps, channels innermost),
 //   A[m][(r*S + s)*C + c] = x[n][p*sh - ph + r*dh][q*sw - pw + s*dw][c] (0 in the padding),
 // gathered tile by tile straight from x (no im2col buffer).
 //  * fp16/bf16 (C % 8 == 0), kernels in conv_igemm_kernels.cuh:
-//    - Hopper with an sm_90a binary: warp-specialised wgmma (cp.async gathers of
-//      A into 128-byte-swizzled shared memory, TMA for the filters), 128x256,
-//      128x128 or 128x64 tiles and optional split-K, chosen by problem size;
+//    - Hopper with an sm_90a binary: warp-specialised wgmma (A loaded by TMA in
+//      im2col mode where C % 64 == 0, else gathered by cp.async, into 128-byte-
+//      swizzled shared memory; TMA for the filters), 128x256, 128x128 or 128x64
+//      tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
 //    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64).
+//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64); a "_gather" suffix makes the
+//    wgmma kernels gather A even where TMA could load it.
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
 #include <algorithm>
