@@ -293,8 +293,12 @@ def test_igemm_conv(shape, dtype):
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
-# units, each block loops over several).
+# units, each block loops over several). Where C % 64 == 0 the wgmma kernels load x by TMA in
+# im2col mode: those shapes add a stride of 2 on an odd output, and r != s with dilation (the
+# map's corners differ along h and w).
 IGEMM_TC_SHAPES = [
+    (3, 128, 15, 13, 72, 3, 3, 2, 1, 1, 1),
+    (2, 64, 12, 10, 64, 3, 1, 1, 1, 2, 1),
     (5, 40, 13, 11, 200, 3, 3, 1, 1, 1, 1),
     (8, 64, 56, 56, 136, 3, 3, 1, 1, 1, 1),
     (3, 136, 9, 9, 72, 3, 3, 2, 1, 1, 1),
@@ -307,7 +311,21 @@ IGEMM_TC_SHAPES = [
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("kernel", ["mma", "wgmma", "wgmma_128", "wgmma_64", "wgmma_128_s3", "wgmma_64_s2"])
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        "mma",
+        "wgmma",
+        "wgmma_256",
+        "wgmma_128",
+        "wgmma_64",
+        "wgmma_256_s2",
+        "wgmma_128_s3",
+        "wgmma_64_s2",
+        "wgmma_gather",
+        "wgmma_64_s2_gather",
+    ],
+)
 @pytest.mark.parametrize("shape", IGEMM_TC_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
@@ -321,10 +339,98 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
-    if kernel.startswith("wgmma_"):
+    if kernel.split("_")[-1].isdigit() or "_s" in kernel:  # wgmma_<bn>[_s<splits>]
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
-    if kernel == "wgmma_128":  # unsplit: y through TMA stores where its rows are 16-byte multiples
+    if kernel in ("wgmma_256", "wgmma_128"):  # unsplit: y through TMA stores where its rows are 16-byte multiples
         assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
+    if kernel != "mma":  # x by TMA's im2col mode where a 64-wide slice is one tap's channels, unless told to gather
+        assert ("_im2col" in name) == (shape[1] % 64 == 0 and not kernel.endswith("_gather")), name
+
+
+# bwd_data at stride 1 (n, c, h, w, k, r, s, pad, dil): odd sizes, c not a multiple of 8 (dx is the forward
+# form's output: stored from registers), dilation, no padding, 1x1, 5x5, and more tiles than the persistent grid.
+IGEMM_BWD_DATA_SHAPES = [
+    (3, 40, 13, 11, 72, 3, 3, 1, 1),
+    (2, 20, 9, 9, 16, 3, 3, 1, 1),
+    (2, 64, 12, 12, 64, 3, 3, 2, 2),
+    (4, 24, 10, 10, 32, 3, 3, 0, 1),
+    (2, 32, 7, 7, 48, 1, 1, 0, 1),
+    (2, 16, 11, 11, 8, 5, 5, 2, 1),
+    (8, 136, 56, 56, 64, 3, 3, 1, 1),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kernel", ["auto", "mma", "wgmma_128", "wgmma_64_s2"])
+@pytest.mark.parametrize("shape", IGEMM_BWD_DATA_SHAPES)
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
+def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
+    """dx from dy and the filter, as the forward kernels' convolution of dy with the flipped filter: every kernel
+    verified against the float64 reference (fp32 runs the CUDA-core kernel whatever the override)."""
+    if dtype == "fp32" and kernel != "auto":
+        pytest.skip("fp32 has one kernel")
+    if kernel != "auto":
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
+    n, c, h, w, k, r, s, pad, dil = shape
+    try:
+        res = am.conv(
+            n,
+            c,
+            h,
+            w,
+            k=k,
+            r=r,
+            s=s,
+            pad=pad,
+            dilation=dil,
+            dtype=dtype,
+            layout="nhwc",
+            direction="bwd_data",
+            backend="igemm",
+            **QUICK,
+        )
+    except am.UnsupportedError as e:
+        if kernel.startswith("wgmma") and "sm_90a" in str(e):
+            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
+        raise
+    assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
+    assert res.ran["kernel"].startswith("flip_filter+igemm_"), res.ran["kernel"]
+
+
+# bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64; k below, at and past the 128-row tile;
+# stride, dilation, 1x1, and enough pixels for the reduction to be split across many blocks.
+IGEMM_BWD_FILTER_SHAPES = [
+    (2, 64, 9, 9, 72, 3, 3, 1, 1, 1),
+    (3, 128, 13, 11, 136, 3, 3, 2, 1, 1),
+    (2, 64, 12, 12, 16, 3, 3, 1, 2, 2),
+    (4, 64, 7, 7, 200, 1, 1, 1, 0, 1),
+    (8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
+    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("gather", [False, True])
+@pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
+    """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
+    wgmma, the pixels split across blocks and summed: verified against the float64 reference."""
+    if gather:
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_gather")
+    n, c, h, w, k, r, s, stride, pad, dil = shape
+    try:
+        res = am.conv(
+            n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
+            direction="bwd_filter", backend="igemm", **QUICK,
+        )  # fmt: skip
+    except am.UnsupportedError as e:
+        if "sm_90a" in str(e):
+            pytest.skip("the bwd_filter kernel needs compute capability 9.0 and an sm_90a build")
+        raise
+    assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
+    assert res.ran["kernel"].startswith("igemm_wgrad_wgmma_"), res.ran["kernel"]
+    assert res.ran["kernel"].endswith("_im2col") != gather, res.ran["kernel"]
 
 
 @pytest.mark.cuda
@@ -338,8 +444,14 @@ def test_igemm_kernel_override_is_checked(monkeypatch):
 def test_igemm_limits_are_unsupported_errors():
     with pytest.raises(am.UnsupportedError, match="nhwc"):
         am.conv(1, 8, 8, 8, k=8, r=3, layout="nchw", backend="igemm", **QUICK)
-    with pytest.raises(am.UnsupportedError, match="fwd"):
-        am.conv(1, 8, 8, 8, k=8, r=3, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="bwd_filter in fp16 and bf16 only, not fp32"):
+        am.conv(1, 64, 8, 8, k=8, r=3, layout="nhwc", direction="bwd_filter", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="bwd_filter needs c to be a multiple of 64"):
+        am.conv(1, 32, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", direction="bwd_filter", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match=r"bwd_data at stride 1 only, not stride \(2, 2\)"):
+        am.conv(1, 8, 8, 8, k=8, r=3, stride=2, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="k to be a multiple of 8"):
+        am.conv(1, 8, 8, 8, k=12, r=3, layout="nhwc", dtype="bf16", direction="bwd_data", backend="igemm", **QUICK)
     with pytest.raises(am.UnsupportedError, match="multiple of 8"):
         am.conv(1, 3, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
 

@@ -3,7 +3,8 @@
 Backends: ``cudnn`` (cuDNN 9's graph API, as PyTorch uses it: every engine config
 the heuristics offer timed, or the heuristics' first; cuDNN's legacy algorithms on
 request; the workspace allocated once), ``igemm`` (our implicit-GEMM kernels:
-fp32 on CUDA cores, fp16/bf16 on tensor cores; forward, NHWC), ``cpu`` (im2col +
+fp32 on CUDA cores, fp16/bf16 on tensor cores; forward, bwd_data at stride 1, and bwd_filter in fp16/bf16 on
+Hopper; NHWC), ``cpu`` (im2col +
 our OpenMP sgemm, every direction and layout, fp32), ``onednn`` (oneDNN's convolution
 primitives on the CPU, every direction and layout, fp32; the ``onednn`` wheel, picked by
 ``auto`` on a CPU when installed).

@@ -82,7 +82,11 @@ __global__ void fill(uint16_t* p, int64_t n, uint32_t seed) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   uint32_t h = uint32_t(i) * 2654435761u ^ seed;
-  h ^= h >> 15; h *= 2246822519u; h ^= h >> 13; h *= 3266489917u; h ^= h >> 16;
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  h *= 3266489917u;
+  h ^= h >> 16;
   const float v = float(h & 0xffffff) / float(1 << 23) - 1.0f;
   if constexpr (BF) p[i] = __bfloat16_as_ushort(__float2bfloat16(v));
   else p[i] = __half_as_ushort(__float2half(v));
@@ -94,7 +98,10 @@ __global__ void compare(const uint16_t* got, const float* ref, int64_t n, double
   double d2 = 0, r2 = 0, nan = 0;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const float g = ld<BF>(got, i), r = ref[i];
-    if (!isfinite(g)) { nan += 1; continue; }
+    if (!isfinite(g)) {
+      nan += 1;
+      continue;
+    }
     d2 += double(g - r) * double(g - r);
     r2 += double(r) * double(r);
   }
@@ -125,8 +132,8 @@ std::vector<Variant> variants(const Geom& g, const uint16_t* x, const uint16_t* 
   std::vector<Choice> cs;
   const Choice autoc = choose(g, g_sms);
   cs.push_back(autoc);
-  for (int b : {128, 64}) {
-    if (b == 128 && g.K <= 64) continue;
+  for (int b : {256, 128, 64}) {
+    if (b > 64 && g.K <= b / 2) continue;
     for (int sp : {1, 2, 3, 4}) {
       if (!all_splits && sp == 4) continue;
       const Choice c = make_choice(g, b, sp);
@@ -136,11 +143,14 @@ std::vector<Variant> variants(const Geom& g, const uint16_t* x, const uint16_t* 
   }
   bool first = true;
   for (const Choice& c : cs) {
-    const Maps maps = make_maps(w, y, BF, g, c);
-    std::string name = std::string(first ? "wg_auto(" : "wg_") + std::to_string(c.bn) + "_s" + std::to_string(c.splits) +
-                       (first ? ")" : "");
-    first = false;
-    v.push_back({name, [=](cudaStream_t st) { launch<T>(g, maps, x, y, ws, c, st); }});
+    for (bool gather : {false, true}) {  // x by TMA im2col (where it can) and gathered by the producer threads
+      const Maps maps = make_maps(x, w, y, BF, g, c, gather);
+      if (gather && !x_by_tma(g, x)) continue;  // the same kernel as the first
+      std::string name = std::string(first ? "wg_auto(" : "wg_") + std::to_string(c.bn) + "_s" +
+                         std::to_string(c.splits) + (gather ? "_gather" : "") + (first ? ")" : "");
+      first = false;
+      v.push_back({name, [=](cudaStream_t st) { launch<T>(g, maps, x, y, ws, c, st); }});
+    }
   }
   return v;
 }
@@ -242,25 +252,17 @@ int main(int argc, char** argv) {
   g_sms = prop.multiProcessorCount;
   std::printf("device %s, %d SMs, cc %d.%d\n", prop.name, g_sms, prop.major, prop.minor);
   const std::vector<Shape> odd = {
-      {2, 64, 14, 14, 64, 3, 3, 1, 1, 1, "2x64x14x14 k64"},
-      {3, 24, 9, 7, 40, 3, 3, 2, 1, 1, "c24 s2 k40"},
-      {2, 32, 10, 10, 48, 1, 1, 1, 0, 1, "1x1 c32 k48"},
-      {1, 8, 11, 13, 16, 3, 3, 1, 2, 2, "c8 dil2 pad2"},
-      {1, 8, 7, 7, 136, 3, 3, 2, 1, 1, "c8 k136 s2"},
-      {5, 40, 13, 11, 200, 3, 3, 1, 1, 1, "c40 k200 odd M"},
-      {3, 136, 9, 9, 72, 3, 3, 2, 1, 1, "c136 k72 s2"},
-      {2, 16, 5, 5, 8, 5, 5, 1, 2, 1, "5x5 c16 k8"},
-      {2, 64, 56, 56, 64, 3, 3, 1, 1, 1, "2x64x56x56"},
-      {7, 512, 7, 7, 520, 3, 3, 1, 1, 1, "layer4-like k520"},
+      {2, 64, 14, 14, 64, 3, 3, 1, 1, 1, "2x64x14x14 k64"}, {3, 24, 9, 7, 40, 3, 3, 2, 1, 1, "c24 s2 k40"},
+      {2, 32, 10, 10, 48, 1, 1, 1, 0, 1, "1x1 c32 k48"},    {1, 8, 11, 13, 16, 3, 3, 1, 2, 2, "c8 dil2 pad2"},
+      {1, 8, 7, 7, 136, 3, 3, 2, 1, 1, "c8 k136 s2"},       {5, 40, 13, 11, 200, 3, 3, 1, 1, 1, "c40 k200 odd M"},
+      {3, 136, 9, 9, 72, 3, 3, 2, 1, 1, "c136 k72 s2"},     {2, 16, 5, 5, 8, 5, 5, 1, 2, 1, "5x5 c16 k8"},
+      {2, 64, 56, 56, 64, 3, 3, 1, 1, 1, "2x64x56x56"},     {7, 512, 7, 7, 520, 3, 3, 1, 1, 1, "layer4-like k520"},
       {4, 72, 15, 15, 96, 3, 3, 1, 0, 1, "c72 pad0 k96"},
   };
   const std::vector<Shape> resnet = {
-      {32, 64, 56, 56, 64, 3, 3, 1, 1, 1, "layer1.conv2"},
-      {32, 128, 56, 56, 128, 3, 3, 2, 1, 1, "layer2.conv2 s2"},
-      {32, 128, 28, 28, 128, 3, 3, 1, 1, 1, "layer2.conv2"},
-      {32, 256, 28, 28, 256, 3, 3, 2, 1, 1, "layer3.conv2 s2"},
-      {32, 256, 14, 14, 256, 3, 3, 1, 1, 1, "layer3.conv2"},
-      {32, 512, 14, 14, 512, 3, 3, 2, 1, 1, "layer4.conv2 s2"},
+      {32, 64, 56, 56, 64, 3, 3, 1, 1, 1, "layer1.conv2"},   {32, 128, 56, 56, 128, 3, 3, 2, 1, 1, "layer2.conv2 s2"},
+      {32, 128, 28, 28, 128, 3, 3, 1, 1, 1, "layer2.conv2"}, {32, 256, 28, 28, 256, 3, 3, 2, 1, 1, "layer3.conv2 s2"},
+      {32, 256, 14, 14, 256, 3, 3, 1, 1, 1, "layer3.conv2"}, {32, 512, 14, 14, 512, 3, 3, 2, 1, 1, "layer4.conv2 s2"},
       {32, 512, 7, 7, 512, 3, 3, 1, 1, 1, "layer4.conv2"},
   };
   const size_t flush_bytes = size_t(256) << 20;

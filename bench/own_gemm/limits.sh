@@ -2,7 +2,8 @@
 # What limits each own kernel, next to the vendor's (issue 19): Nsight Compute's speed-of-light, memory and
 # compute sections of one warm launch of each, through aimatrix as a user calls it.
 #   bash bench/own_gemm/limits.sh [CASE ...] > limits.log     (package installed, on the GPU machine)
-# A case is "gemm M N K DTYPE BACKEND" or "conv N C HW K STRIDE DTYPE BACKEND" (ResNet-50-style 3x3, NHWC);
+# A case is "gemm M N K DTYPE BACKEND" or "conv N C HW K STRIDE DTYPE BACKEND [DIRECTION]" (ResNet-50-style 3x3,
+# NHWC, fwd unless DIRECTION says bwd_data or bwd_filter);
 # default: the issue's shapes, own kernel then vendor. Hot mode: after the fills and the verification, the warm-up
 # launches only the case's kernels, so ncu profiles the 3 launches after the first 40.
 set -uo pipefail
@@ -17,10 +18,10 @@ if [[ $# -eq 0 ]]; then
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader || true
 for spec in "$@"; do
-  read -r op a b c d e f g <<<"$spec"
+  read -r op a b c d e f g h <<<"$spec"
   case $op in
     gemm) call="am.gemm($a, $b, $c, dtype='$d', backend='$e', mode='hot', max_time=0.3)" ;;
-    conv) call="am.conv($a, $b, $c, $c, k=$d, r=3, stride=$e, pad=1, dtype='$f', backend='$g', layout='nhwc', mode='hot', max_time=0.3)" ;;
+    conv) call="am.conv($a, $b, $c, $c, k=$d, r=3, stride=$e, pad=1, dtype='$f', backend='$g', direction='${h:-fwd}', layout='nhwc', mode='hot', max_time=0.3)" ;;
     *) echo "unknown case: $spec"; continue ;;
   esac
   echo; echo "######## $spec"

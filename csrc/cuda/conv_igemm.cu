@@ -1,15 +1,19 @@
-// Backend "igemm": our own implicit-GEMM forward convolution, NHWC, groups = 1.
+// Backend "igemm": our own implicit-GEMM convolution, NHWC, groups = 1: forward; bwd_data at stride 1 as the
+// forward convolution of dy with the flipped, channel-swapped filter (plan_bwd_data, below); bwd_filter on
+// Hopper as dy^T times the input's im2col tiles (plan_bwd_filter).
 // The convolution is the GEMM  Y[M][K] = A[M][Kg] * W[K][Kg]^T  with
 //   M  = N*P*Q output pixels, Kg = R*S*C (filter taps, channels innermost),
 //   A[m][(r*S + s)*C + c] = x[n][p*sh - ph + r*dh][q*sw - pw + s*dw][c] (0 in the padding),
 // gathered tile by tile straight from x (no im2col buffer).
 //  * fp16/bf16 (C % 8 == 0), kernels in conv_igemm_kernels.cuh:
-//    - Hopper with an sm_90a binary: warp-specialised wgmma (cp.async gathers of
-//      A into 128-byte-swizzled shared memory, TMA for the filters), 128x128 or
-//      128x64 tiles and optional split-K, chosen by problem size;
+//    - Hopper with an sm_90a binary: warp-specialised wgmma (A loaded by TMA in
+//      im2col mode where C % 64 == 0, else gathered by cp.async, into 128-byte-
+//      swizzled shared memory; TMA for the filters), 128x256, 128x128 or 128x64
+//      tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
 //    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 128 or 64).
+//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64); a "_gather" suffix makes the
+//    wgmma kernels gather A even where TMA could load it.
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
 #include <algorithm>
@@ -154,25 +158,48 @@ void launch(const Geom& g, const void* x, const void* w, void* y, cudaStream_t s
 
 }  // namespace igemm
 
-ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y) {
-  if (s.dir != ConvDir::fwd)
-    throw UnsupportedError(std::string("backend 'igemm' runs direction fwd only, not ") + conv_dir_name(s.dir));
+namespace {
+
+// What both directions need: NHWC, one group, a dtype the kernels take.
+void check_common(const ConvSpec& s) {
   if (s.layout != Layout::nhwc) throw UnsupportedError("backend 'igemm' runs layout nhwc only (channels innermost)");
   if (s.groups != 1) throw UnsupportedError("backend 'igemm' runs groups=1 only");
-  const bool half = s.dtype == DType::f16 || s.dtype == DType::bf16;
-  if (!half && s.dtype != DType::f32)
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16 && s.dtype != DType::f32)
     throw UnsupportedError(std::string("backend 'igemm' runs fp32, fp16 and bf16, not ") + dtype_name(s.dtype));
+}
+
+// The kernels' view of the problem (its forward GEMM's M and Kg), refused where an index would pass 32 bits.
+igemm::Geom geom_of(const ConvSpec& s) {
+  const double m = double(s.n) * double(s.ho()) * double(s.wo()), kg = double(s.r * s.s * s.c);
+  if (m >= 2147483647.0 || kg >= 2147483647.0 || double(s.n) * s.h * s.w >= 2147483647.0 || s.k >= 2147483647 ||
+      double(s.k) * kg >= 2147483647.0)
+    throw UnsupportedError("backend 'igemm' takes problems whose index ranges fit in 32 bits");
+  return igemm::Geom{int(s.n),     int(s.h),     int(s.w),     int(s.c),        int(s.k),        int(s.r),
+                     int(s.s),     int(s.ho()),  int(s.wo()),  int(s.stride_h), int(s.stride_w), int(s.pad_h),
+                     int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
+}
+
+// AIMATRIX_IGEMM_KERNEL=..._gather: the wgmma kernels' producer threads gather x even where TMA's im2col mode could
+// load it (to compare the two).
+bool gather_forced() {
+  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
+  const std::string v = env ? env : "";
+  return v.size() > 7 && v.compare(v.size() - 7, 7, "_gather") == 0;
+}
+
+// Hopper's wgmma kernels run here: compute capability 9.0 with an sm_90a binary.
+bool wgmma_here(Context& ctx) {
+  return ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 && tc::wgmma_compiled_for_current_device();
+}
+
+ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y) {
+  const bool half = s.dtype == DType::f16 || s.dtype == DType::bf16;
   if (half && s.c % 8)
     throw UnsupportedError("backend 'igemm' on tensor cores needs c to be a multiple of 8 (16-byte gathers), not " +
                            std::to_string(s.c));
   if (half && (ctx.facts().cc_major < 8))
     throw UnsupportedError("backend 'igemm' on tensor cores needs compute capability 8.0 or newer");
-  const double m = double(s.n) * double(s.ho()) * double(s.wo()), kg = double(s.r * s.s * s.c);
-  if (m >= 2147483647.0 || kg >= 2147483647.0 || double(s.n) * s.h * s.w >= 2147483647.0 || s.k >= 2147483647)
-    throw UnsupportedError("backend 'igemm' takes problems whose index ranges fit in 32 bits");
-  igemm::Geom g{int(s.n),     int(s.h),     int(s.w),     int(s.c),        int(s.k),        int(s.r),
-                int(s.s),     int(s.ho()),  int(s.wo()),  int(s.stride_h), int(s.stride_w), int(s.pad_h),
-                int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
+  const igemm::Geom g = geom_of(s);
   ConvPlan plan;
   if (!half) {
     plan.launch = [=](cudaStream_t st) { igemm::simt::launch(g, x, w, y, st); };
@@ -182,11 +209,14 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
   }
   const bool bf = s.dtype == DType::bf16;
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  const std::string force = env ? env : "";
+  std::string force = env ? env : "";
+  const bool gather = gather_forced();
+  if (gather) force.resize(force.size() - 7);
   if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected mma, wgmma or wgmma_<bn>[_s<splits>]");
-  const bool wg_ok = ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 &&
-                     tc::wgmma_compiled_for_current_device() && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+    throw std::invalid_argument(
+        "AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+        "': expected mma, wgmma or wgmma_<bn>[_s<splits>], wgmma kinds with an optional _gather");
+  const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.rfind("wgmma", 0) == 0 && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
   if (wg_ok && force != "mma") {
@@ -194,11 +224,12 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
     Choice c = choose(g, ctx.facts().sm_count);
     if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
       int bn = 0, sp = 1;
-      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 128 && bn != 64) || sp < 1)
-        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': expected wgmma_<128|64>[_s<splits>]");
+      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 256 && bn != 128 && bn != 64) || sp < 1)
+        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+                                    "': expected wgmma_<256|128|64>[_s<splits>][_gather]");
       c = make_choice(g, bn, sp);
     }
-    const Maps maps = make_maps(w, y, bf, g, c);
+    const Maps maps = make_maps(x, w, y, bf, g, c, gather);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
@@ -206,9 +237,10 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
       if (bf) launch<tc::Bf16>(g, maps, x, y, wsp, c, st);
       else launch<tc::F16>(g, maps, x, y, wsp, c, st);
     };
-    const int stages = c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
+    const int stages = c.bn == 256 ? Cfg<256>::STAGES : c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
-                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_y ? "_tmastore" : "");
+                          (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_x ? "_im2col" : "") +
+                          (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";
     plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
     return plan;
@@ -220,6 +252,117 @@ ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* x, const void* 
   plan.info["kernel"] = "igemm_mma16816_" + std::to_string(bm) + "x" + std::to_string(bn) + "x32_s4";
   plan.info["algo"] = "igemm-tensorcore";
   return plan;
+}
+
+// wf[c][rs'][k] = w[k][rs][c] with rs' = RS-1-rs (the taps reversed): the KRSC filter of a convolution as the
+// CRSK filter of its bwd_data's forward form. A transpose of K x C per tap through a 32 x 32 shared tile, so both
+// the reads (along c) and the writes (along k) are coalesced.
+template <typename E>
+__global__ void flip_filter_kernel(const E* __restrict__ w, E* __restrict__ wf, int K, int RS, int C) {
+  __shared__ E tile[32][33];
+  const int rs = int(blockIdx.z), c0 = int(blockIdx.x) * 32, k0 = int(blockIdx.y) * 32;
+  for (int j = int(threadIdx.y); j < 32; j += 8) {
+    const int k = k0 + j, c = c0 + int(threadIdx.x);
+    if (k < K && c < C) tile[j][threadIdx.x] = w[(int64_t(k) * RS + rs) * C + c];
+  }
+  __syncthreads();
+  const int rsf = RS - 1 - rs;  // (R-1-r)*S + (S-1-s)
+  for (int j = int(threadIdx.y); j < 32; j += 8) {
+    const int c = c0 + j, k = k0 + int(threadIdx.x);
+    if (c < C && k < K) wf[(int64_t(c) * RS + rsf) * K + k] = tile[threadIdx.x][j];
+  }
+}
+
+void flip_filter(const ConvSpec& s, const void* w, void* wf, cudaStream_t st) {
+  const int K = int(s.k), RS = int(s.r * s.s), C = int(s.c);
+  const dim3 grid(unsigned((C + 31) / 32), unsigned((K + 31) / 32), unsigned(RS)), block(32, 8);
+  if (s.dtype == DType::f32)
+    flip_filter_kernel<float><<<grid, block, 0, st>>>(static_cast<const float*>(w), static_cast<float*>(wf), K, RS, C);
+  else
+    flip_filter_kernel<uint16_t>
+        <<<grid, block, 0, st>>>(static_cast<const uint16_t*>(w), static_cast<uint16_t*>(wf), K, RS, C);
+  AM_CUDA_CHECK_LAUNCH();
+}
+
+// bwd_data at stride 1: dx[n][h][w][c] = sum over k, r, s of dy[n][h + ph - r*dh][w + pw - s*dw][k] * w[k][r][s][c],
+// which is the forward convolution of dy (K channels) with the filter flipped in r and s and its K and C swapped,
+// padded by dh*(R-1) - ph (and likewise in w): its output is H x W again. Each launch flips the filter first (it is
+// timed: a training step's filter is new at every step), then runs the forward kernel the problem's shape picks.
+ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const void* w, void* dx) {
+  if (s.stride_h != 1 || s.stride_w != 1)
+    throw UnsupportedError("backend 'igemm' runs bwd_data at stride 1 only, not stride (" + std::to_string(s.stride_h) +
+                           ", " + std::to_string(s.stride_w) + ")");
+  if (s.pad_h > s.dil_h * (s.r - 1) || s.pad_w > s.dil_w * (s.s - 1))
+    throw UnsupportedError("backend 'igemm' runs bwd_data with padding up to dilation * (filter size - 1), not pad (" +
+                           std::to_string(s.pad_h) + ", " + std::to_string(s.pad_w) + ")");
+  if (s.dtype != DType::f32 && s.k % 8)
+    throw UnsupportedError(
+        "backend 'igemm' bwd_data on tensor cores needs k to be a multiple of 8 (16-byte gathers "
+        "of dy), not " +
+        std::to_string(s.k));
+  ConvSpec f = s;
+  f.dir = ConvDir::fwd;
+  f.c = s.k, f.k = s.c, f.h = s.ho(), f.w = s.wo();
+  f.pad_h = s.dil_h * (s.r - 1) - s.pad_h, f.pad_w = s.dil_w * (s.s - 1) - s.pad_w;
+  const auto wf =
+      std::make_shared<DeviceBuffer>(size_t(s.elems(ConvTensor::w)) * storage_bytes(input_storage(s.dtype)));
+  ConvPlan inner = plan_fwd(ctx, f, dy, wf->get(), dx);
+  ConvPlan plan;
+  plan.info = inner.info;
+  plan.info["kernel"] = "flip_filter+" + inner.info["kernel"];
+  plan.launch = [s, w, wf, fwd = std::move(inner.launch)](cudaStream_t st) {
+    flip_filter(s, w, wf->get(), st);
+    fwd(st);
+  };
+  return plan;
+}
+
+// bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
+// (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
+// multiple of 64 (a 64-wide block of dW's columns stays in one tap).
+ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
+  if (s.dtype != DType::f16 && s.dtype != DType::bf16)
+    throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
+                           dtype_name(s.dtype));
+  if (s.c % 64)
+    throw UnsupportedError(
+        "backend 'igemm' bwd_filter needs c to be a multiple of 64 (a 64-channel block of one "
+        "filter tap per tile), not " +
+        std::to_string(s.c));
+  if (s.k % 8)
+    throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
+                           std::to_string(s.k));
+  if (!wgmma_here(ctx) || reinterpret_cast<uintptr_t>(dy) % 16 != 0)
+    throw UnsupportedError(
+        "backend 'igemm' runs bwd_filter on the wgmma kernel only: compute capability 9.0 and an "
+        "sm_90a build");
+  using namespace igemm::wgc;
+  const igemm::Geom g = geom_of(s);
+  const bool bf = s.dtype == DType::bf16;
+  const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
+  const WgradParts parts = wgrad_parts(g, ctx.facts().sm_count);
+  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, parts));
+  ConvPlan plan;
+  plan.launch = [=](cudaStream_t st) {
+    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), parts, st);
+    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), parts, st);
+  };
+  plan.info["kernel"] = "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" +
+                        std::to_string(parts.splits) + (maps.tma_x ? "_im2col" : "");
+  plan.info["algo"] = "igemm-wgmma";
+  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, parts));
+  return plan;
+}
+
+}  // namespace
+
+ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* in0, const void* in1, void* out) {
+  check_common(s);
+  switch (s.dir) {
+    case ConvDir::fwd: return plan_fwd(ctx, s, in0, in1, out);
+    case ConvDir::bwd_data: return plan_bwd_data(ctx, s, in0, in1, out);
+    default: return plan_bwd_filter(ctx, s, in0, in1, out);
+  }
 }
 
 }  // namespace am::cuda

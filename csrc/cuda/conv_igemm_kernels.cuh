@@ -9,19 +9,24 @@
 //  * tcore::conv_tc_kernel (sm_80+): mma.sync m16n8k16 + ldmatrix, 16-byte cp.async
 //    gathers with zero fill, 4-stage pipeline, padded shared memory, 256 threads,
 //    block tiles 128x128 / 128x64 / 64x64.
-//  * wgc::conv_wg_kernel (sm_90a): warp-specialised wgmma. Warpgroup 0 produces:
-//    its 128 threads gather the A tile (128 output pixels x 64 of Kg) with 16-byte
-//    cp.async (zero fill for padding, rows past M and k past Kg) straight into the
-//    128-byte-swizzled layout wgmma's descriptors read (chunk c of row r lands at
-//    chunk c ^ (r & 7)), and one of them loads the filter tile (BN x 64 of W, a
-//    plain K-major matrix) by TMA with the same swizzle. A stage is "full" once the
-//    TMA bytes have landed and all 128 gatherers have waited for their copies,
-//    fenced them to the async proxy and arrived. Warpgroups 1 and 2 consume: each
+//  * wgc::conv_wg_kernel (sm_90a): warp-specialised wgmma. Warpgroup 0 produces.
+//    Where C % 64 == 0 (a 64-wide slice of Kg is one tap's channels) one thread
+//    loads both tiles by TMA: the A tile (128 output pixels x 64 channels at one
+//    tap) in im2col mode, zeros for padding and rows past M, and the filter tile
+//    (BN x 64 of W, a plain K-major matrix); a stage is "full" once their bytes
+//    have landed. Else its 128 threads gather the A tile with 16-byte cp.async
+//    (zero fill) into the same 128-byte-swizzled layout wgmma's descriptors read
+//    (chunk c of row r lands at chunk c ^ (r & 7)) while one of them loads the
+//    filter tile, and a stage is full once the TMA bytes have landed and all 128
+//    gatherers have waited for their copies, fenced them to the async proxy and
+//    arrived. TMA's gather was 1.1-1.4x faster on every ResNet-50 3x3 layer (H100,
+//    bench/RESULTS.md): the threads' gather issued 8 copies and their addresses per
+//    row and slice. Warpgroups 1 and 2 consume: each
 //    computes 64 x BN of the 128 x BN tile with wgmma.m64nBNk16 from shared-memory
 //    descriptors, keeping one k-slice in flight before releasing a stage (as the
-//    GEMM kernel in gemm_tc_kernels.cuh does). BN = 128 (6 stages, one block per
-//    SM; y stored by TMA as the GEMM stores C, when K % 8 == 0) or 64 (4 stages,
-//    two blocks per SM). Persistent: each block loops over work units. Optional
+//    GEMM kernel in gemm_tc_kernels.cuh does). BN = 256 (4 stages) or 128 (6
+//    stages), one block per SM, y stored by TMA as the GEMM stores C when K % 8 ==
+//    0; or 64 (4 stages, two blocks per SM). Persistent: each block loops over work units. Optional
 //    split-K: the k-slices are divided among `splits` units per tile, each
 //    writing fp32 partial sums to a workspace [splits][M][K] that splitk_reduce
 //    sums and rounds.
@@ -31,6 +36,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "cuda/check.hpp"
 #include "cuda/gemm_tc_kernels.cuh"
@@ -208,17 +215,48 @@ constexpr int A_STAGE_BYTES = BM * BK * 2;  // 16 KB: 128 rows of one 128-byte s
 
 template <int BN>
 struct Cfg {
-  static_assert(BN == 128 || BN == 64, "BN must be 128 or 64");
+  static_assert(BN == 256 || BN == 128 || BN == 64, "BN must be 256, 128 or 64");
   static constexpr int B_STAGE_BYTES = BN * BK * 2;
   static constexpr int STAGES = BN == 128 ? 6 : 4;
-  static constexpr int MIN_BLOCKS = BN == 128 ? 1 : 2;  // 192 KB / 96 KB of operand stages
+  static constexpr int MIN_BLOCKS = BN == 64 ? 2 : 1;  // 192 KB (256, 128) / 96 KB (64) of operand stages
   // Gatherers keep LAG stages of copies in flight before declaring the oldest full.
   // A consumer releases slice j only after slice j+1 is full, so LAG <= STAGES - 2.
   static constexpr int LAG = STAGES - 2;
-  // The TMA-store epilogue's staging (tc::wg::store_tile_tma) fits beside the 128-wide tile's stages only.
-  static constexpr int EPI = BN == 128 ? tc::wg::EPI_BYTES : 0;
+  // The TMA-store epilogue's staging (tc::wg::store_tile_tma) fits beside the stages of one block per SM only.
+  static constexpr int EPI = MIN_BLOCKS == 1 ? tc::wg::EPI_BYTES : 0;
   static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES, EPI);
 };
+
+// x (NHWC) in TMA's im2col mode: each load is `pixels` consecutive output pixels' input pixels at one tap, BK
+// channels each (128-byte rows, 128-byte swizzle: the layout the gatherers write), walked as the output pixels are
+// numbered: w from -pad by the stride over Q positions, then h over P, then n. The box the filter's top-left tap
+// walks is [-pad, (Q - 1) * stride - pad] along w (and so along h), given as its lower corner and its upper corner's
+// offset from the last pixel (W - 1). TMA takes it where C % 64 == 0 (a slice of one tap), the corners fit its
+// 8-bit range, the strides its 3-bit one, and x is 16-byte aligned.
+inline int upper_corner(int out, int stride, int size, int pad) { return (out - 1) * stride + 1 - size - pad; }
+inline bool x_by_tma(const Geom& g, const void* x) {
+  const auto corner_ok = [](int v) { return v >= -128 && v <= 127; };
+  return g.C % BK == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && g.sw <= 8 && g.sh <= 8 && corner_ok(-g.pw) &&
+         corner_ok(-g.ph) && corner_ok(upper_corner(g.Q, g.sw, g.W, g.pw)) &&
+         corner_ok(upper_corner(g.P, g.sh, g.H, g.ph)) && (g.S - 1) * g.dw < 65536 && (g.R - 1) * g.dh < 65536;
+}
+inline CUtensorMap make_x_map(const void* x, CUtensorMapDataType type, const Geom& g, uint32_t pixels) {
+  CUtensorMap map;
+  std::memset(&map, 0, sizeof(map));
+  const cuuint64_t dims[4] = {cuuint64_t(g.C), cuuint64_t(g.W), cuuint64_t(g.H), cuuint64_t(g.N)};
+  const cuuint64_t row = cuuint64_t(g.C) * 2;
+  const cuuint64_t strides[3] = {row, row * cuuint64_t(g.W), row * cuuint64_t(g.W) * cuuint64_t(g.H)};
+  const int lower[2] = {-g.pw, -g.ph};
+  const int upper[2] = {upper_corner(g.Q, g.sw, g.W, g.pw), upper_corner(g.P, g.sh, g.H, g.ph)};
+  const cuuint32_t estr[4] = {1, cuuint32_t(g.sw), cuuint32_t(g.sh), 1};
+  const CUresult r = tc::wgimpl::im2col_encoder()(
+      &map, type, 4, const_cast<void*>(x), dims, strides, lower, upper, BK, pixels, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw CudaError("CUresult " + std::to_string(int(r)),
+                    "igemm: cuTensorMapEncodeIm2col failed with CUresult " + std::to_string(int(r)));
+  return map;
+}
 
 #if AM_TC_HAS_WGMMA
 __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int src_bytes) {
@@ -232,9 +270,9 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 // SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
 template <typename T, int BN, bool SPLIT>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
-    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmW,
-                   const __grid_constant__ CUtensorMap tmY, bool tma_y, void* __restrict__ out, Geom g, int tiles_m,
-                   int tiles_n, int splits, int kt_per) {
+    conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
+                   const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
+                   void* __restrict__ out, Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
@@ -261,16 +299,41 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < STAGES; ++s) {
-      w::mbar_init(&full[s], PRODUCERS + 1);  // every gatherer + the TMA issuer's expect_tx
-      w::mbar_init(&empty[s], 8);             // lane 0 of each of the 8 consumer warps
+      w::mbar_init(&full[s], tma_x ? 1 : PRODUCERS + 1);  // the TMA issuer's expect_tx (+ every gatherer)
+      w::mbar_init(&empty[s], 8);                         // lane 0 of each of the 8 consumer warps
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   }
   __syncthreads();
 
-  if (wgi == 0) {
-    // ---------------- producers ----------------
+  if (wgi == 0 && tma_x) {
+    // ---------------- producer, x by TMA in im2col mode (C % 64 == 0): one thread loads both operands ----------------
+    if (threadIdx.x == 0) {
+      unsigned it = 0;
+      for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+        const Unit un = unit(u);
+        // The unit's first output pixel; the map walks its 128 pixels on from there (zeros past the last image).
+        const int q = un.m0 % g.Q, t = un.m0 / g.Q, p = t % g.P, n = t / g.P;
+        const int w0 = q * g.sw - g.pw, h0 = p * g.sh - g.ph;
+        const int kk = un.kt0 * BK;  // a slice is 64 channels of one tap
+        int c = kk % g.C, sx = (kk / g.C) % g.S, r = kk / g.C / g.S;
+        for (int j = 0; j < un.nk; ++j, ++it) {
+          const int s = int(it % STAGES);
+          if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
+          w::mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
+          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          w::tma_load_im2col(sA + s * A_STAGE_BYTES, &tmX, &full[s], c, w0, h0, n, uint16_t(sx * g.dw),
+                             uint16_t(r * g.dh));
+          if ((c += BK) == g.C) {
+            c = 0;
+            if (++sx == g.S) sx = 0, ++r;
+          }
+        }
+      }
+    }
+  } else if (wgi == 0) {
+    // ---------------- producers, x gathered ----------------
     const int pt = threadIdx.x;
     const int c8 = pt & 7;   // 16-byte chunk of the 128-byte k-row
     const int r0 = pt >> 3;  // rows r0 + 16 i
@@ -427,6 +490,162 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
   }
 }
 
+// ---- bwd_filter: dW[K][Kg] = dY^T[K][M] * A[M][Kg], the reduction over the M output pixels ----------------------
+// A GEMM whose A operand is dy read by TMA as the GEMM kernel reads a transposed A (MN-major: 128 output channels x
+// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is x's im2col tile: per stage 64 pixels x 64
+// consecutive channels of one tap (C % 64 == 0, so a 64-wide block of Kg never leaves its tap), MN-major as wgmma
+// reads B there (one 64 x 64 box, row = pixel, chunk c of row m at c ^ (m & 7)), loaded by TMA in im2col mode where
+// the map allows (1.7-3.2x faster than the producer threads' gather, H100), else gathered by them. Each unit
+// (a 128 x 64 tile of dW and a range of pixels: the reduction is split, the output is small) writes fp32 partial
+// sums to ws[part][K][Kg]; splitk_reduce sums and rounds them.
+namespace wgrad {
+constexpr int BM = 128, BN = 64, BK = 64;                                // BK: pixels per stage
+constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 8 KB
+constexpr int STAGES = 8, LAG = STAGES - 2;
+constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+}  // namespace wgrad
+
+template <typename T>
+__global__ void __launch_bounds__(THREADS, 1)
+    conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
+                      const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
+                      int tiles_j, int splits, int kt_per) {
+#if AM_TC_HAS_WGMMA
+  // (the forward kernel's names, shadowed by this kernel's tile)
+  constexpr int BM = wgrad::BM, BN = wgrad::BN, BK = wgrad::BK, STAGES = wgrad::STAGES, LAG = wgrad::LAG;
+  constexpr int A_STAGE_BYTES = wgrad::A_STAGE_BYTES, B_STAGE_BYTES = wgrad::B_STAGE_BYTES;
+  constexpr int NACC = BN / 2;
+  namespace w = tc::wg;
+  const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, B_STAGE_BYTES>();
+  (void)sC;
+  const int u = int(blockIdx.x);
+  const int part = u % splits;
+  int ti, tj;
+  tile_coords(u / splits, tiles_i, tiles_j, ti, tj);
+  const int i0 = ti * BM, j0 = tj * BN;
+  const int KT = (g.M + BK - 1) / BK;
+  const int kt0 = part * kt_per, nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  const int wgi = threadIdx.x >> 7;
+
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      w::mbar_init(&full[s], tma_x ? 1 : PRODUCERS + 1);
+      w::mbar_init(&empty[s], 8);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wgi == 0 && tma_x) {
+    // ---------------- producer, both operands by TMA: dy tiled, x in im2col mode (64 pixels per load) ----------------
+    if (threadIdx.x == 0) {
+      const int c0 = j0 % g.C, tap = j0 / g.C;  // the tile's tap and first channel
+      const uint16_t ow = uint16_t(tap % g.S * g.dw), oh = uint16_t(tap / g.S * g.dh);
+      const int m0 = kt0 * BK;  // the part's first output pixel, then BK more per stage
+      int q = m0 % g.Q, p = m0 / g.Q % g.P, n = m0 / g.Q / g.P;
+      for (int it = 0; it < nk; ++it) {
+        const int s = it % STAGES;
+        if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+        w::mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
+#pragma unroll
+        for (int b = 0; b < BM / 64; ++b)
+          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
+        w::tma_load_im2col(sB + s * B_STAGE_BYTES, &tmX, &full[s], c0, q * g.sw - g.pw, p * g.sh - g.ph, n, ow, oh);
+        for (q += BK; q >= g.Q; q -= g.Q) {
+          if (++p == g.P) p = 0, ++n;
+        }
+      }
+    }
+  } else if (wgi == 0) {
+    // ---------------- producers: dy by TMA, x gathered ----------------
+    const int pt = threadIdx.x, c8 = pt & 7, r0 = pt >> 3;  // rows (pixels) r0 + 16 t of each stage, chunk c8
+    const int c0 = j0 % g.C, tap = j0 / g.C, sx = tap % g.S, r = tap / g.S;  // the tile's tap and first channel
+    const int dh = r * g.dh - g.ph, dw = sx * g.dw - g.pw;
+    // Each of this thread's 4 rows walks the pixels by BK per stage: (n, p, q) advanced, not divided.
+    int n[4], p[4], q[4];
+#pragma unroll
+    for (int t = 0; t < 4; ++t) {
+      const int m = kt0 * BK + r0 + 16 * t;
+      q[t] = m % g.Q;
+      p[t] = (m / g.Q) % g.P;
+      n[t] = m / g.Q / g.P;
+    }
+    const uint32_t dst_off = uint32_t(r0 * 128 + ((c8 ^ (r0 & 7)) << 4));
+    for (int it = 0; it < nk; ++it) {
+      const int s = it % STAGES;
+      if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
+      if (pt == 0) {  // dy[m][i] for 64 pixels x 128 channels: two 64 x 64 boxes along i
+        w::mbar_expect_tx(&full[s], A_STAGE_BYTES);
+#pragma unroll
+        for (int b = 0; b < BM / 64; ++b)
+          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
+      }
+      const uint32_t b_st = smem_u32(sB + s * B_STAGE_BYTES) + dst_off;
+#pragma unroll
+      for (int t = 0; t < 4; ++t) {
+        const int hh = p[t] * g.sh + dh, ww = q[t] * g.sw + dw;
+        const bool v = n[t] < g.N && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
+        const uint16_t* src = v ? x + ((int64_t(n[t]) * g.H + hh) * g.W + ww) * g.C + c0 + c8 * 8 : x;
+        cp_async16(b_st + t * 16 * 128, src, v ? 16 : 0);
+        for (q[t] += BK; q[t] >= g.Q; q[t] -= g.Q) {  // the next stage's pixel (n past N: zero-filled)
+          if (++p[t] == g.P) p[t] = 0, ++n[t];
+        }
+      }
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      if (it >= LAG) {
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(LAG) : "memory");
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        w::mbar_arrive(&full[(it - LAG) % STAGES]);
+      }
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
+  } else {
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile ----------------
+    const int cw = wgi - 1, lane = threadIdx.x & 31, warp_in_wg = (threadIdx.x >> 5) & 3;
+    // Both operands MN-major (as the GEMM's transposed A and untransposed B): LBO = the next 64-wide box (8 KB),
+    // SBO = 8 k-rows; +16 k-rows x 128 B per 16 k.
+    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 8192, 1024);
+    const uint64_t db0 = w::desc_sw128(smem_u32(sB), 8192, 1024);
+    float d[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) d[i] = 0.0f;
+    for (unsigned it = 0; it < unsigned(nk); ++it) {
+      const int s = int(it % STAGES);
+      w::mbar_wait(&full[s], int(it / STAGES) & 1);
+      const uint64_t da_s = w::desc_advance(da0, uint32_t(s) * A_STAGE_BYTES);
+      const uint64_t db_s = w::desc_advance(db0, uint32_t(s) * B_STAGE_BYTES);
+      w::fence_acc<NACC>(d);
+      w::wg_fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; ++kk)
+        w::wgmma_call<T, BN, 1, 1>(d, w::desc_advance(da_s, kk * 2048), w::desc_advance(db_s, kk * 2048));
+      w::wg_commit();
+      w::wg_wait<1>();
+      w::fence_acc<NACC>(d);
+      if (it > 0 && lane == 0) w::mbar_arrive(&empty[(it + STAGES - 1) % STAGES]);
+    }
+    w::wg_wait<0>();
+    w::fence_acc<NACC>(d);
+    // fp32 partial sums: fragment j covers columns 8j..8j+7; d[4j+0..1] row r, d[4j+2..3] row r+8.
+    float* out = ws + int64_t(part) * g.K * g.Kg;
+    const int row = i0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % 64 == 0: a pair never crosses the edge
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+        if (row + 8 * h < g.K)
+          *reinterpret_cast<float2*>(out + int64_t(row + 8 * h) * g.Kg + col) =
+              make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+    }
+  }
+#endif
+}
+
 struct Choice {
   int bn = 128;
   int splits = 1;  // k-parts per tile (after rounding: every part gets >= 1 k-slice)
@@ -448,19 +667,20 @@ inline Choice make_choice(const Geom& g, int bn, int splits) {
 
 // A simple time model over (BN, split count): waves of blocks, each block costing
 // its k-slices at a per-slot rate (one 128x128 block fills an SM; two 128x64 blocks
-// share one at ~0.8 of that rate combined), plus pipeline fill per block and the
-// split-K workspace traffic.
+// share one at ~0.8 of that rate combined; a 128x256 block does twice a 128x128's work
+// per slice in an assumed 0.9 of twice its time, reading half the filter bytes per
+// FLOP), plus pipeline fill per block and the split-K workspace traffic.
 inline Choice choose(const Geom& g, int sms) {
   const int KT = kslices(g);
   const int64_t tm = (g.M + BM - 1) / BM;
   double best_t = 1e300;
   Choice best = make_choice(g, 64, 1);
-  for (int bn : {128, 64}) {
-    if (bn == 128 && g.K <= 64) continue;
+  for (int bn : {256, 128, 64}) {
+    if (bn > 64 && g.K <= bn / 2) continue;
     const int64_t tiles = tm * ((g.K + bn - 1) / bn);
-    const int slots = sms * (bn == 128 ? 1 : 2);
+    const int slots = sms * (bn == 64 ? 2 : 1);
     // Time of one k-slice of one block, in units of a 128x128x64 slice on a full SM.
-    const double slice = bn == 128 ? 1.0 : 2.0 * 0.5 / 0.8;
+    const double slice = bn == 256 ? 2.0 * 0.9 : bn == 128 ? 1.0 : 2.0 * 0.5 / 0.8;
     for (int sp = 1; sp <= 8; ++sp) {
       const Choice c = make_choice(g, bn, sp);
       if (c.splits != sp && sp > 1) continue;
@@ -482,17 +702,22 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
   return c.splits > 1 ? size_t(c.splits) * size_t(g.M) * size_t(g.K) * sizeof(float) : 0;
 }
 
-// The kernel's tensor maps: W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of
-// 64 x 64, where the TMA-store epilogue runs (the 128-wide tile unsplit, K a multiple of 8: 16-byte rows).
+// The kernel's tensor maps: x in im2col mode where TMA can gather it (x_by_tma; else the producer threads gather
+// it); W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of 64 x 64, where the
+// TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte rows). gather: the
+// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare).
 struct Maps {
-  CUtensorMap w{}, y{};
-  bool tma_y = false;
+  CUtensorMap x{}, w{}, y{};
+  bool tma_x = false, tma_y = false;
 };
-inline Maps make_maps(const void* w, const void* y, bool bf16, const Geom& g, const Choice& c) {
+inline Maps make_maps(const void* x, const void* w, const void* y, bool bf16, const Geom& g, const Choice& c,
+                      bool gather = false) {
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
   Maps m;
+  m.tma_x = !gather && x_by_tma(g, x);
+  if (m.tma_x) m.x = make_x_map(x, type, g, BM);
   m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
-  m.tma_y = c.bn == 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  m.tma_y = c.bn >= 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
   return m;
 }
@@ -505,9 +730,9 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
   // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
   const int64_t units = int64_t(tiles_m) * tiles_n * c.splits;
   const int64_t blocks = std::min<int64_t>(units, int64_t(sm_count_current_device()) * Cfg<BN>::MIN_BLOCKS);
-  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.w, maps.y,
-                                                                 maps.tma_y && !SPLIT, out, g, tiles_m, tiles_n,
-                                                                 c.splits, c.kt_per);
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.x, maps.tma_x,
+                                                                 maps.w, maps.y, maps.tma_y && !SPLIT, out, g, tiles_m,
+                                                                 tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
 
@@ -515,7 +740,8 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
 template <typename T>
 void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
   if (c.splits > 1) {
-    if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
+    if (c.bn == 256) launch_t<T, 256, true>(g, maps, x, ws, c, st);
+    else if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
     else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
@@ -523,9 +749,56 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
                                                                       static_cast<uint16_t*>(y), count, c.splits);
     AM_CUDA_CHECK_LAUNCH();
   } else {
-    if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
+    if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
+    else if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
+}
+// bwd_filter's split of the pixels: about two waves of blocks, each part at least 4 stages of pixels, every part
+// at least one (the last may be shorter). ws holds wgrad_workspace_bytes(g, parts).
+struct WgradParts {
+  int splits, kt_per;
+};
+inline WgradParts wgrad_parts(const Geom& g, int sms) {
+  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / wgrad::BN);
+  const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
+  const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
+  const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
+  return {(KT + kt_per - 1) / kt_per, kt_per};
+}
+inline size_t wgrad_workspace_bytes(const Geom& g, const WgradParts& parts) {
+  return size_t(parts.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
+}
+
+// bwd_filter's maps: dy as a {K, M} matrix, 64 x 64 boxes; x in im2col mode, 64 pixels a load, where TMA can (and
+// gather is false), else the producer threads gather it.
+struct WgradMaps {
+  CUtensorMap dy{}, x{};
+  bool tma_x = false;
+};
+inline WgradMaps make_wgrad_maps(const void* x, const void* dy, bool bf16, const Geom& g, bool gather) {
+  const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
+  WgradMaps m;
+  m.dy = tc::wgimpl::make_map(dy, type, 2, g.K, g.M, 1, 64, 64);
+  m.tma_x = !gather && x_by_tma(g, x);
+  if (m.tma_x) m.x = make_x_map(x, type, g, wgrad::BK);
+  return m;
+}
+
+template <typename T>
+void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradParts& parts,
+                  cudaStream_t st) {
+  auto kernel = conv_wgrad_kernel<T>;
+  raise_smem_limit(kernel, wgrad::SMEM_BYTES);
+  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / wgrad::BN;
+  kernel<<<unsigned(tiles_i * tiles_j * parts.splits), THREADS, wgrad::SMEM_BYTES, st>>>(
+      static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
+      parts.splits, parts.kt_per);
+  AM_CUDA_CHECK_LAUNCH();
+  const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
+  splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
+                                                                      static_cast<uint16_t*>(dw), count, parts.splits);
+  AM_CUDA_CHECK_LAUNCH();
 }
 }  // namespace wgc
 
