@@ -31,9 +31,9 @@ struct ConvPlan {
   std::map<std::string, std::string> info;  // algorithm, workspace, kernel
 };
 
-// Our implicit-GEMM kernels (conv_igemm.cu): forward and stride-1 bwd_data, NHWC, groups = 1; fp32 on CUDA
-// cores, fp16/bf16 on tensor cores (the gathered channels a multiple of 8). UnsupportedError otherwise. in0, in1,
-// out: the direction's operands (ConvSpec::in0 ...).
+// Our implicit-GEMM kernels (conv_igemm.cu), NHWC, groups = 1: forward and stride-1 bwd_data (fp32 on CUDA cores,
+// fp16/bf16 on tensor cores: the gathered channels a multiple of 8), bwd_filter on Hopper (fp16/bf16, C a multiple
+// of 64). UnsupportedError otherwise. in0, in1, out: the direction's operands (ConvSpec::in0 ...).
 ConvPlan plan_igemm(Context& ctx, const ConvSpec& s, const void* in0, const void* in1, void* out);
 
 }  // namespace am::cuda
