@@ -290,6 +290,17 @@ def test_igemm_conv(shape, dtype):
     assert res.backend == "igemm"
 
 
+def igemm(shape: tuple, **kw):
+    """``conv`` of one table row on backend igemm (NHWC, quick timing), skipped where a wgmma kernel it needs cannot
+    run (no compute capability 9.0 or no sm_90a build)."""
+    try:
+        return conv(shape, layout="nhwc", backend="igemm", **QUICK, **kw)
+    except am.UnsupportedError as e:
+        if "sm_90a" in str(e):
+            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
+        raise
+
+
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
@@ -330,12 +341,7 @@ IGEMM_TC_SHAPES = [
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
-    try:
-        res = conv(shape, dtype=dtype, layout="nhwc", backend="igemm", **QUICK)
-    except am.UnsupportedError as e:
-        if kernel.startswith("wgmma") and "sm_90a" in str(e):
-            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype)
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
@@ -347,16 +353,16 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
         assert ("_im2col" in name) == (shape[1] % 64 == 0 and not kernel.endswith("_gather")), name
 
 
-# bwd_data at stride 1 (n, c, h, w, k, r, s, pad, dil): odd sizes, c not a multiple of 8 (dx is the forward
-# form's output: stored from registers), dilation, no padding, 1x1, 5x5, and more tiles than the persistent grid.
+# bwd_data at stride 1: odd sizes, c not a multiple of 8 (dx is the forward form's output: stored from registers),
+# dilation, no padding, 1x1, 5x5, and more tiles than the persistent grid.
 IGEMM_BWD_DATA_SHAPES = [
-    (3, 40, 13, 11, 72, 3, 3, 1, 1),
-    (2, 20, 9, 9, 16, 3, 3, 1, 1),
-    (2, 64, 12, 12, 64, 3, 3, 2, 2),
-    (4, 24, 10, 10, 32, 3, 3, 0, 1),
-    (2, 32, 7, 7, 48, 1, 1, 0, 1),
-    (2, 16, 11, 11, 8, 5, 5, 2, 1),
-    (8, 136, 56, 56, 64, 3, 3, 1, 1),
+    (3, 40, 13, 11, 72, 3, 3, 1, 1, 1, 1),
+    (2, 20, 9, 9, 16, 3, 3, 1, 1, 1, 1),
+    (2, 64, 12, 12, 64, 3, 3, 1, 2, 2, 1),
+    (4, 24, 10, 10, 32, 3, 3, 1, 0, 1, 1),
+    (2, 32, 7, 7, 48, 1, 1, 1, 0, 1, 1),
+    (2, 16, 11, 11, 8, 5, 5, 1, 2, 1, 1),
+    (8, 136, 56, 56, 64, 3, 3, 1, 1, 1, 1),
 ]
 
 
@@ -371,41 +377,20 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
         pytest.skip("fp32 has one kernel")
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
-    n, c, h, w, k, r, s, pad, dil = shape
-    try:
-        res = am.conv(
-            n,
-            c,
-            h,
-            w,
-            k=k,
-            r=r,
-            s=s,
-            pad=pad,
-            dilation=dil,
-            dtype=dtype,
-            layout="nhwc",
-            direction="bwd_data",
-            backend="igemm",
-            **QUICK,
-        )
-    except am.UnsupportedError as e:
-        if kernel.startswith("wgmma") and "sm_90a" in str(e):
-            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype, direction="bwd_data")
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     assert res.ran["kernel"].startswith("flip_filter+igemm_"), res.ran["kernel"]
 
 
-# bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64; k below, at and past the 128-row tile;
-# stride, dilation, 1x1, and enough pixels for the reduction to be split across many blocks.
+# bwd_filter: c a multiple of 64; k below, at and past the 128-row tile; stride, dilation, 1x1, and enough pixels for
+# the reduction to be split across many blocks.
 IGEMM_BWD_FILTER_SHAPES = [
-    (2, 64, 9, 9, 72, 3, 3, 1, 1, 1),
-    (3, 128, 13, 11, 136, 3, 3, 2, 1, 1),
-    (2, 64, 12, 12, 16, 3, 3, 1, 2, 2),
-    (4, 64, 7, 7, 200, 1, 1, 1, 0, 1),
-    (8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
-    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
+    (2, 64, 9, 9, 72, 3, 3, 1, 1, 1, 1),
+    (3, 128, 13, 11, 136, 3, 3, 2, 1, 1, 1),
+    (2, 64, 12, 12, 16, 3, 3, 1, 2, 2, 1),
+    (4, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
+    (8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1),
+    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2, 1),
 ]
 
 
@@ -418,16 +403,7 @@ def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
     wgmma, the pixels split across blocks and summed: verified against the float64 reference."""
     if gather:
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_gather")
-    n, c, h, w, k, r, s, stride, pad, dil = shape
-    try:
-        res = am.conv(
-            n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
-            direction="bwd_filter", backend="igemm", **QUICK,
-        )  # fmt: skip
-    except am.UnsupportedError as e:
-        if "sm_90a" in str(e):
-            pytest.skip("the bwd_filter kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype, direction="bwd_filter")
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     assert res.ran["kernel"].startswith("igemm_wgrad_wgmma_"), res.ran["kernel"]
     assert res.ran["kernel"].endswith("_im2col") != gather, res.ran["kernel"]
