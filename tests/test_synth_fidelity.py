@@ -252,6 +252,25 @@ def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
     assert model.real_ms(cfg, g.layers) > 0
 
 
+def test_device_time_refuses_another_devices_configuration(fast):
+    """The closed loop times points under its table's configurations: on another device its times would be stored
+    under the other device's name (and compared with that device's real convs)."""
+    t = E.measure(*_one_layer_set(), device="cpu", dtypes=["fp32"], batches=[1], channels=(8,), **fast)
+    time_fn = E.device_time("cpu", **fast)
+    assert time_fn(t.configs[0], 3, 3, 1, 8, 8, 8, 8) > 0
+    with pytest.raises(ValueError, match=r"configuration 'NVIDIA H100 80GB HBM3\|fp32\|1' is another device's"):
+        time_fn("NVIDIA H100 80GB HBM3|fp32|1", 3, 3, 1, 8, 8, 8, 8)
+
+
+def _one_layer_set():
+    """(workload, groups, layouts) of a one-conv model at 8 x 8."""
+    from torch import nn
+
+    wl = S.profile({"one": nn.Conv2d(3, 8, 3, padding=1)}, input_size=8)
+    groups = S.cluster(wl, [8])
+    return wl, groups, [synthetic_layers(g, downsample=False) for g in groups]
+
+
 def test_every_timed_conv_is_verified_first():
     """Each conv the fidelity and the measurement time is checked against float64 first; a wrong one is refused."""
     import torch
