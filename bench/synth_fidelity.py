@@ -189,6 +189,20 @@ def aim_factors(home: list[dict], others: list[dict], device: str) -> dict:
     return {k: 2 / (1 + theirs[k] / mine[k]) for k in mine.keys() & theirs.keys()}
 
 
+def aim_table_factors(table: str, aim: list[str]) -> dict:
+    """:func:`aim_factors` of the fidelity rows of ``table`` (the loop's, this device's) and of the ``aim`` tables,
+    for the table's device; exits naming the tables when they hold no timing of the table's proxies elsewhere."""
+    from aimatrix.synth import efficiency as E
+
+    home = E.ConvTimes.load(table)
+    dev = home.meta.get("device")
+    others = [r for p in aim for r in E.ConvTimes.load(p).meta.get("fidelity", [])]
+    factors = aim_factors(home.meta.get("fidelity", []), others, dev)
+    if not factors:
+        raise SystemExit(f"--aim {' '.join(aim)}: no timings of {table}'s proxies on another device than {dev}")
+    return factors
+
+
 def aimed(table, groups: list, targets: dict):
     """A copy of ``table`` whose real convs of each group are ``targets[center]`` times as long (every
     configuration: the loop runs one): what a fidelity synthesis from it aims the group at."""
@@ -223,6 +237,9 @@ def fidelity(a) -> None:
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
 
+    # --aim: checked before the GPU is looked for, against the device the loop's table belongs to (the loop
+    # refuses another device's table)
+    aim = aim_table_factors(a.table[0], a.aim) if a.aim else {}
     if not torch.cuda.is_available():
         raise SystemExit("--fidelity needs a CUDA GPU (it times the convs)")
     dev = torch.cuda.get_device_name(0)
@@ -238,10 +255,6 @@ def fidelity(a) -> None:
     tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
-    others = [r for p in a.aim for r in E.ConvTimes.load(p).meta.get("fidelity", [])]
-    aim = aim_factors(tables[0].meta.get("fidelity", []), others, dev) if a.aim else {}
-    if a.aim and not aim:
-        raise SystemExit(f"--aim {' '.join(a.aim)}: no timings of this table's proxies on another device than {dev}")
     for name in a.sets:
         mine = {(b, d, c): t for (s, b, d, c), t in aim.items() if s == name}
         wl, syn = synthesize_both(name, synth_tables, a.batches, a.dtypes, a.refine, mine or None)

@@ -550,6 +550,32 @@ def test_the_closed_loop_moves_from_a_given_start(paper):
         S.refine(groups, table, toy_ms, rounds=0, start=S.synthesize(groups, seed=0), **opts)
 
 
+def test_aim_tables_without_timings_of_the_proxies_are_refused_before_any_gpu(tmp_path):
+    """--aim tables that hold no timing of the loop table's proxies on another device exit naming them, from the
+    tables alone (on a CPU machine too); the table's own device's rows in them do not count."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def table(path, device, rows):
+        E.ConvTimes([], {"device": device, "fidelity": rows}).save(tmp_path / path)
+
+    row = {"set": "paper", "objective": "fidelity", "dtype": "fp32", "batch": 1, "center": 112, "ratio": 1.0}
+    table("home.json", "H", [dict(row, device="H")])
+    table("same.json", None, [dict(row, device="H", ratio=0.9)])
+    script = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
+    p = subprocess.run(
+        [sys.executable, str(script), "--fidelity", "--refine", "1", "--table", "home.json", "--aim", "same.json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 1 and "--aim same.json: no timings of home.json's proxies on another device than H" in (
+        p.stderr
+    ), p.stderr
+
+
 def test_aim_needs_the_closed_loop(tmp_path):
     """--aim without --fidelity --refine is refused at the command line, before any GPU is looked for."""
     import subprocess
