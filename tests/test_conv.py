@@ -397,8 +397,9 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
     assert res.ran["kernel"].startswith("flip_filter+igemm_"), res.ran["kernel"]
 
 
-# bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64; k below, at and past the 128-row tile;
-# stride, dilation, 1x1, and enough pixels for the reduction to be split across many blocks.
+# bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64 (of 128: the 128-wide tile); k below, at and
+# past the 128-row tile; stride, dilation with r != s, 1x1, and enough pixels for the reduction to be split across
+# many blocks.
 IGEMM_BWD_FILTER_SHAPES = [
     (2, 64, 9, 9, 72, 3, 3, 1, 1, 1),
     (3, 128, 13, 11, 136, 3, 3, 2, 1, 1),
@@ -406,18 +407,21 @@ IGEMM_BWD_FILTER_SHAPES = [
     (4, 64, 7, 7, 200, 1, 1, 1, 0, 1),
     (8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
     (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
+    (2, 128, 10, 12, 40, 3, 1, 1, 1, 2),
+    (4, 256, 14, 14, 256, 3, 3, 1, 1, 1),
 ]
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("gather", [False, True])
+@pytest.mark.parametrize("kernel", ["auto", "wgmma_64", "wgmma_gather"])
 @pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
-def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
+def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
-    wgmma, the pixels split across blocks and summed: verified against the float64 reference."""
-    if gather:
-        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_gather")
+    wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64), the pixels split across blocks and
+    summed: verified against the float64 reference."""
+    if kernel != "auto":
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     n, c, h, w, k, r, s, stride, pad, dil = shape
     try:
         res = am.conv(
@@ -429,8 +433,20 @@ def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
             pytest.skip("the bwd_filter kernel needs compute capability 9.0 and an sm_90a build")
         raise
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
-    assert res.ran["kernel"].startswith("igemm_wgrad_wgmma_"), res.ran["kernel"]
-    assert res.ran["kernel"].endswith("_im2col") != gather, res.ran["kernel"]
+    name = res.ran["kernel"]
+    bn = 128 if c % 128 == 0 and kernel != "wgmma_64" else 64
+    assert name.startswith(f"igemm_wgrad_wgmma_128x{bn}x64_"), name
+    assert name.endswith("_im2col") != (kernel == "wgmma_gather"), name
+
+
+@pytest.mark.cuda
+def test_igemm_bwd_filter_tile_override_is_checked(monkeypatch):
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_256")
+    with pytest.raises(ValueError, match="wgmma_64 or wgmma_128"):
+        am.conv(2, 128, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_128")
+    with pytest.raises(am.UnsupportedError, match="multiple of 128, not 64"):
+        am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
 
 
 @pytest.mark.cuda

@@ -319,7 +319,8 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
 
 // bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
 // (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
-// multiple of 64 (a 64-wide block of dW's columns stays in one tap).
+// multiple of 64 (a 64-wide block of dW's columns stays in one tap; 128-wide where C % 128 == 0).
+// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width.
 ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
   if (s.dtype != DType::f16 && s.dtype != DType::bf16)
     throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
@@ -332,6 +333,14 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   if (s.k % 8)
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
+  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
+  int bn = 0;
+  if (env && std::sscanf(env, "wgmma_%d", &bn) == 1 && bn != 64 && bn != 128)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+                                "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
+  if (bn == 128 && s.c % 128)
+    throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
+                           std::to_string(s.c));
   if (!wgmma_here(ctx) || reinterpret_cast<uintptr_t>(dy) % 16 != 0)
     throw UnsupportedError(
         "backend 'igemm' runs bwd_filter on the wgmma kernel only: compute capability 9.0 and an "
@@ -340,17 +349,18 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
   const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradParts parts = wgrad_parts(g, ctx.facts().sm_count);
-  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, parts));
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, bn);
+  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {
-    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), parts, st);
-    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), parts, st);
+    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), wp, st);
+    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), wp, st);
   };
-  plan.info["kernel"] = "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" +
-                        std::to_string(parts.splits) + (maps.tma_x ? "_im2col" : "");
+  const int stages = wp.bn == 128 ? igemm::wgc::wgrad::Cfg<128>::STAGES : igemm::wgc::wgrad::Cfg<64>::STAGES;
+  plan.info["kernel"] = "igemm_wgrad_wgmma_128x" + std::to_string(wp.bn) + "x64_s" + std::to_string(stages) +
+                        "_splitk" + std::to_string(wp.splits) + (maps.tma_x ? "_im2col" : "");
   plan.info["algo"] = "igemm-wgmma";
-  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, parts));
+  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, wp));
   return plan;
 }
 

@@ -492,28 +492,35 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
 
 // ---- bwd_filter: dW[K][Kg] = dY^T[K][M] * A[M][Kg], the reduction over the M output pixels ----------------------
 // A GEMM whose A operand is dy read by TMA as the GEMM kernel reads a transposed A (MN-major: 128 output channels x
-// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is x's im2col tile: per stage 64 pixels x 64
-// consecutive channels of one tap (C % 64 == 0, so a 64-wide block of Kg never leaves its tap), MN-major as wgmma
-// reads B there (one 64 x 64 box, row = pixel, chunk c of row m at c ^ (m & 7)), loaded by TMA in im2col mode where
-// the map allows (1.7-3.2x faster than the producer threads' gather, H100), else gathered by them. Each unit
-// (a 128 x 64 tile of dW and a range of pixels: the reduction is split, the output is small) writes fp32 partial
-// sums to ws[part][K][Kg]; splitk_reduce sums and rounds them.
+// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is x's im2col tile: per stage 64 pixels x BN
+// consecutive channels of one tap (C % BN == 0, so a BN-wide block of Kg never leaves its tap), MN-major as wgmma
+// reads B there (BN / 64 boxes of 64 x 64, row = pixel, chunk c of row m at c ^ (m & 7)), loaded by TMA in im2col
+// mode where the map allows (1.7-3.2x faster than the producer threads' gather at BN = 64, H100), else gathered by
+// them. BN = 128 where C % 128 == 0: per stage 32 KB for 2 MFLOP, where BN = 64 reads 24 KB for 1 MFLOP (at 64 the
+// kernel ran at the forward kernel's rate per stage, half its FLOPs). Each unit (a 128 x BN tile of dW and a range
+// of pixels: the reduction is split, the output is small) writes fp32 partial sums to ws[part][K][Kg];
+// splitk_reduce sums and rounds them.
 namespace wgrad {
-constexpr int BM = 128, BN = 64, BK = 64;                                // BK: pixels per stage
-constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 8 KB
-constexpr int STAGES = 8, LAG = STAGES - 2;
-constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+constexpr int BM = 128, BK = 64;  // BK: pixels per stage
+template <int BN>
+struct Cfg {
+  static_assert(BN == 128 || BN == 64, "bwd_filter's BN must be 128 or 64");
+  static constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 16 or 8 KB
+  static constexpr int STAGES = BN == 128 ? 6 : 8, LAG = STAGES - 2;
+  static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+};
 }  // namespace wgrad
 
-template <typename T>
+template <typename T, int BN>
 __global__ void __launch_bounds__(THREADS, 1)
     conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                       const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
                       int tiles_j, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   // (the forward kernel's names, shadowed by this kernel's tile)
-  constexpr int BM = wgrad::BM, BN = wgrad::BN, BK = wgrad::BK, STAGES = wgrad::STAGES, LAG = wgrad::LAG;
-  constexpr int A_STAGE_BYTES = wgrad::A_STAGE_BYTES, B_STAGE_BYTES = wgrad::B_STAGE_BYTES;
+  using G = wgrad::Cfg<BN>;
+  constexpr int BM = wgrad::BM, BK = wgrad::BK, STAGES = G::STAGES, LAG = G::LAG;
+  constexpr int A_STAGE_BYTES = G::A_STAGE_BYTES, B_STAGE_BYTES = G::B_STAGE_BYTES;
   constexpr int NACC = BN / 2;
   namespace w = tc::wg;
   const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, B_STAGE_BYTES>();
@@ -552,7 +559,10 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
         for (int b = 0; b < BM / 64; ++b)
           w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
-        w::tma_load_im2col(sB + s * B_STAGE_BYTES, &tmX, &full[s], c0, q * g.sw - g.pw, p * g.sh - g.ph, n, ow, oh);
+#pragma unroll
+        for (int b = 0; b < BN / 64; ++b)  // 64 channels a load (the 128-byte swizzle's row)
+          w::tma_load_im2col(sB + s * B_STAGE_BYTES + b * 8192, &tmX, &full[s], c0 + 64 * b, q * g.sw - g.pw,
+                             p * g.sh - g.ph, n, ow, oh);
         for (q += BK; q >= g.Q; q -= g.Q) {
           if (++p == g.P) p = 0, ++n;
         }
@@ -588,7 +598,9 @@ __global__ void __launch_bounds__(THREADS, 1)
         const int hh = p[t] * g.sh + dh, ww = q[t] * g.sw + dw;
         const bool v = n[t] < g.N && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
         const uint16_t* src = v ? x + ((int64_t(n[t]) * g.H + hh) * g.W + ww) * g.C + c0 + c8 * 8 : x;
-        cp_async16(b_st + t * 16 * 128, src, v ? 16 : 0);
+#pragma unroll
+        for (int b = 0; b < BN / 64; ++b)  // box b: channels c0 + 64 b ..
+          cp_async16(b_st + b * 8192 + t * 16 * 128, v ? src + 64 * b : x, v ? 16 : 0);
         for (q[t] += BK; q[t] >= g.Q; q[t] -= g.Q) {  // the next stage's pixel (n past N: zero-filled)
           if (++p[t] == g.P) p[t] = 0, ++n[t];
         }
@@ -635,7 +647,7 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int row = i0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
-      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % 64 == 0: a pair never crosses the edge
+      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % BN == 0: a pair never crosses the edge
 #pragma unroll
       for (int h = 0; h < 2; ++h)
         if (row + 8 * h < g.K)
@@ -754,20 +766,22 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
-// bwd_filter's split of the pixels: about two waves of blocks, each part at least 4 stages of pixels, every part
-// at least one (the last may be shorter). ws holds wgrad_workspace_bytes(g, parts).
-struct WgradParts {
-  int splits, kt_per;
+// bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64), about two waves
+// of blocks, each part at least 4 stages of pixels, every part at least one (the last may be shorter). ws holds
+// wgrad_workspace_bytes(g, plan).
+struct WgradPlan {
+  int bn, splits, kt_per;
 };
-inline WgradParts wgrad_parts(const Geom& g, int sms) {
-  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / wgrad::BN);
+inline WgradPlan wgrad_plan(const Geom& g, int sms, int bn = 0) {
+  if (bn == 0) bn = g.C % 128 == 0 ? 128 : 64;
+  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
   const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
   const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
   const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
-  return {(KT + kt_per - 1) / kt_per, kt_per};
+  return {bn, (KT + kt_per - 1) / kt_per, kt_per};
 }
-inline size_t wgrad_workspace_bytes(const Geom& g, const WgradParts& parts) {
-  return size_t(parts.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
+inline size_t wgrad_workspace_bytes(const Geom& g, const WgradPlan& plan) {
+  return size_t(plan.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
 }
 
 // bwd_filter's maps: dy as a {K, M} matrix, 64 x 64 boxes; x in im2col mode, 64 pixels a load, where TMA can (and
@@ -785,19 +799,25 @@ inline WgradMaps make_wgrad_maps(const void* x, const void* dy, bool bf16, const
   return m;
 }
 
-template <typename T>
-void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradParts& parts,
-                  cudaStream_t st) {
-  auto kernel = conv_wgrad_kernel<T>;
-  raise_smem_limit(kernel, wgrad::SMEM_BYTES);
-  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / wgrad::BN;
-  kernel<<<unsigned(tiles_i * tiles_j * parts.splits), THREADS, wgrad::SMEM_BYTES, st>>>(
+template <typename T, int BN>
+void launch_wgrad_bn(const Geom& g, const WgradMaps& maps, const void* x, void* ws, const WgradPlan& plan,
+                     cudaStream_t st) {
+  auto kernel = conv_wgrad_kernel<T, BN>;
+  raise_smem_limit(kernel, wgrad::Cfg<BN>::SMEM_BYTES);
+  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / BN;
+  kernel<<<unsigned(tiles_i * tiles_j * plan.splits), THREADS, wgrad::Cfg<BN>::SMEM_BYTES, st>>>(
       static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
-      parts.splits, parts.kt_per);
+      plan.splits, plan.kt_per);
   AM_CUDA_CHECK_LAUNCH();
+}
+template <typename T>
+void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradPlan& plan,
+                  cudaStream_t st) {
+  if (plan.bn == 128) launch_wgrad_bn<T, 128>(g, maps, x, ws, plan, st);
+  else launch_wgrad_bn<T, 64>(g, maps, x, ws, plan, st);
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
   splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(dw), count, parts.splits);
+                                                                      static_cast<uint16_t*>(dw), count, plan.splits);
   AM_CUDA_CHECK_LAUNCH();
 }
 }  // namespace wgc
