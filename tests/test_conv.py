@@ -357,6 +357,8 @@ IGEMM_BWD_DATA_SHAPES = [
     (2, 32, 7, 7, 48, 1, 1, 0, 1),
     (2, 16, 11, 11, 8, 5, 5, 2, 1),
     (8, 136, 56, 56, 64, 3, 3, 1, 1),
+    (2, 20, 9, 9, 128, 3, 3, 1, 1),
+    (2, 192, 9, 7, 128, 3, 1, 0, 2),
 ]
 
 
@@ -394,7 +396,13 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
             pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
         raise
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
-    assert res.ran["kernel"].startswith("flip_filter+igemm_"), res.ran["kernel"]
+    # The wgmma kernel reads the filter in place where a k-slice is one tap's channels (k % 64 == 0) and the rows
+    # of c channels are 16-byte multiples; elsewhere a flipped copy is made first.
+    name = res.ran["kernel"]
+    wgmma = kernel.startswith("wgmma") or (kernel == "auto" and "wgmma" in name)  # auto: wgmma on Hopper only
+    in_place = dtype != "fp32" and wgmma and k % 64 == 0 and c % 8 == 0
+    assert name.startswith("igemm_wgmma_" if in_place else "flip_filter+igemm_"), name
+    assert ("_wkrsc" in name) == in_place, name
 
 
 # bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64 (of 128: the 128-wide tile); k below, at and

@@ -192,7 +192,10 @@ bool wgmma_here(Context& ctx) {
   return ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 && tc::wgmma_compiled_for_current_device();
 }
 
-ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y) {
+// w_krsc (bwd_data): the original filter, of which w is to be the flipped copy; the wgmma kernel reads it in place
+// where it can, and the plan says so in info["filter"].
+ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y,
+                  const void* w_krsc = nullptr) {
   const bool half = s.dtype == DType::f16 || s.dtype == DType::bf16;
   if (half && s.c % 8)
     throw UnsupportedError("backend 'igemm' on tensor cores needs c to be a multiple of 8 (16-byte gathers), not " +
@@ -229,7 +232,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
                                     "': expected wgmma_<256|128|64>[_s<splits>][_gather]");
       c = make_choice(g, bn, sp);
     }
-    const Maps maps = make_maps(x, w, y, bf, g, c, gather);
+    const Maps maps = make_maps(x, w, y, bf, g, c, gather, w_krsc);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
@@ -240,9 +243,10 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     const int stages = c.bn == 256 ? Cfg<256>::STAGES : c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
                           (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_x ? "_im2col" : "") +
-                          (maps.tma_y ? "_tmastore" : "");
+                          (maps.w_t ? "_wkrsc" : "") + (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";
     plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
+    if (maps.w_t) plan.info["filter"] = "krsc, read flipped and transposed by TMA";
     return plan;
   }
   int bm = 64, bn = 64;
@@ -286,8 +290,10 @@ void flip_filter(const ConvSpec& s, const void* w, void* wf, cudaStream_t st) {
 
 // bwd_data at stride 1: dx[n][h][w][c] = sum over k, r, s of dy[n][h + ph - r*dh][w + pw - s*dw][k] * w[k][r][s][c],
 // which is the forward convolution of dy (K channels) with the filter flipped in r and s and its K and C swapped,
-// padded by dh*(R-1) - ph (and likewise in w): its output is H x W again. Each launch flips the filter first (it is
-// timed: a training step's filter is new at every step), then runs the forward kernel the problem's shape picks.
+// padded by dh*(R-1) - ph (and likewise in w): its output is H x W again. The wgmma kernel reads the flipped filter
+// straight from w where K % 64 == 0 (a k-slice is one tap's channels: TMA boxes of the tap RS-1-t, MN-major);
+// otherwise each launch flips the filter first (it is timed: a training step's filter is new at every step), then
+// runs the forward kernel the problem's shape picks.
 ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const void* w, void* dx) {
   if (s.stride_h != 1 || s.stride_w != 1)
     throw UnsupportedError("backend 'igemm' runs bwd_data at stride 1 only, not stride (" + std::to_string(s.stride_h) +
@@ -306,7 +312,8 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
   f.pad_h = s.dil_h * (s.r - 1) - s.pad_h, f.pad_w = s.dil_w * (s.s - 1) - s.pad_w;
   const auto wf =
       std::make_shared<DeviceBuffer>(size_t(s.elems(ConvTensor::w)) * storage_bytes(input_storage(s.dtype)));
-  ConvPlan inner = plan_fwd(ctx, f, dy, wf->get(), dx);
+  ConvPlan inner = plan_fwd(ctx, f, dy, wf->get(), dx, w);
+  if (inner.info.count("filter")) return inner;  // reads w itself: no flipped copy
   ConvPlan plan;
   plan.info = inner.info;
   plan.info["kernel"] = "flip_filter+" + inner.info["kernel"];

@@ -268,7 +268,10 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 // producers gather the next unit's first slices while the consumers store this one's outputs, and no block
 // refills an empty pipeline. Unit u: tile u / splits (grouped order), k-part u % splits of kt_per k-slices.
 // SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
-template <typename T, int BN, bool SPLIT>
+// WT: the filter is bwd_data's original KRSC one, read as its forward form's flipped, channel-swapped filter: per
+// slice (tap t', 64 reduction channels from k0) the MN-major boxes (k0.. x n0 + 64 b..) of tap RS - 1 - t' through
+// tmW, a {K', RS, C'} map (wgmma's transposed B), where the flip kernel would have written W'[n][t'][k] first.
+template <typename T, int BN, bool SPLIT, bool WT = false>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                    const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
@@ -295,6 +298,17 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     return r;
   };
   const int wgi = threadIdx.x >> 7;
+  // The filter's tile of k-slice kt for output channels n0..: K-major W[K][Kg] (one box), or (WT) the KRSC filter's
+  // MN-major boxes of the flipped tap.
+  const auto load_w = [&](uint8_t* dst, uint64_t* bar, int kt, int n0) {
+    if constexpr (WT) {
+      const int kg = kt * BK, tap = kg / g.C, k0 = kg - tap * g.C;  // C % 64 == 0: a slice is one tap's channels
+#pragma unroll
+      for (int b = 0; b < BN / 64; ++b) w::tma_load_3d(dst + b * 8192, &tmW, bar, n0 + 64 * b, g.R * g.S - 1 - tap, k0);
+    } else {
+      w::tma_load_3d(dst, &tmW, bar, kt * BK, n0, 0);
+    }
+  };
 
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -322,7 +336,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
           const int s = int(it % STAGES);
           if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
           w::mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
-          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          load_w(sB + s * G::B_STAGE_BYTES, &full[s], un.kt0 + j, un.n0);
           w::tma_load_im2col(sA + s * A_STAGE_BYTES, &tmX, &full[s], c, w0, h0, n, uint16_t(sx * g.dw),
                              uint16_t(r * g.dh));
           if ((c += BK) == g.C) {
@@ -364,7 +378,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
         if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
         if (pt == 0) {
           w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
-          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          load_w(sB + s * G::B_STAGE_BYTES, &full[s], un.kt0 + j, un.n0);
         }
         const bool kv = kk < g.Kg;
         const int dh = r * g.dh, dw = sx * g.dw;
@@ -399,7 +413,10 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     const int warp_in_wg = (threadIdx.x >> 5) & 3;
     // Stage 0's descriptors, K-major with the 128-byte swizzle: SBO = 8 rows x 128 B; a stage and each 16 k
     // (+32 bytes inside the swizzle row) advance them (as in the GEMM kernel).
-    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 16, 1024), db0 = w::desc_sw128(smem_u32(sB), 16, 1024);
+    // (WT: B MN-major, as bwd_filter's: LBO = the next 64-wide box, +16 k-rows x 128 B per 16 k.)
+    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 16, 1024);
+    const uint64_t db0 = w::desc_sw128(smem_u32(sB), WT ? 8192 : 16, 1024);
+    constexpr uint32_t DB_K16 = WT ? 2048 : 32;
     const bool even_k = (g.K & 1) == 0;
     unsigned it = 0;  // slices consumed so far, all units
     for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
@@ -416,7 +433,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
         w::wg_fence();
 #pragma unroll
         for (int kk = 0; kk < BK / 16; ++kk) {
-          w::wgmma_call<T, BN, 0, 0>(d, w::desc_advance(da_s, kk * 32), w::desc_advance(db_s, kk * 32));
+          w::wgmma_call<T, BN, 0, WT>(d, w::desc_advance(da_s, kk * 32), w::desc_advance(db_s, kk * DB_K16));
         }
         w::wg_commit();
         w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage
@@ -717,26 +734,33 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
 // The kernel's tensor maps: x in im2col mode where TMA can gather it (x_by_tma; else the producer threads gather
 // it); W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of 64 x 64, where the
 // TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte rows). gather: the
-// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare).
+// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare). w_krsc: bwd_data's original
+// filter, of which w is the flipped copy the flip kernel writes; where C % 64 == 0 and its rows are 16-byte
+// multiples the kernel reads it instead (w_t), as a {K, RS, C} map of 64 x 1 x 64 boxes, and w is not needed.
 struct Maps {
   CUtensorMap x{}, w{}, y{};
-  bool tma_x = false, tma_y = false;
+  bool tma_x = false, tma_y = false, w_t = false;
 };
+inline bool filter_by_tma_transposed(const Geom& g, const void* w_krsc) {
+  return w_krsc && g.C % BK == 0 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(w_krsc) % 16 == 0;
+}
 inline Maps make_maps(const void* x, const void* w, const void* y, bool bf16, const Geom& g, const Choice& c,
-                      bool gather = false) {
+                      bool gather = false, const void* w_krsc = nullptr) {
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
   Maps m;
   m.tma_x = !gather && x_by_tma(g, x);
   if (m.tma_x) m.x = make_x_map(x, type, g, BM);
-  m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
+  m.w_t = filter_by_tma_transposed(g, w_krsc);
+  if (m.w_t) m.w = tc::wgimpl::make_map(w_krsc, type, 2, g.K, g.R * g.S, g.C, 64, 1, BK);
+  else m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
   m.tma_y = c.bn >= 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
   return m;
 }
 
-template <typename T, int BN, bool SPLIT>
-void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
-  auto kernel = conv_wg_kernel<T, BN, SPLIT>;
+template <typename T, int BN, bool SPLIT, bool WT>
+void launch_wt(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  auto kernel = conv_wg_kernel<T, BN, SPLIT, WT>;
   raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
   // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
@@ -746,6 +770,11 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
                                                                  maps.w, maps.y, maps.tma_y && !SPLIT, out, g, tiles_m,
                                                                  tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
+}
+template <typename T, int BN, bool SPLIT>
+void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  if (maps.w_t) launch_wt<T, BN, SPLIT, true>(g, maps, x, out, c, st);
+  else launch_wt<T, BN, SPLIT, false>(g, maps, x, out, c, st);
 }
 
 // One convolution: maps made for c over w and y; ws holds workspace_bytes(g, c).
