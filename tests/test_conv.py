@@ -417,6 +417,7 @@ IGEMM_BWD_FILTER_SHAPES = [
     (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
     (2, 128, 10, 12, 40, 3, 1, 1, 1, 2),
     (4, 256, 14, 14, 256, 3, 3, 1, 1, 1),
+    (3, 128, 9, 11, 24, 3, 3, 2, 1, 1),
 ]
 
 
@@ -426,8 +427,8 @@ IGEMM_BWD_FILTER_SHAPES = [
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
-    wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64), the pixels split across blocks and
-    summed: verified against the float64 reference."""
+    wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64; k <= 64: dW^T's 128 x 64), the pixels
+    split across blocks and summed: verified against the float64 reference."""
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     n, c, h, w, k, r, s, stride, pad, dil = shape
@@ -442,9 +443,11 @@ def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
         raise
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     name = res.ran["kernel"]
-    bn = 128 if c % 128 == 0 and kernel != "wgmma_64" else 64
+    swap = kernel == "auto" and k <= 64  # the roles turned: 128 rows of r*s*c, not k's and padding
+    bn = 128 if c % 128 == 0 and kernel != "wgmma_64" and not swap else 64
     assert name.startswith(f"igemm_wgrad_wgmma_128x{bn}x64_"), name
-    assert name.endswith("_im2col") != (kernel == "wgmma_gather"), name
+    assert ("_im2col" in name) != (kernel == "wgmma_gather"), name
+    assert name.endswith("_swapped") == swap, name
 
 
 @pytest.mark.cuda

@@ -359,7 +359,7 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
   const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, bn);
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn);
   const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {
@@ -368,7 +368,8 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   };
   const int stages = wp.bn == 128 ? igemm::wgc::wgrad::Cfg<128>::STAGES : igemm::wgc::wgrad::Cfg<64>::STAGES;
   plan.info["kernel"] = "igemm_wgrad_wgmma_128x" + std::to_string(wp.bn) + "x64_s" + std::to_string(stages) +
-                        "_splitk" + std::to_string(wp.splits) + (maps.tma_x ? "_im2col" : "");
+                        "_splitk" + std::to_string(wp.splits) + (maps.tma_x ? "_im2col" : "") +
+                        (wp.swap ? "_swapped" : "");
   plan.info["algo"] = "igemm-wgmma";
   plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, wp));
   return plan;

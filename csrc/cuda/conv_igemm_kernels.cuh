@@ -566,7 +566,11 @@ struct Cfg {
 };
 }  // namespace wgrad
 
-template <typename T, int BN>
+// SWAP (K <= 64, x by TMA): the roles turned, dW^T[Kg][K] = im2col(x)^T * dy, so that the 128 rows of the tile are
+// Kg's (two 64-channel blocks, of one tap or of two) instead of K's 64 and padding: A is x's im2col tiles (MN-major
+// as the unswapped B), B is dy's 64 x 64 box (MN-major as the unswapped A's), the same wgmma; the sums leave
+// transposed.
+template <typename T, int BN, bool SWAP = false>
 __global__ void __launch_bounds__(THREADS, 1)
     conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                       const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
@@ -603,8 +607,21 @@ __global__ void __launch_bounds__(THREADS, 1)
   if (wgi == 0 && tma_x) {
     // ---------------- producer, both operands by TMA: dy tiled, x in im2col mode (64 pixels per load) ----------------
     if (threadIdx.x == 0) {
-      const int c0 = j0 % g.C, tap = j0 / g.C;  // the tile's tap and first channel
-      const uint16_t ow = uint16_t(tap % g.S * g.dw), oh = uint16_t(tap / g.S * g.dh);
+      // x's 64-channel blocks of the tile: BN / 64 of one tap at columns j0.. or (SWAP) two at rows i0.. (a block
+      // past Kg loads the last tap again: its rows are not stored)
+      constexpr int XB = SWAP ? BM / 64 : BN / 64;
+      int xc[XB];
+      uint16_t xow[XB], xoh[XB];
+#pragma unroll
+      for (int b = 0; b < XB; ++b) {
+        const int kg = min((SWAP ? i0 : j0) + 64 * b, g.Kg - 64), tap = kg / g.C;
+        xc[b] = kg - tap * g.C, xow[b] = uint16_t(tap % g.S * g.dw), xoh[b] = uint16_t(tap / g.S * g.dh);
+      }
+      uint8_t* const sX = SWAP ? sA : sB;
+      uint8_t* const sDy = SWAP ? sB : sA;
+      constexpr int X_STAGE = SWAP ? A_STAGE_BYTES : B_STAGE_BYTES, DY_STAGE = SWAP ? B_STAGE_BYTES : A_STAGE_BYTES;
+      constexpr int DYB = SWAP ? BN / 64 : BM / 64;  // dy's 64 x 64 boxes: output channels (SWAP: columns j0..)
+      const int dy0 = SWAP ? j0 : i0;
       const int m0 = kt0 * BK;  // the part's first output pixel, then BK more per stage
       int q = m0 % g.Q, p = m0 / g.Q % g.P, n = m0 / g.Q / g.P;
       for (int it = 0; it < nk; ++it) {
@@ -612,18 +629,18 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
         w::mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
 #pragma unroll
-        for (int b = 0; b < BM / 64; ++b)
-          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
+        for (int b = 0; b < DYB; ++b)
+          w::tma_load_3d(sDy + s * DY_STAGE + b * 8192, &tmDy, &full[s], dy0 + b * 64, (kt0 + it) * BK, 0);
 #pragma unroll
-        for (int b = 0; b < BN / 64; ++b)  // 64 channels a load (the 128-byte swizzle's row)
-          w::tma_load_im2col(sB + s * B_STAGE_BYTES + b * 8192, &tmX, &full[s], c0 + 64 * b, q * g.sw - g.pw,
-                             p * g.sh - g.ph, n, ow, oh);
+        for (int b = 0; b < XB; ++b)  // 64 channels a load (the 128-byte swizzle's row)
+          w::tma_load_im2col(sX + s * X_STAGE + b * 8192, &tmX, &full[s], xc[b], q * g.sw - g.pw, p * g.sh - g.ph, n,
+                             xow[b], xoh[b]);
         for (q += BK; q >= g.Q; q -= g.Q) {
           if (++p == g.P) p = 0, ++n;
         }
       }
     }
-  } else if (wgi == 0) {
+  } else if (wgi == 0 && !SWAP) {  // (SWAP runs with x by TMA only)
     // ---------------- producers: dy by TMA, x gathered ----------------
     const int pt = threadIdx.x, c8 = pt & 7, r0 = pt >> 3;  // rows (pixels) r0 + 16 t of each stage, chunk c8
     const int c0 = j0 % g.C, tap = j0 / g.C, sx = tap % g.S, r = tap / g.S;  // the tile's tap and first channel
@@ -670,8 +687,8 @@ __global__ void __launch_bounds__(THREADS, 1)
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
-  } else {
-    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile ----------------
+  } else if (wgi > 0) {
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile (SWAP: of dW^T's) ----------------
     const int cw = wgi - 1, lane = threadIdx.x & 31, warp_in_wg = (threadIdx.x >> 5) & 3;
     // Both operands MN-major (as the GEMM's transposed A and untransposed B): LBO = the next 64-wide box (8 KB),
     // SBO = 8 k-rows; +16 k-rows x 128 B per 16 k.
@@ -702,12 +719,20 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int row = i0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
-      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % BN == 0: a pair never crosses the edge
+      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % BN == 0 (SWAP: K % 8 == 0): a pair never crosses the edge
 #pragma unroll
-      for (int h = 0; h < 2; ++h)
-        if (row + 8 * h < g.K)
-          *reinterpret_cast<float2*>(out + int64_t(row + 8 * h) * g.Kg + col) =
+      for (int h = 0; h < 2; ++h) {
+        const int rr = row + 8 * h;
+        if constexpr (SWAP) {  // (kg, k) and (kg, k + 1) of dW^T: dW[k][kg], dW[k + 1][kg]
+          if (rr < g.Kg && col < g.K) {
+            out[int64_t(col) * g.Kg + rr] = d[4 * j + 2 * h];
+            out[int64_t(col + 1) * g.Kg + rr] = d[4 * j + 2 * h + 1];
+          }
+        } else if (rr < g.K) {
+          *reinterpret_cast<float2*>(out + int64_t(rr) * g.Kg + col) =
               make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+        }
+      }
     }
   }
 #endif
@@ -840,16 +865,20 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
 // bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64), about two waves
 // of blocks, each part at least 4 stages of pixels, every part at least one (the last may be shorter). ws holds
 // wgrad_workspace_bytes(g, plan).
+// swap: K <= 64 with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise.
 struct WgradPlan {
   int bn, splits, kt_per;
+  bool swap;
 };
-inline WgradPlan wgrad_plan(const Geom& g, int sms, int bn = 0) {
-  if (bn == 0) bn = g.C % 128 == 0 ? 128 : 64;
-  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
+inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0) {
+  const bool swap = bn == 0 && tma_x && g.K <= 64;
+  if (bn == 0) bn = !swap && g.C % 128 == 0 ? 128 : 64;
+  const int tiles = swap ? ((g.Kg + wgrad::BM - 1) / wgrad::BM) * ((g.K + 63) / 64)
+                         : ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
   const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
   const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
   const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
-  return {bn, (KT + kt_per - 1) / kt_per, kt_per};
+  return {bn, (KT + kt_per - 1) / kt_per, kt_per, swap};
 }
 inline size_t wgrad_workspace_bytes(const Geom& g, const WgradPlan& plan) {
   return size_t(plan.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
@@ -870,12 +899,13 @@ inline WgradMaps make_wgrad_maps(const void* x, const void* dy, bool bf16, const
   return m;
 }
 
-template <typename T, int BN>
+template <typename T, int BN, bool SWAP>
 void launch_wgrad_bn(const Geom& g, const WgradMaps& maps, const void* x, void* ws, const WgradPlan& plan,
                      cudaStream_t st) {
-  auto kernel = conv_wgrad_kernel<T, BN>;
+  auto kernel = conv_wgrad_kernel<T, BN, SWAP>;
   raise_smem_limit(kernel, wgrad::Cfg<BN>::SMEM_BYTES);
-  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / BN;
+  const int tiles_i = SWAP ? (g.Kg + wgrad::BM - 1) / wgrad::BM : (g.K + wgrad::BM - 1) / wgrad::BM;
+  const int tiles_j = SWAP ? (g.K + BN - 1) / BN : g.Kg / BN;
   kernel<<<unsigned(tiles_i * tiles_j * plan.splits), THREADS, wgrad::Cfg<BN>::SMEM_BYTES, st>>>(
       static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
       plan.splits, plan.kt_per);
@@ -884,8 +914,9 @@ void launch_wgrad_bn(const Geom& g, const WgradMaps& maps, const void* x, void* 
 template <typename T>
 void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradPlan& plan,
                   cudaStream_t st) {
-  if (plan.bn == 128) launch_wgrad_bn<T, 128>(g, maps, x, ws, plan, st);
-  else launch_wgrad_bn<T, 64>(g, maps, x, ws, plan, st);
+  if (plan.swap) launch_wgrad_bn<T, 64, true>(g, maps, x, ws, plan, st);
+  else if (plan.bn == 128) launch_wgrad_bn<T, 128, false>(g, maps, x, ws, plan, st);
+  else launch_wgrad_bn<T, 64, false>(g, maps, x, ws, plan, st);
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
   splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
                                                                       static_cast<uint16_t*>(dw), count, plan.splits);
