@@ -290,6 +290,17 @@ def test_igemm_conv(shape, dtype):
     assert res.backend == "igemm"
 
 
+def igemm(shape: tuple, **kw):
+    """``conv`` of one table row on backend igemm (NHWC, quick timing), skipped where a wgmma kernel it needs cannot
+    run (no compute capability 9.0 or no sm_90a build)."""
+    try:
+        return conv(shape, layout="nhwc", backend="igemm", **QUICK, **kw)
+    except am.UnsupportedError as e:
+        if "sm_90a" in str(e):
+            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
+        raise
+
+
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
@@ -330,12 +341,7 @@ IGEMM_TC_SHAPES = [
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
-    try:
-        res = conv(shape, dtype=dtype, layout="nhwc", backend="igemm", **QUICK)
-    except am.UnsupportedError as e:
-        if kernel.startswith("wgmma") and "sm_90a" in str(e):
-            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype)
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
@@ -347,18 +353,18 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
         assert ("_im2col" in name) == (shape[1] % 64 == 0 and not kernel.endswith("_gather")), name
 
 
-# bwd_data at stride 1 (n, c, h, w, k, r, s, pad, dil): odd sizes, c not a multiple of 8 (dx is the forward
-# form's output: stored from registers), dilation, no padding, 1x1, 5x5, and more tiles than the persistent grid.
+# bwd_data at stride 1: odd sizes, c not a multiple of 8 (dx is the forward form's output: stored from registers),
+# dilation, no padding, 1x1, 5x5, and more tiles than the persistent grid.
 IGEMM_BWD_DATA_SHAPES = [
-    (3, 40, 13, 11, 72, 3, 3, 1, 1),
-    (2, 20, 9, 9, 16, 3, 3, 1, 1),
-    (2, 64, 12, 12, 64, 3, 3, 2, 2),
-    (4, 24, 10, 10, 32, 3, 3, 0, 1),
-    (2, 32, 7, 7, 48, 1, 1, 0, 1),
-    (2, 16, 11, 11, 8, 5, 5, 2, 1),
-    (8, 136, 56, 56, 64, 3, 3, 1, 1),
-    (2, 20, 9, 9, 128, 3, 3, 1, 1),
-    (2, 192, 9, 7, 128, 3, 1, 0, 2),
+    (3, 40, 13, 11, 72, 3, 3, 1, 1, 1, 1),
+    (2, 20, 9, 9, 16, 3, 3, 1, 1, 1, 1),
+    (2, 64, 12, 12, 64, 3, 3, 1, 2, 2, 1),
+    (4, 24, 10, 10, 32, 3, 3, 1, 0, 1, 1),
+    (2, 32, 7, 7, 48, 1, 1, 1, 0, 1, 1),
+    (2, 16, 11, 11, 8, 5, 5, 1, 2, 1, 1),
+    (8, 136, 56, 56, 64, 3, 3, 1, 1, 1, 1),
+    (2, 20, 9, 9, 128, 3, 3, 1, 1, 1, 1),
+    (2, 192, 9, 7, 128, 3, 1, 1, 0, 2, 1),
 ]
 
 
@@ -373,28 +379,8 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
         pytest.skip("fp32 has one kernel")
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
-    n, c, h, w, k, r, s, pad, dil = shape
-    try:
-        res = am.conv(
-            n,
-            c,
-            h,
-            w,
-            k=k,
-            r=r,
-            s=s,
-            pad=pad,
-            dilation=dil,
-            dtype=dtype,
-            layout="nhwc",
-            direction="bwd_data",
-            backend="igemm",
-            **QUICK,
-        )
-    except am.UnsupportedError as e:
-        if kernel.startswith("wgmma") and "sm_90a" in str(e):
-            pytest.skip("the wgmma kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype, direction="bwd_data")
+    c, k = shape[1], shape[4]
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     # The wgmma kernel reads the filter in place where a k-slice is one tap's channels (k % 64 == 0) and the rows
     # of c channels are 16-byte multiples; elsewhere a flipped copy is made first.
@@ -405,19 +391,18 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
     assert ("_wkrsc" in name) == in_place, name
 
 
-# bwd_filter (n, c, h, w, k, r, s, stride, pad, dil): c a multiple of 64 (of 128: the 128-wide tile); k below, at and
-# past the 128-row tile; stride, dilation with r != s, 1x1, and enough pixels for the reduction to be split across
-# many blocks.
+# bwd_filter: c a multiple of 64 (of 128: the 128-wide tile); k below, at and past the 128-row tile; stride,
+# dilation with r != s, 1x1, and enough pixels for the reduction to be split across many blocks.
 IGEMM_BWD_FILTER_SHAPES = [
-    (2, 64, 9, 9, 72, 3, 3, 1, 1, 1),
-    (3, 128, 13, 11, 136, 3, 3, 2, 1, 1),
-    (2, 64, 12, 12, 16, 3, 3, 1, 2, 2),
-    (4, 64, 7, 7, 200, 1, 1, 1, 0, 1),
-    (8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
-    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2),
-    (2, 128, 10, 12, 40, 3, 1, 1, 1, 2),
-    (4, 256, 14, 14, 256, 3, 3, 1, 1, 1),
-    (3, 128, 9, 11, 24, 3, 3, 2, 1, 1),
+    (2, 64, 9, 9, 72, 3, 3, 1, 1, 1, 1),
+    (3, 128, 13, 11, 136, 3, 3, 2, 1, 1, 1),
+    (2, 64, 12, 12, 16, 3, 3, 1, 2, 2, 1),
+    (4, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
+    (8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1),
+    (2, 64, 10, 12, 72, 3, 1, 1, 1, 2, 1),
+    (2, 128, 10, 12, 40, 3, 1, 1, 1, 2, 1),
+    (4, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1),
+    (3, 128, 9, 11, 24, 3, 3, 2, 1, 1, 1),
 ]
 
 
@@ -431,16 +416,8 @@ def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     split across blocks and summed: verified against the float64 reference."""
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
-    n, c, h, w, k, r, s, stride, pad, dil = shape
-    try:
-        res = am.conv(
-            n, c, h, w, k=k, r=r, s=s, stride=stride, pad=pad, dilation=dil, dtype=dtype, layout="nhwc",
-            direction="bwd_filter", backend="igemm", **QUICK,
-        )  # fmt: skip
-    except am.UnsupportedError as e:
-        if "sm_90a" in str(e):
-            pytest.skip("the bwd_filter kernel needs compute capability 9.0 and an sm_90a build")
-        raise
+    res = igemm(shape, dtype=dtype, direction="bwd_filter")
+    c, k = shape[1], shape[4]
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     name = res.ran["kernel"]
     swap = kernel == "auto" and k <= 64  # the roles turned: 128 rows of r*s*c, not k's and padding
