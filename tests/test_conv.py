@@ -456,6 +456,10 @@ def test_igemm_limits_are_unsupported_errors():
         am.conv(1, 8, 8, 8, k=8, r=3, stride=2, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
     with pytest.raises(am.UnsupportedError, match="k to be a multiple of 8"):
         am.conv(1, 8, 8, 8, k=12, r=3, layout="nhwc", dtype="bf16", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match=r"padding up to dilation \* \(filter size - 1\), not pad \(3, 3\)"):
+        am.conv(1, 8, 8, 8, k=8, r=3, pad=3, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="bwd_filter needs k to be a multiple of 8 .*, not 12"):
+        am.conv(1, 64, 8, 8, k=12, r=3, layout="nhwc", dtype="bf16", direction="bwd_filter", backend="igemm", **QUICK)
     with pytest.raises(am.UnsupportedError, match="multiple of 8"):
         am.conv(1, 3, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
 
