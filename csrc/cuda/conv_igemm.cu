@@ -234,10 +234,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     }
     const Maps maps = make_maps(x, w, y, bf, g, c, gather, w_krsc);
     std::shared_ptr<DeviceBuffer> ws;
-    if (const size_t bytes = workspace_bytes(g, c)) {
-      ws = std::make_shared<DeviceBuffer>(bytes);
-      AM_CUDA_CHECK(cudaMemset(ws->get(), 0, bytes));  // split-K's tile counts start at 0 (the kernel resets them)
-    }
+    if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
       void* wsp = ws ? ws->get() : nullptr;
       if (bf) launch<tc::Bf16>(g, maps, x, y, wsp, c, st);

@@ -28,8 +28,8 @@
 //    stages), one block per SM, y stored by TMA as the GEMM stores C when K % 8 ==
 //    0; or 64 (4 stages, two blocks per SM). Persistent: each block loops over work units. Optional
 //    split-K: the k-slices are divided among `splits` units per tile, each
-//    writing fp32 partial sums to a workspace [splits][M][K]; the tile's last
-//    unit to finish adds the others' to its own and stores y (serial split-K).
+//    writing fp32 partial sums to a workspace [splits][M][K] that splitk_reduce
+//    sums and rounds.
 #pragma once
 #include <cuda.h>
 #include <cuda_runtime.h>
@@ -267,11 +267,7 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 // Persistent: block b takes work units b, b + gridDim.x, ... (a grid of as many blocks as fit at once), so the
 // producers gather the next unit's first slices while the consumers store this one's outputs, and no block
 // refills an empty pipeline. Unit u: tile u / splits (grouped order), k-part u % splits of kt_per k-slices.
-// y: T (tma_y: through tmY, y's map, as the GEMM stores C). SPLIT: serial split-K. Each part writes its fp32
-// partial sums to parts[part][M][K] and counts itself in done[tile][warpgroup]; the tile's last part to arrive adds
-// the others' sums to its own and stores y, and sets the count back to 0 for the next launch (done starts zeroed).
-// No reduction kernel and no second pass over the partial sums (a separate reduction cost layer4 at batch 32 about
-// a sixth of its time).
+// SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
 // WT: the filter is bwd_data's original KRSC one, read as its forward form's flipped, channel-swapped filter: per
 // slice (tap t', 64 reduction channels from k0) the MN-major boxes (k0.. x n0 + 64 b..) of tap RS - 1 - t' through
 // tmW, a {K', RS, C'} map (wgmma's transposed B), where the flip kernel would have written W'[n][t'][k] first.
@@ -279,8 +275,7 @@ template <typename T, int BN, bool SPLIT, bool WT = false>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                    const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
-                   uint16_t* __restrict__ y, int* __restrict__ done, float* __restrict__ parts, Geom g, int tiles_m,
-                   int tiles_n, int splits, int kt_per) {
+                   void* __restrict__ out, Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
@@ -453,56 +448,22 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
       const int row = un.m0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
       const int colb = un.n0 + (lane & 3) * 2;
       if constexpr (SPLIT) {
-        const int64_t mk = int64_t(g.M) * g.K;
-        // fragment (j, h)'s two sums in part q's partial sums: load (read) or store them
-        const auto each = [&](auto&& f) {
-#pragma unroll
-          for (int j = 0; j < BN / 8; ++j) {
-            const int col = colb + 8 * j;
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              const int rr = row + 8 * h;
-              if (rr < g.M) f(j, h, int64_t(rr) * g.K + col, col);
-            }
-          }
-        };
-        float* mine = parts + int64_t(un.part) * mk;
-        each([&](int j, int h, int64_t at, int col) {
-          if (even_k && col + 1 < g.K) {
-            *reinterpret_cast<float2*>(mine + at) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
-          } else {
-            if (col < g.K) mine[at] = d[4 * j + 2 * h];
-            if (col + 1 < g.K) mine[at + 1] = d[4 * j + 2 * h + 1];
-          }
-        });
-        __threadfence();  // this thread's sums visible to the GPU before the warpgroup counts itself
-        w::named_sync(1 + cw, 128);
-        bool last = false;
-        if ((threadIdx.x & 127) == 0) {
-          int* cnt = done + (int(unsigned(u) / unsigned(splits)) * 2 + cw);
-          last = atomicAdd(cnt, 1) == splits - 1;
-          if (last) *cnt = 0;  // every part has arrived: ready for the next launch
-        }
-        if (!w::named_sync_or(1 + cw, 128, last)) continue;
-        __threadfence();
-        each([&](int j, int h, int64_t at, int col) {  // the parts inner: no address kept across fragments
-          for (int q = 0; q < splits; ++q) {
-            if (q == un.part) continue;
-            const float* other = parts + int64_t(q) * mk + at;  // written by other SMs: read past L1
-            if (even_k && col + 1 < g.K) {
-              const float2 v = __ldcg(reinterpret_cast<const float2*>(other));
-              d[4 * j + 2 * h] += v.x, d[4 * j + 2 * h + 1] += v.y;
-            } else {
-              if (col < g.K) d[4 * j + 2 * h] += __ldcg(other);
-              if (col + 1 < g.K) d[4 * j + 2 * h + 1] += __ldcg(other + 1);
-            }
-          }
-        });
+        float* ws = static_cast<float*>(out) + int64_t(un.part) * g.M * g.K;
 #pragma unroll
         for (int j = 0; j < BN / 8; ++j) {
           const int col = colb + 8 * j;
-          if (row < g.M) tc::store_pair<T>(y, int64_t(row) * g.K, col, g.K, even_k, d[4 * j], d[4 * j + 1]);
-          if (row + 8 < g.M) tc::store_pair<T>(y, int64_t(row + 8) * g.K, col, g.K, even_k, d[4 * j + 2], d[4 * j + 3]);
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int rr = row + 8 * h;
+            if (rr >= g.M) continue;
+            float* dst = ws + int64_t(rr) * g.K + col;
+            if (even_k && col + 1 < g.K) {
+              *reinterpret_cast<float2*>(dst) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+            } else {
+              if (col < g.K) dst[0] = d[4 * j + 2 * h];
+              if (col + 1 < g.K) dst[1] = d[4 * j + 2 * h + 1];
+            }
+          }
         }
       } else {
         if constexpr (G::EPI > 0) {
@@ -511,6 +472,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
             continue;
           }
         }
+        uint16_t* y = static_cast<uint16_t*>(out);
 #pragma unroll
         for (int j = 0; j < BN / 8; ++j) {
           const int col = colb + 8 * j;
@@ -776,7 +738,7 @@ inline Choice choose(const Geom& g, int sms) {
     for (int sp = 1; sp <= 8; ++sp) {
       const Choice c = make_choice(g, bn, sp);
       if (c.splits != sp && sp > 1) continue;
-      if (c.splits > 1 && (c.kt_per < 4 || bn == 256)) continue;  // 256 wide, split-K's epilogue spills (ptxas)
+      if (c.splits > 1 && c.kt_per < 4) continue;
       const int64_t blocks = tiles * c.splits;
       const int64_t waves = (blocks + slots - 1) / slots;
       double t = double(waves) * (c.kt_per + 3) * slice;
@@ -790,14 +752,8 @@ inline Choice choose(const Geom& g, int sms) {
   return best;
 }
 
-// Split-K's workspace: a count per tile and consumer warpgroup (zeroed once: the kernel leaves it zeroed), padded to
-// 256 bytes, then splits x M x K fp32 partial sums.
-inline size_t split_counts(const Geom& g, const Choice& c) {
-  const size_t counts = size_t((g.M + BM - 1) / BM) * size_t((g.K + c.bn - 1) / c.bn) * 2;
-  return (counts + 63) / 64 * 64;
-}
 inline size_t workspace_bytes(const Geom& g, const Choice& c) {
-  return c.splits > 1 ? (split_counts(g, c) + size_t(c.splits) * size_t(g.M) * size_t(g.K)) * sizeof(float) : 0;
+  return c.splits > 1 ? size_t(c.splits) * size_t(g.M) * size_t(g.K) * sizeof(float) : 0;
 }
 
 // The kernel's tensor maps: x in im2col mode where TMA can gather it (x_by_tma; else the producer threads gather
@@ -828,40 +784,42 @@ inline Maps make_maps(const void* x, const void* w, const void* y, bool bf16, co
 }
 
 template <typename T, int BN, bool SPLIT, bool WT>
-void launch_wt(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
+void launch_wt(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
   auto kernel = conv_wg_kernel<T, BN, SPLIT, WT>;
   raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
   // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
   const int64_t units = int64_t(tiles_m) * tiles_n * c.splits;
   const int64_t blocks = std::min<int64_t>(units, int64_t(sm_count_current_device()) * Cfg<BN>::MIN_BLOCKS);
-  int* done = static_cast<int*>(ws);
-  float* parts = SPLIT ? static_cast<float*>(ws) + split_counts(g, c) : nullptr;
-  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(
-      static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.w, maps.y, maps.tma_y && !SPLIT,
-      static_cast<uint16_t*>(y), done, parts, g, tiles_m, tiles_n, c.splits, c.kt_per);
+  kernel<<<unsigned(blocks), THREADS, Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.x, maps.tma_x,
+                                                                 maps.w, maps.y, maps.tma_y && !SPLIT, out, g, tiles_m,
+                                                                 tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
 template <typename T, int BN, bool SPLIT>
-void launch_t(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
-  if (maps.w_t) launch_wt<T, BN, SPLIT, true>(g, maps, x, y, ws, c, st);
-  else launch_wt<T, BN, SPLIT, false>(g, maps, x, y, ws, c, st);
+void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  if (maps.w_t) launch_wt<T, BN, SPLIT, true>(g, maps, x, out, c, st);
+  else launch_wt<T, BN, SPLIT, false>(g, maps, x, out, c, st);
 }
 
-// One convolution: maps made for c over w and y; ws holds workspace_bytes(g, c), zeroed before the first launch.
+// One convolution: maps made for c over w and y; ws holds workspace_bytes(g, c).
 template <typename T>
 void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, const Choice& c, cudaStream_t st) {
   if (c.splits > 1) {
-    if (c.bn == 256) launch_t<T, 256, true>(g, maps, x, y, ws, c, st);
-    else if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, y, ws, c, st);
-    else launch_t<T, 64, true>(g, maps, x, y, ws, c, st);
+    if (c.bn == 256) launch_t<T, 256, true>(g, maps, x, ws, c, st);
+    else if (c.bn == 128) launch_t<T, 128, true>(g, maps, x, ws, c, st);
+    else launch_t<T, 64, true>(g, maps, x, ws, c, st);
+    const int64_t count = int64_t(g.M) * g.K;
+    const int64_t threads = (count + 3) / 4;
+    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
+                                                                      static_cast<uint16_t*>(y), count, c.splits);
+    AM_CUDA_CHECK_LAUNCH();
   } else {
-    if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, ws, c, st);
-    else if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, ws, c, st);
-    else launch_t<T, 64, false>(g, maps, x, y, ws, c, st);
+    if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
+    else if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
+    else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
-
 // bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64), about two waves
 // of blocks, each part at least 4 stages of pixels, every part at least one (the last may be shorter). ws holds
 // wgrad_workspace_bytes(g, plan).

@@ -430,15 +430,6 @@ __device__ __forceinline__ void fence_async_smem() { asm volatile("fence.proxy.a
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
-// The same barrier, returning whether `pred` held in any of the threads (bar.red.or).
-__device__ __forceinline__ bool named_sync_or(int id, int threads, bool pred) {
-  uint32_t r;
-  asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.or.pred q, %2, %3, p;\nselp.u32 %0, 1, 0, q;\n}\n"
-               : "=r"(r)
-               : "r"(uint32_t(pred)), "r"(id), "r"(threads)
-               : "memory");
-  return r != 0;
-}
 // Arrive on the mbarrier at `bar`'s offset in the cluster's CTA `cta` (this CTA's too). CTA-scope release, as
 // CUTLASS's pipelines do: what it orders is this warp's wgmma reads of the stage, already complete; a
 // cluster-scope release compiles to MEMBAR.ALL.GPU, which waits for every store in flight (3x slower GEMMs).
