@@ -14,6 +14,9 @@ Three steps (issue 17):
     #    the proxies it chose are kept in the table (meta "fidelity_proxies"), and --synth-table / --predict with
     #    that table use them as they are
     python bench/synth_fidelity.py --fidelity --table conv_times_h100.json --refine 3
+    #    a proxy cannot run at one ratio on every device: with another device's timings of this table's proxies
+    #    (its --fidelity --synth-table of it), the loop moves from them and aims each group between the devices
+    python bench/synth_fidelity.py --fidelity --table conv_times_h100.json --refine 3 --aim h200_of_h100.json
     # the same on the CPU, each group's time predicted by the table's fit (a synthesis option tried in seconds)
     python bench/synth_fidelity.py --predict --table aimatrix/synth/data/efficiency/nvidia_h100_80gb_hbm3.json
     # cross-device spread of the whole-proxy ratio, from the fidelity results stored in the tables
@@ -124,11 +127,14 @@ def measure(a) -> None:
     print(f"conv-time table: {a.table[0]}")
 
 
-def synthesize_both(name: str, tables: list, batches: list[int], dtypes: list[str], refine_rounds: int = 0):
+def synthesize_both(
+    name: str, tables: list, batches: list[int], dtypes: list[str], refine_rounds: int = 0, aim: dict | None = None
+):
     """The paper- and fidelity-objective syntheses of a model set, {objective: {(batch, dtype): SyntheticModel}}:
     the paper's one network for every configuration; the fidelity objective's one per batch size and dtype, from
     the given tables' times there (with ``refine_rounds``, closed on this GPU: its layers timed and the synthesis
-    done again, the points kept in the first table)."""
+    done again, the points kept in the first table; with ``aim``, {(batch, dtype, center): target ratio} from
+    :func:`aim_factors`, moving from the first table's proxies and aiming each group at its target ratio)."""
     import aimatrix.synth as S
     from aimatrix.synth import efficiency as E
 
@@ -146,13 +152,54 @@ def synthesize_both(name: str, tables: list, batches: list[int], dtypes: list[st
         if f"{b}|{d}" in kept:  # a closed loop's choice: not what synthesizing from the table again would give
             fid[b, d] = S.SyntheticModel.from_dict(kept[f"{b}|{d}"], source=f"{PROXIES} {name} {b}|{d}")
         elif refine_rounds:
-            fid[b, d], times = S.refine(
-                groups, times, E.device_time("cuda", **TIMING), rounds=refine_rounds, progress=print, **opts
+            targets = {c: t for (bb, dd, c), t in (aim or {}).items() if (bb, dd) == (b, d)}
+            start = tables[0].meta.get(PROXIES, {}).get(name, {}).get(f"{b}|{d}") if aim else None
+            aimed_at = aimed(times, groups, targets)
+            fid[b, d], looped = S.refine(
+                groups,
+                aimed_at,
+                E.device_time("cuda", **TIMING),
+                rounds=refine_rounds,
+                progress=print,
+                start=start and S.SyntheticModel.from_dict(start, source=f"{PROXIES} {name} {b}|{d}"),
+                **opts,
             )
+            # the new points only: the table keeps its real convs' measured times, not the aimed ones
+            times = E.ConvTimes(times.rows + looped.rows[len(aimed_at.rows) :], times.meta)
             tables[0].rows = times.rows
         else:
             fid[b, d] = S.synthesize(groups, objective="fidelity", efficiency=E.ConvTimeModel(times), **opts)
     return wl, {"paper": dict.fromkeys(keys, paper), "fidelity": fid}
+
+
+def aim_factors(home: list[dict], others: list[dict], device: str) -> dict:
+    """{(set, batch, dtype, center): target ratio on ``device``} from fidelity rows of the same proxies timed here
+    (``home``) and on other devices (``others``): the ratio t that puts a group equally far from 1 here and there
+    (t - 1 = 1 - t k, k = their ratio / this device's): t = 2 / (1 + k). One proxy has one ratio per device, and
+    the devices' ratios differ (H100 and H200, 2026-12-07: group 112 of the paper set 0.93-1.09 against 0.88-0.90)."""
+
+    def ratios(rows: list[dict], here: bool) -> dict:
+        acc: dict = {}
+        for r in rows:
+            if r["objective"] == "fidelity" and r["center"] != "all" and (r["device"] == device) == here:
+                acc.setdefault((r["set"], r["batch"], r["dtype"], r["center"]), []).append(r["ratio"])
+        return {k: sum(v) / len(v) for k, v in acc.items()}
+
+    mine, theirs = ratios(home, True), ratios(others, False)
+    return {k: 2 / (1 + theirs[k] / mine[k]) for k in mine.keys() & theirs.keys()}
+
+
+def aimed(table, groups: list, targets: dict):
+    """A copy of ``table`` whose real convs of each group are ``targets[center]`` times as long (every
+    configuration: the loop runs one): what a fidelity synthesis from it aims the group at."""
+    from aimatrix.synth import efficiency as E
+
+    scale = {E.real_key(x): targets[g.center] for g in groups if g.center in targets for x in g.layers}
+    rows = [
+        dict(r, ms=r["ms"] * scale[tuple(r["key"])]) if r["kind"] == "real" and tuple(r["key"]) in scale else r
+        for r in table.rows
+    ]
+    return E.ConvTimes(rows, table.meta)
 
 
 def result_row(name: str, obj: str, dev: str, dtype: str, batch: int, center, real_ms: float, synth_ms: float) -> dict:
@@ -191,8 +238,15 @@ def fidelity(a) -> None:
     tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
+    if a.aim and not a.refine:
+        raise SystemExit("--aim aims the closed loop: give --refine N too")
+    others = [r for p in a.aim for r in E.ConvTimes.load(p).meta.get("fidelity", [])]
+    aim = aim_factors(tables[0].meta.get("fidelity", []), others, dev) if a.aim else {}
+    if a.aim and not aim:
+        raise SystemExit(f"--aim {' '.join(a.aim)}: no timings of this table's proxies on another device than {dev}")
     for name in a.sets:
-        wl, syn = synthesize_both(name, synth_tables, a.batches, a.dtypes, a.refine)
+        mine = {(b, d, c): t for (s, b, d, c), t in aim.items() if s == name}
+        wl, syn = synthesize_both(name, synth_tables, a.batches, a.dtypes, a.refine, mine or None)
         kept = tables[0].meta.setdefault(PROXIES, {}).setdefault(name, {})
         kept.update({f"{b}|{d}": sm.to_dict() for (b, d), sm in syn["fidelity"].items()})
         print(f"\n## {name} set ({', '.join(SETS[name])}) on {dev}\n")
@@ -385,6 +439,14 @@ def main(argv: list[str] | None = None) -> None:
         "--synth-table", action="append", default=[], help="--fidelity: synthesize from these tables instead"
     )
     ap.add_argument("--refine", type=int, default=0, help="--fidelity: closed-loop rounds on this GPU (issue 17)")
+    ap.add_argument(
+        "--aim",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="--refine: other devices' timings of this table's proxies; the loop moves from those proxies and aims "
+        "each group between the devices",
+    )
     ap.add_argument(
         "--sets", default=",".join(SETS), help="--fidelity, --predict: the model sets, of " + ", ".join(SETS)
     )

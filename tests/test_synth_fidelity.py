@@ -252,6 +252,25 @@ def test_measure_times_real_and_grid_convs_on_the_cpu(fast):
     assert model.real_ms(cfg, g.layers) > 0
 
 
+def test_device_time_refuses_another_devices_configuration(fast):
+    """The closed loop times points under its table's configurations: on another device its times would be stored
+    under the other device's name (and compared with that device's real convs)."""
+    t = E.measure(*_one_layer_set(), device="cpu", dtypes=["fp32"], batches=[1], channels=(8,), **fast)
+    time_fn = E.device_time("cpu", **fast)
+    assert time_fn(t.configs[0], 3, 3, 1, 8, 8, 8, 8) > 0
+    with pytest.raises(ValueError, match=r"configuration 'NVIDIA H100 80GB HBM3\|fp32\|1' is another device's"):
+        time_fn("NVIDIA H100 80GB HBM3|fp32|1", 3, 3, 1, 8, 8, 8, 8)
+
+
+def _one_layer_set():
+    """(workload, groups, layouts) of a one-conv model at 8 x 8."""
+    from torch import nn
+
+    wl = S.profile({"one": nn.Conv2d(3, 8, 3, padding=1)}, input_size=8)
+    groups = S.cluster(wl, [8])
+    return wl, groups, [synthetic_layers(g, downsample=False) for g in groups]
+
+
 def test_every_timed_conv_is_verified_first():
     """Each conv the fidelity and the measurement time is checked against float64 first; a wrong one is refused."""
     import torch
@@ -478,3 +497,54 @@ def test_pick_keeps_per_configuration_the_timed_proxy_within_the_limits(tmp_path
         ("H", "all", 1.03),
     }
     assert "timed on 2 devices" in stdout and "| H fp32 b32 | G fp32 b32 |" in stdout
+
+
+def _bench_synth_fidelity():
+    """bench/synth_fidelity.py as a module (its pure functions; the GPU steps run on the device)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
+    spec = importlib.util.spec_from_file_location("synth_fidelity_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_aim_puts_each_group_between_the_devices(paper):
+    """--refine --aim: from one proxy's timings on two devices, the target ratio on this one leaves the group
+    equally far from 1 on both (H 1.00 and G 0.90: aim H at 2 / 1.9, where G then reads 0.947); only fidelity
+    rows of a group timed on both count; the aimed table scales the group's real convs and nothing else."""
+    bench = _bench_synth_fidelity()
+
+    def row(device, center, ratio, objective="fidelity"):
+        return {"set": "paper", "objective": objective, "device": device, "dtype": "fp32", "batch": 1,
+                "center": center, "ratio": ratio}  # fmt: skip
+
+    home = [row("H", 112, 1.0), row("H", 56, 1.02), row("H", "all", 1.0), row("H", 28, 0.5, "paper")]
+    others = [row("G", 112, 0.9), row("G", "all", 0.95), row("G", 28, 0.7, "paper"), row("H", 56, 2.0)]
+    f = bench.aim_factors(home, others, "H")
+    assert list(f) == [("paper", 1, "fp32", 112)]
+    t = f["paper", 1, "fp32", 112]
+    assert t == pytest.approx(2 / 1.9) and t - 1 == pytest.approx(1 - t * 0.9)
+
+    _, _, order, table = paper
+    aimed = bench.aimed(table, order, {order[1].center: 1.25})
+    before, after = E.ConvTimeModel(table), E.ConvTimeModel(aimed)
+    for k, g in enumerate(order):
+        for cfg in CONFIGS:
+            want = before.real_ms(cfg, g.layers) * (1.25 if k == 1 else 1.0)
+            assert after.real_ms(cfg, g.layers) == pytest.approx(want)
+    assert [r for r in aimed.rows if r["kind"] != "real"] == [r for r in table.rows if r["kind"] != "real"]
+
+
+def test_the_closed_loop_moves_from_a_given_start(paper):
+    """refine(start=...): the first round moves from an earlier loop's result instead of synthesizing afresh."""
+    _, groups, _, table = paper
+    opts = {"seed": 0, "batches": [1], "dtypes": ["fp32"], "population": 60, "generations": 4}
+    first = S.synthesize(groups, objective="fidelity", efficiency=E.ConvTimeModel(table), **opts)
+    moved = S.synthesize(groups, objective="fidelity", efficiency=table, start=first, **opts)
+    sm, _ = S.refine(groups, table, toy_ms, rounds=0, start=first, **opts)
+    assert sm.to_dict() == moved.to_dict()
+    with pytest.raises(ValueError, match="start"):
+        S.refine(groups, table, toy_ms, rounds=0, start=S.synthesize(groups, seed=0), **opts)

@@ -35,6 +35,7 @@ def refine(
     rounds: int = 3,
     configs: Sequence[str] | None = None,
     progress: Callable[[str], Any] | None = None,
+    start: Any = None,
     **synthesize_options: Any,
 ) -> tuple[Any, ConvTimes]:
     """(fidelity synthesis, table with the timed points) after up to ``rounds`` rounds of: time the synthesis'
@@ -43,11 +44,12 @@ def refine(
     ``batches`` and ``dtypes`` options'), add them to the table, synthesize again from it starting at that
     synthesis. Returns, group by group, the timed round whose group came closest to the real time over the
     configurations (``time_errors`` then the timed ones), or with ``rounds=0`` the first synthesis, untimed. Stops
-    early once a round times nothing new (the synthesis repeated itself)."""
+    early once a round times nothing new (the synthesis repeated itself). ``start``: a fidelity synthesis of these
+    groups for the first round to move from (an earlier loop's result), as :func:`synthesize`'s."""
     rounds = _check.non_negative_int("rounds", rounds)
     opts = synthesize_options
     configs = list(configs or ConvTimeModel(table).configs_at(opts.get("batches"), opts.get("dtypes")))
-    sm = synthesize(groups, objective="fidelity", efficiency=table, **opts)
+    sm = synthesize(groups, objective="fidelity", efficiency=table, start=start, **opts)
     best: list[tuple[float, Any]] = []  # per group: (worst timed error over the configurations, the group)
     for i in range(rounds):
         new = points(sm, time_fn, configs, known=table)

@@ -280,7 +280,7 @@ def grid_points(families: dict, *, mac_cap: float = 1.0, channels: Sequence[int]
                 if f == 3:
                     continue  # a synthetic layer has at least min_filters outputs
                 m = conv_macs(1, -(-h // s), -(-w // s), c, f, kh, kw)
-                if m <= mac_cap * macs or (c, f) == (channels[0], channels[1]):
+                if m <= mac_cap * macs or (c, f) == (channels[0], channels[min(1, len(channels) - 1)]):
                     out.append(fam + (c, f))
     return out
 
@@ -348,11 +348,13 @@ def device_time(device: str = "auto", *, seed: int = 0, **timing_options: Any) -
     (the configuration's dtype and batch), for :func:`points`."""
     from .run import _conv_time
 
-    dev, _ = _device(device)
+    dev, name = _device(device)
     caches: dict = {}
 
     def time_fn(config: str, *key: int) -> float:
-        _, dtype, batch = config.rsplit("|", 2)
+        product, dtype, batch = config.rsplit("|", 2)
+        if product != name:  # another device's table: its points would carry this device's times under its name
+            raise ValueError(f"configuration {config!r} is another device's: this one is {name!r}")
         cache = caches.setdefault((dtype, batch), {})
         shape = _synthetic_shape(key, int(batch))
         return _conv_time(shape, dev=dev, dtype=dtype, seed=seed, cache=cache, **timing_options)
