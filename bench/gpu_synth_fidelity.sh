@@ -12,6 +12,8 @@
 # still measuring this device's table, which keeps the fidelity rows (with SYNTH_STEPS=fidelity: a new table of
 # this device's fidelity rows only).
 # SYNTH_REFINE=N: close the fidelity synthesis' loop on this GPU in N rounds (its layers timed, synthesized again).
+# SYNTH_AIM="path ...": with SYNTH_REFINE, other devices' timings of FIDELITY_TABLE's proxies: the loop moves from
+# those proxies and aims each group between this device and them (bench/synth_fidelity.py --aim).
 # SYNTH_SETS: the model sets of the fidelity step, "paper,heldout" in one run (default) or "paper heldout" in two,
 # each cut at SYNTH_FIDELITY_S and saving the table.
 # SYNTH_STEPS: which of "tests measure fidelity" to run (default all three); SYNTH_DTYPES / SYNTH_BATCHES: the
@@ -47,6 +49,7 @@ FDT=(--dtypes "${FIDELITY_DTYPES:-${SYNTH_DTYPES:-fp32,bf16,fp16}}" --batches "$
   if [[ $STEPS == *" fidelity "* ]]; then
     EXTRA=(); for t in ${EXTRA_TABLES:-}; do EXTRA+=(--table "$t"); done
     for t in ${SYNTH_TABLES:-}; do EXTRA+=(--synth-table "$t"); done
+    for t in ${SYNTH_AIM:-}; do EXTRA+=(--aim "$t"); done
     for set in ${SYNTH_SETS:-paper,heldout}; do  # SYNTH_SETS="paper heldout": one run each, each saving the table
       timeout ${SYNTH_FIDELITY_S:-200} python3 bench/synth_fidelity.py --fidelity --table "${FIDELITY_TABLE:-$TABLE}" \
         "${EXTRA[@]}" "${FDT[@]}" --refine ${SYNTH_REFINE:-0} --sets "$set" 2>&1
