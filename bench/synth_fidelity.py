@@ -238,8 +238,6 @@ def fidelity(a) -> None:
     tables[0].meta["fidelity_synthesized_from"] = [t.meta.get("device") for t in synth_tables]
     if a.refine and (a.synth_table or len(tables) > 1):
         raise SystemExit("--refine closes the loop on this GPU's own table: give one --table and no --synth-table")
-    if a.aim and not a.refine:
-        raise SystemExit("--aim aims the closed loop: give --refine N too")
     others = [r for p in a.aim for r in E.ConvTimes.load(p).meta.get("fidelity", [])]
     aim = aim_factors(tables[0].meta.get("fidelity", []), others, dev) if a.aim else {}
     if a.aim and not aim:
@@ -465,6 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         ap.error("--measure, --fidelity and --predict need --table PATH")
     if a.pick and not a.out:
         ap.error("--pick needs --out PATH")
+    if a.aim and not (a.fidelity and a.refine):
+        ap.error("--aim aims the closed loop: give --fidelity --refine N too")
     modes = {
         "measure": measure,
         "fidelity": fidelity,

@@ -548,3 +548,20 @@ def test_the_closed_loop_moves_from_a_given_start(paper):
     assert sm.to_dict() == moved.to_dict()
     with pytest.raises(ValueError, match="start"):
         S.refine(groups, table, toy_ms, rounds=0, start=S.synthesize(groups, seed=0), **opts)
+
+
+def test_aim_needs_the_closed_loop(tmp_path):
+    """--aim without --fidelity --refine is refused at the command line, before any GPU is looked for."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
+    p = subprocess.run(
+        [sys.executable, str(script), "--fidelity", "--table", "t.json", "--aim", "other.json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 2 and "--aim aims the closed loop: give --fidelity --refine N too" in p.stderr
