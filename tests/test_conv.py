@@ -1,5 +1,7 @@
 """Convolution: CPU correctness in every direction/layout on odd shapes, bad inputs; CUDA backends (marked)."""
 
+import re
+
 import pytest
 from _conv_shapes import DIRECTIONS, conv, cpu_conv_checked
 
@@ -301,6 +303,18 @@ def igemm(shape: tuple, **kw):
         raise
 
 
+def parts(want: int, stages: int) -> int:
+    """The split count an igemm kernel runs for a requested one: each part a whole number of stages."""
+    per = -(-stages // min(want, stages))
+    return -(-stages // per)
+
+
+def splits_of(kernel: str) -> int:
+    """The split count in an igemm kernel's name (``_splitk<n>``; none: 1)."""
+    m = re.search(r"_splitk(\d+)(_|$)", kernel)
+    return int(m.group(1)) if m else 1
+
+
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
@@ -333,6 +347,7 @@ IGEMM_TC_SHAPES = [
         "wgmma_256_s2",
         "wgmma_128_s3",
         "wgmma_64_s2",
+        "wgmma_s3",
         "wgmma_gather",
         "wgmma_64_s2_gather",
     ],
@@ -345,8 +360,10 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
-    if kernel.split("_")[-1].isdigit() or "_s" in kernel:  # wgmma_<bn>[_s<splits>]
+    if kernel.split("_")[1:2] != [] and kernel.split("_")[1].isdigit():  # wgmma_<bn>[_s<splits>]
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
+    if kernel == "wgmma_s3":  # the chosen tile, the reduction (r * s * c) in 3 parts of whole 64-deep stages
+        assert splits_of(name) == parts(3, -(-shape[1] * shape[5] * shape[6] // 64)), name
     if kernel in ("wgmma_256", "wgmma_128"):  # unsplit: y through TMA stores where its rows are 16-byte multiples
         assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
     if kernel != "mma":  # x by TMA's im2col mode where a 64-wide slice is one tap's channels, unless told to gather
@@ -407,24 +424,30 @@ IGEMM_BWD_FILTER_SHAPES = [
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("kernel", ["auto", "wgmma_64", "wgmma_gather"])
+@pytest.mark.parametrize("kernel", ["auto", "wgmma_64", "wgmma_gather", "wgmma_s1", "wgmma_64_s3", "wgmma_s100000"])
 @pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
     wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64; k <= 64: dW^T's 128 x 64), the pixels
-    split across blocks and summed: verified against the float64 reference."""
+    split across blocks (in as many parts as the model of the runner chooses, or as _s<splits> asks, each part a
+    whole number of 64-pixel stages: one stage each at most) and summed: verified against the float64 reference."""
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     res = igemm(shape, dtype=dtype, direction="bwd_filter")
-    c, k = shape[1], shape[4]
+    n, c, h, w, k, r, s, stride, pad, dil = shape[:10]
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
     name = res.ran["kernel"]
-    swap = kernel == "auto" and k <= 64  # the roles turned: 128 rows of r*s*c, not k's and padding
-    bn = 128 if c % 128 == 0 and kernel != "wgmma_64" and not swap else 64
+    # the roles turned: 128 rows of r*s*c, not k's and padding (the chosen tile only, x by TMA)
+    swap = (kernel == "auto" or kernel.startswith("wgmma_s")) and k <= 64
+    bn = 128 if c % 128 == 0 and not kernel.startswith("wgmma_64") and not swap else 64
     assert name.startswith(f"igemm_wgrad_wgmma_128x{bn}x64_"), name
     assert ("_im2col" in name) != (kernel == "wgmma_gather"), name
     assert name.endswith("_swapped") == swap, name
+    if "_s" in kernel:
+        p, q = ((e + 2 * pad - dil * (f - 1) - 1) // stride + 1 for e, f in ((h, r), (w, s)))
+        pixels = n * p * q
+        assert splits_of(name) == parts(int(kernel.rsplit("_s", 1)[1]), -(-pixels // 64)), name
 
 
 @pytest.mark.cuda
@@ -435,13 +458,18 @@ def test_igemm_bwd_filter_tile_override_is_checked(monkeypatch):
     monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_128")
     with pytest.raises(am.UnsupportedError, match="multiple of 128, not 64"):
         am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
+    for bad in ("wgmma_s0", "wgmma_64_s0"):
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
+        with pytest.raises(ValueError, match=f"'{bad}': the split count after _s is 1 or more"):
+            am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
 
 
 @pytest.mark.cuda
 def test_igemm_kernel_override_is_checked(monkeypatch):
-    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "magic")
-    with pytest.raises(ValueError, match="AIMATRIX_IGEMM_KERNEL"):
-        am.conv(1, 8, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
+    for bad in ("magic", "wgmma_s0", "wgmma_96", "wgmma_128_s0"):
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
+        with pytest.raises(ValueError, match=f"AIMATRIX_IGEMM_KERNEL='{bad}'"):
+            igemm((1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="bf16")
 
 
 @pytest.mark.cuda

@@ -12,7 +12,8 @@
 //      tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
 //    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64); a "_gather" suffix makes the
+//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64), "wgmma_s<splits>" (the chosen
+//    width; bwd_filter's splits too); a "_gather" suffix makes the
 //    wgmma kernels gather A even where TMA could load it.
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
@@ -218,18 +219,22 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
     throw std::invalid_argument(
         "AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-        "': expected mma, wgmma or wgmma_<bn>[_s<splits>], wgmma kinds with an optional _gather");
+        "': expected mma, wgmma, wgmma_<bn>[_s<splits>] or wgmma_s<splits>, wgmma kinds with an optional "
+        "_gather");
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.rfind("wgmma", 0) == 0 && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
   if (wg_ok && force != "mma") {
     using namespace igemm::wgc;
     Choice c = choose(g, ctx.facts().sm_count);
-    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
-      int bn = 0, sp = 1;
-      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 256 && bn != 128 && bn != 64) || sp < 1)
+    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>] or wgmma_s<splits> (the chosen width)
+      int bn = c.bn, sp = 1;
+      if ((std::sscanf(force.c_str(), "wgmma_s%d", &sp) < 1 &&
+           std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1) ||
+          (bn != 256 && bn != 128 && bn != 64) || sp < 1)
         throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-                                    "': expected wgmma_<256|128|64>[_s<splits>][_gather]");
+                                    "': expected wgmma_<256|128|64>[_s<splits>] or wgmma_s<splits>, with an "
+                                    "optional _gather");
       c = make_choice(g, bn, sp);
     }
     const Maps maps = make_maps(x, w, y, bf, g, c, gather, w_krsc);
@@ -327,7 +332,8 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
 // bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
 // (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
 // multiple of 64 (a 64-wide block of dW's columns stays in one tap; 128-wide where C % 128 == 0).
-// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width.
+// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width, and _s<splits> (wgmma_s<splits>: the chosen
+// width) the split count.
 ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
   if (s.dtype != DType::f16 && s.dtype != DType::bf16)
     throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
@@ -341,10 +347,14 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  int bn = 0;
+  int bn = 0, splits = 0;  // 0: chosen
   if (env && std::sscanf(env, "wgmma_%d", &bn) == 1 && bn != 64 && bn != 128)
     throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
                                 "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
+  if (env && (std::sscanf(env, "wgmma_%*d_s%d", &splits) == 1 || std::sscanf(env, "wgmma_s%d", &splits) == 1) &&
+      splits < 1)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+                                "': the split count after _s is 1 or more");
   if (bn == 128 && s.c % 128)
     throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
                            std::to_string(s.c));
@@ -356,7 +366,7 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
   const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn);
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, splits);
   const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {

@@ -719,6 +719,13 @@ inline Choice make_choice(const Geom& g, int bn, int splits) {
   return c;
 }
 
+// Split-K's workspace traffic in the time models' unit (one 128x128x64 k-slice of one block on a full SM, ~0.42 us,
+// in which the L2/HBM path moves ~1 MB at ~2.5 TB/s): splits x rows x cols fp32 written and read back, the 16-bit
+// result written, plus the reduction kernel's launch.
+inline double splitk_traffic(int64_t rows, int64_t cols, int splits) {
+  return double(rows) * double(cols) * (8.0 * splits + 2.0) / 1.05e6 + 2.0;
+}
+
 // A simple time model over (BN, split count): waves of blocks, each block costing
 // its k-slices at a per-slot rate (one 128x128 block fills an SM; two 128x64 blocks
 // share one at ~0.8 of that rate combined; a 128x256 block does twice a 128x128's work
@@ -742,9 +749,7 @@ inline Choice choose(const Geom& g, int sms) {
       const int64_t blocks = tiles * c.splits;
       const int64_t waves = (blocks + slots - 1) / slots;
       double t = double(waves) * (c.kt_per + 3) * slice;
-      // Workspace: splits x M x K fp32 written and read back, output written. One
-      // slice-unit moves ~0.42 us; the L2/HBM path ~2.5 TB/s ~ 1 MB per unit.
-      if (c.splits > 1) t += (double(g.M) * g.K * (8.0 * c.splits + 2.0)) / 1.05e6 + 2.0;
+      if (c.splits > 1) t += splitk_traffic(g.M, g.K, c.splits);
       if (t < best_t * 0.97) best_t = t, best = c;
     }
   }
@@ -820,23 +825,39 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
-// bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64), about two waves
-// of blocks, each part at least 4 stages of pixels, every part at least one (the last may be shorter). ws holds
-// wgrad_workspace_bytes(g, plan).
-// swap: K <= 64 with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise.
+// bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64); swap: K <= 64
+// with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise. The split
+// count: `splits` where given (every part at least one stage of pixels), else the one of least modelled time --
+// waves of one block per SM (the stages fill its shared memory), each costing its part's stages plus the
+// pipeline's fill, and the workspace's traffic (every split written, read back, summed) -- with each part at least
+// 4 stages. (Before: about two waves of blocks, which is 2.2 waves, so three, for 144 or 36 tiles on 132 SMs.)
+// ws holds wgrad_workspace_bytes(g, plan).
 struct WgradPlan {
   int bn, splits, kt_per;
   bool swap;
 };
-inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0) {
+inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0, int splits = 0) {
   const bool swap = bn == 0 && tma_x && g.K <= 64;
   if (bn == 0) bn = !swap && g.C % 128 == 0 ? 128 : 64;
-  const int tiles = swap ? ((g.Kg + wgrad::BM - 1) / wgrad::BM) * ((g.K + 63) / 64)
-                         : ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
+  const int64_t tiles = swap ? ((g.Kg + wgrad::BM - 1) / wgrad::BM) * ((g.K + 63) / 64)
+                             : ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
   const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
-  const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
-  const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
-  return {bn, (KT + kt_per - 1) / kt_per, kt_per, swap};
+  const auto split = [&](int sp) {  // sp parts rounded so that each gets >= 1 stage
+    const int kt_per = (KT + sp - 1) / sp;
+    return WgradPlan{bn, (KT + kt_per - 1) / kt_per, kt_per, swap};
+  };
+  if (splits > 0) return split(std::min(splits, KT));
+  const double slice = bn == 128 ? 1.0 : 0.6;  // a 128x64 stage against a 128x128 one, assumed
+  WgradPlan best = split(1);
+  double best_t = 1e300;
+  for (int sp = 1; sp <= std::min(KT, 4 * sms); ++sp) {
+    const WgradPlan p = split(sp);
+    if (p.splits != sp || (sp > 1 && p.kt_per < 4)) continue;
+    const int64_t waves = (tiles * sp + sms - 1) / sms;
+    const double t = double(waves) * (p.kt_per + 3) * slice + splitk_traffic(g.K, g.Kg, sp);
+    if (t < best_t * 0.97) best_t = t, best = p;
+  }
+  return best;
 }
 inline size_t wgrad_workspace_bytes(const Geom& g, const WgradPlan& plan) {
   return size_t(plan.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
