@@ -424,14 +424,18 @@ IGEMM_BWD_FILTER_SHAPES = [
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("kernel", ["auto", "wgmma_64", "wgmma_gather", "wgmma_s1", "wgmma_64_s3", "wgmma_s100000"])
+@pytest.mark.parametrize(
+    "kernel",
+    ["auto", "wgmma_64", "wgmma_gather", "wgmma_s1", "wgmma_64_s3", "wgmma_s100000", "wgmma_s3_w1", "wgmma_s2_w999"],
+)
 @pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
 def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
     wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64; k <= 64: dW^T's 128 x 64), the pixels
     split across blocks (in as many parts as the model of the runner chooses, or as _s<splits> asks, each part a
-    whole number of 64-pixel stages: one stage each at most) and summed: verified against the float64 reference."""
+    whole number of 64-pixel stages: one stage each at most; _w<whole>: that many tiles first over all the pixels,
+    the rest split) and summed: verified against the float64 reference."""
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     res = igemm(shape, dtype=dtype, direction="bwd_filter")
@@ -447,7 +451,10 @@ def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     if "_s" in kernel:
         p, q = ((e + 2 * pad - dil * (f - 1) - 1) // stride + 1 for e, f in ((h, r), (w, s)))
         pixels = n * p * q
-        assert splits_of(name) == parts(int(kernel.rsplit("_s", 1)[1]), -(-pixels // 64)), name
+        assert splits_of(name) == parts(int(kernel.split("_s")[1].split("_")[0]), -(-pixels // 64)), name
+        assert ("_whole" in name) == ("_w" in kernel), name
+        if kernel.endswith("_w1"):
+            assert "_whole1_" in name, name
 
 
 @pytest.mark.cuda
@@ -458,9 +465,14 @@ def test_igemm_bwd_filter_tile_override_is_checked(monkeypatch):
     monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_128")
     with pytest.raises(am.UnsupportedError, match="multiple of 128, not 64"):
         am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
-    for bad in ("wgmma_s0", "wgmma_64_s0"):
+    for bad, why in (
+        ("wgmma_s0", "the split count after _s is 1 or more"),
+        ("wgmma_64_s0", "the split count after _s is 1 or more"),
+        ("wgmma_w3", "_w<whole tiles> \\(0 or more\\) follows _s<splits>"),
+        ("wgmma_s2_w-1", "_w<whole tiles> \\(0 or more\\) follows _s<splits>"),
+    ):
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
-        with pytest.raises(ValueError, match=f"'{bad}': the split count after _s is 1 or more"):
+        with pytest.raises(ValueError, match=f"'{bad}': {why}"):
             am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
 
 

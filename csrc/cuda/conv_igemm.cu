@@ -332,8 +332,8 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
 // bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
 // (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
 // multiple of 64 (a 64-wide block of dW's columns stays in one tap; 128-wide where C % 128 == 0).
-// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width, and _s<splits> (wgmma_s<splits>: the chosen
-// width) the split count.
+// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width, _s<splits> (wgmma_s<splits>: the chosen
+// width) the split count, and _w<whole> after it the tiles run whole first (wgrad_plan).
 ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
   if (s.dtype != DType::f16 && s.dtype != DType::bf16)
     throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
@@ -347,14 +347,21 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  int bn = 0, splits = 0;  // 0: chosen
+  int bn = 0, splits = 0, whole = -1;  // 0, -1: chosen
   if (env && std::sscanf(env, "wgmma_%d", &bn) == 1 && bn != 64 && bn != 128)
     throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
                                 "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
-  if (env && (std::sscanf(env, "wgmma_%*d_s%d", &splits) == 1 || std::sscanf(env, "wgmma_s%d", &splits) == 1) &&
-      splits < 1)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-                                "': the split count after _s is 1 or more");
+  const std::string force = env ? env : "";
+  const auto after = [&](const char* tag, int& v) {  // the number after _s or _w, if there is one
+    const size_t at = force.find(tag);
+    if (at != std::string::npos) v = std::atoi(force.c_str() + at + 2);
+    return at != std::string::npos;
+  };
+  if (after("_s", splits) && splits < 1)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': the split count after _s is 1 or more");
+  if (after("_w", whole) && (whole < 0 || splits < 1))
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force +
+                                "': _w<whole tiles> (0 or more) follows _s<splits>");
   if (bn == 128 && s.c % 128)
     throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
                            std::to_string(s.c));
@@ -366,7 +373,7 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
   const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, splits);
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, splits, whole);
   const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {
@@ -375,8 +382,8 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   };
   const int stages = wp.bn == 128 ? igemm::wgc::wgrad::Cfg<128>::STAGES : igemm::wgc::wgrad::Cfg<64>::STAGES;
   plan.info["kernel"] = "igemm_wgrad_wgmma_128x" + std::to_string(wp.bn) + "x64_s" + std::to_string(stages) +
-                        "_splitk" + std::to_string(wp.splits) + (maps.tma_x ? "_im2col" : "") +
-                        (wp.swap ? "_swapped" : "");
+                        "_splitk" + std::to_string(wp.splits) + (wp.whole ? "_whole" + std::to_string(wp.whole) : "") +
+                        (maps.tma_x ? "_im2col" : "") + (wp.swap ? "_swapped" : "");
   plan.info["algo"] = "igemm-wgmma";
   plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, wp));
   return plan;

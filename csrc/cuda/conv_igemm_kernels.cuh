@@ -486,11 +486,19 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
 #endif
 }
 
-// y[i] = sum over parts of ws[part][i], rounded to T; 4 elements a thread.
-template <typename T>
-__global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, int splits) {
+// Every element summed over all `splits` parts.
+struct AllParts {
+  int splits;
+  __device__ __forceinline__ int operator()(int64_t) const { return splits; }
+};
+
+// y[i] = sum over parts of ws[part][i] (parts(i) of them: 4 consecutive elements have as many), rounded to T; 4
+// elements a thread.
+template <typename T, typename Parts = AllParts>
+__global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, Parts parts) {
   const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (i >= count) return;
+  const int splits = parts(i);
   if (i + 4 <= count && (count & 3) == 0) {
     float4 a = *reinterpret_cast<const float4*>(ws + i);
     for (int s = 1; s < splits; ++s) {
@@ -501,7 +509,7 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
   } else {
     for (int64_t e = i; e < count && e < i + 4; ++e) {
       float a = 0.f;
-      for (int s = 0; s < splits; ++s) a += ws[int64_t(s) * count + e];
+      for (int s = 0, n = parts(e); s < n; ++s) a += ws[int64_t(s) * count + e];
       y[e] = tc::to_elem<T>(a);
     }
   }
@@ -536,7 +544,7 @@ template <typename T, int BN, bool SWAP = false>
 __global__ void __launch_bounds__(THREADS, 1)
     conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                       const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
-                      int tiles_j, int splits, int kt_per) {
+                      int tiles_j, int whole, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   // (the forward kernel's names, shadowed by this kernel's tile)
   using G = wgrad::Cfg<BN>;
@@ -546,13 +554,16 @@ __global__ void __launch_bounds__(THREADS, 1)
   namespace w = tc::wg;
   const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, B_STAGE_BYTES>();
   (void)sC;
-  const int u = int(blockIdx.x);
-  const int part = u % splits;
-  int ti, tj;
-  tile_coords(u / splits, tiles_i, tiles_j, ti, tj);
-  const int i0 = ti * BM, j0 = tj * BN;
   const int KT = (g.M + BK - 1) / BK;
-  const int kt0 = part * kt_per, nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  // Blocks below `whole`: tile u (grouped order) over all the pixels; then the other tiles, each in `splits` parts
+  // of kt_per stages (WgradPlan).
+  const int u = int(blockIdx.x), v = u - whole;
+  const int part = u < whole ? 0 : v % splits;
+  int ti, tj;
+  tile_coords(u < whole ? u : whole + v / splits, tiles_i, tiles_j, ti, tj);
+  const int i0 = ti * BM, j0 = tj * BN;
+  const int kt0 = u < whole ? 0 : part * kt_per;
+  const int nk = u < whole ? KT : min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
   const int wgi = threadIdx.x >> 7;
 
   if (threadIdx.x == 0) {
@@ -722,7 +733,7 @@ inline Choice make_choice(const Geom& g, int bn, int splits) {
 // Split-K's workspace traffic in the time models' unit (one 128x128x64 k-slice of one block on a full SM, ~0.42 us,
 // in which the L2/HBM path moves ~1 MB at ~2.5 TB/s): splits x rows x cols fp32 written and read back, the 16-bit
 // result written, plus the reduction kernel's launch.
-inline double splitk_traffic(int64_t rows, int64_t cols, int splits) {
+inline double splitk_traffic(int64_t rows, int64_t cols, double splits) {
   return double(rows) * double(cols) * (8.0 * splits + 2.0) / 1.05e6 + 2.0;
 }
 
@@ -816,8 +827,8 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
-    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(y), count, c.splits);
+    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(
+        static_cast<const float*>(ws), static_cast<uint16_t*>(y), count, AllParts{c.splits});
     AM_CUDA_CHECK_LAUNCH();
   } else {
     if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
@@ -826,36 +837,56 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
   }
 }
 // bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64); swap: K <= 64
-// with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise. The split
-// count: `splits` where given (every part at least one stage of pixels), else the one of least modelled time --
-// waves of one block per SM (the stages fill its shared memory), each costing its part's stages plus the
-// pipeline's fill, and the workspace's traffic (every split written, read back, summed) -- with each part at least
-// 4 stages. (Before: about two waves of blocks, which is 2.2 waves, so three, for 144 or 36 tiles on 132 SMs.)
-// ws holds wgrad_workspace_bytes(g, plan).
+// with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise. The first
+// `whole` tiles (grouped order) run one block each over all the pixels; the others in `splits` parts of kt_per
+// stages, one block each (every part at least one stage). Chosen: the plan of least modelled time -- waves of one
+// block per SM (the stages fill its shared memory), each costing its part's stages plus the pipeline's fill, and
+// the workspace's traffic (every part's sums written, read back and summed) -- among the even splits (whole 0, each
+// part at least 4 stages) and, with more tiles than SMs, whole waves of whole tiles then the rest split into a wave
+// or more of short parts (layer4: 144 tiles on 132 SMs leave a second wave of 12 blocks, or a third of 24 with two
+// parts each, where 132 whole tiles then 12 in 11 parts fill two). `splits` / `whole` >= 0 force them (whole 0 with
+// splits alone). ws holds wgrad_workspace_bytes(g, plan).
 struct WgradPlan {
   int bn, splits, kt_per;
   bool swap;
+  int whole = 0;
 };
-inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0, int splits = 0) {
+struct WgradTiles {
+  int i, j;  // tile rows (of K, or with swap of Kg: 128 each) and columns (of Kg, or of K: bn each)
+};
+inline WgradTiles wgrad_tiles(const Geom& g, int bn, bool swap) {
+  return swap ? WgradTiles{(g.Kg + wgrad::BM - 1) / wgrad::BM, (g.K + bn - 1) / bn}
+              : WgradTiles{(g.K + wgrad::BM - 1) / wgrad::BM, g.Kg / bn};
+}
+inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0, int splits = 0, int whole = -1) {
   const bool swap = bn == 0 && tma_x && g.K <= 64;
   if (bn == 0) bn = !swap && g.C % 128 == 0 ? 128 : 64;
-  const int64_t tiles = swap ? ((g.Kg + wgrad::BM - 1) / wgrad::BM) * ((g.K + 63) / 64)
-                             : ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / bn);
+  const WgradTiles t = wgrad_tiles(g, bn, swap);
+  const int64_t tiles = int64_t(t.i) * t.j;
   const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
-  const auto split = [&](int sp) {  // sp parts rounded so that each gets >= 1 stage
+  const auto plan = [&](int sp, int64_t wh) {  // sp parts rounded so that each gets >= 1 stage
     const int kt_per = (KT + sp - 1) / sp;
-    return WgradPlan{bn, (KT + kt_per - 1) / kt_per, kt_per, swap};
+    return WgradPlan{bn, (KT + kt_per - 1) / kt_per, kt_per, swap, int(std::min(wh, tiles))};
   };
-  if (splits > 0) return split(std::min(splits, KT));
+  if (splits > 0) return plan(std::min(splits, KT), std::max(whole, 0));
   const double slice = bn == 128 ? 1.0 : 0.6;  // a 128x64 stage against a 128x128 one, assumed
-  WgradPlan best = split(1);
+  const auto time = [&](const WgradPlan& p) {
+    const int64_t rest = tiles - p.whole;
+    const int64_t waves = (p.whole + sms - 1) / sms, rest_waves = (rest * p.splits + sms - 1) / sms;
+    const double parts = (double(p.whole) + double(rest) * p.splits) / double(tiles);  // per element, on average
+    return (double(waves) * (KT + 3) + double(rest_waves) * (p.kt_per + 3)) * slice + splitk_traffic(g.K, g.Kg, parts);
+  };
+  WgradPlan best = plan(1, 0);
   double best_t = 1e300;
-  for (int sp = 1; sp <= std::min(KT, 4 * sms); ++sp) {
-    const WgradPlan p = split(sp);
-    if (p.splits != sp || (sp > 1 && p.kt_per < 4)) continue;
-    const int64_t waves = (tiles * sp + sms - 1) / sms;
-    const double t = double(waves) * (p.kt_per + 3) * slice + splitk_traffic(g.K, g.Kg, sp);
-    if (t < best_t * 0.97) best_t = t, best = p;
+  for (int pass = 0; pass < 2; ++pass) {  // even splits, then whole waves of whole tiles and the rest split
+    const int64_t wh = pass == 0 ? 0 : tiles / sms * sms;
+    if (pass == 1 && (wh == 0 || wh == tiles)) break;
+    for (int sp = 1; sp <= std::min(KT, 4 * sms); ++sp) {
+      const WgradPlan p = plan(sp, wh);
+      if (p.splits != sp || (sp > 1 && p.kt_per < 4 && wh == 0)) continue;
+      const double t = time(p);
+      if (t < best_t * 0.97) best_t = t, best = p;
+    }
   }
   return best;
 }
@@ -883,13 +914,24 @@ void launch_wgrad_bn(const Geom& g, const WgradMaps& maps, const void* x, void* 
                      cudaStream_t st) {
   auto kernel = conv_wgrad_kernel<T, BN, SWAP>;
   raise_smem_limit(kernel, wgrad::Cfg<BN>::SMEM_BYTES);
-  const int tiles_i = SWAP ? (g.Kg + wgrad::BM - 1) / wgrad::BM : (g.K + wgrad::BM - 1) / wgrad::BM;
-  const int tiles_j = SWAP ? (g.K + BN - 1) / BN : g.Kg / BN;
-  kernel<<<unsigned(tiles_i * tiles_j * plan.splits), THREADS, wgrad::Cfg<BN>::SMEM_BYTES, st>>>(
-      static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
-      plan.splits, plan.kt_per);
+  const WgradTiles t = wgrad_tiles(g, BN, SWAP);
+  const int blocks = plan.whole + (t.i * t.j - plan.whole) * plan.splits;
+  kernel<<<unsigned(blocks), THREADS, wgrad::Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.x,
+                                                                        maps.tma_x, maps.dy, static_cast<float*>(ws), g,
+                                                                        t.i, t.j, plan.whole, plan.splits, plan.kt_per);
   AM_CUDA_CHECK_LAUNCH();
 }
+// The parts summed for an element of dW[K][Kg]: 1 in the tiles run whole, `splits` in the others.
+struct WgradParts {
+  int whole, splits, tiles_i, tiles_j, kg, bn;
+  bool swap;  // the tiles' rows are Kg's (128 a tile), their columns K's (bn)
+  __device__ __forceinline__ int operator()(int64_t e) const {
+    const int k = int(e / kg), c = int(e - int64_t(k) * kg);
+    const int ti = swap ? c / wgrad::BM : k / wgrad::BM, tj = swap ? k / bn : c / bn;
+    return tile_index(ti, tj, tiles_i, tiles_j) < whole ? 1 : splits;
+  }
+};
+
 template <typename T>
 void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradPlan& plan,
                   cudaStream_t st) {
@@ -897,8 +939,10 @@ void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw,
   else if (plan.bn == 128) launch_wgrad_bn<T, 128, false>(g, maps, x, ws, plan, st);
   else launch_wgrad_bn<T, 64, false>(g, maps, x, ws, plan, st);
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
+  const WgradTiles t = wgrad_tiles(g, plan.bn, plan.swap);
+  const WgradParts parts{plan.whole, plan.splits, t.i, t.j, g.Kg, plan.bn, plan.swap};
   splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(dw), count, plan.splits);
+                                                                      static_cast<uint16_t*>(dw), count, parts);
   AM_CUDA_CHECK_LAUNCH();
 }
 }  // namespace wgc
