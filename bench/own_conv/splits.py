@@ -1,12 +1,14 @@
 """The igemm kernel's split count swept on the ResNet-50 3x3 layers (AIMATRIX_IGEMM_KERNEL=wgmma_s<splits>: the
 tile the runner picks, the reduction split in that many parts, rounded so that each part gets a whole number of
-64-deep stages), against the runner's own choice and cuDNN in the same run; TFLOP/s, cold, NHWC. What it is for:
-checking the split model (`wgrad_plan`, `choose` in csrc/cuda/conv_igemm_kernels.cuh) against measurement.
+64-deep stages), against the runner's own choice and cuDNN in the same run; where the runner ran whole tiles first
+(bwd_filter, "_whole<n>"), also "<splits> w<n>": n whole tiles, the rest in that many parts. TFLOP/s, cold, NHWC.
+What it is for: checking the split model (`wgrad_plan`, `choose` in csrc/cuda/conv_igemm_kernels.cuh) against measurement.
 
     python bench/own_conv/splits.py bf16 32,256 bwd_filter 1,2,3,4,7,8,14,28,53"""
 
 import math
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
@@ -39,7 +41,11 @@ def main() -> None:
             stages = math.ceil((batch * p * p if direction == "bwd_filter" else 9 * c) / 64)
             times = {}
             for s in sorted({parts(s, stages) for s in wanted}):
-                times[s] = run(name, c, hw, k, stride, dtype, "igemm", f"wgmma_s{s}", **opts)[0]
+                times[str(s)] = run(name, c, hw, k, stride, dtype, "igemm", f"wgmma_s{s}", **opts)[0]
+            whole = re.search(r"_whole(\d+)", kern)  # the runner ran whole tiles first: sweep the rest's split too
+            for s in sorted({parts(s, stages) for s in wanted}) if whole else []:
+                force = f"wgmma_s{s}_w{whole.group(1)}"
+                times[f"{s} w{whole.group(1)}"] = run(name, c, hw, k, stride, dtype, "igemm", force, **opts)[0]
             t_cudnn = run(name, c, hw, k, stride, dtype, "cudnn", **opts)[0]
             best = max(times, key=times.get)
             row = ", ".join(f"{s}: {t:.1f}" for s, t in times.items())
