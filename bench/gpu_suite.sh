@@ -17,6 +17,8 @@
 #   own-gemm        bench/own_gemm/run.sh with OWN_GEMM_ARGS (issue 19: own GEMM kernels checked, timed with cuBLAS)
 #   own-conv        bench/own_conv/am_layers.py $OWN_CONV_DTYPES $OWN_CONV_BATCHES $OWN_CONV_DIRECTION (issue 19: igemm vs
 #                   cuDNN, ResNet-50 3x3; directions comma-separated, fwd,bwd_data,bwd_filter)
+#   conv-splits     bench/own_conv/splits.py $CONV_SPLITS_ARGS (issue 19: the igemm split count swept against the
+#                   runner's choice and cuDNN; default "bf16 32,256 bwd_filter")
 #   own-vs-lt       bench/gemm_vs_torch.py --sections own (issue 19: own kernels, fp8 too, against cuBLASLt)
 #   limits          bench/own_gemm/limits.sh with LIMITS_CASES (';'-separated; issue 19: ncu, own vs vendor)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
@@ -89,6 +91,10 @@ for step in ${STEPS:-build ref}; do
       (cd /tmp && timeout $(within 400) python3 "$root/bench/own_conv/am_layers.py" ${OWN_CONV_DTYPES:-bf16,fp16} ${OWN_CONV_BATCHES:-32} ${OWN_CONV_DIRECTION:-fwd}) \
         > "$OUT/own_conv.md" 2>&1
       echo "own_conv: exit $?" | tee -a "$OUT/steps.log"; tail -40 "$OUT/own_conv.md" | tee -a "$OUT/steps.log" ;;
+    conv-splits)
+      (cd /tmp && timeout $(within 400) python3 "$root/bench/own_conv/splits.py" ${CONV_SPLITS_ARGS:-bf16 32,256 bwd_filter}) \
+        > "$OUT/conv_splits.md" 2>&1
+      echo "conv_splits: exit $?" | tee -a "$OUT/steps.log"; tail -20 "$OUT/conv_splits.md" | tee -a "$OUT/steps.log" ;;
     own-vs-lt)
       (cd /tmp && timeout $(within 200) python3 "$root/bench/gemm_vs_torch.py" --sections own --warmup 1 --min-time 1 \
         --out /tmp/own_vs_lt.jsonl) > "$OUT/own_vs_lt.md" 2>&1

@@ -1,5 +1,7 @@
 """Convolution: CPU correctness in every direction/layout on odd shapes, bad inputs; CUDA backends (marked)."""
 
+import re
+
 import pytest
 from _conv_shapes import DIRECTIONS, conv, cpu_conv_checked
 
@@ -301,6 +303,18 @@ def igemm(shape: tuple, **kw):
         raise
 
 
+def parts(want: int, stages: int) -> int:
+    """The split count an igemm kernel runs for a requested one: each part a whole number of stages."""
+    per = -(-stages // min(want, stages))
+    return -(-stages // per)
+
+
+def splits_of(kernel: str) -> int:
+    """The split count in an igemm kernel's name (``_splitk<n>``; none: 1)."""
+    m = re.search(r"_splitk(\d+)(_|$)", kernel)
+    return int(m.group(1)) if m else 1
+
+
 # Shapes for every tensor-core kernel choice: C a multiple of 8 but not of 64, odd M,
 # K not a multiple of the tile (nor of 8: y stored from registers), padding / stride / dilation,
 # layer4-like (few tiles), and more tiles than the persistent wgmma grid has blocks (392-588
@@ -333,6 +347,7 @@ IGEMM_TC_SHAPES = [
         "wgmma_256_s2",
         "wgmma_128_s3",
         "wgmma_64_s2",
+        "wgmma_s3",
         "wgmma_gather",
         "wgmma_64_s2_gather",
     ],
@@ -345,8 +360,10 @@ def test_igemm_tensor_core_kernels(kernel, shape, dtype, monkeypatch):
     assert res.ok and res.verify["passed"], res.verify
     name = res.ran["kernel"]
     assert name.startswith("igemm_mma16816" if kernel == "mma" else "igemm_wgmma"), name
-    if kernel.split("_")[-1].isdigit() or "_s" in kernel:  # wgmma_<bn>[_s<splits>]
+    if kernel.split("_")[1:2] != [] and kernel.split("_")[1].isdigit():  # wgmma_<bn>[_s<splits>]
         assert name.startswith("igemm_wgmma_128x" + kernel.split("_")[1] + "x64"), name
+    if kernel == "wgmma_s3":  # the chosen tile, the reduction (r * s * c) in 3 parts of whole 64-deep stages
+        assert splits_of(name) == parts(3, -(-shape[1] * shape[5] * shape[6] // 64)), name
     if kernel in ("wgmma_256", "wgmma_128"):  # unsplit: y through TMA stores where its rows are 16-byte multiples
         assert name.endswith("_tmastore") == (shape[4] % 8 == 0), name
     if kernel != "mma":  # x by TMA's im2col mode where a 64-wide slice is one tap's channels, unless told to gather
@@ -363,6 +380,8 @@ IGEMM_BWD_DATA_SHAPES = [
     (2, 32, 7, 7, 48, 1, 1, 1, 0, 1, 1),
     (2, 16, 11, 11, 8, 5, 5, 1, 2, 1, 1),
     (8, 136, 56, 56, 64, 3, 3, 1, 1, 1, 1),
+    (2, 20, 9, 9, 128, 3, 3, 1, 1, 1, 1),
+    (2, 192, 9, 7, 128, 3, 1, 1, 0, 2, 1),
 ]
 
 
@@ -378,12 +397,19 @@ def test_igemm_bwd_data(kernel, shape, dtype, monkeypatch):
     if kernel != "auto":
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     res = igemm(shape, dtype=dtype, direction="bwd_data")
+    c, k = shape[1], shape[4]
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
-    assert res.ran["kernel"].startswith("flip_filter+igemm_"), res.ran["kernel"]
+    # The wgmma kernel reads the filter in place where a k-slice is one tap's channels (k % 64 == 0) and the rows
+    # of c channels are 16-byte multiples; elsewhere a flipped copy is made first.
+    name = res.ran["kernel"]
+    wgmma = kernel.startswith("wgmma") or (kernel == "auto" and "wgmma" in name)  # auto: wgmma on Hopper only
+    in_place = dtype != "fp32" and wgmma and k % 64 == 0 and c % 8 == 0
+    assert name.startswith("igemm_wgmma_" if in_place else "flip_filter+igemm_"), name
+    assert ("_wkrsc" in name) == in_place, name
 
 
-# bwd_filter: c a multiple of 64; k below, at and past the 128-row tile; stride, dilation, 1x1, and enough pixels for
-# the reduction to be split across many blocks.
+# bwd_filter: c a multiple of 64 (of 128: the 128-wide tile); k below, at and past the 128-row tile; stride,
+# dilation with r != s, 1x1, and enough pixels for the reduction to be split across many blocks.
 IGEMM_BWD_FILTER_SHAPES = [
     (2, 64, 9, 9, 72, 3, 3, 1, 1, 1, 1),
     (3, 128, 13, 11, 136, 3, 3, 2, 1, 1, 1),
@@ -391,29 +417,71 @@ IGEMM_BWD_FILTER_SHAPES = [
     (4, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
     (8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1),
     (2, 64, 10, 12, 72, 3, 1, 1, 1, 2, 1),
+    (2, 128, 10, 12, 40, 3, 1, 1, 1, 2, 1),
+    (4, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1),
+    (3, 128, 9, 11, 24, 3, 3, 2, 1, 1, 1),
 ]
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("gather", [False, True])
+@pytest.mark.parametrize(
+    "kernel",
+    ["auto", "wgmma_64", "wgmma_gather", "wgmma_s1", "wgmma_64_s3", "wgmma_s100000", "wgmma_s3_w1", "wgmma_s2_w999"],
+)
 @pytest.mark.parametrize("shape", IGEMM_BWD_FILTER_SHAPES)
 @pytest.mark.parametrize("dtype", ["fp16", "bf16"])
-def test_igemm_bwd_filter(shape, dtype, gather, monkeypatch):
+def test_igemm_bwd_filter(shape, dtype, kernel, monkeypatch):
     """dW as dy^T times the input (loaded by TMA in im2col mode, or gathered by the producer threads) on Hopper's
-    wgmma, the pixels split across blocks and summed: verified against the float64 reference."""
-    if gather:
-        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_gather")
+    wgmma, 128 x 128 tiles where c % 128 == 0 (else, or forced, 128 x 64; k <= 64: dW^T's 128 x 64), the pixels
+    split across blocks (in as many parts as the model of the runner chooses, or as _s<splits> asks, each part a
+    whole number of 64-pixel stages: one stage each at most; _w<whole>: that many tiles first over all the pixels,
+    the rest split) and summed: verified against the float64 reference."""
+    if kernel != "auto":
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", kernel)
     res = igemm(shape, dtype=dtype, direction="bwd_filter")
+    n, c, h, w, k, r, s, stride, pad, dil = shape[:10]
     assert res.ok and res.verify["passed"] and res.verify["nonfinite"] == 0, res.verify
-    assert res.ran["kernel"].startswith("igemm_wgrad_wgmma_"), res.ran["kernel"]
-    assert res.ran["kernel"].endswith("_im2col") != gather, res.ran["kernel"]
+    name = res.ran["kernel"]
+    # the roles turned: 128 rows of r*s*c, not k's and padding (the chosen tile only, x by TMA)
+    swap = (kernel == "auto" or kernel.startswith("wgmma_s")) and k <= 64
+    bn = 128 if c % 128 == 0 and not kernel.startswith("wgmma_64") and not swap else 64
+    assert name.startswith(f"igemm_wgrad_wgmma_128x{bn}x64_"), name
+    assert ("_im2col" in name) != (kernel == "wgmma_gather"), name
+    assert name.endswith("_swapped") == swap, name
+    if "_s" in kernel:
+        p, q = ((e + 2 * pad - dil * (f - 1) - 1) // stride + 1 for e, f in ((h, r), (w, s)))
+        pixels = n * p * q
+        assert splits_of(name) == parts(int(kernel.split("_s")[1].split("_")[0]), -(-pixels // 64)), name
+        assert ("_whole" in name) == ("_w" in kernel), name
+        if kernel.endswith("_w1"):
+            assert "_whole1_" in name, name
+
+
+@pytest.mark.cuda
+def test_igemm_bwd_filter_tile_override_is_checked(monkeypatch):
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_256")
+    with pytest.raises(ValueError, match="wgmma_64 or wgmma_128"):
+        am.conv(2, 128, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma_128")
+    with pytest.raises(am.UnsupportedError, match="multiple of 128, not 64"):
+        am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
+    for bad, why in (
+        ("wgmma_s0", "the split count after _s is 1 or more"),
+        ("wgmma_64_s0", "the split count after _s is 1 or more"),
+        ("wgmma_w3", "_w<whole tiles> \\(0 or more\\) follows _s<splits>"),
+        ("wgmma_s2_w-1", "_w<whole tiles> \\(0 or more\\) follows _s<splits>"),
+    ):
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
+        with pytest.raises(ValueError, match=f"'{bad}': {why}"):
+            am.conv(2, 64, 8, 8, k=64, r=3, pad=1, dtype="bf16", layout="nhwc", direction="bwd_filter", backend="igemm")
 
 
 @pytest.mark.cuda
 def test_igemm_kernel_override_is_checked(monkeypatch):
-    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "magic")
-    with pytest.raises(ValueError, match="AIMATRIX_IGEMM_KERNEL"):
-        am.conv(1, 8, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
+    for bad in ("magic", "wgmma_s0", "wgmma_96", "wgmma_128_s0"):
+        monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
+        with pytest.raises(ValueError, match=f"AIMATRIX_IGEMM_KERNEL='{bad}'"):
+            igemm((1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="bf16")
 
 
 @pytest.mark.cuda
@@ -428,6 +496,10 @@ def test_igemm_limits_are_unsupported_errors():
         am.conv(1, 8, 8, 8, k=8, r=3, stride=2, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
     with pytest.raises(am.UnsupportedError, match="k to be a multiple of 8"):
         am.conv(1, 8, 8, 8, k=12, r=3, layout="nhwc", dtype="bf16", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match=r"padding up to dilation \* \(filter size - 1\), not pad \(3, 3\)"):
+        am.conv(1, 8, 8, 8, k=8, r=3, pad=3, layout="nhwc", direction="bwd_data", backend="igemm", **QUICK)
+    with pytest.raises(am.UnsupportedError, match="bwd_filter needs k to be a multiple of 8 .*, not 12"):
+        am.conv(1, 64, 8, 8, k=12, r=3, layout="nhwc", dtype="bf16", direction="bwd_filter", backend="igemm", **QUICK)
     with pytest.raises(am.UnsupportedError, match="multiple of 8"):
         am.conv(1, 3, 8, 8, k=8, r=3, layout="nhwc", dtype="bf16", backend="igemm", **QUICK)
 

@@ -43,8 +43,9 @@ extern int g_wgmma_cluster;     // -1: by size, 0: never, 1: pairs of CTAs shari
 extern int g_wgmma_tma_store;   // 1: C by TMA stores where it can, 0: from registers
 }  // namespace am::cuda::tc
 namespace am::cuda::simt {
-extern int g_tile;  // 0: by size, 64, 128
-}
+extern int g_tile;        // 0: by size, 64, 128
+extern int g_warp_tiles;  // -1 default, 0 the classic thread layout, 1 warp tiles
+}  // namespace am::cuda::simt
 
 using am::DType;
 using am::GemmSpec;
@@ -219,7 +220,7 @@ struct Variant {
 int g_cc_major = 0, g_cc_minor = 0;
 
 struct Knobs {
-  int bn, persistent, tile, cluster = -1, tma_store = 1;
+  int bn, persistent, tile, cluster = -1, tma_store = 1, warp_tiles = -1;
 };
 struct KnobScope {  // sets the knobs for one call, restores the defaults after
   explicit KnobScope(const Knobs& k) {
@@ -228,6 +229,7 @@ struct KnobScope {  // sets the knobs for one call, restores the defaults after
     am::cuda::simt::g_tile = k.tile;
     am::cuda::tc::g_wgmma_cluster = k.cluster;
     am::cuda::tc::g_wgmma_tma_store = k.tma_store;
+    am::cuda::simt::g_warp_tiles = k.warp_tiles;
   }
   ~KnobScope() {
     am::cuda::tc::g_wgmma_bn = 0;
@@ -235,6 +237,7 @@ struct KnobScope {  // sets the knobs for one call, restores the defaults after
     am::cuda::simt::g_tile = 0;
     am::cuda::tc::g_wgmma_cluster = -1;
     am::cuda::tc::g_wgmma_tma_store = 1;
+    am::cuda::simt::g_warp_tiles = -1;
   }
 };
 
@@ -243,7 +246,10 @@ std::vector<Variant> variants() {
   const struct {
     const char* name;
     Knobs k;
-  } simt_v[] = {{"simt_f32", {0, -1, 0}}, {"simt128_f32", {0, -1, 128}}, {"simt64_f32", {0, -1, 64}}};
+  } simt_v[] = {{"simt_f32", {0, -1, 0}},
+                {"simt128_f32", {0, -1, 128}},
+                {"simt128classic_f32", {0, -1, 128, -1, 1, 0}},
+                {"simt64_f32", {0, -1, 64}}};
   for (const auto& sv : simt_v) {
     const Knobs k = sv.k;
     v.push_back({sv.name, DType::f32,

@@ -12,7 +12,8 @@
 //      tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
 //    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64); a "_gather" suffix makes the
+//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64), "wgmma_s<splits>" (the chosen
+//    width; bwd_filter's splits too); a "_gather" suffix makes the
 //    wgmma kernels gather A even where TMA could load it.
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
@@ -192,7 +193,10 @@ bool wgmma_here(Context& ctx) {
   return ctx.facts().cc_major == 9 && ctx.facts().cc_minor == 0 && tc::wgmma_compiled_for_current_device();
 }
 
-ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y) {
+// w_krsc (bwd_data): the original filter, of which w is to be the flipped copy; the wgmma kernel reads it in place
+// where it can, and the plan says so in info["filter"].
+ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w, void* y,
+                  const void* w_krsc = nullptr) {
   const bool half = s.dtype == DType::f16 || s.dtype == DType::bf16;
   if (half && s.c % 8)
     throw UnsupportedError("backend 'igemm' on tensor cores needs c to be a multiple of 8 (16-byte gathers), not " +
@@ -215,21 +219,25 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
     throw std::invalid_argument(
         "AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-        "': expected mma, wgmma or wgmma_<bn>[_s<splits>], wgmma kinds with an optional _gather");
+        "': expected mma, wgmma, wgmma_<bn>[_s<splits>] or wgmma_s<splits>, wgmma kinds with an optional "
+        "_gather");
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.rfind("wgmma", 0) == 0 && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
   if (wg_ok && force != "mma") {
     using namespace igemm::wgc;
     Choice c = choose(g, ctx.facts().sm_count);
-    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>]
-      int bn = 0, sp = 1;
-      if (std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1 || (bn != 256 && bn != 128 && bn != 64) || sp < 1)
+    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>] or wgmma_s<splits> (the chosen width)
+      int bn = c.bn, sp = 1;
+      if ((std::sscanf(force.c_str(), "wgmma_s%d", &sp) < 1 &&
+           std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1) ||
+          (bn != 256 && bn != 128 && bn != 64) || sp < 1)
         throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-                                    "': expected wgmma_<256|128|64>[_s<splits>][_gather]");
+                                    "': expected wgmma_<256|128|64>[_s<splits>] or wgmma_s<splits>, with an "
+                                    "optional _gather");
       c = make_choice(g, bn, sp);
     }
-    const Maps maps = make_maps(x, w, y, bf, g, c, gather);
+    const Maps maps = make_maps(x, w, y, bf, g, c, gather, w_krsc);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
     plan.launch = [=](cudaStream_t st) {
@@ -240,9 +248,10 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     const int stages = c.bn == 256 ? Cfg<256>::STAGES : c.bn == 128 ? Cfg<128>::STAGES : Cfg<64>::STAGES;
     plan.info["kernel"] = "igemm_wgmma_128x" + std::to_string(c.bn) + "x64_s" + std::to_string(stages) +
                           (c.splits > 1 ? "_splitk" + std::to_string(c.splits) : "") + (maps.tma_x ? "_im2col" : "") +
-                          (maps.tma_y ? "_tmastore" : "");
+                          (maps.w_t ? "_wkrsc" : "") + (maps.tma_y ? "_tmastore" : "");
     plan.info["algo"] = "igemm-wgmma";
     plan.info["workspace_bytes"] = std::to_string(workspace_bytes(g, c));
+    if (maps.w_t) plan.info["filter"] = "krsc, read flipped and transposed by TMA";
     return plan;
   }
   int bm = 64, bn = 64;
@@ -286,8 +295,10 @@ void flip_filter(const ConvSpec& s, const void* w, void* wf, cudaStream_t st) {
 
 // bwd_data at stride 1: dx[n][h][w][c] = sum over k, r, s of dy[n][h + ph - r*dh][w + pw - s*dw][k] * w[k][r][s][c],
 // which is the forward convolution of dy (K channels) with the filter flipped in r and s and its K and C swapped,
-// padded by dh*(R-1) - ph (and likewise in w): its output is H x W again. Each launch flips the filter first (it is
-// timed: a training step's filter is new at every step), then runs the forward kernel the problem's shape picks.
+// padded by dh*(R-1) - ph (and likewise in w): its output is H x W again. The wgmma kernel reads the flipped filter
+// straight from w where K % 64 == 0 (a k-slice is one tap's channels: TMA boxes of the tap RS-1-t, MN-major);
+// otherwise each launch flips the filter first (it is timed: a training step's filter is new at every step), then
+// runs the forward kernel the problem's shape picks.
 ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const void* w, void* dx) {
   if (s.stride_h != 1 || s.stride_w != 1)
     throw UnsupportedError("backend 'igemm' runs bwd_data at stride 1 only, not stride (" + std::to_string(s.stride_h) +
@@ -306,7 +317,8 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
   f.pad_h = s.dil_h * (s.r - 1) - s.pad_h, f.pad_w = s.dil_w * (s.s - 1) - s.pad_w;
   const auto wf =
       std::make_shared<DeviceBuffer>(size_t(s.elems(ConvTensor::w)) * storage_bytes(input_storage(s.dtype)));
-  ConvPlan inner = plan_fwd(ctx, f, dy, wf->get(), dx);
+  ConvPlan inner = plan_fwd(ctx, f, dy, wf->get(), dx, w);
+  if (inner.info.count("filter")) return inner;  // reads w itself: no flipped copy
   ConvPlan plan;
   plan.info = inner.info;
   plan.info["kernel"] = "flip_filter+" + inner.info["kernel"];
@@ -319,7 +331,9 @@ ConvPlan plan_bwd_data(Context& ctx, const ConvSpec& s, const void* dy, const vo
 
 // bwd_filter: dW = dy^T x im2col(x), the reduction over the output pixels split across blocks
 // (igemm::wgc::conv_wgrad_kernel), then the parts summed and rounded. Hopper's wgmma only, fp16 / bf16, C a
-// multiple of 64 (a 64-wide block of dW's columns stays in one tap).
+// multiple of 64 (a 64-wide block of dW's columns stays in one tap; 128-wide where C % 128 == 0).
+// AIMATRIX_IGEMM_KERNEL=wgmma_64 / wgmma_128 forces the tile width, _s<splits> (wgmma_s<splits>: the chosen
+// width) the split count, and _w<whole> after it the tiles run whole first (wgrad_plan).
 ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const void* dy, void* dw) {
   if (s.dtype != DType::f16 && s.dtype != DType::bf16)
     throw UnsupportedError(std::string("backend 'igemm' runs bwd_filter in fp16 and bf16 only, not ") +
@@ -332,6 +346,25 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   if (s.k % 8)
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
+  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
+  int bn = 0, splits = 0, whole = -1;  // 0, -1: chosen
+  if (env && std::sscanf(env, "wgmma_%d", &bn) == 1 && bn != 64 && bn != 128)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+                                "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
+  const std::string force = env ? env : "";
+  const auto after = [&](const char* tag, int& v) {  // the number after _s or _w, if there is one
+    const size_t at = force.find(tag);
+    if (at != std::string::npos) v = std::atoi(force.c_str() + at + 2);
+    return at != std::string::npos;
+  };
+  if (after("_s", splits) && splits < 1)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': the split count after _s is 1 or more");
+  if (after("_w", whole) && (whole < 0 || splits < 1))
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force +
+                                "': _w<whole tiles> (0 or more) follows _s<splits>");
+  if (bn == 128 && s.c % 128)
+    throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
+                           std::to_string(s.c));
   if (!wgmma_here(ctx) || reinterpret_cast<uintptr_t>(dy) % 16 != 0)
     throw UnsupportedError(
         "backend 'igemm' runs bwd_filter on the wgmma kernel only: compute capability 9.0 and an "
@@ -340,17 +373,19 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
   const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradParts parts = wgrad_parts(g, ctx.facts().sm_count);
-  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, parts));
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, splits, whole);
+  const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {
-    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), parts, st);
-    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), parts, st);
+    if (bf) launch_wgrad<tc::Bf16>(g, maps, x, dw, ws->get(), wp, st);
+    else launch_wgrad<tc::F16>(g, maps, x, dw, ws->get(), wp, st);
   };
-  plan.info["kernel"] = "igemm_wgrad_wgmma_128x64x64_s" + std::to_string(wgrad::STAGES) + "_splitk" +
-                        std::to_string(parts.splits) + (maps.tma_x ? "_im2col" : "");
+  const int stages = wp.bn == 128 ? igemm::wgc::wgrad::Cfg<128>::STAGES : igemm::wgc::wgrad::Cfg<64>::STAGES;
+  plan.info["kernel"] = "igemm_wgrad_wgmma_128x" + std::to_string(wp.bn) + "x64_s" + std::to_string(stages) +
+                        "_splitk" + std::to_string(wp.splits) + (wp.whole ? "_whole" + std::to_string(wp.whole) : "") +
+                        (maps.tma_x ? "_im2col" : "") + (wp.swap ? "_swapped" : "");
   plan.info["algo"] = "igemm-wgmma";
-  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, parts));
+  plan.info["workspace_bytes"] = std::to_string(wgrad_workspace_bytes(g, wp));
   return plan;
 }
 

@@ -268,7 +268,10 @@ __device__ __forceinline__ void cp_async16(uint32_t saddr, const void* g, int sr
 // producers gather the next unit's first slices while the consumers store this one's outputs, and no block
 // refills an empty pipeline. Unit u: tile u / splits (grouped order), k-part u % splits of kt_per k-slices.
 // SPLIT: fp32 partial sums to ws[part][M][K], else T to y (tma_y: through tmY, y's map, as the GEMM stores C).
-template <typename T, int BN, bool SPLIT>
+// WT: the filter is bwd_data's original KRSC one, read as its forward form's flipped, channel-swapped filter: per
+// slice (tap t', 64 reduction channels from k0) the MN-major boxes (k0.. x n0 + 64 b..) of tap RS - 1 - t' through
+// tmW, a {K', RS, C'} map (wgmma's transposed B), where the flip kernel would have written W'[n][t'][k] first.
+template <typename T, int BN, bool SPLIT, bool WT = false>
 __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     conv_wg_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                    const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
@@ -295,6 +298,17 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     return r;
   };
   const int wgi = threadIdx.x >> 7;
+  // The filter's tile of k-slice kt for output channels n0..: K-major W[K][Kg] (one box), or (WT) the KRSC filter's
+  // MN-major boxes of the flipped tap.
+  const auto load_w = [&](uint8_t* dst, uint64_t* bar, int kt, int n0) {
+    if constexpr (WT) {
+      const int kg = kt * BK, tap = kg / g.C, k0 = kg - tap * g.C;  // C % 64 == 0: a slice is one tap's channels
+#pragma unroll
+      for (int b = 0; b < BN / 64; ++b) w::tma_load_3d(dst + b * 8192, &tmW, bar, n0 + 64 * b, g.R * g.S - 1 - tap, k0);
+    } else {
+      w::tma_load_3d(dst, &tmW, bar, kt * BK, n0, 0);
+    }
+  };
 
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -322,7 +336,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
           const int s = int(it % STAGES);
           if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
           w::mbar_expect_tx(&full[s], A_STAGE_BYTES + G::B_STAGE_BYTES);
-          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          load_w(sB + s * G::B_STAGE_BYTES, &full[s], un.kt0 + j, un.n0);
           w::tma_load_im2col(sA + s * A_STAGE_BYTES, &tmX, &full[s], c, w0, h0, n, uint16_t(sx * g.dw),
                              uint16_t(r * g.dh));
           if ((c += BK) == g.C) {
@@ -364,7 +378,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
         if (it >= unsigned(STAGES)) w::mbar_wait(&empty[s], int(it / STAGES + 1) & 1);
         if (pt == 0) {
           w::mbar_expect_tx(&full[s], G::B_STAGE_BYTES);
-          w::tma_load_3d(sB + s * G::B_STAGE_BYTES, &tmW, &full[s], (un.kt0 + j) * BK, un.n0, 0);
+          load_w(sB + s * G::B_STAGE_BYTES, &full[s], un.kt0 + j, un.n0);
         }
         const bool kv = kk < g.Kg;
         const int dh = r * g.dh, dw = sx * g.dw;
@@ -399,7 +413,10 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
     const int warp_in_wg = (threadIdx.x >> 5) & 3;
     // Stage 0's descriptors, K-major with the 128-byte swizzle: SBO = 8 rows x 128 B; a stage and each 16 k
     // (+32 bytes inside the swizzle row) advance them (as in the GEMM kernel).
-    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 16, 1024), db0 = w::desc_sw128(smem_u32(sB), 16, 1024);
+    // (WT: B MN-major, as bwd_filter's: LBO = the next 64-wide box, +16 k-rows x 128 B per 16 k.)
+    const uint64_t da0 = w::desc_sw128(smem_u32(sA) + cw * 8192, 16, 1024);
+    const uint64_t db0 = w::desc_sw128(smem_u32(sB), WT ? 8192 : 16, 1024);
+    constexpr uint32_t DB_K16 = WT ? 2048 : 32;
     const bool even_k = (g.K & 1) == 0;
     unsigned it = 0;  // slices consumed so far, all units
     for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
@@ -416,7 +433,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
         w::wg_fence();
 #pragma unroll
         for (int kk = 0; kk < BK / 16; ++kk) {
-          w::wgmma_call<T, BN, 0, 0>(d, w::desc_advance(da_s, kk * 32), w::desc_advance(db_s, kk * 32));
+          w::wgmma_call<T, BN, 0, WT>(d, w::desc_advance(da_s, kk * 32), w::desc_advance(db_s, kk * DB_K16));
         }
         w::wg_commit();
         w::wg_wait<1>();  // the previous slice's wgmma are done: release its stage
@@ -469,11 +486,19 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
 #endif
 }
 
-// y[i] = sum over parts of ws[part][i], rounded to T; 4 elements a thread.
-template <typename T>
-__global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, int splits) {
+// Every element summed over all `splits` parts.
+struct AllParts {
+  int splits;
+  __device__ __forceinline__ int operator()(int64_t) const { return splits; }
+};
+
+// y[i] = sum over parts of ws[part][i] (parts(i) of them: 4 consecutive elements have as many), rounded to T; 4
+// elements a thread.
+template <typename T, typename Parts = AllParts>
+__global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, Parts parts) {
   const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (i >= count) return;
+  const int splits = parts(i);
   if (i + 4 <= count && (count & 3) == 0) {
     float4 a = *reinterpret_cast<const float4*>(ws + i);
     for (int s = 1; s < splits; ++s) {
@@ -484,7 +509,7 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
   } else {
     for (int64_t e = i; e < count && e < i + 4; ++e) {
       float a = 0.f;
-      for (int s = 0; s < splits; ++s) a += ws[int64_t(s) * count + e];
+      for (int s = 0, n = parts(e); s < n; ++s) a += ws[int64_t(s) * count + e];
       y[e] = tc::to_elem<T>(a);
     }
   }
@@ -492,39 +517,53 @@ __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict
 
 // ---- bwd_filter: dW[K][Kg] = dY^T[K][M] * A[M][Kg], the reduction over the M output pixels ----------------------
 // A GEMM whose A operand is dy read by TMA as the GEMM kernel reads a transposed A (MN-major: 128 output channels x
-// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is x's im2col tile: per stage 64 pixels x 64
-// consecutive channels of one tap (C % 64 == 0, so a 64-wide block of Kg never leaves its tap), MN-major as wgmma
-// reads B there (one 64 x 64 box, row = pixel, chunk c of row m at c ^ (m & 7)), loaded by TMA in im2col mode where
-// the map allows (1.7-3.2x faster than the producer threads' gather, H100), else gathered by them. Each unit
-// (a 128 x 64 tile of dW and a range of pixels: the reduction is split, the output is small) writes fp32 partial
-// sums to ws[part][K][Kg]; splitk_reduce sums and rounds them.
+// 64 pixels per stage, two 64 x 64 boxes) and whose B operand is x's im2col tile: per stage 64 pixels x BN
+// consecutive channels of one tap (C % BN == 0, so a BN-wide block of Kg never leaves its tap), MN-major as wgmma
+// reads B there (BN / 64 boxes of 64 x 64, row = pixel, chunk c of row m at c ^ (m & 7)), loaded by TMA in im2col
+// mode where the map allows (1.7-3.2x faster than the producer threads' gather at BN = 64, H100), else gathered by
+// them. BN = 128 where C % 128 == 0: per stage 32 KB for 2 MFLOP, where BN = 64 reads 24 KB for 1 MFLOP (at 64 the
+// kernel ran at the forward kernel's rate per stage, half its FLOPs). Each unit (a 128 x BN tile of dW and a range
+// of pixels: the reduction is split, the output is small) writes fp32 partial sums to ws[part][K][Kg];
+// splitk_reduce sums and rounds them.
 namespace wgrad {
-constexpr int BM = 128, BN = 64, BK = 64;                                // BK: pixels per stage
-constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 8 KB
-constexpr int STAGES = 8, LAG = STAGES - 2;
-constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+constexpr int BM = 128, BK = 64;  // BK: pixels per stage
+template <int BN>
+struct Cfg {
+  static_assert(BN == 128 || BN == 64, "bwd_filter's BN must be 128 or 64");
+  static constexpr int A_STAGE_BYTES = BM * BK * 2, B_STAGE_BYTES = BN * BK * 2;  // 16 KB + 16 or 8 KB
+  static constexpr int STAGES = BN == 128 ? 6 : 8, LAG = STAGES - 2;
+  static constexpr int SMEM_BYTES = tc::wg::pipeline_smem_bytes(STAGES, A_STAGE_BYTES, B_STAGE_BYTES);
+};
 }  // namespace wgrad
 
-template <typename T>
+// SWAP (K <= 64, x by TMA): the roles turned, dW^T[Kg][K] = im2col(x)^T * dy, so that the 128 rows of the tile are
+// Kg's (two 64-channel blocks, of one tap or of two) instead of K's 64 and padding: A is x's im2col tiles (MN-major
+// as the unswapped B), B is dy's 64 x 64 box (MN-major as the unswapped A's), the same wgmma; the sums leave
+// transposed.
+template <typename T, int BN, bool SWAP = false>
 __global__ void __launch_bounds__(THREADS, 1)
     conv_wgrad_kernel(const uint16_t* __restrict__ x, const __grid_constant__ CUtensorMap tmX, bool tma_x,
                       const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
-                      int tiles_j, int splits, int kt_per) {
+                      int tiles_j, int whole, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
   // (the forward kernel's names, shadowed by this kernel's tile)
-  constexpr int BM = wgrad::BM, BN = wgrad::BN, BK = wgrad::BK, STAGES = wgrad::STAGES, LAG = wgrad::LAG;
-  constexpr int A_STAGE_BYTES = wgrad::A_STAGE_BYTES, B_STAGE_BYTES = wgrad::B_STAGE_BYTES;
+  using G = wgrad::Cfg<BN>;
+  constexpr int BM = wgrad::BM, BK = wgrad::BK, STAGES = G::STAGES, LAG = G::LAG;
+  constexpr int A_STAGE_BYTES = G::A_STAGE_BYTES, B_STAGE_BYTES = G::B_STAGE_BYTES;
   constexpr int NACC = BN / 2;
   namespace w = tc::wg;
   const auto [sA, sB, sC, full, empty] = w::pipeline_smem<STAGES, A_STAGE_BYTES, B_STAGE_BYTES>();
   (void)sC;
-  const int u = int(blockIdx.x);
-  const int part = u % splits;
-  int ti, tj;
-  tile_coords(u / splits, tiles_i, tiles_j, ti, tj);
-  const int i0 = ti * BM, j0 = tj * BN;
   const int KT = (g.M + BK - 1) / BK;
-  const int kt0 = part * kt_per, nk = min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
+  // Blocks below `whole`: tile u (grouped order) over all the pixels; then the other tiles, each in `splits` parts
+  // of kt_per stages (WgradPlan).
+  const int u = int(blockIdx.x), v = u - whole;
+  const int part = u < whole ? 0 : v % splits;
+  int ti, tj;
+  tile_coords(u < whole ? u : whole + v / splits, tiles_i, tiles_j, ti, tj);
+  const int i0 = ti * BM, j0 = tj * BN;
+  const int kt0 = u < whole ? 0 : part * kt_per;
+  const int nk = u < whole ? KT : min(KT, kt0 + kt_per) - kt0;  // >= 1 (the launcher sizes splits so)
   const int wgi = threadIdx.x >> 7;
 
   if (threadIdx.x == 0) {
@@ -541,8 +580,21 @@ __global__ void __launch_bounds__(THREADS, 1)
   if (wgi == 0 && tma_x) {
     // ---------------- producer, both operands by TMA: dy tiled, x in im2col mode (64 pixels per load) ----------------
     if (threadIdx.x == 0) {
-      const int c0 = j0 % g.C, tap = j0 / g.C;  // the tile's tap and first channel
-      const uint16_t ow = uint16_t(tap % g.S * g.dw), oh = uint16_t(tap / g.S * g.dh);
+      // x's 64-channel blocks of the tile: BN / 64 of one tap at columns j0.. or (SWAP) two at rows i0.. (a block
+      // past Kg loads the last tap again: its rows are not stored)
+      constexpr int XB = SWAP ? BM / 64 : BN / 64;
+      int xc[XB];
+      uint16_t xow[XB], xoh[XB];
+#pragma unroll
+      for (int b = 0; b < XB; ++b) {
+        const int kg = min((SWAP ? i0 : j0) + 64 * b, g.Kg - 64), tap = kg / g.C;
+        xc[b] = kg - tap * g.C, xow[b] = uint16_t(tap % g.S * g.dw), xoh[b] = uint16_t(tap / g.S * g.dh);
+      }
+      uint8_t* const sX = SWAP ? sA : sB;
+      uint8_t* const sDy = SWAP ? sB : sA;
+      constexpr int X_STAGE = SWAP ? A_STAGE_BYTES : B_STAGE_BYTES, DY_STAGE = SWAP ? B_STAGE_BYTES : A_STAGE_BYTES;
+      constexpr int DYB = SWAP ? BN / 64 : BM / 64;  // dy's 64 x 64 boxes: output channels (SWAP: columns j0..)
+      const int dy0 = SWAP ? j0 : i0;
       const int m0 = kt0 * BK;  // the part's first output pixel, then BK more per stage
       int q = m0 % g.Q, p = m0 / g.Q % g.P, n = m0 / g.Q / g.P;
       for (int it = 0; it < nk; ++it) {
@@ -550,15 +602,18 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (it >= STAGES) w::mbar_wait(&empty[s], ((it / STAGES) + 1) & 1);
         w::mbar_expect_tx(&full[s], A_STAGE_BYTES + B_STAGE_BYTES);
 #pragma unroll
-        for (int b = 0; b < BM / 64; ++b)
-          w::tma_load_3d(sA + s * A_STAGE_BYTES + b * 8192, &tmDy, &full[s], i0 + b * 64, (kt0 + it) * BK, 0);
-        w::tma_load_im2col(sB + s * B_STAGE_BYTES, &tmX, &full[s], c0, q * g.sw - g.pw, p * g.sh - g.ph, n, ow, oh);
+        for (int b = 0; b < DYB; ++b)
+          w::tma_load_3d(sDy + s * DY_STAGE + b * 8192, &tmDy, &full[s], dy0 + b * 64, (kt0 + it) * BK, 0);
+#pragma unroll
+        for (int b = 0; b < XB; ++b)  // 64 channels a load (the 128-byte swizzle's row)
+          w::tma_load_im2col(sX + s * X_STAGE + b * 8192, &tmX, &full[s], xc[b], q * g.sw - g.pw, p * g.sh - g.ph, n,
+                             xow[b], xoh[b]);
         for (q += BK; q >= g.Q; q -= g.Q) {
           if (++p == g.P) p = 0, ++n;
         }
       }
     }
-  } else if (wgi == 0) {
+  } else if (wgi == 0 && !SWAP) {  // (SWAP runs with x by TMA only)
     // ---------------- producers: dy by TMA, x gathered ----------------
     const int pt = threadIdx.x, c8 = pt & 7, r0 = pt >> 3;  // rows (pixels) r0 + 16 t of each stage, chunk c8
     const int c0 = j0 % g.C, tap = j0 / g.C, sx = tap % g.S, r = tap / g.S;  // the tile's tap and first channel
@@ -588,7 +643,9 @@ __global__ void __launch_bounds__(THREADS, 1)
         const int hh = p[t] * g.sh + dh, ww = q[t] * g.sw + dw;
         const bool v = n[t] < g.N && unsigned(hh) < unsigned(g.H) && unsigned(ww) < unsigned(g.W);
         const uint16_t* src = v ? x + ((int64_t(n[t]) * g.H + hh) * g.W + ww) * g.C + c0 + c8 * 8 : x;
-        cp_async16(b_st + t * 16 * 128, src, v ? 16 : 0);
+#pragma unroll
+        for (int b = 0; b < BN / 64; ++b)  // box b: channels c0 + 64 b ..
+          cp_async16(b_st + b * 8192 + t * 16 * 128, v ? src + 64 * b : x, v ? 16 : 0);
         for (q[t] += BK; q[t] >= g.Q; q[t] -= g.Q) {  // the next stage's pixel (n past N: zero-filled)
           if (++p[t] == g.P) p[t] = 0, ++n[t];
         }
@@ -603,8 +660,8 @@ __global__ void __launch_bounds__(THREADS, 1)
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     for (int it = max(nk - LAG, 0); it < nk; ++it) w::mbar_arrive(&full[it % STAGES]);
-  } else {
-    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile ----------------
+  } else if (wgi > 0) {
+    // ---------------- consumers: rows cw*64 .. cw*64+63 of the dW tile (SWAP: of dW^T's) ----------------
     const int cw = wgi - 1, lane = threadIdx.x & 31, warp_in_wg = (threadIdx.x >> 5) & 3;
     // Both operands MN-major (as the GEMM's transposed A and untransposed B): LBO = the next 64-wide box (8 KB),
     // SBO = 8 k-rows; +16 k-rows x 128 B per 16 k.
@@ -635,12 +692,20 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int row = i0 + cw * 64 + warp_in_wg * 16 + (lane >> 2);
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
-      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % 64 == 0: a pair never crosses the edge
+      const int col = j0 + 8 * j + (lane & 3) * 2;  // Kg % BN == 0 (SWAP: K % 8 == 0): a pair never crosses the edge
 #pragma unroll
-      for (int h = 0; h < 2; ++h)
-        if (row + 8 * h < g.K)
-          *reinterpret_cast<float2*>(out + int64_t(row + 8 * h) * g.Kg + col) =
+      for (int h = 0; h < 2; ++h) {
+        const int rr = row + 8 * h;
+        if constexpr (SWAP) {  // (kg, k) and (kg, k + 1) of dW^T: dW[k][kg], dW[k + 1][kg]
+          if (rr < g.Kg && col < g.K) {
+            out[int64_t(col) * g.Kg + rr] = d[4 * j + 2 * h];
+            out[int64_t(col + 1) * g.Kg + rr] = d[4 * j + 2 * h + 1];
+          }
+        } else if (rr < g.K) {
+          *reinterpret_cast<float2*>(out + int64_t(rr) * g.Kg + col) =
               make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+        }
+      }
     }
   }
 #endif
@@ -663,6 +728,13 @@ inline Choice make_choice(const Geom& g, int bn, int splits) {
   c.kt_per = (KT + splits - 1) / splits;
   c.splits = (KT + c.kt_per - 1) / c.kt_per;
   return c;
+}
+
+// Split-K's workspace traffic in the time models' unit (one 128x128x64 k-slice of one block on a full SM, ~0.42 us,
+// in which the L2/HBM path moves ~1 MB at ~2.5 TB/s): splits x rows x cols fp32 written and read back, the 16-bit
+// result written, plus the reduction kernel's launch.
+inline double splitk_traffic(int64_t rows, int64_t cols, double splits) {
+  return double(rows) * double(cols) * (8.0 * splits + 2.0) / 1.05e6 + 2.0;
 }
 
 // A simple time model over (BN, split count): waves of blocks, each block costing
@@ -688,9 +760,7 @@ inline Choice choose(const Geom& g, int sms) {
       const int64_t blocks = tiles * c.splits;
       const int64_t waves = (blocks + slots - 1) / slots;
       double t = double(waves) * (c.kt_per + 3) * slice;
-      // Workspace: splits x M x K fp32 written and read back, output written. One
-      // slice-unit moves ~0.42 us; the L2/HBM path ~2.5 TB/s ~ 1 MB per unit.
-      if (c.splits > 1) t += (double(g.M) * g.K * (8.0 * c.splits + 2.0)) / 1.05e6 + 2.0;
+      if (c.splits > 1) t += splitk_traffic(g.M, g.K, c.splits);
       if (t < best_t * 0.97) best_t = t, best = c;
     }
   }
@@ -705,26 +775,33 @@ inline size_t workspace_bytes(const Geom& g, const Choice& c) {
 // The kernel's tensor maps: x in im2col mode where TMA can gather it (x_by_tma; else the producer threads gather
 // it); W[K][Kg] (Kg contiguous), boxes of 64 x BN, 128-byte swizzle; and y[M][K], boxes of 64 x 64, where the
 // TMA-store epilogue runs (the 128- and 256-wide tiles unsplit, K a multiple of 8: 16-byte rows). gather: the
-// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare).
+// producer threads gather x wherever (AIMATRIX_IGEMM_KERNEL=..._gather, to compare). w_krsc: bwd_data's original
+// filter, of which w is the flipped copy the flip kernel writes; where C % 64 == 0 and its rows are 16-byte
+// multiples the kernel reads it instead (w_t), as a {K, RS, C} map of 64 x 1 x 64 boxes, and w is not needed.
 struct Maps {
   CUtensorMap x{}, w{}, y{};
-  bool tma_x = false, tma_y = false;
+  bool tma_x = false, tma_y = false, w_t = false;
 };
+inline bool filter_by_tma_transposed(const Geom& g, const void* w_krsc) {
+  return w_krsc && g.C % BK == 0 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(w_krsc) % 16 == 0;
+}
 inline Maps make_maps(const void* x, const void* w, const void* y, bool bf16, const Geom& g, const Choice& c,
-                      bool gather = false) {
+                      bool gather = false, const void* w_krsc = nullptr) {
   const CUtensorMapDataType type = bf16 ? tc::wgimpl::map_type<tc::Bf16> : tc::wgimpl::map_type<tc::F16>;
   Maps m;
   m.tma_x = !gather && x_by_tma(g, x);
   if (m.tma_x) m.x = make_x_map(x, type, g, BM);
-  m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
+  m.w_t = filter_by_tma_transposed(g, w_krsc);
+  if (m.w_t) m.w = tc::wgimpl::make_map(w_krsc, type, 2, g.K, g.R * g.S, g.C, 64, 1, BK);
+  else m.w = tc::wgimpl::make_map(w, type, 2, g.Kg, g.K, 1, BK, uint32_t(c.bn));
   m.tma_y = c.bn >= 128 && c.splits == 1 && g.K % 8 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (m.tma_y) m.y = tc::wgimpl::make_map(y, type, 2, g.K, g.M, 1, 64, 64);
   return m;
 }
 
-template <typename T, int BN, bool SPLIT>
-void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
-  auto kernel = conv_wg_kernel<T, BN, SPLIT>;
+template <typename T, int BN, bool SPLIT, bool WT>
+void launch_wt(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  auto kernel = conv_wg_kernel<T, BN, SPLIT, WT>;
   raise_smem_limit(kernel, Cfg<BN>::SMEM_BYTES);
   const int tiles_m = (g.M + BM - 1) / BM, tiles_n = (g.K + BN - 1) / BN;
   // Persistent: as many blocks as run at once (Cfg::MIN_BLOCKS per SM), each looping over the units.
@@ -734,6 +811,11 @@ void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const C
                                                                  maps.w, maps.y, maps.tma_y && !SPLIT, out, g, tiles_m,
                                                                  tiles_n, c.splits, c.kt_per);
   AM_CUDA_CHECK_LAUNCH();
+}
+template <typename T, int BN, bool SPLIT>
+void launch_t(const Geom& g, const Maps& maps, const void* x, void* out, const Choice& c, cudaStream_t st) {
+  if (maps.w_t) launch_wt<T, BN, SPLIT, true>(g, maps, x, out, c, st);
+  else launch_wt<T, BN, SPLIT, false>(g, maps, x, out, c, st);
 }
 
 // One convolution: maps made for c over w and y; ws holds workspace_bytes(g, c).
@@ -745,8 +827,8 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
-    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(y), count, c.splits);
+    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(
+        static_cast<const float*>(ws), static_cast<uint16_t*>(y), count, AllParts{c.splits});
     AM_CUDA_CHECK_LAUNCH();
   } else {
     if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
@@ -754,20 +836,62 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, false>(g, maps, x, y, c, st);
   }
 }
-// bwd_filter's split of the pixels: about two waves of blocks, each part at least 4 stages of pixels, every part
-// at least one (the last may be shorter). ws holds wgrad_workspace_bytes(g, parts).
-struct WgradParts {
-  int splits, kt_per;
+// bwd_filter's tile width and split of the pixels: BN 128 where C % 128 == 0 (unless bn says 64); swap: K <= 64
+// with x by TMA (the turned roles: 128 rows of Kg, not 64 of K and padding), unless bn says otherwise. The first
+// `whole` tiles (grouped order) run one block each over all the pixels; the others in `splits` parts of kt_per
+// stages, one block each (every part at least one stage). Chosen: the plan of least modelled time -- waves of one
+// block per SM (the stages fill its shared memory), each costing its part's stages plus the pipeline's fill, and
+// the workspace's traffic (every part's sums written, read back and summed) -- among the even splits (whole 0, each
+// part at least 4 stages) and, with more tiles than SMs, whole waves of whole tiles then the rest split into a wave
+// or more of short parts (layer4: 144 tiles on 132 SMs leave a second wave of 12 blocks, or a third of 24 with two
+// parts each, where 132 whole tiles then 12 in 11 parts fill two). `splits` / `whole` >= 0 force them (whole 0 with
+// splits alone). ws holds wgrad_workspace_bytes(g, plan).
+struct WgradPlan {
+  int bn, splits, kt_per;
+  bool swap;
+  int whole = 0;
 };
-inline WgradParts wgrad_parts(const Geom& g, int sms) {
-  const int tiles = ((g.K + wgrad::BM - 1) / wgrad::BM) * (g.Kg / wgrad::BN);
-  const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
-  const int want = std::max(1, (2 * sms + tiles - 1) / tiles);
-  const int kt_per = std::min(KT, std::max(4, (KT + want - 1) / want));
-  return {(KT + kt_per - 1) / kt_per, kt_per};
+struct WgradTiles {
+  int i, j;  // tile rows (of K, or with swap of Kg: 128 each) and columns (of Kg, or of K: bn each)
+};
+inline WgradTiles wgrad_tiles(const Geom& g, int bn, bool swap) {
+  return swap ? WgradTiles{(g.Kg + wgrad::BM - 1) / wgrad::BM, (g.K + bn - 1) / bn}
+              : WgradTiles{(g.K + wgrad::BM - 1) / wgrad::BM, g.Kg / bn};
 }
-inline size_t wgrad_workspace_bytes(const Geom& g, const WgradParts& parts) {
-  return size_t(parts.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
+inline WgradPlan wgrad_plan(const Geom& g, int sms, bool tma_x, int bn = 0, int splits = 0, int whole = -1) {
+  const bool swap = bn == 0 && tma_x && g.K <= 64;
+  if (bn == 0) bn = !swap && g.C % 128 == 0 ? 128 : 64;
+  const WgradTiles t = wgrad_tiles(g, bn, swap);
+  const int64_t tiles = int64_t(t.i) * t.j;
+  const int KT = (g.M + wgrad::BK - 1) / wgrad::BK;
+  const auto plan = [&](int sp, int64_t wh) {  // sp parts rounded so that each gets >= 1 stage
+    const int kt_per = (KT + sp - 1) / sp;
+    return WgradPlan{bn, (KT + kt_per - 1) / kt_per, kt_per, swap, int(std::min(wh, tiles))};
+  };
+  if (splits > 0) return plan(std::min(splits, KT), std::max(whole, 0));
+  const double slice = bn == 128 ? 1.0 : 0.6;  // a 128x64 stage against a 128x128 one, assumed
+  const auto time = [&](const WgradPlan& p) {
+    const int64_t rest = tiles - p.whole;
+    const int64_t waves = (p.whole + sms - 1) / sms, rest_waves = (rest * p.splits + sms - 1) / sms;
+    const double parts = (double(p.whole) + double(rest) * p.splits) / double(tiles);  // per element, on average
+    return (double(waves) * (KT + 3) + double(rest_waves) * (p.kt_per + 3)) * slice + splitk_traffic(g.K, g.Kg, parts);
+  };
+  WgradPlan best = plan(1, 0);
+  double best_t = 1e300;
+  for (int pass = 0; pass < 2; ++pass) {  // even splits, then whole waves of whole tiles and the rest split
+    const int64_t wh = pass == 0 ? 0 : tiles / sms * sms;
+    if (pass == 1 && (wh == 0 || wh == tiles)) break;
+    for (int sp = 1; sp <= std::min(KT, 4 * sms); ++sp) {
+      const WgradPlan p = plan(sp, wh);
+      if (p.splits != sp || (sp > 1 && p.kt_per < 4 && wh == 0)) continue;
+      const double t = time(p);
+      if (t < best_t * 0.97) best_t = t, best = p;
+    }
+  }
+  return best;
+}
+inline size_t wgrad_workspace_bytes(const Geom& g, const WgradPlan& plan) {
+  return size_t(plan.splits) * size_t(g.K) * size_t(g.Kg) * sizeof(float);
 }
 
 // bwd_filter's maps: dy as a {K, M} matrix, 64 x 64 boxes; x in im2col mode, 64 pixels a load, where TMA can (and
@@ -785,19 +909,40 @@ inline WgradMaps make_wgrad_maps(const void* x, const void* dy, bool bf16, const
   return m;
 }
 
-template <typename T>
-void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradParts& parts,
-                  cudaStream_t st) {
-  auto kernel = conv_wgrad_kernel<T>;
-  raise_smem_limit(kernel, wgrad::SMEM_BYTES);
-  const int tiles_i = (g.K + wgrad::BM - 1) / wgrad::BM, tiles_j = g.Kg / wgrad::BN;
-  kernel<<<unsigned(tiles_i * tiles_j * parts.splits), THREADS, wgrad::SMEM_BYTES, st>>>(
-      static_cast<const uint16_t*>(x), maps.x, maps.tma_x, maps.dy, static_cast<float*>(ws), g, tiles_i, tiles_j,
-      parts.splits, parts.kt_per);
+template <typename T, int BN, bool SWAP>
+void launch_wgrad_bn(const Geom& g, const WgradMaps& maps, const void* x, void* ws, const WgradPlan& plan,
+                     cudaStream_t st) {
+  auto kernel = conv_wgrad_kernel<T, BN, SWAP>;
+  raise_smem_limit(kernel, wgrad::Cfg<BN>::SMEM_BYTES);
+  const WgradTiles t = wgrad_tiles(g, BN, SWAP);
+  const int blocks = plan.whole + (t.i * t.j - plan.whole) * plan.splits;
+  kernel<<<unsigned(blocks), THREADS, wgrad::Cfg<BN>::SMEM_BYTES, st>>>(static_cast<const uint16_t*>(x), maps.x,
+                                                                        maps.tma_x, maps.dy, static_cast<float*>(ws), g,
+                                                                        t.i, t.j, plan.whole, plan.splits, plan.kt_per);
   AM_CUDA_CHECK_LAUNCH();
+}
+// The parts summed for an element of dW[K][Kg]: 1 in the tiles run whole, `splits` in the others.
+struct WgradParts {
+  int whole, splits, tiles_i, tiles_j, kg, bn;
+  bool swap;  // the tiles' rows are Kg's (128 a tile), their columns K's (bn)
+  __device__ __forceinline__ int operator()(int64_t e) const {
+    const int k = int(e / kg), c = int(e - int64_t(k) * kg);
+    const int ti = swap ? c / wgrad::BM : k / wgrad::BM, tj = swap ? k / bn : c / bn;
+    return tile_index(ti, tj, tiles_i, tiles_j) < whole ? 1 : splits;
+  }
+};
+
+template <typename T>
+void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw, void* ws, const WgradPlan& plan,
+                  cudaStream_t st) {
+  if (plan.swap) launch_wgrad_bn<T, 64, true>(g, maps, x, ws, plan, st);
+  else if (plan.bn == 128) launch_wgrad_bn<T, 128, false>(g, maps, x, ws, plan, st);
+  else launch_wgrad_bn<T, 64, false>(g, maps, x, ws, plan, st);
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
+  const WgradTiles t = wgrad_tiles(g, plan.bn, plan.swap);
+  const WgradParts parts{plan.whole, plan.splits, t.i, t.j, g.Kg, plan.bn, plan.swap};
   splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(dw), count, parts.splits);
+                                                                      static_cast<uint16_t*>(dw), count, parts);
   AM_CUDA_CHECK_LAUNCH();
 }
 }  // namespace wgc

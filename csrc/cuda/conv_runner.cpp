@@ -1,5 +1,7 @@
 // The CUDA convolution runner: allocate, fill, poison, run once, verify against
-// float64 on sampled outputs, then time (as gemm_runner.cpp does for GEMM).
+// float64 on sampled outputs, then time (as gemm_runner.cpp does for GEMM), then
+// poison, run and verify once more: a kernel that keeps state between launches (the
+// igemm kernels' split-K tile counters) must leave every later launch right too.
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -38,30 +40,47 @@ std::vector<uint8_t> to_host(const DeviceBuffer& b, cudaStream_t st) {
   return h;
 }
 
-// One layer of a run: its buffers, its inputs' host copies (the reference), and
-// the candidate that passed verification.
+// One layer of a run: its buffers, its inputs' host copies and the sampled outputs (the
+// reference), and the candidate that passed verification.
 struct PreparedConv {
+  ConvSpec spec;
   DeviceBuffer a, b, c;
+  std::vector<uint8_t> ha, hb;
+  std::vector<int64_t> probe;
   std::unique_ptr<CudnnConv> cudnn;  // owns the chosen candidate's workspace
   ConvPlan plan;
   Verification verify;
   std::string rejected;
+
+  // The output now against float64 on the probe (and NaN/Inf anywhere: it is poisoned before the first run).
+  Verification check(cudaStream_t st) const {
+    Verification v;
+    v.tolerance = conv_tolerance(spec.dtype);
+    v.nonfinite = count_nonfinite(c.get(), output_storage(spec.dtype), size_t(spec.elems(spec.out())), st);
+    const std::vector<uint8_t> got = gather(c.get(), storage_bytes(output_storage(spec.dtype)), probe, st);
+    v.rel_error = conv_probe_error(spec, probe, ha.data(), hb.data(), got.data());
+    v.checked = int64_t(probe.size());
+    return v;
+  }
+  std::string what(const std::string& backend) const {
+    return backend + " " + spec.describe() + (plan.info.count("algo") ? " algo " + plan.info.at("algo") : "");
+  }
 };
 
 // Allocate, fill, then run each candidate (cuDNN's, best first; igemm has one)
 // once and check it; the first that passes is the layer's plan.
 std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, const std::string& algo,
                                       const ConvSpec& s, bool cold) {
-  const Storage in = input_storage(s.dtype), out = output_storage(s.dtype);
-  const size_t ib = storage_bytes(in), ob = storage_bytes(out);
+  const Storage in = input_storage(s.dtype);
+  const size_t ib = storage_bytes(in), ob = storage_bytes(output_storage(s.dtype));
   const int64_t n0 = s.elems(s.in0()), n1 = s.elems(s.in1()), no = s.elems(s.out());
   std::unique_ptr<PreparedConv> p(
-      new PreparedConv{DeviceBuffer(size_t(n0) * ib), DeviceBuffer(size_t(n1) * ib), DeviceBuffer(size_t(no) * ob)});
+      new PreparedConv{s, DeviceBuffer(size_t(n0) * ib), DeviceBuffer(size_t(n1) * ib), DeviceBuffer(size_t(no) * ob)});
   cudaStream_t st = ctx.stream();
   fill_random(p->a.get(), in, size_t(n0), operand_seed(s.seed, 0), st);
   fill_random(p->b.get(), in, size_t(n1), operand_seed(s.seed, 1), st);
-  const std::vector<uint8_t> ha = to_host(p->a, st), hb = to_host(p->b, st);
-  const std::vector<int64_t> probe = make_conv_probe(s);
+  p->ha = to_host(p->a, st), p->hb = to_host(p->b, st);
+  p->probe = make_conv_probe(s);
 
   if (backend == "cudnn")
     p->cudnn = std::make_unique<CudnnConv>(ctx, s, algo, p->a.get(), p->b.get(), p->c.get(), cold);
@@ -70,21 +89,14 @@ std::unique_ptr<PreparedConv> prepare(Context& ctx, const std::string& backend, 
     poison(p->c.get(), p->c.bytes(), st);
     p->plan = p->cudnn ? p->cudnn->plan(i) : plan_igemm(ctx, s, p->a.get(), p->b.get(), p->c.get());
     p->plan.launch(st);
-    Verification& v = p->verify;
-    v = Verification{};
-    v.tolerance = conv_tolerance(s.dtype);
-    v.nonfinite = count_nonfinite(p->c.get(), out, size_t(no), st);
-    const std::vector<uint8_t> got = gather(p->c.get(), ob, probe, st);
-    v.rel_error = conv_probe_error(s, probe, ha.data(), hb.data(), got.data());
-    v.checked = int64_t(probe.size());
+    const Verification& v = p->verify = p->check(st);
     if (!v.passed() && i + 1 < count) {
       std::ostringstream os;
       os << (p->rejected.empty() ? "" : "; ") << p->plan.info["algo"] << " (rel error " << v.rel_error << ")";
       p->rejected += os.str();
       continue;
     }
-    require_passed(v,
-                   backend + " " + s.describe() + (p->plan.info.count("algo") ? " algo " + p->plan.info["algo"] : ""));
+    require_passed(v, p->what(backend));
     return p;
   }
   throw std::logic_error("run_conv: no candidate ran");
@@ -116,6 +128,11 @@ RunResult run_conv(int device, const std::string& backend, const std::string& al
   RunResult r;
   r.measurement = run_measurement(sampler, rule);
   r.measurement.timer = sampler.timer_name();
+  for (const auto& l : layers) {
+    poison(l->c.get(), l->c.bytes(), ctx.stream());
+    l->plan.launch(ctx.stream());
+    require_passed(l->check(ctx.stream()), l->what(backend) + " (run again after the timed launches)");
+  }
   r.backend = backend;
   if (layers.size() == 1) {
     r.verify = layers[0]->verify;

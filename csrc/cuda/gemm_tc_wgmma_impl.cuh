@@ -52,12 +52,12 @@ constexpr CUtensorMapDataType map_type = std::is_same<T, E4M3>::value   ? CU_TEN
 
 // 3-D map over a [batch][outer][inner] matrix of `bytes`-byte elements, 128-byte swizzled boxes.
 inline CUtensorMap make_map(const void* ptr, CUtensorMapDataType type, int bytes, int64_t inner, int64_t outer,
-                            int64_t batch, uint32_t box_inner, uint32_t box_outer) {
+                            int64_t batch, uint32_t box_inner, uint32_t box_outer, uint32_t box_batch = 1) {
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
   const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(outer), cuuint64_t(batch)};
   const cuuint64_t strides[2] = {cuuint64_t(inner) * bytes, cuuint64_t(inner) * cuuint64_t(outer) * bytes};
-  const cuuint32_t box[3] = {box_inner, box_outer, 1};
+  const cuuint32_t box[3] = {box_inner, box_outer, box_batch};
   const cuuint32_t estr[3] = {1, 1, 1};
   const CUresult r =
       encoder()(&map, type, 3, const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,

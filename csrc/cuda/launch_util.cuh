@@ -14,8 +14,9 @@ namespace am::cuda {
 
 // Grouped tile order: GROUP tile-rows are walked column by column so that
 // concurrently running blocks share A rows and B columns in L2.
+constexpr int kTileGroup = 8;
 __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, int& tm, int& tn) {
-  constexpr int GROUP = 8;
+  constexpr int GROUP = kTileGroup;
   const int per_group = GROUP * tiles_n;
   const int g = pid / per_group;
   const int first = g * GROUP;
@@ -23,6 +24,11 @@ __device__ __forceinline__ void tile_coords(int pid, int tiles_m, int tiles_n, i
   const int r = pid - g * per_group;
   tm = first + r % gsz;
   tn = r / gsz;
+}
+// Its inverse: the place of tile (tm, tn) in the grouped order.
+__device__ __forceinline__ int tile_index(int tm, int tn, int tiles_m, int tiles_n) {
+  const int first = tm / kTileGroup * kTileGroup, gsz = min(tiles_m - first, kTileGroup);
+  return first * tiles_n + tn * gsz + (tm - first);
 }
 
 // A block's place in a strided batched GEMM (one tile of C per block): A, B and C moved to its batch
