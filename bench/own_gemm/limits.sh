@@ -5,11 +5,15 @@
 # A case is "gemm M N K DTYPE BACKEND" or "conv N C HW K STRIDE DTYPE BACKEND [DIRECTION]" (ResNet-50-style 3x3,
 # NHWC, fwd unless DIRECTION says bwd_data or bwd_filter);
 # default: the issue's shapes, own kernel then vendor. Hot mode: after the fills and the verification, the warm-up
-# launches only the case's kernels, so ncu profiles the 3 launches after the first 40.
+# launches only the case's kernels, so ncu profiles the 3 launches after the first 40. LIMITS_STALLS=1: stall reasons.
 set -uo pipefail
 NCU=${NCU:-$(command -v ncu || echo /usr/local/cuda/bin/ncu)}
 SECTIONS=(--section SpeedOfLight --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis
           --section LaunchStats --section Occupancy --section WarpStateStats)
+# LIMITS_STALLS=1: also each stall reason's warps per issued instruction (what the WarpStateStats section charts
+# and the command line does not print), to say why a kernel issues in fewer cycles than its peer
+[[ -n ${LIMITS_STALLS:-} ]] &&
+  SECTIONS+=(--metrics 'regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$')
 if [[ $# -eq 0 ]]; then
   set -- "gemm 1024 1024 1024 bf16 tensorcore" "gemm 1024 1024 1024 bf16 cublaslt" \
          "gemm 4096 4096 4096 bf16 tensorcore" "gemm 4096 4096 4096 bf16 cublaslt" \
