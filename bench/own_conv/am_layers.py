@@ -38,22 +38,26 @@ def main():
         table(dtypes, batches, direction)
 
 
+def cases(dtypes, batches, direction):
+    """(layer, batch, dtype, run's options) of every case a table times: igemm's bwd_data runs at stride 1 only."""
+    for batch, dtype in ((b, d) for b in batches for d in dtypes):
+        for layer in LAYERS:
+            if direction != "bwd_data" or layer[4] == 1:
+                yield layer, batch, dtype, dict(batch=batch, direction=direction)
+
+
 def table(dtypes, batches, direction):
     print(f"\ndirection {direction}\n")
     print("| layer | batch | dtype | igemm (auto) | kernel | igemm, x gathered | cudnn | auto/cudnn |")
     print("|---|---|---|---|---|---|---|---|")
-    for batch, dtype in ((b, d) for b in batches for d in dtypes):
-        for name, c, hw, k, stride in LAYERS:
-            if direction == "bwd_data" and stride != 1:
-                continue
-            opts = dict(batch=batch, direction=direction)
-            t_auto, kern = run(name, c, hw, k, stride, dtype, "igemm", **opts)
-            t_gather = run(name, c, hw, k, stride, dtype, "igemm", "wgmma_gather", **opts)[0]
-            t_cudnn, _ = run(name, c, hw, k, stride, dtype, "cudnn", **opts)
-            print(
-                f"| {name} | {batch} | {dtype} | {t_auto:.1f} | {kern} | {t_gather:.1f} | {t_cudnn:.1f} | {t_auto / t_cudnn:.2f} |",
-                flush=True,
-            )
+    for (name, c, hw, k, stride), batch, dtype, opts in cases(dtypes, batches, direction):
+        t_auto, kern = run(name, c, hw, k, stride, dtype, "igemm", **opts)
+        t_gather = run(name, c, hw, k, stride, dtype, "igemm", "wgmma_gather", **opts)[0]
+        t_cudnn, _ = run(name, c, hw, k, stride, dtype, "cudnn", **opts)
+        print(
+            f"| {name} | {batch} | {dtype} | {t_auto:.1f} | {kern} | {t_gather:.1f} | {t_cudnn:.1f} | {t_auto / t_cudnn:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

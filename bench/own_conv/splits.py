@@ -12,8 +12,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run as files, also with python -P
-from am_layers import run  # noqa: E402
-from layers import LAYERS  # noqa: E402
+from am_layers import cases, run  # noqa: E402
 
 
 def parts(splits: int, stages: int) -> int:
@@ -30,30 +29,26 @@ def main() -> None:
     print(f"\ndirection {direction}: TFLOP/s per split count (the kernel's count, after rounding)\n")
     print("| layer | batch | dtype | chosen | splits: TFLOP/s | best | chosen / best | cudnn | best / cudnn |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for batch, dtype in ((b, d) for b in batches for d in dtypes):
-        for name, c, hw, k, stride in LAYERS:
-            if direction == "bwd_data" and stride != 1:
-                continue
-            opts = dict(batch=batch, direction=direction)
-            t_auto, kern = run(name, c, hw, k, stride, dtype, "igemm", **opts)
-            p = (hw + 2 - 3) // stride + 1
-            # the reduction's stages: output pixels (bwd_filter) or r * s * c (fwd, bwd_data), 64 a stage
-            stages = math.ceil((batch * p * p if direction == "bwd_filter" else 9 * c) / 64)
-            times = {}
-            for s in sorted({parts(s, stages) for s in wanted}):
-                times[str(s)] = run(name, c, hw, k, stride, dtype, "igemm", f"wgmma_s{s}", **opts)[0]
-            whole = re.search(r"_whole(\d+)", kern)  # the runner ran whole tiles first: sweep the rest's split too
-            for s in sorted({parts(s, stages) for s in wanted}) if whole else []:
-                force = f"wgmma_s{s}_w{whole.group(1)}"
-                times[f"{s} w{whole.group(1)}"] = run(name, c, hw, k, stride, dtype, "igemm", force, **opts)[0]
-            t_cudnn = run(name, c, hw, k, stride, dtype, "cudnn", **opts)[0]
-            best = max(times, key=times.get)
-            row = ", ".join(f"{s}: {t:.1f}" for s, t in times.items())
-            print(
-                f"| {name} | {batch} | {dtype} | {kern} {t_auto:.1f} | {row} | {best}: {times[best]:.1f} | "
-                f"{t_auto / times[best]:.2f} | {t_cudnn:.1f} | {times[best] / t_cudnn:.2f} |",
-                flush=True,
-            )
+    for (name, c, hw, k, stride), batch, dtype, opts in cases(dtypes, batches, direction):
+        t_auto, kern = run(name, c, hw, k, stride, dtype, "igemm", **opts)
+        p = (hw + 2 - 3) // stride + 1
+        # the reduction's stages: output pixels (bwd_filter) or r * s * c (fwd, bwd_data), 64 a stage
+        stages = math.ceil((batch * p * p if direction == "bwd_filter" else 9 * c) / 64)
+        times = {}
+        for s in sorted({parts(s, stages) for s in wanted}):
+            times[str(s)] = run(name, c, hw, k, stride, dtype, "igemm", f"wgmma_s{s}", **opts)[0]
+        whole = re.search(r"_whole(\d+)", kern)  # the runner ran whole tiles first: sweep the rest's split too
+        for s in sorted({parts(s, stages) for s in wanted}) if whole else []:
+            force = f"wgmma_s{s}_w{whole.group(1)}"
+            times[f"{s} w{whole.group(1)}"] = run(name, c, hw, k, stride, dtype, "igemm", force, **opts)[0]
+        t_cudnn = run(name, c, hw, k, stride, dtype, "cudnn", **opts)[0]
+        best = max(times, key=times.get)
+        row = ", ".join(f"{s}: {t:.1f}" for s, t in times.items())
+        print(
+            f"| {name} | {batch} | {dtype} | {kern} {t_auto:.1f} | {row} | {best}: {times[best]:.1f} | "
+            f"{t_auto / times[best]:.2f} | {t_cudnn:.1f} | {times[best] / t_cudnn:.2f} |",
+            flush=True,
+        )
     os.environ.pop("AIMATRIX_IGEMM_KERNEL", None)
 
 
