@@ -248,7 +248,7 @@ std::vector<Variant> variants() {
     Knobs k;
   } simt_v[] = {{"simt_f32", {0, -1, 0}},
                 {"simt128_f32", {0, -1, 128}},
-                {"simt128classic_f32", {0, -1, 128, -1, 1, 0}},
+                {"simt128warps_f32", {0, -1, 128, -1, 1, 1}},
                 {"simt256_f32", {0, -1, 256}},
                 {"simt64_f32", {0, -1, 64}}};
   for (const auto& sv : simt_v) {

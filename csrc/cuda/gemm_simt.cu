@@ -2,9 +2,10 @@
 // 128x128x8 block tile, 256 threads, 8x8 register micro-tile per thread (split
 // 4+4 in each direction so shared-memory reads are conflict-free), register
 // staged double buffering of shared memory; a 64x64x16 tile (4x4 per thread)
-// when 128x128 tiles would give fewer than two blocks per SM; the 128 tile's
-// threads laid out in warp tiles (4x2 warps of 32x64); a 256x128 tile, 16x8 per
-// thread, for the bench harness (simt::g_tile = 256) until it is timed. Layout as in
+// when 128x128 tiles would give fewer than two blocks per SM. For the bench harness
+// only: the 128 tile's threads laid out in warp tiles (4x2 warps of 32x64) and a
+// 256x128 tile, 16x8 per thread (both slower than the classic 128 tile on the H100,
+// bench/RESULTS.md). Layout as in
 // common/gemm_spec.hpp. VEC=true: 16-byte global loads (the contiguous
 // dimension of A and of B a multiple of 4 floats, pointers 16-byte aligned);
 // VEC=false: bounds-checked element loads, any shape. Output stores are 16-byte
@@ -22,7 +23,8 @@ namespace am::cuda {
 namespace simt {
 // Tile choice for the bench harness (not an API): 0 by problem size, else 64, 128 or 256 (256 x 128).
 int g_tile = 0;
-// The 128 tile's thread layout for the bench harness: -1 the default, 0 the classic 16x16 threads, 1 warp tiles.
+// The 128 tile's thread layout for the bench harness: -1 the default (classic), 0 the classic 16x16 threads, 1 warp
+// tiles.
 int g_warp_tiles = -1;
 }  // namespace simt
 
@@ -266,8 +268,9 @@ int choose_tile(const GemmSpec& s, int num_sms) {
   return tiles128 < 2 * int64_t(num_sms) ? 64 : 128;
 }
 
-// Warp tiles on the 128 tile unless the harness asks for the classic layout; always on the 256 tile.
-bool warp_tiles(int bm) { return bm == 256 || (bm == 128 && simt::g_warp_tiles != 0); }
+// Warp tiles on the 256 tile; on the 128 tile only when the harness asks (on the H100 the classic layout ran
+// 3% faster at 4096^3 and 8192^3).
+bool warp_tiles(int bm) { return bm == 256 || (bm == 128 && simt::g_warp_tiles == 1); }
 
 template <int BM, int BN, bool WARPS, bool TA, bool TB, bool VEC>
 void launch(const GemmSpec& s, const float* a, const float* b, float* c, cudaStream_t stream) {
