@@ -478,7 +478,7 @@ def test_igemm_bwd_filter_tile_override_is_checked(monkeypatch):
 
 @pytest.mark.cuda
 def test_igemm_kernel_override_is_checked(monkeypatch):
-    for bad in ("magic", "wgmma_s0", "wgmma_96", "wgmma_128_s0"):
+    for bad in ("magic", "wgmma_s0", "wgmma_96", "wgmma_128_s0", "wgmma_s", "wgmma_s2_w1", "mma_gather"):
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
         with pytest.raises(ValueError, match=f"AIMATRIX_IGEMM_KERNEL='{bad}'"):
             igemm((1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="bf16")

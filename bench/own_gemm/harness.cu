@@ -43,7 +43,7 @@ extern int g_wgmma_cluster;     // -1: by size, 0: never, 1: pairs of CTAs shari
 extern int g_wgmma_tma_store;   // 1: C by TMA stores where it can, 0: from registers
 }  // namespace am::cuda::tc
 namespace am::cuda::simt {
-extern int g_tile;        // 0: by size, 64, 128
+extern int g_tile;        // 0: by size, 64, 128, 256 (x 128)
 extern int g_warp_tiles;  // -1 default, 0 the classic thread layout, 1 warp tiles
 }  // namespace am::cuda::simt
 
@@ -248,7 +248,8 @@ std::vector<Variant> variants() {
     Knobs k;
   } simt_v[] = {{"simt_f32", {0, -1, 0}},
                 {"simt128_f32", {0, -1, 128}},
-                {"simt128classic_f32", {0, -1, 128, -1, 1, 0}},
+                {"simt128warps_f32", {0, -1, 128, -1, 1, 1}},
+                {"simt256_f32", {0, -1, 256}},
                 {"simt64_f32", {0, -1, 64}}};
   for (const auto& sv : simt_v) {
     const Knobs k = sv.k;

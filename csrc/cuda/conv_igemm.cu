@@ -11,16 +11,13 @@
 //      swizzled shared memory; TMA for the filters), 128x256, 128x128 or 128x64
 //      tiles and optional split-K, chosen by problem size;
 //    - otherwise (sm_80+): mma.sync m16n8k16 + ldmatrix, 128x128 / 128x64 / 64x64.
-//    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning): "mma", "wgmma", or
-//    "wgmma_<bn>[_s<splits>]" (bn 256, 128 or 64), "wgmma_s<splits>" (the chosen
-//    width; bwd_filter's splits too); a "_gather" suffix makes the
-//    wgmma kernels gather A even where TMA could load it.
+//    AIMATRIX_IGEMM_KERNEL forces one (tests and tuning; forced_kernel, below).
 //  * fp32: CUDA cores, 128x64x8 block tile, 8x4 outputs per thread, register-
 //    staged double buffering; 16-byte gathers when C % 4 == 0, else element-wise.
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -180,12 +177,52 @@ igemm::Geom geom_of(const ConvSpec& s) {
                      int(s.pad_w), int(s.dil_h), int(s.dil_w), int(m),          int(kg)};
 }
 
-// AIMATRIX_IGEMM_KERNEL=..._gather: the wgmma kernels' producer threads gather x even where TMA's im2col mode could
-// load it (to compare the two).
-bool gather_forced() {
+// AIMATRIX_IGEMM_KERNEL, read in one place for every direction (tests and tuning):
+//   mma | wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]][_gather]
+// (0, 0, -1: chosen). _gather: the wgmma kernels' producer threads gather x even where TMA's im2col mode could load
+// it (to compare the two).
+struct Forced {
+  std::string text;  // as set, "" when unset
+  bool mma = false, wgmma = false, gather = false;
+  int bn = 0, splits = 0, whole = -1;
+};
+
+Forced forced_kernel() {
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  const std::string v = env ? env : "";
-  return v.size() > 7 && v.compare(v.size() - 7, 7, "_gather") == 0;
+  Forced f;
+  f.text = env ? env : "";
+  const auto bad = [&](const std::string& why) {
+    return std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + f.text + "': " + why);
+  };
+  if (f.text.empty()) return f;
+  if (f.text == "mma") {
+    f.mma = true;
+    return f;
+  }
+  std::string v = f.text;
+  f.gather = v.size() > 7 && v.compare(v.size() - 7, 7, "_gather") == 0;
+  if (f.gather) v.resize(v.size() - 7);
+  const char* p = v.c_str();
+  const auto number = [&](const char* tag, int& out) {  // the integer after tag at p, if p starts with tag
+    const size_t n = std::strlen(tag);
+    if (std::strncmp(p, tag, n) != 0) return false;
+    char* end = nullptr;
+    out = int(std::strtol(p + n, &end, 10));
+    if (end == p + n) throw bad(std::string("expected a number after ") + tag);
+    p = end;
+    return true;
+  };
+  if (std::strncmp(p, "wgmma", 5) != 0)
+    throw bad("expected mma, or wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]] with an optional _gather");
+  f.wgmma = true;
+  p += 5;
+  if (p[0] == '_' && p[1] >= '0' && p[1] <= '9' && number("_", f.bn) && f.bn != 256 && f.bn != 128 && f.bn != 64)
+    throw bad("the tile width is 256, 128 or 64");
+  if (number("_s", f.splits) && f.splits < 1) throw bad("the split count after _s is 1 or more");
+  if (number("_w", f.whole) && (f.whole < 0 || f.splits < 1))
+    throw bad("_w<whole tiles> (0 or more) follows _s<splits>");
+  if (*p) throw bad("expected mma, or wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]] with an optional _gather");
+  return f;
 }
 
 // Hopper's wgmma kernels run here: compute capability 9.0 with an sm_90a binary.
@@ -212,31 +249,17 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
     return plan;
   }
   const bool bf = s.dtype == DType::bf16;
-  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  std::string force = env ? env : "";
-  const bool gather = gather_forced();
-  if (gather) force.resize(force.size() - 7);
-  if (!force.empty() && force != "mma" && force.rfind("wgmma", 0) != 0)
-    throw std::invalid_argument(
-        "AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-        "': expected mma, wgmma, wgmma_<bn>[_s<splits>] or wgmma_s<splits>, wgmma kinds with an optional "
-        "_gather");
+  const Forced force = forced_kernel();
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
-  if (force.rfind("wgmma", 0) == 0 && !wg_ok)
+  if (force.wgmma && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
-  if (wg_ok && force != "mma") {
+  if (force.whole >= 0)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force.text + "': _w<whole tiles> is bwd_filter's only");
+  const bool gather = force.gather;
+  if (wg_ok && !force.mma) {
     using namespace igemm::wgc;
     Choice c = choose(g, ctx.facts().sm_count);
-    if (force.size() > 5) {  // wgmma_<bn>[_s<splits>] or wgmma_s<splits> (the chosen width)
-      int bn = c.bn, sp = 1;
-      if ((std::sscanf(force.c_str(), "wgmma_s%d", &sp) < 1 &&
-           std::sscanf(force.c_str(), "wgmma_%d_s%d", &bn, &sp) < 1) ||
-          (bn != 256 && bn != 128 && bn != 64) || sp < 1)
-        throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
-                                    "': expected wgmma_<256|128|64>[_s<splits>] or wgmma_s<splits>, with an "
-                                    "optional _gather");
-      c = make_choice(g, bn, sp);
-    }
+    if (force.bn || force.splits) c = make_choice(g, force.bn ? force.bn : c.bn, std::max(force.splits, 1));
     const Maps maps = make_maps(x, w, y, bf, g, c, gather, w_krsc);
     std::shared_ptr<DeviceBuffer> ws;
     if (const size_t bytes = workspace_bytes(g, c)) ws = std::make_shared<DeviceBuffer>(bytes);
@@ -346,22 +369,11 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   if (s.k % 8)
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
-  const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
-  int bn = 0, splits = 0, whole = -1;  // 0, -1: chosen
-  if (env && std::sscanf(env, "wgmma_%d", &bn) == 1 && bn != 64 && bn != 128)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + std::string(env) +
+  const Forced force = forced_kernel();
+  const int bn = force.bn;
+  if (bn == 256)
+    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force.text +
                                 "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
-  const std::string force = env ? env : "";
-  const auto after = [&](const char* tag, int& v) {  // the number after _s or _w, if there is one
-    const size_t at = force.find(tag);
-    if (at != std::string::npos) v = std::atoi(force.c_str() + at + 2);
-    return at != std::string::npos;
-  };
-  if (after("_s", splits) && splits < 1)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force + "': the split count after _s is 1 or more");
-  if (after("_w", whole) && (whole < 0 || splits < 1))
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force +
-                                "': _w<whole tiles> (0 or more) follows _s<splits>");
   if (bn == 128 && s.c % 128)
     throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
                            std::to_string(s.c));
@@ -372,8 +384,8 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
   using namespace igemm::wgc;
   const igemm::Geom g = geom_of(s);
   const bool bf = s.dtype == DType::bf16;
-  const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, gather_forced());
-  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, splits, whole);
+  const WgradMaps maps = make_wgrad_maps(x, dy, bf, g, force.gather);
+  const WgradPlan wp = wgrad_plan(g, ctx.facts().sm_count, maps.tma_x, bn, force.splits, force.whole);
   const auto ws = std::make_shared<DeviceBuffer>(wgrad_workspace_bytes(g, wp));
   ConvPlan plan;
   plan.launch = [=](cudaStream_t st) {

@@ -277,6 +277,7 @@ __global__ void __launch_bounds__(THREADS, Cfg<BN>::MIN_BLOCKS)
                    const __grid_constant__ CUtensorMap tmW, const __grid_constant__ CUtensorMap tmY, bool tma_y,
                    void* __restrict__ out, Geom g, int tiles_m, int tiles_n, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
+  if constexpr (SPLIT) grid_dependents_launch();  // the reduction may be scheduled now (it waits for the sums)
   using G = Cfg<BN>;
   constexpr int STAGES = G::STAGES, LAG = G::LAG;
   constexpr int NACC = BN / 2;  // fp32 accumulators per thread (64 x BN per warpgroup)
@@ -494,8 +495,10 @@ struct AllParts {
 
 // y[i] = sum over parts of ws[part][i] (parts(i) of them: 4 consecutive elements have as many), rounded to T; 4
 // elements a thread.
+// Launched by launch_after the split kernel: it may start while that kernel ends, and waits for its sums here.
 template <typename T, typename Parts = AllParts>
 __global__ void splitk_reduce(const float* __restrict__ ws, uint16_t* __restrict__ y, int64_t count, Parts parts) {
+  grid_dependency_wait();
   const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
   if (i >= count) return;
   const int splits = parts(i);
@@ -546,6 +549,7 @@ __global__ void __launch_bounds__(THREADS, 1)
                       const __grid_constant__ CUtensorMap tmDy, float* __restrict__ ws, Geom g, int tiles_i,
                       int tiles_j, int whole, int splits, int kt_per) {
 #if AM_TC_HAS_WGMMA
+  grid_dependents_launch();  // the reduction may be scheduled now (it waits for the sums)
   // (the forward kernel's names, shadowed by this kernel's tile)
   using G = wgrad::Cfg<BN>;
   constexpr int BM = wgrad::BM, BK = wgrad::BK, STAGES = G::STAGES, LAG = G::LAG;
@@ -827,9 +831,8 @@ void launch(const Geom& g, const Maps& maps, const void* x, void* y, void* ws, c
     else launch_t<T, 64, true>(g, maps, x, ws, c, st);
     const int64_t count = int64_t(g.M) * g.K;
     const int64_t threads = (count + 3) / 4;
-    splitk_reduce<T><<<unsigned((threads + 255) / 256), 256, 0, st>>>(
-        static_cast<const float*>(ws), static_cast<uint16_t*>(y), count, AllParts{c.splits});
-    AM_CUDA_CHECK_LAUNCH();
+    launch_after(splitk_reduce<T, AllParts>, dim3(unsigned((threads + 255) / 256)), dim3(256), 0, st,
+                 static_cast<const float*>(ws), static_cast<uint16_t*>(y), count, AllParts{c.splits});
   } else {
     if (c.bn == 256) launch_t<T, 256, false>(g, maps, x, y, c, st);
     else if (c.bn == 128) launch_t<T, 128, false>(g, maps, x, y, c, st);
@@ -941,9 +944,8 @@ void launch_wgrad(const Geom& g, const WgradMaps& maps, const void* x, void* dw,
   const int64_t count = int64_t(g.K) * g.Kg;  // a multiple of 4: K % 8 == 0
   const WgradTiles t = wgrad_tiles(g, plan.bn, plan.swap);
   const WgradParts parts{plan.whole, plan.splits, t.i, t.j, g.Kg, plan.bn, plan.swap};
-  splitk_reduce<T><<<unsigned((count / 4 + 255) / 256), 256, 0, st>>>(static_cast<const float*>(ws),
-                                                                      static_cast<uint16_t*>(dw), count, parts);
-  AM_CUDA_CHECK_LAUNCH();
+  launch_after(splitk_reduce<T, WgradParts>, dim3(unsigned((count / 4 + 255) / 256)), dim3(256), 0, st,
+               static_cast<const float*>(ws), static_cast<uint16_t*>(dw), count, parts);
 }
 }  // namespace wgc
 

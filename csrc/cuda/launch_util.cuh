@@ -31,6 +31,31 @@ __device__ __forceinline__ int tile_index(int tm, int tn, int tiles_m, int tiles
   return first * tiles_n + tn * gsz + (tm - first);
 }
 
+// Programmatic dependent launch (sm_90+): a kernel launched by launch_after may be scheduled while the work before
+// it in the stream still runs, once every block of that work has called grid_dependents_launch() (or finished); it
+// must call grid_dependency_wait() before it reads what that work wrote. This hides the launch gap between a kernel
+// and a short one after it (split-K's reduction). Both are no-ops where not launched so, and before sm_90.
+__device__ __forceinline__ void grid_dependents_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+template <typename... Params, typename... Args>
+void launch_after(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t st, Args... args) {
+  cudaLaunchAttribute attr[1] = {};
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = st;
+  cfg.attrs = attr, cfg.numAttrs = 1;
+  AM_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...));
+}
+
 // A block's place in a strided batched GEMM (one tile of C per block): A, B and C moved to its batch
 // (blockIdx.z after batch0), and the origin (m0, n0) of its bm x bn tile in grouped order.
 template <typename PA, typename PB, typename PC>
