@@ -23,9 +23,16 @@
 #   limits          bench/own_gemm/limits.sh with LIMITS_CASES (';'-separated; issue 19: ncu, own vs vendor)
 # Each step is timed and cut at DEADLINE seconds after the start (the device call's limit), keeping what it
 # wrote; logs and result files go to $OUT.
+# ONLY_ON=<text>: run nothing unless the GPU's name holds it (ONLY_ON=H200 for a figure that needs the H200 where a
+# call may get either card), exiting 3.
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+if [[ -n ${ONLY_ON:-} && $gpu != *"$ONLY_ON"* ]]; then
+  echo "ONLY_ON=$ONLY_ON: this GPU is '$gpu'; nothing run" | tee -a "$OUT/steps.log"
+  exit 3
+fi
 export PYTHONUNBUFFERED=1 AIMATRIX_CACHE_DIR=${AIMATRIX_CACHE_DIR:-/tmp/amc}
 # The device copy's .git is not the caller's HEAD: the caller passes the revision (git rev-parse --short=12 HEAD).
 export AIMATRIX_GIT_REVISION=${AIMATRIX_GIT_REVISION:-unknown}
