@@ -49,7 +49,6 @@ def main() -> None:
             f"{t_auto / times[best]:.2f} | {t_cudnn:.1f} | {times[best] / t_cudnn:.2f} |",
             flush=True,
         )
-    os.environ.pop("AIMATRIX_IGEMM_KERNEL", None)
 
 
 if __name__ == "__main__":

@@ -185,15 +185,17 @@ struct Forced {
   std::string text;  // as set, "" when unset
   bool mma = false, wgmma = false, gather = false;
   int bn = 0, splits = 0, whole = -1;
+  std::invalid_argument error(const std::string& why) const {  // a bad value, named
+    return std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + text + "': " + why);
+  }
 };
 
 Forced forced_kernel() {
   const char* env = std::getenv("AIMATRIX_IGEMM_KERNEL");
   Forced f;
   f.text = env ? env : "";
-  const auto bad = [&](const std::string& why) {
-    return std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + f.text + "': " + why);
-  };
+  const char* const expected =
+      "expected mma, or wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]] with an optional _gather";
   if (f.text.empty()) return f;
   if (f.text == "mma") {
     f.mma = true;
@@ -208,20 +210,19 @@ Forced forced_kernel() {
     if (std::strncmp(p, tag, n) != 0) return false;
     char* end = nullptr;
     out = int(std::strtol(p + n, &end, 10));
-    if (end == p + n) throw bad(std::string("expected a number after ") + tag);
+    if (end == p + n) throw f.error(std::string("expected a number after ") + tag);
     p = end;
     return true;
   };
-  if (std::strncmp(p, "wgmma", 5) != 0)
-    throw bad("expected mma, or wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]] with an optional _gather");
+  if (std::strncmp(p, "wgmma", 5) != 0) throw f.error(expected);
   f.wgmma = true;
   p += 5;
   if (p[0] == '_' && p[1] >= '0' && p[1] <= '9' && number("_", f.bn) && f.bn != 256 && f.bn != 128 && f.bn != 64)
-    throw bad("the tile width is 256, 128 or 64");
-  if (number("_s", f.splits) && f.splits < 1) throw bad("the split count after _s is 1 or more");
+    throw f.error("the tile width is 256, 128 or 64");
+  if (number("_s", f.splits) && f.splits < 1) throw f.error("the split count after _s is 1 or more");
   if (number("_w", f.whole) && (f.whole < 0 || f.splits < 1))
-    throw bad("_w<whole tiles> (0 or more) follows _s<splits>");
-  if (*p) throw bad("expected mma, or wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]] with an optional _gather");
+    throw f.error("_w<whole tiles> (0 or more) follows _s<splits>");
+  if (*p) throw f.error(expected);
   return f;
 }
 
@@ -253,8 +254,7 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.wgmma && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
-  if (force.whole >= 0)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force.text + "': _w<whole tiles> is bwd_filter's only");
+  if (force.whole >= 0) throw force.error("_w<whole tiles> is bwd_filter's only");
   const bool gather = force.gather;
   if (wg_ok && !force.mma) {
     using namespace igemm::wgc;
@@ -371,9 +371,7 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
                            std::to_string(s.k));
   const Forced force = forced_kernel();
   const int bn = force.bn;
-  if (bn == 256)
-    throw std::invalid_argument("AIMATRIX_IGEMM_KERNEL='" + force.text +
-                                "': bwd_filter's tile is wgmma_64 or wgmma_128 wide");
+  if (bn == 256) throw force.error("bwd_filter's tile is wgmma_64 or wgmma_128 wide");
   if (bn == 128 && s.c % 128)
     throw UnsupportedError("backend 'igemm' bwd_filter's 128-wide tile needs c to be a multiple of 128, not " +
                            std::to_string(s.c));

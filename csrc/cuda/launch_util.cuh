@@ -33,8 +33,9 @@ __device__ __forceinline__ int tile_index(int tm, int tn, int tiles_m, int tiles
 
 // Programmatic dependent launch (sm_90+): a kernel launched by launch_after may be scheduled while the work before
 // it in the stream still runs, once every block of that work has called grid_dependents_launch() (or finished); it
-// must call grid_dependency_wait() before it reads what that work wrote. This hides the launch gap between a kernel
-// and a short one after it (split-K's reduction). Both are no-ops where not launched so, and before sm_90.
+// must call grid_dependency_wait() before it reads what that work wrote. It can hide only the launch gap between a
+// kernel and a short one after it (split-K's reduction; on the H100 the gain was within noise, bench/RESULTS.md).
+// Both are no-ops where not launched so, and before sm_90.
 __device__ __forceinline__ void grid_dependents_launch() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
