@@ -103,7 +103,8 @@ def _run_fleet(argv: list[str], spec: str) -> int:
             f"[yellow]{f['device']} is {100 * f['slower_by']:.1f}% slower than its peers[/yellow] on "
             f"{escape(f['case'])} ({f['median_ms']:.4g} ms vs {f['peers_median_ms']:.4g} ms)"
         )
-    con.print(f"{len(flags)} slow case(s) across {len(devices)} devices; results in {', '.join(files.values())}")
+    peers = f"across {len(devices)} devices" if len(devices) > 1 else "(one device: no peers to compare it with)"
+    con.print(f"{len(flags)} slow case(s) {peers}; results in {', '.join(files.values())}")
     return max(rc, 1 if flags else 0)
 
 
