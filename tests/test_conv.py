@@ -482,6 +482,13 @@ def test_igemm_kernel_override_is_checked(monkeypatch):
         monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", bad)
         with pytest.raises(ValueError, match=f"AIMATRIX_IGEMM_KERNEL='{bad}'"):
             igemm((1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="bf16")
+    # a kernel the case cannot run on is refused, not ignored
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "wgmma")
+    with pytest.raises(ValueError, match="'wgmma': fp32 runs on the SIMT kernel only"):
+        igemm((1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="fp32")
+    monkeypatch.setenv("AIMATRIX_IGEMM_KERNEL", "mma")
+    with pytest.raises(ValueError, match="'mma': bwd_filter runs on the wgmma kernel only"):
+        igemm((2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1), dtype="bf16", direction="bwd_filter")
 
 
 @pytest.mark.cuda

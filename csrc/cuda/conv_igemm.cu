@@ -242,15 +242,16 @@ ConvPlan plan_fwd(Context& ctx, const ConvSpec& s, const void* x, const void* w,
   if (half && (ctx.facts().cc_major < 8))
     throw UnsupportedError("backend 'igemm' on tensor cores needs compute capability 8.0 or newer");
   const igemm::Geom g = geom_of(s);
+  const Forced force = forced_kernel();
   ConvPlan plan;
   if (!half) {
+    if (!force.text.empty()) throw force.error("fp32 runs on the SIMT kernel only (unset it for fp32)");
     plan.launch = [=](cudaStream_t st) { igemm::simt::launch(g, x, w, y, st); };
     plan.info["kernel"] = std::string("igemm_simt_128x64x8") + (s.c % 4 == 0 ? "_vec4" : "");
     plan.info["algo"] = "igemm-simt";
     return plan;
   }
   const bool bf = s.dtype == DType::bf16;
-  const Forced force = forced_kernel();
   const bool wg_ok = wgmma_here(ctx) && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   if (force.wgmma && !wg_ok)
     throw UnsupportedError("backend 'igemm': the wgmma kernel needs compute capability 9.0 and an sm_90a build");
@@ -370,6 +371,7 @@ ConvPlan plan_bwd_filter(Context& ctx, const ConvSpec& s, const void* x, const v
     throw UnsupportedError("backend 'igemm' bwd_filter needs k to be a multiple of 8 (16-byte rows of dy), not " +
                            std::to_string(s.k));
   const Forced force = forced_kernel();
+  if (force.mma) throw force.error("bwd_filter runs on the wgmma kernel only");
   const int bn = force.bn;
   if (bn == 256) throw force.error("bwd_filter's tile is wgmma_64 or wgmma_128 wide");
   if (bn == 128 && s.c % 128)
