@@ -235,6 +235,37 @@ def aimatrix_us(name: str) -> dict:
     return out
 
 
+def is_floor(case: str) -> bool:
+    return case.startswith("neg-4B-")
+
+
+def compare(row: dict, floors: dict[str, float]) -> float:
+    """Add the Δ columns to a row holding ncu's and aimatrix's figures; ncu's µs per call with its floor removed.
+
+    A floor row (the one-element kernel) first sets ``floors[mode]``: ncu's fixed cost per kernel over CUPTI's in
+    its cache mode. A row's floor is its own mode's, the hot one where its mode has none yet."""
+    if is_floor(row["case"]):
+        floors[row["mode"]] = row["ncu_floor_over_cupti_us"] = row["ncu"] / row["kernels_per_call"] - row["cupti"]
+    ncu_kernel = row["ncu"] - row["kernels_per_call"] * floors.get(row["mode"], floors.get("hot", 0.0))
+    row["cupti_delta"] = row["cupti"] / row["ncu"] - 1
+    row["events_delta"] = row["events"] / row["ncu"] - 1
+    row["cupti_delta_floor"] = row["cupti"] / ncu_kernel - 1
+    row["cupti_delta_cycles"] = row["cupti"] * row["cupti_mhz"] / (ncu_kernel * row["ncu_mhz"]) - 1
+    row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
+    return ncu_kernel
+
+
+def summary(rows: list[dict]) -> str:
+    """How many rows meet the target as measured, and (the timed kernels, not the floors) after each correction."""
+    timed = [r for r in rows if "cupti_delta_floor" in r and not is_floor(r["case"])]
+    within = {k: sum(abs(r[k]) <= TARGET for r in timed) for k in ("cupti_delta_floor", "cupti_delta_cycles")}
+    return (
+        f"{sum(r['ok'] for r in rows)} of {len(rows)} CUPTI rows within {100 * TARGET:.0f}% of ncu; without the "
+        f"floors, {within['cupti_delta_floor']} of {len(timed)} with the floor removed, "
+        f"{within['cupti_delta_cycles']} of {len(timed)} by cycles."
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default=",".join(CASES))
@@ -269,25 +300,16 @@ def main() -> int:
         "| CUPTI µs, i-cache evicted too (Δ floor removed) |"
     )
     print("| --- | --- |" + " ---: |" * 11 + " :---: | ---: |")
-    rows, failed, floors = [], 0, {}  # cache mode -> ncu's fixed cost per kernel over CUPTI's
+    rows, failed, floors = [], 0, {}  # floors: cache mode -> ncu's fixed cost per kernel over CUPTI's
     for n in names:
         row = {"case": n, "mode": CASES[n][0]}
         try:
             row.update(aimatrix_us(n))
             row["ncu"], k, row["ncu_mhz"] = ncu_us_per_call(a.ncu, n, a.calls)
             row["kernels_per_call"] = k / a.calls
-            if n.startswith("neg-4B-"):
-                floors[row["mode"]] = row["ncu"] / row["kernels_per_call"] - row["cupti"]
-                row["ncu_floor_over_cupti_us"] = floors[row["mode"]]
             row["ops"] = ops.get(n, {})
             other = row["ops"].get("memset", 0) + row["ops"].get("memcpy", 0) if row["ops"] else float("nan")
-            floor_us = floors.get(row["mode"], floors.get("hot", 0.0))  # a cold row without its floor: the hot one
-            ncu_kernel = row["ncu"] - row["kernels_per_call"] * floor_us
-            row["cupti_delta"] = row["cupti"] / row["ncu"] - 1
-            row["events_delta"] = row["events"] / row["ncu"] - 1
-            row["cupti_delta_floor"] = row["cupti"] / ncu_kernel - 1
-            row["cupti_delta_cycles"] = row["cupti"] * row["cupti_mhz"] / (ncu_kernel * row["ncu_mhz"]) - 1
-            row["ok"] = abs(row["cupti_delta"]) <= TARGET and row["cupti_ran"] == "cupti"
+            ncu_kernel = compare(row, floors)
             icache = ""
             if "cupti_icache" in row:
                 icache = f"{row['cupti_icache']:.2f} ({100 * (row['cupti_icache'] / ncu_kernel - 1):+.1f}%)"
@@ -308,12 +330,7 @@ def main() -> int:
         rows.append(row)
     for mode, us in floors.items():
         print(f"\nncu's floor over CUPTI's, per kernel (one-element kernel, {mode}): {us:.2f} µs")
-    timed = [r for r in rows if "cupti_delta_floor" in r and not r["case"].startswith("neg-4B-")]
-    print(
-        f"\n{len(rows) - failed} of {len(rows)} CUPTI rows within {100 * TARGET:.0f}% of ncu; without the floors, "
-        f"{sum(abs(r['cupti_delta_floor']) <= TARGET for r in timed)} of {len(timed)} with the floor removed, "
-        f"{sum(abs(r['cupti_delta_cycles']) <= TARGET for r in timed)} of {len(timed)} by cycles."
-    )
+    print(f"\n{summary(rows)}")
     if a.out:
         with open(a.out, "w") as f:
             json.dump(rows, f, indent=1)

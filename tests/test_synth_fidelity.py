@@ -500,15 +500,9 @@ def test_pick_keeps_per_configuration_the_timed_proxy_within_the_limits(tmp_path
 
 
 def _bench_synth_fidelity():
-    """bench/synth_fidelity.py as a module (its pure functions; the GPU steps run on the device)."""
-    import importlib.util
-    from pathlib import Path
+    from _bench_scripts import load
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "synth_fidelity.py"
-    spec = importlib.util.spec_from_file_location("synth_fidelity_bench", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("synth_fidelity")
 
 
 def test_aim_puts_each_group_between_the_devices(paper):
