@@ -180,7 +180,8 @@ igemm::Geom geom_of(const ConvSpec& s) {
 // AIMATRIX_IGEMM_KERNEL, read in one place for every direction (tests and tuning):
 //   mma | wgmma[_<256|128|64>][_s<splits>[_w<whole tiles>]][_gather]
 // (0, 0, -1: chosen). _gather: the wgmma kernels' producer threads gather x even where TMA's im2col mode could load
-// it (to compare the two).
+// it (to compare the two). A kernel the case cannot run on (mma for bwd_filter, any for fp32) is refused by the
+// direction's plan, never ignored.
 struct Forced {
   std::string text;  // as set, "" when unset
   bool mma = false, wgmma = false, gather = false;
